@@ -1,0 +1,1 @@
+//! kspin engine library.

@@ -1,0 +1,1 @@
+//! Host checks and tuning for colocated deployment (placeholder: see issue 6).
