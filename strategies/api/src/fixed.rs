@@ -71,7 +71,10 @@ pub struct Decimal {
 }
 
 impl Decimal {
-    pub const ZERO: Decimal = Decimal { mantissa: 0, scale: 0 };
+    pub const ZERO: Decimal = Decimal {
+        mantissa: 0,
+        scale: 0,
+    };
 
     /// Parses JSON number text (optionally quoted) exactly.
     pub fn parse(text: &[u8]) -> Result<Decimal, FixedError> {
@@ -119,7 +122,8 @@ impl Decimal {
         };
         // Fold trailing zeros until the value fits the i64 mantissa and MAX_SCALE.
         let mut scale = scale;
-        while (mantissa > i64::MAX as u128 || scale > MAX_SCALE) && scale > 0 && mantissa % 10 == 0 {
+        while (mantissa > i64::MAX as u128 || scale > MAX_SCALE) && scale > 0 && mantissa % 10 == 0
+        {
             mantissa /= 10;
             scale -= 1;
         }
@@ -130,7 +134,10 @@ impl Decimal {
             return Err(FixedError::Overflow);
         }
         let m = mantissa as i64;
-        Ok(Decimal { mantissa: if negative { -m } else { m }, scale })
+        Ok(Decimal {
+            mantissa: if negative { -m } else { m },
+            scale,
+        })
     }
 
     /// The mantissa at `target` decimals: exact, or [`FixedError::TooPrecise`] when that would
@@ -172,7 +179,11 @@ impl Decimal {
 
 impl fmt::Display for Decimal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        FixedDisplay { mantissa: self.mantissa, scale: self.scale }.fmt(f)
+        FixedDisplay {
+            mantissa: self.mantissa,
+            scale: self.scale,
+        }
+        .fmt(f)
     }
 }
 
@@ -215,7 +226,11 @@ fn parse_exponent(text: &[u8]) -> Result<i32, FixedError> {
         None => return Err(FixedError::Invalid),
     };
     if digits.is_empty() || digits.len() > 3 {
-        return Err(if digits.is_empty() { FixedError::Invalid } else { FixedError::Overflow });
+        return Err(if digits.is_empty() {
+            FixedError::Invalid
+        } else {
+            FixedError::Overflow
+        });
     }
     let mut e: i32 = 0;
     for &b in digits {
@@ -349,28 +364,97 @@ mod tests {
 
     #[test]
     fn parses_plain_numbers_keeping_written_scale() {
-        assert_eq!(d("0.12290"), Ok(Decimal { mantissa: 12290, scale: 5 }));
-        assert_eq!(d("9705.60000000"), Ok(Decimal { mantissa: 970560000000, scale: 8 }));
-        assert_eq!(d("0.00000000"), Ok(Decimal { mantissa: 0, scale: 8 }));
-        assert_eq!(d("45283"), Ok(Decimal { mantissa: 45283, scale: 0 }));
-        assert_eq!(d("-0.17"), Ok(Decimal { mantissa: -17, scale: 2 }));
-        assert_eq!(d("\"45283.5\""), Ok(Decimal { mantissa: 452835, scale: 1 }));
+        assert_eq!(
+            d("0.12290"),
+            Ok(Decimal {
+                mantissa: 12290,
+                scale: 5
+            })
+        );
+        assert_eq!(
+            d("9705.60000000"),
+            Ok(Decimal {
+                mantissa: 970560000000,
+                scale: 8
+            })
+        );
+        assert_eq!(
+            d("0.00000000"),
+            Ok(Decimal {
+                mantissa: 0,
+                scale: 8
+            })
+        );
+        assert_eq!(
+            d("45283"),
+            Ok(Decimal {
+                mantissa: 45283,
+                scale: 0
+            })
+        );
+        assert_eq!(
+            d("-0.17"),
+            Ok(Decimal {
+                mantissa: -17,
+                scale: 2
+            })
+        );
+        assert_eq!(
+            d("\"45283.5\""),
+            Ok(Decimal {
+                mantissa: 452835,
+                scale: 1
+            })
+        );
     }
 
     #[test]
     fn parses_exponent_notation() {
-        assert_eq!(d("1e-08"), Ok(Decimal { mantissa: 1, scale: 8 }));
-        assert_eq!(d("5e-05"), Ok(Decimal { mantissa: 5, scale: 5 }));
-        assert_eq!(d("1.5E+3"), Ok(Decimal { mantissa: 1500, scale: 0 }));
-        assert_eq!(d("2.5e1"), Ok(Decimal { mantissa: 25, scale: 0 }));
-        assert_eq!(d("0e5"), Ok(Decimal { mantissa: 0, scale: 0 }));
+        assert_eq!(
+            d("1e-08"),
+            Ok(Decimal {
+                mantissa: 1,
+                scale: 8
+            })
+        );
+        assert_eq!(
+            d("5e-05"),
+            Ok(Decimal {
+                mantissa: 5,
+                scale: 5
+            })
+        );
+        assert_eq!(
+            d("1.5E+3"),
+            Ok(Decimal {
+                mantissa: 1500,
+                scale: 0
+            })
+        );
+        assert_eq!(
+            d("2.5e1"),
+            Ok(Decimal {
+                mantissa: 25,
+                scale: 0
+            })
+        );
+        assert_eq!(
+            d("0e5"),
+            Ok(Decimal {
+                mantissa: 0,
+                scale: 0
+            })
+        );
         assert_eq!(Qty::parse(b"1e-08", 8), Ok(Qty(1)));
         assert_eq!(Qty::parse(b"5e-05", 8), Ok(Qty(5000)));
     }
 
     #[test]
     fn rejects_garbage() {
-        for bad in ["", "-", ".", "abc", "1.2.3", "1e", "1e+", "1x", "\"1", "1\"", "--1", "1e1000", "0x10", " 1"] {
+        for bad in [
+            "", "-", ".", "abc", "1.2.3", "1e", "1e+", "1x", "\"1", "1\"", "--1", "1e1000", "0x10",
+            " 1",
+        ] {
             assert!(d(bad).is_err(), "{bad:?} should be rejected");
         }
         assert_eq!(d(""), Err(FixedError::Empty));
@@ -383,7 +467,10 @@ mod tests {
         assert_eq!(Price::parse(b"0.56600", 4), Ok(Price(5660)));
         assert_eq!(Price::parse(b"0.56601", 4), Err(FixedError::TooPrecise));
         assert_eq!(Qty::parse(b"-1", 8), Err(FixedError::Negative));
-        assert_eq!(Qty::parse(b"92233720368.54775808", 8), Err(FixedError::Overflow));
+        assert_eq!(
+            Qty::parse(b"92233720368.54775808", 8),
+            Err(FixedError::Overflow)
+        );
         assert_eq!(Qty::parse(b"92233720368.54775807", 8), Ok(Qty(i64::MAX)));
         assert_eq!(Qty::parse(b"100000000000", 8), Err(FixedError::Overflow));
     }
@@ -392,7 +479,13 @@ mod tests {
     fn folds_long_trailing_zeros() {
         // 24 decimals fold down to the 18 that fit, value unchanged.
         let long = d("1.000000000000000000000000");
-        assert_eq!(long, Ok(Decimal { mantissa: 1_000_000_000_000_000_000, scale: 18 }));
+        assert_eq!(
+            long,
+            Ok(Decimal {
+                mantissa: 1_000_000_000_000_000_000,
+                scale: 18
+            })
+        );
         assert_eq!(long.and_then(|v| v.to_scale(0)), Ok(1));
         assert_eq!(d("0.0000000000000000001"), Err(FixedError::TooPrecise));
     }
@@ -408,7 +501,14 @@ mod tests {
             (i64::MIN, 0, "-9223372036854775808"),
         ];
         for (m, s, want) in cases {
-            assert_eq!(FixedDisplay { mantissa: m, scale: s }.to_string(), want);
+            assert_eq!(
+                FixedDisplay {
+                    mantissa: m,
+                    scale: s
+                }
+                .to_string(),
+                want
+            );
         }
     }
 

@@ -1,0 +1,398 @@
+//! A fixed-capacity L2 order book for one symbol, maintained exactly as Kraken's v2 `book` channel
+//! prescribes: levels applied in array order, quantity 0 removes, the whole message applied before
+//! truncating to the subscribed depth and checking the CRC32.
+//!
+//! Owns both [`BookSide`]s, the subscribed depth and the pair's precision. Invariants: after
+//! [`OrderBook::apply`] returns, each side holds at most `depth` levels, best first; prices and
+//! quantities are mantissas at the pair's precision. It never allocates after [`OrderBook::new`]
+//! and never panics on any message: a level that cannot be represented exactly at the pair's
+//! precision rejects the whole message *before* anything is changed.
+//!
+//! Capacity: each side holds `depth + slack` levels so that a message may temporarily insert past
+//! the depth (Kraken sends refills and inserts before the deletes that make room, and only the
+//! state after the whole message is truncated). Should one message insert more than the slack, the
+//! worst level beyond the depth is evicted (or the new one dropped) and counted; the checksum then
+//! decides whether the result is still right.
+
+use kspin_api::{Decimal, FixedError, Price, Qty};
+
+use super::checksum::book_checksum;
+use super::side::{BookSide, LevelChange, SideKind};
+
+/// Depths Kraken's v2 `book` channel accepts (PROTOCOL.md §1.4, "depth ∈ {10, 25, 100, 500, 1000}").
+pub const SUPPORTED_DEPTHS: [u16; 5] = [10, 25, 100, 500, 1000];
+
+/// Why a book message was rejected without being applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum BookError {
+    #[error("{side:?} price: {error}")]
+    BadPrice { side: SideKind, error: FixedError },
+    #[error("{side:?} quantity: {error}")]
+    BadQty { side: SideKind, error: FixedError },
+    #[error("zero price")]
+    ZeroPrice { side: SideKind },
+}
+
+/// Whether a message replaces the book or amends it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApplyMode {
+    Snapshot,
+    Update,
+}
+
+/// Counts of what one message did. Returned by value: the caller adds it to its counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ApplyReport {
+    pub inserted: u32,
+    pub updated: u32,
+    pub removed: u32,
+    /// Deletes of a price the book did not hold (Kraken sends these; ignored).
+    pub absent_deletes: u32,
+    /// Levels lost because one message inserted more than the capacity slack allows.
+    pub capacity_evictions: u32,
+    /// Levels cut by the truncation to depth after the message.
+    pub truncated: u32,
+    /// Best bid >= best ask after the message.
+    pub crossed: bool,
+    /// Best bid or best ask changed.
+    pub top_changed: bool,
+}
+
+/// One book; see the module docs.
+#[derive(Debug, Clone)]
+pub struct OrderBook {
+    bids: BookSide,
+    asks: BookSide,
+    depth: usize,
+    price_scale: u8,
+    qty_scale: u8,
+}
+
+impl OrderBook {
+    /// A book for a subscription of `depth` levels per side, at the given precision.
+    pub fn new(depth: usize, price_scale: u8, qty_scale: u8) -> OrderBook {
+        let depth = depth.max(1);
+        let capacity = depth + depth.max(16);
+        OrderBook {
+            bids: BookSide::new(SideKind::Bid, capacity),
+            asks: BookSide::new(SideKind::Ask, capacity),
+            depth,
+            price_scale,
+            qty_scale,
+        }
+    }
+
+    #[inline]
+    pub fn depth(&self) -> usize {
+        self.depth
+    }
+
+    #[inline]
+    pub fn price_scale(&self) -> u8 {
+        self.price_scale
+    }
+
+    #[inline]
+    pub fn qty_scale(&self) -> u8 {
+        self.qty_scale
+    }
+
+    /// Changes the precision. Clears the book: stored mantissas are at the old precision.
+    pub fn set_precision(&mut self, price_scale: u8, qty_scale: u8) {
+        self.price_scale = price_scale;
+        self.qty_scale = qty_scale;
+        self.clear();
+    }
+
+    #[inline]
+    pub fn bids(&self) -> &BookSide {
+        &self.bids
+    }
+
+    #[inline]
+    pub fn asks(&self) -> &BookSide {
+        &self.asks
+    }
+
+    #[inline]
+    pub fn best_bid(&self) -> Option<(Price, Qty)> {
+        self.bids.best()
+    }
+
+    #[inline]
+    pub fn best_ask(&self) -> Option<(Price, Qty)> {
+        self.asks.best()
+    }
+
+    /// Best bid at or above best ask.
+    #[inline]
+    pub fn is_crossed(&self) -> bool {
+        match (self.bids.best(), self.asks.best()) {
+            (Some((b, _)), Some((a, _))) => b >= a,
+            _ => false,
+        }
+    }
+
+    pub fn clear(&mut self) {
+        self.bids.clear();
+        self.asks.clear();
+    }
+
+    /// The Kraken v2 checksum of the current state.
+    #[inline]
+    pub fn checksum(&self) -> u32 {
+        book_checksum(&self.bids, &self.asks)
+    }
+
+    /// Converts one level to the pair's precision.
+    #[inline]
+    fn convert(
+        &self,
+        side: SideKind,
+        price: Decimal,
+        qty: Decimal,
+    ) -> Result<(Price, Qty), BookError> {
+        let p = Price::from_decimal(price, self.price_scale)
+            .map_err(|error| BookError::BadPrice { side, error })?;
+        if p.0 == 0 {
+            return Err(BookError::ZeroPrice { side });
+        }
+        let q = Qty::from_decimal(qty, self.qty_scale)
+            .map_err(|error| BookError::BadQty { side, error })?;
+        Ok((p, q))
+    }
+
+    /// Applies one `book` message for this symbol: every bid, then every ask, in array order
+    /// (sides are disjoint, so their relative order does not matter), then truncates to depth.
+    /// A snapshot first clears the book. Validation happens before any change, so an `Err`
+    /// leaves the book exactly as it was.
+    pub fn apply<B, A>(
+        &mut self,
+        mode: ApplyMode,
+        bids: B,
+        asks: A,
+    ) -> Result<ApplyReport, BookError>
+    where
+        B: Iterator<Item = (Decimal, Decimal)> + Clone,
+        A: Iterator<Item = (Decimal, Decimal)> + Clone,
+    {
+        for (p, q) in bids.clone() {
+            self.convert(SideKind::Bid, p, q)?;
+        }
+        for (p, q) in asks.clone() {
+            self.convert(SideKind::Ask, p, q)?;
+        }
+        let before = (self.bids.best(), self.asks.best());
+        if mode == ApplyMode::Snapshot {
+            self.clear();
+        }
+        let mut report = ApplyReport::default();
+        for (p, q) in bids {
+            // Validated above; a failure here is impossible, but stay total.
+            if let Ok((price, qty)) = self.convert(SideKind::Bid, p, q) {
+                count(&mut report, self.bids.apply(price, qty));
+            }
+        }
+        for (p, q) in asks {
+            if let Ok((price, qty)) = self.convert(SideKind::Ask, p, q) {
+                count(&mut report, self.asks.apply(price, qty));
+            }
+        }
+        report.truncated = (self.bids.truncate(self.depth) + self.asks.truncate(self.depth)) as u32;
+        report.crossed = self.is_crossed();
+        report.top_changed = before != (self.bids.best(), self.asks.best());
+        Ok(report)
+    }
+
+    /// Applies levels already at the pair's precision (the simulated venue and tests use this).
+    pub fn apply_exact(
+        &mut self,
+        mode: ApplyMode,
+        bids: &[(Price, Qty)],
+        asks: &[(Price, Qty)],
+    ) -> ApplyReport {
+        let before = (self.bids.best(), self.asks.best());
+        if mode == ApplyMode::Snapshot {
+            self.clear();
+        }
+        let mut report = ApplyReport::default();
+        for &(p, q) in bids {
+            if p.0 > 0 && q.0 >= 0 {
+                count(&mut report, self.bids.apply(p, q));
+            }
+        }
+        for &(p, q) in asks {
+            if p.0 > 0 && q.0 >= 0 {
+                count(&mut report, self.asks.apply(p, q));
+            }
+        }
+        report.truncated = (self.bids.truncate(self.depth) + self.asks.truncate(self.depth)) as u32;
+        report.crossed = self.is_crossed();
+        report.top_changed = before != (self.bids.best(), self.asks.best());
+        report
+    }
+}
+
+#[inline]
+fn count(report: &mut ApplyReport, change: LevelChange) {
+    match change {
+        LevelChange::Inserted => report.inserted += 1,
+        LevelChange::Updated => report.updated += 1,
+        LevelChange::Removed => report.removed += 1,
+        LevelChange::AbsentDelete => report.absent_deletes += 1,
+        LevelChange::DroppedBeyondCapacity => report.capacity_evictions += 1,
+        LevelChange::InsertedEvictingWorst => {
+            report.inserted += 1;
+            report.capacity_evictions += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lv(p: &str, q: &str) -> (Decimal, Decimal) {
+        (
+            Decimal::parse(p.as_bytes()).unwrap(),
+            Decimal::parse(q.as_bytes()).unwrap(),
+        )
+    }
+
+    fn side_prices(side: &BookSide) -> Vec<i64> {
+        side.iter().map(|(p, _)| p.0).collect()
+    }
+
+    #[test]
+    fn truncates_to_depth_after_the_whole_message() {
+        let mut book = OrderBook::new(3, 1, 2);
+        let snap = [lv("10.0", "1"), lv("9.0", "1"), lv("8.0", "1")];
+        book.apply(
+            ApplyMode::Snapshot,
+            snap.iter().copied(),
+            [].iter().copied(),
+        )
+        .unwrap();
+        // Insert a new best bid (4 levels), then delete 9.0: the old 8.0 must survive because
+        // truncation happens only after the whole message.
+        let upd = [lv("11.0", "1"), lv("9.0", "0")];
+        let r = book
+            .apply(ApplyMode::Update, upd.iter().copied(), [].iter().copied())
+            .unwrap();
+        assert_eq!(side_prices(book.bids()), vec![110, 100, 80]);
+        assert_eq!((r.inserted, r.removed, r.truncated), (1, 1, 0));
+        // A further insert pushes 8.0 out.
+        let r = book
+            .apply(
+                ApplyMode::Update,
+                [lv("10.5", "2")].iter().copied(),
+                [].iter().copied(),
+            )
+            .unwrap();
+        assert_eq!(side_prices(book.bids()), vec![110, 105, 100]);
+        assert_eq!(r.truncated, 1);
+    }
+
+    #[test]
+    fn rejects_bad_levels_without_touching_the_book() {
+        let mut book = OrderBook::new(10, 2, 2);
+        book.apply(
+            ApplyMode::Snapshot,
+            [lv("1.00", "1")].iter().copied(),
+            [lv("2.00", "1")].iter().copied(),
+        )
+        .unwrap();
+        let before = book.checksum();
+        let bad = [lv("1.50", "3"), lv("1.501", "1")];
+        let err = book.apply(ApplyMode::Update, bad.iter().copied(), [].iter().copied());
+        assert_eq!(
+            err,
+            Err(BookError::BadPrice {
+                side: SideKind::Bid,
+                error: FixedError::TooPrecise
+            })
+        );
+        assert_eq!(book.checksum(), before);
+        let neg = book.apply(
+            ApplyMode::Update,
+            [].iter().copied(),
+            [lv("2.00", "-1")].iter().copied(),
+        );
+        assert_eq!(
+            neg,
+            Err(BookError::BadQty {
+                side: SideKind::Ask,
+                error: FixedError::Negative
+            })
+        );
+        let zero = book.apply(
+            ApplyMode::Update,
+            [].iter().copied(),
+            [lv("0", "1")].iter().copied(),
+        );
+        assert_eq!(
+            zero,
+            Err(BookError::ZeroPrice {
+                side: SideKind::Ask
+            })
+        );
+    }
+
+    #[test]
+    fn counts_absent_deletes_and_crossing() {
+        let mut book = OrderBook::new(10, 0, 0);
+        book.apply(
+            ApplyMode::Snapshot,
+            [lv("5", "1")].iter().copied(),
+            [lv("6", "1")].iter().copied(),
+        )
+        .unwrap();
+        let r = book
+            .apply(
+                ApplyMode::Update,
+                [lv("4", "0"), lv("7", "1")].iter().copied(),
+                [].iter().copied(),
+            )
+            .unwrap();
+        assert_eq!(r.absent_deletes, 1);
+        assert!(r.crossed && r.top_changed);
+        assert!(book.is_crossed());
+    }
+
+    #[test]
+    fn more_inserts_than_slack_evicts_beyond_depth_only() {
+        // depth 2, capacity 2 + 16: insert 20 better levels in one message.
+        let mut book = OrderBook::new(2, 0, 0);
+        book.apply(
+            ApplyMode::Snapshot,
+            [lv("1", "1"), lv("2", "1")].iter().copied(),
+            [].iter().copied(),
+        )
+        .unwrap();
+        let many: Vec<_> = (3..23).map(|p| lv(&p.to_string(), "1")).collect();
+        let r = book
+            .apply(ApplyMode::Update, many.iter().copied(), [].iter().copied())
+            .unwrap();
+        assert_eq!(side_prices(book.bids()), vec![22, 21]);
+        assert_eq!(r.capacity_evictions, 4); // 2 + 20 levels into capacity 18
+    }
+
+    #[test]
+    fn snapshot_replaces_everything() {
+        let mut book = OrderBook::new(10, 0, 0);
+        book.apply(
+            ApplyMode::Snapshot,
+            [lv("5", "1")].iter().copied(),
+            [lv("6", "1")].iter().copied(),
+        )
+        .unwrap();
+        book.apply(
+            ApplyMode::Snapshot,
+            [lv("3", "1")].iter().copied(),
+            [].iter().copied(),
+        )
+        .unwrap();
+        assert_eq!(side_prices(book.bids()), vec![3]);
+        assert!(book.asks().is_empty());
+    }
+}

@@ -1,0 +1,254 @@
+//! One side of a fixed-capacity order book: price levels in a contiguous sorted array, best first.
+//!
+//! Owns two parallel boxed slices (sort keys and quantities) allocated once in [`BookSide::new`].
+//! Invariants: `keys[..len]` is strictly ascending (a bid's key is its negated price, an ask's key
+//! its price, so "ascending key" is "best first" on both sides); every stored quantity is > 0;
+//! `len <= capacity`. It never allocates after construction, never panics on any input, and never
+//! truncates by itself: the book truncates to the subscribed depth once a whole message is applied.
+
+use kspin_api::{Price, Qty};
+
+/// Which side of the book.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SideKind {
+    Bid,
+    Ask,
+}
+
+/// What applying one level did to a side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LevelChange {
+    /// A new price level was inserted.
+    Inserted,
+    /// An existing level's quantity changed.
+    Updated,
+    /// An existing level was removed (quantity 0).
+    Removed,
+    /// Quantity 0 for a price the side does not hold. Kraken sends these; ignored and counted.
+    AbsentDelete,
+    /// The side was full (capacity, not depth) and the level was worse than every stored one:
+    /// dropped. Only possible with more inserts in one message than the slack allows.
+    DroppedBeyondCapacity,
+    /// The side was full and the worst stored level was evicted to make room.
+    InsertedEvictingWorst,
+}
+
+/// One side of a book; see the module docs for its invariants.
+#[derive(Debug, Clone)]
+pub struct BookSide {
+    kind: SideKind,
+    keys: Box<[i64]>,
+    qtys: Box<[i64]>,
+    len: usize,
+}
+
+impl BookSide {
+    /// A side able to hold `capacity` levels (at least 1).
+    pub fn new(kind: SideKind, capacity: usize) -> BookSide {
+        let capacity = capacity.max(1);
+        BookSide {
+            kind,
+            keys: vec![0; capacity].into_boxed_slice(),
+            qtys: vec![0; capacity].into_boxed_slice(),
+            len: 0,
+        }
+    }
+
+    #[inline]
+    pub fn kind(&self) -> SideKind {
+        self.kind
+    }
+
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    #[inline]
+    pub fn capacity(&self) -> usize {
+        self.keys.len()
+    }
+
+    #[inline]
+    fn key_of(&self, price: i64) -> i64 {
+        match self.kind {
+            SideKind::Ask => price,
+            // Prices are validated non-negative before they reach a side, so negation is exact.
+            SideKind::Bid => price.wrapping_neg(),
+        }
+    }
+
+    #[inline]
+    fn price_of(&self, key: i64) -> i64 {
+        self.key_of(key)
+    }
+
+    /// The level at `rank` (0 = best), if present.
+    #[inline]
+    pub fn level(&self, rank: usize) -> Option<(Price, Qty)> {
+        if rank < self.len {
+            Some((Price(self.price_of(self.keys[rank])), Qty(self.qtys[rank])))
+        } else {
+            None
+        }
+    }
+
+    /// The best level, if any.
+    #[inline]
+    pub fn best(&self) -> Option<(Price, Qty)> {
+        self.level(0)
+    }
+
+    /// Iterates the levels best first.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (Price, Qty)> + '_ {
+        self.keys[..self.len]
+            .iter()
+            .zip(&self.qtys[..self.len])
+            .map(move |(&k, &q)| (Price(self.price_of(k)), Qty(q)))
+    }
+
+    /// Position of `key` among the stored levels: `Ok(rank)` if present, else the rank it would
+    /// be inserted at. Linear for shallow books (the common depths 10 and 25 fit in a few cache
+    /// lines), binary beyond.
+    #[inline]
+    fn search(&self, key: i64) -> Result<usize, usize> {
+        let keys = &self.keys[..self.len];
+        if keys.len() <= 32 {
+            for (i, &k) in keys.iter().enumerate() {
+                if k >= key {
+                    return if k == key { Ok(i) } else { Err(i) };
+                }
+            }
+            Err(keys.len())
+        } else {
+            keys.binary_search(&key)
+        }
+    }
+
+    /// Applies one level: `qty == 0` removes it, otherwise inserts or replaces. `price` must be
+    /// non-negative and `qty` non-negative (the book validates both before calling).
+    pub fn apply(&mut self, price: Price, qty: Qty) -> LevelChange {
+        let key = self.key_of(price.0);
+        match self.search(key) {
+            Ok(rank) => {
+                if qty.0 == 0 {
+                    self.keys.copy_within(rank + 1..self.len, rank);
+                    self.qtys.copy_within(rank + 1..self.len, rank);
+                    self.len -= 1;
+                    LevelChange::Removed
+                } else {
+                    self.qtys[rank] = qty.0;
+                    LevelChange::Updated
+                }
+            }
+            Err(rank) => {
+                if qty.0 == 0 {
+                    return LevelChange::AbsentDelete;
+                }
+                let cap = self.keys.len();
+                let mut change = LevelChange::Inserted;
+                if self.len == cap {
+                    if rank == cap {
+                        return LevelChange::DroppedBeyondCapacity;
+                    }
+                    // Evict the worst level to make room.
+                    self.len -= 1;
+                    change = LevelChange::InsertedEvictingWorst;
+                }
+                debug_assert!(rank <= self.len && self.len < cap);
+                self.keys.copy_within(rank..self.len, rank + 1);
+                self.qtys.copy_within(rank..self.len, rank + 1);
+                self.keys[rank] = key;
+                self.qtys[rank] = qty.0;
+                self.len += 1;
+                change
+            }
+        }
+    }
+
+    /// Keeps only the best `depth` levels. Returns how many were cut.
+    #[inline]
+    pub fn truncate(&mut self, depth: usize) -> usize {
+        if self.len > depth {
+            let cut = self.len - depth;
+            self.len = depth;
+            cut
+        } else {
+            0
+        }
+    }
+
+    /// Removes every level.
+    #[inline]
+    pub fn clear(&mut self) {
+        self.len = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn prices(side: &BookSide) -> Vec<i64> {
+        side.iter().map(|(p, _)| p.0).collect()
+    }
+
+    #[test]
+    fn bids_are_kept_descending_and_asks_ascending() {
+        let mut bids = BookSide::new(SideKind::Bid, 8);
+        let mut asks = BookSide::new(SideKind::Ask, 8);
+        for p in [5, 9, 7, 1] {
+            bids.apply(Price(p), Qty(1));
+            asks.apply(Price(p), Qty(1));
+        }
+        assert_eq!(prices(&bids), vec![9, 7, 5, 1]);
+        assert_eq!(prices(&asks), vec![1, 5, 7, 9]);
+    }
+
+    #[test]
+    fn upsert_remove_and_absent_delete() {
+        let mut s = BookSide::new(SideKind::Ask, 4);
+        assert_eq!(s.apply(Price(10), Qty(5)), LevelChange::Inserted);
+        assert_eq!(s.apply(Price(10), Qty(6)), LevelChange::Updated);
+        assert_eq!(s.best(), Some((Price(10), Qty(6))));
+        assert_eq!(s.apply(Price(11), Qty(0)), LevelChange::AbsentDelete);
+        assert_eq!(s.apply(Price(10), Qty(0)), LevelChange::Removed);
+        assert!(s.is_empty());
+    }
+
+    #[test]
+    fn full_side_evicts_worst_or_drops_beyond() {
+        let mut s = BookSide::new(SideKind::Bid, 3);
+        for p in [10, 9, 8] {
+            s.apply(Price(p), Qty(1));
+        }
+        assert_eq!(
+            s.apply(Price(7), Qty(1)),
+            LevelChange::DroppedBeyondCapacity
+        );
+        assert_eq!(
+            s.apply(Price(11), Qty(1)),
+            LevelChange::InsertedEvictingWorst
+        );
+        assert_eq!(prices(&s), vec![11, 10, 9]);
+    }
+
+    #[test]
+    fn deep_side_uses_the_same_semantics() {
+        let mut s = BookSide::new(SideKind::Ask, 2000);
+        for p in (0..1000).rev() {
+            s.apply(Price(p * 2), Qty(1));
+        }
+        assert_eq!(s.apply(Price(501), Qty(3)), LevelChange::Inserted);
+        assert_eq!(s.level(251), Some((Price(501), Qty(3))));
+        assert_eq!(s.apply(Price(501), Qty(0)), LevelChange::Removed);
+        assert_eq!(s.apply(Price(501), Qty(0)), LevelChange::AbsentDelete);
+        assert_eq!(s.truncate(10), 990);
+        assert_eq!(prices(&s), (0..10).map(|p| p * 2).collect::<Vec<_>>());
+    }
+}
