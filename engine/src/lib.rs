@@ -3,4 +3,6 @@
 //! Modules follow the data flow of DESIGN.md: `book` holds the fixed-capacity order books and
 //! their checksum. Everything that runs on the engine core is allocation-free after start-up.
 
+pub mod app;
 pub mod book;
+pub mod feed;

@@ -1,0 +1,310 @@
+//! `kspin replay FILE`: drives a recording of Kraken v2 text frames (one frame per line, exactly
+//! as received) through the same decode → feed → book → checksum code as the live engine, and
+//! reports what happened.
+//!
+//! This is a command, not the engine core: it reads the whole file, formats and allocates freely.
+//! Exit status: 0 every checksum matched, 1 any mismatched, 2 the file could not be read or held
+//! no decodable frame. A bad line is reported with its line number and the replay goes on.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use kspin_api::FixedDisplay;
+use serde_json::{json, Value};
+
+use crate::feed::{Feed, FeedMode, FeedOptions, NullSink, PrecisionSource};
+use crate::kraken::{Decoder, DecoderLimits, Message};
+
+/// Arguments of `kspin replay`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ReplayArgs {
+    /// A file of Kraken v2 WebSocket text frames, one per line.
+    pub file: PathBuf,
+    /// Print one JSON object instead of the human summary.
+    #[arg(long)]
+    pub json: bool,
+    /// Book depth for every symbol (default: from the subscribe ack in the file, else 10).
+    #[arg(long, value_name = "N")]
+    pub depth: Option<usize>,
+    /// Precision of a symbol as SYMBOL=PRICE_DECIMALS:QTY_DECIMALS (repeatable); otherwise
+    /// from `instrument` frames in the file, else inferred from the first snapshot.
+    #[arg(long, value_name = "SYMBOL=P:Q")]
+    pub precision: Vec<String>,
+}
+
+/// The figures of one replay, for printing or for tests.
+#[derive(Debug, Clone)]
+pub struct ReplayReport {
+    pub file: String,
+    pub lines: u64,
+    pub frames: u64,
+    pub frames_by_kind: BTreeMap<&'static str, u64>,
+    pub book_messages: u64,
+    pub checksum_ok: u64,
+    pub checksum_mismatch: u64,
+    pub errors: u64,
+    /// (line, reason) of the first bad lines (at most 50 kept).
+    pub error_lines: Vec<(u64, String)>,
+    pub symbols: Vec<SymbolReport>,
+}
+
+/// Per-symbol figures of a replay.
+#[derive(Debug, Clone)]
+pub struct SymbolReport {
+    pub symbol: String,
+    pub depth: usize,
+    pub price_decimals: u8,
+    pub qty_decimals: u8,
+    pub precision_source: &'static str,
+    pub state: &'static str,
+    pub checksum_ok: u64,
+    pub checksum_mismatch: u64,
+    pub first_mismatch_line: Option<u64>,
+    pub best_bid: Option<(String, String)>,
+    pub best_ask: Option<(String, String)>,
+}
+
+/// Why a replay could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("bad --precision {0:?}: expected SYMBOL=PRICE_DECIMALS:QTY_DECIMALS, e.g. BTC/USD=1:8")]
+    BadPrecision(String),
+}
+
+fn parse_precision(spec: &str) -> Result<(&str, u8, u8), ReplayError> {
+    let bad = || ReplayError::BadPrecision(spec.to_owned());
+    let (symbol, scales) = spec.rsplit_once('=').ok_or_else(bad)?;
+    let (p, q) = scales.split_once(':').ok_or_else(bad)?;
+    let p: u8 = p.trim().parse().map_err(|_| bad())?;
+    let q: u8 = q.trim().parse().map_err(|_| bad())?;
+    if symbol.is_empty() || p > kspin_api::fixed::MAX_SCALE || q > kspin_api::fixed::MAX_SCALE {
+        return Err(bad());
+    }
+    Ok((symbol, p, q))
+}
+
+fn kind_name(msg: &Message<'_>) -> &'static str {
+    match msg {
+        Message::Status(_) => "status",
+        Message::Heartbeat => "heartbeat",
+        Message::Pong(_) => "pong",
+        Message::Subscribed(_) => "subscribe_ack",
+        Message::Unsubscribed(_) => "unsubscribe_ack",
+        Message::Book(_) => "book",
+        Message::Trade(_) => "trade",
+        Message::Ticker(_) => "ticker",
+        Message::Ohlc(_) => "ohlc",
+        Message::Instrument(_) => "instrument",
+        Message::Request(_) => "request",
+    }
+}
+
+/// Replays `text` (the file's contents) and returns the report.
+pub fn replay_text(file: &str, text: &[u8], args: &ReplayArgs) -> Result<ReplayReport, ReplayError> {
+    let mut feed = Feed::new(FeedOptions {
+        mode: FeedMode::Passive,
+        default_depth: 10,
+        forced_depth: args.depth,
+        infer_precision: true,
+        add_unknown_symbols: true,
+        ..FeedOptions::default()
+    });
+    for spec in &args.precision {
+        let (symbol, p, q) = parse_precision(spec)?;
+        feed.add_symbol(symbol, args.depth.unwrap_or(10), Some((p, q)));
+    }
+    let mut decoder = Decoder::new(DecoderLimits::default());
+    let mut report = ReplayReport {
+        file: file.to_owned(),
+        lines: 0,
+        frames: 0,
+        frames_by_kind: BTreeMap::new(),
+        book_messages: 0,
+        checksum_ok: 0,
+        checksum_mismatch: 0,
+        errors: 0,
+        error_lines: Vec::new(),
+        symbols: Vec::new(),
+    };
+    for (i, line) in text.split(|&b| b == b'\n').enumerate() {
+        let line_no = i as u64 + 1;
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        report.lines += 1;
+        match decoder.decode(line) {
+            Ok(msg) => {
+                report.frames += 1;
+                *report.frames_by_kind.entry(kind_name(&msg)).or_default() += 1;
+                feed.on_message(line_no, &msg, &mut NullSink);
+            }
+            Err(e) => {
+                report.errors += 1;
+                if report.error_lines.len() < 50 {
+                    report.error_lines.push((line_no, e.to_string()));
+                }
+            }
+        }
+    }
+    let counters = feed.counters();
+    report.book_messages = counters.book_messages;
+    report.checksum_ok = counters.checksum_ok;
+    report.checksum_mismatch = counters.checksum_mismatch;
+    for (entry, (_, sb)) in feed.symbols().iter().zip(feed.books()) {
+        let level = |l: Option<(kspin_api::Price, kspin_api::Qty)>| {
+            l.map(|(p, q)| {
+                (
+                    FixedDisplay { mantissa: p.0, scale: entry.price_scale }.to_string(),
+                    FixedDisplay { mantissa: q.0, scale: entry.qty_scale }.to_string(),
+                )
+            })
+        };
+        report.symbols.push(SymbolReport {
+            symbol: entry.name.to_string(),
+            depth: sb.book.depth(),
+            price_decimals: entry.price_scale,
+            qty_decimals: entry.qty_scale,
+            precision_source: match entry.precision {
+                PrecisionSource::Unknown => "unknown",
+                PrecisionSource::Instrument => "instrument",
+                PrecisionSource::Configured => "configured",
+                PrecisionSource::Inferred => "inferred",
+            },
+            state: sb.state.name(),
+            checksum_ok: sb.counters.checksum_ok,
+            checksum_mismatch: sb.counters.checksum_mismatch,
+            first_mismatch_line: sb.first_mismatch.map(|(line, _, _)| line),
+            best_bid: level(sb.book.best_bid()),
+            best_ask: level(sb.book.best_ask()),
+        });
+    }
+    Ok(report)
+}
+
+impl ReplayReport {
+    /// 0 all matched, 1 any mismatch, 2 nothing decodable.
+    pub fn exit_code(&self) -> i32 {
+        if self.frames == 0 {
+            2
+        } else if self.checksum_mismatch > 0 {
+            1
+        } else {
+            0
+        }
+    }
+
+    pub fn to_json(&self) -> Value {
+        let symbols: serde_json::Map<String, Value> = self
+            .symbols
+            .iter()
+            .map(|s| {
+                (
+                    s.symbol.clone(),
+                    json!({
+                        "depth": s.depth,
+                        "checksum_ok": s.checksum_ok,
+                        "checksum_mismatch": s.checksum_mismatch,
+                        "best_bid": s.best_bid.as_ref().map(|b| b.0.clone()),
+                        "best_bid_qty": s.best_bid.as_ref().map(|b| b.1.clone()),
+                        "best_ask": s.best_ask.as_ref().map(|a| a.0.clone()),
+                        "best_ask_qty": s.best_ask.as_ref().map(|a| a.1.clone()),
+                        "price_decimals": s.price_decimals,
+                        "qty_decimals": s.qty_decimals,
+                        "precision_source": s.precision_source,
+                        "state": s.state,
+                        "first_mismatch_line": s.first_mismatch_line,
+                    }),
+                )
+            })
+            .collect();
+        json!({
+            "file": self.file,
+            "frames": self.frames,
+            "frames_by_kind": self.frames_by_kind,
+            "book_messages": self.book_messages,
+            "checksum_ok": self.checksum_ok,
+            "checksum_mismatch": self.checksum_mismatch,
+            "errors": self.errors,
+            "error_lines": self.error_lines.iter().map(|(l, e)| json!({"line": l, "error": e})).collect::<Vec<_>>(),
+            "symbols": symbols,
+        })
+    }
+
+    pub fn render_text(&self) -> String {
+        use std::fmt::Write as _;
+        let mut out = String::new();
+        let kinds: Vec<String> = self.frames_by_kind.iter().map(|(k, n)| format!("{k} {n}")).collect();
+        let _ = writeln!(out, "replay {}", self.file);
+        let _ = writeln!(out, "frames: {} ({})", self.frames, kinds.join(", "));
+        let _ = writeln!(
+            out,
+            "book messages: {}  checksums ok: {}  mismatched: {}  bad lines: {}",
+            self.book_messages, self.checksum_ok, self.checksum_mismatch, self.errors
+        );
+        for (line, err) in &self.error_lines {
+            let _ = writeln!(out, "  line {line}: {err}");
+        }
+        for s in &self.symbols {
+            let side = |l: &Option<(String, String)>| match l {
+                Some((p, q)) => format!("{p} x {q}"),
+                None => "-".to_owned(),
+            };
+            let inferred = if s.precision_source == "inferred" { " (inferred from the first snapshot)" } else { "" };
+            let _ = writeln!(
+                out,
+                "{}: depth {}, precision {}:{}{}, checksums ok {} mismatched {}, state {}",
+                s.symbol, s.depth, s.price_decimals, s.qty_decimals, inferred, s.checksum_ok, s.checksum_mismatch, s.state
+            );
+            if let Some(line) = s.first_mismatch_line {
+                let _ = writeln!(out, "  first mismatch at line {line}");
+            }
+            let _ = writeln!(out, "  best bid {}  best ask {}", side(&s.best_bid), side(&s.best_ask));
+        }
+        out
+    }
+}
+
+/// Runs `kspin replay`; returns the exit code.
+pub fn run(args: &ReplayArgs) -> i32 {
+    let path = args.file.display().to_string();
+    let text = match std::fs::read(&args.file) {
+        Ok(t) => t,
+        Err(source) => {
+            eprintln!("kspin replay: {}", ReplayError::Read { path, source });
+            return 2;
+        }
+    };
+    let report = match replay_text(&path, &text, args) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("kspin replay: {e}");
+            return 2;
+        }
+    };
+    for (line, err) in &report.error_lines {
+        eprintln!("{path}:{line}: {err}");
+    }
+    if args.json {
+        println!("{}", report.to_json());
+    } else {
+        print!("{}", report.render_text());
+    }
+    report.exit_code()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn precision_specs_parse_or_name_the_problem() {
+        assert_eq!(parse_precision("BTC/USD=1:8").ok(), Some(("BTC/USD", 1, 8)));
+        assert!(parse_precision("BTC/USD=1").is_err());
+        assert!(parse_precision("=1:8").is_err());
+        assert!(parse_precision("X=a:8").is_err());
+        assert!(parse_precision("X=1:99").is_err());
+    }
+}

@@ -1,0 +1,494 @@
+//! The feed: turns decoded Kraken messages into verified book states and outgoing notifications.
+//!
+//! Owns the symbol table, one [`OrderBook`] and [`SubscriptionState`] per symbol, the mismatch
+//! policy and the counters. For every `book` message it applies the levels, truncates, computes
+//! the checksum and only then tells the [`FeedSink`]: a book is handed on only in a state that
+//! passed its checksum (DESIGN.md invariant 4). A mismatch affects that one symbol; the others keep
+//! streaming. In live mode it asks the sink to resync (unsubscribe, then subscribe once the
+//! unsubscribe is acknowledged); updates in between are dropped.
+//!
+//! Allocation: books are created when a symbol is added (start-up in live mode; first sight in a
+//! replay). Processing a `book`, `trade`, `ticker` or `heartbeat` message allocates nothing.
+
+use super::state::{
+    FeedCounters, FeedMode, MismatchAction, MismatchPolicy, SubscriptionState, SymbolCounters,
+};
+use super::symbols::{PrecisionSource, SymbolTable};
+use crate::book::{ApplyMode, ApplyReport, OrderBook};
+use crate::kraken::{
+    AckMsg, BookData, BookMsg, Message, StatusMsg, Ticker, Trade, UpdateKind,
+};
+
+/// Why a book went stale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StaleReason {
+    ChecksumMismatch,
+    BadMessage,
+    Disconnected,
+    Halted,
+}
+
+/// Receives what the feed decides. Every method has an empty default so that a consumer
+/// implements only what it uses.
+#[allow(unused_variables)]
+pub trait FeedSink {
+    /// A book message was applied and its checksum matched (or the symbol is unvalidated).
+    /// `data` is the message as decoded; `book` is the state after it.
+    fn book_updated(&mut self, symbol: usize, book: &OrderBook, data: &BookData<'_>, kind: UpdateKind, report: &ApplyReport) {}
+    /// A checksum did not match: `computed` by kspin, `expected` by the exchange.
+    fn checksum_mismatch(&mut self, symbol: usize, computed: u32, expected: u32) {}
+    /// The book can no longer be trusted until it is live again.
+    fn book_stale(&mut self, symbol: usize, reason: StaleReason) {}
+    /// The book passed a fresh snapshot's checksum after being stale (or for the first time).
+    fn book_live(&mut self, symbol: usize, book: &OrderBook) {}
+    /// Live mode: send an unsubscribe for this symbol's book (first step of a resync).
+    fn send_unsubscribe(&mut self, symbol: usize) {}
+    /// Live mode: send a subscribe for this symbol's book (second step of a resync).
+    fn send_subscribe(&mut self, symbol: usize) {}
+    fn trade(&mut self, symbol: usize, trade: &Trade<'_>) {}
+    fn ticker(&mut self, symbol: usize, ticker: &Ticker<'_>) {}
+    fn status(&mut self, status: &StatusMsg<'_>) {}
+    fn heartbeat(&mut self) {}
+    fn pong(&mut self, req_id: Option<u64>) {}
+    /// A subscribe/unsubscribe was refused (`error` as sent by the exchange).
+    fn error_ack(&mut self, ack: &AckMsg<'_>) {}
+}
+
+/// A sink that ignores everything.
+pub struct NullSink;
+impl FeedSink for NullSink {}
+
+/// Feed configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct FeedOptions {
+    pub mode: FeedMode,
+    pub policy: MismatchPolicy,
+    /// Depth for symbols first seen in a frame (replay), unless an ack says otherwise.
+    pub default_depth: usize,
+    /// Force this depth whatever the acks say (`kspin replay --depth N`).
+    pub forced_depth: Option<usize>,
+    /// Infer precision from the decimals of the first snapshot when nothing else gave it.
+    pub infer_precision: bool,
+    /// Add symbols on first sight (replay). Live feeds only know configured symbols.
+    pub add_unknown_symbols: bool,
+}
+
+impl Default for FeedOptions {
+    fn default() -> Self {
+        FeedOptions {
+            mode: FeedMode::Live,
+            policy: MismatchPolicy::default(),
+            default_depth: 10,
+            forced_depth: None,
+            infer_precision: false,
+            add_unknown_symbols: false,
+        }
+    }
+}
+
+/// One symbol's book and its state.
+#[derive(Debug, Clone)]
+pub struct SymbolBook {
+    pub book: OrderBook,
+    pub state: SubscriptionState,
+    pub counters: SymbolCounters,
+    /// The first mismatch: (frame number, computed, expected).
+    pub first_mismatch: Option<(u64, u32, u32)>,
+}
+
+/// The feed; see the module docs.
+pub struct Feed {
+    options: FeedOptions,
+    symbols: SymbolTable,
+    books: Vec<SymbolBook>,
+    counters: FeedCounters,
+    /// Precision learnt from `instrument` for symbols not (yet) in the table (replay only).
+    pending_precision: Vec<(Box<str>, u8, u8)>,
+}
+
+impl Feed {
+    pub fn new(options: FeedOptions) -> Feed {
+        Feed {
+            options,
+            symbols: SymbolTable::new(),
+            books: Vec::new(),
+            counters: FeedCounters::default(),
+            pending_precision: Vec::new(),
+        }
+    }
+
+    /// Adds a symbol with its depth and, when known, its precision (start-up). Returns its index.
+    pub fn add_symbol(&mut self, name: &str, depth: usize, precision: Option<(u8, u8)>) -> Option<usize> {
+        let depth = self.options.forced_depth.unwrap_or(depth);
+        let index = self.symbols.find_or_add(name, depth).ok()?;
+        if index == self.books.len() {
+            let pending = self.pending_precision.iter().find(|(n, _, _)| **n == *name).map(|&(_, p, q)| (p, q));
+            let (p, q, source) = match (precision, pending) {
+                (Some((p, q)), _) => (p, q, PrecisionSource::Configured),
+                (None, Some((p, q))) => (p, q, PrecisionSource::Instrument),
+                (None, None) => (0, 0, PrecisionSource::Unknown),
+            };
+            if let Some(entry) = self.symbols.get_mut(index) {
+                entry.price_scale = p;
+                entry.qty_scale = q;
+                entry.precision = source;
+            }
+            self.books.push(SymbolBook {
+                book: OrderBook::new(depth, p, q),
+                state: SubscriptionState::Inactive,
+                counters: SymbolCounters::default(),
+                first_mismatch: None,
+            });
+        }
+        Some(index)
+    }
+
+    #[inline]
+    pub fn symbols(&self) -> &SymbolTable {
+        &self.symbols
+    }
+
+    #[inline]
+    pub fn counters(&self) -> &FeedCounters {
+        &self.counters
+    }
+
+    #[inline]
+    pub fn book(&self, symbol: usize) -> Option<&SymbolBook> {
+        self.books.get(symbol)
+    }
+
+    pub fn books(&self) -> impl Iterator<Item = (&str, &SymbolBook)> {
+        self.symbols.iter().map(|e| &*e.name).zip(self.books.iter())
+    }
+
+    /// Live mode: the runtime sent the subscribe for `symbol`.
+    pub fn subscribe_sent(&mut self, symbol: usize) {
+        if let Some(b) = self.books.get_mut(symbol) {
+            if b.state != SubscriptionState::Halted {
+                b.state = SubscriptionState::AwaitingSnapshot;
+            }
+        }
+    }
+
+    /// The connection dropped: every book is stale until its next snapshot.
+    pub fn disconnected(&mut self, sink: &mut impl FeedSink) {
+        for (i, b) in self.books.iter_mut().enumerate() {
+            let was_live = b.state.is_live();
+            if b.state != SubscriptionState::Halted {
+                b.state = SubscriptionState::Inactive;
+            }
+            if was_live {
+                sink.book_stale(i, StaleReason::Disconnected);
+            }
+        }
+    }
+
+    /// Processes one decoded message. `frame_no` identifies the frame in reports (line number
+    /// in a replay).
+    pub fn on_message(&mut self, frame_no: u64, msg: &Message<'_>, sink: &mut impl FeedSink) {
+        self.counters.frames += 1;
+        match msg {
+            Message::Book(book) => self.on_book(frame_no, book, sink),
+            Message::Trade(trades) => {
+                for t in trades.iter() {
+                    self.counters.trades += 1;
+                    match self.symbols.find(t.symbol) {
+                        Some(i) => {
+                            if let Some(b) = self.books.get_mut(i) {
+                                b.counters.trades += 1;
+                            }
+                            sink.trade(i, &t);
+                        }
+                        None => self.counters.unknown_symbol += 1,
+                    }
+                }
+            }
+            Message::Ticker(tickers) => {
+                for t in tickers.iter() {
+                    self.counters.tickers += 1;
+                    match self.symbols.find(t.symbol) {
+                        Some(i) => {
+                            if let Some(b) = self.books.get_mut(i) {
+                                b.counters.tickers += 1;
+                            }
+                            sink.ticker(i, &t);
+                        }
+                        None => self.counters.unknown_symbol += 1,
+                    }
+                }
+            }
+            Message::Ohlc(_) => self.counters.ohlc += 1,
+            Message::Heartbeat => {
+                self.counters.heartbeats += 1;
+                sink.heartbeat();
+            }
+            Message::Status(status) => {
+                self.counters.statuses += 1;
+                sink.status(status);
+            }
+            Message::Pong(pong) => {
+                self.counters.pongs += 1;
+                sink.pong(pong.req_id);
+            }
+            Message::Subscribed(ack) => self.on_ack(ack, true, sink),
+            Message::Unsubscribed(ack) => self.on_ack(ack, false, sink),
+            Message::Instrument(instrument) => {
+                self.counters.instruments += 1;
+                for pair in instrument.pairs() {
+                    self.learn_precision(pair.symbol, pair.price_precision, pair.qty_precision);
+                }
+            }
+            Message::Request(_) => self.counters.requests += 1,
+        }
+    }
+
+    fn learn_precision(&mut self, symbol: &str, price: u8, qty: u8) {
+        match self.symbols.find(symbol) {
+            Some(i) => {
+                let Some(entry) = self.symbols.get_mut(i) else { return };
+                if entry.precision == PrecisionSource::Configured
+                    && (entry.price_scale, entry.qty_scale) == (price, qty)
+                {
+                    return;
+                }
+                let changed = (entry.price_scale, entry.qty_scale) != (price, qty);
+                entry.price_scale = price;
+                entry.qty_scale = qty;
+                entry.precision = PrecisionSource::Instrument;
+                if changed {
+                    if let Some(b) = self.books.get_mut(i) {
+                        // Stored mantissas are at the old precision: the book needs a snapshot.
+                        b.book.set_precision(price, qty);
+                        if b.state.is_live() {
+                            b.state = SubscriptionState::AwaitingSnapshot;
+                        }
+                    }
+                }
+            }
+            None if self.options.add_unknown_symbols => {
+                if let Some(p) = self.pending_precision.iter_mut().find(|(n, _, _)| **n == *symbol) {
+                    (p.1, p.2) = (price, qty);
+                } else {
+                    self.pending_precision.push((symbol.into(), price, qty));
+                }
+            }
+            None => {}
+        }
+    }
+
+    fn on_ack(&mut self, ack: &AckMsg<'_>, subscribe: bool, sink: &mut impl FeedSink) {
+        self.counters.acks += 1;
+        if !ack.success {
+            self.counters.error_acks += 1;
+            sink.error_ack(ack);
+            return;
+        }
+        if ack.channel != Some("book") {
+            return;
+        }
+        let Some(symbol) = ack.symbol else { return };
+        let depth = ack.depth.map(usize::from).unwrap_or(self.options.default_depth);
+        let index = match self.symbols.find(symbol) {
+            Some(i) => i,
+            None if self.options.add_unknown_symbols => match self.add_symbol(symbol, depth, None) {
+                Some(i) => i,
+                None => return,
+            },
+            None => {
+                self.counters.unknown_symbol += 1;
+                return;
+            }
+        };
+        let forced = self.options.forced_depth;
+        let Some(b) = self.books.get_mut(index) else { return };
+        if subscribe && forced.is_none() && ack.depth.is_some() && b.book.depth() != depth {
+            // The exchange says the depth differs from what the symbol was created with (a
+            // replay that learnt the symbol before its ack). Rebuilding allocates, once, on an
+            // ack: never on the per-message path.
+            b.book = OrderBook::new(depth, b.book.price_scale(), b.book.qty_scale());
+            if let Some(entry) = self.symbols.get_mut(index) {
+                entry.depth = depth;
+            }
+        }
+        if subscribe {
+            if b.state != SubscriptionState::Halted && b.state != SubscriptionState::Unvalidated {
+                b.state = SubscriptionState::AwaitingSnapshot;
+            }
+        } else if b.state == SubscriptionState::Unsubscribing {
+            // Second step of a resync.
+            b.state = SubscriptionState::AwaitingSnapshot;
+            sink.send_subscribe(index);
+        } else if b.state != SubscriptionState::Halted {
+            b.state = SubscriptionState::Inactive;
+        }
+    }
+
+    fn on_book(&mut self, frame_no: u64, msg: &BookMsg<'_>, sink: &mut impl FeedSink) {
+        for data in msg.iter() {
+            self.counters.book_messages += 1;
+            let index = match self.symbols.find(data.symbol) {
+                Some(i) => i,
+                None if self.options.add_unknown_symbols => {
+                    match self.add_symbol(data.symbol, self.options.default_depth, None) {
+                        Some(i) => i,
+                        None => {
+                            self.counters.unknown_symbol += 1;
+                            continue;
+                        }
+                    }
+                }
+                None => {
+                    self.counters.unknown_symbol += 1;
+                    continue;
+                }
+            };
+            self.on_book_data(frame_no, index, msg.kind, &data, sink);
+        }
+    }
+
+    fn on_book_data(&mut self, frame_no: u64, index: usize, kind: UpdateKind, data: &BookData<'_>, sink: &mut impl FeedSink) {
+        let options = self.options;
+        let Some(entry) = self.symbols.get_mut(index) else { return };
+        let Some(sb) = self.books.get_mut(index) else { return };
+        sb.counters.book_messages += 1;
+        let snapshot = kind == UpdateKind::Snapshot;
+
+        if entry.precision == PrecisionSource::Unknown {
+            if snapshot && options.infer_precision {
+                let (p, q) = infer_precision(data);
+                entry.price_scale = p;
+                entry.qty_scale = q;
+                entry.precision = PrecisionSource::Inferred;
+                sb.book.set_precision(p, q);
+            } else {
+                self.counters.no_precision += 1;
+                return;
+            }
+        }
+
+        // Which states accept this message.
+        let accept = match sb.state {
+            SubscriptionState::Live | SubscriptionState::Unvalidated => true,
+            SubscriptionState::Halted | SubscriptionState::Unsubscribing => false,
+            // A snapshot starts (or restarts) a book. A passive feed has no acks to wait for.
+            SubscriptionState::AwaitingSnapshot => snapshot,
+            SubscriptionState::Inactive => snapshot && options.mode == FeedMode::Passive,
+        };
+        if !accept {
+            sb.counters.dropped_not_live += 1;
+            self.counters.dropped_not_live += 1;
+            return;
+        }
+
+        let mode = if snapshot { ApplyMode::Snapshot } else { ApplyMode::Update };
+        let bids = data.bids.iter().map(|l| (l.price, l.qty));
+        let asks = data.asks.iter().map(|l| (l.price, l.qty));
+        let report = match sb.book.apply(mode, bids, asks) {
+            Ok(report) => report,
+            Err(_) => {
+                sb.counters.rejected_messages += 1;
+                self.counters.rejected_messages += 1;
+                if sb.state == SubscriptionState::Unvalidated {
+                    return;
+                }
+                // The book now lacks a message: treat it exactly like a mismatch.
+                Self::go_stale(options, index, sb, &mut self.counters, StaleReason::BadMessage, sink);
+                return;
+            }
+        };
+        sb.counters.absent_deletes += u64::from(report.absent_deletes);
+        sb.counters.capacity_evictions += u64::from(report.capacity_evictions);
+        sb.counters.crossed += u64::from(report.crossed);
+        if snapshot {
+            sb.counters.snapshots += 1;
+        }
+
+        let computed = sb.book.checksum();
+        let verified = match data.checksum {
+            Some(expected) if expected != computed => {
+                sb.counters.checksum_mismatch += 1;
+                self.counters.checksum_mismatch += 1;
+                if sb.first_mismatch.is_none() {
+                    sb.first_mismatch = Some((frame_no, computed, expected));
+                }
+                sink.checksum_mismatch(index, computed, expected);
+                false
+            }
+            Some(_) => {
+                sb.counters.checksum_ok += 1;
+                self.counters.checksum_ok += 1;
+                true
+            }
+            // No checksum in the message: nothing to verify against; trust the apply.
+            None => true,
+        };
+
+        if verified || sb.state == SubscriptionState::Unvalidated {
+            let was_live = sb.state.is_live();
+            if sb.state != SubscriptionState::Unvalidated {
+                sb.state = SubscriptionState::Live;
+            }
+            if !was_live {
+                sink.book_live(index, &sb.book);
+            }
+            sink.book_updated(index, &sb.book, data, kind, &report);
+        } else {
+            Self::go_stale(options, index, sb, &mut self.counters, StaleReason::ChecksumMismatch, sink);
+        }
+    }
+
+    /// The book failed: apply the policy, tell the sink, and start a resync when it applies.
+    fn go_stale(
+        options: FeedOptions,
+        index: usize,
+        sb: &mut SymbolBook,
+        counters: &mut FeedCounters,
+        reason: StaleReason,
+        sink: &mut impl FeedSink,
+    ) {
+        let was_live = sb.state.is_live();
+        let failures = sb.counters.checksum_mismatch + sb.counters.rejected_messages;
+        let over_limit = failures >= u64::from(options.policy.max_mismatches);
+        let action = if over_limit { options.policy.action } else { MismatchAction::KeepResyncing };
+        match action {
+            MismatchAction::StopValidating => {
+                // Keep the book as applied; from now on nothing is checked.
+                sb.state = SubscriptionState::Unvalidated;
+                return;
+            }
+            MismatchAction::Halt => {
+                sb.state = SubscriptionState::Halted;
+                sb.book.clear();
+                sink.book_stale(index, StaleReason::Halted);
+                return;
+            }
+            MismatchAction::KeepResyncing => {}
+        }
+        sb.book.clear();
+        sb.counters.resyncs += 1;
+        counters.resyncs += 1;
+        if was_live || sb.state == SubscriptionState::AwaitingSnapshot {
+            sink.book_stale(index, reason);
+        }
+        match options.mode {
+            FeedMode::Live => {
+                sb.state = SubscriptionState::Unsubscribing;
+                sink.send_unsubscribe(index);
+            }
+            FeedMode::Passive => sb.state = SubscriptionState::AwaitingSnapshot,
+        }
+    }
+}
+
+/// The decimals written in a snapshot: the largest scale among its prices and its quantities.
+fn infer_precision(data: &BookData<'_>) -> (u8, u8) {
+    let levels = data.bids.iter().chain(data.asks.iter());
+    let mut p = 0u8;
+    let mut q = 0u8;
+    for l in levels {
+        p = p.max(l.price.scale);
+        q = q.max(l.qty.scale);
+    }
+    (p, q)
+}

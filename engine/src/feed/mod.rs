@@ -1,0 +1,13 @@
+//! The feed: subscription state per symbol, precision, and the apply → checksum → publish or
+//! resync decision for every `book` message (see [`book_feed`]).
+//!
+//! Shared unchanged by the live engine and `kspin replay`, so a replay exercises exactly the code
+//! the engine core runs. Never does I/O: outgoing requests are asked of the [`FeedSink`].
+
+pub mod book_feed;
+pub mod state;
+pub mod symbols;
+
+pub use book_feed::{Feed, FeedOptions, FeedSink, NullSink, StaleReason, SymbolBook};
+pub use state::{FeedCounters, FeedMode, MismatchAction, MismatchPolicy, SubscriptionState, SymbolCounters};
+pub use symbols::{PrecisionSource, SymbolEntry, SymbolTable, MAX_SYMBOLS};

@@ -1,0 +1,125 @@
+//! Per-symbol subscription state, the mismatch policy and the feed's counters.
+//!
+//! Owns only plain data: the state enum, the policy, and counter structs that the runtime reads
+//! for its status line and summary. Never allocates, never does I/O.
+
+/// Where one `book` subscription stands.
+///
+/// ```text
+///  Inactive ─subscribe─► AwaitingSnapshot ─snapshot ok─► Live ─mismatch─► Unsubscribing
+///                             ▲                                               │ unsubscribe ack
+///                             └────────────── subscribe sent ◄────────────────┘
+/// ```
+/// Updates are applied only in `Live` (and `Unvalidated`); in every other state they are dropped
+/// and counted, so a late frame of an old subscription can never touch the new book: the new
+/// book starts from the snapshot that follows the new subscribe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SubscriptionState {
+    /// No subscription (initial state of a passive replay, or after an unsubscribe).
+    Inactive,
+    /// Subscribed (or resubscribed); waiting for the snapshot. Updates are dropped.
+    AwaitingSnapshot,
+    /// Book verified by its last checksum; updates are applied and checked.
+    Live,
+    /// A resync is under way: unsubscribe sent, waiting for its ack. Updates are dropped.
+    Unsubscribing,
+    /// The mismatch policy gave up validating: updates are applied, checksums counted, never acted on.
+    Unvalidated,
+    /// The mismatch policy halted this symbol: nothing is applied.
+    Halted,
+}
+
+impl SubscriptionState {
+    /// Whether a strategy may trust this book.
+    #[inline]
+    pub fn is_live(self) -> bool {
+        matches!(self, SubscriptionState::Live | SubscriptionState::Unvalidated)
+    }
+
+    /// Stable short name, for summaries.
+    pub fn name(self) -> &'static str {
+        match self {
+            SubscriptionState::Inactive => "inactive",
+            SubscriptionState::AwaitingSnapshot => "awaiting_snapshot",
+            SubscriptionState::Live => "live",
+            SubscriptionState::Unsubscribing => "resyncing",
+            SubscriptionState::Unvalidated => "unvalidated",
+            SubscriptionState::Halted => "halted",
+        }
+    }
+}
+
+/// What to do once a symbol has failed its checksum `max_mismatches` times.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MismatchAction {
+    /// Resync every time (the default).
+    KeepResyncing,
+    /// Stop validating the symbol: apply updates, count mismatches, never resync.
+    StopValidating,
+    /// Halt the symbol (and report it; the runtime may halt the engine).
+    Halt,
+}
+
+/// The mismatch policy of a feed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MismatchPolicy {
+    pub action: MismatchAction,
+    /// Mismatches per symbol after which `action` applies; below it the feed always resyncs.
+    pub max_mismatches: u32,
+}
+
+impl Default for MismatchPolicy {
+    fn default() -> Self {
+        MismatchPolicy { action: MismatchAction::KeepResyncing, max_mismatches: 10 }
+    }
+}
+
+/// Whether the feed drives subscriptions (live) or only follows a recording (replay).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeedMode {
+    /// Live connection: a mismatch asks the runtime to unsubscribe and resubscribe the symbol.
+    Live,
+    /// Replay of a recording: nothing can be sent; a mismatch waits for the next snapshot.
+    Passive,
+}
+
+/// Counters of one symbol.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SymbolCounters {
+    pub book_messages: u64,
+    pub snapshots: u64,
+    pub checksum_ok: u64,
+    pub checksum_mismatch: u64,
+    pub resyncs: u64,
+    pub dropped_not_live: u64,
+    pub rejected_messages: u64,
+    pub absent_deletes: u64,
+    pub crossed: u64,
+    pub capacity_evictions: u64,
+    pub trades: u64,
+    pub tickers: u64,
+}
+
+/// Counters of the whole feed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FeedCounters {
+    pub frames: u64,
+    pub book_messages: u64,
+    pub checksum_ok: u64,
+    pub checksum_mismatch: u64,
+    pub resyncs: u64,
+    pub trades: u64,
+    pub tickers: u64,
+    pub ohlc: u64,
+    pub heartbeats: u64,
+    pub statuses: u64,
+    pub pongs: u64,
+    pub acks: u64,
+    pub error_acks: u64,
+    pub instruments: u64,
+    pub requests: u64,
+    pub unknown_symbol: u64,
+    pub no_precision: u64,
+    pub rejected_messages: u64,
+    pub dropped_not_live: u64,
+}
