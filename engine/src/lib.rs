@@ -5,4 +5,5 @@
 
 pub mod app;
 pub mod book;
+pub mod config;
 pub mod feed;
