@@ -49,37 +49,49 @@ enum Command {
 pub fn run(args: &[String]) -> i32 {
     match parse(args) {
         Err(msg) => {
-            eprintln!("kspin tune: {msg}\n{USAGE}");
+            emit_err(&format!("kspin tune: {msg}\n{USAGE}"));
             2
         }
         Ok(Command::Help) => {
-            print!("{USAGE}");
+            emit(USAGE);
             0
         }
         Ok(Command::Check { input, json }) => {
             let report = run_checks(&input);
             if json {
-                println!("{:#}", report.to_json());
+                emit(&format!("{:#}\n", report.to_json()));
             } else {
-                print!("{}", report.render_text());
+                emit(&report.render_text());
             }
             i32::from(report.has_fail())
         }
         Ok(Command::Jitter { cfg, json }) => match measure(&cfg) {
             Ok(results) => {
                 if json {
-                    println!("{:#}", jitter_json(&cfg, &results));
+                    emit(&format!("{:#}\n", jitter_json(&cfg, &results)));
                 } else {
-                    print!("{}", jitter_text(&cfg, &results));
+                    emit(&jitter_text(&cfg, &results));
                 }
                 0
             }
             Err(e) => {
-                eprintln!("kspin tune jitter: {e}");
+                emit_err(&format!("kspin tune jitter: {e}\n"));
                 1
             }
         },
     }
+}
+
+/// Writes to stdout, ignoring errors: a closed pipe (`| head`) must not panic the tool.
+fn emit(text: &str) {
+    use std::io::Write as _;
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+}
+
+/// Writes to stderr, ignoring errors.
+fn emit_err(text: &str) {
+    use std::io::Write as _;
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
 }
 
 fn parse(args: &[String]) -> Result<Command, String> {
