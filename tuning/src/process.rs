@@ -155,7 +155,7 @@ pub fn unlock_memory() -> Result<(), i32> {
 pub struct Prefault {
     /// Bytes of the calling thread's stack touched.
     pub stack_bytes: usize,
-    /// Bytes of heap allocated, touched and freed.
+    /// Bytes of heap allocated, touched and freed (0 if the allocation was refused).
     pub heap_bytes: usize,
     /// Whether the allocator was told to keep freed heap mapped (glibc `mallopt`: no trimming,
     /// no `mmap` for large blocks), so the pre-faulted heap stays with the process. When false
@@ -204,16 +204,20 @@ pub fn prefault(stack_bytes: usize, heap_bytes: usize) -> Prefault {
     if stack_bytes > 0 {
         touch_stack(stack_bytes);
     }
+    let mut heap_done = 0;
     if heap_bytes > 0 {
-        let mut block = vec![0u8; heap_bytes];
-        for i in (0..heap_bytes).step_by(4096) {
-            block[i] = 1;
+        // try_reserve: an oversized request is reported as 0 bytes pre-faulted, not an abort.
+        let mut block: Vec<u8> = Vec::new();
+        if block.try_reserve_exact(heap_bytes).is_ok() {
+            // Writing every byte faults in every page.
+            block.extend(std::iter::repeat_n(1u8, heap_bytes));
+            std::hint::black_box(&mut block);
+            heap_done = heap_bytes;
         }
-        std::hint::black_box(&mut block);
     }
     Prefault {
         stack_bytes: stack_bytes.div_ceil(STACK_STEP) * STACK_STEP,
-        heap_bytes,
+        heap_bytes: heap_done,
         heap_retained,
     }
 }
