@@ -126,7 +126,7 @@ mod tests {
     fn summary_formats_and_caps() {
         let s = StrategySummary::new()
             .count("trades", 3)
-            .with("vwap", 1_000_05, 2);
+            .with("vwap", 100_005, 2);
         assert_eq!(s.to_string(), "trades=3 vwap=1000.05");
         assert_eq!(s.get("vwap").map(|f| f.value), Some(100_005));
         let mut big = StrategySummary::new();
