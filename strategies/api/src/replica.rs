@@ -143,7 +143,11 @@ impl WireAssembler {
                     None
                 };
                 match fault {
-                    None => event(EventKind::BookChanged(change)),
+                    None => {
+                        // A snapshot after a divergence makes the replica trustworthy again.
+                        book.set_live(state.engine_live);
+                        event(EventKind::BookChanged(change))
+                    }
                     Some(fault) => {
                         state.diverged = true;
                         book.set_live(false);

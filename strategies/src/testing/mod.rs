@@ -51,12 +51,13 @@ impl TestHost {
         for (i, s) in symbols.iter().enumerate() {
             assert_eq!(s.id.index(), i, "symbol table out of order");
         }
-        let books: Vec<RefBook> = symbols.iter().map(RefBook::new).collect();
+        // Built twice rather than cloned: a clone would not keep the preallocated capacity.
+        let books = || symbols.iter().map(RefBook::new).collect::<Vec<_>>();
         TestHost {
             engine_live: vec![false; symbols.len()],
             had_snapshot: vec![false; symbols.len()],
-            replicas: books.clone(),
-            engine_books: books,
+            replicas: books(),
+            engine_books: books(),
             assembler: WireAssembler::new(symbols.len()),
             symbols,
             now: 0,
@@ -70,6 +71,15 @@ impl TestHost {
             events: Vec::new(),
             wire: Vec::new(),
         }
+    }
+
+    /// Preallocates room for `events` more recorded events, wire events, logs and orders, so
+    /// that a run of that length allocates nothing in the host (for allocation-counting tests).
+    pub fn reserve(&mut self, events: usize) {
+        self.events.reserve(events);
+        self.wire.reserve(events);
+        self.logs.reserve(events);
+        self.orders.reserve(events);
     }
 
     /// The symbol table.
