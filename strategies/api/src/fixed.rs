@@ -354,6 +354,40 @@ fixed_type!(
     Qty
 );
 
+/// `num / den` rounded to the nearest integer, ties away from zero. `None` when `den == 0`.
+/// Exact for every `i128` input (it never forms `2 * num`), so strategies can divide sums of
+/// products without going through `f64`.
+#[inline]
+pub fn div_round(num: i128, den: i128) -> Option<i128> {
+    if den == 0 {
+        return None;
+    }
+    let q = num.checked_div(den)?;
+    let r = num.checked_rem(den)?;
+    // |r| >= |den| - |r|  <=>  the remainder is at least half the divisor.
+    let (ar, ad) = (r.unsigned_abs(), den.unsigned_abs());
+    if ar >= ad - ar {
+        let away = if (num < 0) == (den < 0) { 1 } else { -1 };
+        q.checked_add(away)
+    } else {
+        Some(q)
+    }
+}
+
+/// `value * 10^-from` expressed at `to` decimals, rounded to nearest (ties away from zero) when
+/// `to < from`; `None` on overflow. Used for figures whose natural scale is the sum of two
+/// scales (a notional is price x qty at `price_scale + qty_scale`).
+#[inline]
+pub fn rescale_i128(value: i128, from: u8, to: u8) -> Option<i128> {
+    if to >= from {
+        let f = pow10(to - from)?;
+        value.checked_mul(f as i128)
+    } else {
+        let d = pow10(from - to)?;
+        div_round(value, d as i128)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -526,6 +560,22 @@ mod tests {
             let parsed = Decimal::parse(&buf[..len]).unwrap();
             proptest::prop_assert_eq!(parsed.to_scale(s), Ok(m));
         }
+    }
+
+    #[test]
+    fn divides_rounding_half_away_from_zero() {
+        assert_eq!(div_round(7, 2), Some(4));
+        assert_eq!(div_round(-7, 2), Some(-4));
+        assert_eq!(div_round(7, -2), Some(-4));
+        assert_eq!(div_round(5, 3), Some(2));
+        assert_eq!(div_round(4, 3), Some(1));
+        assert_eq!(div_round(-4, 3), Some(-1));
+        assert_eq!(div_round(1, 0), None);
+        assert_eq!(div_round(i128::MAX, i128::MAX), Some(1));
+        assert_eq!(div_round(i128::MAX, 2), Some(i128::MAX / 2 + 1));
+        assert_eq!(rescale_i128(12345, 4, 2), Some(123));
+        assert_eq!(rescale_i128(12350, 4, 2), Some(124));
+        assert_eq!(rescale_i128(123, 2, 4), Some(12300));
     }
 
     fn any_mantissa() -> impl proptest::strategy::Strategy<Value = i64> {

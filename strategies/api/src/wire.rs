@@ -1,0 +1,191 @@
+//! Wire events: what travels in the engine → strategy ring. **Host-internal**: a strategy never
+//! sees these; the host turns them into [`crate::Event`]s with a [`crate::replica::WireAssembler`].
+//!
+//! A `book` message that the engine applied and checksum-verified is forwarded as zero or more
+//! [`WireKind::BookLevels`] (up to [`LEVELS_PER_BATCH`] levels each, in message order) and one
+//! [`WireKind::BookDone`] (top of book after the message, level count, snapshot flag). A snapshot
+//! (initial, after a resync, or to catch up a lagging strategy) is preceded by
+//! [`WireKind::BookSnapshot`], which tells the host to clear its replica. Everything else maps one
+//! to one onto an [`crate::EventKind`]. Invariants: every wire event is 64 bytes and `Copy`
+//! (asserted); the same engine input yields the same wire sequence. Nothing here allocates.
+
+use crate::event::{BookChange, BookStale, ConnectionStatus, Ticker, Trade, EVENT_SIZE};
+use crate::fixed::{Price, Qty};
+use crate::order::OrderUpdate;
+use crate::side::BookSide;
+use crate::symbol::SymbolId;
+
+/// Levels one [`LevelBatch`] carries: two `(price, qty)` pairs are 32 bytes, the most that fits a
+/// 64-byte wire event beside the two TSCs and the small fields.
+pub const LEVELS_PER_BATCH: usize = 2;
+
+/// One ring element. `recv_tsc` / `publish_tsc` as in [`crate::Event`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WireEvent {
+    pub recv_tsc: u64,
+    pub publish_tsc: u64,
+    pub kind: WireKind,
+}
+
+const _: () = assert!(core::mem::size_of::<WireEvent>() == EVENT_SIZE);
+
+impl WireEvent {
+    pub const fn new(recv_tsc: u64, publish_tsc: u64, kind: WireKind) -> WireEvent {
+        WireEvent {
+            recv_tsc,
+            publish_tsc,
+            kind,
+        }
+    }
+}
+
+/// What a wire event carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WireKind {
+    /// A snapshot of this symbol follows: clear the replica.
+    BookSnapshot(SnapshotStart),
+    /// Levels of the current book message, in order (`qty == 0` removes the level).
+    BookLevels(LevelBatch),
+    /// The current book message is complete.
+    BookDone(BookChange),
+    Trade(Trade),
+    Ticker(Ticker),
+    BookStale(BookStale),
+    /// The engine's book is live again. Sent after the snapshot that made it so.
+    BookLive(SymbolId),
+    Connection(ConnectionStatus),
+    Order(OrderUpdate),
+}
+
+/// Why a snapshot is being sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SnapshotReason {
+    /// First book of a subscription.
+    Initial,
+    /// The engine's book was rebuilt after a checksum mismatch or reconnect.
+    Resync,
+    /// The strategy's ring was full; the deltas it missed were conflated into this snapshot.
+    CatchUp,
+}
+
+/// Marker opening a snapshot sequence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SnapshotStart {
+    pub symbol: SymbolId,
+    pub reason: SnapshotReason,
+}
+
+/// Up to [`LEVELS_PER_BATCH`] levels of one book message. Entries `count..` are zero.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LevelBatch {
+    pub symbol: SymbolId,
+    pub count: u8,
+    pub sides: [BookSide; LEVELS_PER_BATCH],
+    pub prices: [Price; LEVELS_PER_BATCH],
+    pub qtys: [Qty; LEVELS_PER_BATCH],
+}
+
+impl LevelBatch {
+    pub const fn empty(symbol: SymbolId) -> LevelBatch {
+        LevelBatch {
+            symbol,
+            count: 0,
+            sides: [BookSide::Bid; LEVELS_PER_BATCH],
+            prices: [Price::ZERO; LEVELS_PER_BATCH],
+            qtys: [Qty::ZERO; LEVELS_PER_BATCH],
+        }
+    }
+
+    /// The levels it holds, in order.
+    pub fn levels(&self) -> impl Iterator<Item = (BookSide, Price, Qty)> + '_ {
+        let n = (self.count as usize).min(LEVELS_PER_BATCH);
+        (0..n).map(move |i| (self.sides[i], self.prices[i], self.qtys[i]))
+    }
+}
+
+/// Packs the levels of one book message into [`LevelBatch`]es (engine bus and test harness).
+///
+/// ```
+/// use kspin_api::{BookSide, Price, Qty, SymbolId};
+/// use kspin_api::wire::LevelPacker;
+/// let mut p = LevelPacker::new(SymbolId(0));
+/// assert!(p.push(BookSide::Bid, Price(10), Qty(1)).is_none());
+/// let full = p.push(BookSide::Ask, Price(11), Qty(2)).unwrap();
+/// assert_eq!(full.count, 2);
+/// assert!(p.flush().is_none());
+/// assert_eq!(p.levels(), 2);
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct LevelPacker {
+    batch: LevelBatch,
+    levels: u16,
+}
+
+impl LevelPacker {
+    pub const fn new(symbol: SymbolId) -> LevelPacker {
+        LevelPacker {
+            batch: LevelBatch::empty(symbol),
+            levels: 0,
+        }
+    }
+
+    /// Adds a level; returns a full batch to publish when one is complete.
+    #[inline]
+    pub fn push(&mut self, side: BookSide, price: Price, qty: Qty) -> Option<LevelBatch> {
+        let i = self.batch.count as usize;
+        debug_assert!(i < LEVELS_PER_BATCH);
+        self.batch.sides[i] = side;
+        self.batch.prices[i] = price;
+        self.batch.qtys[i] = qty;
+        self.batch.count += 1;
+        self.levels = self.levels.saturating_add(1);
+        if self.batch.count as usize == LEVELS_PER_BATCH {
+            let full = self.batch;
+            self.batch = LevelBatch::empty(full.symbol);
+            Some(full)
+        } else {
+            None
+        }
+    }
+
+    /// The partly filled last batch, if any.
+    #[inline]
+    pub fn flush(&mut self) -> Option<LevelBatch> {
+        if self.batch.count == 0 {
+            return None;
+        }
+        let last = self.batch;
+        self.batch = LevelBatch::empty(last.symbol);
+        Some(last)
+    }
+
+    /// Levels pushed so far: the `levels_changed` of the closing [`BookChange`].
+    #[inline]
+    pub fn levels(&self) -> u16 {
+        self.levels
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packs_in_order_and_counts() {
+        let mut p = LevelPacker::new(SymbolId(3));
+        let mut out = Vec::new();
+        for i in 0..5 {
+            if let Some(b) = p.push(BookSide::Ask, Price(100 + i), Qty(i)) {
+                out.push(b);
+            }
+        }
+        out.extend(p.flush());
+        assert_eq!(out.len(), 3);
+        assert_eq!(p.levels(), 5);
+        let all: Vec<_> = out.iter().flat_map(|b| b.levels()).collect();
+        assert_eq!(all.len(), 5);
+        assert_eq!(all[4], (BookSide::Ask, Price(104), Qty(4)));
+        assert_eq!(out[2].symbol, SymbolId(3));
+        assert_eq!(out[2].count, 1);
+    }
+}
