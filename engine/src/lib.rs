@@ -1,1 +1,2 @@
 //! kspin engine library.
+pub mod kraken;
