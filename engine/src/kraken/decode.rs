@@ -4,13 +4,16 @@
 //! [`Decoder::new`]; [`Decoder::decode`] never allocates for a valid frame, never panics on any
 //! input, and returns a typed [`DecodeError`] for oversized, non-UTF-8, malformed, wrongly typed
 //! or unknown frames. The returned message borrows the frame and the decoder until the next
-//! call. Parsing is done by sonic-rs driving the serde visitors of `visit.rs`.
+//! call. Book and trade frames in the plain shape go through the hand scanner of `scan.rs`;
+//! everything else (and anything the scanner declines) through sonic-rs driving the serde
+//! visitors of `visit.rs`. Both give identical results.
 
 use serde::de::DeserializeSeed;
 
 use super::arena::{Arena, Texts, MAX_SPAN_OFFSET};
 use super::error::DecodeError;
 use super::message::{AckMsg, Message, PongMsg, RequestMsg, StatusMsg, SystemStatus, UpdateKind};
+use super::scan::{self, Scanned};
 use super::views::{BookMsg, InstrumentMsg, OhlcMsg, TickerMsg, TradeMsg};
 use super::visit::{
     self, AckResult, Channel, Ctx, DataState, Envelope, EnvelopeSeed, StatusSlot, TOP,
@@ -59,6 +62,8 @@ impl Default for DecoderLimits {
 #[derive(Debug)]
 pub struct Decoder {
     arena: Arena,
+    /// Try the hand scanner (`scan.rs`) before sonic-rs for book and trade frames.
+    fast_path: bool,
 }
 
 impl Decoder {
@@ -72,6 +77,16 @@ impl Decoder {
         };
         Decoder {
             arena: Arena::new(limits),
+            fast_path: true,
+        }
+    }
+
+    /// A decoder that always uses the general sonic-rs path, never the book/trade scanner: the
+    /// reference for differential tests and benchmarks. Results are identical, only slower.
+    pub fn sonic_only(limits: DecoderLimits) -> Decoder {
+        Decoder {
+            fast_path: false,
+            ..Decoder::new(limits)
         }
     }
 
@@ -91,6 +106,30 @@ impl Decoder {
         }
         let text = core::str::from_utf8(frame).map_err(|_| DecodeError::Malformed)?;
         self.arena.clear();
+        if self.fast_path {
+            if let Some(scanned) = scan::scan(&mut self.arena, text) {
+                let arena = &self.arena;
+                let texts = Texts {
+                    frame: text,
+                    scratch: &arena.scratch,
+                };
+                return Ok(match scanned {
+                    Scanned::Book(kind) => Message::Book(BookMsg {
+                        kind,
+                        texts,
+                        books: &arena.books,
+                        levels: &arena.levels,
+                    }),
+                    Scanned::Trade(kind) => Message::Trade(TradeMsg {
+                        kind,
+                        texts,
+                        trades: &arena.trades,
+                    }),
+                });
+            }
+            // Declined: whatever it wrote is discarded and the general decoder decides.
+            self.arena.clear();
+        }
         let parsed = {
             let mut ctx = Ctx::new(&mut self.arena, text);
             let env = parse_envelope(&mut ctx, text)?;

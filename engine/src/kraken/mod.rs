@@ -8,7 +8,10 @@
 //! is a typed [`DecodeError`], never a panic. It never does I/O and never logs.
 //!
 //! The general decoder is sonic-rs driving serde visitors that write into a preallocated arena
-//! (`visit.rs`).
+//! (`visit.rs`). Beside it, a hand-written scanner (`scan.rs`) takes the two hottest frame
+//! kinds, book and trade, in their plain shape, and declines anything else to sonic-rs; it was
+//! added because the sonic-rs path measured ~540 ns per real book update on the target VM
+//! (budget: well under 125 ns), and a differential test proves both give identical results.
 
 mod arena;
 mod decode;
@@ -16,6 +19,7 @@ mod error;
 mod message;
 pub mod request;
 mod scalar;
+mod scan;
 pub mod time;
 mod views;
 mod visit;
