@@ -20,7 +20,10 @@ pub const KRAKEN_PUBLIC_URL: &str = "wss://ws.kraken.com/v2";
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read {path}: {source}")]
-    Read { path: String, source: std::io::Error },
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("{path}: {message}")]
     Parse { path: String, message: String },
     #[error("{key}: {reason}")]
@@ -28,7 +31,10 @@ pub enum ConfigError {
 }
 
 fn invalid(key: impl Into<String>, reason: impl Into<String>) -> ConfigError {
-    ConfigError::Invalid { key: key.into(), reason: reason.into() }
+    ConfigError::Invalid {
+        key: key.into(),
+        reason: reason.into(),
+    }
 }
 
 /// The whole file.
@@ -156,7 +162,9 @@ impl Default for Config {
             backoff: BackoffConfig::default(),
             mismatch: MismatchConfig::default(),
             subscriptions: vec![SubscriptionConfig {
-                symbols: ["BTC/USD", "ETH/USD", "SOL/USD", "MINA/GBP"].map(String::from).to_vec(),
+                symbols: ["BTC/USD", "ETH/USD", "SOL/USD", "MINA/GBP"]
+                    .map(String::from)
+                    .to_vec(),
                 channels: ["book", "trade", "ticker"].map(String::from).to_vec(),
                 depth: 25,
                 precision: toml::Table::new(),
@@ -168,13 +176,23 @@ impl Default for Config {
 
 impl Default for VenueConfig {
     fn default() -> Self {
-        VenueConfig { url: "sim".into(), trust_pem: None, webpki_roots: true, sim: EmbeddedSimConfig::default() }
+        VenueConfig {
+            url: "sim".into(),
+            trust_pem: None,
+            webpki_roots: true,
+            sim: EmbeddedSimConfig::default(),
+        }
     }
 }
 
 impl Default for EmbeddedSimConfig {
     fn default() -> Self {
-        EmbeddedSimConfig { tls: true, rate: 2_000, seed: 7, faults: Vec::new() }
+        EmbeddedSimConfig {
+            tls: true,
+            rate: 2_000,
+            seed: 7,
+            faults: Vec::new(),
+        }
     }
 }
 
@@ -209,7 +227,10 @@ impl Default for BackoffConfig {
 
 impl Default for MismatchConfig {
     fn default() -> Self {
-        MismatchConfig { action: "resync".into(), max_mismatches: 10 }
+        MismatchConfig {
+            action: "resync".into(),
+            max_mismatches: 10,
+        }
     }
 }
 
@@ -238,15 +259,19 @@ pub struct SymbolPlan {
 impl Config {
     /// Reads and validates a file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
         Config::parse(&text, &path.display().to_string())
     }
 
     /// Parses and validates TOML text; `origin` names it in errors.
     pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
-        let config: Config =
-            toml::from_str(text).map_err(|e| ConfigError::Parse { path: origin.into(), message: e.to_string() })?;
+        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: origin.into(),
+            message: e.to_string(),
+        })?;
         config.validate()?;
         Ok(config)
     }
@@ -255,10 +280,16 @@ impl Config {
     pub fn validate(&self) -> Result<(), ConfigError> {
         let url = self.venue.url.as_str();
         if url != "sim" && !url.starts_with("ws://") && !url.starts_with("wss://") {
-            return Err(invalid("venue.url", format!("{url:?} is neither \"sim\" nor a ws:// or wss:// URL")));
+            return Err(invalid(
+                "venue.url",
+                format!("{url:?} is neither \"sim\" nor a ws:// or wss:// URL"),
+            ));
         }
         if self.venue.sim.rate == 0 {
-            return Err(invalid("venue.sim.rate", "must be at least 1 event per second"));
+            return Err(invalid(
+                "venue.sim.rate",
+                "must be at least 1 event per second",
+            ));
         }
         let e = &self.engine;
         if e.max_frame_bytes < 4096 {
@@ -281,7 +312,10 @@ impl Config {
             return Err(invalid("backoff.jitter", "must be between 0.0 and 1.0"));
         }
         if b.initial_ms == 0 || b.max_ms < b.initial_ms {
-            return Err(invalid("backoff.max_ms", "must be at least backoff.initial_ms, which must be > 0"));
+            return Err(invalid(
+                "backoff.max_ms",
+                "must be at least backoff.initial_ms, which must be > 0",
+            ));
         }
         if b.after_maintenance_ms < 5_000 {
             return Err(invalid(
@@ -324,23 +358,35 @@ impl Config {
         if self.mismatch.max_mismatches == 0 {
             return Err(invalid("mismatch.max_mismatches", "must be at least 1"));
         }
-        Ok(MismatchPolicy { action, max_mismatches: self.mismatch.max_mismatches })
+        Ok(MismatchPolicy {
+            action,
+            max_mismatches: self.mismatch.max_mismatches,
+        })
     }
 
     /// Every subscribed symbol once, with its depth, channels and precision override.
     pub fn symbol_plan(&self) -> Result<Vec<SymbolPlan>, ConfigError> {
         let mut plan: Vec<SymbolPlan> = Vec::new();
         if self.subscriptions.is_empty() {
-            return Err(invalid("subscription", "at least one [[subscription]] block is needed"));
+            return Err(invalid(
+                "subscription",
+                "at least one [[subscription]] block is needed",
+            ));
         }
         for (i, sub) in self.subscriptions.iter().enumerate() {
             if sub.symbols.is_empty() {
-                return Err(invalid(format!("subscription[{i}].symbols"), "must name at least one symbol"));
+                return Err(invalid(
+                    format!("subscription[{i}].symbols"),
+                    "must name at least one symbol",
+                ));
             }
             if !SUPPORTED_DEPTHS.contains(&sub.depth) {
                 return Err(invalid(
                     format!("subscription[{i}].depth"),
-                    format!("{} is not a depth Kraken supports ({:?})", sub.depth, SUPPORTED_DEPTHS),
+                    format!(
+                        "{} is not a depth Kraken supports ({:?})",
+                        sub.depth, SUPPORTED_DEPTHS
+                    ),
                 ));
             }
             let (mut book, mut trade, mut ticker) = (false, false, false);
@@ -365,22 +411,37 @@ impl Config {
                     ));
                 }
                 if plan.iter().any(|p| p.symbol == *symbol) {
-                    return Err(invalid(format!("subscription[{i}].symbols"), format!("{symbol} is subscribed twice")));
+                    return Err(invalid(
+                        format!("subscription[{i}].symbols"),
+                        format!("{symbol} is subscribed twice"),
+                    ));
                 }
                 let precision = match sub.precision.get(symbol) {
                     None => None,
-                    Some(v) => Some(parse_precision(v.as_str().unwrap_or("")).ok_or_else(|| {
-                        invalid(
-                            format!("subscription[{i}].precision.\"{symbol}\""),
-                            "expected \"PRICE_DECIMALS:QTY_DECIMALS\", e.g. \"1:8\"",
-                        )
-                    })?),
+                    Some(v) => {
+                        Some(parse_precision(v.as_str().unwrap_or("")).ok_or_else(|| {
+                            invalid(
+                                format!("subscription[{i}].precision.\"{symbol}\""),
+                                "expected \"PRICE_DECIMALS:QTY_DECIMALS\", e.g. \"1:8\"",
+                            )
+                        })?)
+                    }
                 };
-                plan.push(SymbolPlan { symbol: symbol.clone(), depth: sub.depth, book, trade, ticker, precision });
+                plan.push(SymbolPlan {
+                    symbol: symbol.clone(),
+                    depth: sub.depth,
+                    book,
+                    trade,
+                    ticker,
+                    precision,
+                });
             }
             for key in sub.precision.keys() {
                 if !sub.symbols.contains(key) {
-                    return Err(invalid(format!("subscription[{i}].precision.\"{key}\""), "names a symbol this block does not subscribe"));
+                    return Err(invalid(
+                        format!("subscription[{i}].precision.\"{key}\""),
+                        "names a symbol this block does not subscribe",
+                    ));
                 }
             }
         }
@@ -434,12 +495,21 @@ mod tests {
     #[test]
     fn errors_name_the_key_and_reason() {
         assert!(err("[engine]\ncoer = 1\n").contains("unknown field `coer`"));
-        assert!(err("[[subscription]]\nsymbols = [\"BTC/USD\"]\ndepth = 27\n").contains("subscription[0].depth: 27 is not a depth"));
+        assert!(
+            err("[[subscription]]\nsymbols = [\"BTC/USD\"]\ndepth = 27\n")
+                .contains("subscription[0].depth: 27 is not a depth")
+        );
         assert!(err("[venue]\nurl = \"http://x\"\n").starts_with("venue.url:"));
         assert!(err("[mismatch]\naction = \"explode\"\n").starts_with("mismatch.action:"));
-        assert!(err("[[subscription]]\nsymbols = [\"BTCUSD\"]\n").contains("not a Kraken v2 symbol"));
-        assert!(err("[[subscription]]\nsymbols = [\"BTC/USD\"]\nchannels = [\"l2\"]\n").contains("channels"));
-        assert!(err("[backoff]\nmax_attempts_per_10_min = 500\n").starts_with("backoff.max_attempts_per_10_min"));
+        assert!(
+            err("[[subscription]]\nsymbols = [\"BTCUSD\"]\n").contains("not a Kraken v2 symbol")
+        );
+        assert!(
+            err("[[subscription]]\nsymbols = [\"BTC/USD\"]\nchannels = [\"l2\"]\n")
+                .contains("channels")
+        );
+        assert!(err("[backoff]\nmax_attempts_per_10_min = 500\n")
+            .starts_with("backoff.max_attempts_per_10_min"));
         assert!(err("[engine]\nstall_timeout_ms = \"soon\"\n").contains("stall_timeout_ms"));
         assert!(err("[[subscription]]\nsymbols = [\"BTC/USD\"]\n[subscription.precision]\n\"BTC/USD\" = \"x\"\n")
             .contains("precision"));

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use kspin_api::FixedDisplay;
 use serde_json::{json, Value};
 
-use crate::feed::{Feed, FeedMode, FeedOptions, NullSink, PrecisionSource};
+use crate::feed::{DepthSource, Feed, FeedMode, FeedOptions, NullSink, PrecisionSource};
 use crate::kraken::{Decoder, DecoderLimits, Message};
 
 /// Arguments of `kspin replay`.
@@ -53,6 +53,7 @@ pub struct ReplayReport {
 pub struct SymbolReport {
     pub symbol: String,
     pub depth: usize,
+    pub depth_source: &'static str,
     pub price_decimals: u8,
     pub qty_decimals: u8,
     pub precision_source: &'static str,
@@ -68,8 +69,13 @@ pub struct SymbolReport {
 #[derive(Debug, thiserror::Error)]
 pub enum ReplayError {
     #[error("cannot read {path}: {source}")]
-    Read { path: String, source: std::io::Error },
-    #[error("bad --precision {0:?}: expected SYMBOL=PRICE_DECIMALS:QTY_DECIMALS, e.g. BTC/USD=1:8")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(
+        "bad --precision {0:?}: expected SYMBOL=PRICE_DECIMALS:QTY_DECIMALS, e.g. BTC/USD=1:8"
+    )]
     BadPrecision(String),
 }
 
@@ -102,7 +108,11 @@ fn kind_name(msg: &Message<'_>) -> &'static str {
 }
 
 /// Replays `text` (the file's contents) and returns the report.
-pub fn replay_text(file: &str, text: &[u8], args: &ReplayArgs) -> Result<ReplayReport, ReplayError> {
+pub fn replay_text(
+    file: &str,
+    text: &[u8],
+    args: &ReplayArgs,
+) -> Result<ReplayReport, ReplayError> {
     let mut feed = Feed::new(FeedOptions {
         mode: FeedMode::Passive,
         default_depth: 10,
@@ -157,14 +167,28 @@ pub fn replay_text(file: &str, text: &[u8], args: &ReplayArgs) -> Result<ReplayR
         let level = |l: Option<(kspin_api::Price, kspin_api::Qty)>| {
             l.map(|(p, q)| {
                 (
-                    FixedDisplay { mantissa: p.0, scale: entry.price_scale }.to_string(),
-                    FixedDisplay { mantissa: q.0, scale: entry.qty_scale }.to_string(),
+                    FixedDisplay {
+                        mantissa: p.0,
+                        scale: entry.price_scale,
+                    }
+                    .to_string(),
+                    FixedDisplay {
+                        mantissa: q.0,
+                        scale: entry.qty_scale,
+                    }
+                    .to_string(),
                 )
             })
         };
         report.symbols.push(SymbolReport {
             symbol: entry.name.to_string(),
             depth: sb.book.depth(),
+            depth_source: match entry.depth_source {
+                DepthSource::Default => "default",
+                DepthSource::Configured => "configured",
+                DepthSource::Ack => "ack",
+                DepthSource::Inferred => "inferred",
+            },
             price_decimals: entry.price_scale,
             qty_decimals: entry.qty_scale,
             precision_source: match entry.precision {
@@ -205,6 +229,7 @@ impl ReplayReport {
                     s.symbol.clone(),
                     json!({
                         "depth": s.depth,
+                        "depth_source": s.depth_source,
                         "checksum_ok": s.checksum_ok,
                         "checksum_mismatch": s.checksum_mismatch,
                         "best_bid": s.best_bid.as_ref().map(|b| b.0.clone()),
@@ -236,7 +261,11 @@ impl ReplayReport {
     pub fn render_text(&self) -> String {
         use std::fmt::Write as _;
         let mut out = String::new();
-        let kinds: Vec<String> = self.frames_by_kind.iter().map(|(k, n)| format!("{k} {n}")).collect();
+        let kinds: Vec<String> = self
+            .frames_by_kind
+            .iter()
+            .map(|(k, n)| format!("{k} {n}"))
+            .collect();
         let _ = writeln!(out, "replay {}", self.file);
         let _ = writeln!(out, "frames: {} ({})", self.frames, kinds.join(", "));
         let _ = writeln!(
@@ -252,16 +281,39 @@ impl ReplayReport {
                 Some((p, q)) => format!("{p} x {q}"),
                 None => "-".to_owned(),
             };
-            let inferred = if s.precision_source == "inferred" { " (inferred from the first snapshot)" } else { "" };
+            let depth_note = match s.depth_source {
+                "inferred" => " (inferred from the first snapshot)",
+                "default" => " (default: no ack or snapshot)",
+                _ => "",
+            };
+            let precision = match s.precision_source {
+                "unknown" => "unknown".to_owned(),
+                "inferred" => format!(
+                    "{}:{} (inferred from the first snapshot)",
+                    s.price_decimals, s.qty_decimals
+                ),
+                _ => format!("{}:{}", s.price_decimals, s.qty_decimals),
+            };
             let _ = writeln!(
                 out,
-                "{}: depth {}, precision {}:{}{}, checksums ok {} mismatched {}, state {}",
-                s.symbol, s.depth, s.price_decimals, s.qty_decimals, inferred, s.checksum_ok, s.checksum_mismatch, s.state
+                "{}: depth {}{}, precision {}, checksums ok {} mismatched {}, state {}",
+                s.symbol,
+                s.depth,
+                depth_note,
+                precision,
+                s.checksum_ok,
+                s.checksum_mismatch,
+                s.state
             );
             if let Some(line) = s.first_mismatch_line {
                 let _ = writeln!(out, "  first mismatch at line {line}");
             }
-            let _ = writeln!(out, "  best bid {}  best ask {}", side(&s.best_bid), side(&s.best_ask));
+            let _ = writeln!(
+                out,
+                "  best bid {}  best ask {}",
+                side(&s.best_bid),
+                side(&s.best_ask)
+            );
         }
         out
     }

@@ -13,11 +13,10 @@
 use super::state::{
     FeedCounters, FeedMode, MismatchAction, MismatchPolicy, SubscriptionState, SymbolCounters,
 };
-use super::symbols::{PrecisionSource, SymbolTable};
+use super::symbols::{DepthSource, PrecisionSource, SymbolTable};
+use crate::book::SUPPORTED_DEPTHS;
 use crate::book::{ApplyMode, ApplyReport, OrderBook};
-use crate::kraken::{
-    AckMsg, BookData, BookMsg, Message, StatusMsg, Ticker, Trade, UpdateKind,
-};
+use crate::kraken::{AckMsg, BookData, BookMsg, Message, StatusMsg, Ticker, Trade, UpdateKind};
 
 /// Why a book went stale.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,7 +33,15 @@ pub enum StaleReason {
 pub trait FeedSink {
     /// A book message was applied and its checksum matched (or the symbol is unvalidated).
     /// `data` is the message as decoded; `book` is the state after it.
-    fn book_updated(&mut self, symbol: usize, book: &OrderBook, data: &BookData<'_>, kind: UpdateKind, report: &ApplyReport) {}
+    fn book_updated(
+        &mut self,
+        symbol: usize,
+        book: &OrderBook,
+        data: &BookData<'_>,
+        kind: UpdateKind,
+        report: &ApplyReport,
+    ) {
+    }
     /// A checksum did not match: `computed` by kspin, `expected` by the exchange.
     fn checksum_mismatch(&mut self, symbol: usize, computed: u32, expected: u32) {}
     /// The book can no longer be trusted until it is live again.
@@ -118,11 +125,33 @@ impl Feed {
     }
 
     /// Adds a symbol with its depth and, when known, its precision (start-up). Returns its index.
-    pub fn add_symbol(&mut self, name: &str, depth: usize, precision: Option<(u8, u8)>) -> Option<usize> {
-        let depth = self.options.forced_depth.unwrap_or(depth);
+    pub fn add_symbol(
+        &mut self,
+        name: &str,
+        depth: usize,
+        precision: Option<(u8, u8)>,
+    ) -> Option<usize> {
+        self.add_symbol_from(name, depth, DepthSource::Configured, precision)
+    }
+
+    fn add_symbol_from(
+        &mut self,
+        name: &str,
+        depth: usize,
+        depth_source: DepthSource,
+        precision: Option<(u8, u8)>,
+    ) -> Option<usize> {
+        let (depth, depth_source) = match self.options.forced_depth {
+            Some(forced) => (forced, DepthSource::Configured),
+            None => (depth, depth_source),
+        };
         let index = self.symbols.find_or_add(name, depth).ok()?;
         if index == self.books.len() {
-            let pending = self.pending_precision.iter().find(|(n, _, _)| **n == *name).map(|&(_, p, q)| (p, q));
+            let pending = self
+                .pending_precision
+                .iter()
+                .find(|(n, _, _)| **n == *name)
+                .map(|&(_, p, q)| (p, q));
             let (p, q, source) = match (precision, pending) {
                 (Some((p, q)), _) => (p, q, PrecisionSource::Configured),
                 (None, Some((p, q))) => (p, q, PrecisionSource::Instrument),
@@ -132,6 +161,7 @@ impl Feed {
                 entry.price_scale = p;
                 entry.qty_scale = q;
                 entry.precision = source;
+                entry.depth_source = depth_source;
             }
             self.books.push(SymbolBook {
                 book: OrderBook::new(depth, p, q),
@@ -235,7 +265,7 @@ impl Feed {
             Message::Unsubscribed(ack) => self.on_ack(ack, false, sink),
             Message::Instrument(instrument) => {
                 self.counters.instruments += 1;
-                for pair in instrument.pairs() {
+                for pair in instrument.iter() {
                     self.learn_precision(pair.symbol, pair.price_precision, pair.qty_precision);
                 }
             }
@@ -246,7 +276,9 @@ impl Feed {
     fn learn_precision(&mut self, symbol: &str, price: u8, qty: u8) {
         match self.symbols.find(symbol) {
             Some(i) => {
-                let Some(entry) = self.symbols.get_mut(i) else { return };
+                let Some(entry) = self.symbols.get_mut(i) else {
+                    return;
+                };
                 if entry.precision == PrecisionSource::Configured
                     && (entry.price_scale, entry.qty_scale) == (price, qty)
                 {
@@ -267,7 +299,11 @@ impl Feed {
                 }
             }
             None if self.options.add_unknown_symbols => {
-                if let Some(p) = self.pending_precision.iter_mut().find(|(n, _, _)| **n == *symbol) {
+                if let Some(p) = self
+                    .pending_precision
+                    .iter_mut()
+                    .find(|(n, _, _)| **n == *symbol)
+                {
                     (p.1, p.2) = (price, qty);
                 } else {
                     self.pending_precision.push((symbol.into(), price, qty));
@@ -288,20 +324,27 @@ impl Feed {
             return;
         }
         let Some(symbol) = ack.symbol else { return };
-        let depth = ack.depth.map(usize::from).unwrap_or(self.options.default_depth);
+        let depth = ack
+            .depth
+            .map(usize::from)
+            .unwrap_or(self.options.default_depth);
         let index = match self.symbols.find(symbol) {
             Some(i) => i,
-            None if self.options.add_unknown_symbols => match self.add_symbol(symbol, depth, None) {
-                Some(i) => i,
-                None => return,
-            },
+            None if self.options.add_unknown_symbols => {
+                match self.add_symbol_from(symbol, depth, DepthSource::Ack, None) {
+                    Some(i) => i,
+                    None => return,
+                }
+            }
             None => {
                 self.counters.unknown_symbol += 1;
                 return;
             }
         };
         let forced = self.options.forced_depth;
-        let Some(b) = self.books.get_mut(index) else { return };
+        let Some(b) = self.books.get_mut(index) else {
+            return;
+        };
         if subscribe && forced.is_none() && ack.depth.is_some() && b.book.depth() != depth {
             // The exchange says the depth differs from what the symbol was created with (a
             // replay that learnt the symbol before its ack). Rebuilding allocates, once, on an
@@ -309,6 +352,11 @@ impl Feed {
             b.book = OrderBook::new(depth, b.book.price_scale(), b.book.qty_scale());
             if let Some(entry) = self.symbols.get_mut(index) {
                 entry.depth = depth;
+            }
+        }
+        if subscribe && forced.is_none() && ack.depth.is_some() {
+            if let Some(entry) = self.symbols.get_mut(index) {
+                entry.depth_source = DepthSource::Ack;
             }
         }
         if subscribe {
@@ -330,7 +378,12 @@ impl Feed {
             let index = match self.symbols.find(data.symbol) {
                 Some(i) => i,
                 None if self.options.add_unknown_symbols => {
-                    match self.add_symbol(data.symbol, self.options.default_depth, None) {
+                    match self.add_symbol_from(
+                        data.symbol,
+                        self.options.default_depth,
+                        DepthSource::Default,
+                        None,
+                    ) {
                         Some(i) => i,
                         None => {
                             self.counters.unknown_symbol += 1;
@@ -347,13 +400,40 @@ impl Feed {
         }
     }
 
-    fn on_book_data(&mut self, frame_no: u64, index: usize, kind: UpdateKind, data: &BookData<'_>, sink: &mut impl FeedSink) {
+    fn on_book_data(
+        &mut self,
+        frame_no: u64,
+        index: usize,
+        kind: UpdateKind,
+        data: &BookData<'_>,
+        sink: &mut impl FeedSink,
+    ) {
         let options = self.options;
-        let Some(entry) = self.symbols.get_mut(index) else { return };
-        let Some(sb) = self.books.get_mut(index) else { return };
+        let Some(entry) = self.symbols.get_mut(index) else {
+            return;
+        };
+        let Some(sb) = self.books.get_mut(index) else {
+            return;
+        };
         sb.counters.book_messages += 1;
         let snapshot = kind == UpdateKind::Snapshot;
 
+        if snapshot && entry.depth_source == DepthSource::Default {
+            // A replay without a subscribe ack: Kraken's snapshot holds `depth` levels per side
+            // (fewer only for a thin book), so the smallest supported depth that holds it is the
+            // subscription's. Rebuilding allocates, once per symbol, in a replay only.
+            let levels = data.bids.len().max(data.asks.len());
+            let depth = SUPPORTED_DEPTHS
+                .iter()
+                .map(|&d| usize::from(d))
+                .find(|&d| d >= levels)
+                .unwrap_or(usize::from(SUPPORTED_DEPTHS[SUPPORTED_DEPTHS.len() - 1]));
+            entry.depth = depth;
+            entry.depth_source = DepthSource::Inferred;
+            if sb.book.depth() != depth {
+                sb.book = OrderBook::new(depth, entry.price_scale, entry.qty_scale);
+            }
+        }
         if entry.precision == PrecisionSource::Unknown {
             if snapshot && options.infer_precision {
                 let (p, q) = infer_precision(data);
@@ -381,7 +461,11 @@ impl Feed {
             return;
         }
 
-        let mode = if snapshot { ApplyMode::Snapshot } else { ApplyMode::Update };
+        let mode = if snapshot {
+            ApplyMode::Snapshot
+        } else {
+            ApplyMode::Update
+        };
         let bids = data.bids.iter().map(|l| (l.price, l.qty));
         let asks = data.asks.iter().map(|l| (l.price, l.qty));
         let report = match sb.book.apply(mode, bids, asks) {
@@ -393,7 +477,14 @@ impl Feed {
                     return;
                 }
                 // The book now lacks a message: treat it exactly like a mismatch.
-                Self::go_stale(options, index, sb, &mut self.counters, StaleReason::BadMessage, sink);
+                Self::go_stale(
+                    options,
+                    index,
+                    sb,
+                    &mut self.counters,
+                    StaleReason::BadMessage,
+                    sink,
+                );
                 return;
             }
         };
@@ -434,7 +525,14 @@ impl Feed {
             }
             sink.book_updated(index, &sb.book, data, kind, &report);
         } else {
-            Self::go_stale(options, index, sb, &mut self.counters, StaleReason::ChecksumMismatch, sink);
+            Self::go_stale(
+                options,
+                index,
+                sb,
+                &mut self.counters,
+                StaleReason::ChecksumMismatch,
+                sink,
+            );
         }
     }
 
@@ -450,7 +548,11 @@ impl Feed {
         let was_live = sb.state.is_live();
         let failures = sb.counters.checksum_mismatch + sb.counters.rejected_messages;
         let over_limit = failures >= u64::from(options.policy.max_mismatches);
-        let action = if over_limit { options.policy.action } else { MismatchAction::KeepResyncing };
+        let action = if over_limit {
+            options.policy.action
+        } else {
+            MismatchAction::KeepResyncing
+        };
         match action {
             MismatchAction::StopValidating => {
                 // Keep the book as applied; from now on nothing is checked.

@@ -9,5 +9,7 @@ pub mod state;
 pub mod symbols;
 
 pub use book_feed::{Feed, FeedOptions, FeedSink, NullSink, StaleReason, SymbolBook};
-pub use state::{FeedCounters, FeedMode, MismatchAction, MismatchPolicy, SubscriptionState, SymbolCounters};
-pub use symbols::{PrecisionSource, SymbolEntry, SymbolTable, MAX_SYMBOLS};
+pub use state::{
+    FeedCounters, FeedMode, MismatchAction, MismatchPolicy, SubscriptionState, SymbolCounters,
+};
+pub use symbols::{DepthSource, PrecisionSource, SymbolEntry, SymbolTable, MAX_SYMBOLS};

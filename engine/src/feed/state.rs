@@ -33,7 +33,10 @@ impl SubscriptionState {
     /// Whether a strategy may trust this book.
     #[inline]
     pub fn is_live(self) -> bool {
-        matches!(self, SubscriptionState::Live | SubscriptionState::Unvalidated)
+        matches!(
+            self,
+            SubscriptionState::Live | SubscriptionState::Unvalidated
+        )
     }
 
     /// Stable short name, for summaries.
@@ -70,7 +73,10 @@ pub struct MismatchPolicy {
 
 impl Default for MismatchPolicy {
     fn default() -> Self {
-        MismatchPolicy { action: MismatchAction::KeepResyncing, max_mismatches: 10 }
+        MismatchPolicy {
+            action: MismatchAction::KeepResyncing,
+            max_mismatches: 10,
+        }
     }
 }
 

@@ -21,11 +21,25 @@ pub enum PrecisionSource {
     Inferred,
 }
 
+/// Where a symbol's depth came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DepthSource {
+    /// A default, waiting to be replaced by an ack or a snapshot (replay only).
+    Default,
+    /// From configuration or `--depth N`.
+    Configured,
+    /// From the exchange's subscribe ack.
+    Ack,
+    /// Inferred from the number of levels in the first snapshot (replay without an ack).
+    Inferred,
+}
+
 /// A symbol's static facts.
 #[derive(Debug, Clone)]
 pub struct SymbolEntry {
     pub name: Box<str>,
     pub depth: usize,
+    pub depth_source: DepthSource,
     pub price_scale: u8,
     pub qty_scale: u8,
     pub precision: PrecisionSource,
@@ -46,7 +60,9 @@ pub struct SymbolTable {
 
 impl SymbolTable {
     pub fn new() -> SymbolTable {
-        SymbolTable { entries: Vec::new() }
+        SymbolTable {
+            entries: Vec::new(),
+        }
     }
 
     /// Index of `name`, if known. Linear over a few contiguous names: for the tens of symbols
@@ -67,6 +83,7 @@ impl SymbolTable {
         self.entries.push(SymbolEntry {
             name: name.into(),
             depth,
+            depth_source: DepthSource::Default,
             price_scale: 0,
             qty_scale: 0,
             precision: PrecisionSource::Unknown,

@@ -83,7 +83,10 @@ impl Backoff {
                     Duration::ZERO
                 } else {
                     let exp = (self.streak - self.policy.instant_retries).min(20);
-                    self.policy.initial.saturating_mul(1u32 << exp).min(self.policy.max)
+                    self.policy
+                        .initial
+                        .saturating_mul(1u32 << exp)
+                        .min(self.policy.max)
                 }
             }
         };
@@ -125,7 +128,9 @@ impl Backoff {
     /// Attempts within the window ending at `now`.
     pub fn attempts_in_window(&self, now: Duration) -> usize {
         let cap = self.attempts.len();
-        (0..self.len).filter(|i| now.saturating_sub(self.attempts[(self.head + i) % cap]) < RATE_WINDOW).count()
+        (0..self.len)
+            .filter(|i| now.saturating_sub(self.attempts[(self.head + i) % cap]) < RATE_WINDOW)
+            .count()
     }
 
     fn jittered(&mut self, base: Duration) -> Duration {
@@ -148,30 +153,50 @@ mod tests {
     use super::*;
 
     fn no_jitter() -> BackoffPolicy {
-        BackoffPolicy { jitter: 0.0, ..BackoffPolicy::default() }
+        BackoffPolicy {
+            jitter: 0.0,
+            ..BackoffPolicy::default()
+        }
     }
 
     #[test]
     fn a_few_instant_retries_then_exponential_capped() {
         let mut b = Backoff::new(no_jitter(), 1);
         let t = Duration::ZERO;
-        let delays: Vec<u128> = (0..12).map(|_| b.next_delay(t, DisconnectCause::Dropped).as_millis()).collect();
-        assert_eq!(delays, vec![0, 0, 0, 250, 500, 1000, 2000, 4000, 8000, 16000, 30000, 30000]);
+        let delays: Vec<u128> = (0..12)
+            .map(|_| b.next_delay(t, DisconnectCause::Dropped).as_millis())
+            .collect();
+        assert_eq!(
+            delays,
+            vec![0, 0, 0, 250, 500, 1000, 2000, 4000, 8000, 16000, 30000, 30000]
+        );
         b.reset_streak();
         assert_eq!(b.next_delay(t, DisconnectCause::Dropped), Duration::ZERO);
     }
 
     #[test]
     fn maintenance_waits_at_least_five_seconds_even_with_jitter() {
-        let mut b = Backoff::new(BackoffPolicy { jitter: 1.0, ..BackoffPolicy::default() }, 99);
+        let mut b = Backoff::new(
+            BackoffPolicy {
+                jitter: 1.0,
+                ..BackoffPolicy::default()
+            },
+            99,
+        );
         for _ in 0..1000 {
-            assert!(b.next_delay(Duration::ZERO, DisconnectCause::Maintenance) >= Duration::from_secs(5));
+            assert!(
+                b.next_delay(Duration::ZERO, DisconnectCause::Maintenance)
+                    >= Duration::from_secs(5)
+            );
         }
     }
 
     #[test]
     fn never_more_than_the_window_allows() {
-        let policy = BackoffPolicy { max_attempts_per_window: 150, ..no_jitter() };
+        let policy = BackoffPolicy {
+            max_attempts_per_window: 150,
+            ..no_jitter()
+        };
         let mut b = Backoff::new(policy, 3);
         let mut now = Duration::ZERO;
         let mut attempts = Vec::new();
@@ -184,16 +209,32 @@ mod tests {
         }
         // In every rolling 10-minute window there are at most 150 attempts.
         for (i, &t) in attempts.iter().enumerate() {
-            let in_window = attempts[i..].iter().take_while(|&&u| u < t + RATE_WINDOW).count();
-            assert!(in_window <= 150, "{in_window} attempts in the window starting at {t:?}");
+            let in_window = attempts[i..]
+                .iter()
+                .take_while(|&&u| u < t + RATE_WINDOW)
+                .count();
+            assert!(
+                in_window <= 150,
+                "{in_window} attempts in the window starting at {t:?}"
+            );
         }
         assert_eq!(b.attempts_in_window(now), 150);
     }
 
     #[test]
     fn jitter_stays_within_its_fraction() {
-        let mut b = Backoff::new(BackoffPolicy { instant_retries: 0, jitter: 0.2, ..BackoffPolicy::default() }, 5);
+        let mut b = Backoff::new(
+            BackoffPolicy {
+                instant_retries: 0,
+                jitter: 0.2,
+                ..BackoffPolicy::default()
+            },
+            5,
+        );
         let d = b.next_delay(Duration::ZERO, DisconnectCause::Dropped);
-        assert!(d >= Duration::from_millis(200) && d <= Duration::from_millis(300), "{d:?}");
+        assert!(
+            d >= Duration::from_millis(200) && d <= Duration::from_millis(300),
+            "{d:?}"
+        );
     }
 }

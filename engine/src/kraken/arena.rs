@@ -1,0 +1,313 @@
+//! The decoder's preallocated arena: every variable-length part of a decoded message lives here.
+//!
+//! Owns the item vectors (book levels, book entries, trades, tickers, candles, pairs) and the
+//! bounded unescape scratch. Invariants: every vector is allocated once, in [`Arena::new`], with
+//! the capacity from [`DecoderLimits`]; [`Arena::clear`] empties them without freeing, and a push
+//! beyond the limit is [`DecodeError::ArenaFull`], never a reallocation. Strings are stored as
+//! [`Span`]s into the frame (or into the scratch for the rare escaped string), so nothing in here
+//! borrows across frames. It never allocates after `new`.
+
+use kspin_api::Decimal;
+
+use super::error::DecodeError;
+use super::message::{Level, OrdType, Side};
+use super::DecoderLimits;
+
+/// Marks a [`Span`] that points into the unescape scratch instead of the frame.
+const SCRATCH_BIT: u32 = 1 << 31;
+
+/// Largest frame a [`Span`] can address (its top bit tells frame from scratch).
+pub(crate) const MAX_SPAN_OFFSET: usize = (SCRATCH_BIT - 1) as usize;
+
+/// A string as `start..start+len` in the frame, or in the scratch when the top bit of `start`
+/// is set. Both offsets come from `&str` sub-slices, so they always fall on char boundaries.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Span {
+    start: u32,
+    len: u32,
+}
+
+impl Span {
+    /// A span of the frame; `None` if the offsets do not fit (the frame limit prevents that).
+    #[inline]
+    pub(crate) fn frame(start: usize, len: usize) -> Option<Span> {
+        if start.checked_add(len)? > MAX_SPAN_OFFSET {
+            return None;
+        }
+        Some(Span {
+            start: start as u32,
+            len: len as u32,
+        })
+    }
+
+    #[inline]
+    fn scratch(start: usize, len: usize) -> Option<Span> {
+        if start.checked_add(len)? > MAX_SPAN_OFFSET {
+            return None;
+        }
+        Some(Span {
+            start: start as u32 | SCRATCH_BIT,
+            len: len as u32,
+        })
+    }
+}
+
+/// The two texts a [`Span`] can point into, for the lifetime of one decoded message.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Texts<'a> {
+    pub(crate) frame: &'a str,
+    pub(crate) scratch: &'a str,
+}
+
+impl<'a> Texts<'a> {
+    /// The text of `span`. Spans are only made from sub-slices of these same texts, so the
+    /// range is always valid; an invalid one would resolve to `""` rather than panic.
+    #[inline]
+    pub(crate) fn get(&self, span: Span) -> &'a str {
+        let (text, start) = if span.start & SCRATCH_BIT != 0 {
+            (self.scratch, (span.start & !SCRATCH_BIT) as usize)
+        } else {
+            (self.frame, span.start as usize)
+        };
+        let got = text.get(start..start + span.len as usize);
+        debug_assert!(got.is_some(), "span outside its text");
+        got.unwrap_or("")
+    }
+
+    #[inline]
+    pub(crate) fn opt(&self, span: Option<Span>) -> Option<&'a str> {
+        span.map(|s| self.get(s))
+    }
+}
+
+/// A run of levels in [`Arena::levels`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct LevelRun {
+    pub(crate) start: u32,
+    pub(crate) len: u32,
+}
+
+impl LevelRun {
+    #[inline]
+    pub(crate) fn of<'a>(&self, levels: &'a [Level]) -> &'a [Level] {
+        let start = self.start as usize;
+        levels.get(start..start + self.len as usize).unwrap_or(&[])
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct BookSlot {
+    pub(crate) symbol: Span,
+    pub(crate) bids: LevelRun,
+    pub(crate) asks: LevelRun,
+    pub(crate) checksum: Option<u32>,
+    pub(crate) timestamp: Option<Span>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TradeSlot {
+    pub(crate) symbol: Span,
+    pub(crate) side: Side,
+    pub(crate) price: Decimal,
+    pub(crate) qty: Decimal,
+    pub(crate) ord_type: OrdType,
+    pub(crate) trade_id: u64,
+    pub(crate) timestamp: Span,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct TickerSlot {
+    pub(crate) symbol: Span,
+    pub(crate) bid: Decimal,
+    pub(crate) bid_qty: Decimal,
+    pub(crate) ask: Decimal,
+    pub(crate) ask_qty: Decimal,
+    pub(crate) last: Decimal,
+    pub(crate) volume: Decimal,
+    pub(crate) vwap: Decimal,
+    pub(crate) low: Decimal,
+    pub(crate) high: Decimal,
+    pub(crate) change: Decimal,
+    pub(crate) change_pct: Decimal,
+    pub(crate) timestamp: Option<Span>,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct CandleSlot {
+    pub(crate) symbol: Span,
+    pub(crate) open: Decimal,
+    pub(crate) high: Decimal,
+    pub(crate) low: Decimal,
+    pub(crate) close: Decimal,
+    pub(crate) vwap: Decimal,
+    pub(crate) volume: Decimal,
+    pub(crate) trades: u64,
+    pub(crate) interval_begin: Span,
+    pub(crate) interval: u32,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct PairSlot {
+    pub(crate) symbol: Span,
+    pub(crate) base: Span,
+    pub(crate) quote: Span,
+    pub(crate) status: Span,
+    pub(crate) price_precision: u8,
+    pub(crate) qty_precision: u8,
+    pub(crate) price_increment: Decimal,
+    pub(crate) qty_increment: Decimal,
+    pub(crate) qty_min: Decimal,
+}
+
+/// Pushes `item` if `v` holds fewer than `max` items; never reallocates (`v` was created with
+/// capacity `max`).
+#[inline]
+fn push_bounded<T>(
+    v: &mut Vec<T>,
+    max: usize,
+    item: T,
+    what: &'static str,
+) -> Result<(), DecodeError> {
+    if v.len() >= max {
+        return Err(DecodeError::ArenaFull(what));
+    }
+    debug_assert!(v.len() < v.capacity());
+    v.push(item);
+    Ok(())
+}
+
+/// All per-frame storage, sized once from [`DecoderLimits`].
+#[derive(Debug)]
+pub(crate) struct Arena {
+    pub(crate) limits: DecoderLimits,
+    pub(crate) levels: Vec<Level>,
+    pub(crate) books: Vec<BookSlot>,
+    pub(crate) trades: Vec<TradeSlot>,
+    pub(crate) tickers: Vec<TickerSlot>,
+    pub(crate) candles: Vec<CandleSlot>,
+    pub(crate) pairs: Vec<PairSlot>,
+    /// Unescaped strings (rare: Kraken sends plain ASCII), bounded by `max_scratch`.
+    pub(crate) scratch: String,
+}
+
+impl Arena {
+    pub(crate) fn new(limits: DecoderLimits) -> Arena {
+        Arena {
+            levels: Vec::with_capacity(limits.max_levels),
+            books: Vec::with_capacity(limits.max_books),
+            trades: Vec::with_capacity(limits.max_trades),
+            tickers: Vec::with_capacity(limits.max_tickers),
+            candles: Vec::with_capacity(limits.max_candles),
+            pairs: Vec::with_capacity(limits.max_pairs),
+            scratch: String::with_capacity(limits.max_scratch),
+            limits,
+        }
+    }
+
+    /// Forgets the previous frame's items; keeps every allocation.
+    #[inline]
+    pub(crate) fn clear(&mut self) {
+        self.levels.clear();
+        self.books.clear();
+        self.trades.clear();
+        self.tickers.clear();
+        self.candles.clear();
+        self.pairs.clear();
+        self.scratch.clear();
+    }
+
+    #[inline]
+    pub(crate) fn push_level(&mut self, level: Level) -> Result<(), DecodeError> {
+        push_bounded(&mut self.levels, self.limits.max_levels, level, "levels")
+    }
+
+    #[inline]
+    pub(crate) fn push_book(&mut self, slot: BookSlot) -> Result<(), DecodeError> {
+        push_bounded(&mut self.books, self.limits.max_books, slot, "books")
+    }
+
+    #[inline]
+    pub(crate) fn push_trade(&mut self, slot: TradeSlot) -> Result<(), DecodeError> {
+        push_bounded(&mut self.trades, self.limits.max_trades, slot, "trades")
+    }
+
+    pub(crate) fn push_ticker(&mut self, slot: TickerSlot) -> Result<(), DecodeError> {
+        push_bounded(&mut self.tickers, self.limits.max_tickers, slot, "tickers")
+    }
+
+    pub(crate) fn push_candle(&mut self, slot: CandleSlot) -> Result<(), DecodeError> {
+        push_bounded(&mut self.candles, self.limits.max_candles, slot, "candles")
+    }
+
+    pub(crate) fn push_pair(&mut self, slot: PairSlot) -> Result<(), DecodeError> {
+        push_bounded(&mut self.pairs, self.limits.max_pairs, slot, "pairs")
+    }
+
+    /// Copies an unescaped string into the scratch, or [`DecodeError::EscapedString`] when the
+    /// scratch (capacity `max_scratch`) has no room left.
+    pub(crate) fn push_scratch(
+        &mut self,
+        text: &str,
+        field: &'static str,
+    ) -> Result<Span, DecodeError> {
+        let start = self.scratch.len();
+        if text.len() > self.limits.max_scratch - start {
+            return Err(DecodeError::EscapedString(field));
+        }
+        debug_assert!(start + text.len() <= self.scratch.capacity());
+        self.scratch.push_str(text);
+        Span::scratch(start, text.len()).ok_or(DecodeError::EscapedString(field))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn small() -> DecoderLimits {
+        DecoderLimits {
+            max_levels: 2,
+            max_scratch: 8,
+            ..DecoderLimits::default()
+        }
+    }
+
+    #[test]
+    fn push_beyond_the_limit_is_arena_full_and_never_grows() {
+        let mut arena = Arena::new(small());
+        let cap = arena.levels.capacity();
+        let level = Level {
+            price: Decimal::ZERO,
+            qty: Decimal::ZERO,
+        };
+        assert_eq!(arena.push_level(level), Ok(()));
+        assert_eq!(arena.push_level(level), Ok(()));
+        assert_eq!(
+            arena.push_level(level),
+            Err(DecodeError::ArenaFull("levels"))
+        );
+        assert_eq!(arena.levels.capacity(), cap);
+        arena.clear();
+        assert_eq!(arena.push_level(level), Ok(()));
+    }
+
+    #[test]
+    fn spans_resolve_into_frame_and_scratch() {
+        let mut arena = Arena::new(small());
+        let s1 = arena.push_scratch("a\"b", "symbol").unwrap();
+        let s2 = arena.push_scratch("xyz", "symbol").unwrap();
+        assert_eq!(
+            arena.push_scratch("toolong", "symbol"),
+            Err(DecodeError::EscapedString("symbol"))
+        );
+        let frame = "{\"symbol\":\"BTC/USD\"}";
+        let texts = Texts {
+            frame,
+            scratch: &arena.scratch,
+        };
+        assert_eq!(texts.get(s1), "a\"b");
+        assert_eq!(texts.get(s2), "xyz");
+        assert_eq!(texts.get(Span::frame(11, 7).unwrap()), "BTC/USD");
+        assert_eq!(Span::frame(MAX_SPAN_OFFSET, 1), None);
+    }
+}

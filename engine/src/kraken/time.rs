@@ -1,0 +1,166 @@
+//! RFC3339 timestamps as Kraken sends them (`2023-10-06T17:35:55.440295Z`), to nanoseconds since
+//! the Unix epoch.
+//!
+//! Owns [`parse_rfc3339_nanos`]. Invariants: no allocation, no panic, no floating point; lenient
+//! where Kraken is inconsistent (0 to 9 fractional digits, extra fractional digits beyond 9 are
+//! truncated, the docs even show 7; `Z`, `z` or a `±HH:MM` offset, or none at all meaning UTC);
+//! strict on the calendar (month 1–12, day within the month, hour < 24, minute < 60, second ≤
+//! 60 for a leap second, which is kept as second 60 = the next minute's second 0).
+
+/// Reads `N` ASCII digits at `at`.
+#[inline]
+fn digits<const N: usize>(b: &[u8], at: usize) -> Option<i64> {
+    let s = b.get(at..at + N)?;
+    let mut v = 0i64;
+    for &c in s {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        v = v * 10 + i64::from(d);
+    }
+    Some(v)
+}
+
+/// Days from 1970-01-01 to `y-m-d` (proleptic Gregorian; H. Hinnant's `days_from_civil`).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn days_in_month(y: i64, m: i64) -> i64 {
+    match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        _ if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        _ => 28,
+    }
+}
+
+/// Nanoseconds since 1970-01-01T00:00:00Z, or `None` if `text` is not an RFC3339 timestamp.
+pub fn parse_rfc3339_nanos(text: &str) -> Option<i64> {
+    let b = text.as_bytes();
+    let year = digits::<4>(b, 0)?;
+    if b.get(4) != Some(&b'-')
+        || b.get(7) != Some(&b'-')
+        || !matches!(b.get(10), Some(b'T' | b't' | b' '))
+    {
+        return None;
+    }
+    let month = digits::<2>(b, 5)?;
+    let day = digits::<2>(b, 8)?;
+    if b.get(13) != Some(&b':') || b.get(16) != Some(&b':') {
+        return None;
+    }
+    let hour = digits::<2>(b, 11)?;
+    let minute = digits::<2>(b, 14)?;
+    let second = digits::<2>(b, 17)?;
+    if !(1..=12).contains(&month)
+        || day < 1
+        || day > days_in_month(year, month)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
+        return None;
+    }
+    let mut at = 19;
+    let mut nanos = 0i64;
+    if b.get(at) == Some(&b'.') {
+        at += 1;
+        let start = at;
+        while let Some(&c) = b.get(at) {
+            if !c.is_ascii_digit() {
+                break;
+            }
+            if at - start < 9 {
+                nanos = nanos * 10 + i64::from(c - b'0');
+            }
+            at += 1;
+        }
+        let n = at - start;
+        if n == 0 {
+            return None;
+        }
+        for _ in n..9 {
+            nanos *= 10;
+        }
+    }
+    let offset_secs = match b.get(at) {
+        None => 0,
+        Some(b'Z' | b'z') if at + 1 == b.len() => 0,
+        Some(&sign @ (b'+' | b'-')) if at + 6 == b.len() && b[at + 3] == b':' => {
+            let oh = digits::<2>(b, at + 1)?;
+            let om = digits::<2>(b, at + 4)?;
+            if oh > 23 || om > 59 {
+                return None;
+            }
+            let o = oh * 3600 + om * 60;
+            if sign == b'+' {
+                o
+            } else {
+                -o
+            }
+        }
+        _ => return None,
+    };
+    let days = days_from_civil(year, month, day);
+    let secs = days * 86_400 + hour * 3600 + minute * 60 + second - offset_secs;
+    secs.checked_mul(1_000_000_000)?.checked_add(nanos)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_kraken_timestamps() {
+        // 2023-10-06T17:35:55Z = 1696613755 s.
+        assert_eq!(
+            parse_rfc3339_nanos("2023-10-06T17:35:55.440295Z"),
+            Some(1_696_613_755_440_295_000)
+        );
+        assert_eq!(
+            parse_rfc3339_nanos("2023-10-06T17:35:00.279389650Z"),
+            Some(1_696_613_700_279_389_650)
+        );
+        assert_eq!(
+            parse_rfc3339_nanos("2022-06-13T08:09:10.7890123"),
+            Some(1_655_107_750_789_012_300)
+        );
+        assert_eq!(parse_rfc3339_nanos("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(parse_rfc3339_nanos("1970-01-01T01:00:00+01:00"), Some(0));
+        assert_eq!(
+            parse_rfc3339_nanos("1969-12-31T23:59:59.5Z"),
+            Some(-500_000_000)
+        );
+        assert_eq!(
+            parse_rfc3339_nanos("2024-02-29T00:00:00.1234567891Z"),
+            Some(1_709_164_800_123_456_789)
+        );
+    }
+
+    #[test]
+    fn rejects_non_timestamps() {
+        for bad in [
+            "",
+            "2023",
+            "2023-13-01T00:00:00Z",
+            "2023-02-29T00:00:00Z",
+            "2023-10-06T24:00:00Z",
+            "2023-10-06T17:35:55.Z",
+            "2023-10-06T17:35:55Zjunk",
+            "2023-10-06 17:35",
+            "2023-10-06T17:35:55+1:00",
+            "abcd-10-06T17:35:55Z",
+            "2023-10-06T17:35:55.44029５Z",
+        ] {
+            assert_eq!(parse_rfc3339_nanos(bad), None, "{bad:?}");
+        }
+    }
+}
