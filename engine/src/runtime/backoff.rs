@@ -218,7 +218,9 @@ mod tests {
                 "{in_window} attempts in the window starting at {t:?}"
             );
         }
-        assert_eq!(b.attempts_in_window(now), 150);
+        // 400 attempts land as 150 at 0 s, 150 at 600 s and 100 at 1200 s.
+        assert_eq!(b.attempts_in_window(now), 100);
+        assert_eq!(now, Duration::from_secs(1200));
     }
 
     #[test]
