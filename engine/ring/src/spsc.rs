@@ -1,0 +1,532 @@
+//! The bounded single-producer single-consumer ring: [`spsc`] allocates it once and hands back
+//! the only [`Producer`] and the only [`Consumer`].
+//!
+//! Invariants:
+//! - `tail` (written only by the producer) and `head` (written only by the consumer) are
+//!   free-running `usize` counters; a slot's index is `counter & mask`; `0 <= tail - head <=
+//!   capacity` in wrapping arithmetic, and capacity is a power of two, so wrap-around of the
+//!   counters themselves is harmless.
+//! - Slots `head..tail` hold initialised values owned by the consumer's side; slots `tail..head
+//!   + capacity` are free and owned by the producer. A side touches a slot only while it owns it.
+//! - Each side keeps a private copy of its own counter and a cached copy of the opposite one, and
+//!   reads the shared opposite counter only when the cache says "full" (producer) or "empty"
+//!   (consumer). The fast path is one slot copy and one `Release` store: no CAS, no fence.
+//! - `head` and `tail` live on separate [`CachePadded`] units so the two cores never write the
+//!   same line.
+//!
+//! It never allocates after [`spsc`] returns, never blocks, never panics on the fast path, and
+//! never drops a value (`T: Copy`, so an unread value needs no drop; the slots are freed with the
+//! last of the two handles).
+
+use crate::cache_padded::CachePadded;
+use core::cell::UnsafeCell;
+use core::fmt;
+use core::mem::{size_of, MaybeUninit};
+use core::sync::atomic::{fence, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+/// Smallest capacity: with one slot the producer and consumer would always contend on it.
+const MIN_CAPACITY: usize = 2;
+
+/// Linux x86_64 base page size. Touching one byte per 4 KiB at construction maps every page of
+/// the slot array, so the first pass over the ring never page-faults on the hot path (huge pages
+/// are multiples of it, so the stride is also correct for them, just redundant).
+const PAGE_BYTES: usize = 4096;
+
+/// Why a ring could not be built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RingError {
+    /// The capacity rounded up to a power of two, times the slot size, exceeds `isize::MAX`.
+    CapacityTooLarge {
+        /// The capacity that was asked for.
+        requested: usize,
+    },
+}
+
+impl fmt::Display for RingError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RingError::CapacityTooLarge { requested } => {
+                write!(
+                    f,
+                    "ring capacity {requested} is too large for this address space"
+                )
+            }
+        }
+    }
+}
+
+impl std::error::Error for RingError {}
+
+/// Shared state of one ring. Field order keeps the producer-written, consumer-written and
+/// read-only parts on three separate padded units.
+struct Ring<T> {
+    /// Next counter the producer will write. Written only by the producer.
+    tail: CachePadded<AtomicUsize>,
+    /// Next counter the consumer will read. Written only by the consumer.
+    head: CachePadded<AtomicUsize>,
+    /// `capacity` slots; read-only pointer after construction.
+    slots: Box<[UnsafeCell<MaybeUninit<T>>]>,
+}
+
+// SAFETY: the ring hands each slot to exactly one side at a time (see the module invariants);
+// the handover is ordered by the Release/Acquire pairs on `head` and `tail`. So sharing `Ring`
+// between the producer's and consumer's threads only ever moves `T` values across threads,
+// which needs `T: Send`, not `T: Sync`.
+unsafe impl<T: Send> Sync for Ring<T> {}
+
+/// Builds a ring holding at least `capacity` values (rounded up to a power of two, at least 2).
+///
+/// This is the only place the ring allocates: the slot array and the shared header. Every page
+/// of the slot array is touched here so the hot path never page-faults on it.
+///
+/// # Panics
+/// If the rounded capacity times `size_of::<T>()` overflows `isize::MAX` (see [`try_spsc`] for a
+/// non-panicking variant), or if the allocation fails.
+pub fn spsc<T: Copy + Send>(capacity: usize) -> (Producer<T>, Consumer<T>) {
+    match try_spsc(capacity) {
+        Ok(handles) => handles,
+        Err(error) => panic!("{error}"),
+    }
+}
+
+/// Like [`spsc`], but returns [`RingError::CapacityTooLarge`] instead of panicking when the
+/// capacity cannot be represented.
+pub fn try_spsc<T: Copy + Send>(capacity: usize) -> Result<(Producer<T>, Consumer<T>), RingError> {
+    let too_large = RingError::CapacityTooLarge {
+        requested: capacity,
+    };
+    let capacity = capacity
+        .max(MIN_CAPACITY)
+        .checked_next_power_of_two()
+        .ok_or(too_large)?;
+    match capacity.checked_mul(size_of::<T>()) {
+        Some(bytes) if bytes <= isize::MAX as usize => {}
+        _ => return Err(too_large),
+    }
+    let slots: Box<[UnsafeCell<MaybeUninit<T>>]> = (0..capacity)
+        .map(|_| UnsafeCell::new(MaybeUninit::uninit()))
+        .collect();
+    prefault(&slots);
+    let ring = Arc::new(Ring {
+        tail: CachePadded::new(AtomicUsize::new(0)),
+        head: CachePadded::new(AtomicUsize::new(0)),
+        slots,
+    });
+    let mask = capacity - 1;
+    let producer = Producer {
+        ring: Arc::clone(&ring),
+        mask,
+        tail: 0,
+        cached_head: 0,
+    };
+    let consumer = Consumer {
+        ring,
+        mask,
+        head: 0,
+        cached_tail: 0,
+    };
+    Ok((producer, consumer))
+}
+
+/// Writes one zero byte per page of the slot array so its pages are mapped now, not on the hot
+/// path. Volatile, so the writes are not merged into a `calloc` or elided.
+fn prefault<T>(slots: &[UnsafeCell<MaybeUninit<T>>]) {
+    let bytes = core::mem::size_of_val(slots);
+    let base = slots.as_ptr() as *mut u8;
+    let mut offset = 0;
+    while offset < bytes {
+        debug_assert!(offset < bytes);
+        // SAFETY: `offset < bytes`, so the byte is inside the slot array we own exclusively here
+        // (no handle exists yet); the slots are `MaybeUninit`, so any byte pattern is allowed and
+        // writing through `UnsafeCell` contents via a raw pointer is permitted.
+        unsafe { base.add(offset).write_volatile(0) };
+        offset += PAGE_BYTES;
+    }
+}
+
+/// True when the other handle of `ring` has been dropped.
+fn abandoned<T>(ring: &Arc<Ring<T>>) -> bool {
+    let alone = Arc::strong_count(ring) == 1;
+    // Acquire fence: pairs with the Release decrement in the other handle's `Arc` drop, so
+    // everything that handle published before it was dropped (its last `head`/`tail` store) is
+    // visible to the loads that follow a `true` answer. `strong_count` itself loads Relaxed.
+    fence(Ordering::Acquire);
+    alone
+}
+
+/// The writing end of a ring. Exactly one exists per ring; it is `Send` but not `Clone`.
+pub struct Producer<T> {
+    ring: Arc<Ring<T>>,
+    mask: usize,
+    /// Private copy of `ring.tail` (this side is its only writer).
+    tail: usize,
+    /// Last value of `ring.head` this side read; never ahead of the real `head`.
+    cached_head: usize,
+}
+
+impl<T: Copy> Producer<T> {
+    /// Appends `value`, or returns it in `Err` when the ring is full. Never blocks or allocates.
+    #[inline]
+    pub fn try_push(&mut self, value: T) -> Result<(), T> {
+        let tail = self.tail;
+        if tail.wrapping_sub(self.cached_head) > self.mask {
+            // Acquire: pairs with the consumer's Release store of `head` (try_pop / pop_batch),
+            // so its reads of the slots it released happen before we overwrite them.
+            self.cached_head = self.ring.head.load(Ordering::Acquire);
+            if tail.wrapping_sub(self.cached_head) > self.mask {
+                return Err(value);
+            }
+        }
+        let index = tail & self.mask;
+        debug_assert!(index < self.ring.slots.len());
+        // SAFETY: `index <= mask < slots.len()`. The slot at counter `tail` is free (`tail -
+        // head < capacity`, checked above against a `head` no newer than the real one) and so
+        // owned by this, the only producer; the consumer will not read it until the Release
+        // store below publishes it.
+        unsafe { (*self.ring.slots.get_unchecked(index).get()).write(value) };
+        self.tail = tail.wrapping_add(1);
+        // Release: pairs with the consumer's Acquire load of `tail`, publishing the slot write.
+        self.ring.tail.store(self.tail, Ordering::Release);
+        Ok(())
+    }
+
+    /// A lower bound on how many values [`try_push`](Self::try_push) would accept right now
+    /// (the consumer may free more at any moment).
+    pub fn free_slots(&self) -> usize {
+        // Relaxed: only a count; no slot is accessed on the strength of this load. Any value
+        // read is no newer than the real `head`, which makes the result a lower bound.
+        let head = self.ring.head.load(Ordering::Relaxed);
+        self.capacity() - self.tail.wrapping_sub(head)
+    }
+
+    /// The number of slots (a power of two).
+    pub fn capacity(&self) -> usize {
+        self.mask + 1
+    }
+
+    /// True once the [`Consumer`] has been dropped: nothing pushed from now on will be read.
+    /// Not for the hot path (reads the shared reference count).
+    pub fn is_abandoned(&self) -> bool {
+        abandoned(&self.ring)
+    }
+}
+
+impl<T> fmt::Debug for Producer<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Producer")
+            .field("capacity", &(self.mask + 1))
+            .field("tail", &self.tail)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The reading end of a ring. Exactly one exists per ring; it is `Send` but not `Clone`.
+pub struct Consumer<T> {
+    ring: Arc<Ring<T>>,
+    mask: usize,
+    /// Private copy of `ring.head` (this side is its only writer).
+    head: usize,
+    /// Last value of `ring.tail` this side read; never ahead of the real `tail`.
+    cached_tail: usize,
+}
+
+impl<T: Copy> Consumer<T> {
+    /// Removes and returns the oldest value, or `None` when the ring is empty.
+    #[inline]
+    pub fn try_pop(&mut self) -> Option<T> {
+        let head = self.head;
+        if head == self.cached_tail {
+            // Acquire: pairs with the producer's Release store of `tail` in try_push, so the
+            // slot writes it published are visible before we read them.
+            self.cached_tail = self.ring.tail.load(Ordering::Acquire);
+            if head == self.cached_tail {
+                return None;
+            }
+        }
+        let value = self.read_slot(head);
+        self.head = head.wrapping_add(1);
+        // Release: pairs with the producer's Acquire load of `head`, so our read of the slot
+        // happens before the producer reuses it.
+        self.ring.head.store(self.head, Ordering::Release);
+        Some(value)
+    }
+
+    /// Hands up to `max` values, oldest first, to `f` and then publishes the new `head` once
+    /// (one shared store per batch instead of one per value). Returns how many were handed out.
+    ///
+    /// The slots are released only after the last `f` returns; if `f` panics, nothing is
+    /// released and the same values are read again next time.
+    #[inline]
+    pub fn pop_batch(&mut self, mut f: impl FnMut(T), max: usize) -> usize {
+        let head = self.head;
+        let mut available = self.cached_tail.wrapping_sub(head);
+        if available < max {
+            // Acquire: pairs with the producer's Release store of `tail` in try_push (as in
+            // try_pop).
+            self.cached_tail = self.ring.tail.load(Ordering::Acquire);
+            available = self.cached_tail.wrapping_sub(head);
+        }
+        let count = available.min(max);
+        if count == 0 {
+            return 0;
+        }
+        for offset in 0..count {
+            f(self.read_slot(head.wrapping_add(offset)));
+        }
+        self.head = head.wrapping_add(count);
+        // Release: pairs with the producer's Acquire load of `head` (as in try_pop).
+        self.ring.head.store(self.head, Ordering::Release);
+        count
+    }
+
+    /// Copies the value at `counter`, which must be in `head..cached_tail`.
+    #[inline(always)]
+    fn read_slot(&self, counter: usize) -> T {
+        debug_assert!(counter.wrapping_sub(self.head) < self.cached_tail.wrapping_sub(self.head));
+        let index = counter & self.mask;
+        debug_assert!(index < self.ring.slots.len());
+        // SAFETY: `index <= mask < slots.len()`. `counter` is in `head..cached_tail`, and
+        // `cached_tail` was read with Acquire from the producer's Release store, so the slot
+        // holds an initialised value whose write happens-before this read; the producer will
+        // not overwrite it until we publish a `head` past it. `T: Copy`, so reading leaves no
+        // drop obligation behind.
+        unsafe { (*self.ring.slots.get_unchecked(index).get()).assume_init_read() }
+    }
+
+    /// How many values are waiting (a lower bound: the producer may add more at any moment).
+    pub fn len(&self) -> usize {
+        // Relaxed: only a count; try_pop / pop_batch do their own Acquire before reading slots.
+        self.ring
+            .tail
+            .load(Ordering::Relaxed)
+            .wrapping_sub(self.head)
+    }
+
+    /// True when no value is waiting right now.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The number of slots (a power of two).
+    pub fn capacity(&self) -> usize {
+        self.mask + 1
+    }
+
+    /// True once the [`Producer`] has been dropped: after the waiting values, nothing more will
+    /// arrive. Not for the hot path (reads the shared reference count).
+    pub fn is_abandoned(&self) -> bool {
+        abandoned(&self.ring)
+    }
+}
+
+impl<T> fmt::Debug for Consumer<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Consumer")
+            .field("capacity", &(self.mask + 1))
+            .field("head", &self.head)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn capacity_rounds_up_to_a_power_of_two_of_at_least_two() {
+        for (asked, got) in [(0, 2), (1, 2), (2, 2), (3, 4), (4, 4), (5, 8), (1000, 1024)] {
+            let (producer, consumer) = spsc::<u64>(asked);
+            assert_eq!(producer.capacity(), got, "asked {asked}");
+            assert_eq!(consumer.capacity(), got, "asked {asked}");
+        }
+    }
+
+    #[test]
+    fn unrepresentable_capacity_is_an_error() {
+        let error = try_spsc::<u64>(usize::MAX).unwrap_err();
+        assert_eq!(
+            error,
+            RingError::CapacityTooLarge {
+                requested: usize::MAX
+            }
+        );
+        assert!(try_spsc::<[u8; 64]>(usize::MAX / 64).is_err());
+        assert!(try_spsc::<u8>(4).is_ok());
+    }
+
+    #[test]
+    #[should_panic(expected = "too large")]
+    fn spsc_panics_on_unrepresentable_capacity() {
+        let _ = spsc::<u64>(usize::MAX);
+    }
+
+    #[test]
+    fn empty_ring_pops_nothing() {
+        let (producer, mut consumer) = spsc::<u32>(4);
+        assert_eq!(consumer.try_pop(), None);
+        assert!(consumer.is_empty());
+        assert_eq!(consumer.len(), 0);
+        assert_eq!(consumer.pop_batch(|_| panic!("no value expected"), 8), 0);
+        assert_eq!(producer.free_slots(), 4);
+    }
+
+    #[test]
+    fn full_ring_rejects_and_returns_the_value() {
+        let (mut producer, mut consumer) = spsc::<u32>(4);
+        for value in 0..4 {
+            assert_eq!(producer.try_push(value), Ok(()));
+            assert_eq!(producer.free_slots(), 3 - value as usize);
+        }
+        assert_eq!(producer.try_push(99), Err(99));
+        assert_eq!(consumer.len(), 4);
+        assert_eq!(consumer.try_pop(), Some(0));
+        assert_eq!(producer.free_slots(), 1);
+        assert_eq!(producer.try_push(4), Ok(()));
+        assert_eq!(producer.try_push(100), Err(100));
+        let mut seen = Vec::new();
+        assert_eq!(consumer.pop_batch(|v| seen.push(v), usize::MAX), 4);
+        assert_eq!(seen, [1, 2, 3, 4]);
+        assert!(consumer.is_empty());
+    }
+
+    #[test]
+    fn wraps_around_many_times_in_order() {
+        let (mut producer, mut consumer) = spsc::<u64>(8);
+        let mut next_in = 0_u64;
+        let mut next_out = 0_u64;
+        // Varying fill levels so head and tail wrap at every offset.
+        for round in 0..10_000_u64 {
+            let burst = round % 9;
+            for _ in 0..burst {
+                assert_eq!(producer.try_push(next_in), Ok(()));
+                next_in += 1;
+            }
+            assert_eq!(consumer.len() as u64, burst);
+            let take = if round % 2 == 0 { burst } else { burst / 2 };
+            let taken = consumer.pop_batch(
+                |v| {
+                    assert_eq!(v, next_out);
+                    next_out += 1;
+                },
+                take as usize,
+            );
+            assert_eq!(taken as u64, take);
+            while let Some(v) = consumer.try_pop() {
+                assert_eq!(v, next_out);
+                next_out += 1;
+            }
+        }
+        assert_eq!(next_in, next_out);
+        assert!(next_in > 1000 * 8);
+    }
+
+    #[test]
+    fn counters_wrap_past_usize_max() {
+        let (mut producer, mut consumer) = spsc::<u64>(4);
+        let start = usize::MAX - 5;
+        producer.tail = start;
+        producer.cached_head = start;
+        producer.ring.tail.store(start, Ordering::Relaxed);
+        producer.ring.head.store(start, Ordering::Relaxed);
+        consumer.head = start;
+        consumer.cached_tail = start;
+        for value in 0..40_u64 {
+            assert_eq!(producer.try_push(value), Ok(()));
+            assert_eq!(producer.try_push(value + 1000), Ok(()));
+            assert_eq!(consumer.len(), 2);
+            assert_eq!(consumer.try_pop(), Some(value));
+            assert_eq!(consumer.try_pop(), Some(value + 1000));
+        }
+        for value in 0..4 {
+            assert_eq!(producer.try_push(value), Ok(()));
+        }
+        assert_eq!(producer.try_push(4), Err(4));
+        assert_eq!(producer.free_slots(), 0);
+    }
+
+    #[test]
+    fn pop_batch_respects_max_and_publishes_once() {
+        let (mut producer, mut consumer) = spsc::<u16>(16);
+        for value in 0..10 {
+            producer.try_push(value).unwrap();
+        }
+        let mut seen = Vec::new();
+        assert_eq!(consumer.pop_batch(|v| seen.push(v), 3), 3);
+        assert_eq!(seen, [0, 1, 2]);
+        assert_eq!(producer.free_slots(), 16 - 7);
+        assert_eq!(consumer.pop_batch(|v| seen.push(v), 0), 0);
+        assert_eq!(consumer.pop_batch(|v| seen.push(v), 100), 7);
+        assert_eq!(seen, (0..10).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn pop_batch_that_panics_releases_nothing() {
+        let (mut producer, mut consumer) = spsc::<u8>(4);
+        for value in 0..3 {
+            producer.try_push(value).unwrap();
+        }
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            consumer.pop_batch(
+                |v| {
+                    if v == 1 {
+                        panic!("handler failed");
+                    }
+                },
+                3,
+            )
+        }));
+        assert!(outcome.is_err());
+        assert_eq!(consumer.len(), 3);
+        assert_eq!(consumer.try_pop(), Some(0));
+    }
+
+    #[test]
+    fn zero_sized_values_are_counted() {
+        let (mut producer, mut consumer) = spsc::<()>(2);
+        assert_eq!(producer.try_push(()), Ok(()));
+        assert_eq!(producer.try_push(()), Ok(()));
+        assert_eq!(producer.try_push(()), Err(()));
+        assert_eq!(consumer.try_pop(), Some(()));
+        assert_eq!(consumer.len(), 1);
+    }
+
+    #[test]
+    fn abandonment_is_seen_from_both_sides() {
+        let (mut producer, consumer) = spsc::<u8>(2);
+        assert!(!producer.is_abandoned());
+        assert!(!consumer.is_abandoned());
+        drop(consumer);
+        assert!(producer.is_abandoned());
+        // Pushing into an abandoned ring still works until it is full; nothing leaks.
+        assert_eq!(producer.try_push(1), Ok(()));
+
+        let (mut producer, mut consumer) = spsc::<u8>(2);
+        producer.try_push(7).unwrap();
+        drop(producer);
+        assert!(consumer.is_abandoned());
+        assert_eq!(consumer.try_pop(), Some(7));
+        assert_eq!(consumer.try_pop(), None);
+    }
+
+    #[test]
+    fn head_tail_and_slots_sit_on_separate_pad_units() {
+        let (producer, _consumer) = spsc::<u64>(2);
+        let ring = &*producer.ring;
+        let tail = &*ring.tail as *const AtomicUsize as usize;
+        let head = &*ring.head as *const AtomicUsize as usize;
+        let slots_field = &ring.slots as *const _ as usize;
+        let pad = crate::CACHE_PAD_BYTES;
+        assert_eq!(tail % pad, 0);
+        assert_eq!(head % pad, 0);
+        assert!(tail.abs_diff(head) >= pad);
+        assert!(slots_field.abs_diff(tail) >= pad && slots_field.abs_diff(head) >= pad);
+    }
+
+    #[test]
+    fn handles_are_send() {
+        fn assert_send<X: Send>() {}
+        assert_send::<Producer<[u8; 64]>>();
+        assert_send::<Consumer<[u8; 64]>>();
+    }
+}

@@ -1,0 +1,99 @@
+//! End-to-end: after `spsc` returns, pushing, popping, batching, idling and querying never touch
+//! the allocator, and dropping both handles frees exactly what construction allocated (no leak,
+//! no double free). A counting global allocator observes it; this file holds a single test so no
+//! other test thread allocates concurrently.
+
+use kspin_ring::{spsc, IdlePolicy, Idler};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+struct CountingAllocator;
+
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+static DEALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+static LIVE_BYTES: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: forwards every call unchanged to the system allocator; only adds counting.
+unsafe impl GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
+        LIVE_BYTES.fetch_add(layout.size(), Ordering::SeqCst);
+        // SAFETY: same contract as our caller's.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        DEALLOCATIONS.fetch_add(1, Ordering::SeqCst);
+        LIVE_BYTES.fetch_sub(layout.size(), Ordering::SeqCst);
+        // SAFETY: same contract as our caller's.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: CountingAllocator = CountingAllocator;
+
+#[derive(Clone, Copy)]
+#[repr(C)]
+struct Event {
+    stamp: u64,
+    body: [u64; 7],
+}
+
+fn counts() -> (usize, usize, usize) {
+    (
+        ALLOCATIONS.load(Ordering::SeqCst),
+        DEALLOCATIONS.load(Ordering::SeqCst),
+        LIVE_BYTES.load(Ordering::SeqCst),
+    )
+}
+
+#[test]
+fn hot_path_never_allocates_and_drop_frees_everything() {
+    let before = counts();
+    let (mut producer, mut consumer) = spsc::<Event>(1024);
+    let built = counts();
+    assert!(built.0 > before.0, "construction allocates");
+
+    let mut idler = Idler::new(IdlePolicy::SpinThenYield { spins: 2 });
+    let mut checksum = 0_u64;
+    for round in 0..50_000_u64 {
+        let burst = (round % 1500) as usize;
+        for i in 0..burst {
+            let event = Event {
+                stamp: round + i as u64,
+                body: [round; 7],
+            };
+            if producer.try_push(event).is_err() {
+                break;
+            }
+        }
+        checksum = checksum.wrapping_add(producer.free_slots() as u64);
+        checksum = checksum.wrapping_add(consumer.len() as u64);
+        if let Some(event) = consumer.try_pop() {
+            checksum = checksum.wrapping_add(event.stamp);
+        }
+        consumer.pop_batch(|e| checksum = checksum.wrapping_add(e.body[0]), 700);
+        if consumer.is_empty() {
+            idler.idle();
+            idler.idle();
+            idler.idle();
+        } else {
+            idler.reset();
+        }
+    }
+    std::hint::black_box(checksum);
+    assert_eq!(counts(), built, "no allocation or free after construction");
+
+    drop(producer);
+    assert_eq!(counts(), built, "the ring lives until the last handle goes");
+    drop(consumer);
+    let after = counts();
+    assert_eq!(after.0 - built.0, 0, "dropping allocates nothing");
+    assert_eq!(
+        after.1 - before.1,
+        built.0 - before.0,
+        "every construction allocation freed exactly once"
+    );
+    assert_eq!(after.2, before.2, "live bytes back to where they were");
+}
