@@ -104,7 +104,9 @@ pub struct Connection {
     stream: TcpStream,
     phase: Phase,
     tls: Option<Tls>,
-    tls_peer_closed: bool,
+    /// The peer ended the stream (TCP EOF or TLS close_notify); reported after the bytes that
+    /// preceded it have been delivered.
+    ended: Option<NetError>,
     ws_handshake: Option<WsHandshake>,
     /// WebSocket bytes that arrived together with the HTTP 101 response.
     early: Vec<u8>,
@@ -174,7 +176,7 @@ impl Connection {
             stream,
             phase: Phase::Connecting,
             tls: tls_state,
-            tls_peer_closed: false,
+            ended: None,
             ws_handshake: Some(ws_handshake),
             early: Vec::new(),
             decoder: FrameDecoder::new(limits.max_frame_len),
@@ -333,11 +335,14 @@ impl Connection {
             sock_in: &mut self.sock_in,
             sock_in_len: &mut self.sock_in_len,
             tls: self.tls.as_mut(),
-            tls_peer_closed: &mut self.tls_peer_closed,
+            ended: &mut self.ended,
         };
         input.read_available(&mut sink)?;
         let Some(head_len) = head_len else {
-            return Ok(false);
+            return match self.ended {
+                Some(end) => Err(end),
+                None => Ok(false),
+            };
         };
         self.early.extend_from_slice(handshake.leftover(head_len));
         Ok(true)
@@ -400,6 +405,9 @@ impl Connection {
             report.frames += decoder.feed(&self.early, &mut on_event)?;
             self.early.clear();
         }
+        if let Some(end) = self.ended {
+            return Err(end);
+        }
         let mut sink = |bytes: &[u8]| -> Result<(), NetError> {
             report.frames += decoder.feed(bytes, &mut on_event)?;
             Ok(())
@@ -409,10 +417,13 @@ impl Connection {
             sock_in: &mut self.sock_in,
             sock_in_len: &mut self.sock_in_len,
             tls: self.tls.as_mut(),
-            tls_peer_closed: &mut self.tls_peer_closed,
+            ended: &mut self.ended,
         };
         let bytes = input.read_available(&mut sink)?;
         report.bytes = bytes;
+        if let Some(end) = self.ended {
+            return Err(end);
+        }
         let key_update_due = matches!(&self.tls, Some(Tls::Established(l)) if l.key_update_due());
         if replied || key_update_due {
             self.write_out()?;
@@ -584,12 +595,14 @@ struct Input<'a> {
     sock_in: &'a mut [u8],
     sock_in_len: &'a mut usize,
     tls: Option<&'a mut Tls>,
-    tls_peer_closed: &'a mut bool,
+    ended: &'a mut Option<NetError>,
 }
 
 impl Input<'_> {
-    /// Reads until WouldBlock or a short read, passing plaintext stream bytes to `sink`.
-    /// Returns the bytes read from the socket.
+    /// Reads until WouldBlock, a short read or the end of the stream, passing plaintext stream
+    /// bytes to `sink`. Returns the bytes read from the socket. The end of the stream is recorded
+    /// in `ended` (`Eof` after close_notify or on plain TCP, `TlsNoCloseNotify` for a bare TCP FIN
+    /// under TLS), not returned, so that bytes delivered before it are not lost.
     fn read_available(
         &mut self,
         sink: &mut impl FnMut(&[u8]) -> Result<(), NetError>,
@@ -603,10 +616,11 @@ impl Input<'_> {
                 ReadResult::Data(n) => n,
                 ReadResult::WouldBlock => return Ok(total),
                 ReadResult::Eof => {
-                    return Err(match self.tls {
-                        Some(_) if !*self.tls_peer_closed => NetError::TlsNoCloseNotify,
-                        _ => NetError::Eof,
+                    *self.ended = Some(match self.tls {
+                        Some(_) => NetError::TlsNoCloseNotify,
+                        None => NetError::Eof,
                     });
+                    return Ok(total);
                 }
             };
             total += n;
@@ -614,17 +628,14 @@ impl Input<'_> {
                 None => sink(&self.sock_in[..n])?,
                 Some(Tls::Established(layer)) => {
                     *self.sock_in_len += n;
-                    let used = open_records(layer, &mut self.sock_in[..*self.sock_in_len], sink);
-                    let used = match used {
-                        Ok(used) => used,
-                        Err(NetError::Eof) => {
-                            *self.tls_peer_closed = true;
-                            return Err(NetError::Eof);
-                        }
-                        Err(e) => return Err(e),
-                    };
+                    let (used, outcome) =
+                        open_records(layer, &mut self.sock_in[..*self.sock_in_len], sink)?;
                     self.sock_in.copy_within(used..*self.sock_in_len, 0);
                     *self.sock_in_len -= used;
+                    if outcome == RecordOutcome::PeerClosed {
+                        *self.ended = Some(NetError::Eof);
+                        return Ok(total);
+                    }
                 }
                 Some(_) => return Err(NetError::State("read before the TLS handshake ended")),
             }
@@ -635,20 +646,20 @@ impl Input<'_> {
     }
 }
 
-/// Opens every complete record at the front of `buf`; returns the bytes used. A close_notify
-/// becomes `Err(Eof)`: the peer ended the stream without a WebSocket close.
+/// Opens every complete record at the front of `buf`; returns the bytes used and whether the
+/// last one was the peer's close_notify (nothing after it is read).
 fn open_records(
     layer: &mut RecordLayer,
     buf: &mut [u8],
     sink: &mut impl FnMut(&[u8]) -> Result<(), NetError>,
-) -> Result<usize, NetError> {
+) -> Result<(usize, RecordOutcome), NetError> {
     let mut pos = 0;
     while let Some(len) = RecordLayer::complete_record_len(&buf[pos..])? {
         let outcome = layer.open_record(&mut buf[pos..pos + len], sink)?;
         pos += len;
         if outcome == RecordOutcome::PeerClosed {
-            return Err(NetError::Eof);
+            return Ok((pos, outcome));
         }
     }
-    Ok(pos)
+    Ok((pos, RecordOutcome::Continue))
 }
