@@ -11,4 +11,5 @@ pub mod book;
 pub mod config;
 pub mod feed;
 pub mod kraken;
+pub mod net;
 pub mod runtime;

@@ -1,0 +1,665 @@
+//! One exchange connection: non-blocking TCP (mio), TLS 1.3 (rustls handshake, our record layer),
+//! WebSocket (tungstenite handshake and header codec, our payload handling), busy-polled.
+//!
+//! Owns the socket, the TLS and WebSocket state and every buffer, all allocated in
+//! [`Connection::connect`] from [`ConnLimits`]. Invariants: no call blocks or sleeps (the socket is
+//! non-blocking; the only syscalls after connect are `read`, `write`, `getsockopt` while
+//! connecting and `shutdown`); once `Open`, `read_frames` / `send_text` / `flush` never allocate
+//! (proved by `engine/tests/net_zero_alloc.rs`); every failure is a typed [`NetError`] after which
+//! the connection is dead (`is_open() == false`) and the runtime reconnects.
+//!
+//! Read path, TLS: socket → `sock_in` (ciphertext) → records decrypted in place → plaintext fed
+//! to the frame decoder → `on_text(&payload)` borrowed from `sock_in` when the frame lies inside
+//! one record, else from the decoder's assembly buffer. Plain: socket → `sock_in` → decoder.
+//! Write path: frames are masked into `ws_out`; on TLS, `flush` seals `ws_out` into records in
+//! `tls_out` and writes those; on plain it writes `ws_out` directly.
+
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, ToSocketAddrs};
+
+use mio::net::TcpStream;
+use rustls::client::UnbufferedClientConnection;
+use rustls::pki_types::ServerName;
+use rustls::unbuffered::{ConnectionState, EncodeError, UnbufferedStatus};
+
+use super::byte_queue::ByteQueue;
+use super::endpoint::Endpoint;
+use super::error::{tls_failure, NetError, TlsFailure};
+use super::tls_config::{client_config, TlsSettings};
+use super::tls_record::{RecordLayer, RecordOutcome, MAX_PLAINTEXT, MAX_RECORD};
+use super::ws_codec::{FrameDecoder, FrameEncoder, SendKind, WsEvent, MAX_HEADER_LEN};
+use super::ws_handshake::WsHandshake;
+
+/// Buffer sizes and the frame limit, fixed at connect.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConnLimits {
+    /// Largest text message (after joining fragments) we accept; larger → `FrameTooLarge`.
+    pub max_frame_len: usize,
+    /// Socket read buffer for plain connections (TLS reads use `tls_buf`).
+    pub read_buf: usize,
+    /// Outgoing WebSocket bytes (queued frames) not yet written / sealed.
+    pub write_buf: usize,
+    /// Each of the TLS receive and send buffers; at least one maximal record
+    /// (16 KiB + 261 bytes, RFC 8446 §5.2), and enough for the server's handshake flight.
+    pub tls_buf: usize,
+}
+
+impl Default for ConnLimits {
+    /// Sized for Kraken v2: book snapshots of depth 1000 are ~100 KB, so 1 MiB of headroom.
+    fn default() -> ConnLimits {
+        ConnLimits {
+            max_frame_len: 1 << 20,
+            read_buf: 64 * 1024,
+            write_buf: 64 * 1024,
+            tls_buf: 64 * 1024,
+        }
+    }
+}
+
+/// Progress of [`Connection::poll_handshake`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HandshakeState {
+    /// TCP connect, TLS or WebSocket handshake still running: call again.
+    InProgress,
+    /// Ready for `read_frames` / `send_text`.
+    Open,
+}
+
+/// What one [`Connection::read_frames`] call did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ReadReport {
+    /// Complete text messages handed to `on_text`.
+    pub frames: u64,
+    /// Bytes read from the socket.
+    pub bytes: usize,
+}
+
+/// Result of [`Connection::flush`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FlushState {
+    /// Everything queued has been written to the socket.
+    Done,
+    /// The socket is full; call `flush` again.
+    Pending,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    Connecting,
+    TlsHandshake,
+    WsHandshake,
+    Open,
+    Closed,
+}
+
+enum Tls {
+    Handshaking(Box<UnbufferedClientConnection>),
+    Established(Box<RecordLayer>),
+    /// Only while switching from one to the other.
+    Switching,
+}
+
+/// A busy-polled WebSocket client connection. See the module docs.
+pub struct Connection {
+    stream: TcpStream,
+    phase: Phase,
+    tls: Option<Tls>,
+    /// The peer ended the stream (TCP EOF or TLS close_notify); reported after the bytes that
+    /// preceded it have been delivered.
+    ended: Option<NetError>,
+    ws_handshake: Option<WsHandshake>,
+    /// WebSocket bytes that arrived together with the HTTP 101 response.
+    early: Vec<u8>,
+    decoder: FrameDecoder,
+    encoder: FrameEncoder,
+    /// Plain: socket reads. TLS: ciphertext, records decrypted in place.
+    sock_in: Box<[u8]>,
+    sock_in_len: usize,
+    ws_out: ByteQueue,
+    tls_out: ByteQueue,
+}
+
+impl Connection {
+    /// Resolves the host and starts a non-blocking TCP connect; builds the TLS client and every
+    /// buffer. DNS resolution (`ToSocketAddrs`) may block: call this outside the hot loop (it runs
+    /// at start-up and on reconnect). The first resolved address is used.
+    pub fn connect(
+        endpoint: &Endpoint,
+        tls: &TlsSettings,
+        limits: ConnLimits,
+    ) -> Result<Connection, NetError> {
+        if limits.max_frame_len == 0 || limits.read_buf == 0 {
+            return Err(NetError::Limits("max_frame_len and read_buf must be > 0"));
+        }
+        if limits.write_buf < MAX_HEADER_LEN + 2 {
+            return Err(NetError::Limits("write_buf too small for a close frame"));
+        }
+        if endpoint.tls && limits.tls_buf < MAX_RECORD {
+            return Err(NetError::Limits(
+                "tls_buf must hold one 16645-byte TLS record",
+            ));
+        }
+        let tls_state = if endpoint.tls {
+            let config = client_config(tls)?;
+            let name = tls
+                .server_name_override
+                .clone()
+                .unwrap_or_else(|| endpoint.host.clone());
+            let name = ServerName::try_from(name)
+                .map_err(|_| NetError::Tls(TlsFailure::Config("invalid server name")))?;
+            let conn = UnbufferedClientConnection::new(config, name)
+                .map_err(|e| NetError::Tls(tls_failure(&e)))?;
+            Some(Tls::Handshaking(Box::new(conn)))
+        } else {
+            None
+        };
+        let (ws_handshake, request) = WsHandshake::start(endpoint)?;
+        let mut ws_out = ByteQueue::new(limits.write_buf.max(request.len()));
+        let spare = ws_out.spare(request.len()).ok_or(NetError::Limits(
+            "write_buf too small for the upgrade request",
+        ))?;
+        spare[..request.len()].copy_from_slice(&request);
+        ws_out.commit(request.len());
+
+        let addr = (endpoint.host.as_str(), endpoint.port)
+            .to_socket_addrs()
+            .map_err(|_| NetError::Resolve)?
+            .next()
+            .ok_or(NetError::Resolve)?;
+        let stream = TcpStream::connect(addr).map_err(|e| NetError::Connect(e.kind()))?;
+        let (in_len, tls_out_len) = if endpoint.tls {
+            (limits.tls_buf, limits.tls_buf)
+        } else {
+            (limits.read_buf, 0)
+        };
+        Ok(Connection {
+            stream,
+            phase: Phase::Connecting,
+            tls: tls_state,
+            ended: None,
+            ws_handshake: Some(ws_handshake),
+            early: Vec::new(),
+            decoder: FrameDecoder::new(limits.max_frame_len),
+            encoder: FrameEncoder::new(),
+            sock_in: vec![0; in_len].into_boxed_slice(),
+            sock_in_len: 0,
+            ws_out,
+            tls_out: ByteQueue::new(tls_out_len),
+        })
+    }
+
+    /// Drives TCP connect → TLS handshake → WebSocket upgrade as far as the socket allows now.
+    /// Never blocks. Connect timeouts are the caller's timers.
+    pub fn poll_handshake(&mut self) -> Result<HandshakeState, NetError> {
+        let result = self.poll_handshake_inner();
+        if result.is_err() {
+            self.phase = Phase::Closed;
+        }
+        result
+    }
+
+    fn poll_handshake_inner(&mut self) -> Result<HandshakeState, NetError> {
+        loop {
+            match self.phase {
+                Phase::Connecting => {
+                    if !self.poll_tcp_connect()? {
+                        return Ok(HandshakeState::InProgress);
+                    }
+                    let _ = self.stream.set_nodelay(true);
+                    self.phase = if self.tls.is_some() {
+                        Phase::TlsHandshake
+                    } else {
+                        Phase::WsHandshake
+                    };
+                }
+                Phase::TlsHandshake => {
+                    if !self.drive_tls_handshake()? {
+                        return Ok(HandshakeState::InProgress);
+                    }
+                    self.phase = Phase::WsHandshake;
+                }
+                Phase::WsHandshake => {
+                    if !self.drive_ws_handshake()? {
+                        return Ok(HandshakeState::InProgress);
+                    }
+                    self.ws_handshake = None;
+                    self.phase = Phase::Open;
+                }
+                Phase::Open => return Ok(HandshakeState::Open),
+                Phase::Closed => return Err(NetError::State("connection closed")),
+            }
+        }
+    }
+
+    /// `true` once the non-blocking connect has completed.
+    fn poll_tcp_connect(&mut self) -> Result<bool, NetError> {
+        // mio's documented way to learn the outcome of a non-blocking connect: SO_ERROR first,
+        // then whether the socket has a peer.
+        match self.stream.take_error() {
+            Ok(Some(e)) | Err(e) => return Err(NetError::Connect(e.kind())),
+            Ok(None) => {}
+        }
+        match self.stream.peer_addr() {
+            Ok(_) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(false),
+            Err(e) => Err(NetError::Connect(e.kind())),
+        }
+    }
+
+    /// Runs rustls's unbuffered handshake in our buffers; on completion hands the session to our
+    /// record layer. Returns `true` when done.
+    fn drive_tls_handshake(&mut self) -> Result<bool, NetError> {
+        enum Next {
+            Again,
+            NeedInput,
+            Done,
+        }
+        loop {
+            let Some(Tls::Handshaking(conn)) = self.tls.as_mut() else {
+                return Err(NetError::State("TLS handshake without TLS state"));
+            };
+            let UnbufferedStatus { discard, state } =
+                conn.process_tls_records(&mut self.sock_in[..self.sock_in_len]);
+            let next = match state.map_err(|e| NetError::Tls(tls_failure(&e)))? {
+                ConnectionState::EncodeTlsData(mut data) => {
+                    let out = self.tls_out.spare(0).unwrap_or(&mut []);
+                    match data.encode(out) {
+                        Ok(n) => {
+                            self.tls_out.commit(n);
+                            Next::Again
+                        }
+                        Err(EncodeError::InsufficientSize(_)) => {
+                            return Err(NetError::Limits("tls_buf too small for handshake"));
+                        }
+                        Err(_) => return Err(NetError::Tls(TlsFailure::Handshake)),
+                    }
+                }
+                // The bytes are in `tls_out`; they go out with the next write.
+                ConnectionState::TransmitTlsData(data) => {
+                    data.done();
+                    Next::Again
+                }
+                ConnectionState::BlockedHandshake => Next::NeedInput,
+                ConnectionState::WriteTraffic(_) => Next::Done,
+                ConnectionState::ReadTraffic(_) => {
+                    return Err(NetError::Protocol("application data before the upgrade"));
+                }
+                ConnectionState::PeerClosed | ConnectionState::Closed => return Err(NetError::Eof),
+                _ => return Err(NetError::Tls(TlsFailure::UnexpectedMessage)),
+            };
+            self.sock_in.copy_within(discard..self.sock_in_len, 0);
+            self.sock_in_len -= discard;
+            match next {
+                Next::Again => {}
+                Next::NeedInput => {
+                    write_queue(&mut self.stream, &mut self.tls_out)?;
+                    if self.sock_in_len == self.sock_in.len() {
+                        return Err(NetError::Limits("tls_buf too small for handshake message"));
+                    }
+                    match read_some(&mut self.stream, &mut self.sock_in[self.sock_in_len..])? {
+                        ReadResult::Data(n) => self.sock_in_len += n,
+                        ReadResult::WouldBlock => return Ok(false),
+                        ReadResult::Eof => return Err(NetError::Eof),
+                    }
+                }
+                Next::Done => {
+                    let Some(Tls::Handshaking(conn)) = self.tls.replace(Tls::Switching) else {
+                        return Err(NetError::State("TLS handshake without TLS state"));
+                    };
+                    let (secrets, kernel) = conn
+                        .dangerous_into_kernel_connection()
+                        .map_err(|e| NetError::Tls(tls_failure(&e)))?;
+                    let layer = RecordLayer::new(secrets, kernel)?;
+                    self.tls = Some(Tls::Established(Box::new(layer)));
+                    return Ok(true);
+                }
+            }
+        }
+    }
+
+    /// Sends the upgrade request and checks the response. Returns `true` when done.
+    fn drive_ws_handshake(&mut self) -> Result<bool, NetError> {
+        self.write_out()?;
+        let Some(handshake) = self.ws_handshake.as_mut() else {
+            return Err(NetError::State("no WebSocket handshake"));
+        };
+        let mut head_len = None;
+        let mut sink = |bytes: &[u8]| {
+            if let Some(n) = handshake.receive(bytes)? {
+                head_len = Some(n);
+            }
+            Ok(())
+        };
+        let mut input = Input {
+            stream: &mut self.stream,
+            sock_in: &mut self.sock_in,
+            sock_in_len: &mut self.sock_in_len,
+            tls: self.tls.as_mut(),
+            ended: &mut self.ended,
+        };
+        input.read_available(&mut sink)?;
+        let Some(head_len) = head_len else {
+            return match self.ended {
+                Some(end) => Err(end),
+                None => Ok(false),
+            };
+        };
+        self.early.extend_from_slice(handshake.leftover(head_len));
+        Ok(true)
+    }
+
+    /// Reads everything the socket has now and calls `on_text` for each complete text message
+    /// (payload borrowed, valid only during the call). Pings are answered and the pongs written
+    /// before returning; a close frame is answered and reported as `Err(Closed)`. Stops early
+    /// after a short read (the kernel buffer was drained at that instant). Never allocates.
+    pub fn read_frames(&mut self, mut on_text: impl FnMut(&[u8])) -> Result<ReadReport, NetError> {
+        if self.phase != Phase::Open {
+            return Err(NetError::State("read_frames before Open or after close"));
+        }
+        let result = self.read_frames_inner(&mut on_text);
+        match result {
+            Ok(report) => Ok(report),
+            Err(NetError::Closed { code }) => {
+                // Our echo of the peer's close is queued; send it and the TLS close_notify.
+                self.finish_close();
+                Err(NetError::Closed { code })
+            }
+            Err(e) => {
+                self.phase = Phase::Closed;
+                Err(e)
+            }
+        }
+    }
+
+    fn read_frames_inner(
+        &mut self,
+        on_text: &mut impl FnMut(&[u8]),
+    ) -> Result<ReadReport, NetError> {
+        let mut report = ReadReport::default();
+        let decoder = &mut self.decoder;
+        let encoder = &mut self.encoder;
+        let ws_out = &mut self.ws_out;
+        let mut replied = false;
+        let mut on_event = |event: WsEvent<'_>| -> Result<(), NetError> {
+            match event {
+                WsEvent::Text(payload) => on_text(payload),
+                WsEvent::Ping(payload) => {
+                    queue_frame(encoder, ws_out, SendKind::Pong, payload)?;
+                    replied = true;
+                }
+                WsEvent::Pong => {}
+                WsEvent::Close(code) => {
+                    let echo = code.map(u16::to_be_bytes);
+                    let payload: &[u8] = match &echo {
+                        Some(bytes) => bytes,
+                        None => &[],
+                    };
+                    // Best effort: a full write buffer must not hide the peer's close.
+                    let _ = queue_frame(encoder, ws_out, SendKind::Close, payload);
+                    return Err(NetError::Closed { code });
+                }
+            }
+            Ok(())
+        };
+        if !self.early.is_empty() {
+            report.frames += decoder.feed(&self.early, &mut on_event)?;
+            self.early.clear();
+        }
+        if let Some(end) = self.ended {
+            return Err(end);
+        }
+        let mut sink = |bytes: &[u8]| -> Result<(), NetError> {
+            report.frames += decoder.feed(bytes, &mut on_event)?;
+            Ok(())
+        };
+        let mut input = Input {
+            stream: &mut self.stream,
+            sock_in: &mut self.sock_in,
+            sock_in_len: &mut self.sock_in_len,
+            tls: self.tls.as_mut(),
+            ended: &mut self.ended,
+        };
+        let bytes = input.read_available(&mut sink)?;
+        report.bytes = bytes;
+        if let Some(end) = self.ended {
+            return Err(end);
+        }
+        let key_update_due = matches!(&self.tls, Some(Tls::Established(l)) if l.key_update_due());
+        if replied || key_update_due {
+            self.write_out()?;
+        }
+        Ok(report)
+    }
+
+    /// Queues one masked text frame. `Err(WriteBufferFull)` if the bounded buffer lacks room
+    /// (nothing is queued then); call `flush` to send.
+    pub fn send_text(&mut self, payload: &[u8]) -> Result<(), NetError> {
+        if self.phase != Phase::Open {
+            return Err(NetError::State("send_text before Open or after close"));
+        }
+        queue_frame(&mut self.encoder, &mut self.ws_out, SendKind::Text, payload)
+    }
+
+    /// Writes as much queued output as the socket takes now.
+    pub fn flush(&mut self) -> Result<FlushState, NetError> {
+        if self.phase != Phase::Open {
+            return Err(NetError::State("flush before Open or after close"));
+        }
+        match self.write_out() {
+            Ok(true) => Ok(FlushState::Done),
+            Ok(false) => Ok(FlushState::Pending),
+            Err(e) => {
+                self.phase = Phase::Closed;
+                Err(e)
+            }
+        }
+    }
+
+    /// Best-effort close: queues a close frame (1000, normal closure), the TLS close_notify, writes
+    /// what the socket takes now and shuts down our sending side. Never blocks or waits for the
+    /// peer's answer.
+    pub fn close(&mut self) {
+        if self.phase == Phase::Open {
+            let _ = queue_frame(
+                &mut self.encoder,
+                &mut self.ws_out,
+                SendKind::Close,
+                &1000u16.to_be_bytes(),
+            );
+        }
+        self.finish_close();
+    }
+
+    /// `true` while the WebSocket is open.
+    pub fn is_open(&self) -> bool {
+        self.phase == Phase::Open
+    }
+
+    /// Sends what is queued plus close_notify, best effort, and shuts down writing.
+    fn finish_close(&mut self) {
+        if matches!(self.phase, Phase::Open | Phase::WsHandshake) {
+            let _ = self.write_out();
+            if let Some(Tls::Established(layer)) = self.tls.as_mut() {
+                if let Some(out) = self.tls_out.spare(64) {
+                    if let Ok(n) = layer.seal_close_notify(out) {
+                        self.tls_out.commit(n);
+                    }
+                }
+                let _ = write_queue(&mut self.stream, &mut self.tls_out);
+            }
+        }
+        let _ = self.stream.shutdown(Shutdown::Write);
+        self.phase = Phase::Closed;
+    }
+
+    /// Seals (TLS) and writes queued output. `Ok(true)` when everything is out.
+    fn write_out(&mut self) -> Result<bool, NetError> {
+        let Some(Tls::Established(layer)) = self.tls.as_mut() else {
+            if self.tls.is_some() {
+                return Err(NetError::State("write before the TLS handshake ended"));
+            }
+            return write_queue(&mut self.stream, &mut self.ws_out);
+        };
+        loop {
+            seal_pending(layer, &mut self.ws_out, &mut self.tls_out)?;
+            if !write_queue(&mut self.stream, &mut self.tls_out)? {
+                return Ok(false);
+            }
+            if self.ws_out.is_empty() && !layer.key_update_due() {
+                return Ok(true);
+            }
+        }
+    }
+}
+
+/// Masks one frame into `ws_out`.
+fn queue_frame(
+    encoder: &mut FrameEncoder,
+    ws_out: &mut ByteQueue,
+    kind: SendKind,
+    payload: &[u8],
+) -> Result<(), NetError> {
+    let needed = FrameEncoder::frame_len(payload.len());
+    let out = ws_out.spare(needed).ok_or(NetError::WriteBufferFull)?;
+    let n = encoder
+        .write_frame(kind, payload, out)
+        .ok_or(NetError::WriteBufferFull)?;
+    ws_out.commit(n);
+    Ok(())
+}
+
+/// Seals as much of `ws_out` into records in `tls_out` as fits (plus an owed KeyUpdate).
+fn seal_pending(
+    layer: &mut RecordLayer,
+    ws_out: &mut ByteQueue,
+    tls_out: &mut ByteQueue,
+) -> Result<(), NetError> {
+    if ws_out.is_empty() && layer.key_update_due() {
+        if let Some(out) = tls_out.spare(layer.sealed_len(0)) {
+            let n = layer.seal_key_update_if_due(out)?;
+            tls_out.commit(n);
+        }
+    }
+    while !ws_out.is_empty() {
+        let overhead = layer.sealed_len(0);
+        let room = tls_out.free().saturating_sub(overhead);
+        let chunk = ws_out.pending().len().min(MAX_PLAINTEXT).min(room);
+        if chunk == 0 {
+            break;
+        }
+        let Some(out) = tls_out.spare(overhead + chunk) else {
+            break;
+        };
+        let n = layer.seal_app_data(&ws_out.pending()[..chunk], out)?;
+        tls_out.commit(n);
+        ws_out.consume(chunk);
+    }
+    Ok(())
+}
+
+/// Writes `queue` until it is empty (`Ok(true)`) or the socket would block (`Ok(false)`).
+fn write_queue(stream: &mut TcpStream, queue: &mut ByteQueue) -> Result<bool, NetError> {
+    while !queue.is_empty() {
+        match stream.write(queue.pending()) {
+            Ok(0) => return Err(NetError::Io(io::ErrorKind::WriteZero)),
+            Ok(n) => queue.consume(n),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(NetError::Io(e.kind())),
+        }
+    }
+    Ok(true)
+}
+
+enum ReadResult {
+    Data(usize),
+    WouldBlock,
+    Eof,
+}
+
+fn read_some(stream: &mut TcpStream, buf: &mut [u8]) -> Result<ReadResult, NetError> {
+    loop {
+        match stream.read(buf) {
+            Ok(0) => return Ok(ReadResult::Eof),
+            Ok(n) => return Ok(ReadResult::Data(n)),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(ReadResult::WouldBlock),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(NetError::Io(e.kind())),
+        }
+    }
+}
+
+/// The read side, borrowed apart from the write side so a sink can queue replies.
+struct Input<'a> {
+    stream: &'a mut TcpStream,
+    sock_in: &'a mut [u8],
+    sock_in_len: &'a mut usize,
+    tls: Option<&'a mut Tls>,
+    ended: &'a mut Option<NetError>,
+}
+
+impl Input<'_> {
+    /// Reads until WouldBlock, a short read or the end of the stream, passing plaintext stream
+    /// bytes to `sink`. Returns the bytes read from the socket. The end of the stream is recorded
+    /// in `ended` (`Eof` after close_notify or on plain TCP, `TlsNoCloseNotify` for a bare TCP FIN
+    /// under TLS), not returned, so that bytes delivered before it are not lost.
+    fn read_available(
+        &mut self,
+        sink: &mut impl FnMut(&[u8]) -> Result<(), NetError>,
+    ) -> Result<usize, NetError> {
+        let mut total = 0;
+        loop {
+            let start = *self.sock_in_len;
+            let space = self.sock_in.len() - start;
+            debug_assert!(space > 0);
+            let n = match read_some(self.stream, &mut self.sock_in[start..])? {
+                ReadResult::Data(n) => n,
+                ReadResult::WouldBlock => return Ok(total),
+                ReadResult::Eof => {
+                    *self.ended = Some(match self.tls {
+                        Some(_) => NetError::TlsNoCloseNotify,
+                        None => NetError::Eof,
+                    });
+                    return Ok(total);
+                }
+            };
+            total += n;
+            match self.tls.as_deref_mut() {
+                None => sink(&self.sock_in[..n])?,
+                Some(Tls::Established(layer)) => {
+                    *self.sock_in_len += n;
+                    let (used, outcome) =
+                        open_records(layer, &mut self.sock_in[..*self.sock_in_len], sink)?;
+                    self.sock_in.copy_within(used..*self.sock_in_len, 0);
+                    *self.sock_in_len -= used;
+                    if outcome == RecordOutcome::PeerClosed {
+                        *self.ended = Some(NetError::Eof);
+                        return Ok(total);
+                    }
+                }
+                Some(_) => return Err(NetError::State("read before the TLS handshake ended")),
+            }
+            if n < space {
+                return Ok(total);
+            }
+        }
+    }
+}
+
+/// Opens every complete record at the front of `buf`; returns the bytes used and whether the
+/// last one was the peer's close_notify (nothing after it is read).
+fn open_records(
+    layer: &mut RecordLayer,
+    buf: &mut [u8],
+    sink: &mut impl FnMut(&[u8]) -> Result<(), NetError>,
+) -> Result<(usize, RecordOutcome), NetError> {
+    let mut pos = 0;
+    while let Some(len) = RecordLayer::complete_record_len(&buf[pos..])? {
+        let outcome = layer.open_record(&mut buf[pos..pos + len], sink)?;
+        pos += len;
+        if outcome == RecordOutcome::PeerClosed {
+            return Ok((pos, outcome));
+        }
+    }
+    Ok((pos, RecordOutcome::Continue))
+}

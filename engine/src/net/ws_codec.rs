@@ -1,0 +1,610 @@
+//! WebSocket frame codec (RFC 6455 §5) over caller-provided bytes: a streaming decoder that
+//! accepts input in arbitrary pieces and an encoder that writes masked client frames.
+//!
+//! Owns: the partial-header buffer, the bounded message-assembly buffer (`max_frame_len` bytes,
+//! allocated once), a 125-byte control-frame buffer and the mask PRNG.
+//! Invariants: `feed` always consumes all of its input (partial headers and payloads are kept
+//! here), so callers never compact; a text frame that lies whole inside one input piece is
+//! handed up borrowed from that piece (no copy), anything else is assembled in the bounded
+//! buffer; nothing allocates after construction; malformed input is a typed error, never a panic.
+//! Header parsing and formatting are tungstenite's `FrameHeader` (they work on a `Cursor` /
+//! `Write` over our slices and do not allocate); payloads, masking and assembly are ours, because
+//! tungstenite's `WebSocket`/`FrameSocket` own a `BytesMut` read buffer and allocate per message.
+//!
+//! Policy choices (documented for the runtime): binary frames are a protocol error (Kraken v2
+//! sends only text; a binary frame means we are talking to the wrong thing); text payloads are
+//! not UTF-8-validated here (the JSON decoder rejects malformed input anyway, and validating twice
+//! costs a pass over every byte); extensions are never negotiated, so any RSV bit is an error.
+
+use std::io::Cursor;
+
+use tungstenite::protocol::frame::coding::{Control, Data, OpCode};
+use tungstenite::protocol::frame::FrameHeader;
+
+use super::error::NetError;
+
+/// Longest frame header: 2 + 8 (64-bit length) + 4 (mask). RFC 6455 §5.2.
+pub(crate) const MAX_HEADER_LEN: usize = 14;
+/// Control frames carry at most 125 payload bytes and are never fragmented. RFC 6455 §5.5.
+pub(crate) const MAX_CONTROL_PAYLOAD: usize = 125;
+
+/// Something the decoder found, handed to the caller's callback.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum WsEvent<'a> {
+    /// A complete text message (all fragments joined).
+    Text(&'a [u8]),
+    /// A ping; the caller must answer with a pong carrying the same payload (RFC 6455 §5.5.2).
+    Ping(&'a [u8]),
+    /// A pong (unsolicited or answering our ping).
+    Pong,
+    /// A close frame with its status code, if any (RFC 6455 §5.5.1).
+    Close(Option<u16>),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum FrameKind {
+    /// A text frame or a continuation of a text message.
+    TextPart,
+    Ping,
+    Pong,
+    Close,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum State {
+    Header,
+    Payload {
+        kind: FrameKind,
+        fin: bool,
+        remaining: usize,
+    },
+}
+
+/// Streaming decoder for server-to-client frames.
+pub(crate) struct FrameDecoder {
+    header: [u8; MAX_HEADER_LEN],
+    header_len: usize,
+    state: State,
+    /// Assembly buffer for text messages that span input pieces or fragments.
+    message: Box<[u8]>,
+    message_len: usize,
+    /// A fragmented text message is open: only continuation (and control) frames may follow.
+    in_message: bool,
+    control: [u8; MAX_CONTROL_PAYLOAD],
+    control_len: usize,
+}
+
+impl FrameDecoder {
+    /// `max_message_len` bounds one (assembled) text message.
+    pub(crate) fn new(max_message_len: usize) -> FrameDecoder {
+        FrameDecoder {
+            header: [0; MAX_HEADER_LEN],
+            header_len: 0,
+            state: State::Header,
+            message: vec![0; max_message_len].into_boxed_slice(),
+            message_len: 0,
+            in_message: false,
+            control: [0; MAX_CONTROL_PAYLOAD],
+            control_len: 0,
+        }
+    }
+
+    /// Feeds the next piece of the byte stream. Calls `on_event` for every complete message or
+    /// control frame; an error from the callback stops decoding and is returned. Returns the number
+    /// of text messages delivered.
+    pub(crate) fn feed(
+        &mut self,
+        mut data: &[u8],
+        on_event: &mut impl FnMut(WsEvent<'_>) -> Result<(), NetError>,
+    ) -> Result<u64, NetError> {
+        let mut texts = 0u64;
+        while !data.is_empty() || matches!(self.state, State::Payload { remaining: 0, .. }) {
+            match self.state {
+                State::Header => {
+                    let Some(used) = self.take_header(data)? else {
+                        return Ok(texts); // all of `data` is now in the header buffer
+                    };
+                    data = &data[used..];
+                }
+                State::Payload {
+                    kind,
+                    fin,
+                    remaining,
+                } => {
+                    // Fast path: a whole unfragmented text frame inside this piece.
+                    if kind == FrameKind::TextPart
+                        && fin
+                        && !self.in_message
+                        && self.message_len == 0
+                        && data.len() >= remaining
+                    {
+                        let (payload, rest) = data.split_at(remaining);
+                        self.state = State::Header;
+                        data = rest;
+                        texts += 1;
+                        on_event(WsEvent::Text(payload))?;
+                        continue;
+                    }
+                    let take = remaining.min(data.len());
+                    let (chunk, rest) = data.split_at(take);
+                    data = rest;
+                    if kind == FrameKind::TextPart {
+                        let end = self.message_len + take;
+                        // Bounded at header time: message_len + remaining <= message.len().
+                        debug_assert!(end <= self.message.len());
+                        self.message[self.message_len..end].copy_from_slice(chunk);
+                        self.message_len = end;
+                    } else {
+                        let end = self.control_len + take;
+                        debug_assert!(end <= MAX_CONTROL_PAYLOAD);
+                        self.control[self.control_len..end].copy_from_slice(chunk);
+                        self.control_len = end;
+                    }
+                    let remaining = remaining - take;
+                    if remaining > 0 {
+                        self.state = State::Payload {
+                            kind,
+                            fin,
+                            remaining,
+                        };
+                        continue;
+                    }
+                    self.state = State::Header;
+                    if self.finish_frame(kind, fin, on_event)? {
+                        texts += 1;
+                    }
+                }
+            }
+        }
+        Ok(texts)
+    }
+
+    /// Delivers a frame whose payload is now complete in `message` / `control`. Returns whether a
+    /// text message was delivered.
+    fn finish_frame(
+        &mut self,
+        kind: FrameKind,
+        fin: bool,
+        on_event: &mut impl FnMut(WsEvent<'_>) -> Result<(), NetError>,
+    ) -> Result<bool, NetError> {
+        match kind {
+            FrameKind::TextPart if fin => {
+                let len = self.message_len;
+                self.message_len = 0;
+                self.in_message = false;
+                on_event(WsEvent::Text(&self.message[..len]))?;
+                Ok(true)
+            }
+            FrameKind::TextPart => {
+                self.in_message = true;
+                Ok(false)
+            }
+            FrameKind::Ping => {
+                let len = self.control_len;
+                self.control_len = 0;
+                on_event(WsEvent::Ping(&self.control[..len]))?;
+                Ok(false)
+            }
+            FrameKind::Pong => {
+                self.control_len = 0;
+                on_event(WsEvent::Pong)?;
+                Ok(false)
+            }
+            FrameKind::Close => {
+                let code = match &self.control[..self.control_len] {
+                    [] => None,
+                    [_] => return Err(NetError::Protocol("close frame with 1-byte payload")),
+                    [hi, lo, ..] => Some(u16::from_be_bytes([*hi, *lo])),
+                };
+                self.control_len = 0;
+                on_event(WsEvent::Close(code))?;
+                Ok(false)
+            }
+        }
+    }
+
+    /// Parses a header from the buffered header bytes plus the front of `data`. Returns how many
+    /// bytes of `data` it used, or `None` if the header is still incomplete (then all of `data`
+    /// was buffered).
+    fn take_header(&mut self, data: &[u8]) -> Result<Option<usize>, NetError> {
+        let parsed = if self.header_len == 0 {
+            let mut cursor = Cursor::new(data);
+            match FrameHeader::parse(&mut cursor) {
+                Ok(Some((header, len))) => Some((header, len, cursor.position() as usize)),
+                Ok(None) => None,
+                Err(_) => return Err(NetError::Protocol("invalid opcode")),
+            }
+        } else {
+            let old = self.header_len;
+            let add = (MAX_HEADER_LEN - old).min(data.len());
+            self.header[old..old + add].copy_from_slice(&data[..add]);
+            self.header_len += add;
+            let mut cursor = Cursor::new(&self.header[..self.header_len]);
+            match FrameHeader::parse(&mut cursor) {
+                Ok(Some((header, len))) => {
+                    let pos = cursor.position() as usize;
+                    debug_assert!(pos > old);
+                    self.header_len = 0;
+                    Some((header, len, pos - old))
+                }
+                Ok(None) => {
+                    debug_assert_eq!(add, data.len());
+                    return Ok(None);
+                }
+                Err(_) => return Err(NetError::Protocol("invalid opcode")),
+            }
+        };
+        let Some((header, len, used)) = parsed else {
+            // Incomplete and nothing buffered yet: a header is at most 14 bytes, so it fits.
+            debug_assert!(data.len() < MAX_HEADER_LEN);
+            self.header[..data.len()].copy_from_slice(data);
+            self.header_len = data.len();
+            return Ok(None);
+        };
+        self.state = self.check_header(&header, len)?;
+        Ok(Some(used))
+    }
+
+    fn check_header(&self, header: &FrameHeader, len: u64) -> Result<State, NetError> {
+        if header.rsv1 || header.rsv2 || header.rsv3 {
+            return Err(NetError::Protocol("reserved bits set"));
+        }
+        if header.mask.is_some() {
+            return Err(NetError::Protocol("masked server frame"));
+        }
+        let kind = match header.opcode {
+            OpCode::Data(Data::Text) if self.in_message => {
+                return Err(NetError::Protocol("text frame inside fragmented message"));
+            }
+            OpCode::Data(Data::Continue) if !self.in_message => {
+                return Err(NetError::Protocol("continuation without a message"));
+            }
+            OpCode::Data(Data::Text) | OpCode::Data(Data::Continue) => FrameKind::TextPart,
+            OpCode::Data(Data::Binary) => return Err(NetError::Protocol("binary frame")),
+            OpCode::Control(Control::Ping) => FrameKind::Ping,
+            OpCode::Control(Control::Pong) => FrameKind::Pong,
+            OpCode::Control(Control::Close) => FrameKind::Close,
+            OpCode::Data(Data::Reserved(_)) | OpCode::Control(Control::Reserved(_)) => {
+                return Err(NetError::Protocol("invalid opcode"));
+            }
+        };
+        let remaining = if kind == FrameKind::TextPart {
+            let max = self.message.len();
+            let total = (self.message_len as u64).saturating_add(len);
+            if total > max as u64 {
+                return Err(NetError::FrameTooLarge { len: total, max });
+            }
+            len as usize
+        } else {
+            if !header.is_final || len > MAX_CONTROL_PAYLOAD as u64 {
+                return Err(NetError::Protocol("fragmented or oversized control frame"));
+            }
+            len as usize
+        };
+        Ok(State::Payload {
+            kind,
+            fin: header.is_final,
+            remaining,
+        })
+    }
+}
+
+/// Client frame opcodes we send.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SendKind {
+    Text,
+    Pong,
+    Close,
+}
+
+/// Writes masked client frames (RFC 6455 §5.3) with a cheap PRNG for mask keys.
+pub(crate) struct FrameEncoder {
+    /// xorshift64* state; never zero.
+    rng: u64,
+}
+
+impl FrameEncoder {
+    /// Seeds the mask generator once (from the OS-random std hasher keys: no syscall per frame).
+    pub(crate) fn new() -> FrameEncoder {
+        use std::hash::{BuildHasher, Hasher};
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u64(0x6b73_7069_6e00_0000);
+        FrameEncoder {
+            rng: h.finish() | 1,
+        }
+    }
+
+    /// Seeds deterministically (tests).
+    #[cfg(test)]
+    pub(crate) fn with_seed(seed: u64) -> FrameEncoder {
+        FrameEncoder { rng: seed | 1 }
+    }
+
+    fn next_mask(&mut self) -> [u8; 4] {
+        // xorshift64* (Vigna 2016): masks only need to be unpredictable to the page author
+        // (RFC 6455 §10.3), not cryptographically strong per frame.
+        let mut x = self.rng;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.rng = x;
+        let r = x.wrapping_mul(0x2545_f491_4f6c_dd1d);
+        (r >> 32).to_le_bytes()[..4].try_into().unwrap_or([0x5a; 4])
+    }
+
+    /// Bytes needed for a frame with `payload_len` bytes.
+    pub(crate) fn frame_len(payload_len: usize) -> usize {
+        let ext = if payload_len < 126 {
+            0
+        } else if payload_len <= u16::MAX as usize {
+            2
+        } else {
+            8
+        };
+        2 + ext + 4 + payload_len
+    }
+
+    /// Writes one final, masked frame into the front of `out`. Returns the bytes written, or
+    /// `None` if `out` is too small (nothing written then).
+    pub(crate) fn write_frame(
+        &mut self,
+        kind: SendKind,
+        payload: &[u8],
+        out: &mut [u8],
+    ) -> Option<usize> {
+        let total = Self::frame_len(payload.len());
+        if out.len() < total {
+            return None;
+        }
+        let mask = self.next_mask();
+        let header = FrameHeader {
+            is_final: true,
+            rsv1: false,
+            rsv2: false,
+            rsv3: false,
+            opcode: match kind {
+                SendKind::Text => OpCode::Data(Data::Text),
+                SendKind::Pong => OpCode::Control(Control::Pong),
+                SendKind::Close => OpCode::Control(Control::Close),
+            },
+            mask: Some(mask),
+        };
+        let header_len = total - payload.len();
+        let mut cursor: &mut [u8] = &mut out[..header_len];
+        header.format(payload.len() as u64, &mut cursor).ok()?;
+        debug_assert!(cursor.is_empty());
+        let body = &mut out[header_len..total];
+        body.copy_from_slice(payload);
+        apply_mask(body, mask);
+        Some(total)
+    }
+}
+
+/// XORs `buf` with the repeating 4-byte `mask` (RFC 6455 §5.3), 8 bytes at a time.
+pub(crate) fn apply_mask(buf: &mut [u8], mask: [u8; 4]) {
+    let wide = u64::from_ne_bytes([
+        mask[0], mask[1], mask[2], mask[3], mask[0], mask[1], mask[2], mask[3],
+    ]);
+    let mut chunks = buf.chunks_exact_mut(8);
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        chunk.copy_from_slice(&(u64::from_ne_bytes(word) ^ wide).to_ne_bytes());
+    }
+    // The remainder starts at a multiple of 8, hence of 4: the mask phase is 0 again.
+    for (i, b) in chunks.into_remainder().iter_mut().enumerate() {
+        *b ^= mask[i & 3];
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Unmasked server frame (what Kraken sends).
+    fn server_frame(opcode: u8, fin: bool, payload: &[u8]) -> Vec<u8> {
+        let mut v = vec![opcode | if fin { 0x80 } else { 0 }];
+        if payload.len() < 126 {
+            v.push(payload.len() as u8);
+        } else if payload.len() <= 0xffff {
+            v.push(126);
+            v.extend_from_slice(&(payload.len() as u16).to_be_bytes());
+        } else {
+            v.push(127);
+            v.extend_from_slice(&(payload.len() as u64).to_be_bytes());
+        }
+        v.extend_from_slice(payload);
+        v
+    }
+
+    #[derive(Debug, PartialEq)]
+    enum Owned {
+        Text(Vec<u8>),
+        Ping(Vec<u8>),
+        Pong,
+        Close(Option<u16>),
+    }
+
+    fn decode_in_pieces(stream: &[u8], piece: usize, max: usize) -> Result<Vec<Owned>, NetError> {
+        let mut dec = FrameDecoder::new(max);
+        let mut out = Vec::new();
+        for chunk in stream.chunks(piece.max(1)) {
+            dec.feed(chunk, &mut |ev| {
+                out.push(match ev {
+                    WsEvent::Text(t) => Owned::Text(t.to_vec()),
+                    WsEvent::Ping(p) => Owned::Ping(p.to_vec()),
+                    WsEvent::Pong => Owned::Pong,
+                    WsEvent::Close(c) => Owned::Close(c),
+                });
+                Ok(())
+            })?;
+        }
+        Ok(out)
+    }
+
+    #[test]
+    fn decodes_any_split_of_a_mixed_stream() {
+        let big: Vec<u8> = (0..70_000u32).map(|i| b'a' + (i % 26) as u8).collect();
+        let mut stream = Vec::new();
+        stream.extend(server_frame(0x1, true, b"hello"));
+        stream.extend(server_frame(0x1, true, b""));
+        stream.extend(server_frame(0x1, true, &big[..300]));
+        stream.extend(server_frame(0x1, false, b"frag-"));
+        stream.extend(server_frame(0x9, true, b"ping!"));
+        stream.extend(server_frame(0x0, false, b"ment"));
+        stream.extend(server_frame(0x0, true, b"ed"));
+        stream.extend(server_frame(0xA, true, b""));
+        stream.extend(server_frame(0x1, true, &big));
+        stream.extend(server_frame(0x8, true, &[0x03, 0xe8, b'b', b'y', b'e']));
+        let expected = vec![
+            Owned::Text(b"hello".to_vec()),
+            Owned::Text(Vec::new()),
+            Owned::Text(big[..300].to_vec()),
+            Owned::Ping(b"ping!".to_vec()),
+            Owned::Text(b"frag-mented".to_vec()),
+            Owned::Pong,
+            Owned::Text(big.clone()),
+            Owned::Close(Some(1000)),
+        ];
+        for piece in [1, 2, 3, 7, 13, 14, 15, 100, 4096, stream.len()] {
+            assert_eq!(
+                decode_in_pieces(&stream, piece, 100_000).unwrap(),
+                expected,
+                "piece {piece}"
+            );
+        }
+    }
+
+    #[test]
+    fn rejects_protocol_violations() {
+        let cases: Vec<(Vec<u8>, NetError)> = vec![
+            (
+                server_frame(0x2, true, b"bin"),
+                NetError::Protocol("binary frame"),
+            ),
+            (
+                server_frame(0x1 | 0x40, true, b"x"),
+                NetError::Protocol("reserved bits set"),
+            ),
+            (
+                server_frame(0x0, true, b"x"),
+                NetError::Protocol("continuation without a message"),
+            ),
+            (
+                [
+                    server_frame(0x1, false, b"a"),
+                    server_frame(0x1, true, b"b"),
+                ]
+                .concat(),
+                NetError::Protocol("text frame inside fragmented message"),
+            ),
+            (
+                server_frame(0x9, false, b"p"),
+                NetError::Protocol("fragmented or oversized control frame"),
+            ),
+            (
+                server_frame(0x9, true, &[0; 126]),
+                NetError::Protocol("fragmented or oversized control frame"),
+            ),
+            (
+                server_frame(0x3, true, b""),
+                NetError::Protocol("invalid opcode"),
+            ),
+            (
+                server_frame(0x8, true, &[3]),
+                NetError::Protocol("close frame with 1-byte payload"),
+            ),
+            (
+                vec![0x81, 0x81, 1, 2, 3, 4, b'x' ^ 1],
+                NetError::Protocol("masked server frame"),
+            ),
+        ];
+        for (bytes, err) in cases {
+            for piece in [1, bytes.len()] {
+                assert_eq!(decode_in_pieces(&bytes, piece, 1000).unwrap_err(), err);
+            }
+        }
+    }
+
+    #[test]
+    fn bounds_frames_and_assembled_messages() {
+        let err = decode_in_pieces(&server_frame(0x1, true, &[b'x'; 101]), 5, 100).unwrap_err();
+        assert_eq!(err, NetError::FrameTooLarge { len: 101, max: 100 });
+        // Two fragments of 60 exceed 100 once joined.
+        let s = [
+            server_frame(0x1, false, &[b'x'; 60]),
+            server_frame(0x0, true, &[b'y'; 60]),
+        ]
+        .concat();
+        let err = decode_in_pieces(&s, 1000, 100).unwrap_err();
+        assert_eq!(err, NetError::FrameTooLarge { len: 120, max: 100 });
+        // A 64-bit length near u64::MAX is refused before any payload.
+        let mut huge = vec![0x81, 127];
+        huge.extend_from_slice(&u64::MAX.to_be_bytes());
+        let err = decode_in_pieces(&huge, 3, 100).unwrap_err();
+        assert_eq!(
+            err,
+            NetError::FrameTooLarge {
+                len: u64::MAX,
+                max: 100
+            }
+        );
+    }
+
+    fn unmask_client_frame(frame: &[u8]) -> (u8, Vec<u8>) {
+        let mut cur = Cursor::new(frame);
+        let (h, len) = FrameHeader::parse(&mut cur).unwrap().unwrap();
+        let start = cur.position() as usize;
+        assert_eq!(start + len as usize, frame.len());
+        let mask = h.mask.expect("client frames are masked");
+        let mut p = frame[start..].to_vec();
+        for (i, b) in p.iter_mut().enumerate() {
+            *b ^= mask[i % 4];
+        }
+        (frame[0], p)
+    }
+
+    #[test]
+    fn encodes_masked_frames_of_every_length_class() {
+        let mut enc = FrameEncoder::with_seed(42);
+        let mut out = vec![0u8; 70_000];
+        for len in [0usize, 1, 7, 8, 9, 125, 126, 65_535, 65_536] {
+            let payload: Vec<u8> = (0..len).map(|i| (i * 7) as u8).collect();
+            let n = enc.write_frame(SendKind::Text, &payload, &mut out).unwrap();
+            assert_eq!(n, FrameEncoder::frame_len(len));
+            let (b0, p) = unmask_client_frame(&out[..n]);
+            assert_eq!(b0, 0x81);
+            assert_eq!(p, payload);
+        }
+        let n = enc.write_frame(SendKind::Pong, b"abc", &mut out).unwrap();
+        assert_eq!(unmask_client_frame(&out[..n]), (0x8A, b"abc".to_vec()));
+        assert_eq!(
+            enc.write_frame(SendKind::Close, &[0; 10], &mut out[..15]),
+            None
+        );
+    }
+
+    #[test]
+    fn masks_differ_between_frames() {
+        let mut enc = FrameEncoder::with_seed(7);
+        let a = enc.next_mask();
+        let b = enc.next_mask();
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn apply_mask_matches_bytewise_definition() {
+        let mask = [0x12, 0x34, 0x56, 0x78];
+        for len in 0..40 {
+            let orig: Vec<u8> = (0..len as u8).collect();
+            let mut fast = orig.clone();
+            apply_mask(&mut fast, mask);
+            let slow: Vec<u8> = orig
+                .iter()
+                .enumerate()
+                .map(|(i, b)| b ^ mask[i % 4])
+                .collect();
+            assert_eq!(fast, slow);
+        }
+    }
+}
