@@ -1,0 +1,486 @@
+//! The engine core: one thread that owns the exchange connection, the decoder, the feed and the
+//! publisher, and busy-polls them.
+//!
+//! One loop iteration: check the stop flag; drive the connection (wait out the backoff, connect,
+//! handshake, or read every available frame and for each one decode → feed → book → checksum →
+//! publish); send the requests the feed asked for; check the stall and ping timers; let the
+//! publisher service its strategies; once a second, push a [`CoreStats`] snapshot into the monitor
+//! ring. Nothing in it sleeps, locks or formats, and after start-up nothing allocates except a
+//! reconnect (which builds a new connection and its buffers, once per reconnect).
+//!
+//! Recovery is part of the loop: any connection error, a stall (no frame for `stall_timeout`), or a
+//! connect/handshake timeout ends the connection, marks every book stale, and schedules the next
+//! attempt with [`Backoff`] (instant retries after a random drop, ≥ 5 s after maintenance, never
+//! more than 150 attempts per 10 minutes). On reconnect every subscription is sent again exactly
+//! once and every book is rebuilt from its fresh snapshot.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use kspin_ring::Producer;
+use quanta::{Clock, Instant};
+
+use super::backoff::{Backoff, BackoffPolicy, DisconnectCause};
+use super::requests::{PendingRequest, Requests};
+use super::stats::{CoreCounters, CoreStats, LatencyRecorder, LinkState};
+use crate::book::{ApplyReport, OrderBook};
+use crate::config::SymbolPlan;
+use crate::feed::{Feed, FeedMode, FeedOptions, FeedSink, MismatchPolicy, StaleReason, SubscriptionState};
+use crate::kraken::{
+    AckMsg, BookData, Decoder, DecoderLimits, Message, StatusMsg, SystemStatus, Ticker, Trade, UpdateKind,
+};
+use crate::net::{ConnLimits, Connection, Endpoint, HandshakeState, NetError, TlsSettings};
+
+/// What the core publishes into: the strategy bus, or nothing. Besides the feed's callbacks it is
+/// told when a frame starts (its receive TSC), when the link changes, and is given a turn every
+/// loop iteration.
+pub trait Publisher: FeedSink {
+    /// A frame read at `recv_tsc` (quanta raw) is about to be processed.
+    #[inline]
+    fn begin_frame(&mut self, _recv_tsc: u64) {}
+    /// Once per loop iteration, with the feed's books (lag catch-up, intents).
+    #[inline]
+    fn service(&mut self, _feed: &Feed) {}
+    /// The connection opened (`true`) or ended (`false`).
+    fn link(&mut self, _up: bool) {}
+}
+
+/// A publisher with no strategies.
+pub struct NoStrategies;
+impl FeedSink for NoStrategies {}
+impl Publisher for NoStrategies {}
+
+/// Everything the core needs, resolved from the configuration at start-up.
+#[derive(Debug, Clone)]
+pub struct CoreConfig {
+    pub endpoint: Endpoint,
+    pub tls: TlsSettings,
+    pub limits: ConnLimits,
+    pub symbols: Vec<SymbolPlan>,
+    pub stall_timeout: Duration,
+    pub ping_interval: Duration,
+    pub connect_timeout: Duration,
+    pub backoff: BackoffPolicy,
+    pub policy: MismatchPolicy,
+    pub decoder: DecoderLimits,
+    pub seed: u64,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Phase {
+    /// Waiting for the backoff to expire.
+    Waiting { until: Instant },
+    /// Connect / TLS / WebSocket handshake under way.
+    Handshaking { since: Instant },
+    /// Open: waiting for the `instrument` snapshot before subscribing books.
+    AwaitingInstrument { since: Instant },
+    /// Open and subscribed.
+    Streaming,
+}
+
+/// How long to wait for the `instrument` snapshot before subscribing anyway (books for symbols
+/// without a known precision then wait, counted, until one arrives).
+const INSTRUMENT_WAIT: Duration = Duration::from_secs(10);
+
+/// The engine core; see the module docs.
+pub struct EngineCore<P: Publisher> {
+    cfg: CoreConfig,
+    conn: Option<Connection>,
+    phase: Phase,
+    decoder: Decoder,
+    feed: Feed,
+    publisher: P,
+    requests: Requests,
+    backoff: Backoff,
+    clock: Clock,
+    origin: Instant,
+    counters: CoreCounters,
+    latency: LatencyRecorder,
+    last_rx: Instant,
+    last_tx: Instant,
+    last_stats: Instant,
+    frame_no: u64,
+    ping_id: u64,
+    maintenance: bool,
+    instrument_seen: bool,
+    needs_instrument: bool,
+    ever_connected: bool,
+}
+
+/// Why the core could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum CoreError {
+    #[error("rendering requests: {0}")]
+    Requests(#[from] crate::kraken::request::WriteError),
+    #[error("latency histogram: {0}")]
+    Histogram(#[from] hdrhistogram::CreationError),
+}
+
+impl<P: Publisher> EngineCore<P> {
+    /// Builds the core and every buffer it will use. Connects on the first [`EngineCore::poll`].
+    pub fn new(cfg: CoreConfig, publisher: P, clock: Clock) -> Result<EngineCore<P>, CoreError> {
+        let mut feed = Feed::new(FeedOptions {
+            mode: FeedMode::Live,
+            policy: cfg.policy,
+            default_depth: 10,
+            forced_depth: None,
+            infer_precision: false,
+            add_unknown_symbols: false,
+        });
+        for p in &cfg.symbols {
+            feed.add_symbol(&p.symbol, usize::from(p.depth), p.precision);
+        }
+        let requests = Requests::render(&cfg.symbols)?;
+        let needs_instrument = cfg.symbols.iter().any(|p| p.precision.is_none());
+        let now = clock.now();
+        Ok(EngineCore {
+            decoder: Decoder::new(cfg.decoder),
+            backoff: Backoff::new(cfg.backoff, cfg.seed),
+            latency: LatencyRecorder::new()?,
+            conn: None,
+            phase: Phase::Waiting { until: now },
+            feed,
+            publisher,
+            requests,
+            clock,
+            origin: now,
+            counters: CoreCounters::default(),
+            last_rx: now,
+            last_tx: now,
+            last_stats: now,
+            frame_no: 0,
+            ping_id: 1000,
+            maintenance: false,
+            instrument_seen: false,
+            needs_instrument,
+            ever_connected: false,
+            cfg,
+        })
+    }
+
+    pub fn feed(&self) -> &Feed {
+        &self.feed
+    }
+
+    pub fn counters(&self) -> &CoreCounters {
+        &self.counters
+    }
+
+    pub fn latency(&self) -> &LatencyRecorder {
+        &self.latency
+    }
+
+    pub fn publisher(&self) -> &P {
+        &self.publisher
+    }
+
+    pub fn publisher_mut(&mut self) -> &mut P {
+        &mut self.publisher
+    }
+
+    /// Runs until `stop` is set, pushing a snapshot into `stats` once a second.
+    pub fn run(&mut self, stop: &AtomicBool, stats: &mut Producer<CoreStats>) {
+        while !stop.load(Ordering::Relaxed) {
+            self.poll();
+            let now = self.clock.now();
+            if now.duration_since(self.last_stats) >= Duration::from_secs(1) {
+                self.last_stats = now;
+                let snapshot = self.snapshot();
+                // A full monitor ring only loses a status line.
+                let _ = stats.try_push(snapshot);
+            }
+        }
+        if let Some(conn) = self.conn.as_mut() {
+            conn.close();
+        }
+        let _ = stats.try_push(CoreStats { link: LinkState::Stopped, ..self.snapshot() });
+    }
+
+    /// One loop iteration; never blocks.
+    pub fn poll(&mut self) {
+        self.counters.loops += 1;
+        let now = self.clock.now();
+        match self.phase {
+            Phase::Waiting { until } => {
+                if now >= until {
+                    self.start_connect(now);
+                }
+            }
+            Phase::Handshaking { since } => self.poll_handshake(now, since),
+            Phase::AwaitingInstrument { since } => {
+                self.read(now);
+                if self.instrument_seen || now.duration_since(since) >= INSTRUMENT_WAIT {
+                    if matches!(self.phase, Phase::AwaitingInstrument { .. }) {
+                        self.subscribe_all(now);
+                    }
+                }
+            }
+            Phase::Streaming => self.read(now),
+        }
+        self.publisher.service(&self.feed);
+    }
+
+    /// A snapshot of the counters for the monitor (also resets the interval latency).
+    pub fn snapshot(&mut self) -> CoreStats {
+        let mut s = CoreStats {
+            feed: *self.feed.counters(),
+            core: self.counters,
+            link: match self.phase {
+                Phase::Waiting { .. } => LinkState::Waiting,
+                Phase::Handshaking { .. } => LinkState::Connecting,
+                Phase::AwaitingInstrument { .. } | Phase::Streaming => LinkState::Streaming,
+            },
+            ..CoreStats::default()
+        };
+        s.core.requests_dropped = self.requests.dropped;
+        for (_, b) in self.feed.books() {
+            match b.state {
+                SubscriptionState::Live | SubscriptionState::Unvalidated => s.books_live += 1,
+                SubscriptionState::Unsubscribing | SubscriptionState::AwaitingSnapshot => s.books_resyncing += 1,
+                _ => {}
+            }
+        }
+        self.latency.take_interval(&mut s);
+        s
+    }
+
+    fn elapsed(&self, now: Instant) -> Duration {
+        now.duration_since(self.origin)
+    }
+
+    fn start_connect(&mut self, now: Instant) {
+        self.backoff.record_attempt(self.elapsed(now));
+        if self.ever_connected {
+            self.counters.reconnects += 1;
+        }
+        match Connection::connect(&self.cfg.endpoint, &self.cfg.tls, self.cfg.limits) {
+            Ok(conn) => {
+                self.conn = Some(conn);
+                self.phase = Phase::Handshaking { since: now };
+            }
+            Err(_) => self.fail(now, DisconnectCause::ConnectFailed),
+        }
+    }
+
+    fn poll_handshake(&mut self, now: Instant, since: Instant) {
+        let Some(conn) = self.conn.as_mut() else {
+            self.fail(now, DisconnectCause::ConnectFailed);
+            return;
+        };
+        match conn.poll_handshake() {
+            Ok(HandshakeState::Open) => {
+                self.counters.connects += 1;
+                self.ever_connected = true;
+                self.last_rx = now;
+                self.last_tx = now;
+                self.instrument_seen = false;
+                self.publisher.link(true);
+                if self.needs_instrument {
+                    let bytes = &self.requests.instrument;
+                    if conn.send_text(bytes).is_err() {
+                        self.fail(now, DisconnectCause::Dropped);
+                        return;
+                    }
+                    self.counters.requests_sent += 1;
+                    self.phase = Phase::AwaitingInstrument { since: now };
+                } else {
+                    self.subscribe_all(now);
+                }
+            }
+            Ok(HandshakeState::InProgress) => {
+                if now.duration_since(since) >= self.cfg.connect_timeout {
+                    self.fail(now, DisconnectCause::ConnectFailed);
+                }
+            }
+            Err(_) => self.fail(now, DisconnectCause::ConnectFailed),
+        }
+    }
+
+    /// Sends every subscription (exactly once per connection) and starts streaming.
+    fn subscribe_all(&mut self, now: Instant) {
+        let Some(conn) = self.conn.as_mut() else { return };
+        for bytes in self.requests.books.iter().chain(self.requests.others.iter()) {
+            if conn.send_text(bytes).is_err() {
+                self.fail(now, DisconnectCause::Dropped);
+                return;
+            }
+            self.counters.requests_sent += 1;
+        }
+        for (i, p) in self.cfg.symbols.iter().enumerate() {
+            if p.book {
+                self.feed.subscribe_sent(i);
+            }
+        }
+        self.last_tx = now;
+        self.phase = Phase::Streaming;
+    }
+
+    /// Reads every available frame and processes it; then requests, flush, timers.
+    fn read(&mut self, now: Instant) {
+        let Some(conn) = self.conn.as_mut() else { return };
+        let EngineCore { decoder, feed, publisher, requests, counters, latency, clock, frame_no, maintenance, instrument_seen, .. } =
+            self;
+        let mut sink = CoreSink { publisher, requests, maintenance, instrument_seen };
+        let result = conn.read_frames(|payload| {
+            let t0 = clock.raw();
+            *frame_no += 1;
+            sink.publisher.begin_frame(t0);
+            match decoder.decode(payload) {
+                Ok(msg) => {
+                    if let Message::Instrument(_) = msg {
+                        *sink.instrument_seen = true;
+                    }
+                    feed.on_message(*frame_no, &msg, &mut sink);
+                }
+                Err(e) => counters.count_decode_error(&e),
+            }
+            let t1 = clock.raw();
+            latency.record(clock.delta(t0, t1).as_nanos() as u64);
+        });
+        match result {
+            Ok(report) => {
+                if report.frames > 0 {
+                    self.last_rx = now;
+                }
+                self.counters.bytes_read += report.bytes as u64;
+            }
+            Err(e) => {
+                let cause = self.cause_of(e);
+                self.fail(now, cause);
+                return;
+            }
+        }
+        if self.maintenance {
+            self.counters.maintenance_seen += 1;
+        }
+        self.send_pending(now);
+        // Timers.
+        if now.duration_since(self.last_rx) >= self.cfg.stall_timeout {
+            self.counters.stalls += 1;
+            self.fail(now, DisconnectCause::Dropped);
+            return;
+        }
+        if now.duration_since(self.last_tx) >= self.cfg.ping_interval {
+            self.ping_id += 1;
+            let ping_id = self.ping_id;
+            let bytes = self.requests.ping(ping_id);
+            if let Some(conn) = self.conn.as_mut() {
+                if conn.send_text(bytes).is_ok() {
+                    self.counters.pings_sent += 1;
+                }
+            }
+            self.last_tx = now;
+        }
+        let flushed = self.conn.as_mut().map(|c| c.flush());
+        if let Some(Err(e)) = flushed {
+            let cause = self.cause_of(e);
+            self.fail(now, cause);
+        }
+    }
+
+    fn send_pending(&mut self, now: Instant) {
+        if !self.requests.has_pending() {
+            return;
+        }
+        let Some(conn) = self.conn.as_mut() else { return };
+        let EngineCore { requests, feed, counters, .. } = self;
+        requests.drain(|request, bytes| {
+            if conn.send_text(bytes).is_err() {
+                return false;
+            }
+            counters.requests_sent += 1;
+            if let PendingRequest::SubscribeBook(s) = request {
+                feed.subscribe_sent(s);
+            }
+            true
+        });
+        self.last_tx = now;
+    }
+
+    fn cause_of(&self, _e: NetError) -> DisconnectCause {
+        if self.maintenance {
+            DisconnectCause::Maintenance
+        } else {
+            DisconnectCause::Dropped
+        }
+    }
+
+    /// Ends the connection and schedules the next attempt.
+    fn fail(&mut self, now: Instant, cause: DisconnectCause) {
+        if let Some(mut conn) = self.conn.take() {
+            conn.close();
+        }
+        match cause {
+            DisconnectCause::ConnectFailed => self.counters.connect_failures += 1,
+            _ => self.counters.disconnects += 1,
+        }
+        self.requests.clear_pending();
+        self.feed.disconnected(&mut self.publisher);
+        self.publisher.link(false);
+        let delay = self.backoff.next_delay(self.elapsed(now), cause);
+        self.phase = Phase::Waiting { until: now + delay };
+    }
+
+    /// The connection has been healthy long enough: the next drop starts with instant retries.
+    pub fn connection_healthy(&mut self) {
+        self.backoff.reset_streak();
+    }
+}
+
+/// The feed's sink while the core reads: forwards everything to the publisher and turns resync
+/// requests into pending requests.
+struct CoreSink<'a, P: Publisher> {
+    publisher: &'a mut P,
+    requests: &'a mut Requests,
+    maintenance: &'a mut bool,
+    instrument_seen: &'a mut bool,
+}
+
+impl<P: Publisher> FeedSink for CoreSink<'_, P> {
+    #[inline]
+    fn book_updated(&mut self, symbol: usize, book: &OrderBook, data: &BookData<'_>, kind: UpdateKind, report: &ApplyReport) {
+        self.publisher.book_updated(symbol, book, data, kind, report);
+    }
+    fn checksum_mismatch(&mut self, symbol: usize, computed: u32, expected: u32) {
+        self.publisher.checksum_mismatch(symbol, computed, expected);
+    }
+    fn book_stale(&mut self, symbol: usize, reason: StaleReason) {
+        self.publisher.book_stale(symbol, reason);
+    }
+    fn book_live(&mut self, symbol: usize, book: &OrderBook) {
+        self.publisher.book_live(symbol, book);
+    }
+    fn send_unsubscribe(&mut self, symbol: usize) {
+        self.requests.push(PendingRequest::UnsubscribeBook(symbol));
+    }
+    fn send_subscribe(&mut self, symbol: usize) {
+        self.requests.push(PendingRequest::SubscribeBook(symbol));
+    }
+    #[inline]
+    fn trade(&mut self, symbol: usize, trade: &Trade<'_>) {
+        self.publisher.trade(symbol, trade);
+    }
+    #[inline]
+    fn ticker(&mut self, symbol: usize, ticker: &Ticker<'_>) {
+        self.publisher.ticker(symbol, ticker);
+    }
+    fn status(&mut self, status: &StatusMsg<'_>) {
+        *self.maintenance = status.system == SystemStatus::Maintenance;
+        self.publisher.status(status);
+    }
+    fn heartbeat(&mut self) {
+        self.publisher.heartbeat();
+    }
+    fn pong(&mut self, req_id: Option<u64>) {
+        self.publisher.pong(req_id);
+    }
+    fn error_ack(&mut self, ack: &AckMsg<'_>) {
+        self.publisher.error_ack(ack);
+    }
+}
+
+/// Marker for `instrument_seen` users.
+#[allow(dead_code)]
+fn _assert_send<P: Publisher + Send>(core: EngineCore<P>) -> impl Send {
+    core
+}
