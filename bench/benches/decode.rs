@@ -128,9 +128,8 @@ fn print_conditions() {
         .and_then(|ids| ids.last().copied())
         .map(|id| (id.id, core_affinity::set_for_current(id)));
     eprintln!(
-        "run conditions: {cores} logical cores (shared VM), bench thread pinned to {:?}, release profile (lto=fat, cgu=1), date {}",
-        pinned,
-        "2026-11-22"
+        "run conditions: {cores} logical cores (shared VM), bench thread pinned to (core, ok) {pinned:?}, \
+         release profile (lto=fat, cgu=1), no target-cpu flags"
     );
 }
 

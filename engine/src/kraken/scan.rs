@@ -244,7 +244,7 @@ impl<'a> Cur<'a> {
     #[inline(always)]
     fn unsigned(&mut self) -> Option<u64> {
         let (tok, plain) = self.number()?;
-        if !plain || tok.first() == Some(&b'-') {
+        if !plain || !tok.iter().all(u8::is_ascii_digit) {
             return None;
         }
         if tok.len() <= 19 {
