@@ -6,7 +6,7 @@
 //! (1–3 levels, the common live shape), trade updates (1 and 3 trades) and the real 25-level
 //! snapshot. Throughput is per message: criterion's "elem/s" is messages per second.
 //!
-//! Run: `cargo bench -p kspin-bench --bench decode` (about 40 s).
+//! Run: `cargo bench -p kspin-bench --bench decode` (about 60 s).
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -128,9 +128,19 @@ fn print_conditions() {
         .and_then(|ids| ids.last().copied())
         .map(|id| (id.id, core_affinity::set_for_current(id)));
     eprintln!(
-        "run conditions: {cores} logical cores (shared VM), bench thread pinned to {:?}, release profile (lto=fat, cgu=1), date {}",
-        pinned,
-        "2026-11-22"
+        "run conditions: {cores} logical cores (shared VM), bench thread pinned to (core, ok) {pinned:?}, \
+         release profile (lto=fat, cgu=1), no target-cpu flags"
+    );
+    let mut timer = Histogram::<u64>::new(3).expect("histogram");
+    for _ in 0..200_000 {
+        let t = Instant::now();
+        let ns = black_box(t).elapsed().as_nanos() as u64;
+        timer.record(ns.max(1)).ok();
+    }
+    eprintln!(
+        "timer overhead (Instant::now + elapsed, nothing between): p50 {} p99 {} ns",
+        timer.value_at_quantile(0.5),
+        timer.value_at_quantile(0.99)
     );
 }
 
@@ -172,7 +182,7 @@ fn histogram(name: &str, frames: &[Vec<u8>]) {
         )
     };
     eprintln!(
-        "latency {name} ({} frames, Instant per frame incl. ~20-30 ns timer overhead):\n  kspin decode      {}\n  kspin sonic_only  {}\n  serde_json::Value {}\n  p50 ratio serde_json/kspin {:.2}x",
+        "latency {name} ({} frames, Instant per frame, timer overhead included):\n  kspin decode      {}\n  kspin sonic_only  {}\n  serde_json::Value {}\n  p50 ratio serde_json/kspin {:.2}x",
         ours.len(),
         q(&ours),
         q(&general),
