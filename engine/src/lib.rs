@@ -4,3 +4,4 @@
 //! their checksum. Everything that runs on the engine core is allocation-free after start-up.
 
 pub mod book;
+pub mod sim;
