@@ -123,6 +123,8 @@ pub struct Connection {
     /// `connection_id` in its `status` frame.
     pub connection_id: u64,
     session: Session,
+    /// `progress()` has reported the session open (so `status` went out exactly once).
+    announced: bool,
     started: Instant,
     pub last_sent: Instant,
     /// Book subscriptions: (symbol index, depth).
@@ -150,6 +152,7 @@ impl Connection {
             number,
             connection_id,
             session,
+            announced: false,
             started: now,
             last_sent: now,
             books: Vec::new(),
@@ -185,7 +188,10 @@ impl Connection {
                 self.session = wrap_handshake((*mid).handshake());
                 match self.session {
                     Session::Handshaking(_) => Progress::Pending,
-                    Session::Open(_) => Progress::JustOpened,
+                    Session::Open(_) => {
+                        self.announced = true;
+                        Progress::JustOpened
+                    }
                     Session::Closed => Progress::Closed {
                         handshake_failed: true,
                     },
@@ -193,7 +199,13 @@ impl Connection {
             }
             Session::Open(ws) => {
                 self.session = Session::Open(ws);
-                Progress::Open
+                if self.announced {
+                    Progress::Open
+                } else {
+                    // The handshake completed inside `start()`.
+                    self.announced = true;
+                    Progress::JustOpened
+                }
             }
             Session::Closed => Progress::Closed {
                 handshake_failed: false,
