@@ -463,22 +463,24 @@ impl SymbolMarket {
                     };
                     self.op_improve(out, side);
                 }
-                75..=86 if !traded => {
-                    traded = true;
+                75..=86 => {
                     let taker_buy = if self.rng.chance(60) {
                         drift_up
                     } else {
                         !drift_up
                     };
                     self.op_trade(out, taker_buy, unix_micros);
+                    // A trade ends the event, so the book a client holds when the trade frame
+                    // arrives is the book just after the trade (the touch was hit, not refilled).
+                    traded = true;
+                    break;
                 }
-                75..=86 => self.op_add(out, side, false),
                 87..=93 => self.op_add(out, side, true),
                 _ => self.op_cancel(out, side, true),
             }
         }
-        // A very wide spread is refilled from the side that is behind.
-        if let (Some((b, _)), Some((a, _))) = (self.best_bid(), self.best_ask()) {
+        // A very wide spread is refilled from the side that is behind (next event if traded).
+        if let (false, Some((b, _)), Some((a, _))) = (traded, self.best_bid(), self.best_ask()) {
             if a - b > 4 * self.pair.max_gap_ticks + 2 {
                 let side = if drift_up {
                     BookSideKind::Bid
