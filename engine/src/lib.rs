@@ -13,3 +13,4 @@ pub mod feed;
 pub mod kraken;
 pub mod net;
 pub mod runtime;
+pub mod sim;

@@ -14,14 +14,28 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the engine: by default against the embedded simulated Kraken venue on loopback.
+    Run(app::run::RunArgs),
+    /// Run the simulated Kraken v2 venue alone (plain or TLS, rate, seed, faults).
+    Sim(kspin::sim::SimArgs),
     /// Replay a recording of Kraken v2 frames through the decoder, books and checksums.
     Replay(app::replay::ReplayArgs),
+    /// Host checks and jitter measurement for colocated deployment (`kspin tune --help`).
+    #[command(disable_help_flag = true)]
+    Tune {
+        /// `check [--json] ...` or `jitter [--seconds S] ...`; see `kspin tune --help`.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
 }
 
 fn main() {
     let cli = Cli::parse();
     let code = match &cli.command {
+        Command::Run(args) => app::run::run(args),
+        Command::Sim(args) => kspin::sim::run_cli(args),
         Command::Replay(args) => app::replay::run(args),
+        Command::Tune { args } => kspin_tuning::cli::run(args),
     };
     std::process::exit(code);
 }

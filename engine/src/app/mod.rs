@@ -2,3 +2,4 @@
 //! and allocate as they like, and call into the engine library for the real work.
 
 pub mod replay;
+pub mod run;

@@ -1,0 +1,147 @@
+//! Pacing of market events: how many are due now and how long the venue loop may idle.
+//!
+//! Owns only the pacing clock. Invariants: a pacer never reports more than its batch cap per
+//! call (so one loop iteration stays bounded and connections keep being served), never builds
+//! a backlog longer than [`MAX_LAG`], and never sleeps itself: the loop decides. Pacing only
+//! changes *when* events happen, never *which* (the market's sequence depends on the seed alone).
+//!
+//! [`SleepPacer`] is the default; [`MaxRatePacer`] is for throughput runs. A spin-paced mode for
+//! precise latency runs implements the same trait and returns a zero idle hint.
+
+use std::time::{Duration, Instant};
+
+/// Most events one call may report (bounds one loop iteration).
+pub const MAX_BATCH: u32 = 1_024;
+/// A pacer that falls further behind than this forgets the backlog instead of catching up.
+pub const MAX_LAG: Duration = Duration::from_millis(100);
+
+/// Which pacer a venue uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PacingMode {
+    /// Events spread evenly at the configured rate; the loop sleeps in between.
+    #[default]
+    Sleep,
+    /// As many events as the loop can take; the rate is ignored.
+    MaxRate,
+}
+
+/// See the module docs.
+pub trait Pacer: Send {
+    /// Events due at `now` for a target of `rate_per_sec` (0 = none), at most [`MAX_BATCH`].
+    fn due(&mut self, now: Instant, rate_per_sec: u64) -> u32;
+    /// How long the loop may idle after `now` before the next event is due.
+    fn idle(&self, now: Instant) -> Duration;
+    /// Restarts the clock (after a pause, stall or maintenance) so no backlog is replayed.
+    fn reset(&mut self, now: Instant);
+}
+
+/// Even spacing at the rate; with `batch > 1`, events come in back-to-back groups of `batch`
+/// with the same average rate (a bursty feed).
+#[derive(Debug, Clone)]
+pub struct SleepPacer {
+    next: Instant,
+    batch: u32,
+}
+
+impl SleepPacer {
+    pub fn new(now: Instant, batch: u32) -> SleepPacer {
+        SleepPacer {
+            next: now,
+            batch: batch.clamp(1, MAX_BATCH),
+        }
+    }
+}
+
+impl Pacer for SleepPacer {
+    fn due(&mut self, now: Instant, rate_per_sec: u64) -> u32 {
+        if rate_per_sec == 0 {
+            self.next = now;
+            return 0;
+        }
+        if now < self.next {
+            return 0;
+        }
+        if now - self.next > MAX_LAG {
+            self.next = now;
+        }
+        let tick = Duration::from_nanos(
+            (1_000_000_000u64.saturating_mul(self.batch as u64) / rate_per_sec).max(1),
+        );
+        let mut events = 0u32;
+        while self.next <= now && events + self.batch <= MAX_BATCH {
+            events += self.batch;
+            self.next += tick;
+        }
+        events
+    }
+
+    fn idle(&self, now: Instant) -> Duration {
+        self.next.saturating_duration_since(now)
+    }
+
+    fn reset(&mut self, now: Instant) {
+        self.next = now;
+    }
+}
+
+/// Always [`MAX_BATCH`] events due; never idles.
+#[derive(Debug, Clone, Default)]
+pub struct MaxRatePacer;
+
+impl Pacer for MaxRatePacer {
+    fn due(&mut self, _now: Instant, _rate_per_sec: u64) -> u32 {
+        MAX_BATCH
+    }
+
+    fn idle(&self, _now: Instant) -> Duration {
+        Duration::ZERO
+    }
+
+    fn reset(&mut self, _now: Instant) {}
+}
+
+/// The pacer for a mode.
+pub fn pacer_for(mode: PacingMode, now: Instant, batch: u32) -> Box<dyn Pacer> {
+    match mode {
+        PacingMode::Sleep => Box::new(SleepPacer::new(now, batch)),
+        PacingMode::MaxRate => Box::new(MaxRatePacer),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sleep_pacer_spreads_events_at_the_rate() {
+        let t0 = Instant::now();
+        let mut p = SleepPacer::new(t0, 1);
+        assert_eq!(p.due(t0, 1_000), 1);
+        assert_eq!(p.due(t0, 1_000), 0);
+        assert_eq!(p.idle(t0), Duration::from_millis(1));
+        // 10 ms later: 10 more (the events at 1..=10 ms).
+        assert_eq!(p.due(t0 + Duration::from_millis(10), 1_000), 10);
+        assert_eq!(p.due(t0 + Duration::from_millis(10), 0), 0);
+        // Far behind: backlog forgotten, one event now.
+        let late = t0 + Duration::from_secs(5);
+        assert_eq!(p.due(late, 1_000), 1);
+    }
+
+    #[test]
+    fn batches_and_caps() {
+        let t0 = Instant::now();
+        let mut p = SleepPacer::new(t0, 50);
+        assert_eq!(p.due(t0, 100), 50);
+        assert_eq!(p.idle(t0), Duration::from_millis(500));
+        let mut fast = SleepPacer::new(t0, 1);
+        assert_eq!(
+            fast.due(t0 + Duration::from_millis(50), 10_000_000),
+            MAX_BATCH
+        );
+        assert_eq!(MaxRatePacer.due(t0, 0), MAX_BATCH);
+        assert_eq!(
+            pacer_for(PacingMode::MaxRate, t0, 1).idle(t0),
+            Duration::ZERO
+        );
+    }
+}

@@ -1,0 +1,88 @@
+//! The venue's counters: what it sent, to whom, and which faults fired.
+//!
+//! Owns one relaxed atomic per counter, shared between the venue thread (the only writer) and the
+//! handle (reader). Invariants: counters only grow; a [`VenueStats`] is a plain copy taken at one
+//! moment (fields read one by one, so not a transaction). It never blocks.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+macro_rules! counters {
+    ($($(#[$doc:meta])* $name:ident),* $(,)?) => {
+        /// A copy of the venue's counters.
+        #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+        pub struct VenueStats {
+            $($(#[$doc])* pub $name: u64,)*
+        }
+
+        /// The live counters (see the module docs).
+        #[derive(Debug, Default)]
+        pub struct StatsCounters {
+            $(pub $name: AtomicU64,)*
+        }
+
+        impl StatsCounters {
+            pub fn snapshot(&self) -> VenueStats {
+                VenueStats { $($name: self.$name.load(Ordering::Relaxed),)* }
+            }
+        }
+    };
+}
+
+counters! {
+    /// TCP connections accepted.
+    connections_accepted,
+    /// WebSocket handshakes completed.
+    connections_open,
+    /// Connections ended (by the client, a fault, an error or stop).
+    connections_closed,
+    /// Connections closed because their write buffer was full (a client not reading).
+    connections_dropped_slow,
+    /// TLS or WebSocket handshakes that failed or timed out.
+    handshakes_failed,
+    /// Text requests received.
+    requests,
+    /// `status` frames sent.
+    status_frames,
+    /// `heartbeat` frames sent.
+    heartbeats,
+    /// `instrument` snapshots sent.
+    instrument_snapshots,
+    /// `book` snapshots sent.
+    book_snapshots,
+    /// `book` updates sent.
+    book_updates,
+    /// `trade` frames sent (snapshots and updates).
+    trade_frames,
+    /// `ticker` frames sent (snapshots and updates).
+    ticker_frames,
+    /// Successful subscribe/unsubscribe acks.
+    acks,
+    /// Error acks.
+    error_acks,
+    /// `pong` answers.
+    pongs,
+    /// Malformed (non-JSON) frames sent by the fault.
+    malformed_frames,
+    /// Oversized frames sent by the fault.
+    oversized_frames,
+    /// Text bytes handed to WebSocket (payload, before framing and TLS).
+    bytes_sent,
+    /// Market events (steps of the order-flow model).
+    market_events,
+    /// Faults fired (each kind counts once per firing).
+    faults_fired,
+    /// Book frames sent with a deliberately wrong checksum.
+    checksums_corrupted,
+    /// Connections cut by `drop` or `tls-no-close-notify`.
+    connections_cut,
+    /// Times the listener was closed by `refuse`.
+    refuse_windows,
+}
+
+impl StatsCounters {
+    /// Adds `n` to a counter.
+    #[inline]
+    pub fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+}

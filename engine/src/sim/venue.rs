@@ -1,0 +1,727 @@
+//! The simulated venue itself: [`SimVenue::start`] binds 127.0.0.1, spawns the venue thread and
+//! returns a [`VenueHandle`]; the thread runs one loop that accepts connections, answers
+//! requests, steps the market at the paced rate, broadcasts frames, sends heartbeats and fires
+//! faults.
+//!
+//! Owns the listener, every connection and (behind one mutex shared with the handle) the market
+//! state. Invariants: one thread does all the work, so a snapshot and the updates after it are
+//! always consistent and every frame for a connection is queued in market order; every loop
+//! iteration is bounded and idles at most ~1 ms, so `stop()` and `pause()` take effect
+//! promptly; only 127.0.0.1 is ever bound. It never panics on client input.
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use kspin_api::{Price, Qty};
+use rustls::{ServerConfig, StreamOwned};
+use tungstenite::protocol::WebSocketConfig;
+use tungstenite::Utf8Bytes;
+
+use crate::book::SUPPORTED_DEPTHS;
+
+use super::config::{SimConfig, SimError};
+use super::conn::{Connection, Progress, Sent, TickerTrigger, VenueStream};
+use super::fault::{FaultKind, FaultSchedule, MAX_OVERSIZED};
+use super::frames::{self, now_micros};
+use super::market::{Market, StepOutcome};
+use super::pacer::{pacer_for, Pacer};
+use super::pairs::{find_pair, instruments, SimPair};
+use super::requests::{self, send_text, RequestCtx};
+use super::rng::SimRng;
+use super::state::{Levels, MarketState};
+use super::stats::{StatsCounters, VenueStats};
+use super::tls::{self, VenueCert};
+
+/// Longest the loop idles between iterations (bounds request latency and `stop()` delay).
+const MAX_IDLE: Duration = Duration::from_millis(1);
+/// A client that has not completed TLS + WebSocket handshakes by then is dropped.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Connections accepted per loop iteration.
+const ACCEPTS_PER_ITERATION: usize = 16;
+/// Bytes a client may leave unread before it is disconnected as too slow (room for the largest
+/// oversized fault frame plus ordinary traffic).
+const MAX_WRITE_BUFFER: usize = MAX_OVERSIZED + (16 << 20);
+/// Largest request the venue reads (Kraken requests are a few hundred bytes).
+const MAX_REQUEST: usize = 1 << 20;
+/// XOR applied to a checksum by the `corrupt` fault (never 0, so the value always changes).
+const CORRUPT_MASK: u32 = 0x5A5A_0001;
+/// How long `pause()` waits for the loop to acknowledge before giving up.
+const PAUSE_WAIT: Duration = Duration::from_secs(5);
+
+/// State shared between the venue thread and its handle.
+struct Shared {
+    state: Mutex<MarketState>,
+    stats: StatsCounters,
+    stop: AtomicBool,
+    paused: AtomicBool,
+    /// Completed loop iterations (lets `pause()` wait for the loop to see the flag).
+    epoch: AtomicU64,
+    injected: Mutex<Vec<FaultKind>>,
+}
+
+impl Shared {
+    fn state(&self) -> MutexGuard<'_, MarketState> {
+        // A panic on the venue thread cannot leave the market half-stepped in a way a reader
+        // could misuse; keep serving the last state.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Bids and asks as `(price, qty)` mantissas, best first.
+pub type MantissaLevels = (Vec<(i64, i64)>, Vec<(i64, i64)>);
+
+/// Entry point; see the module docs.
+pub struct SimVenue;
+
+impl SimVenue {
+    /// Binds 127.0.0.1, prepares TLS if asked, and starts the venue thread.
+    pub fn start(cfg: SimConfig) -> Result<VenueHandle, SimError> {
+        let pairs: Vec<&'static SimPair> = if cfg.symbols.is_empty() {
+            instruments().iter().collect()
+        } else {
+            let mut v = Vec::new();
+            for s in &cfg.symbols {
+                let p = find_pair(s).ok_or_else(|| SimError::UnknownSymbol(s.clone()))?;
+                if !v.contains(&p) {
+                    v.push(p);
+                }
+            }
+            v
+        };
+        let listener =
+            TcpListener::bind(("127.0.0.1", cfg.port)).map_err(|source| SimError::Bind {
+                port: cfg.port,
+                source,
+            })?;
+        listener.set_nonblocking(true).map_err(SimError::Socket)?;
+        let addr = listener.local_addr().map_err(SimError::Socket)?;
+        let (cert, tls_config) = if cfg.tls {
+            let cert = VenueCert::generate()?;
+            let config = cert.server_config()?;
+            (Some(cert), Some(config))
+        } else {
+            (None, None)
+        };
+        let mut cert_path = None;
+        if let (Some(cert), Some(path)) = (&cert, &cfg.cert_out) {
+            std::fs::write(path, &cert.pem).map_err(|source| SimError::CertWrite {
+                path: path.clone(),
+                source,
+            })?;
+            cert_path = Some(path.clone());
+        }
+        let shared = Arc::new(Shared {
+            state: Mutex::new(MarketState::new(Market::new(&pairs, cfg.seed), cfg.seed)),
+            stats: StatsCounters::default(),
+            stop: AtomicBool::new(false),
+            paused: AtomicBool::new(cfg.start_paused),
+            epoch: AtomicU64::new(0),
+            injected: Mutex::new(Vec::new()),
+        });
+        let now = Instant::now();
+        let venue = VenueLoop {
+            schedule: FaultSchedule::new(&cfg.faults, now),
+            pacer: pacer_for(cfg.pacing, now, cfg.batch),
+            conn_rng: SimRng::derived(cfg.seed, 0x636f_6e6e),
+            cfg,
+            pairs: pairs.clone(),
+            shared: shared.clone(),
+            listener: Some(listener),
+            addr,
+            tls: tls_config,
+            conns: Vec::new(),
+            next_number: 1,
+            stall_until: None,
+            maintenance_until: None,
+            refuse_until: None,
+            burst: None,
+            corrupt_pending: Vec::new(),
+            outcome: StepOutcome::default(),
+            was_frozen: false,
+        };
+        let thread = std::thread::Builder::new()
+            .name("kspin-sim-venue".into())
+            .spawn(move || venue.run())
+            .map_err(SimError::Thread)?;
+        Ok(VenueHandle {
+            addr,
+            tls: cert.is_some(),
+            cert,
+            cert_path,
+            pairs,
+            shared,
+            thread: Some(thread),
+        })
+    }
+}
+
+/// A running venue. Dropping it stops the venue like [`VenueHandle::stop`].
+pub struct VenueHandle {
+    addr: SocketAddr,
+    tls: bool,
+    cert: Option<VenueCert>,
+    cert_path: Option<PathBuf>,
+    pairs: Vec<&'static SimPair>,
+    shared: Arc<Shared>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl VenueHandle {
+    /// The bound address (always 127.0.0.1).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `ws://127.0.0.1:PORT/v2`, or `wss://localhost:PORT/v2` with TLS (the certificate names
+    /// `localhost`; connect to 127.0.0.1 — the venue does not listen on ::1).
+    pub fn url(&self) -> String {
+        if self.tls {
+            format!("wss://localhost:{}/v2", self.addr.port())
+        } else {
+            format!("ws://127.0.0.1:{}/v2", self.addr.port())
+        }
+    }
+
+    /// The self-signed certificate (PEM) when TLS is on.
+    pub fn cert_pem(&self) -> Option<&str> {
+        self.cert.as_ref().map(|c| c.pem.as_str())
+    }
+
+    /// The self-signed certificate (DER) when TLS is on.
+    pub fn cert_der(&self) -> Option<&[u8]> {
+        self.cert.as_ref().map(|c| c.der.as_ref())
+    }
+
+    /// Where the PEM was written (`SimConfig::cert_out`), if it was.
+    pub fn cert_path(&self) -> Option<&Path> {
+        self.cert_path.as_deref()
+    }
+
+    /// The pairs this venue trades, in market order.
+    pub fn pairs(&self) -> &[&'static SimPair] {
+        &self.pairs
+    }
+
+    /// Bids and asks, best first, that a correct client subscribed to `symbol` at `depth` holds
+    /// now (after it has read every frame sent so far). `None` for an unknown symbol or a depth
+    /// Kraken does not offer.
+    pub fn book_levels(&self, symbol: &str, depth: u16) -> Option<Levels> {
+        if !SUPPORTED_DEPTHS.contains(&depth) {
+            return None;
+        }
+        let index = self.pairs.iter().position(|p| p.symbol == symbol)?;
+        self.shared.state().book_levels(index, depth)
+    }
+
+    /// The same levels as `(price, qty)` mantissas — convenient for comparisons.
+    pub fn book_mantissas(&self, symbol: &str, depth: u16) -> Option<MantissaLevels> {
+        let (b, a) = self.book_levels(symbol, depth)?;
+        let m = |v: Vec<(Price, Qty)>| v.into_iter().map(|(p, q)| (p.0, q.0)).collect();
+        Some((m(b), m(a)))
+    }
+
+    /// The venue's counters now.
+    pub fn stats(&self) -> VenueStats {
+        self.shared.stats.snapshot()
+    }
+
+    /// Freezes the market: returns once the venue loop has seen the pause, so every book,
+    /// trade and ticker frame sent before the pause is already queued ahead of anything the
+    /// client requests afterwards (send a `ping`, read up to its `pong`, and the client's
+    /// books are comparable with [`VenueHandle::book_levels`]). Requests are still answered.
+    pub fn pause(&self) {
+        self.shared.paused.store(true, Ordering::SeqCst);
+        self.wait_for_loop();
+    }
+
+    /// Unfreezes the market.
+    pub fn resume(&self) {
+        self.shared.paused.store(false, Ordering::SeqCst);
+    }
+
+    /// Fires a fault now (as if its schedule had come), from the venue thread's next iteration.
+    pub fn inject(&self, fault: FaultKind) {
+        self.shared
+            .injected
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(fault);
+        self.wait_for_loop();
+    }
+
+    /// Waits until the loop has completed a full iteration that started after this call.
+    fn wait_for_loop(&self) {
+        let start = self.shared.epoch.load(Ordering::SeqCst);
+        let deadline = Instant::now() + PAUSE_WAIT;
+        while self.shared.epoch.load(Ordering::SeqCst) < start + 2 {
+            if Instant::now() > deadline || self.thread.as_ref().is_none_or(|t| t.is_finished()) {
+                return;
+            }
+            std::thread::sleep(Duration::from_micros(200));
+        }
+    }
+
+    /// Stops the venue: closes every connection (WebSocket close, TLS close_notify), the
+    /// listener, and joins the thread.
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        self.shared.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for VenueHandle {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+impl std::fmt::Debug for VenueHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VenueHandle")
+            .field("url", &self.url())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The venue thread's state.
+struct VenueLoop {
+    cfg: SimConfig,
+    pairs: Vec<&'static SimPair>,
+    shared: Arc<Shared>,
+    listener: Option<TcpListener>,
+    addr: SocketAddr,
+    tls: Option<Arc<ServerConfig>>,
+    conns: Vec<Connection>,
+    next_number: u64,
+    conn_rng: SimRng,
+    schedule: FaultSchedule,
+    pacer: Box<dyn Pacer>,
+    stall_until: Option<Instant>,
+    maintenance_until: Option<Instant>,
+    refuse_until: Option<Instant>,
+    /// (until, factor)
+    burst: Option<(Instant, u32)>,
+    /// Pending `corrupt` faults: a symbol index, or `None` for whichever moves next.
+    corrupt_pending: Vec<Option<usize>>,
+    outcome: StepOutcome,
+    was_frozen: bool,
+}
+
+impl VenueLoop {
+    fn run(mut self) {
+        let mut due = Vec::new();
+        let mut requests = Vec::new();
+        while !self.shared.stop.load(Ordering::SeqCst) {
+            let now = Instant::now();
+            due.clear();
+            due.append(
+                &mut self
+                    .shared
+                    .injected
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner()),
+            );
+            let events = self.shared.stats.market_events.load(Ordering::Relaxed);
+            self.schedule.poll(now, events, &mut due);
+            for fault in due.drain(..) {
+                self.fire(fault, now);
+            }
+            self.end_timed_faults(now);
+            let mut idle = MAX_IDLE;
+            if self.stall_until.is_none() {
+                self.accept(now);
+                self.serve_requests(now, &mut requests);
+                let frozen =
+                    self.shared.paused.load(Ordering::SeqCst) || self.maintenance_until.is_some();
+                if frozen {
+                    self.was_frozen = true;
+                } else {
+                    if self.was_frozen {
+                        self.pacer.reset(now);
+                        self.was_frozen = false;
+                    }
+                    self.step_market(now);
+                    idle = idle.min(self.pacer.idle(Instant::now()));
+                }
+                self.heartbeats(now);
+                for c in &mut self.conns {
+                    c.flush();
+                }
+                self.reap();
+            }
+            self.shared.epoch.fetch_add(1, Ordering::SeqCst);
+            if !idle.is_zero() {
+                std::thread::sleep(idle);
+            }
+        }
+        for c in &mut self.conns {
+            c.close_gracefully();
+        }
+        StatsCounters::add(
+            &self.shared.stats.connections_closed,
+            self.conns.len() as u64,
+        );
+        self.conns.clear();
+    }
+
+    fn accept(&mut self, now: Instant) {
+        let Some(listener) = &self.listener else {
+            return;
+        };
+        for _ in 0..ACCEPTS_PER_ITERATION {
+            let tcp = match listener.accept() {
+                Ok((tcp, _)) => tcp,
+                Err(_) => break,
+            };
+            StatsCounters::add(&self.shared.stats.connections_accepted, 1);
+            if tcp.set_nonblocking(true).is_err() {
+                continue;
+            }
+            let _ = tcp.set_nodelay(true);
+            let stream = match &self.tls {
+                None => VenueStream::Plain(tcp),
+                Some(config) => match tls::server_session(config) {
+                    Ok(session) => VenueStream::Tls(Box::new(StreamOwned::new(session, tcp))),
+                    Err(_) => {
+                        StatsCounters::add(&self.shared.stats.handshakes_failed, 1);
+                        continue;
+                    }
+                },
+            };
+            let number = self.next_number;
+            self.next_number += 1;
+            // Kraken's connection ids exceed i64::MAX (PROTOCOL.md §1.2); odd-numbered
+            // connections always get one that does, even-numbered ones one that does not.
+            let raw = self.conn_rng.next_u64();
+            let connection_id = if number % 2 == 1 {
+                raw | 1 << 63
+            } else {
+                raw & !(1 << 63)
+            };
+            let ws_config = WebSocketConfig::default()
+                .max_write_buffer_size(MAX_WRITE_BUFFER)
+                .max_message_size(Some(MAX_REQUEST))
+                .max_frame_size(Some(MAX_REQUEST));
+            let mut conn = Connection::start(number, connection_id, stream, ws_config, now);
+            if conn.progress() == Progress::JustOpened {
+                self.opened(&mut conn, now);
+            }
+            self.conns.push(conn);
+        }
+    }
+
+    fn opened(&self, conn: &mut Connection, now: Instant) {
+        StatsCounters::add(&self.shared.stats.connections_open, 1);
+        let system = if self.maintenance_until.is_some() {
+            "maintenance"
+        } else {
+            "online"
+        };
+        let mut text = String::new();
+        frames::status(&mut text, system, conn.connection_id);
+        send_text(
+            conn,
+            &self.shared.stats,
+            &self.shared.stats.status_frames,
+            Utf8Bytes::from(text),
+            now,
+        );
+    }
+
+    fn serve_requests(&mut self, now: Instant, requests: &mut Vec<String>) {
+        let mut state = self.shared.state();
+        let mut conns = std::mem::take(&mut self.conns);
+        for conn in &mut conns {
+            match conn.progress() {
+                Progress::Pending => {
+                    if conn.age(now) > HANDSHAKE_TIMEOUT {
+                        conn.cut();
+                        StatsCounters::add(&self.shared.stats.handshakes_failed, 1);
+                    }
+                    continue;
+                }
+                Progress::JustOpened => self.opened(conn, now),
+                Progress::Open => {}
+                Progress::Closed { handshake_failed } => {
+                    if handshake_failed {
+                        StatsCounters::add(&self.shared.stats.handshakes_failed, 1);
+                    }
+                    continue;
+                }
+            }
+            requests.clear();
+            conn.read_requests(requests);
+            for text in requests.drain(..) {
+                let mut ctx = RequestCtx {
+                    state: &mut state,
+                    stats: &self.shared.stats,
+                    pairs: &self.pairs,
+                    now,
+                };
+                requests::handle(&mut ctx, conn, &text, now_micros());
+            }
+        }
+        self.conns = conns;
+    }
+
+    /// Takes the market events due now and broadcasts what they change.
+    fn step_market(&mut self, now: Instant) {
+        let factor = match self.burst {
+            Some((_, f)) => f as u64,
+            None => 1,
+        };
+        let n = self.pacer.due(now, self.cfg.rate_per_sec as u64 * factor);
+        if n == 0 {
+            return;
+        }
+        let shared = self.shared.clone();
+        let mut state = shared.state();
+        let mut book_frames: Vec<(u16, Utf8Bytes)> = Vec::new();
+        let mut text = String::new();
+        for _ in 0..n {
+            let micros = now_micros();
+            state.market.step(&mut self.outcome, micros);
+            StatsCounters::add(&shared.stats.market_events, 1);
+            let s = self.outcome.symbol;
+            let pair = self.pairs[s];
+            let corrupt_at = self
+                .corrupt_pending
+                .iter()
+                .position(|t| t.is_none_or(|i| i == s));
+            book_frames.clear();
+            let MarketState { market, views, .. } = &mut *state;
+            let Some(sym) = market.symbol(s) else {
+                continue;
+            };
+            for slot in views.iter_mut().filter(|v| v.view.symbol() == s) {
+                if !slot.view.update(sym, &self.outcome) {
+                    continue;
+                }
+                let (b, a) = slot.view.diff();
+                let mut checksum = slot.view.book().checksum();
+                if corrupt_at.is_some() {
+                    checksum ^= CORRUPT_MASK;
+                }
+                text.clear();
+                frames::book(&mut text, false, pair, b, a, checksum, micros);
+                book_frames.push((slot.view.depth(), Utf8Bytes::from(text.clone())));
+            }
+            let trade_frame = (!self.outcome.trades.is_empty()).then(|| {
+                text.clear();
+                frames::trades(&mut text, false, pair, self.outcome.trades.iter());
+                Utf8Bytes::from(text.clone())
+            });
+            let ticker_needed = !self.outcome.trades.is_empty() || self.outcome.top_changed;
+            let ticker_frame = ticker_needed.then(|| {
+                text.clear();
+                frames::ticker(&mut text, false, pair, &sym.ticker(), micros);
+                Utf8Bytes::from(text.clone())
+            });
+            let mut corrupted_sent = 0;
+            for conn in self.conns.iter_mut().filter(|c| c.is_open()) {
+                for i in 0..conn.books.len() {
+                    let (bs, depth) = conn.books[i];
+                    if bs != s {
+                        continue;
+                    }
+                    if let Some((_, f)) = book_frames.iter().find(|(d, _)| *d == depth) {
+                        let sent = send_text(
+                            conn,
+                            &shared.stats,
+                            &shared.stats.book_updates,
+                            f.clone(),
+                            now,
+                        );
+                        corrupted_sent += (sent == Sent::Queued && corrupt_at.is_some()) as u64;
+                    }
+                }
+                if let Some(f) = &trade_frame {
+                    if conn.trades.contains(&s) {
+                        send_text(
+                            conn,
+                            &shared.stats,
+                            &shared.stats.trade_frames,
+                            f.clone(),
+                            now,
+                        );
+                    }
+                }
+                if let Some(f) = &ticker_frame {
+                    let wants = conn.tickers.iter().any(|&(ts, trig)| {
+                        ts == s
+                            && match trig {
+                                TickerTrigger::Trades => !self.outcome.trades.is_empty(),
+                                TickerTrigger::Bbo => self.outcome.top_changed,
+                            }
+                    });
+                    if wants {
+                        send_text(
+                            conn,
+                            &shared.stats,
+                            &shared.stats.ticker_frames,
+                            f.clone(),
+                            now,
+                        );
+                    }
+                }
+            }
+            if let (Some(at), false) = (corrupt_at, book_frames.is_empty()) {
+                self.corrupt_pending.remove(at);
+                StatsCounters::add(&shared.stats.checksums_corrupted, corrupted_sent);
+            }
+        }
+    }
+
+    fn heartbeats(&mut self, now: Instant) {
+        let beat = Utf8Bytes::from_static(frames::HEARTBEAT);
+        for conn in &mut self.conns {
+            if conn.is_open()
+                && conn.has_subscriptions()
+                && now.saturating_duration_since(conn.last_sent) >= self.cfg.heartbeat
+            {
+                send_text(
+                    conn,
+                    &self.shared.stats,
+                    &self.shared.stats.heartbeats,
+                    beat.clone(),
+                    now,
+                );
+            }
+        }
+    }
+
+    /// Drops closed connections and their view subscriptions.
+    fn reap(&mut self) {
+        let mut state = None;
+        let mut i = 0;
+        while i < self.conns.len() {
+            if !self.conns[i].is_closed() {
+                i += 1;
+                continue;
+            }
+            let conn = self.conns.swap_remove(i);
+            let st = state.get_or_insert_with(|| self.shared.state());
+            for &(s, d) in &conn.books {
+                st.unsubscribe_view(s, d);
+            }
+            StatsCounters::add(&self.shared.stats.connections_closed, 1);
+        }
+    }
+
+    fn broadcast(
+        &mut self,
+        text: Utf8Bytes,
+        counter: fn(&StatsCounters) -> &AtomicU64,
+        now: Instant,
+    ) {
+        for conn in self.conns.iter_mut().filter(|c| c.is_open()) {
+            send_text(
+                conn,
+                &self.shared.stats,
+                counter(&self.shared.stats),
+                text.clone(),
+                now,
+            );
+        }
+    }
+
+    fn send_status(&mut self, system: &str, now: Instant) {
+        for conn in self.conns.iter_mut().filter(|c| c.is_open()) {
+            let mut text = String::new();
+            frames::status(&mut text, system, conn.connection_id);
+            send_text(
+                conn,
+                &self.shared.stats,
+                &self.shared.stats.status_frames,
+                Utf8Bytes::from(text),
+                now,
+            );
+        }
+    }
+
+    fn fire(&mut self, fault: FaultKind, now: Instant) {
+        StatsCounters::add(&self.shared.stats.faults_fired, 1);
+        match fault {
+            FaultKind::Drop => {
+                for c in self.conns.iter_mut().filter(|c| !c.is_closed()) {
+                    c.cut();
+                    StatsCounters::add(&self.shared.stats.connections_cut, 1);
+                }
+            }
+            FaultKind::TlsNoCloseNotify => {
+                for c in self.conns.iter_mut().filter(|c| !c.is_closed()) {
+                    c.close_without_notify();
+                    StatsCounters::add(&self.shared.stats.connections_cut, 1);
+                }
+            }
+            FaultKind::Stall(d) => {
+                self.stall_until = Some(now + d);
+            }
+            FaultKind::Corrupt(symbol) => match symbol {
+                None => self.corrupt_pending.push(None),
+                Some(name) => {
+                    if let Some(i) = self.pairs.iter().position(|p| p.symbol == name) {
+                        self.corrupt_pending.push(Some(i));
+                    }
+                }
+            },
+            FaultKind::Malformed => {
+                self.broadcast(
+                    Utf8Bytes::from_static(frames::malformed_frame()),
+                    |s| &s.malformed_frames,
+                    now,
+                );
+            }
+            FaultKind::Oversized(size) => {
+                let text = Utf8Bytes::from(frames::oversized_frame(size.min(MAX_OVERSIZED)));
+                self.broadcast(text, |s| &s.oversized_frames, now);
+            }
+            FaultKind::Maintenance(d) => {
+                self.maintenance_until = Some(now + d);
+                self.send_status("maintenance", now);
+            }
+            FaultKind::Refuse(d) => {
+                self.listener = None;
+                self.refuse_until = Some(now + d);
+                StatsCounters::add(&self.shared.stats.refuse_windows, 1);
+            }
+            FaultKind::Burst { factor, duration } => {
+                self.burst = Some((now + duration, factor.max(1)));
+            }
+        }
+    }
+
+    fn end_timed_faults(&mut self, now: Instant) {
+        if self.stall_until.is_some_and(|t| now >= t) {
+            self.stall_until = None;
+            self.pacer.reset(now);
+        }
+        if self.maintenance_until.is_some_and(|t| now >= t) {
+            self.maintenance_until = None;
+            self.send_status("online", now);
+        }
+        if self.burst.is_some_and(|(t, _)| now >= t) {
+            self.burst = None;
+        }
+        if self.refuse_until.is_some_and(|t| now >= t) {
+            // std sets SO_REUSEADDR on Unix listeners, so the same port binds again at once;
+            // should it not, try again next iteration.
+            if let Ok(l) = TcpListener::bind(self.addr) {
+                if l.set_nonblocking(true).is_ok() {
+                    self.listener = Some(l);
+                    self.refuse_until = None;
+                }
+            }
+        }
+    }
+}
