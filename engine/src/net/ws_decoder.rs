@@ -442,4 +442,31 @@ mod tests {
             }
         );
     }
+
+    proptest::proptest! {
+        /// Arbitrary bytes in arbitrary pieces never panic; they decode or fail with a typed error.
+        #[test]
+        fn arbitrary_input_never_panics(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600),
+            piece in 1usize..40,
+        ) {
+            let _ = decode_in_pieces(&bytes, piece, 256);
+        }
+
+        /// Any split of a stream of valid frames decodes to the same messages.
+        #[test]
+        fn splits_do_not_change_the_result(
+            lens in proptest::collection::vec(0usize..400, 1..12),
+            piece in 1usize..500,
+        ) {
+            let mut stream = Vec::new();
+            let mut expected = Vec::new();
+            for (i, len) in lens.iter().enumerate() {
+                let p: Vec<u8> = (0..*len).map(|j| (i * 13 + j) as u8).collect();
+                stream.extend(server_frame(0x1, true, &p));
+                expected.push(Owned::Text(p));
+            }
+            proptest::prop_assert_eq!(decode_in_pieces(&stream, piece, 400).unwrap(), expected);
+        }
+    }
 }
