@@ -323,6 +323,12 @@ fn tls_key_updates_in_both_directions() {
 }
 
 #[test]
+fn connection_can_move_to_the_engine_core() {
+    fn assert_send<T: Send>() {}
+    assert_send::<Connection>();
+}
+
+#[test]
 fn limits_are_validated() {
     let ep = Endpoint::parse("wss://127.0.0.1:1/").unwrap();
     let limits = ConnLimits {

@@ -86,13 +86,24 @@ impl Endpoint {
         })
     }
 
-    /// The URL again, in canonical form (used to build the HTTP upgrade request).
+    /// The URL again, in canonical form (used to build the HTTP upgrade request, whose `Host`
+    /// header is the URL's authority: the scheme's default port is left out, as browsers do).
     pub fn url(&self) -> String {
         let scheme = if self.tls { "wss" } else { "ws" };
-        if self.host.contains(':') {
-            format!("{scheme}://[{}]:{}{}", self.host, self.port, self.path)
+        let default_port = if self.tls {
+            WSS_DEFAULT_PORT
         } else {
-            format!("{scheme}://{}:{}{}", self.host, self.port, self.path)
+            WS_DEFAULT_PORT
+        };
+        let host = if self.host.contains(':') {
+            format!("[{}]", self.host)
+        } else {
+            self.host.clone()
+        };
+        if self.port == default_port {
+            format!("{scheme}://{host}{}", self.path)
+        } else {
+            format!("{scheme}://{host}:{}{}", self.port, self.path)
         }
     }
 }
@@ -119,6 +130,7 @@ mod tests {
                 tls: true
             }
         );
+        assert_eq!(e.url(), "wss://ws.kraken.com/v2");
     }
 
     #[test]

@@ -36,13 +36,18 @@
 //!   We use tungstenite for the upgrade (request generation, response parsing, accept key) and for
 //!   the frame header codec (`FrameHeader::parse`/`format`, allocation-free on slices); payloads,
 //!   masking (xorshift64* keys, no syscall per frame), fragmentation and control frames are
-//!   handled in `ws_codec.rs` over our bounded buffers. A frame that lies whole inside one TLS
+//!   handled in `ws_decoder.rs` / `ws_encoder.rs` over our bounded buffers. A frame that lies whole inside one TLS
 //!   record (or one plain read) is handed to `on_text` without any copy.
-//! - **Readiness.** No `mio::Poll`: the busy loop calls `read` directly. An idle iteration is then
-//!   one `read` returning `WouldBlock`; a zero-timeout `epoll_wait` costs a syscall as well and,
-//!   when data is there, adds a second syscall before the read. `read_frames` also stops after a
-//!   short read (the kernel buffer was empty at that instant), saving the `WouldBlock` syscall
-//!   whenever data arrived. `bench/results/net.md` has the idle-iteration figures.
+//! - **Readiness.** No `mio::Poll` by default: the busy loop calls `read` directly. Measured
+//!   (`bench/benches/net_idle.rs`, 2-core shared VM, loopback, p50 per call): an idle `read`
+//!   returning WouldBlock costs 155–159 ns, a zero-timeout `Poll::poll` (`epoll_wait`) 109–111 ns
+//!   (0.70×), an idle `read_frames` 186–187 ns. Polling first is cheaper while idle, but when data
+//!   arrives it adds a whole syscall (~110 ns) before the read, while direct reads only lengthen
+//!   the idle loop by ~45 ns (≈ 23 ns of extra detection delay on average). Latency on arrival is
+//!   what we optimise, so one socket is read directly. A runtime watching several idle sockets can
+//!   instead `register` them on one `Poll` and read the ready ones. `read_frames` also stops
+//!   after a short read (the kernel buffer was empty at that instant), saving the WouldBlock
+//!   syscall whenever data arrived. Figures: `bench/results/net.md`.
 //!
 //! # Policies
 //! Binary frames are a protocol error (Kraken sends text only). Text is not UTF-8-validated here
@@ -54,9 +59,11 @@ mod byte_queue;
 mod connection;
 mod endpoint;
 mod error;
+mod pump;
 mod tls_config;
 mod tls_record;
-mod ws_codec;
+mod ws_decoder;
+mod ws_encoder;
 mod ws_handshake;
 
 pub use connection::{ConnLimits, Connection, FlushState, HandshakeState, ReadReport};

@@ -121,6 +121,9 @@ mod tests {
         assert!(req.contains("Sec-WebSocket-Version: 13\r\n"));
         assert!(req.contains(&format!("Sec-WebSocket-Key: {}\r\n", hs.key)));
         assert!(req.ends_with("\r\n\r\n"));
+        let kraken = Endpoint::parse("wss://ws.kraken.com/v2").unwrap();
+        let req = String::from_utf8(WsHandshake::start(&kraken).unwrap().1).unwrap();
+        assert!(req.contains("Host: ws.kraken.com\r\n"), "{req}");
     }
 
     #[test]
