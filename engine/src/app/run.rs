@@ -69,7 +69,10 @@ pub enum RunError {
     #[error("venue.url: {0}")]
     Url(crate::net::NetError),
     #[error("venue.trust_pem: cannot read {path}: {source}")]
-    TrustPem { path: String, source: std::io::Error },
+    TrustPem {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("engine core: {0}")]
     Core(#[from] crate::runtime::CoreError),
     #[error("engine.core: core {core} does not exist on this machine (cores 0..{available})")]
@@ -104,7 +107,10 @@ fn run_inner(args: &RunArgs) -> Result<i32, RunError> {
     let cores = core_affinity::get_core_ids().unwrap_or_default();
     let engine_core = config.engine.core;
     if !cores.is_empty() && !cores.iter().any(|c| c.id == engine_core) {
-        return Err(RunError::NoSuchCore { core: engine_core, available: cores.len() });
+        return Err(RunError::NoSuchCore {
+            core: engine_core,
+            available: cores.len(),
+        });
     }
     startup_checks(&config, cores.len());
 
@@ -116,7 +122,10 @@ fn run_inner(args: &RunArgs) -> Result<i32, RunError> {
             .sim
             .faults
             .iter()
-            .map(|f| f.parse::<FaultSpec>().map_err(|e| RunError::Fault(e.to_string())))
+            .map(|f| {
+                f.parse::<FaultSpec>()
+                    .map_err(|e| RunError::Fault(e.to_string()))
+            })
             .collect::<Result<Vec<_>, _>>()?;
         let handle = SimVenue::start(SimConfig {
             tls: config.venue.sim.tls,
@@ -126,7 +135,12 @@ fn run_inner(args: &RunArgs) -> Result<i32, RunError> {
             faults,
             ..SimConfig::default()
         })?;
-        eprintln!("kspin: embedded simulated venue at {} ({} events/s, seed {})", handle.url(), config.venue.sim.rate, config.venue.sim.seed);
+        eprintln!(
+            "kspin: embedded simulated venue at {} ({} events/s, seed {})",
+            handle.url(),
+            config.venue.sim.rate,
+            config.venue.sim.seed
+        );
         let endpoint = Endpoint::parse(&handle.url()).map_err(RunError::Url)?;
         let tls = TlsSettings {
             extra_root_pem: handle.cert_pem().map(str::to_owned),
@@ -138,20 +152,31 @@ fn run_inner(args: &RunArgs) -> Result<i32, RunError> {
     } else {
         let endpoint = Endpoint::parse(&config.venue.url).map_err(RunError::Url)?;
         let extra_root_pem = match &config.venue.trust_pem {
-            Some(path) => Some(std::fs::read_to_string(path).map_err(|source| RunError::TrustPem {
-                path: path.display().to_string(),
-                source,
-            })?),
+            Some(path) => {
+                Some(
+                    std::fs::read_to_string(path).map_err(|source| RunError::TrustPem {
+                        path: path.display().to_string(),
+                        source,
+                    })?,
+                )
+            }
             None => None,
         };
-        let tls = TlsSettings { extra_root_pem, use_webpki_roots: config.venue.webpki_roots, server_name_override: None };
+        let tls = TlsSettings {
+            extra_root_pem,
+            use_webpki_roots: config.venue.webpki_roots,
+            server_name_override: None,
+        };
         (endpoint, tls)
     };
 
     let core_cfg = CoreConfig {
         endpoint,
         tls,
-        limits: ConnLimits { max_frame_len: config.engine.max_frame_bytes, ..ConnLimits::default() },
+        limits: ConnLimits {
+            max_frame_len: config.engine.max_frame_bytes,
+            ..ConnLimits::default()
+        },
         symbols: plan.clone(),
         stall_timeout: config.stall_timeout(),
         ping_interval: config.ping_interval(),
@@ -165,7 +190,10 @@ fn run_inner(args: &RunArgs) -> Result<i32, RunError> {
             max_attempts_per_window: config.backoff.max_attempts_per_10_min,
         },
         policy,
-        decoder: DecoderLimits { max_frame_len: config.engine.max_frame_bytes, ..DecoderLimits::default() },
+        decoder: DecoderLimits {
+            max_frame_len: config.engine.max_frame_bytes,
+            ..DecoderLimits::default()
+        },
         seed: config.venue.sim.seed ^ 0x6b73_7069_6e00,
     };
     let clock = quanta::Clock::new();
@@ -184,17 +212,29 @@ fn run_inner(args: &RunArgs) -> Result<i32, RunError> {
         .spawn(move || {
             let pinned = core_affinity::set_for_current(core_affinity::CoreId { id: engine_core });
             if rt_priority > 0 {
-                let fifo = kspin_tuning::process::set_fifo_priority(std::path::Path::new("/"), i32::from(rt_priority));
+                let fifo = kspin_tuning::process::set_fifo_priority(
+                    std::path::Path::new("/"),
+                    i32::from(rt_priority),
+                );
                 eprintln!("kspin: engine core SCHED_FIFO {rt_priority}: {fifo}");
             }
-            eprintln!("kspin: engine core thread {} core {engine_core}", if pinned { "pinned to" } else { "could not be pinned to" });
+            eprintln!(
+                "kspin: engine core thread {} core {engine_core}",
+                if pinned {
+                    "pinned to"
+                } else {
+                    "could not be pinned to"
+                }
+            );
             core.run(&core_stop, &mut stats_tx);
             core
         })
         .map_err(RunError::Spawn)?;
 
     // Monitor: status lines, duration, Ctrl-C.
-    let deadline = args.duration.map(|s| started + Duration::from_secs_f64(s.max(0.0)));
+    let deadline = args
+        .duration
+        .map(|s| started + Duration::from_secs_f64(s.max(0.0)));
     let mut last: Option<CoreStats> = None;
     let mut last_frames = 0u64;
     let mut last_at = started;
@@ -202,7 +242,8 @@ fn run_inner(args: &RunArgs) -> Result<i32, RunError> {
         std::thread::sleep(Duration::from_millis(50));
         while let Some(s) = stats_rx.try_pop() {
             let now = Instant::now();
-            let rate = (s.feed.frames.saturating_sub(last_frames)) as f64 / now.duration_since(last_at).as_secs_f64().max(1e-9);
+            let rate = (s.feed.frames.saturating_sub(last_frames)) as f64
+                / now.duration_since(last_at).as_secs_f64().max(1e-9);
             last_frames = s.feed.frames;
             last_at = now;
             if !args.quiet && s.link != LinkState::Stopped {
@@ -243,7 +284,10 @@ fn startup_checks(config: &Config, available_cores: usize) {
     });
     let warnings = report.warnings();
     if !warnings.is_empty() {
-        eprintln!("kspin: host check: {} item(s) cost latency here (details: kspin tune check):", warnings.len());
+        eprintln!(
+            "kspin: host check: {} item(s) cost latency here (details: kspin tune check):",
+            warnings.len()
+        );
         for w in warnings.iter().take(6) {
             eprintln!("  - {w}");
         }
@@ -310,15 +354,29 @@ fn summary_json<P: crate::runtime::Publisher>(
     let feed = core.feed().counters();
     let c = core.counters();
     let lat = &core.latency().total;
-    let q = |x: f64| if lat.is_empty() { 0 } else { lat.value_at_quantile(x) };
+    let q = |x: f64| {
+        if lat.is_empty() {
+            0
+        } else {
+            lat.value_at_quantile(x)
+        }
+    };
     let mut symbols = serde_json::Map::new();
     for (entry, (_, sb)) in core.feed().symbols().iter().zip(core.feed().books()) {
         let fmt = |l: Option<(kspin_api::Price, kspin_api::Qty)>, price: bool| {
             l.map(|(p, qty)| {
                 if price {
-                    FixedDisplay { mantissa: p.0, scale: entry.price_scale }.to_string()
+                    FixedDisplay {
+                        mantissa: p.0,
+                        scale: entry.price_scale,
+                    }
+                    .to_string()
                 } else {
-                    FixedDisplay { mantissa: qty.0, scale: entry.qty_scale }.to_string()
+                    FixedDisplay {
+                        mantissa: qty.0,
+                        scale: entry.qty_scale,
+                    }
+                    .to_string()
                 }
             })
         };

@@ -25,9 +25,12 @@ use super::requests::{PendingRequest, Requests};
 use super::stats::{CoreCounters, CoreStats, LatencyRecorder, LinkState};
 use crate::book::{ApplyReport, OrderBook};
 use crate::config::SymbolPlan;
-use crate::feed::{Feed, FeedMode, FeedOptions, FeedSink, MismatchPolicy, StaleReason, SubscriptionState};
+use crate::feed::{
+    Feed, FeedMode, FeedOptions, FeedSink, MismatchPolicy, StaleReason, SubscriptionState,
+};
 use crate::kraken::{
-    AckMsg, BookData, Decoder, DecoderLimits, Message, StatusMsg, SystemStatus, Ticker, Trade, UpdateKind,
+    AckMsg, BookData, Decoder, DecoderLimits, Message, StatusMsg, SystemStatus, Ticker, Trade,
+    UpdateKind,
 };
 use crate::net::{ConnLimits, Connection, Endpoint, HandshakeState, NetError, TlsSettings};
 
@@ -193,7 +196,10 @@ impl<P: Publisher> EngineCore<P> {
         if let Some(conn) = self.conn.as_mut() {
             conn.close();
         }
-        let _ = stats.try_push(CoreStats { link: LinkState::Stopped, ..self.snapshot() });
+        let _ = stats.try_push(CoreStats {
+            link: LinkState::Stopped,
+            ..self.snapshot()
+        });
     }
 
     /// One loop iteration; never blocks.
@@ -209,10 +215,11 @@ impl<P: Publisher> EngineCore<P> {
             Phase::Handshaking { since } => self.poll_handshake(now, since),
             Phase::AwaitingInstrument { since } => {
                 self.read(now);
-                if self.instrument_seen || now.duration_since(since) >= INSTRUMENT_WAIT {
-                    if matches!(self.phase, Phase::AwaitingInstrument { .. }) {
-                        self.subscribe_all(now);
-                    }
+                let still_waiting = matches!(self.phase, Phase::AwaitingInstrument { .. });
+                if still_waiting
+                    && (self.instrument_seen || now.duration_since(since) >= INSTRUMENT_WAIT)
+                {
+                    self.subscribe_all(now);
                 }
             }
             Phase::Streaming => self.read(now),
@@ -236,7 +243,9 @@ impl<P: Publisher> EngineCore<P> {
         for (_, b) in self.feed.books() {
             match b.state {
                 SubscriptionState::Live | SubscriptionState::Unvalidated => s.books_live += 1,
-                SubscriptionState::Unsubscribing | SubscriptionState::AwaitingSnapshot => s.books_resyncing += 1,
+                SubscriptionState::Unsubscribing | SubscriptionState::AwaitingSnapshot => {
+                    s.books_resyncing += 1
+                }
                 _ => {}
             }
         }
@@ -298,8 +307,15 @@ impl<P: Publisher> EngineCore<P> {
 
     /// Sends every subscription (exactly once per connection) and starts streaming.
     fn subscribe_all(&mut self, now: Instant) {
-        let Some(conn) = self.conn.as_mut() else { return };
-        for bytes in self.requests.books.iter().chain(self.requests.others.iter()) {
+        let Some(conn) = self.conn.as_mut() else {
+            return;
+        };
+        for bytes in self
+            .requests
+            .books
+            .iter()
+            .chain(self.requests.others.iter())
+        {
             if conn.send_text(bytes).is_err() {
                 self.fail(now, DisconnectCause::Dropped);
                 return;
@@ -317,10 +333,28 @@ impl<P: Publisher> EngineCore<P> {
 
     /// Reads every available frame and processes it; then requests, flush, timers.
     fn read(&mut self, now: Instant) {
-        let Some(conn) = self.conn.as_mut() else { return };
-        let EngineCore { decoder, feed, publisher, requests, counters, latency, clock, frame_no, maintenance, instrument_seen, .. } =
-            self;
-        let mut sink = CoreSink { publisher, requests, maintenance, instrument_seen };
+        let Some(conn) = self.conn.as_mut() else {
+            return;
+        };
+        let EngineCore {
+            decoder,
+            feed,
+            publisher,
+            requests,
+            counters,
+            latency,
+            clock,
+            frame_no,
+            maintenance,
+            instrument_seen,
+            ..
+        } = self;
+        let mut sink = CoreSink {
+            publisher,
+            requests,
+            maintenance,
+            instrument_seen,
+        };
         let result = conn.read_frames(|payload| {
             let t0 = clock.raw();
             *frame_no += 1;
@@ -382,8 +416,15 @@ impl<P: Publisher> EngineCore<P> {
         if !self.requests.has_pending() {
             return;
         }
-        let Some(conn) = self.conn.as_mut() else { return };
-        let EngineCore { requests, feed, counters, .. } = self;
+        let Some(conn) = self.conn.as_mut() else {
+            return;
+        };
+        let EngineCore {
+            requests,
+            feed,
+            counters,
+            ..
+        } = self;
         requests.drain(|request, bytes| {
             if conn.send_text(bytes).is_err() {
                 return false;
@@ -438,8 +479,16 @@ struct CoreSink<'a, P: Publisher> {
 
 impl<P: Publisher> FeedSink for CoreSink<'_, P> {
     #[inline]
-    fn book_updated(&mut self, symbol: usize, book: &OrderBook, data: &BookData<'_>, kind: UpdateKind, report: &ApplyReport) {
-        self.publisher.book_updated(symbol, book, data, kind, report);
+    fn book_updated(
+        &mut self,
+        symbol: usize,
+        book: &OrderBook,
+        data: &BookData<'_>,
+        kind: UpdateKind,
+        report: &ApplyReport,
+    ) {
+        self.publisher
+            .book_updated(symbol, book, data, kind, report);
     }
     fn checksum_mismatch(&mut self, symbol: usize, computed: u32, expected: u32) {
         self.publisher.checksum_mismatch(symbol, computed, expected);
@@ -477,10 +526,4 @@ impl<P: Publisher> FeedSink for CoreSink<'_, P> {
     fn error_ack(&mut self, ack: &AckMsg<'_>) {
         self.publisher.error_ack(ack);
     }
-}
-
-/// Marker for `instrument_seen` users.
-#[allow(dead_code)]
-fn _assert_send<P: Publisher + Send>(core: EngineCore<P>) -> impl Send {
-    core
 }

@@ -9,7 +9,9 @@
 //! has at most one pending unsubscribe and one pending subscribe); a full queue drops and counts.
 
 use crate::config::SymbolPlan;
-use crate::kraken::request::{write_ping, write_subscribe, write_unsubscribe, Subscription, WriteError};
+use crate::kraken::request::{
+    write_ping, write_subscribe, write_unsubscribe, Subscription, WriteError,
+};
 
 /// One request the runtime must send after the current read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,6 +30,9 @@ pub const REQ_ID_TRADE: u64 = 3;
 pub const REQ_ID_TICKER: u64 = 4;
 pub const REQ_ID_RESYNC: u64 = 5;
 
+/// A symbol's resync requests: (unsubscribe its book, subscribe its book).
+pub type ResyncPair = (Box<[u8]>, Box<[u8]>);
+
 /// The pre-rendered requests; see the module docs.
 #[derive(Debug, Clone)]
 pub struct Requests {
@@ -38,7 +43,7 @@ pub struct Requests {
     /// Trade and ticker subscriptions.
     pub others: Vec<Box<[u8]>>,
     /// Per symbol index: (unsubscribe book, subscribe book); empty when the symbol has no book.
-    pub resync: Vec<(Box<[u8]>, Box<[u8]>)>,
+    pub resync: Vec<ResyncPair>,
     ping_buf: Box<[u8]>,
     pending: Vec<PendingRequest>,
     pending_cap: usize,
@@ -49,12 +54,23 @@ impl Requests {
     /// Renders every request for `plan` (symbol index = position in `plan`).
     pub fn render(plan: &[SymbolPlan]) -> Result<Requests, WriteError> {
         let mut buf = vec![0u8; 64 * 1024];
-        let mut take = |sub: &Subscription<'_>, unsubscribe: bool| -> Result<Box<[u8]>, WriteError> {
-            let n = if unsubscribe { write_unsubscribe(&mut buf, sub)? } else { write_subscribe(&mut buf, sub)? };
-            Ok(buf[..n].to_vec().into_boxed_slice())
-        };
+        let mut take =
+            |sub: &Subscription<'_>, unsubscribe: bool| -> Result<Box<[u8]>, WriteError> {
+                let n = if unsubscribe {
+                    write_unsubscribe(&mut buf, sub)?
+                } else {
+                    write_subscribe(&mut buf, sub)?
+                };
+                Ok(buf[..n].to_vec().into_boxed_slice())
+            };
         let instrument = take(
-            &Subscription { channel: "instrument", symbols: &[], depth: None, snapshot: Some(true), req_id: Some(REQ_ID_INSTRUMENT) },
+            &Subscription {
+                channel: "instrument",
+                symbols: &[],
+                depth: None,
+                snapshot: Some(true),
+                req_id: Some(REQ_ID_INSTRUMENT),
+            },
             false,
         )?;
         let mut depths: Vec<u16> = plan.iter().filter(|p| p.book).map(|p| p.depth).collect();
@@ -62,24 +78,54 @@ impl Requests {
         depths.dedup();
         let mut books = Vec::new();
         for depth in depths {
-            let symbols: Vec<&str> = plan.iter().filter(|p| p.book && p.depth == depth).map(|p| p.symbol.as_str()).collect();
+            let symbols: Vec<&str> = plan
+                .iter()
+                .filter(|p| p.book && p.depth == depth)
+                .map(|p| p.symbol.as_str())
+                .collect();
             books.push(take(
-                &Subscription { channel: "book", symbols: &symbols, depth: Some(depth), snapshot: Some(true), req_id: Some(REQ_ID_BOOK) },
+                &Subscription {
+                    channel: "book",
+                    symbols: &symbols,
+                    depth: Some(depth),
+                    snapshot: Some(true),
+                    req_id: Some(REQ_ID_BOOK),
+                },
                 false,
             )?);
         }
         let mut others = Vec::new();
-        let trades: Vec<&str> = plan.iter().filter(|p| p.trade).map(|p| p.symbol.as_str()).collect();
+        let trades: Vec<&str> = plan
+            .iter()
+            .filter(|p| p.trade)
+            .map(|p| p.symbol.as_str())
+            .collect();
         if !trades.is_empty() {
             others.push(take(
-                &Subscription { channel: "trade", symbols: &trades, depth: None, snapshot: Some(false), req_id: Some(REQ_ID_TRADE) },
+                &Subscription {
+                    channel: "trade",
+                    symbols: &trades,
+                    depth: None,
+                    snapshot: Some(false),
+                    req_id: Some(REQ_ID_TRADE),
+                },
                 false,
             )?);
         }
-        let tickers: Vec<&str> = plan.iter().filter(|p| p.ticker).map(|p| p.symbol.as_str()).collect();
+        let tickers: Vec<&str> = plan
+            .iter()
+            .filter(|p| p.ticker)
+            .map(|p| p.symbol.as_str())
+            .collect();
         if !tickers.is_empty() {
             others.push(take(
-                &Subscription { channel: "ticker", symbols: &tickers, depth: None, snapshot: Some(true), req_id: Some(REQ_ID_TICKER) },
+                &Subscription {
+                    channel: "ticker",
+                    symbols: &tickers,
+                    depth: None,
+                    snapshot: Some(true),
+                    req_id: Some(REQ_ID_TICKER),
+                },
                 false,
             )?);
         }
@@ -97,7 +143,10 @@ impl Requests {
                 snapshot: Some(true),
                 req_id: Some(REQ_ID_RESYNC),
             };
-            let unsub = Subscription { snapshot: None, ..sub };
+            let unsub = Subscription {
+                snapshot: None,
+                ..sub
+            };
             resync.push((take(&unsub, true)?, take(&sub, false)?));
         }
         let pending_cap = 2 * plan.len() + 8;
@@ -132,8 +181,12 @@ impl Requests {
         for i in 0..self.pending.len() {
             let request = self.pending[i];
             let bytes: &[u8] = match request {
-                PendingRequest::UnsubscribeBook(s) => self.resync.get(s).map(|r| &*r.0).unwrap_or(&[]),
-                PendingRequest::SubscribeBook(s) => self.resync.get(s).map(|r| &*r.1).unwrap_or(&[]),
+                PendingRequest::UnsubscribeBook(s) => {
+                    self.resync.get(s).map(|r| &*r.0).unwrap_or(&[])
+                }
+                PendingRequest::SubscribeBook(s) => {
+                    self.resync.get(s).map(|r| &*r.1).unwrap_or(&[])
+                }
             };
             if bytes.is_empty() || send(request, bytes) {
                 continue;
@@ -176,20 +229,38 @@ mod tests {
             ticker: false,
             precision: None,
         };
-        vec![p("BTC/USD", 10, true), p("ETH/USD", 25, false), p("SOL/USD", 10, true)]
+        vec![
+            p("BTC/USD", 10, true),
+            p("ETH/USD", 25, false),
+            p("SOL/USD", 10, true),
+        ]
     }
 
     #[test]
     fn groups_book_subscriptions_by_depth() {
         let r = Requests::render(&plan()).unwrap();
-        let books: Vec<String> = r.books.iter().map(|b| String::from_utf8_lossy(b).into_owned()).collect();
+        let books: Vec<String> = r
+            .books
+            .iter()
+            .map(|b| String::from_utf8_lossy(b).into_owned())
+            .collect();
         assert_eq!(books.len(), 2);
-        assert!(books[0].contains(r#""symbol":["BTC/USD","SOL/USD"]"#) && books[0].contains(r#""depth":10"#), "{}", books[0]);
+        assert!(
+            books[0].contains(r#""symbol":["BTC/USD","SOL/USD"]"#)
+                && books[0].contains(r#""depth":10"#),
+            "{}",
+            books[0]
+        );
         assert!(books[1].contains(r#""symbol":["ETH/USD"]"#) && books[1].contains(r#""depth":25"#));
         let trade = String::from_utf8_lossy(&r.others[0]).into_owned();
-        assert!(trade.contains(r#""channel":"trade""#) && trade.contains(r#"["BTC/USD","SOL/USD"]"#));
+        assert!(
+            trade.contains(r#""channel":"trade""#) && trade.contains(r#"["BTC/USD","SOL/USD"]"#)
+        );
         let unsub = String::from_utf8_lossy(&r.resync[1].0).into_owned();
-        assert!(unsub.contains(r#""method":"unsubscribe""#) && unsub.contains("ETH/USD"), "{unsub}");
+        assert!(
+            unsub.contains(r#""method":"unsubscribe""#) && unsub.contains("ETH/USD"),
+            "{unsub}"
+        );
     }
 
     #[test]
@@ -200,14 +271,22 @@ mod tests {
         r.push(PendingRequest::SubscribeBook(0));
         let mut sent = Vec::new();
         r.drain(|req, bytes| {
-            sent.push((req, bytes.len() > 0));
+            sent.push((req, !bytes.is_empty()));
             req != PendingRequest::SubscribeBook(0) // the second one does not fit now
         });
-        assert_eq!(sent, vec![(PendingRequest::UnsubscribeBook(1), true), (PendingRequest::SubscribeBook(0), true)]);
+        assert_eq!(
+            sent,
+            vec![
+                (PendingRequest::UnsubscribeBook(1), true),
+                (PendingRequest::SubscribeBook(0), true)
+            ]
+        );
         assert!(r.has_pending());
         for i in 0..100 {
             r.push(PendingRequest::SubscribeBook(i));
         }
-        assert_eq!(r.dropped, 100 - (2 * 3 + 8 - 1));
+        // Capacity 2 * 3 + 8 = 14 with one kept: SubscribeBook(0) is a duplicate, 13 more fit,
+        // the other 86 are dropped and counted.
+        assert_eq!(r.dropped, 86);
     }
 }

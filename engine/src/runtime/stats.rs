@@ -66,7 +66,10 @@ pub const DECODE_ERROR_NAMES: [&str; DECODE_ERROR_KINDS] = [
 ];
 
 fn decode_error_index(kind: &str) -> usize {
-    DECODE_ERROR_NAMES[..11].iter().position(|&n| n == kind).unwrap_or(10)
+    DECODE_ERROR_NAMES[..11]
+        .iter()
+        .position(|&n| n == kind)
+        .unwrap_or(10)
 }
 
 /// Connection phase as the monitor sees it.
@@ -120,7 +123,7 @@ impl LatencyRecorder {
     pub fn take_interval(&mut self, stats: &mut CoreStats) {
         let h = &self.interval;
         stats.samples = h.len();
-        if h.len() > 0 {
+        if !h.is_empty() {
             stats.p50_ns = h.value_at_quantile(0.50);
             stats.p99_ns = h.value_at_quantile(0.99);
             stats.max_ns = h.max();
@@ -145,7 +148,10 @@ mod tests {
         assert_eq!(c.decode_errors, 2);
         assert_eq!(c.decode_errors_by_kind[1], 1);
         assert_eq!(c.decode_errors_by_kind[3], 1);
-        assert_eq!(DECODE_ERROR_NAMES[decode_error_index(DecodeError::Malformed.kind())], DecodeError::Malformed.kind());
+        assert_eq!(
+            DECODE_ERROR_NAMES[decode_error_index(DecodeError::Malformed.kind())],
+            DecodeError::Malformed.kind()
+        );
     }
 
     #[test]
