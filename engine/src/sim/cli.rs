@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use super::config::{SimConfig, DEFAULT_RATE};
 use super::fault::{parse_duration, FaultSpec};
+use super::handle::SimVenue;
 use super::pacer::PacingMode;
-use super::venue::SimVenue;
 
 /// Port `kspin sim` listens on unless told otherwise (a fixed port so that a second terminal's
 /// `kspin run` can find it; 0 picks an ephemeral one).

@@ -5,7 +5,7 @@
 //! Owns everything under `sim/`: the market model ([`market`]), the per-depth views that derive
 //! each subscription's frames and checksums with `kspin::book::OrderBook` ([`depth_view`]), frame
 //! text ([`frames`]), requests ([`requests`]), connections ([`conn`]), TLS ([`tls`]), pacing
-//! ([`pacer`]), faults ([`fault`]), the venue loop ([`venue`]) and the `kspin sim` command
+//! ([`pacer`]), faults ([`fault`]), the venue thread ([`venue_loop`]) and its handle ([`handle`]) and the `kspin sim` command
 //! ([`cli`]). Invariants: binds 127.0.0.1 only; the same seed gives the same book and trade
 //! events; what a correct client holds can always be read back ([`VenueHandle::book_levels`]).
 //! It is a test tool, not the engine core: it runs on its own thread, may allocate and lock, and
@@ -17,6 +17,7 @@ pub mod conn;
 pub mod depth_view;
 pub mod fault;
 pub mod frames;
+pub mod handle;
 pub mod market;
 pub mod pacer;
 pub mod pairs;
@@ -25,12 +26,12 @@ pub mod rng;
 pub mod state;
 pub mod stats;
 pub mod tls;
-pub mod venue;
+pub mod venue_loop;
 
 pub use cli::{run_cli, SimArgs, DEFAULT_CLI_PORT};
 pub use config::{SimConfig, SimError};
 pub use fault::{FaultKind, FaultParseError, FaultSpec, FaultWhen};
+pub use handle::{MantissaLevels, SimVenue, VenueHandle};
 pub use pacer::{Pacer, PacingMode};
 pub use pairs::{instruments, SimPair};
 pub use stats::VenueStats;
-pub use venue::{SimVenue, VenueHandle};

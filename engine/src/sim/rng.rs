@@ -75,7 +75,7 @@ impl SimRng {
     /// A small rank skewed towards 0: geometric-like, at most `max`.
     #[inline]
     pub fn near_rank(&mut self, max: u64) -> u64 {
-        // Minimum of two uniforms, squared again: strongly favours the touch.
+        // Minimum of three uniforms: strongly favours the touch (P(0) ≈ 3/(max+1)).
         let a = self.below(max + 1);
         let b = self.below(max + 1);
         let c = self.below(max + 1);

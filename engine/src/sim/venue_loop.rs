@@ -1,7 +1,5 @@
-//! The simulated venue itself: [`SimVenue::start`] binds 127.0.0.1, spawns the venue thread and
-//! returns a [`VenueHandle`]; the thread runs one loop that accepts connections, answers
-//! requests, steps the market at the paced rate, broadcasts frames, sends heartbeats and fires
-//! faults.
+//! The venue thread: one loop that accepts connections, answers requests, steps the market at
+//! the paced rate, broadcasts frames, sends heartbeats and fires faults.
 //!
 //! Owns the listener, every connection and (behind one mutex shared with the handle) the market
 //! state. Invariants: one thread does all the work, so a snapshot and the updates after it are
@@ -10,31 +8,26 @@
 //! promptly; only 127.0.0.1 is ever bound. It never panics on client input.
 
 use std::net::{SocketAddr, TcpListener};
-use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use kspin_api::{Price, Qty};
 use rustls::{ServerConfig, StreamOwned};
 use tungstenite::protocol::WebSocketConfig;
 use tungstenite::Utf8Bytes;
 
-use crate::book::SUPPORTED_DEPTHS;
-
-use super::config::{SimConfig, SimError};
+use super::config::SimConfig;
 use super::conn::{Connection, Progress, Sent, TickerTrigger, VenueStream};
 use super::fault::{FaultKind, FaultSchedule, MAX_OVERSIZED};
 use super::frames::{self, now_micros};
-use super::market::{Market, StepOutcome};
+use super::market::StepOutcome;
 use super::pacer::{pacer_for, Pacer};
-use super::pairs::{find_pair, instruments, SimPair};
+use super::pairs::SimPair;
 use super::requests::{self, send_text, RequestCtx};
 use super::rng::SimRng;
-use super::state::{Levels, MarketState};
-use super::stats::{StatsCounters, VenueStats};
-use super::tls::{self, VenueCert};
+use super::state::MarketState;
+use super::stats::StatsCounters;
+use super::tls;
 
 /// Longest the loop idles between iterations (bounds request latency and `stop()` delay).
 const MAX_IDLE: Duration = Duration::from_millis(1);
@@ -49,252 +42,39 @@ const MAX_WRITE_BUFFER: usize = MAX_OVERSIZED + (16 << 20);
 const MAX_REQUEST: usize = 1 << 20;
 /// XOR applied to a checksum by the `corrupt` fault (never 0, so the value always changes).
 const CORRUPT_MASK: u32 = 0x5A5A_0001;
-/// How long `pause()` waits for the loop to acknowledge before giving up.
-const PAUSE_WAIT: Duration = Duration::from_secs(5);
 
 /// State shared between the venue thread and its handle.
-struct Shared {
-    state: Mutex<MarketState>,
-    stats: StatsCounters,
-    stop: AtomicBool,
-    paused: AtomicBool,
+pub(super) struct Shared {
+    pub(super) state: Mutex<MarketState>,
+    pub(super) stats: StatsCounters,
+    pub(super) stop: AtomicBool,
+    pub(super) paused: AtomicBool,
     /// Completed loop iterations (lets `pause()` wait for the loop to see the flag).
-    epoch: AtomicU64,
-    injected: Mutex<Vec<FaultKind>>,
+    pub(super) epoch: AtomicU64,
+    pub(super) injected: Mutex<Vec<FaultKind>>,
 }
 
 impl Shared {
-    fn state(&self) -> MutexGuard<'_, MarketState> {
+    pub(super) fn new(state: MarketState, paused: bool) -> Shared {
+        Shared {
+            state: Mutex::new(state),
+            stats: StatsCounters::default(),
+            stop: AtomicBool::new(false),
+            paused: AtomicBool::new(paused),
+            epoch: AtomicU64::new(0),
+            injected: Mutex::new(Vec::new()),
+        }
+    }
+
+    pub(super) fn state(&self) -> MutexGuard<'_, MarketState> {
         // A panic on the venue thread cannot leave the market half-stepped in a way a reader
         // could misuse; keep serving the last state.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
-/// Bids and asks as `(price, qty)` mantissas, best first.
-pub type MantissaLevels = (Vec<(i64, i64)>, Vec<(i64, i64)>);
-
-/// Entry point; see the module docs.
-pub struct SimVenue;
-
-impl SimVenue {
-    /// Binds 127.0.0.1, prepares TLS if asked, and starts the venue thread.
-    pub fn start(cfg: SimConfig) -> Result<VenueHandle, SimError> {
-        let pairs: Vec<&'static SimPair> = if cfg.symbols.is_empty() {
-            instruments().iter().collect()
-        } else {
-            let mut v = Vec::new();
-            for s in &cfg.symbols {
-                let p = find_pair(s).ok_or_else(|| SimError::UnknownSymbol(s.clone()))?;
-                if !v.contains(&p) {
-                    v.push(p);
-                }
-            }
-            v
-        };
-        let listener =
-            TcpListener::bind(("127.0.0.1", cfg.port)).map_err(|source| SimError::Bind {
-                port: cfg.port,
-                source,
-            })?;
-        listener.set_nonblocking(true).map_err(SimError::Socket)?;
-        let addr = listener.local_addr().map_err(SimError::Socket)?;
-        let (cert, tls_config) = if cfg.tls {
-            let cert = VenueCert::generate()?;
-            let config = cert.server_config()?;
-            (Some(cert), Some(config))
-        } else {
-            (None, None)
-        };
-        let mut cert_path = None;
-        if let (Some(cert), Some(path)) = (&cert, &cfg.cert_out) {
-            std::fs::write(path, &cert.pem).map_err(|source| SimError::CertWrite {
-                path: path.clone(),
-                source,
-            })?;
-            cert_path = Some(path.clone());
-        }
-        let shared = Arc::new(Shared {
-            state: Mutex::new(MarketState::new(Market::new(&pairs, cfg.seed), cfg.seed)),
-            stats: StatsCounters::default(),
-            stop: AtomicBool::new(false),
-            paused: AtomicBool::new(cfg.start_paused),
-            epoch: AtomicU64::new(0),
-            injected: Mutex::new(Vec::new()),
-        });
-        let now = Instant::now();
-        let venue = VenueLoop {
-            schedule: FaultSchedule::new(&cfg.faults, now),
-            pacer: pacer_for(cfg.pacing, now, cfg.batch),
-            conn_rng: SimRng::derived(cfg.seed, 0x636f_6e6e),
-            cfg,
-            pairs: pairs.clone(),
-            shared: shared.clone(),
-            listener: Some(listener),
-            addr,
-            tls: tls_config,
-            conns: Vec::new(),
-            next_number: 1,
-            stall_until: None,
-            maintenance_until: None,
-            refuse_until: None,
-            burst: None,
-            corrupt_pending: Vec::new(),
-            outcome: StepOutcome::default(),
-            was_frozen: false,
-        };
-        let thread = std::thread::Builder::new()
-            .name("kspin-sim-venue".into())
-            .spawn(move || venue.run())
-            .map_err(SimError::Thread)?;
-        Ok(VenueHandle {
-            addr,
-            tls: cert.is_some(),
-            cert,
-            cert_path,
-            pairs,
-            shared,
-            thread: Some(thread),
-        })
-    }
-}
-
-/// A running venue. Dropping it stops the venue like [`VenueHandle::stop`].
-pub struct VenueHandle {
-    addr: SocketAddr,
-    tls: bool,
-    cert: Option<VenueCert>,
-    cert_path: Option<PathBuf>,
-    pairs: Vec<&'static SimPair>,
-    shared: Arc<Shared>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl VenueHandle {
-    /// The bound address (always 127.0.0.1).
-    pub fn local_addr(&self) -> SocketAddr {
-        self.addr
-    }
-
-    /// `ws://127.0.0.1:PORT/v2`, or `wss://localhost:PORT/v2` with TLS (the certificate names
-    /// `localhost`; connect to 127.0.0.1 — the venue does not listen on ::1).
-    pub fn url(&self) -> String {
-        if self.tls {
-            format!("wss://localhost:{}/v2", self.addr.port())
-        } else {
-            format!("ws://127.0.0.1:{}/v2", self.addr.port())
-        }
-    }
-
-    /// The self-signed certificate (PEM) when TLS is on.
-    pub fn cert_pem(&self) -> Option<&str> {
-        self.cert.as_ref().map(|c| c.pem.as_str())
-    }
-
-    /// The self-signed certificate (DER) when TLS is on.
-    pub fn cert_der(&self) -> Option<&[u8]> {
-        self.cert.as_ref().map(|c| c.der.as_ref())
-    }
-
-    /// Where the PEM was written (`SimConfig::cert_out`), if it was.
-    pub fn cert_path(&self) -> Option<&Path> {
-        self.cert_path.as_deref()
-    }
-
-    /// The pairs this venue trades, in market order.
-    pub fn pairs(&self) -> &[&'static SimPair] {
-        &self.pairs
-    }
-
-    /// Bids and asks, best first, that a correct client subscribed to `symbol` at `depth` holds
-    /// now (after it has read every frame sent so far). `None` for an unknown symbol or a depth
-    /// Kraken does not offer.
-    pub fn book_levels(&self, symbol: &str, depth: u16) -> Option<Levels> {
-        if !SUPPORTED_DEPTHS.contains(&depth) {
-            return None;
-        }
-        let index = self.pairs.iter().position(|p| p.symbol == symbol)?;
-        self.shared.state().book_levels(index, depth)
-    }
-
-    /// The same levels as `(price, qty)` mantissas — convenient for comparisons.
-    pub fn book_mantissas(&self, symbol: &str, depth: u16) -> Option<MantissaLevels> {
-        let (b, a) = self.book_levels(symbol, depth)?;
-        let m = |v: Vec<(Price, Qty)>| v.into_iter().map(|(p, q)| (p.0, q.0)).collect();
-        Some((m(b), m(a)))
-    }
-
-    /// The venue's counters now.
-    pub fn stats(&self) -> VenueStats {
-        self.shared.stats.snapshot()
-    }
-
-    /// Freezes the market: returns once the venue loop has seen the pause, so every book,
-    /// trade and ticker frame sent before the pause is already queued ahead of anything the
-    /// client requests afterwards (send a `ping`, read up to its `pong`, and the client's
-    /// books are comparable with [`VenueHandle::book_levels`]). Requests are still answered.
-    pub fn pause(&self) {
-        self.shared.paused.store(true, Ordering::SeqCst);
-        self.wait_for_loop();
-    }
-
-    /// Unfreezes the market.
-    pub fn resume(&self) {
-        self.shared.paused.store(false, Ordering::SeqCst);
-    }
-
-    /// Fires a fault now (as if its schedule had come), from the venue thread's next iteration.
-    pub fn inject(&self, fault: FaultKind) {
-        self.shared
-            .injected
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(fault);
-        self.wait_for_loop();
-    }
-
-    /// Waits until the loop has completed a full iteration that started after this call.
-    fn wait_for_loop(&self) {
-        let start = self.shared.epoch.load(Ordering::SeqCst);
-        let deadline = Instant::now() + PAUSE_WAIT;
-        while self.shared.epoch.load(Ordering::SeqCst) < start + 2 {
-            if Instant::now() > deadline || self.thread.as_ref().is_none_or(|t| t.is_finished()) {
-                return;
-            }
-            std::thread::sleep(Duration::from_micros(200));
-        }
-    }
-
-    /// Stops the venue: closes every connection (WebSocket close, TLS close_notify), the
-    /// listener, and joins the thread.
-    pub fn stop(mut self) {
-        self.shutdown();
-    }
-
-    fn shutdown(&mut self) {
-        self.shared.stop.store(true, Ordering::SeqCst);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-impl Drop for VenueHandle {
-    fn drop(&mut self) {
-        self.shutdown();
-    }
-}
-
-impl std::fmt::Debug for VenueHandle {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("VenueHandle")
-            .field("url", &self.url())
-            .finish_non_exhaustive()
-    }
-}
-
 /// The venue thread's state.
-struct VenueLoop {
+pub(super) struct VenueLoop {
     cfg: SimConfig,
     pairs: Vec<&'static SimPair>,
     shared: Arc<Shared>,
@@ -318,7 +98,37 @@ struct VenueLoop {
 }
 
 impl VenueLoop {
-    fn run(mut self) {
+    pub(super) fn new(
+        cfg: SimConfig,
+        pairs: Vec<&'static SimPair>,
+        shared: Arc<Shared>,
+        listener: TcpListener,
+        tls: Option<Arc<ServerConfig>>,
+    ) -> std::io::Result<VenueLoop> {
+        let now = Instant::now();
+        Ok(VenueLoop {
+            schedule: FaultSchedule::new(&cfg.faults, now),
+            pacer: pacer_for(cfg.pacing, now, cfg.batch),
+            conn_rng: SimRng::derived(cfg.seed, 0x636f_6e6e),
+            addr: listener.local_addr()?,
+            cfg,
+            pairs,
+            shared,
+            listener: Some(listener),
+            tls,
+            conns: Vec::new(),
+            next_number: 1,
+            stall_until: None,
+            maintenance_until: None,
+            refuse_until: None,
+            burst: None,
+            corrupt_pending: Vec::new(),
+            outcome: StepOutcome::default(),
+            was_frozen: false,
+        })
+    }
+
+    pub(super) fn run(mut self) {
         let mut due = Vec::new();
         let mut requests = Vec::new();
         while !self.shared.stop.load(Ordering::SeqCst) {
