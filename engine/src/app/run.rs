@@ -141,11 +141,15 @@ fn run_inner(args: &RunArgs) -> Result<i32, RunError> {
             config.venue.sim.rate,
             config.venue.sim.seed
         );
-        let endpoint = Endpoint::parse(&handle.url()).map_err(RunError::Url)?;
+        // Connect to the address the venue listens on (127.0.0.1 only: `localhost` may resolve to
+        // ::1 first) and verify its certificate under the name it was issued for.
+        let mut endpoint = Endpoint::parse(&handle.url()).map_err(RunError::Url)?;
+        let server_name = endpoint.tls.then(|| endpoint.host.clone());
+        endpoint.host = handle.local_addr().ip().to_string();
         let tls = TlsSettings {
             extra_root_pem: handle.cert_pem().map(str::to_owned),
             use_webpki_roots: false,
-            server_name_override: None,
+            server_name_override: server_name,
         };
         venue = Some(handle);
         (endpoint, tls)
@@ -235,7 +239,6 @@ fn run_inner(args: &RunArgs) -> Result<i32, RunError> {
     let deadline = args
         .duration
         .map(|s| started + Duration::from_secs_f64(s.max(0.0)));
-    let mut last: Option<CoreStats> = None;
     let mut last_frames = 0u64;
     let mut last_at = started;
     loop {
@@ -249,7 +252,6 @@ fn run_inner(args: &RunArgs) -> Result<i32, RunError> {
             if !args.quiet && s.link != LinkState::Stopped {
                 eprintln!("{}", status_line(started.elapsed(), rate, &s, plan.len()));
             }
-            last = Some(s);
         }
         let timed_out = deadline.is_some_and(|d| Instant::now() >= d);
         if timed_out || INTERRUPTED.load(Ordering::SeqCst) || thread.is_finished() {
@@ -263,8 +265,15 @@ fn run_inner(args: &RunArgs) -> Result<i32, RunError> {
     if let Some(v) = venue {
         v.stop();
     }
-    let summary = summary_json(&core, &plan, elapsed, venue_stats.map(|s| format!("{s:?}")));
-    let _ = last;
+    let venue_json = venue_stats.map(|s| {
+        Value::Object(
+            s.named()
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), json!(v)))
+                .collect(),
+        )
+    });
+    let summary = summary_json(&core, &plan, elapsed, venue_json);
     if args.json {
         println!("{summary}");
     } else {
@@ -349,7 +358,7 @@ fn summary_json<P: crate::runtime::Publisher>(
     core: &EngineCore<P>,
     plan: &[SymbolPlan],
     elapsed: Duration,
-    venue: Option<String>,
+    venue: Option<Value>,
 ) -> Value {
     let feed = core.feed().counters();
     let c = core.counters();

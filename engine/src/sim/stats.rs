@@ -14,6 +14,13 @@ macro_rules! counters {
             $($(#[$doc])* pub $name: u64,)*
         }
 
+        impl VenueStats {
+            /// Every counter with its name, in declaration order (for summaries).
+            pub fn named(&self) -> Vec<(&'static str, u64)> {
+                vec![$((stringify!($name), self.$name),)*]
+            }
+        }
+
         /// The live counters (see the module docs).
         #[derive(Debug, Default)]
         pub struct StatsCounters {
