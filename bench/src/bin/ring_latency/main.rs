@@ -23,7 +23,7 @@ use std::sync::Arc;
 /// One-way latency (p50/p99/p99.9/max) and throughput of kspin-ring vs rtrb vs crossbeam
 /// ArrayQueue, 64-byte events, producer and consumer pinned to different cores.
 #[derive(Parser, Debug, Clone)]
-#[command(version, about)]
+#[command(version)]
 pub struct Args {
     /// Core for the producer thread (all producers in the N-producer runs).
     #[arg(long, default_value_t = 0)]
