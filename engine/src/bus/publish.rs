@@ -1,0 +1,842 @@
+//! [`Bus`]: the engine-core end of every strategy's rings. It is the feed's [`FeedSink`] for
+//! market data, turns each verified book message, trade, ticker, stale notice and status into
+//! wire events on one SPSC ring per strategy, keeps lagging strategies consistent, and answers
+//! order intents from the paper model ([`super::paper`]).
+//!
+//! Owns, per strategy (a *lane*): the event producer, the intent consumer, the per-symbol dirty
+//! and told-live bits, a small queue of order updates waiting for ring room, the paper trader and
+//! the counters; per symbol: whether a snapshot was seen, the book version and scales.
+//!
+//! Invariants:
+//! - **All or nothing per message**: a book message is pushed to a lane only when the ring has
+//!   room for all its wire events, so a replica never sees half a message.
+//! - **Never waits**: a full ring makes the lane *lagging*: the message's events are dropped and
+//!   counted and its symbol marked dirty. While any symbol of a lane is dirty, its book deltas,
+//!   trades and tickers are dropped (a dropped delta marks its symbol dirty). [`Bus::service`]
+//!   (every loop iteration) and each book publish hand a dirty symbol a `BookSnapshot{CatchUp}`
+//!   of the engine's *current* book — or a `BookStale` if that book is not live — once the whole
+//!   sequence fits; with no dirty symbol left the lane is no longer lagging. A strategy therefore
+//!   sees a subsequence of the engine's book states, never a wrong one.
+//! - `BookLive` follows a snapshot exactly when the lane was last told the book is not live
+//!   (which is the case when the feed reports the book went live).
+//! - No allocation, lock, syscall or formatting after [`Bus::add_strategy`]; no panic on input.
+
+use kspin_api::wire::{LevelPacker, SnapshotReason, SnapshotStart, WireEvent, WireKind};
+use kspin_api::{
+    BookChange, BookStale, ClientOrderId, ConnectionStatus, Link, LinkState, OrderMessage,
+    OrderUpdate, Price, Qty, StaleReason as WireStale, Strategy, SymbolId, SymbolInfo,
+    SystemStatus, Ticker, Trade, TradeOrderType,
+};
+use kspin_ring::{try_spsc, Consumer, IdlePolicy, Producer};
+use quanta::Clock;
+
+use super::host::StrategyHandle;
+use super::logs::LogDrain;
+use super::paper::{PaperCounters, PaperTrader, MAX_UPDATES_PER_REQUEST};
+use super::stats::StrategyStats;
+use super::{BookSource, BusError};
+use crate::book::{ApplyReport, OrderBook};
+use crate::feed::{FeedSink, StaleReason};
+use crate::kraken::{self, BookData, StatusMsg, UpdateKind};
+
+/// Slots of each strategy's intent ring (strategy → engine). A strategy sees
+/// `SubmitError::RingFull` beyond this many unanswered requests.
+pub const INTENT_RING_CAPACITY: usize = 1024;
+/// Slots of each strategy's log ring (strategy → monitor thread).
+pub const LOG_RING_CAPACITY: usize = 4096;
+/// Order updates a lane holds while its event ring is full.
+pub const ANSWER_QUEUE_CAPACITY: usize = 64;
+/// Requests taken from one lane's intent ring per [`Bus::drain_intents`] call (bounds the time
+/// one call spends on one strategy).
+pub const MAX_INTENTS_PER_DRAIN: usize = 64;
+
+/// Engine-side counters of one lane.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LaneCounters {
+    /// Wire events pushed into the strategy's ring (market data, catch-up, order updates).
+    pub events_published: u64,
+    /// Wire events not pushed because the lane was lagging or its ring was full.
+    pub events_dropped: u64,
+    /// `BookSnapshot{CatchUp}` sequences handed to the lane.
+    pub snapshots_handed: u64,
+    /// Wire events of catch-up sequences, conflated statuses and catch-up `BookStale`s
+    /// (included in `events_published`).
+    pub catchup_events: u64,
+    /// Times the lane went from no dirty symbol to at least one.
+    pub lag_episodes: u64,
+    /// `Order` wire events pushed (included in `events_published`).
+    pub order_updates: u64,
+    /// Order updates lost because the answer queue was full (cannot happen by construction:
+    /// intents are only taken with room for their answers; kept as a tripwire).
+    pub order_updates_lost: u64,
+}
+
+/// Engine-wide counters of the bus.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BusCounters {
+    /// Feed symbol indices beyond the bus's symbol table.
+    pub unknown_symbol: u64,
+    /// Trades or tickers whose numbers do not fit the symbol's scales.
+    pub unconvertible: u64,
+    /// Book updates with more levels than a `BookChange` can announce (forwarded as catch-up).
+    pub oversized_messages: u64,
+}
+
+/// Fixed-capacity FIFO of order updates.
+struct AnswerQueue {
+    items: [OrderUpdate; ANSWER_QUEUE_CAPACITY],
+    head: usize,
+    len: usize,
+}
+
+impl AnswerQueue {
+    fn new() -> AnswerQueue {
+        AnswerQueue {
+            items: [OrderUpdate::accepted(ClientOrderId(0), SymbolId(0)); ANSWER_QUEUE_CAPACITY],
+            head: 0,
+            len: 0,
+        }
+    }
+
+    fn free(&self) -> usize {
+        ANSWER_QUEUE_CAPACITY - self.len
+    }
+
+    fn push(&mut self, update: OrderUpdate) -> bool {
+        if self.len == ANSWER_QUEUE_CAPACITY {
+            return false;
+        }
+        let i = (self.head + self.len) % ANSWER_QUEUE_CAPACITY;
+        self.items[i] = update;
+        self.len += 1;
+        true
+    }
+
+    fn front(&self) -> Option<OrderUpdate> {
+        (self.len > 0).then(|| self.items[self.head])
+    }
+
+    fn pop(&mut self) {
+        if self.len > 0 {
+            self.head = (self.head + 1) % ANSWER_QUEUE_CAPACITY;
+            self.len -= 1;
+        }
+    }
+}
+
+/// One strategy's engine-side state.
+struct Lane {
+    name: String,
+    core: Option<usize>,
+    events: Producer<WireEvent>,
+    intents: Consumer<OrderMessage>,
+    /// Symbol needs a catch-up snapshot (or stale notice) before any further delta.
+    dirty: Box<[bool]>,
+    dirty_count: usize,
+    /// Where the next catch-up scan starts (round robin over symbols).
+    cursor: usize,
+    /// What the lane's assembler believes: the last of BookLive (true) / BookStale (false).
+    told_live: Box<[bool]>,
+    /// The latest status that did not fit.
+    pending_status: Option<ConnectionStatus>,
+    answers: AnswerQueue,
+    paper: PaperTrader,
+    counters: LaneCounters,
+}
+
+impl Lane {
+    #[inline]
+    fn lagging(&self) -> bool {
+        self.dirty_count != 0
+    }
+
+    fn needs_service(&self) -> bool {
+        self.dirty_count != 0 || self.pending_status.is_some() || self.answers.len != 0
+    }
+
+    #[inline]
+    fn push(&mut self, event: WireEvent) {
+        match self.events.try_push(event) {
+            Ok(()) => self.counters.events_published += 1,
+            // Callers checked `free_slots` first (a lower bound; we are the only producer).
+            Err(_) => self.counters.events_dropped += 1,
+        }
+    }
+
+    fn mark_dirty(&mut self, symbol: usize) {
+        if let Some(d) = self.dirty.get_mut(symbol) {
+            if !*d {
+                *d = true;
+                if self.dirty_count == 0 {
+                    self.counters.lag_episodes += 1;
+                }
+                self.dirty_count += 1;
+            }
+        }
+    }
+
+    fn clear_dirty(&mut self, symbol: usize) {
+        if let Some(d) = self.dirty.get_mut(symbol) {
+            if *d {
+                *d = false;
+                self.dirty_count -= 1;
+            }
+        }
+    }
+
+    /// Pushes `BookSnapshot{reason}`, every level of `book` (bids then asks, best first),
+    /// `BookDone`, and `BookLive` when the lane was told the book is not live. The caller
+    /// checked [`snapshot_events`] slots are free.
+    fn push_snapshot(
+        &mut self,
+        symbol: SymbolId,
+        book: &OrderBook,
+        reason: SnapshotReason,
+        stamps: (u64, u64),
+    ) {
+        let (recv, publish) = stamps;
+        let wire = |kind| WireEvent::new(recv, publish, kind);
+        self.push(wire(WireKind::BookSnapshot(SnapshotStart {
+            symbol,
+            reason,
+        })));
+        let mut packer = LevelPacker::new(symbol);
+        let levels = book
+            .bids()
+            .iter()
+            .map(|(p, q)| (kspin_api::BookSide::Bid, p, q))
+            .chain(
+                book.asks()
+                    .iter()
+                    .map(|(p, q)| (kspin_api::BookSide::Ask, p, q)),
+            );
+        for (side, price, qty) in levels {
+            if let Some(batch) = packer.push(side, price, qty) {
+                self.push(wire(WireKind::BookLevels(batch)));
+            }
+        }
+        if let Some(batch) = packer.flush() {
+            self.push(wire(WireKind::BookLevels(batch)));
+        }
+        self.push(wire(WireKind::BookDone(book_change(
+            symbol,
+            book,
+            packer.levels(),
+            true,
+        ))));
+        let i = symbol.index();
+        if !self.told_live.get(i).copied().unwrap_or(true) {
+            self.push(wire(WireKind::BookLive(symbol)));
+            self.told_live[i] = true;
+        }
+    }
+
+    /// Tries to bring `symbol` up to date: a catch-up snapshot of `book` if `live`, else a
+    /// `BookStale` if the lane still thinks it live. Clears the dirty bit on success.
+    fn hand_off(
+        &mut self,
+        symbol: SymbolId,
+        book: Option<&OrderBook>,
+        live: bool,
+        stale: WireStale,
+        stamps: (u64, u64),
+    ) -> bool {
+        let i = symbol.index();
+        let told_live = self.told_live.get(i).copied().unwrap_or(false);
+        match book {
+            Some(book) if live => {
+                let need = snapshot_events(book, told_live);
+                if self.events.free_slots() < need {
+                    return false;
+                }
+                self.push_snapshot(symbol, book, SnapshotReason::CatchUp, stamps);
+                self.counters.snapshots_handed += 1;
+                self.counters.catchup_events += need as u64;
+            }
+            _ => {
+                if told_live {
+                    if self.events.free_slots() < 1 {
+                        return false;
+                    }
+                    let kind = WireKind::BookStale(BookStale {
+                        symbol,
+                        reason: stale,
+                    });
+                    self.push(WireEvent::new(stamps.0, stamps.1, kind));
+                    self.told_live[i] = false;
+                    self.counters.catchup_events += 1;
+                }
+            }
+        }
+        self.clear_dirty(i);
+        true
+    }
+
+    /// Pushes one non-book event unless lagging or full (then drops and counts it).
+    #[inline]
+    fn offer(&mut self, event: WireEvent) {
+        if !self.lagging() && self.events.free_slots() >= 1 {
+            self.push(event);
+        } else {
+            self.counters.events_dropped += 1;
+        }
+    }
+
+    fn flush_answers(&mut self, stamps: (u64, u64)) {
+        while let Some(update) = self.answers.front() {
+            let event = WireEvent::new(stamps.0, stamps.1, WireKind::Order(update));
+            if self.events.try_push(event).is_err() {
+                break;
+            }
+            self.answers.pop();
+            self.counters.events_published += 1;
+            self.counters.order_updates += 1;
+        }
+    }
+}
+
+/// Wire events a snapshot of `book` takes: marker, level batches, done, and `BookLive` unless
+/// the lane already thinks the book live.
+#[inline]
+fn snapshot_events(book: &OrderBook, told_live: bool) -> usize {
+    let levels = book.bids().len() + book.asks().len();
+    2 + levels.div_ceil(kspin_api::wire::LEVELS_PER_BATCH) + usize::from(!told_live)
+}
+
+fn book_change(symbol: SymbolId, book: &OrderBook, levels: u16, snapshot: bool) -> BookChange {
+    let (bid_price, bid_qty) = book.best_bid().unwrap_or((Price::ZERO, Qty::ZERO));
+    let (ask_price, ask_qty) = book.best_ask().unwrap_or((Price::ZERO, Qty::ZERO));
+    BookChange {
+        symbol,
+        levels_changed: levels,
+        snapshot,
+        bid_price,
+        bid_qty,
+        ask_price,
+        ask_qty,
+    }
+}
+
+fn wire_stale(reason: StaleReason) -> WireStale {
+    match reason {
+        StaleReason::ChecksumMismatch | StaleReason::BadMessage => WireStale::ChecksumMismatch,
+        StaleReason::Disconnected => WireStale::Disconnected,
+        StaleReason::Halted => WireStale::Unsubscribed,
+    }
+}
+
+fn wire_system(system: kraken::SystemStatus) -> SystemStatus {
+    match system {
+        kraken::SystemStatus::Online => SystemStatus::Online,
+        kraken::SystemStatus::CancelOnly => SystemStatus::CancelOnly,
+        kraken::SystemStatus::Maintenance => SystemStatus::Maintenance,
+        kraken::SystemStatus::PostOnly => SystemStatus::PostOnly,
+        kraken::SystemStatus::Unknown => SystemStatus::Unknown,
+    }
+}
+
+/// The engine side of every strategy's rings; see the module docs.
+pub struct Bus {
+    symbols: Vec<SymbolInfo>,
+    clock: Clock,
+    frame_tsc: u64,
+    lanes: Vec<Lane>,
+    had_snapshot: Box<[bool]>,
+    /// Bumped by every published book state; the paper model matches resting orders on change.
+    versions: Box<[u64]>,
+    /// `(price_scale, qty_scale)` per symbol, refreshed from each book message.
+    scales: Box<[(u8, u8)]>,
+    /// Why each book last went stale (for catch-up `BookStale`s).
+    stale_reasons: Box<[WireStale]>,
+    system: SystemStatus,
+    /// Some lane needs [`Bus::service`].
+    attention: bool,
+    logs: LogDrain,
+    log_drain_taken: bool,
+    counters: BusCounters,
+}
+
+impl std::fmt::Debug for Bus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Bus")
+            .field("symbols", &self.symbols.len())
+            .field("strategies", &self.lanes.len())
+            .field("attention", &self.attention)
+            .field("counters", &self.counters)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Bus {
+    /// A bus for `symbols` (`symbols[i].id == SymbolId(i)`, the feed's symbol order), with no
+    /// strategy yet. Start-up only.
+    pub fn new(symbols: &[SymbolInfo]) -> Bus {
+        let n = symbols.len();
+        Bus {
+            symbols: symbols.to_vec(),
+            clock: Clock::new(),
+            frame_tsc: 0,
+            lanes: Vec::new(),
+            had_snapshot: vec![false; n].into_boxed_slice(),
+            versions: vec![0; n].into_boxed_slice(),
+            scales: symbols
+                .iter()
+                .map(|s| (s.price_scale, s.qty_scale))
+                .collect(),
+            stale_reasons: vec![WireStale::Disconnected; n].into_boxed_slice(),
+            system: SystemStatus::Unknown,
+            attention: false,
+            logs: LogDrain::new(symbols.to_vec()),
+            log_drain_taken: false,
+            counters: BusCounters::default(),
+        }
+    }
+
+    /// Adds a strategy: allocates its event ring (`ring_capacity`, rounded up to a power of
+    /// two), intent ring and log ring, and returns the handle to start its thread with
+    /// [`super::host::spawn_strategy`]. Start-up only.
+    pub fn add_strategy(
+        &mut self,
+        name: &str,
+        core: Option<usize>,
+        strategy: Box<dyn Strategy>,
+        ring_capacity: usize,
+        idle: IdlePolicy,
+    ) -> Result<StrategyHandle, BusError> {
+        fn ring<T: Copy + Send>(
+            strategy: &str,
+            what: &'static str,
+            capacity: usize,
+        ) -> Result<(Producer<T>, Consumer<T>), BusError> {
+            try_spsc(capacity).map_err(|source| BusError::Ring {
+                strategy: strategy.to_owned(),
+                what,
+                source,
+            })
+        }
+        let (events_tx, events_rx) = ring(name, "event", ring_capacity)?;
+        let (intents_tx, intents_rx) = ring(name, "intent", INTENT_RING_CAPACITY)?;
+        let (logs_tx, logs_rx) = ring(name, "log", LOG_RING_CAPACITY)?;
+        let n = self.symbols.len();
+        let index = self.lanes.len();
+        self.lanes.push(Lane {
+            name: name.to_owned(),
+            core,
+            events: events_tx,
+            intents: intents_rx,
+            dirty: vec![false; n].into_boxed_slice(),
+            dirty_count: 0,
+            cursor: 0,
+            told_live: vec![false; n].into_boxed_slice(),
+            pending_status: None,
+            answers: AnswerQueue::new(),
+            paper: PaperTrader::new(),
+            counters: LaneCounters::default(),
+        });
+        self.logs.add(name, logs_rx);
+        Ok(StrategyHandle::new(
+            index,
+            name,
+            core,
+            idle,
+            self.symbols.clone(),
+            strategy,
+            events_rx,
+            intents_tx,
+            logs_tx,
+        ))
+    }
+
+    /// The log rings of every strategy, for the monitor thread (once; later calls get `None`).
+    pub fn take_log_drain(&mut self) -> Option<LogDrain> {
+        if self.log_drain_taken {
+            return None;
+        }
+        self.log_drain_taken = true;
+        Some(core::mem::replace(
+            &mut self.logs,
+            LogDrain::new(Vec::new()),
+        ))
+    }
+
+    /// The symbol table.
+    pub fn symbols(&self) -> &[SymbolInfo] {
+        &self.symbols
+    }
+
+    /// Number of strategies.
+    pub fn strategies(&self) -> usize {
+        self.lanes.len()
+    }
+
+    /// The read TSC (quanta raw) of the frame being processed; stamps `recv_tsc`.
+    #[inline]
+    pub fn set_frame_tsc(&mut self, tsc: u64) {
+        self.frame_tsc = tsc;
+    }
+
+    /// Quanta raw ticks now (the clock the bus stamps with).
+    #[inline]
+    pub fn now_tsc(&self) -> u64 {
+        self.clock.raw()
+    }
+
+    #[inline]
+    fn stamps(&self) -> (u64, u64) {
+        (self.frame_tsc, self.clock.raw())
+    }
+
+    /// True while strategy `index` has a dirty symbol.
+    pub fn is_lagging(&self, index: usize) -> bool {
+        self.lanes.get(index).is_some_and(Lane::lagging)
+    }
+
+    /// True when some strategy has catch-up, a conflated status or order updates waiting.
+    pub fn needs_service(&self) -> bool {
+        self.attention
+    }
+
+    /// Engine-side counters of strategy `index`.
+    pub fn lane_counters(&self, index: usize) -> Option<LaneCounters> {
+        self.lanes.get(index).map(|l| l.counters)
+    }
+
+    /// Paper-trading counters of strategy `index`.
+    pub fn paper_counters(&self, index: usize) -> Option<PaperCounters> {
+        self.lanes.get(index).map(|l| l.paper.counters())
+    }
+
+    pub fn counters(&self) -> BusCounters {
+        self.counters
+    }
+
+    /// Per-strategy figures for the run summary (end of run; allocates).
+    pub fn strategy_stats(&self) -> Vec<StrategyStats> {
+        self.lanes
+            .iter()
+            .map(|l| StrategyStats {
+                name: l.name.clone(),
+                core: l.core,
+                lane: l.counters,
+                paper: l.paper.counters(),
+            })
+            .collect()
+    }
+
+    /// Publishes a connection status change (the runtime calls this on connect / disconnect;
+    /// the feed's `status` messages arrive through [`FeedSink::status`]).
+    pub fn publish_connection(&mut self, status: ConnectionStatus) {
+        if status.link == Link::Public && status.system != SystemStatus::Unknown {
+            self.system = status.system;
+        }
+        let stamps = self.stamps();
+        let system = self.system;
+        for lane in &mut self.lanes {
+            lane.paper.set_system(system);
+            // A status is not a delta: it goes out even while lagging when there is room;
+            // otherwise the latest one waits for `service`.
+            if lane.pending_status.is_none() && lane.events.free_slots() >= 1 {
+                lane.push(WireEvent::new(
+                    stamps.0,
+                    stamps.1,
+                    WireKind::Connection(status),
+                ));
+            } else {
+                lane.counters.events_dropped += 1;
+                lane.pending_status = Some(status);
+                self.attention = true;
+            }
+        }
+    }
+
+    /// Catch-up work, called by the runtime every loop iteration: hands dirty symbols their
+    /// snapshots (round robin, as long as whole sequences fit), delivers conflated statuses and
+    /// waiting order updates. A single branch when nothing waits.
+    #[inline]
+    pub fn service<B: BookSource + ?Sized>(&mut self, books: &B) {
+        if !self.attention {
+            return;
+        }
+        self.service_lanes(books);
+    }
+
+    #[cold]
+    fn service_lanes<B: BookSource + ?Sized>(&mut self, books: &B) {
+        let stamps = self.stamps();
+        let n = self.symbols.len();
+        let mut attention = false;
+        for lane in &mut self.lanes {
+            if let Some(status) = lane.pending_status {
+                if lane.events.free_slots() >= 1 {
+                    lane.push(WireEvent::new(
+                        stamps.0,
+                        stamps.1,
+                        WireKind::Connection(status),
+                    ));
+                    lane.counters.catchup_events += 1;
+                    lane.pending_status = None;
+                }
+            }
+            let mut scanned = 0;
+            while lane.dirty_count > 0 && scanned < n {
+                let s = lane.cursor % n;
+                if lane.dirty[s] {
+                    let current = books.current_book(s);
+                    let (book, live) = match current {
+                        Some((book, live)) => (Some(book), live),
+                        None => (None, false),
+                    };
+                    let symbol = SymbolId(s as u16);
+                    if !lane.hand_off(symbol, book, live, self.stale_reasons[s], stamps) {
+                        break; // retried first next time
+                    }
+                }
+                lane.cursor = (s + 1) % n;
+                scanned += 1;
+            }
+            lane.flush_answers(stamps);
+            attention |= lane.needs_service();
+        }
+        self.attention = attention;
+    }
+
+    /// Takes order requests from every strategy's intent ring and answers them from the paper
+    /// model against `books`; matches resting orders against book states they have not seen.
+    /// Called by the runtime every loop iteration. Never blocks: a request stays in its ring
+    /// while the lane's answer queue lacks room for its answers.
+    pub fn drain_intents<B: BookSource + ?Sized>(&mut self, books: &B) {
+        let stamps = self.stamps();
+        let versions = &self.versions;
+        let mut attention = false;
+        for lane in &mut self.lanes {
+            let Lane {
+                intents,
+                answers,
+                paper,
+                counters,
+                ..
+            } = lane;
+            let mut taken = 0;
+            while taken < MAX_INTENTS_PER_DRAIN && answers.free() >= MAX_UPDATES_PER_REQUEST {
+                let Some(message) = intents.try_pop() else {
+                    break;
+                };
+                paper.on_request(&message.request, books, versions, &mut |u| {
+                    if !answers.push(u) {
+                        counters.order_updates_lost += 1;
+                    }
+                });
+                taken += 1;
+            }
+            // One update at most per resting order; wait for room rather than lose one.
+            if answers.free() >= paper.open_orders() {
+                paper.on_book_states(books, versions, &mut |u| {
+                    if !answers.push(u) {
+                        counters.order_updates_lost += 1;
+                    }
+                });
+            }
+            lane.flush_answers(stamps);
+            attention |= lane.needs_service();
+        }
+        self.attention |= attention;
+    }
+
+    fn symbol_index(&mut self, symbol: usize) -> Option<SymbolId> {
+        if symbol < self.symbols.len() && symbol <= u16::MAX as usize {
+            Some(SymbolId(symbol as u16))
+        } else {
+            self.counters.unknown_symbol += 1;
+            None
+        }
+    }
+
+    fn publish_update(&mut self, symbol: SymbolId, book: &OrderBook, data: &BookData<'_>) {
+        let levels = data.bids.len() + data.asks.len();
+        let stamps = self.stamps();
+        let stale = self.stale_reasons[symbol.index()];
+        if levels > u16::MAX as usize {
+            // Cannot be announced in a BookChange: give everyone the resulting book instead.
+            self.counters.oversized_messages += 1;
+            for lane in &mut self.lanes {
+                lane.counters.events_dropped += 1;
+                lane.mark_dirty(symbol.index());
+                lane.hand_off(symbol, Some(book), true, stale, stamps);
+            }
+            self.attention = true;
+            return;
+        }
+        let need = levels.div_ceil(kspin_api::wire::LEVELS_PER_BATCH) + 1;
+        let (price_scale, qty_scale) = (book.price_scale(), book.qty_scale());
+        for lane in &mut self.lanes {
+            if !lane.lagging() && lane.events.free_slots() >= need {
+                let wire = |kind| WireEvent::new(stamps.0, stamps.1, kind);
+                let mut packer = LevelPacker::new(symbol);
+                let bids = data.bids.iter().map(|l| (kspin_api::BookSide::Bid, l));
+                let asks = data.asks.iter().map(|l| (kspin_api::BookSide::Ask, l));
+                for (side, level) in bids.chain(asks) {
+                    // The feed applied this message at these scales, so conversion succeeded
+                    // there and cannot fail here; stay total anyway (the replica ignores a
+                    // zero price and its top-of-book check would catch the difference).
+                    let price =
+                        Price::from_decimal(level.price, price_scale).unwrap_or(Price::ZERO);
+                    let qty = Qty::from_decimal(level.qty, qty_scale).unwrap_or(Qty::ZERO);
+                    if let Some(batch) = packer.push(side, price, qty) {
+                        lane.push(wire(WireKind::BookLevels(batch)));
+                    }
+                }
+                if let Some(batch) = packer.flush() {
+                    lane.push(wire(WireKind::BookLevels(batch)));
+                }
+                let done = book_change(symbol, book, packer.levels(), false);
+                lane.push(wire(WireKind::BookDone(done)));
+            } else {
+                lane.counters.events_dropped += need as u64;
+                lane.mark_dirty(symbol.index());
+                // The book at hand is the current one: hand it over right away if it fits.
+                lane.hand_off(symbol, Some(book), true, stale, stamps);
+                self.attention |= lane.lagging();
+            }
+        }
+    }
+
+    fn publish_snapshot(&mut self, symbol: SymbolId, book: &OrderBook) {
+        let i = symbol.index();
+        let reason = if self.had_snapshot[i] {
+            SnapshotReason::Resync
+        } else {
+            SnapshotReason::Initial
+        };
+        self.had_snapshot[i] = true;
+        let stamps = self.stamps();
+        let stale = self.stale_reasons[i];
+        for lane in &mut self.lanes {
+            let need = snapshot_events(book, lane.told_live[i]);
+            if !lane.lagging() && lane.events.free_slots() >= need {
+                lane.push_snapshot(symbol, book, reason, stamps);
+            } else {
+                lane.counters.events_dropped += need as u64;
+                lane.mark_dirty(i);
+                lane.hand_off(symbol, Some(book), true, stale, stamps);
+                self.attention |= lane.lagging();
+            }
+        }
+    }
+}
+
+impl FeedSink for Bus {
+    fn book_updated(
+        &mut self,
+        symbol: usize,
+        book: &OrderBook,
+        data: &BookData<'_>,
+        kind: UpdateKind,
+        _report: &ApplyReport,
+    ) {
+        let Some(id) = self.symbol_index(symbol) else {
+            return;
+        };
+        self.versions[symbol] = self.versions[symbol].wrapping_add(1);
+        self.scales[symbol] = (book.price_scale(), book.qty_scale());
+        match kind {
+            UpdateKind::Snapshot => self.publish_snapshot(id, book),
+            UpdateKind::Update => self.publish_update(id, book, data),
+        }
+    }
+
+    fn book_stale(&mut self, symbol: usize, reason: StaleReason) {
+        let Some(id) = self.symbol_index(symbol) else {
+            return;
+        };
+        let reason = wire_stale(reason);
+        self.stale_reasons[symbol] = reason;
+        self.versions[symbol] = self.versions[symbol].wrapping_add(1);
+        let stamps = self.stamps();
+        for lane in &mut self.lanes {
+            if !lane.lagging() && lane.events.free_slots() >= 1 {
+                let kind = WireKind::BookStale(BookStale { symbol: id, reason });
+                lane.push(WireEvent::new(stamps.0, stamps.1, kind));
+                lane.told_live[symbol] = false;
+            } else {
+                lane.counters.events_dropped += 1;
+                lane.mark_dirty(symbol);
+                lane.hand_off(id, None, false, reason, stamps);
+                self.attention |= lane.lagging();
+            }
+        }
+    }
+
+    fn trade(&mut self, symbol: usize, trade: &kraken::Trade<'_>) {
+        let Some(id) = self.symbol_index(symbol) else {
+            return;
+        };
+        let (ps, qs) = self.scales[symbol];
+        let (Ok(price), Ok(qty)) = (
+            Price::from_decimal(trade.price, ps),
+            Qty::from_decimal(trade.qty, qs),
+        ) else {
+            self.counters.unconvertible += 1;
+            return;
+        };
+        let time_ns = kraken::time::parse_rfc3339_nanos(trade.timestamp)
+            .map_or(0, |t| u64::try_from(t).unwrap_or(0));
+        let t = Trade {
+            symbol: id,
+            side: match trade.side {
+                kraken::Side::Buy => kspin_api::Side::Buy,
+                kraken::Side::Sell => kspin_api::Side::Sell,
+            },
+            ord_type: match trade.ord_type {
+                kraken::OrdType::Market => TradeOrderType::Market,
+                // Kraken only sends `limit` or `market`; an absent type reads as limit.
+                kraken::OrdType::Limit | kraken::OrdType::Other => TradeOrderType::Limit,
+            },
+            price,
+            qty,
+            trade_id: trade.trade_id,
+            time_ns,
+        };
+        let (recv, publish) = self.stamps();
+        let event = WireEvent::new(recv, publish, WireKind::Trade(t));
+        for lane in &mut self.lanes {
+            lane.offer(event);
+        }
+    }
+
+    fn ticker(&mut self, symbol: usize, ticker: &kraken::Ticker<'_>) {
+        let Some(id) = self.symbol_index(symbol) else {
+            return;
+        };
+        let (ps, qs) = self.scales[symbol];
+        let converted = (
+            Price::from_decimal(ticker.bid, ps),
+            Price::from_decimal(ticker.ask, ps),
+            Price::from_decimal(ticker.last, ps),
+            Qty::from_decimal(ticker.volume, qs),
+        );
+        let (Ok(bid), Ok(ask), Ok(last), Ok(volume)) = converted else {
+            self.counters.unconvertible += 1;
+            return;
+        };
+        let t = Ticker {
+            symbol: id,
+            bid,
+            ask,
+            last,
+            volume,
+        };
+        let (recv, publish) = self.stamps();
+        let event = WireEvent::new(recv, publish, WireKind::Ticker(t));
+        for lane in &mut self.lanes {
+            lane.offer(event);
+        }
+    }
+
+    fn status(&mut self, status: &StatusMsg<'_>) {
+        self.publish_connection(ConnectionStatus {
+            link: Link::Public,
+            state: LinkState::Connected,
+            system: wire_system(status.system),
+        });
+    }
+}
