@@ -342,6 +342,8 @@ pub struct Bus {
     frame_tsc: u64,
     lanes: Vec<Lane>,
     had_snapshot: Box<[bool]>,
+    /// The feed said the book went live; the next snapshot is followed by `BookLive`.
+    going_live: Box<[bool]>,
     /// Bumped by every published book state; the paper model matches resting orders on change.
     versions: Box<[u64]>,
     /// `(price_scale, qty_scale)` per symbol, refreshed from each book message.
@@ -378,6 +380,7 @@ impl Bus {
             frame_tsc: 0,
             lanes: Vec::new(),
             had_snapshot: vec![false; n].into_boxed_slice(),
+            going_live: vec![false; n].into_boxed_slice(),
             versions: vec![0; n].into_boxed_slice(),
             scales: symbols
                 .iter()
@@ -708,6 +711,7 @@ impl Bus {
             SnapshotReason::Initial
         };
         self.had_snapshot[i] = true;
+        let went_live = core::mem::take(&mut self.going_live[i]);
         let stamps = self.stamps();
         let stale = self.stale_reasons[i];
         for lane in &mut self.lanes {
@@ -715,7 +719,8 @@ impl Bus {
             if !lane.lagging() && lane.events.free_slots() >= need {
                 lane.push_snapshot(symbol, book, reason, stamps);
             } else {
-                lane.counters.events_dropped += need as u64;
+                // What the message amounts to in the engine's flow, whatever this lane was told.
+                lane.counters.events_dropped += snapshot_events(book, !went_live) as u64;
                 lane.mark_dirty(i);
                 lane.hand_off(symbol, Some(book), true, stale, stamps);
                 self.attention |= lane.lagging();
@@ -741,6 +746,12 @@ impl FeedSink for Bus {
         match kind {
             UpdateKind::Snapshot => self.publish_snapshot(id, book),
             UpdateKind::Update => self.publish_update(id, book, data),
+        }
+    }
+
+    fn book_live(&mut self, symbol: usize, _book: &OrderBook) {
+        if let Some(flag) = self.going_live.get_mut(symbol) {
+            *flag = true;
         }
     }
 
