@@ -4,6 +4,7 @@
 //! book state in order, the slow one loses deltas that are counted and gets catch-up snapshots,
 //! never sees a book state the engine did not have, and ends with the engine's books exactly.
 
+#![allow(clippy::needless_range_loop)] // symbol indices address several parallel tables
 mod bus_common;
 
 use std::sync::atomic::{AtomicBool, Ordering};

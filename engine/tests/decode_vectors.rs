@@ -42,7 +42,7 @@ fn every_vector_line_decodes_and_books_checksum() {
         for line in lines(name) {
             match dec.decode(line.as_bytes()) {
                 Ok(Message::Book(b)) => {
-                    assert!(b.len() >= 1);
+                    assert!(!b.is_empty());
                     books_with_checksum += b.iter().filter(|x| x.checksum.is_some()).count();
                 }
                 Ok(_) => {}

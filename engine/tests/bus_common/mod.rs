@@ -338,7 +338,7 @@ pub struct Recorder {
     alloc_count: Option<fn() -> u64>,
     first_alloc: Option<u64>,
     last_alloc: u64,
-    /// Submitted on the first live `BookChanged`.
+    /// Submitted on the first `BookLive`.
     pub on_first_book: Vec<kspin_api::OrderIntent>,
     pub cancel_second: bool,
 }
@@ -402,7 +402,12 @@ impl Strategy for Recorder {
                 if self.rec.books.len() < self.rec.books.capacity() {
                     self.rec.books.push((c.symbol.index(), d, live));
                 }
-                if live && !self.on_first_book.is_empty() {
+            }
+            EventKind::Trade(_) => self.rec.trades += 1,
+            EventKind::BookStale(_) => self.rec.stale += 1,
+            EventKind::BookLive(_) => {
+                self.rec.live += 1;
+                if !self.on_first_book.is_empty() {
                     let intents = core::mem::take(&mut self.on_first_book);
                     let mut ids = Vec::new();
                     for intent in intents {
@@ -413,13 +418,8 @@ impl Strategy for Recorder {
                     }
                 }
             }
-            EventKind::Trade(_) => self.rec.trades += 1,
-            EventKind::BookStale(_) => self.rec.stale += 1,
-            EventKind::BookLive(_) => self.rec.live += 1,
-            EventKind::Order(o) => {
-                if self.rec.orders.len() < self.rec.orders.capacity() {
-                    self.rec.orders.push(o);
-                }
+            EventKind::Order(o) if self.rec.orders.len() < self.rec.orders.capacity() => {
+                self.rec.orders.push(o);
             }
             _ => {}
         }
