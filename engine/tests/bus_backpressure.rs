@@ -70,9 +70,12 @@ fn slow_strategy_never_blocks_the_engine_and_never_sees_a_wrong_book() {
     );
 
     // The runtime keeps calling service until it has caught up.
+    let mut rounds = 0u64;
     while bus.is_lagging(1) || bus.needs_service() {
         bus.service(&feed);
         std::thread::yield_now();
+        rounds += 1;
+        assert!(rounds < 100_000_000, "the slow strategy never caught up");
     }
     stop.store(true, Ordering::Release);
     let fast_r = fast_t.join().unwrap();

@@ -60,10 +60,13 @@ fn orders_are_answered_from_the_engine_book() {
     let mut states = vec![Vec::new()];
     drive(&mut feed, &mut bus, &frames, &mut states);
     // The runtime's loop: drain intents until the four requests are answered.
+    let mut rounds = 0u64;
     while bus.paper_counters(0).unwrap().intents < 4 || bus.needs_service() {
         bus.drain_intents(&feed);
         bus.service(&feed);
         std::thread::yield_now();
+        rounds += 1;
+        assert!(rounds < 100_000_000, "the requests never arrived");
     }
     stop.store(true, Ordering::Release);
     let report = thread.join().unwrap();

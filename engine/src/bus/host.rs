@@ -159,6 +159,12 @@ impl StrategyHandle {
         self.index
     }
 
+    /// The event ring's consumer end (unit tests read the wire sequence directly).
+    #[cfg(test)]
+    pub(super) fn events_mut(&mut self) -> &mut Consumer<WireEvent> {
+        &mut self.events
+    }
+
     /// Starts the thread; same as [`spawn_strategy`].
     pub fn spawn(self, stop: Arc<AtomicBool>) -> Result<RunningStrategy, BusError> {
         spawn_strategy(self, stop)

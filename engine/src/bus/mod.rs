@@ -1,7 +1,7 @@
 //! The bus: everything between the engine core and the strategy cores.
 //!
 //! Owns [`Bus`] (engine core: one SPSC event ring per strategy, back-pressure and catch-up
-//! snapshots, intents answered by the paper model), the strategy host threads ([`host`]), their
+//! snapshots, intents answered by the paper model) and its per-strategy [`lane`]s, the strategy host threads ([`host`]), their
 //! replica books ([`replica`]), the paper fill model ([`paper`]), the log drain for the monitor
 //! thread ([`logs`]), start-up from the config ([`build`]) and the run-summary figures
 //! ([`stats`]). Invariants: the engine core never waits for a strategy and never allocates here
@@ -14,6 +14,7 @@
 
 pub mod build;
 pub mod host;
+pub mod lane;
 pub mod logs;
 pub mod paper;
 pub mod publish;
@@ -24,9 +25,10 @@ pub use build::{build_strategies, params_from_toml};
 pub use host::{
     spawn_strategy, HostCounters, HostReport, Pinning, RunningStrategy, StrategyHandle,
 };
+pub use lane::LaneCounters;
 pub use logs::LogDrain;
 pub use paper::{PaperCounters, PaperTrader};
-pub use publish::{Bus, BusCounters, LaneCounters};
+pub use publish::{Bus, BusCounters};
 pub use replica::Replica;
 pub use stats::{reports_json, strategy_reports, StrategyReport, StrategyStats};
 

@@ -21,16 +21,16 @@
 //!   (which is the case when the feed reports the book went live).
 //! - No allocation, lock, syscall or formatting after [`Bus::add_strategy`]; no panic on input.
 
-use kspin_api::wire::{LevelPacker, SnapshotReason, SnapshotStart, WireEvent, WireKind};
+use kspin_api::wire::{LevelPacker, SnapshotReason, WireEvent, WireKind};
 use kspin_api::{
-    BookChange, BookStale, ClientOrderId, ConnectionStatus, Link, LinkState, OrderMessage,
-    OrderUpdate, Price, Qty, StaleReason as WireStale, Strategy, SymbolId, SymbolInfo,
-    SystemStatus, Ticker, Trade, TradeOrderType,
+    BookStale, ConnectionStatus, Link, LinkState, Price, Qty, StaleReason as WireStale, Strategy,
+    SymbolId, SymbolInfo, SystemStatus, Ticker, Trade, TradeOrderType,
 };
 use kspin_ring::{try_spsc, Consumer, IdlePolicy, Producer};
 use quanta::Clock;
 
 use super::host::StrategyHandle;
+use super::lane::{book_change, snapshot_events, AnswerQueue, Lane, LaneCounters};
 use super::logs::LogDrain;
 use super::paper::{PaperCounters, PaperTrader, MAX_UPDATES_PER_REQUEST};
 use super::stats::StrategyStats;
@@ -44,32 +44,9 @@ use crate::kraken::{self, BookData, StatusMsg, UpdateKind};
 pub const INTENT_RING_CAPACITY: usize = 1024;
 /// Slots of each strategy's log ring (strategy → monitor thread).
 pub const LOG_RING_CAPACITY: usize = 4096;
-/// Order updates a lane holds while its event ring is full.
-pub const ANSWER_QUEUE_CAPACITY: usize = 64;
 /// Requests taken from one lane's intent ring per [`Bus::drain_intents`] call (bounds the time
 /// one call spends on one strategy).
 pub const MAX_INTENTS_PER_DRAIN: usize = 64;
-
-/// Engine-side counters of one lane.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct LaneCounters {
-    /// Wire events pushed into the strategy's ring (market data, catch-up, order updates).
-    pub events_published: u64,
-    /// Wire events not pushed because the lane was lagging or its ring was full.
-    pub events_dropped: u64,
-    /// `BookSnapshot{CatchUp}` sequences handed to the lane.
-    pub snapshots_handed: u64,
-    /// Wire events of catch-up sequences, conflated statuses and catch-up `BookStale`s
-    /// (included in `events_published`).
-    pub catchup_events: u64,
-    /// Times the lane went from no dirty symbol to at least one.
-    pub lag_episodes: u64,
-    /// `Order` wire events pushed (included in `events_published`).
-    pub order_updates: u64,
-    /// Order updates lost because the answer queue was full (cannot happen by construction:
-    /// intents are only taken with room for their answers; kept as a tripwire).
-    pub order_updates_lost: u64,
-}
 
 /// Engine-wide counters of the bus.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -80,241 +57,6 @@ pub struct BusCounters {
     pub unconvertible: u64,
     /// Book updates with more levels than a `BookChange` can announce (forwarded as catch-up).
     pub oversized_messages: u64,
-}
-
-/// Fixed-capacity FIFO of order updates.
-struct AnswerQueue {
-    items: [OrderUpdate; ANSWER_QUEUE_CAPACITY],
-    head: usize,
-    len: usize,
-}
-
-impl AnswerQueue {
-    fn new() -> AnswerQueue {
-        AnswerQueue {
-            items: [OrderUpdate::accepted(ClientOrderId(0), SymbolId(0)); ANSWER_QUEUE_CAPACITY],
-            head: 0,
-            len: 0,
-        }
-    }
-
-    fn free(&self) -> usize {
-        ANSWER_QUEUE_CAPACITY - self.len
-    }
-
-    fn push(&mut self, update: OrderUpdate) -> bool {
-        if self.len == ANSWER_QUEUE_CAPACITY {
-            return false;
-        }
-        let i = (self.head + self.len) % ANSWER_QUEUE_CAPACITY;
-        self.items[i] = update;
-        self.len += 1;
-        true
-    }
-
-    fn front(&self) -> Option<OrderUpdate> {
-        (self.len > 0).then(|| self.items[self.head])
-    }
-
-    fn pop(&mut self) {
-        if self.len > 0 {
-            self.head = (self.head + 1) % ANSWER_QUEUE_CAPACITY;
-            self.len -= 1;
-        }
-    }
-}
-
-/// One strategy's engine-side state.
-struct Lane {
-    name: String,
-    core: Option<usize>,
-    events: Producer<WireEvent>,
-    intents: Consumer<OrderMessage>,
-    /// Symbol needs a catch-up snapshot (or stale notice) before any further delta.
-    dirty: Box<[bool]>,
-    dirty_count: usize,
-    /// Where the next catch-up scan starts (round robin over symbols).
-    cursor: usize,
-    /// What the lane's assembler believes: the last of BookLive (true) / BookStale (false).
-    told_live: Box<[bool]>,
-    /// The latest status that did not fit.
-    pending_status: Option<ConnectionStatus>,
-    answers: AnswerQueue,
-    paper: PaperTrader,
-    counters: LaneCounters,
-}
-
-impl Lane {
-    #[inline]
-    fn lagging(&self) -> bool {
-        self.dirty_count != 0
-    }
-
-    fn needs_service(&self) -> bool {
-        self.dirty_count != 0 || self.pending_status.is_some() || self.answers.len != 0
-    }
-
-    #[inline]
-    fn push(&mut self, event: WireEvent) {
-        match self.events.try_push(event) {
-            Ok(()) => self.counters.events_published += 1,
-            // Callers checked `free_slots` first (a lower bound; we are the only producer).
-            Err(_) => self.counters.events_dropped += 1,
-        }
-    }
-
-    fn mark_dirty(&mut self, symbol: usize) {
-        if let Some(d) = self.dirty.get_mut(symbol) {
-            if !*d {
-                *d = true;
-                if self.dirty_count == 0 {
-                    self.counters.lag_episodes += 1;
-                }
-                self.dirty_count += 1;
-            }
-        }
-    }
-
-    fn clear_dirty(&mut self, symbol: usize) {
-        if let Some(d) = self.dirty.get_mut(symbol) {
-            if *d {
-                *d = false;
-                self.dirty_count -= 1;
-            }
-        }
-    }
-
-    /// Pushes `BookSnapshot{reason}`, every level of `book` (bids then asks, best first),
-    /// `BookDone`, and `BookLive` when the lane was told the book is not live. The caller
-    /// checked [`snapshot_events`] slots are free.
-    fn push_snapshot(
-        &mut self,
-        symbol: SymbolId,
-        book: &OrderBook,
-        reason: SnapshotReason,
-        stamps: (u64, u64),
-    ) {
-        let (recv, publish) = stamps;
-        let wire = |kind| WireEvent::new(recv, publish, kind);
-        self.push(wire(WireKind::BookSnapshot(SnapshotStart {
-            symbol,
-            reason,
-        })));
-        let mut packer = LevelPacker::new(symbol);
-        let levels = book
-            .bids()
-            .iter()
-            .map(|(p, q)| (kspin_api::BookSide::Bid, p, q))
-            .chain(
-                book.asks()
-                    .iter()
-                    .map(|(p, q)| (kspin_api::BookSide::Ask, p, q)),
-            );
-        for (side, price, qty) in levels {
-            if let Some(batch) = packer.push(side, price, qty) {
-                self.push(wire(WireKind::BookLevels(batch)));
-            }
-        }
-        if let Some(batch) = packer.flush() {
-            self.push(wire(WireKind::BookLevels(batch)));
-        }
-        self.push(wire(WireKind::BookDone(book_change(
-            symbol,
-            book,
-            packer.levels(),
-            true,
-        ))));
-        let i = symbol.index();
-        if !self.told_live.get(i).copied().unwrap_or(true) {
-            self.push(wire(WireKind::BookLive(symbol)));
-            self.told_live[i] = true;
-        }
-    }
-
-    /// Tries to bring `symbol` up to date: a catch-up snapshot of `book` if `live`, else a
-    /// `BookStale` if the lane still thinks it live. Clears the dirty bit on success.
-    fn hand_off(
-        &mut self,
-        symbol: SymbolId,
-        book: Option<&OrderBook>,
-        live: bool,
-        stale: WireStale,
-        stamps: (u64, u64),
-    ) -> bool {
-        let i = symbol.index();
-        let told_live = self.told_live.get(i).copied().unwrap_or(false);
-        match book {
-            Some(book) if live => {
-                let need = snapshot_events(book, told_live);
-                if self.events.free_slots() < need {
-                    return false;
-                }
-                self.push_snapshot(symbol, book, SnapshotReason::CatchUp, stamps);
-                self.counters.snapshots_handed += 1;
-                self.counters.catchup_events += need as u64;
-            }
-            _ => {
-                if told_live {
-                    if self.events.free_slots() < 1 {
-                        return false;
-                    }
-                    let kind = WireKind::BookStale(BookStale {
-                        symbol,
-                        reason: stale,
-                    });
-                    self.push(WireEvent::new(stamps.0, stamps.1, kind));
-                    self.told_live[i] = false;
-                    self.counters.catchup_events += 1;
-                }
-            }
-        }
-        self.clear_dirty(i);
-        true
-    }
-
-    /// Pushes one non-book event unless lagging or full (then drops and counts it).
-    #[inline]
-    fn offer(&mut self, event: WireEvent) {
-        if !self.lagging() && self.events.free_slots() >= 1 {
-            self.push(event);
-        } else {
-            self.counters.events_dropped += 1;
-        }
-    }
-
-    fn flush_answers(&mut self, stamps: (u64, u64)) {
-        while let Some(update) = self.answers.front() {
-            let event = WireEvent::new(stamps.0, stamps.1, WireKind::Order(update));
-            if self.events.try_push(event).is_err() {
-                break;
-            }
-            self.answers.pop();
-            self.counters.events_published += 1;
-            self.counters.order_updates += 1;
-        }
-    }
-}
-
-/// Wire events a snapshot of `book` takes: marker, level batches, done, and `BookLive` unless
-/// the lane already thinks the book live.
-#[inline]
-fn snapshot_events(book: &OrderBook, told_live: bool) -> usize {
-    let levels = book.bids().len() + book.asks().len();
-    2 + levels.div_ceil(kspin_api::wire::LEVELS_PER_BATCH) + usize::from(!told_live)
-}
-
-fn book_change(symbol: SymbolId, book: &OrderBook, levels: u16, snapshot: bool) -> BookChange {
-    let (bid_price, bid_qty) = book.best_bid().unwrap_or((Price::ZERO, Qty::ZERO));
-    let (ask_price, ask_qty) = book.best_ask().unwrap_or((Price::ZERO, Qty::ZERO));
-    BookChange {
-        symbol,
-        levels_changed: levels,
-        snapshot,
-        bid_price,
-        bid_qty,
-        ask_price,
-        ask_qty,
-    }
 }
 
 fn wire_stale(reason: StaleReason) -> WireStale {
@@ -849,5 +591,158 @@ impl FeedSink for Bus {
             state: LinkState::Connected,
             system: wire_system(status.system),
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::book::ApplyMode;
+    use crate::kraken::Level;
+    use kspin_api::wire::{LevelBatch, SnapshotStart};
+    use kspin_api::{BookSide, Decimal, StrategySummary};
+
+    struct Idle;
+    impl Strategy for Idle {
+        fn on_event(&mut self, _: &kspin_api::Event, _: &mut dyn kspin_api::Context) {}
+        fn summary(&self) -> StrategySummary {
+            StrategySummary::new()
+        }
+    }
+
+    fn level(p: i64, q: i64) -> Level {
+        Level {
+            price: Decimal {
+                mantissa: p,
+                scale: 1,
+            },
+            qty: Decimal {
+                mantissa: q,
+                scale: 0,
+            },
+        }
+    }
+
+    fn data<'a>(bids: &'a [Level], asks: &'a [Level]) -> BookData<'a> {
+        BookData {
+            symbol: "X/Y",
+            bids,
+            asks,
+            checksum: None,
+            timestamp: None,
+        }
+    }
+
+    fn kinds(rx: &mut Consumer<WireEvent>) -> Vec<WireKind> {
+        let mut out = Vec::new();
+        while let Some(w) = rx.try_pop() {
+            out.push(w.kind);
+        }
+        out
+    }
+
+    fn batch(levels: &[(BookSide, i64, i64)]) -> WireKind {
+        let mut b = LevelBatch::empty(SymbolId(0));
+        for (i, &(side, p, q)) in levels.iter().enumerate() {
+            b.sides[i] = side;
+            b.prices[i] = Price(p);
+            b.qtys[i] = Qty(q);
+        }
+        b.count = levels.len() as u8;
+        WireKind::BookLevels(b)
+    }
+
+    /// Exact wire sequences: snapshot + BookLive, update, drop on a full ring, catch-up.
+    #[test]
+    fn publishes_whole_messages_and_catches_up_a_full_ring() {
+        let symbols = [SymbolInfo::new(0, "X/Y", 1, 0, 10)];
+        let mut bus = Bus::new(&symbols);
+        let mut h = bus
+            .add_strategy("t", None, Box::new(Idle), 8, IdlePolicy::Spin)
+            .unwrap();
+        let rx = h.events_mut();
+        let mut book = OrderBook::new(10, 1, 0);
+        let report = ApplyReport::default();
+        let (bids, asks) = ([level(100, 2), level(99, 1)], [level(101, 3)]);
+        let exact = |l: &[Level]| -> Vec<(Price, Qty)> {
+            l.iter()
+                .map(|l| (Price(l.price.mantissa), Qty(l.qty.mantissa)))
+                .collect()
+        };
+        book.apply_exact(ApplyMode::Snapshot, &exact(&bids), &exact(&asks));
+        bus.book_live(0, &book);
+        bus.book_updated(0, &book, &data(&bids, &asks), UpdateKind::Snapshot, &report);
+        let done = |levels, snapshot, book: &OrderBook| {
+            WireKind::BookDone(book_change(SymbolId(0), book, levels, snapshot))
+        };
+        let start = |reason| {
+            WireKind::BookSnapshot(SnapshotStart {
+                symbol: SymbolId(0),
+                reason,
+            })
+        };
+        assert_eq!(
+            kinds(rx),
+            vec![
+                start(SnapshotReason::Initial),
+                batch(&[(BookSide::Bid, 100, 2), (BookSide::Bid, 99, 1)]),
+                batch(&[(BookSide::Ask, 101, 3)]),
+                done(3, true, &book),
+                WireKind::BookLive(SymbolId(0)),
+            ]
+        );
+
+        // An update: its levels in message order, then BookDone.
+        let (ub, ua) = ([level(100, 0)], [level(102, 4)]);
+        book.apply_exact(ApplyMode::Update, &exact(&ub), &exact(&ua));
+        bus.book_updated(0, &book, &data(&ub, &ua), UpdateKind::Update, &report);
+        assert_eq!(
+            kinds(rx),
+            vec![
+                batch(&[(BookSide::Bid, 100, 0), (BookSide::Ask, 102, 4)]),
+                done(2, false, &book),
+            ]
+        );
+
+        // Fill the ring (8 slots) with updates of 2 events each; the fifth is dropped whole.
+        for q in 1..=5 {
+            let ua = [level(103, q)];
+            book.apply_exact(ApplyMode::Update, &[], &exact(&ua));
+            bus.book_updated(0, &book, &data(&[], &ua), UpdateKind::Update, &report);
+        }
+        let c = bus.lane_counters(0).unwrap();
+        assert_eq!((c.events_dropped, c.lag_episodes), (2, 1));
+        assert!(bus.is_lagging(0));
+        assert_eq!(rx.len(), 8);
+
+        // Room again: service hands the current book as a catch-up snapshot (no BookLive: the
+        // strategy already knows the book is live), and the lag ends.
+        let delivered = kinds(rx);
+        assert_eq!(delivered.len(), 8);
+        let sources = [(book.clone(), true)];
+        bus.service(&sources[..]);
+        assert!(!bus.is_lagging(0));
+        assert!(!bus.needs_service());
+        assert_eq!(
+            kinds(rx),
+            vec![
+                start(SnapshotReason::CatchUp),
+                batch(&[(BookSide::Bid, 99, 1), (BookSide::Ask, 101, 3)]),
+                batch(&[(BookSide::Ask, 102, 4), (BookSide::Ask, 103, 5)]),
+                done(4, true, &book),
+            ]
+        );
+        let c = bus.lane_counters(0).unwrap();
+        assert_eq!((c.snapshots_handed, c.catchup_events), (1, 4));
+
+        // Stale while not lagging: one BookStale; a later catch-up of a non-live book is silent.
+        bus.book_stale(0, StaleReason::ChecksumMismatch);
+        assert_eq!(
+            kinds(rx),
+            vec![WireKind::BookStale(BookStale {
+                symbol: SymbolId(0),
+                reason: WireStale::ChecksumMismatch,
+            })]
+        );
     }
 }

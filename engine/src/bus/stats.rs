@@ -8,8 +8,8 @@ use kspin_api::FixedDisplay;
 use serde_json::{json, Map, Value};
 
 use super::host::{HostReport, Pinning};
+use super::lane::LaneCounters;
 use super::paper::PaperCounters;
-use super::publish::LaneCounters;
 
 /// The engine-side figures of one strategy.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,11 +87,39 @@ pub fn strategy_reports(stats: Vec<StrategyStats>, hosts: Vec<HostReport>) -> Ve
         .collect()
 }
 
-/// `name → report JSON` for the run summary.
+/// `name → report JSON` for the run summary. A name configured twice gets `#2`, `#3`, ...
+/// on its later instances.
 pub fn reports_json(reports: &[StrategyReport]) -> Value {
     let mut map = Map::new();
     for r in reports {
-        map.insert(r.stats.name.clone(), r.to_json());
+        let mut key = r.stats.name.clone();
+        let mut n = 1;
+        while map.contains_key(&key) {
+            n += 1;
+            key = format!("{}#{n}", r.stats.name);
+        }
+        map.insert(key, r.to_json());
     }
     Value::Object(map)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn duplicate_names_stay_apart() {
+        let stats = |name: &str| StrategyStats {
+            name: name.to_owned(),
+            core: None,
+            lane: LaneCounters::default(),
+            paper: PaperCounters::default(),
+        };
+        let reports = strategy_reports(vec![stats("a"), stats("a"), stats("b")], Vec::new());
+        let json = reports_json(&reports);
+        let keys: Vec<_> = json.as_object().unwrap().keys().cloned().collect();
+        assert_eq!(keys, ["a", "a#2", "b"]);
+        assert_eq!(json["a#2"]["events_dropped"], 0);
+        assert!(json["b"].get("events_received").is_none());
+    }
 }
