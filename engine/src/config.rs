@@ -104,6 +104,9 @@ pub struct EngineConfig {
     pub rt_priority: u8,
     /// Allow strategy cores that are SMT siblings of the engine core.
     pub allow_smt_siblings: bool,
+    /// How strategy threads wait for events: `"spin"`, `"spin_then_yield"` (for cores shared
+    /// with other busy threads), or `"auto"` (spin when every busy thread has a core of its own).
+    pub strategy_idle: String,
 }
 
 /// Reconnect policy (PROTOCOL.md §4: a handful of instant retries after a random drop, ≥ 5 s
@@ -169,9 +172,48 @@ impl Default for Config {
                 depth: 25,
                 precision: toml::Table::new(),
             }],
-            strategies: Vec::new(),
+            strategies: default_strategies(),
         }
     }
+}
+
+/// The built-in strategies `kspin run` starts by default, one of each, on core 1.
+const DEFAULT_STRATEGIES: &str = r#"
+[[strategy]]
+name = "spread_monitor"
+core = 1
+params = { symbol = "BTC/USD", levels = 5, log_every = 2000 }
+
+[[strategy]]
+name = "trade_flow"
+core = 1
+params = { symbol = "ETH/USD", window = "10s", log_every = 500 }
+
+[[strategy]]
+name = "candles"
+core = 1
+params = { symbol = "BTC/USD", interval = "5s" }
+
+[[strategy]]
+name = "sma_cross"
+core = 1
+params = { symbol = "SOL/USD", qty = "1.5", interval = "1s", fast = 3, slow = 8 }
+
+[[strategy]]
+name = "whale_alert"
+core = 1
+params = { min_notional = "5000" }
+"#;
+
+fn default_strategies() -> Vec<StrategyConfig> {
+    #[derive(Deserialize)]
+    struct Strategies {
+        strategy: Vec<StrategyConfig>,
+    }
+    // A constant of this file: covered by `defaults_are_valid_and_run_against_the_simulator`.
+    toml::from_str::<Strategies>(DEFAULT_STRATEGIES)
+        .map(|s| s.strategy)
+        .unwrap_or_default()
 }
 
 impl Default for VenueConfig {
@@ -208,6 +250,7 @@ impl Default for EngineConfig {
             lock_memory: true,
             rt_priority: 0,
             allow_smt_siblings: false,
+            strategy_idle: "auto".into(),
         }
     }
 }
@@ -303,6 +346,15 @@ impl Config {
             if v == 0 {
                 return Err(invalid(key, "must be greater than 0"));
             }
+        }
+        if !["auto", "spin", "spin_then_yield"].contains(&e.strategy_idle.as_str()) {
+            return Err(invalid(
+                "engine.strategy_idle",
+                format!(
+                    "{:?} is not one of \"auto\", \"spin\", \"spin_then_yield\"",
+                    e.strategy_idle
+                ),
+            ));
         }
         if e.ring_capacity < 64 {
             return Err(invalid("engine.ring_capacity", "must be at least 64"));
@@ -480,6 +532,17 @@ mod tests {
         let c = Config::parse("", "empty").unwrap();
         assert_eq!(c.venue.url, "sim");
         assert_eq!(c.symbol_plan().unwrap().len(), 4);
+        let names: Vec<&str> = c.strategies.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "spread_monitor",
+                "trade_flow",
+                "candles",
+                "sma_cross",
+                "whale_alert"
+            ]
+        );
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The `kspin` commands. These run off the engine core: they parse arguments, read files, print
 //! and allocate as they like, and call into the engine library for the real work.
 
+pub mod precision;
 pub mod replay;
 pub mod run;

@@ -14,11 +14,18 @@ use std::time::{Duration, Instant};
 use kspin_api::FixedDisplay;
 use serde_json::{json, Value};
 
+use kspin_api::SymbolInfo;
+use kspin_ring::IdlePolicy;
+
+use super::precision::{self, PrecisionError};
+use crate::bus::{
+    build_strategies, reports_json, spawn_strategy, strategy_reports, Bus, BusError, LogDrain,
+};
 use crate::config::{Config, SymbolPlan};
 use crate::kraken::DecoderLimits;
 use crate::net::{ConnLimits, Endpoint, TlsSettings};
 use crate::runtime::stats::DECODE_ERROR_NAMES;
-use crate::runtime::{BackoffPolicy, CoreConfig, CoreStats, EngineCore, LinkState, NoStrategies};
+use crate::runtime::{BackoffPolicy, CoreConfig, CoreStats, EngineCore, LinkState};
 use crate::sim::{FaultSpec, SimConfig, SimVenue, VenueHandle};
 
 /// Arguments of `kspin run`.
@@ -75,6 +82,10 @@ pub enum RunError {
     },
     #[error("engine core: {0}")]
     Core(#[from] crate::runtime::CoreError),
+    #[error("precision: {0}")]
+    Precision(#[from] PrecisionError),
+    #[error("{0}")]
+    Strategy(#[from] BusError),
     #[error("engine.core: core {core} does not exist on this machine (cores 0..{available})")]
     NoSuchCore { core: usize, available: usize },
     #[error("cannot start the engine thread: {0}")]
@@ -99,7 +110,7 @@ fn run_inner(args: &RunArgs) -> Result<i32, RunError> {
         Some(path) => Config::load(path)?,
         None => Config::default(),
     };
-    let plan = config.symbol_plan()?;
+    let mut plan = config.symbol_plan()?;
     let policy = config.mismatch_policy()?;
     install_signal_handlers();
 
@@ -174,6 +185,44 @@ fn run_inner(args: &RunArgs) -> Result<i32, RunError> {
         (endpoint, tls)
     };
 
+    // Every symbol's precision, before anything runs: strategy replicas need it from the start.
+    if config.venue.url == "sim" {
+        precision::from_sim_pairs(&mut plan)?;
+    } else if let Err(e) = precision::fetch(
+        &endpoint,
+        &tls,
+        config.engine.max_frame_bytes,
+        &mut plan,
+        Duration::from_secs(15),
+    ) {
+        if !config.strategies.is_empty() {
+            return Err(e.into());
+        }
+        eprintln!("kspin: precision not resolved at start-up ({e}); the engine learns it from the instrument channel");
+    }
+    let symbol_infos: Vec<SymbolInfo> = plan
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let (price, qty) = p.precision.unwrap_or((0, 0));
+            SymbolInfo::new(i as u16, &p.symbol, price, qty, p.depth)
+        })
+        .collect();
+    let busy_threads = 1 + config.strategies.len() + usize::from(config.venue.url == "sim");
+    let idle = match config.engine.strategy_idle.as_str() {
+        "spin" => IdlePolicy::Spin,
+        "spin_then_yield" => IdlePolicy::SHARED_CORE,
+        _ if cores.len() < busy_threads => IdlePolicy::SHARED_CORE,
+        _ => IdlePolicy::Spin,
+    };
+    let (mut bus, handles) = build_strategies(
+        &config.strategies,
+        &symbol_infos,
+        config.engine.ring_capacity,
+        idle,
+    )?;
+    let mut log_drain = bus.take_log_drain();
+
     let core_cfg = CoreConfig {
         endpoint,
         tls,
@@ -201,12 +250,25 @@ fn run_inner(args: &RunArgs) -> Result<i32, RunError> {
         seed: config.venue.sim.seed ^ 0x6b73_7069_6e00,
     };
     let clock = quanta::Clock::new();
-    let mut core = EngineCore::new(core_cfg, NoStrategies, clock)?;
+    let mut core = EngineCore::new(core_cfg, bus, clock)?;
 
     if config.engine.lock_memory {
         eprintln!("kspin: memory: {}", kspin_tuning::process::lock_memory());
     }
     let stop = Arc::new(AtomicBool::new(false));
+    let strategies_stop = Arc::new(AtomicBool::new(false));
+    let mut running = Vec::with_capacity(handles.len());
+    for handle in handles {
+        let name = handle.name().to_owned();
+        let core_id = handle.core();
+        let host = spawn_strategy(handle, Arc::clone(&strategies_stop))?;
+        eprintln!(
+            "kspin: strategy {name} on core {} ({:?}, idle {idle:?})",
+            core_id.map_or("-".into(), |c| c.to_string()),
+            host.pinning()
+        );
+        running.push(host);
+    }
     let (mut stats_tx, mut stats_rx) = kspin_ring::spsc::<CoreStats>(64);
     let rt_priority = config.engine.rt_priority;
     let core_stop = Arc::clone(&stop);
@@ -258,6 +320,9 @@ fn run_inner(args: &RunArgs) -> Result<i32, RunError> {
                 eprintln!("{}", status_line(started.elapsed(), rate, &s, plan.len()));
             }
         }
+        if let Some(drain) = log_drain.as_mut() {
+            print_logs(drain, args.quiet);
+        }
         let timed_out = deadline.is_some_and(|d| Instant::now() >= d);
         if timed_out || INTERRUPTED.load(Ordering::SeqCst) || thread.is_finished() {
             break;
@@ -265,6 +330,19 @@ fn run_inner(args: &RunArgs) -> Result<i32, RunError> {
     }
     stop.store(true, Ordering::SeqCst);
     let core = thread.join().map_err(|_| RunError::Panicked)?;
+    // The core has stopped publishing: let the strategies finish what is in their rings.
+    strategies_stop.store(true, Ordering::SeqCst);
+    let mut host_reports = Vec::with_capacity(running.len());
+    for host in running {
+        host_reports.push(host.join()?);
+    }
+    if let Some(drain) = log_drain.as_mut() {
+        print_logs(drain, args.quiet);
+    }
+    let strategies = reports_json(&strategy_reports(
+        core.publisher().strategy_stats(),
+        host_reports,
+    ));
     let elapsed = started.elapsed();
     let venue_stats = venue.as_ref().map(|v| v.stats());
     if let Some(v) = venue {
@@ -278,7 +356,8 @@ fn run_inner(args: &RunArgs) -> Result<i32, RunError> {
                 .collect(),
         )
     });
-    let summary = summary_json(&core, &plan, elapsed, venue_json);
+    let mut summary = summary_json(&core, &plan, elapsed, venue_json);
+    summary["strategies"] = strategies;
     if args.json {
         println!("{summary}");
     } else {
@@ -326,6 +405,15 @@ fn startup_checks(config: &Config, available_cores: usize) {
     }
 }
 
+/// Prints what the strategies logged (formatted here, off the hot cores) on stderr.
+fn print_logs(drain: &mut LogDrain, quiet: bool) {
+    drain.drain(usize::MAX, |strategy, _record, text| {
+        if !quiet {
+            eprintln!("  [{strategy}] {text}");
+        }
+    });
+}
+
 fn status_line(elapsed: Duration, rate: f64, s: &CoreStats, symbols: usize) -> String {
     let link = match s.link {
         LinkState::Waiting => "waiting",
@@ -359,8 +447,8 @@ fn fmt_ns(ns: u64) -> String {
     }
 }
 
-fn summary_json<P: crate::runtime::Publisher>(
-    core: &EngineCore<P>,
+fn summary_json(
+    core: &EngineCore<Bus>,
     plan: &[SymbolPlan],
     elapsed: Duration,
     venue: Option<Value>,
@@ -469,6 +557,15 @@ fn summary_text(s: &Value) -> String {
         fmt_ns(s["latency_ns"]["p99_9"].as_u64().unwrap_or(0)),
         fmt_ns(s["latency_ns"]["max"].as_u64().unwrap_or(0)),
     );
+    if let Some(strategies) = s["strategies"].as_object() {
+        for (name, v) in strategies {
+            let _ = writeln!(
+                out,
+                "  strategy {name} (core {}): events published {} received {} dropped {} | snapshots handed {} | intents {}",
+                v["core"], v["events_published"], v["events_received"], v["events_dropped"], v["snapshots_handed"], v["intents"]
+            );
+        }
+    }
     if let Some(symbols) = s["symbols"].as_object() {
         for (name, v) in symbols {
             let _ = writeln!(

@@ -19,6 +19,7 @@ pub mod logs;
 pub mod paper;
 pub mod publish;
 pub mod replica;
+pub mod runtime_glue;
 pub mod stats;
 
 pub use build::{build_strategies, params_from_toml};

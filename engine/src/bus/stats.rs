@@ -29,13 +29,17 @@ pub struct StrategyReport {
 }
 
 impl StrategyReport {
-    /// `{core, pinned, events_published, events_received, events_dropped, snapshots_handed,
-    /// lag_episodes, intents, fills, rejects, logs_dropped, summary: {figure: "value"}}`.
+    /// `{core, pinned, events_offered, events_published, events_received, events_dropped,
+    /// snapshots_handed, lag_episodes, intents, fills, rejects, logs_dropped,
+    /// summary: {figure: "value"}}`. `events_offered` counts every event the engine had for the
+    /// strategy, `events_published` those that entered its ring (`offered - dropped`); a strategy
+    /// that ran to the end has `events_received == events_published`.
     /// Figures are exact decimal text (a figure has its own scale).
     pub fn to_json(&self) -> Value {
         let s = &self.stats;
         let mut v = json!({
             "core": s.core,
+            "events_offered": s.lane.events_published + s.lane.events_dropped,
             "events_published": s.lane.events_published,
             "events_dropped": s.lane.events_dropped,
             "snapshots_handed": s.lane.snapshots_handed,
