@@ -395,20 +395,43 @@ impl<P: Publisher> EngineCore<P> {
             return;
         }
         if now.duration_since(self.last_tx) >= self.cfg.ping_interval {
-            self.ping_id += 1;
-            let ping_id = self.ping_id;
-            let bytes = self.requests.ping(ping_id);
-            if let Some(conn) = self.conn.as_mut() {
-                if conn.send_text(bytes).is_ok() {
-                    self.counters.pings_sent += 1;
-                }
-            }
-            self.last_tx = now;
+            self.send_ping(now);
         }
         let flushed = self.conn.as_mut().map(|c| c.flush());
         if let Some(Err(e)) = flushed {
             let cause = self.cause_of(e);
             self.fail(now, cause);
+        }
+    }
+
+    /// Queues a `ping` now, outside the ping timer, and returns its `req_id`; the publisher's
+    /// `pong` sees it come back after every frame the venue sent before it (a drain barrier for
+    /// tests and tools). `None` unless the connection is open. It goes out with the next poll.
+    pub fn ping_now(&mut self) -> Option<u64> {
+        if !matches!(
+            self.phase,
+            Phase::Streaming | Phase::AwaitingInstrument { .. }
+        ) {
+            return None;
+        }
+        let now = self.clock.now();
+        self.send_ping(now)
+    }
+
+    fn send_ping(&mut self, now: Instant) -> Option<u64> {
+        self.ping_id += 1;
+        let ping_id = self.ping_id;
+        let bytes = self.requests.ping(ping_id);
+        let sent = match self.conn.as_mut() {
+            Some(conn) => conn.send_text(bytes).is_ok(),
+            None => false,
+        };
+        self.last_tx = now;
+        if sent {
+            self.counters.pings_sent += 1;
+            Some(ping_id)
+        } else {
+            None
         }
     }
 
