@@ -108,6 +108,10 @@ pub struct EngineCore<P: Publisher> {
     instrument_seen: bool,
     needs_instrument: bool,
     ever_connected: bool,
+    /// The current connection has proved itself (a book went live, or with no book
+    /// subscriptions a frame arrived while streaming); the backoff's failure streak was reset.
+    healthy: bool,
+    has_books: bool,
 }
 
 /// Why the core could not be built.
@@ -135,6 +139,7 @@ impl<P: Publisher> EngineCore<P> {
         }
         let requests = Requests::render(&cfg.symbols)?;
         let needs_instrument = cfg.symbols.iter().any(|p| p.precision.is_none());
+        let has_books = cfg.symbols.iter().any(|p| p.book);
         let now = clock.now();
         Ok(EngineCore {
             decoder: Decoder::new(cfg.decoder),
@@ -157,6 +162,8 @@ impl<P: Publisher> EngineCore<P> {
             instrument_seen: false,
             needs_instrument,
             ever_connected: false,
+            healthy: false,
+            has_books,
             cfg,
         })
     }
@@ -283,6 +290,7 @@ impl<P: Publisher> EngineCore<P> {
                 self.last_rx = now;
                 self.last_tx = now;
                 self.instrument_seen = false;
+                self.healthy = false;
                 self.publisher.link(true);
                 if self.needs_instrument {
                     let bytes = &self.requests.instrument;
@@ -349,11 +357,15 @@ impl<P: Publisher> EngineCore<P> {
             instrument_seen,
             ..
         } = self;
+        let mut went_live = false;
+        let mut maintenance_announced = 0u64;
         let mut sink = CoreSink {
             publisher,
             requests,
             maintenance,
             instrument_seen,
+            went_live: &mut went_live,
+            maintenance_announced: &mut maintenance_announced,
         };
         let result = conn.read_frames(|payload| {
             let t0 = clock.raw();
@@ -377,15 +389,24 @@ impl<P: Publisher> EngineCore<P> {
                     self.last_rx = now;
                 }
                 self.counters.bytes_read += report.bytes as u64;
+                self.counters.maintenance_seen += maintenance_announced;
+                let proved = went_live
+                    || (!self.has_books
+                        && report.frames > 0
+                        && matches!(self.phase, Phase::Streaming));
+                if proved && !self.healthy {
+                    // A connection that delivered a verified book is healthy: the next drop
+                    // starts again with instant retries (PROTOCOL.md §4). One that fails before
+                    // this point keeps growing the backoff.
+                    self.healthy = true;
+                    self.backoff.reset_streak();
+                }
             }
             Err(e) => {
                 let cause = self.cause_of(e);
                 self.fail(now, cause);
                 return;
             }
-        }
-        if self.maintenance {
-            self.counters.maintenance_seen += 1;
         }
         self.send_pending(now);
         // Timers.
@@ -486,6 +507,8 @@ impl<P: Publisher> EngineCore<P> {
     }
 
     /// The connection has been healthy long enough: the next drop starts with instant retries.
+    /// The core does this itself as soon as a connection delivers a verified book; this is for
+    /// a caller with its own notion of health.
     pub fn connection_healthy(&mut self) {
         self.backoff.reset_streak();
     }
@@ -498,6 +521,10 @@ struct CoreSink<'a, P: Publisher> {
     requests: &'a mut Requests,
     maintenance: &'a mut bool,
     instrument_seen: &'a mut bool,
+    /// A book went live during this read.
+    went_live: &'a mut bool,
+    /// `status` frames announcing maintenance during this read.
+    maintenance_announced: &'a mut u64,
 }
 
 impl<P: Publisher> FeedSink for CoreSink<'_, P> {
@@ -520,6 +547,7 @@ impl<P: Publisher> FeedSink for CoreSink<'_, P> {
         self.publisher.book_stale(symbol, reason);
     }
     fn book_live(&mut self, symbol: usize, book: &OrderBook) {
+        *self.went_live = true;
         self.publisher.book_live(symbol, book);
     }
     fn send_unsubscribe(&mut self, symbol: usize) {
@@ -538,6 +566,9 @@ impl<P: Publisher> FeedSink for CoreSink<'_, P> {
     }
     fn status(&mut self, status: &StatusMsg<'_>) {
         *self.maintenance = status.system == SystemStatus::Maintenance;
+        if *self.maintenance {
+            *self.maintenance_announced += 1;
+        }
         self.publisher.status(status);
     }
     fn heartbeat(&mut self) {

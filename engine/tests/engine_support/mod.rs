@@ -234,7 +234,10 @@ pub fn all_live(core: &Core) -> bool {
 }
 
 pub fn index_of(core: &Core, symbol: &str) -> usize {
-    core.feed().symbols().find(symbol).expect("configured symbol")
+    core.feed()
+        .symbols()
+        .find(symbol)
+        .expect("configured symbol")
 }
 
 /// After `venue.pause()`: sends a ping and polls until its pong, so that every frame the venue
@@ -255,10 +258,15 @@ pub fn drain(core: &mut Core) {
 pub fn assert_books_exact(core: &Core, venue: &VenueHandle) {
     for (name, b) in core.feed().books() {
         let depth = b.book.depth() as u16;
-        let (bids, asks) = venue.book_levels(name, depth).expect("venue knows the symbol");
+        let (bids, asks) = venue
+            .book_levels(name, depth)
+            .expect("venue knows the symbol");
         let mine_b: Vec<_> = b.book.bids().iter().collect();
         let mine_a: Vec<_> = b.book.asks().iter().collect();
-        assert!(!bids.is_empty() && !asks.is_empty(), "{name}: venue book empty");
+        assert!(
+            !bids.is_empty() && !asks.is_empty(),
+            "{name}: venue book empty"
+        );
         assert_eq!(mine_b, bids, "{name} depth {depth}: bids differ");
         assert_eq!(mine_a, asks, "{name} depth {depth}: asks differ");
     }
@@ -270,7 +278,11 @@ pub fn settle_and_compare(core: &mut Core, venue: &VenueHandle) {
     poll_until(core, "every book live", all_live);
     venue.pause();
     drain(core);
-    assert!(all_live(core), "a book went stale while draining\n{}", describe(core));
+    assert!(
+        all_live(core),
+        "a book went stale while draining\n{}",
+        describe(core)
+    );
     assert_books_exact(core, venue);
     assert_eq!(core.publisher().published_unverified, 0);
     venue.resume();
