@@ -163,6 +163,11 @@ pub fn plan(symbols: &[(&str, u16)]) -> Vec<SymbolPlan> {
 /// a loaded machine never trips it (tests of stalls shorten it).
 pub fn core_config(venue: &VenueHandle, symbols: &[(&str, u16)]) -> CoreConfig {
     let (endpoint, tls) = endpoint_of(venue);
+    core_config_for(endpoint, tls, symbols)
+}
+
+/// [`core_config`] for any endpoint.
+pub fn core_config_for(endpoint: Endpoint, tls: TlsSettings, symbols: &[(&str, u16)]) -> CoreConfig {
     CoreConfig {
         endpoint,
         tls,
@@ -299,4 +304,23 @@ pub fn stream(core: &mut Core, n: u64) {
 /// Connects, subscribes and waits until every book is live (venue may be paused).
 pub fn start(core: &mut Core) {
     poll_until(core, "every book live after start", all_live);
+}
+
+/// [`settle_and_compare`] for the books a strategy may trust (`Live` or `Unvalidated`); a
+/// halted book is skipped (it must be empty).
+pub fn settle_and_compare_trusted(core: &mut Core, venue: &VenueHandle) {
+    venue.pause();
+    drain(core);
+    for (name, b) in core.feed().books() {
+        if b.state == SubscriptionState::Halted {
+            assert!(b.book.bids().is_empty() && b.book.asks().is_empty(), "{name}");
+            continue;
+        }
+        assert!(b.state.is_live(), "{name} is {:?}\n{}", b.state, describe(core));
+        let depth = b.book.depth() as u16;
+        let (bids, asks) = venue.book_levels(name, depth).expect("venue knows the symbol");
+        assert_eq!(b.book.bids().iter().collect::<Vec<_>>(), bids, "{name} bids");
+        assert_eq!(b.book.asks().iter().collect::<Vec<_>>(), asks, "{name} asks");
+    }
+    venue.resume();
 }
