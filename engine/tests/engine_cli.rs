@@ -54,7 +54,10 @@ fn bad_configuration_exits_2_naming_the_key() {
     let dir = scratch("badcfg");
     let cases: [(&str, &str); 8] = [
         ("[backoff]\njitter = 2.0\n", "backoff.jitter"),
-        ("[engine]\nstall_timeout_ms = 0\n", "engine.stall_timeout_ms"),
+        (
+            "[engine]\nstall_timeout_ms = 0\n",
+            "engine.stall_timeout_ms",
+        ),
         ("[engine]\nstall_timout_ms = 100\n", "stall_timout_ms"),
         ("[mismatch]\naction = \"explode\"\n", "mismatch.action"),
         (
@@ -73,14 +76,20 @@ fn bad_configuration_exits_2_naming_the_key() {
         let out = run_kspin(&["run", "--config", path.to_str().unwrap(), "--duration", "1"]);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{text}: {stderr}");
-        assert!(stderr.contains(key), "{text}: the message should name {key}: {stderr}");
+        assert!(
+            stderr.contains(key),
+            "{text}: the message should name {key}: {stderr}"
+        );
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
     let missing = dir.join("missing.toml");
     let out = run_kspin(&["run", "--config", missing.to_str().unwrap()]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("cannot read") && stderr.contains("missing.toml"), "{stderr}");
+    assert!(
+        stderr.contains("cannot read") && stderr.contains("missing.toml"),
+        "{stderr}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -142,7 +151,10 @@ fn kspin_run_against_a_closed_port_exits_cleanly() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     let summary: Value = serde_json::from_slice(&out.stdout).expect("one JSON summary");
-    assert!(summary["connect_failures"].as_u64().unwrap() >= 4, "{summary}");
+    assert!(
+        summary["connect_failures"].as_u64().unwrap() >= 4,
+        "{summary}"
+    );
     assert_eq!(summary["connects"], 0);
     assert_eq!(summary["frames"], 0);
     assert_eq!(summary["symbols"]["BTC/USD"]["state"], "inactive");
@@ -256,7 +268,10 @@ fn kspin_run_recovers_from_faults_of_a_separate_kspin_sim() {
     );
     for symbol in ["BTC/USD", "ETH/USD", "DOGE/USD"] {
         assert_eq!(s["symbols"][symbol]["state"], "live", "{symbol}: {s}");
-        assert_eq!(s["symbols"][symbol]["checksum_mismatch"], u64::from(symbol == "ETH/USD"));
+        assert_eq!(
+            s["symbols"][symbol]["checksum_mismatch"],
+            u64::from(symbol == "ETH/USD")
+        );
     }
     assert_eq!(s["symbols"]["DOGE/USD"]["depth"], 100);
     let _ = std::fs::remove_dir_all(&dir);

@@ -82,9 +82,24 @@ impl Scripted {
         self.send(out);
     }
 
-    fn book_frame(&self, i: usize, snapshot: bool, bids: &[(Price, Qty)], asks: &[(Price, Qty)], checksum: u32) -> String {
+    fn book_frame(
+        &self,
+        i: usize,
+        snapshot: bool,
+        bids: &[(Price, Qty)],
+        asks: &[(Price, Qty)],
+        checksum: u32,
+    ) -> String {
         let mut out = String::new();
-        frames::book(&mut out, snapshot, self.pairs[i], bids, asks, checksum, frames::now_micros());
+        frames::book(
+            &mut out,
+            snapshot,
+            self.pairs[i],
+            bids,
+            asks,
+            checksum,
+            frames::now_micros(),
+        );
         out
     }
 
@@ -105,7 +120,11 @@ impl Scripted {
         let best_bid = book.bids().best().map_or(1_000_000, |(p, _)| p.0);
         let best_ask = book.asks().best().map_or(1_000_100, |(p, _)| p.0);
         // A quantity change, an insert or a delete, on alternating sides, never crossing.
-        let qty = if k % 5 == 0 { 0 } else { 100_000_000 + k * 1_000 };
+        let qty = if k % 5 == 0 {
+            0
+        } else {
+            100_000_000 + k * 1_000
+        };
         let level = [(
             if k % 2 == 0 {
                 Price(best_bid - (k % 4) * 10)
@@ -114,7 +133,11 @@ impl Scripted {
             },
             Qty(qty),
         )];
-        let (bids, asks): (&[_], &[_]) = if k % 2 == 0 { (&level, &[]) } else { (&[], &level) };
+        let (bids, asks): (&[_], &[_]) = if k % 2 == 0 {
+            (&level, &[])
+        } else {
+            (&[], &level)
+        };
         self.truth[i].apply_exact(ApplyMode::Update, bids, asks);
         let mut checksum = self.truth[i].checksum();
         if corrupt {
@@ -125,7 +148,10 @@ impl Scripted {
     }
 
     fn levels(&self, i: usize) -> Levels {
-        (self.truth[i].bids().iter().collect(), self.truth[i].asks().iter().collect())
+        (
+            self.truth[i].bids().iter().collect(),
+            self.truth[i].asks().iter().collect(),
+        )
     }
 }
 
@@ -179,7 +205,11 @@ fn script(mut s: Scripted, go: Receiver<()>) -> [Levels; 2] {
     // The test pings once it sees BTC resyncing: a subscribe sent before the unsubscribe's ack
     // would arrive first.
     let ping = s.request();
-    assert_eq!(method(&ping), "ping", "expected the test's ping, got {ping}");
+    assert_eq!(
+        method(&ping),
+        "ping",
+        "expected the test's ping, got {ping}"
+    );
     s.pong(&ping["req_id"]);
     // The test looks at the engine between the pong and the ack.
     go.recv().expect("the test's go-ahead");
@@ -205,7 +235,9 @@ fn script(mut s: Scripted, go: Receiver<()>) -> [Levels; 2] {
     [s.levels(BTC), s.levels(ETH)]
 }
 
-fn spawn_script() -> (u16, Sender<()>, JoinHandle<[Levels; 2]>) {
+type Script = fn(Scripted, Receiver<()>) -> [Levels; 2];
+
+fn spawn_script(script: Script) -> (u16, Sender<()>, JoinHandle<[Levels; 2]>) {
     let (go_tx, go) = std::sync::mpsc::channel();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -215,21 +247,33 @@ fn spawn_script() -> (u16, Sender<()>, JoinHandle<[Levels; 2]>) {
         tcp.set_nodelay(true).unwrap();
         let ws = tungstenite::accept(tcp).expect("websocket upgrade");
         let pairs = [find_pair("BTC/USD").unwrap(), find_pair("ETH/USD").unwrap()];
-        let mut truth = pairs.map(|p| OrderBook::new(DEPTH.into(), p.price_precision, p.qty_precision));
+        let mut truth =
+            pairs.map(|p| OrderBook::new(DEPTH.into(), p.price_precision, p.qty_precision));
         for (i, book) in truth.iter_mut().enumerate() {
             let mid = 1_000_050 + i as i64 * 7_000;
-            let bids: Vec<_> = (0..5).map(|k| (Price(mid - 50 - k * 10), Qty(200_000_000 + k))).collect();
-            let asks: Vec<_> = (0..5).map(|k| (Price(mid + 50 + k * 10), Qty(300_000_000 + k))).collect();
+            let bids: Vec<_> = (0..5)
+                .map(|k| (Price(mid - 50 - k * 10), Qty(200_000_000 + k)))
+                .collect();
+            let asks: Vec<_> = (0..5)
+                .map(|k| (Price(mid + 50 + k * 10), Qty(300_000_000 + k)))
+                .collect();
             book.apply_exact(ApplyMode::Snapshot, &bids, &asks);
         }
-        script(Scripted { ws, pairs, truth, step: 0 }, go)
+        script(
+            Scripted {
+                ws,
+                pairs,
+                truth,
+                step: 0,
+            },
+            go,
+        )
     });
     (port, go_tx, handle)
 }
 
-#[test]
-fn resync_is_unsubscribe_ack_subscribe_snapshot_and_drops_everything_between() {
-    let (port, go, server) = spawn_script();
+/// A core configuration for the scripted server on `port`.
+fn scripted_config(port: u16) -> kspin::runtime::CoreConfig {
     let endpoint = Endpoint::parse(&format!("ws://127.0.0.1:{port}/v2")).unwrap();
     let tls = TlsSettings {
         extra_root_pem: None,
@@ -237,15 +281,24 @@ fn resync_is_unsubscribe_ack_subscribe_snapshot_and_drops_everything_between() {
         server_name_override: None,
     };
     let mut cfg = core_config_for(endpoint, tls, &[("BTC/USD", DEPTH), ("ETH/USD", DEPTH)]);
-    // Precision configured: no `instrument` round trip; no timer pings, no stall (the script
-    // sends no heartbeats).
+    // No timer pings, no stall (the scripts send no heartbeats).
+    cfg.ping_interval = Duration::from_secs(3_600);
+    cfg.stall_timeout = Duration::from_secs(3_600);
+    for p in &mut cfg.symbols {
+        p.trade = false;
+    }
+    cfg
+}
+
+#[test]
+fn resync_is_unsubscribe_ack_subscribe_snapshot_and_drops_everything_between() {
+    let (port, go, server) = spawn_script(script);
+    let mut cfg = scripted_config(port);
+    // Precision configured: no `instrument` round trip.
     for p in &mut cfg.symbols {
         let pair = find_pair(&p.symbol).unwrap();
         p.precision = Some((pair.price_precision, pair.qty_precision));
-        p.trade = false;
     }
-    cfg.ping_interval = Duration::from_secs(3_600);
-    cfg.stall_timeout = Duration::from_secs(3_600);
     let mut core = core(cfg);
 
     poll_until(&mut core, "BTC resyncing", |c| {
@@ -270,14 +323,24 @@ fn resync_is_unsubscribe_ack_subscribe_snapshot_and_drops_everything_between() {
     poll_until(&mut core, "BTC live again", all_live);
     let id = core.ping_now();
     assert!(id.is_some());
-    poll_until(&mut core, "the last pong", |c| c.publisher().last_pong == id);
+    poll_until(&mut core, "the last pong", |c| {
+        c.publisher().last_pong == id
+    });
     let truth = server.join().expect("the script ran to its end");
 
     // Both books equal the script's true books: nothing dropped leaked into the new BTC book.
     for (levels, (name, b)) in truth.iter().zip(core.feed().books()) {
         assert_eq!(b.state, SubscriptionState::Live, "{name}");
-        assert_eq!(b.book.bids().iter().collect::<Vec<_>>(), levels.0, "{name} bids");
-        assert_eq!(b.book.asks().iter().collect::<Vec<_>>(), levels.1, "{name} asks");
+        assert_eq!(
+            b.book.bids().iter().collect::<Vec<_>>(),
+            levels.0,
+            "{name} bids"
+        );
+        assert_eq!(
+            b.book.asks().iter().collect::<Vec<_>>(),
+            levels.1,
+            "{name} asks"
+        );
     }
     let btc = core.feed().book(BTC).unwrap().counters;
     let eth = core.feed().book(ETH).unwrap().counters;
@@ -285,10 +348,16 @@ fn resync_is_unsubscribe_ack_subscribe_snapshot_and_drops_everything_between() {
     // the snapshot + 5 after.
     assert_eq!(btc.book_messages, 15);
     assert_eq!(btc.dropped_not_live, 4, "{}", describe(&core));
-    assert_eq!((btc.checksum_mismatch, btc.resyncs, btc.snapshots), (1, 1, 2));
+    assert_eq!(
+        (btc.checksum_mismatch, btc.resyncs, btc.snapshots),
+        (1, 1, 2)
+    );
     assert_eq!(btc.checksum_ok, 2 + 3 + 5);
     assert_eq!((eth.book_messages, eth.checksum_ok), (10, 10));
-    assert_eq!((eth.dropped_not_live, eth.resyncs, eth.snapshots), (0, 0, 1));
+    assert_eq!(
+        (eth.dropped_not_live, eth.resyncs, eth.snapshots),
+        (0, 0, 1)
+    );
     let r = core.publisher();
     assert_eq!((r.stale[BTC], r.live[BTC], r.mismatches[BTC]), (1, 2, 1));
     assert_eq!(r.last_stale[BTC], Some(StaleReason::ChecksumMismatch));
@@ -336,7 +405,11 @@ fn others_untouched(core: &Core) {
     for (i, (name, b)) in core.feed().books().enumerate() {
         if i != eth {
             assert_eq!(b.state, SubscriptionState::Live, "{name}");
-            assert_eq!((b.counters.resyncs, b.counters.checksum_mismatch), (0, 0), "{name}");
+            assert_eq!(
+                (b.counters.resyncs, b.counters.checksum_mismatch),
+                (0, 0),
+                "{name}"
+            );
             assert_eq!(b.counters.dropped_not_live, 0, "{name}");
             assert_eq!(core.publisher().stale[i], 0, "{name}");
         }
@@ -387,9 +460,211 @@ fn policy_halt_after_the_limit() {
     let i = index_of(&core, "ETH/USD");
     assert_eq!((b.counters.checksum_mismatch, b.counters.resyncs), (2, 1));
     assert_eq!(b.state, SubscriptionState::Halted);
-    assert!(b.counters.dropped_not_live > 0, "updates after the halt are dropped");
+    assert!(
+        b.counters.dropped_not_live > 0,
+        "updates after the halt are dropped"
+    );
     let r = core.publisher();
     assert_eq!(r.stale[i], 2);
     assert_eq!(r.last_stale[i], Some(StaleReason::Halted));
     others_untouched(&core);
+}
+
+/// BTC/USD with one more price decimal: the instrument update of the next test.
+fn btc_finer() -> &'static SimPair {
+    Box::leak(Box::new(SimPair {
+        price_precision: 2,
+        ..*find_pair("BTC/USD").unwrap()
+    }))
+}
+
+fn precision_script(mut s: Scripted, _go: Receiver<()>) -> [Levels; 2] {
+    s.send({
+        let mut out = String::new();
+        frames::status(&mut out, "online", 43);
+        out
+    });
+    let inst = s.request();
+    assert_eq!(method(&inst), "subscribe", "{inst}");
+    assert_eq!(inst["params"]["channel"], "instrument", "{inst}");
+    s.send({
+        let mut out = String::new();
+        frames::instrument(&mut out, &s.pairs);
+        out
+    });
+    let sub = s.request();
+    assert_eq!(book_symbols(&sub), ["BTC/USD", "ETH/USD"]);
+    let id = sub["req_id"].clone();
+    s.ack("subscribe", BTC, &id);
+    s.ack("subscribe", ETH, &id);
+    s.snapshot(BTC);
+    s.snapshot(ETH);
+    for _ in 0..3 {
+        s.update(BTC, false);
+        s.update(ETH, false);
+    }
+    // Kraken changes BTC/USD's price precision: an instrument update; from now on every BTC
+    // price has two decimals (the true book is the same prices, mantissas x10).
+    let finer = btc_finer();
+    s.send({
+        let mut out = String::new();
+        frames::instrument(&mut out, &[finer]);
+        out.replacen("\"type\":\"snapshot\"", "\"type\":\"update\"", 1)
+    });
+    let rescale = |v: Vec<(Price, Qty)>| -> Vec<(Price, Qty)> {
+        v.into_iter().map(|(p, q)| (Price(p.0 * 10), q)).collect()
+    };
+    let (bids, asks) = s.levels(BTC);
+    let mut book = OrderBook::new(DEPTH.into(), 2, finer.qty_precision);
+    book.apply_exact(ApplyMode::Snapshot, &rescale(bids), &rescale(asks));
+    s.truth[BTC] = book;
+    s.pairs[BTC] = finer;
+    // An update at the new precision, still on the old subscription: not for the old book.
+    s.update(BTC, false);
+    s.update(ETH, false);
+    // The engine resyncs BTC to get a snapshot at the new precision.
+    let unsub = s.request();
+    assert_eq!(method(&unsub), "unsubscribe", "{unsub}");
+    assert_eq!(book_symbols(&unsub), ["BTC/USD"]);
+    s.ack("unsubscribe", BTC, &unsub["req_id"]);
+    let resub = s.request();
+    assert_eq!(method(&resub), "subscribe", "{resub}");
+    assert_eq!(book_symbols(&resub), ["BTC/USD"]);
+    s.ack("subscribe", BTC, &resub["req_id"]);
+    s.snapshot(BTC);
+    for _ in 0..3 {
+        s.update(BTC, false);
+        s.update(ETH, false);
+    }
+    let last = s.request();
+    assert_eq!(method(&last), "ping", "{last}");
+    s.pong(&last["req_id"]);
+    [s.levels(BTC), s.levels(ETH)]
+}
+
+#[test]
+fn a_precision_change_on_a_live_book_resyncs_it_at_the_new_precision() {
+    let (port, _go, server) = spawn_script(precision_script);
+    // Precision learnt from `instrument` (nothing configured).
+    let mut core = core(scripted_config(port));
+    poll_until(&mut core, "BTC rebuilt at the new precision", |c| {
+        all_live(c) && c.feed().book(BTC).unwrap().counters.snapshots == 2
+    });
+    let id = core.ping_now();
+    assert!(id.is_some());
+    poll_until(&mut core, "the last pong", |c| {
+        c.publisher().last_pong == id
+    });
+    let truth = server.join().expect("the script ran to its end");
+    for (levels, (name, b)) in truth.iter().zip(core.feed().books()) {
+        assert_eq!(
+            b.book.bids().iter().collect::<Vec<_>>(),
+            levels.0,
+            "{name} bids"
+        );
+        assert_eq!(
+            b.book.asks().iter().collect::<Vec<_>>(),
+            levels.1,
+            "{name} asks"
+        );
+    }
+    let entry = core.feed().symbols().get(BTC).unwrap();
+    assert_eq!((entry.price_scale, entry.qty_scale), (2, 8));
+    assert_eq!(core.feed().book(BTC).unwrap().book.price_scale(), 2);
+    let btc = core.feed().book(BTC).unwrap().counters;
+    let eth = core.feed().book(ETH).unwrap().counters;
+    assert_eq!(
+        (btc.checksum_mismatch, btc.resyncs),
+        (0, 1),
+        "{}",
+        describe(&core)
+    );
+    assert_eq!(btc.dropped_not_live, 1);
+    assert_eq!(
+        (eth.resyncs, eth.dropped_not_live, eth.checksum_ok),
+        (0, 0, 8)
+    );
+    let r = core.publisher();
+    assert_eq!((r.stale[BTC], r.live[BTC]), (1, 2));
+    assert_eq!((r.stale[ETH], r.live[ETH]), (0, 1));
+    assert_eq!(core.feed().counters().instruments, 2);
+}
+
+fn late_precision_script(mut s: Scripted, _go: Receiver<()>) -> [Levels; 2] {
+    let inst = s.request();
+    assert_eq!(inst["params"]["channel"], "instrument", "{inst}");
+    // The instrument snapshot lists ETH/USD only (BTC/USD is listed later).
+    s.send({
+        let mut out = String::new();
+        frames::instrument(&mut out, &s.pairs[ETH..]);
+        out
+    });
+    let sub = s.request();
+    assert_eq!(book_symbols(&sub), ["BTC/USD", "ETH/USD"]);
+    let id = sub["req_id"].clone();
+    s.ack("subscribe", BTC, &id);
+    s.ack("subscribe", ETH, &id);
+    // BTC's snapshot and updates cannot be read without a precision: dropped, counted.
+    s.snapshot(BTC);
+    s.snapshot(ETH);
+    s.update(BTC, false);
+    s.update(ETH, false);
+    s.send({
+        let mut out = String::new();
+        frames::instrument(&mut out, &s.pairs[..ETH]);
+        out.replacen("\"type\":\"snapshot\"", "\"type\":\"update\"", 1)
+    });
+    // No snapshot will come on the current subscription: the engine resubscribes.
+    let unsub = s.request();
+    assert_eq!(method(&unsub), "unsubscribe", "{unsub}");
+    assert_eq!(book_symbols(&unsub), ["BTC/USD"]);
+    s.ack("unsubscribe", BTC, &unsub["req_id"]);
+    let resub = s.request();
+    assert_eq!(method(&resub), "subscribe", "{resub}");
+    s.ack("subscribe", BTC, &resub["req_id"]);
+    s.snapshot(BTC);
+    for _ in 0..3 {
+        s.update(BTC, false);
+        s.update(ETH, false);
+    }
+    let last = s.request();
+    assert_eq!(method(&last), "ping", "{last}");
+    s.pong(&last["req_id"]);
+    [s.levels(BTC), s.levels(ETH)]
+}
+
+#[test]
+fn a_snapshot_dropped_for_want_of_precision_is_fetched_again_once_it_is_known() {
+    let (port, _go, server) = spawn_script(late_precision_script);
+    let mut core = core(scripted_config(port));
+    poll_until(&mut core, "BTC live", all_live);
+    let id = core.ping_now();
+    assert!(id.is_some());
+    poll_until(&mut core, "the last pong", |c| {
+        c.publisher().last_pong == id
+    });
+    let truth = server.join().expect("the script ran to its end");
+    for (levels, (name, b)) in truth.iter().zip(core.feed().books()) {
+        assert_eq!(
+            b.book.bids().iter().collect::<Vec<_>>(),
+            levels.0,
+            "{name} bids"
+        );
+        assert_eq!(
+            b.book.asks().iter().collect::<Vec<_>>(),
+            levels.1,
+            "{name} asks"
+        );
+    }
+    assert_eq!(
+        core.feed().counters().no_precision,
+        2,
+        "{}",
+        describe(&core)
+    );
+    let btc = core.feed().book(BTC).unwrap().counters;
+    assert_eq!((btc.resyncs, btc.snapshots, btc.checksum_ok), (1, 1, 4));
+    let r = core.publisher();
+    assert_eq!((r.stale[BTC], r.live[BTC]), (0, 1));
+    assert_eq!(core.feed().book(ETH).unwrap().counters.resyncs, 0);
 }

@@ -118,13 +118,24 @@ fn engine_core_allocates_nothing_over_100k_tls_messages() {
     let c = *core.counters();
     assert!(frames >= COUNTED, "{frames} frames counted");
     assert_eq!(c.connects, 1, "a reconnect happened\n{}", describe(&core));
-    assert!(core.publisher().pongs > pongs_before, "no ping round trip while counting");
-    assert_eq!(allocations, 0, "allocations in EngineCore::poll while counting");
+    assert!(
+        core.publisher().pongs > pongs_before,
+        "no ping round trip while counting"
+    );
+    assert_eq!(
+        allocations, 0,
+        "allocations in EngineCore::poll while counting"
+    );
 
     venue.pause();
     drain(&mut core);
     assert_books_exact(&core, &venue);
     let f = core.feed().counters();
-    assert_eq!((f.checksum_mismatch, f.resyncs), (2, 2), "{}", describe(&core));
+    assert_eq!(
+        (f.checksum_mismatch, f.resyncs),
+        (2, 2),
+        "{}",
+        describe(&core)
+    );
     assert_eq!(venue.stats().connections_dropped_slow, 0);
 }

@@ -167,7 +167,11 @@ pub fn core_config(venue: &VenueHandle, symbols: &[(&str, u16)]) -> CoreConfig {
 }
 
 /// [`core_config`] for any endpoint.
-pub fn core_config_for(endpoint: Endpoint, tls: TlsSettings, symbols: &[(&str, u16)]) -> CoreConfig {
+pub fn core_config_for(
+    endpoint: Endpoint,
+    tls: TlsSettings,
+    symbols: &[(&str, u16)],
+) -> CoreConfig {
     CoreConfig {
         endpoint,
         tls,
@@ -313,14 +317,32 @@ pub fn settle_and_compare_trusted(core: &mut Core, venue: &VenueHandle) {
     drain(core);
     for (name, b) in core.feed().books() {
         if b.state == SubscriptionState::Halted {
-            assert!(b.book.bids().is_empty() && b.book.asks().is_empty(), "{name}");
+            assert!(
+                b.book.bids().is_empty() && b.book.asks().is_empty(),
+                "{name}"
+            );
             continue;
         }
-        assert!(b.state.is_live(), "{name} is {:?}\n{}", b.state, describe(core));
+        assert!(
+            b.state.is_live(),
+            "{name} is {:?}\n{}",
+            b.state,
+            describe(core)
+        );
         let depth = b.book.depth() as u16;
-        let (bids, asks) = venue.book_levels(name, depth).expect("venue knows the symbol");
-        assert_eq!(b.book.bids().iter().collect::<Vec<_>>(), bids, "{name} bids");
-        assert_eq!(b.book.asks().iter().collect::<Vec<_>>(), asks, "{name} asks");
+        let (bids, asks) = venue
+            .book_levels(name, depth)
+            .expect("venue knows the symbol");
+        assert_eq!(
+            b.book.bids().iter().collect::<Vec<_>>(),
+            bids,
+            "{name} bids"
+        );
+        assert_eq!(
+            b.book.asks().iter().collect::<Vec<_>>(),
+            asks,
+            "{name} asks"
+        );
     }
     venue.resume();
 }
