@@ -52,7 +52,12 @@ fn closed_port() -> u16 {
 #[test]
 fn bad_configuration_exits_2_naming_the_key() {
     let dir = scratch("badcfg");
-    let cases: [(&str, &str); 8] = [
+    let cases: [(&str, &str); 10] = [
+        ("[venue.sim]\nrate = \"fast\"\n", "rate"),
+        (
+            "[venue]\nurl = \"wss://127.0.0.1:1/v2\"\ntrust_pem = \"/nonexistent/venue.pem\"\n",
+            "venue.trust_pem",
+        ),
         ("[backoff]\njitter = 2.0\n", "backoff.jitter"),
         (
             "[engine]\nstall_timeout_ms = 0\n",
@@ -193,7 +198,7 @@ fn kspin_run_recovers_from_faults_of_a_separate_kspin_sim() {
                 "--fault",
                 "corrupt:ETH/USD@1s",
                 "--fault",
-                "drop@3s",
+                "drop@4s",
                 "--duration",
                 "60s",
             ])
@@ -239,18 +244,39 @@ fn kspin_run_recovers_from_faults_of_a_separate_kspin_sim() {
         "--config",
         cfg.to_str().unwrap(),
         "--duration",
-        "6",
+        "7",
         "--json",
         "--quiet",
     ]);
+    // Stop the venue (SIGTERM to the child we started) and read its final counters line.
+    // SAFETY: `kill` on the id of our own child process, which has not been waited for yet.
+    unsafe {
+        libc::kill(sim.0.id() as libc::pid_t, libc::SIGTERM);
+    }
+    let venue_stats = lines
+        .map_while(Result::ok)
+        .find(|l| l.starts_with("kspin sim: stopped;"))
+        .expect("kspin sim prints its counters when stopped");
     drop(sim);
+    let venue = |k: &str| -> u64 {
+        let at = venue_stats.find(&format!("{k}: ")).expect(k) + k.len() + 2;
+        venue_stats[at..]
+            .split(|c: char| !c.is_ascii_digit())
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     let s: Value = serde_json::from_slice(&out.stdout).expect("one JSON summary");
     let n = |k: &str| s[k].as_u64().unwrap_or_else(|| panic!("{k} in {s}"));
-    // The drop: one disconnect, then a reconnect.
+    // The drop: one disconnect, then a reconnect; the venue saw the same.
     assert_eq!(n("disconnects"), 1, "{s}");
     assert_eq!(n("connects"), 2, "{s}");
+    assert_eq!(venue("connections_cut"), 1, "{venue_stats}");
+    assert_eq!(venue("connections_open"), 2, "{venue_stats}");
+    assert_eq!(venue("checksums_corrupted"), 1, "{venue_stats}");
     assert_eq!(n("connect_failures"), 0, "{s}");
     // The corruption: one mismatch, one resync of that one symbol.
     assert_eq!((n("checksum_mismatch"), n("resyncs")), (1, 1), "{s}");
