@@ -58,8 +58,9 @@ impl fmt::Display for RingError {
 
 impl std::error::Error for RingError {}
 
-/// Shared state of one ring. Field order keeps the producer-written, consumer-written and
-/// read-only parts on three separate padded units.
+/// Shared state of one ring. `repr(C)` fixes the field order so the producer-written,
+/// consumer-written and read-only parts sit on three separate padded units.
+#[repr(C)]
 struct Ring<T> {
     /// Next counter the producer will write. Written only by the producer.
     tail: CachePadded<AtomicUsize>,

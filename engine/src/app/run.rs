@@ -215,6 +215,11 @@ fn run_inner(args: &RunArgs) -> Result<i32, RunError> {
         .name("kspin-core".into())
         .spawn(move || {
             let pinned = core_affinity::set_for_current(core_affinity::CoreId { id: engine_core });
+            // Touch the stack the loop will use and keep the allocator from returning memory, so
+            // the first frames do not page-fault (mlockall, when permitted, already populated
+            // the arenas allocated before this thread started).
+            let prefault = kspin_tuning::process::prefault(256 << 10, 0);
+            eprintln!("kspin: engine core: {prefault}");
             if rt_priority > 0 {
                 let fifo = kspin_tuning::process::set_fifo_priority(
                     std::path::Path::new("/"),

@@ -204,6 +204,27 @@ impl OrderBook {
         Ok(report)
     }
 
+    /// Applies one level already at the pair's precision, without truncating: a replica
+    /// rebuilding the book from forwarded levels calls this for each level of a message, then
+    /// [`OrderBook::truncate_to_depth`] once. `None` (and no change) for a price <= 0 or a
+    /// negative quantity.
+    #[inline]
+    pub fn apply_level(&mut self, side: SideKind, price: Price, qty: Qty) -> Option<LevelChange> {
+        if price.0 <= 0 || qty.0 < 0 {
+            return None;
+        }
+        Some(match side {
+            SideKind::Bid => self.bids.apply(price, qty),
+            SideKind::Ask => self.asks.apply(price, qty),
+        })
+    }
+
+    /// Cuts each side to the subscribed depth (the end of a message). Returns the levels cut.
+    #[inline]
+    pub fn truncate_to_depth(&mut self) -> usize {
+        self.bids.truncate(self.depth) + self.asks.truncate(self.depth)
+    }
+
     /// Applies levels already at the pair's precision (the simulated venue and tests use this).
     pub fn apply_exact(
         &mut self,

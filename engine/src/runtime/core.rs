@@ -38,9 +38,10 @@ use crate::net::{ConnLimits, Connection, Endpoint, HandshakeState, NetError, Tls
 /// told when a frame starts (its receive TSC), when the link changes, and is given a turn every
 /// loop iteration.
 pub trait Publisher: FeedSink {
-    /// A frame read at `recv_tsc` (quanta raw) is about to be processed.
+    /// A frame read at `recv_tsc` (quanta raw) is about to be decoded; `payload` is its text,
+    /// borrowed for this call only (a recorder copies it into its capture ring here).
     #[inline]
-    fn begin_frame(&mut self, _recv_tsc: u64) {}
+    fn on_frame(&mut self, _recv_tsc: u64, _payload: &[u8]) {}
     /// Once per loop iteration, with the feed's books (lag catch-up, intents).
     #[inline]
     fn service(&mut self, _feed: &Feed) {}
@@ -370,7 +371,7 @@ impl<P: Publisher> EngineCore<P> {
         let result = conn.read_frames(|payload| {
             let t0 = clock.raw();
             *frame_no += 1;
-            sink.publisher.begin_frame(t0);
+            sink.publisher.on_frame(t0, payload);
             match decoder.decode(payload) {
                 Ok(msg) => {
                     if let Message::Instrument(_) = msg {

@@ -23,7 +23,7 @@ use std::sync::Arc;
 /// One-way latency (p50/p99/p99.9/max) and throughput of kspin-ring vs rtrb vs crossbeam
 /// ArrayQueue, 64-byte events, producer and consumer pinned to different cores.
 #[derive(Parser, Debug, Clone)]
-#[command(version, about)]
+#[command(version)]
 pub struct Args {
     /// Core for the producer thread (all producers in the N-producer runs).
     #[arg(long, default_value_t = 0)]
@@ -40,7 +40,8 @@ pub struct Args {
     /// Latency events sent and discarded before recording, per queue per round.
     #[arg(long, default_value_t = 20_000)]
     warmup: u64,
-    /// Time between paced sends in the latency runs, ns.
+    /// Minimum time between one producer's sends in the latency runs, ns (never bursts to catch
+    /// up after being descheduled).
     #[arg(long, default_value_t = 1_000)]
     period_ns: u64,
     /// Messages per queue per round in the throughput runs.

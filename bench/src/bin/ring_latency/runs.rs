@@ -118,8 +118,8 @@ fn push_until_accepted<S: Sender>(sender: &mut S, mut event: Event, idler: &mut 
     }
 }
 
-/// Paced one-way latency: each producer sends `warmup + samples` events, one every
-/// `period_ns` (producers offset evenly within the period), stamping each with the quanta raw
+/// Paced one-way latency: each producer sends `warmup + samples` events, each at least
+/// `period_ns` after its previous one (producers offset evenly within the period), stamping each with the quanta raw
 /// TSC just before the push; the consumer subtracts that stamp from its own raw TSC reading
 /// right after the pop and records the scaled difference (warm-up events excluded).
 pub fn latency<S: Sender, R: Receiver>(
@@ -148,12 +148,12 @@ pub fn latency<S: Sender, R: Receiver>(
                 scope.spawn(move || {
                     let setup = set_up_thread(core, placement.realtime);
                     let mut idler = Idler::new(placement.producer_idle);
-                    let offset = period_ns * id as u64 / producers as u64;
                     barrier.wait();
                     let start = clock.raw();
+                    // Producers start evenly offset within one period.
+                    let mut due = period_ns * id as u64 / producers as u64;
                     let mut retries = 0;
                     for sequence in 0..per_producer {
-                        let due = offset + sequence * period_ns;
                         while clock.delta_as_nanos(start, clock.raw()) < due {
                             if yield_while_waiting {
                                 thread::yield_now();
@@ -168,6 +168,10 @@ pub fn latency<S: Sender, R: Receiver>(
                             payload: [sequence; 5],
                         };
                         retries += push_until_accepted(&mut sender, event, &mut idler);
+                        // The next send is one period after this one, not after the schedule:
+                        // a producer that was descheduled must not catch up in a burst, which
+                        // would fill the queue and measure its depth instead of the hand-off.
+                        due = clock.delta_as_nanos(start, clock.raw()) + period_ns;
                     }
                     (setup, retries)
                 })

@@ -1,0 +1,476 @@
+//! The strategy host: one thread per strategy, pinned to its configured core, busy-polling its
+//! event ring, rebuilding a [`Replica`] per symbol through the contract's [`WireAssembler`], and
+//! calling the strategy with a [`Context`] backed by its intent ring, its log ring and eight
+//! timers.
+//!
+//! Owns the strategy once spawned and everything the thread touches; shares with the engine core
+//! only the three SPSC rings and the stop flag. Invariants: after start-up (replicas, assembler,
+//! context) the loop allocates nothing per event, never locks, and never blocks: a full intent
+//! ring is reported to the strategy (`SubmitError::RingFull`), a full log ring drops and counts
+//! the record. Order ids are unique within a run: strategy `i` numbers its orders
+//! `(i + 1) << 40 | n`. On stop it drains what is already in its ring, calls `on_stop`, and
+//! returns its counters and the strategy's summary through the join handle.
+
+use core::time::Duration;
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use kspin_api::replica::{Assembled, WireAssembler};
+use kspin_api::wire::WireEvent;
+use kspin_api::{
+    BookView, ClientOrderId, Context, Event, EventKind, LogRecord, OrderIntent, OrderMessage,
+    OrderRequest, Strategy, StrategySummary, SubmitError, SymbolId, SymbolInfo, TimerError,
+    TimerFired, TimerId, MAX_TIMERS,
+};
+use kspin_ring::{Consumer, IdlePolicy, Idler, Producer};
+use quanta::Clock;
+
+use super::replica::Replica;
+use super::BusError;
+
+/// Wire events taken from the ring per poll.
+const POLL_BATCH: usize = 64;
+/// Raw-tick span used to calibrate duration → ticks (2^32 ticks ≈ 1–2 s of TSC at GHz rates:
+/// long enough that the integer ratio is precise to well under a part per million).
+const CALIBRATION_TICKS: u64 = 1 << 32;
+/// Bits of a client order id left for the per-strategy sequence number.
+const ORDER_SEQ_BITS: u32 = 40;
+
+/// What became of the request to pin the thread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pinning {
+    /// The thread has not started yet.
+    Pending,
+    /// No core configured: the OS schedules the thread.
+    NotRequested,
+    Pinned(usize),
+    /// `core_affinity` refused (core absent, or not in the process's allowed set); the thread
+    /// runs unpinned.
+    Failed(usize),
+}
+
+impl Pinning {
+    fn encode(self) -> u8 {
+        match self {
+            Pinning::Pending => 0,
+            Pinning::NotRequested => 1,
+            Pinning::Pinned(_) => 2,
+            Pinning::Failed(_) => 3,
+        }
+    }
+
+    fn decode(code: u8, core: Option<usize>) -> Pinning {
+        match (code, core) {
+            (1, _) | (2 | 3, None) => Pinning::NotRequested,
+            (2, Some(c)) => Pinning::Pinned(c),
+            (3, Some(c)) => Pinning::Failed(c),
+            _ => Pinning::Pending,
+        }
+    }
+}
+
+/// Counters of one strategy thread.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HostCounters {
+    /// Wire events taken from the ring.
+    pub events_received: u64,
+    /// Events handed to `on_event` (market events, order updates, timers).
+    pub events_delivered: u64,
+    pub timers_fired: u64,
+    /// Log records dropped on a full log ring.
+    pub logs_dropped: u64,
+    /// Submits / cancels refused on a full intent ring.
+    pub intents_refused: u64,
+    /// Wire sequences the assembler could not reconcile (should stay 0).
+    pub assembly_faults: u64,
+}
+
+/// What a strategy thread returns when it stops.
+#[derive(Debug, Clone)]
+pub struct HostReport {
+    pub index: usize,
+    pub name: String,
+    pub core: Option<usize>,
+    pub pinning: Pinning,
+    pub counters: HostCounters,
+    pub summary: StrategySummary,
+}
+
+/// A configured strategy with its rings, ready to be started; see [`spawn_strategy`].
+pub struct StrategyHandle {
+    index: usize,
+    name: String,
+    core: Option<usize>,
+    idle: IdlePolicy,
+    symbols: Vec<SymbolInfo>,
+    strategy: Box<dyn Strategy>,
+    events: Consumer<WireEvent>,
+    intents: Producer<OrderMessage>,
+    logs: Producer<LogRecord>,
+}
+
+impl std::fmt::Debug for StrategyHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StrategyHandle")
+            .field("index", &self.index)
+            .field("name", &self.name)
+            .field("core", &self.core)
+            .finish_non_exhaustive()
+    }
+}
+
+impl StrategyHandle {
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn new(
+        index: usize,
+        name: &str,
+        core: Option<usize>,
+        idle: IdlePolicy,
+        symbols: Vec<SymbolInfo>,
+        strategy: Box<dyn Strategy>,
+        events: Consumer<WireEvent>,
+        intents: Producer<OrderMessage>,
+        logs: Producer<LogRecord>,
+    ) -> StrategyHandle {
+        StrategyHandle {
+            index,
+            name: name.to_owned(),
+            core,
+            idle,
+            symbols,
+            strategy,
+            events,
+            intents,
+            logs,
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn core(&self) -> Option<usize> {
+        self.core
+    }
+
+    /// The strategy's index in the bus (its lane, and `Bus::lane_counters(index)`).
+    pub fn index(&self) -> usize {
+        self.index
+    }
+
+    /// The event ring's consumer end (unit tests read the wire sequence directly).
+    #[cfg(test)]
+    pub(super) fn events_mut(&mut self) -> &mut Consumer<WireEvent> {
+        &mut self.events
+    }
+
+    /// Starts the thread; same as [`spawn_strategy`].
+    pub fn spawn(self, stop: Arc<AtomicBool>) -> Result<RunningStrategy, BusError> {
+        spawn_strategy(self, stop)
+    }
+}
+
+/// A running strategy thread.
+#[derive(Debug)]
+pub struct RunningStrategy {
+    name: String,
+    core: Option<usize>,
+    pinning: Arc<AtomicU8>,
+    thread: JoinHandle<HostReport>,
+}
+
+impl RunningStrategy {
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Whether pinning worked (`Pending` until the thread has started).
+    pub fn pinning(&self) -> Pinning {
+        Pinning::decode(self.pinning.load(Ordering::Acquire), self.core)
+    }
+
+    /// Waits for the thread to stop (set the stop flag first).
+    pub fn join(self) -> Result<HostReport, BusError> {
+        self.thread.join().map_err(|_| BusError::StrategyPanicked {
+            strategy: self.name,
+        })
+    }
+}
+
+/// Starts `handle`'s thread: pins it to its core (if configured), calls `on_start`, then polls
+/// its event ring with its idle policy until `stop` is set and the ring is empty.
+pub fn spawn_strategy(
+    handle: StrategyHandle,
+    stop: Arc<AtomicBool>,
+) -> Result<RunningStrategy, BusError> {
+    let name = handle.name.clone();
+    let core = handle.core;
+    let pinning = Arc::new(AtomicU8::new(Pinning::Pending.encode()));
+    let shared = Arc::clone(&pinning);
+    let thread = std::thread::Builder::new()
+        .name(format!("kspin-{}", handle.name))
+        .spawn(move || run(handle, &stop, &shared))
+        .map_err(|source| BusError::Spawn {
+            strategy: name.clone(),
+            source,
+        })?;
+    Ok(RunningStrategy {
+        name,
+        core,
+        pinning,
+        thread,
+    })
+}
+
+fn pin(core: Option<usize>) -> Pinning {
+    match core {
+        None => Pinning::NotRequested,
+        Some(id) => {
+            if core_affinity::set_for_current(core_affinity::CoreId { id }) {
+                Pinning::Pinned(id)
+            } else {
+                Pinning::Failed(id)
+            }
+        }
+    }
+}
+
+fn run(handle: StrategyHandle, stop: &AtomicBool, pin_state: &AtomicU8) -> HostReport {
+    let pinning = pin(handle.core);
+    pin_state.store(pinning.encode(), Ordering::Release);
+    let StrategyHandle {
+        index,
+        name,
+        core,
+        idle,
+        symbols,
+        mut strategy,
+        mut events,
+        intents,
+        logs,
+    } = handle;
+    let mut assembler = WireAssembler::new(symbols.len());
+    let mut ctx = HostContext::new(index, symbols, intents, logs);
+    strategy.on_start(&mut ctx);
+    let mut idler = Idler::new(idle);
+    loop {
+        let taken = events.pop_batch(
+            |wire| ctx.handle(&mut *strategy, &mut assembler, &wire),
+            POLL_BATCH,
+        );
+        ctx.fire_timers(&mut *strategy);
+        if taken != 0 {
+            idler.reset();
+            continue;
+        }
+        // Acquire: pairs with the runtime's Release store; everything it published before
+        // setting the flag is then in the ring and drained below.
+        if stop.load(Ordering::Acquire) {
+            while events.pop_batch(
+                |wire| ctx.handle(&mut *strategy, &mut assembler, &wire),
+                POLL_BATCH,
+            ) != 0
+            {}
+            break;
+        }
+        idler.idle();
+    }
+    ctx.trigger = 0;
+    strategy.on_stop(&mut ctx);
+    ctx.counters.assembly_faults = assembler.faults();
+    HostReport {
+        index,
+        name,
+        core,
+        pinning,
+        counters: ctx.counters,
+        summary: strategy.summary(),
+    }
+}
+
+/// The [`Context`] of one strategy thread.
+struct HostContext {
+    symbols: Vec<SymbolInfo>,
+    replicas: Vec<Replica>,
+    intents: Producer<OrderMessage>,
+    logs: Producer<LogRecord>,
+    clock: Clock,
+    /// Nanoseconds per [`CALIBRATION_TICKS`] raw ticks (0: raw ticks are nanoseconds).
+    calibration_ns: u64,
+    /// `recv_tsc` of the event being handled.
+    trigger: u64,
+    id_base: u64,
+    next_seq: u64,
+    timers: [Option<(TimerId, u64)>; MAX_TIMERS],
+    /// Earliest due tick among `timers` (`u64::MAX`: none).
+    next_due: u64,
+    counters: HostCounters,
+}
+
+impl HostContext {
+    fn new(
+        index: usize,
+        symbols: Vec<SymbolInfo>,
+        intents: Producer<OrderMessage>,
+        logs: Producer<LogRecord>,
+    ) -> HostContext {
+        let clock = Clock::new();
+        let calibration_ns = clock.delta_as_nanos(0, CALIBRATION_TICKS);
+        HostContext {
+            replicas: symbols.iter().map(Replica::new).collect(),
+            symbols,
+            intents,
+            logs,
+            clock,
+            calibration_ns,
+            trigger: 0,
+            id_base: (index as u64 + 1) << ORDER_SEQ_BITS,
+            next_seq: 1,
+            timers: [None; MAX_TIMERS],
+            next_due: u64::MAX,
+            counters: HostCounters::default(),
+        }
+    }
+
+    #[inline]
+    fn handle(
+        &mut self,
+        strategy: &mut dyn Strategy,
+        assembler: &mut WireAssembler,
+        wire: &WireEvent,
+    ) {
+        self.counters.events_received += 1;
+        match assembler.apply(&mut self.replicas, wire) {
+            Assembled::Deliver(event) | Assembled::Diverged { event, .. } => {
+                self.deliver(strategy, &event)
+            }
+            Assembled::Absorbed | Assembled::Rejected(_) => {}
+        }
+    }
+
+    #[inline]
+    fn deliver(&mut self, strategy: &mut dyn Strategy, event: &Event) {
+        self.trigger = event.recv_tsc;
+        self.counters.events_delivered += 1;
+        strategy.on_event(event, self);
+    }
+
+    fn ticks(&self, after: Duration) -> u64 {
+        let ns = after.as_nanos().min(u64::MAX as u128);
+        if self.calibration_ns == 0 {
+            return ns as u64;
+        }
+        let ticks = ns * CALIBRATION_TICKS as u128 / self.calibration_ns as u128;
+        ticks.min(u64::MAX as u128) as u64
+    }
+
+    fn recompute_next_due(&mut self) {
+        self.next_due = self
+            .timers
+            .iter()
+            .flatten()
+            .map(|&(_, due)| due)
+            .min()
+            .unwrap_or(u64::MAX);
+    }
+
+    /// Fires due timers in due order (ties by id).
+    #[inline]
+    fn fire_timers(&mut self, strategy: &mut dyn Strategy) {
+        if self.next_due == u64::MAX {
+            return;
+        }
+        let now = self.clock.raw();
+        if now < self.next_due {
+            return;
+        }
+        loop {
+            let next = self
+                .timers
+                .iter()
+                .enumerate()
+                .filter_map(|(slot, t)| t.map(|(id, due)| (due, id, slot)))
+                .filter(|&(due, _, _)| due <= now)
+                .min();
+            let Some((due, id, slot)) = next else { break };
+            self.timers[slot] = None;
+            self.recompute_next_due();
+            self.counters.timers_fired += 1;
+            let event = Event::new(now, 0, EventKind::Timer(TimerFired { id, due_tsc: due }));
+            self.deliver(strategy, &event);
+        }
+    }
+
+    fn push_request(&mut self, request: OrderRequest) -> Result<(), SubmitError> {
+        let message = OrderMessage {
+            trigger_tsc: self.trigger,
+            submit_tsc: self.clock.raw(),
+            request,
+        };
+        self.intents.try_push(message).map_err(|_| {
+            self.counters.intents_refused += 1;
+            SubmitError::RingFull
+        })
+    }
+}
+
+impl Context for HostContext {
+    fn symbols(&self) -> &[SymbolInfo] {
+        &self.symbols
+    }
+
+    fn book(&self, symbol: SymbolId) -> Option<&dyn BookView> {
+        self.replicas
+            .get(symbol.index())
+            .map(|r| r as &dyn BookView)
+    }
+
+    fn submit(&mut self, intent: OrderIntent) -> Result<ClientOrderId, SubmitError> {
+        intent.validate(self.symbols.len())?;
+        let client_id = ClientOrderId(self.id_base | self.next_seq);
+        self.push_request(OrderRequest::New { client_id, intent })?;
+        self.next_seq = (self.next_seq + 1) & ((1 << ORDER_SEQ_BITS) - 1);
+        Ok(client_id)
+    }
+
+    fn cancel(&mut self, symbol: SymbolId, client_id: ClientOrderId) -> Result<(), SubmitError> {
+        if symbol.index() >= self.symbols.len() {
+            return Err(SubmitError::UnknownSymbol);
+        }
+        self.push_request(OrderRequest::Cancel { client_id, symbol })
+    }
+
+    fn log(&mut self, mut record: LogRecord) {
+        record.tsc = self.trigger;
+        if self.logs.try_push(record).is_err() {
+            self.counters.logs_dropped += 1;
+        }
+    }
+
+    fn now_tsc(&self) -> u64 {
+        self.clock.raw()
+    }
+
+    fn set_timer(&mut self, id: TimerId, after: Duration) -> Result<(), TimerError> {
+        let due = self.clock.raw().saturating_add(self.ticks(after));
+        let slot = self
+            .timers
+            .iter()
+            .position(|t| matches!(t, Some((tid, _)) if *tid == id))
+            .or_else(|| self.timers.iter().position(Option::is_none))
+            .ok_or(TimerError::TooMany)?;
+        self.timers[slot] = Some((id, due));
+        self.recompute_next_due();
+        Ok(())
+    }
+
+    fn cancel_timer(&mut self, id: TimerId) {
+        for t in &mut self.timers {
+            if matches!(t, Some((tid, _)) if *tid == id) {
+                *t = None;
+            }
+        }
+        self.recompute_next_due();
+    }
+}
