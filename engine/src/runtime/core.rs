@@ -11,8 +11,9 @@
 //! Recovery is part of the loop: any connection error, a stall (no frame for `stall_timeout`), or a
 //! connect/handshake timeout ends the connection, marks every book stale, and schedules the next
 //! attempt with [`Backoff`] (instant retries after a random drop, ≥ 5 s after maintenance, never
-//! more than 150 attempts per 10 minutes). On reconnect every subscription is sent again exactly
-//! once and every book is rebuilt from its fresh snapshot.
+//! more than 150 attempts per 10 minutes; a connection that delivers a verified book resets the
+//! failure streak). On reconnect every subscription is sent again exactly once and every book is
+//! rebuilt from its fresh snapshot.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
