@@ -32,6 +32,7 @@ const DEPTH: u16 = 10;
 
 /// The scripted server's side of the market: the true book of each symbol.
 struct Scripted {
+    listener: TcpListener,
     ws: WebSocket<TcpStream>,
     pairs: [&'static SimPair; 2],
     truth: [OrderBook; 2],
@@ -40,7 +41,20 @@ struct Scripted {
 
 type Levels = (Vec<(Price, Qty)>, Vec<(Price, Qty)>);
 
+fn accept(listener: &TcpListener) -> WebSocket<TcpStream> {
+    let (tcp, _) = listener.accept().unwrap();
+    tcp.set_read_timeout(Some(BUDGET)).unwrap();
+    tcp.set_nodelay(true).unwrap();
+    tungstenite::accept(tcp).expect("websocket upgrade")
+}
+
 impl Scripted {
+    /// Cuts the connection (no WebSocket close) and accepts the engine's next one.
+    fn cut_and_accept(&mut self) {
+        let _ = self.ws.get_mut().shutdown(std::net::Shutdown::Both);
+        self.ws = accept(&self.listener);
+    }
+
     fn send(&mut self, text: String) {
         self.ws.send(Message::text(text)).expect("send");
     }
@@ -242,10 +256,7 @@ fn spawn_script(script: Script) -> (u16, Sender<()>, JoinHandle<[Levels; 2]>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let handle = std::thread::spawn(move || {
-        let (tcp, _) = listener.accept().unwrap();
-        tcp.set_read_timeout(Some(BUDGET)).unwrap();
-        tcp.set_nodelay(true).unwrap();
-        let ws = tungstenite::accept(tcp).expect("websocket upgrade");
+        let ws = accept(&listener);
         let pairs = [find_pair("BTC/USD").unwrap(), find_pair("ETH/USD").unwrap()];
         let mut truth =
             pairs.map(|p| OrderBook::new(DEPTH.into(), p.price_precision, p.qty_precision));
@@ -261,6 +272,7 @@ fn spawn_script(script: Script) -> (u16, Sender<()>, JoinHandle<[Levels; 2]>) {
         }
         script(
             Scripted {
+                listener,
                 ws,
                 pairs,
                 truth,
@@ -667,4 +679,84 @@ fn a_snapshot_dropped_for_want_of_precision_is_fetched_again_once_it_is_known() 
     let r = core.publisher();
     assert_eq!((r.stale[BTC], r.live[BTC]), (0, 1));
     assert_eq!(core.feed().book(ETH).unwrap().counters.resyncs, 0);
+}
+
+fn cut_mid_resync_script(mut s: Scripted, _go: Receiver<()>) -> [Levels; 2] {
+    let sub = s.request();
+    assert_eq!(book_symbols(&sub), ["BTC/USD", "ETH/USD"]);
+    let id = sub["req_id"].clone();
+    s.ack("subscribe", BTC, &id);
+    s.ack("subscribe", ETH, &id);
+    s.snapshot(BTC);
+    s.snapshot(ETH);
+    s.update(ETH, false);
+    s.update(BTC, true);
+    let unsub = s.request();
+    assert_eq!(method(&unsub), "unsubscribe", "{unsub}");
+    // The connection dies before the unsubscribe is acknowledged.
+    s.cut_and_accept();
+    // On the new connection: every subscription exactly once (the grouped one), and no
+    // leftover resync request.
+    let sub = s.request();
+    assert_eq!(method(&sub), "subscribe", "{sub}");
+    assert_eq!(book_symbols(&sub), ["BTC/USD", "ETH/USD"]);
+    let id = sub["req_id"].clone();
+    s.ack("subscribe", BTC, &id);
+    s.ack("subscribe", ETH, &id);
+    s.snapshot(BTC);
+    s.snapshot(ETH);
+    for _ in 0..3 {
+        s.update(BTC, false);
+        s.update(ETH, false);
+    }
+    let last = s.request();
+    assert_eq!(
+        method(&last),
+        "ping",
+        "expected only the test's ping, got {last}"
+    );
+    s.pong(&last["req_id"]);
+    [s.levels(BTC), s.levels(ETH)]
+}
+
+#[test]
+fn a_drop_in_the_middle_of_a_resync_resubscribes_everything_exactly_once() {
+    let (port, _go, server) = spawn_script(cut_mid_resync_script);
+    let mut cfg = scripted_config(port);
+    for p in &mut cfg.symbols {
+        let pair = find_pair(&p.symbol).unwrap();
+        p.precision = Some((pair.price_precision, pair.qty_precision));
+    }
+    let mut core = core(cfg);
+    poll_until(&mut core, "reconnected, every book live", |c| {
+        c.counters().connects == 2 && all_live(c)
+    });
+    let id = core.ping_now();
+    assert!(id.is_some());
+    poll_until(&mut core, "the last pong", |c| {
+        c.publisher().last_pong == id
+    });
+    let truth = server.join().expect("the script ran to its end");
+    for (levels, (name, b)) in truth.iter().zip(core.feed().books()) {
+        assert_eq!(
+            b.book.bids().iter().collect::<Vec<_>>(),
+            levels.0,
+            "{name} bids"
+        );
+        assert_eq!(
+            b.book.asks().iter().collect::<Vec<_>>(),
+            levels.1,
+            "{name} asks"
+        );
+        assert_eq!(b.counters.snapshots, 2, "{name}");
+    }
+    let btc = core.feed().book(BTC).unwrap().counters;
+    assert_eq!((btc.checksum_mismatch, btc.resyncs), (1, 1));
+    let c = core.counters();
+    assert_eq!((c.disconnects, c.reconnects, c.requests_sent), (1, 1, 3));
+    let r = core.publisher();
+    // BTC went stale by its mismatch (the drop found it already stale); ETH by the drop.
+    assert_eq!(r.last_stale[BTC], Some(StaleReason::ChecksumMismatch));
+    assert_eq!(r.last_stale[ETH], Some(StaleReason::Disconnected));
+    assert_eq!((r.live[BTC], r.live[ETH]), (2, 2));
 }
