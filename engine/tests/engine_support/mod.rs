@@ -9,6 +9,8 @@
 
 #![allow(dead_code)]
 
+pub mod scripted;
+
 use std::time::{Duration, Instant};
 
 use kspin::book::{ApplyReport, OrderBook};
