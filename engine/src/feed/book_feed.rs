@@ -10,60 +10,14 @@
 //! Allocation: books are created when a symbol is added (start-up in live mode; first sight in a
 //! replay). Processing a `book`, `trade`, `ticker` or `heartbeat` message allocates nothing.
 
+pub use super::sink::{FeedSink, NullSink, StaleReason};
 use super::state::{
     FeedCounters, FeedMode, MismatchAction, MismatchPolicy, SubscriptionState, SymbolCounters,
 };
 use super::symbols::{DepthSource, PrecisionSource, SymbolTable};
 use crate::book::SUPPORTED_DEPTHS;
-use crate::book::{ApplyMode, ApplyReport, OrderBook};
-use crate::kraken::{AckMsg, BookData, BookMsg, Message, StatusMsg, Ticker, Trade, UpdateKind};
-
-/// Why a book went stale.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StaleReason {
-    ChecksumMismatch,
-    BadMessage,
-    Disconnected,
-    Halted,
-}
-
-/// Receives what the feed decides. Every method has an empty default so that a consumer
-/// implements only what it uses.
-#[allow(unused_variables)]
-pub trait FeedSink {
-    /// A book message was applied and its checksum matched (or the symbol is unvalidated).
-    /// `data` is the message as decoded; `book` is the state after it.
-    fn book_updated(
-        &mut self,
-        symbol: usize,
-        book: &OrderBook,
-        data: &BookData<'_>,
-        kind: UpdateKind,
-        report: &ApplyReport,
-    ) {
-    }
-    /// A checksum did not match: `computed` by kspin, `expected` by the exchange.
-    fn checksum_mismatch(&mut self, symbol: usize, computed: u32, expected: u32) {}
-    /// The book can no longer be trusted until it is live again.
-    fn book_stale(&mut self, symbol: usize, reason: StaleReason) {}
-    /// The book passed a fresh snapshot's checksum after being stale (or for the first time).
-    fn book_live(&mut self, symbol: usize, book: &OrderBook) {}
-    /// Live mode: send an unsubscribe for this symbol's book (first step of a resync).
-    fn send_unsubscribe(&mut self, symbol: usize) {}
-    /// Live mode: send a subscribe for this symbol's book (second step of a resync).
-    fn send_subscribe(&mut self, symbol: usize) {}
-    fn trade(&mut self, symbol: usize, trade: &Trade<'_>) {}
-    fn ticker(&mut self, symbol: usize, ticker: &Ticker<'_>) {}
-    fn status(&mut self, status: &StatusMsg<'_>) {}
-    fn heartbeat(&mut self) {}
-    fn pong(&mut self, req_id: Option<u64>) {}
-    /// A subscribe/unsubscribe was refused (`error` as sent by the exchange).
-    fn error_ack(&mut self, ack: &AckMsg<'_>) {}
-}
-
-/// A sink that ignores everything.
-pub struct NullSink;
-impl FeedSink for NullSink {}
+use crate::book::{ApplyMode, OrderBook};
+use crate::kraken::{AckMsg, BookData, BookMsg, Message, UpdateKind};
 
 /// Feed configuration.
 #[derive(Debug, Clone, Copy)]
@@ -101,6 +55,9 @@ pub struct SymbolBook {
     pub counters: SymbolCounters,
     /// The first mismatch: (frame number, computed, expected).
     pub first_mismatch: Option<(u64, u32, u32)>,
+    /// A snapshot of the current subscription was dropped because the precision was unknown:
+    /// learning the precision must then resubscribe (no other snapshot would come).
+    pub missed_snapshot: bool,
 }
 
 /// The feed; see the module docs.
@@ -168,6 +125,7 @@ impl Feed {
                 state: SubscriptionState::Inactive,
                 counters: SymbolCounters::default(),
                 first_mismatch: None,
+                missed_snapshot: false,
             });
         }
         Some(index)
@@ -198,6 +156,7 @@ impl Feed {
             if b.state != SubscriptionState::Halted {
                 b.state = SubscriptionState::AwaitingSnapshot;
             }
+            b.missed_snapshot = false;
         }
     }
 
@@ -266,14 +225,19 @@ impl Feed {
             Message::Instrument(instrument) => {
                 self.counters.instruments += 1;
                 for pair in instrument.iter() {
-                    self.learn_precision(pair.symbol, pair.price_precision, pair.qty_precision);
+                    self.learn_precision(
+                        pair.symbol,
+                        pair.price_precision,
+                        pair.qty_precision,
+                        sink,
+                    );
                 }
             }
             Message::Request(_) => self.counters.requests += 1,
         }
     }
 
-    fn learn_precision(&mut self, symbol: &str, price: u8, qty: u8) {
+    fn learn_precision(&mut self, symbol: &str, price: u8, qty: u8, sink: &mut impl FeedSink) {
         match self.symbols.find(symbol) {
             Some(i) => {
                 let Some(entry) = self.symbols.get_mut(i) else {
@@ -288,14 +252,25 @@ impl Feed {
                 entry.price_scale = price;
                 entry.qty_scale = qty;
                 entry.precision = PrecisionSource::Instrument;
-                if changed {
-                    if let Some(b) = self.books.get_mut(i) {
-                        // Stored mantissas are at the old precision: the book needs a snapshot.
-                        b.book.set_precision(price, qty);
-                        if b.state.is_live() {
-                            b.state = SubscriptionState::AwaitingSnapshot;
-                        }
-                    }
+                let Some(b) = self.books.get_mut(i).filter(|_| changed) else {
+                    return;
+                };
+                // Stored mantissas are at the old precision: the book needs a snapshot at the
+                // new one. A live subscription sends none by itself (nor does one whose snapshot
+                // was dropped for want of a precision): resubscribe, as for a resync.
+                let was_live = b.state.is_live();
+                let missed = b.state == SubscriptionState::AwaitingSnapshot && b.missed_snapshot;
+                b.book.set_precision(price, qty);
+                if was_live {
+                    sink.book_stale(i, StaleReason::BadMessage);
+                }
+                if self.options.mode == FeedMode::Live && (was_live || missed) {
+                    b.counters.resyncs += 1;
+                    self.counters.resyncs += 1;
+                    b.state = SubscriptionState::Unsubscribing;
+                    sink.send_unsubscribe(i);
+                } else if was_live {
+                    b.state = SubscriptionState::AwaitingSnapshot;
                 }
             }
             None if self.options.add_unknown_symbols => {
@@ -443,6 +418,7 @@ impl Feed {
                 sb.book.set_precision(p, q);
             } else {
                 self.counters.no_precision += 1;
+                sb.missed_snapshot |= snapshot;
                 return;
             }
         }
@@ -493,6 +469,7 @@ impl Feed {
         sb.counters.crossed += u64::from(report.crossed);
         if snapshot {
             sb.counters.snapshots += 1;
+            sb.missed_snapshot = false;
         }
 
         let computed = sb.book.checksum();

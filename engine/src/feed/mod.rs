@@ -5,6 +5,7 @@
 //! the engine core runs. Never does I/O: outgoing requests are asked of the [`FeedSink`].
 
 pub mod book_feed;
+pub mod sink;
 pub mod state;
 pub mod symbols;
 

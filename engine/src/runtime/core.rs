@@ -11,8 +11,9 @@
 //! Recovery is part of the loop: any connection error, a stall (no frame for `stall_timeout`), or a
 //! connect/handshake timeout ends the connection, marks every book stale, and schedules the next
 //! attempt with [`Backoff`] (instant retries after a random drop, ≥ 5 s after maintenance, never
-//! more than 150 attempts per 10 minutes). On reconnect every subscription is sent again exactly
-//! once and every book is rebuilt from its fresh snapshot.
+//! more than 150 attempts per 10 minutes; a connection that delivers a verified book resets the
+//! failure streak). On reconnect every subscription is sent again exactly once and every book is
+//! rebuilt from its fresh snapshot.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -109,6 +110,10 @@ pub struct EngineCore<P: Publisher> {
     instrument_seen: bool,
     needs_instrument: bool,
     ever_connected: bool,
+    /// The current connection has proved itself (a book went live, or with no book
+    /// subscriptions a frame arrived while streaming); the backoff's failure streak was reset.
+    healthy: bool,
+    has_books: bool,
 }
 
 /// Why the core could not be built.
@@ -136,6 +141,7 @@ impl<P: Publisher> EngineCore<P> {
         }
         let requests = Requests::render(&cfg.symbols)?;
         let needs_instrument = cfg.symbols.iter().any(|p| p.precision.is_none());
+        let has_books = cfg.symbols.iter().any(|p| p.book);
         let now = clock.now();
         Ok(EngineCore {
             decoder: Decoder::new(cfg.decoder),
@@ -158,6 +164,8 @@ impl<P: Publisher> EngineCore<P> {
             instrument_seen: false,
             needs_instrument,
             ever_connected: false,
+            healthy: false,
+            has_books,
             cfg,
         })
     }
@@ -284,6 +292,7 @@ impl<P: Publisher> EngineCore<P> {
                 self.last_rx = now;
                 self.last_tx = now;
                 self.instrument_seen = false;
+                self.healthy = false;
                 self.publisher.link(true);
                 if self.needs_instrument {
                     let bytes = &self.requests.instrument;
@@ -350,11 +359,15 @@ impl<P: Publisher> EngineCore<P> {
             instrument_seen,
             ..
         } = self;
+        let mut went_live = false;
+        let mut maintenance_announced = 0u64;
         let mut sink = CoreSink {
             publisher,
             requests,
             maintenance,
             instrument_seen,
+            went_live: &mut went_live,
+            maintenance_announced: &mut maintenance_announced,
         };
         let result = conn.read_frames(|payload| {
             let t0 = clock.raw();
@@ -378,15 +391,24 @@ impl<P: Publisher> EngineCore<P> {
                     self.last_rx = now;
                 }
                 self.counters.bytes_read += report.bytes as u64;
+                self.counters.maintenance_seen += maintenance_announced;
+                let proved = went_live
+                    || (!self.has_books
+                        && report.frames > 0
+                        && matches!(self.phase, Phase::Streaming));
+                if proved && !self.healthy {
+                    // A connection that delivered a verified book is healthy: the next drop
+                    // starts again with instant retries (PROTOCOL.md §4). One that fails before
+                    // this point keeps growing the backoff.
+                    self.healthy = true;
+                    self.backoff.reset_streak();
+                }
             }
             Err(e) => {
                 let cause = self.cause_of(e);
                 self.fail(now, cause);
                 return;
             }
-        }
-        if self.maintenance {
-            self.counters.maintenance_seen += 1;
         }
         self.send_pending(now);
         // Timers.
@@ -396,20 +418,43 @@ impl<P: Publisher> EngineCore<P> {
             return;
         }
         if now.duration_since(self.last_tx) >= self.cfg.ping_interval {
-            self.ping_id += 1;
-            let ping_id = self.ping_id;
-            let bytes = self.requests.ping(ping_id);
-            if let Some(conn) = self.conn.as_mut() {
-                if conn.send_text(bytes).is_ok() {
-                    self.counters.pings_sent += 1;
-                }
-            }
-            self.last_tx = now;
+            self.send_ping(now);
         }
         let flushed = self.conn.as_mut().map(|c| c.flush());
         if let Some(Err(e)) = flushed {
             let cause = self.cause_of(e);
             self.fail(now, cause);
+        }
+    }
+
+    /// Queues a `ping` now, outside the ping timer, and returns its `req_id`; the publisher's
+    /// `pong` sees it come back after every frame the venue sent before it (a drain barrier for
+    /// tests and tools). `None` unless the connection is open. It goes out with the next poll.
+    pub fn ping_now(&mut self) -> Option<u64> {
+        if !matches!(
+            self.phase,
+            Phase::Streaming | Phase::AwaitingInstrument { .. }
+        ) {
+            return None;
+        }
+        let now = self.clock.now();
+        self.send_ping(now)
+    }
+
+    fn send_ping(&mut self, now: Instant) -> Option<u64> {
+        self.ping_id += 1;
+        let ping_id = self.ping_id;
+        let bytes = self.requests.ping(ping_id);
+        let sent = match self.conn.as_mut() {
+            Some(conn) => conn.send_text(bytes).is_ok(),
+            None => false,
+        };
+        self.last_tx = now;
+        if sent {
+            self.counters.pings_sent += 1;
+            Some(ping_id)
+        } else {
+            None
         }
     }
 
@@ -464,6 +509,8 @@ impl<P: Publisher> EngineCore<P> {
     }
 
     /// The connection has been healthy long enough: the next drop starts with instant retries.
+    /// The core does this itself as soon as a connection delivers a verified book; this is for
+    /// a caller with its own notion of health.
     pub fn connection_healthy(&mut self) {
         self.backoff.reset_streak();
     }
@@ -476,6 +523,10 @@ struct CoreSink<'a, P: Publisher> {
     requests: &'a mut Requests,
     maintenance: &'a mut bool,
     instrument_seen: &'a mut bool,
+    /// A book went live during this read.
+    went_live: &'a mut bool,
+    /// `status` frames announcing maintenance during this read.
+    maintenance_announced: &'a mut u64,
 }
 
 impl<P: Publisher> FeedSink for CoreSink<'_, P> {
@@ -498,6 +549,7 @@ impl<P: Publisher> FeedSink for CoreSink<'_, P> {
         self.publisher.book_stale(symbol, reason);
     }
     fn book_live(&mut self, symbol: usize, book: &OrderBook) {
+        *self.went_live = true;
         self.publisher.book_live(symbol, book);
     }
     fn send_unsubscribe(&mut self, symbol: usize) {
@@ -516,6 +568,9 @@ impl<P: Publisher> FeedSink for CoreSink<'_, P> {
     }
     fn status(&mut self, status: &StatusMsg<'_>) {
         *self.maintenance = status.system == SystemStatus::Maintenance;
+        if *self.maintenance {
+            *self.maintenance_announced += 1;
+        }
         self.publisher.status(status);
     }
     fn heartbeat(&mut self) {

@@ -30,6 +30,7 @@ pub struct CoreCounters {
     pub decode_errors: u64,
     pub decode_errors_by_kind: [u64; DECODE_ERROR_KINDS],
     pub bytes_read: u64,
+    /// `status` frames announcing maintenance.
     pub maintenance_seen: u64,
     pub loops: u64,
 }

@@ -1,0 +1,57 @@
+//! What the feed tells its consumer: the [`FeedSink`] callbacks (verified book states, staleness,
+//! resync requests, trades, tickers, status) and why a book went stale ([`StaleReason`]).
+//!
+//! Owns only the trait, a sink that ignores everything ([`NullSink`]) and the reason enum.
+//! Invariant: every callback has an empty default, so a consumer implements only what it uses;
+//! nothing here allocates or does I/O.
+
+use crate::book::{ApplyReport, OrderBook};
+use crate::kraken::{AckMsg, BookData, StatusMsg, Ticker, Trade, UpdateKind};
+
+/// Why a book went stale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StaleReason {
+    ChecksumMismatch,
+    /// A message could not be applied, or the pair's precision changed under the book.
+    BadMessage,
+    Disconnected,
+    Halted,
+}
+
+/// Receives what the feed decides. Every method has an empty default so that a consumer
+/// implements only what it uses.
+#[allow(unused_variables)]
+pub trait FeedSink {
+    /// A book message was applied and its checksum matched (or the symbol is unvalidated).
+    /// `data` is the message as decoded; `book` is the state after it.
+    fn book_updated(
+        &mut self,
+        symbol: usize,
+        book: &OrderBook,
+        data: &BookData<'_>,
+        kind: UpdateKind,
+        report: &ApplyReport,
+    ) {
+    }
+    /// A checksum did not match: `computed` by kspin, `expected` by the exchange.
+    fn checksum_mismatch(&mut self, symbol: usize, computed: u32, expected: u32) {}
+    /// The book can no longer be trusted until it is live again.
+    fn book_stale(&mut self, symbol: usize, reason: StaleReason) {}
+    /// The book passed a fresh snapshot's checksum after being stale (or for the first time).
+    fn book_live(&mut self, symbol: usize, book: &OrderBook) {}
+    /// Live mode: send an unsubscribe for this symbol's book (first step of a resync).
+    fn send_unsubscribe(&mut self, symbol: usize) {}
+    /// Live mode: send a subscribe for this symbol's book (second step of a resync).
+    fn send_subscribe(&mut self, symbol: usize) {}
+    fn trade(&mut self, symbol: usize, trade: &Trade<'_>) {}
+    fn ticker(&mut self, symbol: usize, ticker: &Ticker<'_>) {}
+    fn status(&mut self, status: &StatusMsg<'_>) {}
+    fn heartbeat(&mut self) {}
+    fn pong(&mut self, req_id: Option<u64>) {}
+    /// A subscribe/unsubscribe was refused (`error` as sent by the exchange).
+    fn error_ack(&mut self, ack: &AckMsg<'_>) {}
+}
+
+/// A sink that ignores everything.
+pub struct NullSink;
+impl FeedSink for NullSink {}
