@@ -16,6 +16,11 @@ use crate::book::SUPPORTED_DEPTHS;
 /// Kraken's public v2 endpoint (PROTOCOL.md §1.1).
 pub const KRAKEN_PUBLIC_URL: &str = "wss://ws.kraken.com/v2";
 
+/// Upper bound of `backoff.max_attempts_per_10_min`: Kraken's Cloudflare front bans an IP for 10
+/// minutes beyond "approximately 150 attempts per rolling 10 minutes" (PROTOCOL.md §4); the bound
+/// keeps a margin because "approximately" is not a number.
+pub const MAX_ATTEMPTS_PER_10_MIN: u32 = 120;
+
 /// A configuration problem, naming the key.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -95,6 +100,9 @@ pub struct EngineConfig {
     /// connections after about a minute, PROTOCOL.md §1.2).
     pub ping_interval_ms: u64,
     pub connect_timeout_ms: u64,
+    /// A book that was live and has been resyncing (or waiting for its snapshot) this long forces
+    /// a reconnect: the exchange refused or lost the resync.
+    pub resync_timeout_ms: u64,
     /// Capacity of each strategy's event ring (rounded up to a power of two).
     pub ring_capacity: usize,
     /// Lock memory (mlockall) at start-up where permitted.
@@ -172,7 +180,9 @@ impl Default for Config {
                 depth: 25,
                 precision: toml::Table::new(),
             }],
-            strategies: default_strategies(),
+            // A file that names no strategy runs none; `Config::builtin()` (what `kspin run`
+            // uses without --config) adds one of each built-in.
+            strategies: Vec::new(),
         }
     }
 }
@@ -246,6 +256,7 @@ impl Default for EngineConfig {
             stall_timeout_ms: 10_000,
             ping_interval_ms: 20_000,
             connect_timeout_ms: 5_000,
+            resync_timeout_ms: 15_000,
             ring_capacity: 1 << 14,
             lock_memory: true,
             rt_priority: 0,
@@ -263,7 +274,7 @@ impl Default for BackoffConfig {
             max_ms: 30_000,
             after_maintenance_ms: 5_000,
             jitter: 0.2,
-            max_attempts_per_10_min: 150,
+            max_attempts_per_10_min: 100,
         }
     }
 }
@@ -300,6 +311,14 @@ pub struct SymbolPlan {
 }
 
 impl Config {
+    /// What `kspin run` runs without `--config`: the defaults plus one of each built-in strategy.
+    pub fn builtin() -> Config {
+        Config {
+            strategies: default_strategies(),
+            ..Config::default()
+        }
+    }
+
     /// Reads and validates a file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
@@ -342,6 +361,7 @@ impl Config {
             ("engine.stall_timeout_ms", e.stall_timeout_ms),
             ("engine.ping_interval_ms", e.ping_interval_ms),
             ("engine.connect_timeout_ms", e.connect_timeout_ms),
+            ("engine.resync_timeout_ms", e.resync_timeout_ms),
         ] {
             if v == 0 {
                 return Err(invalid(key, "must be greater than 0"));
@@ -375,14 +395,45 @@ impl Config {
                 "Kraken asks for at least 5000 ms between attempts after maintenance",
             ));
         }
-        if b.max_attempts_per_10_min == 0 || b.max_attempts_per_10_min > 150 {
+        if b.max_attempts_per_10_min == 0 || b.max_attempts_per_10_min > MAX_ATTEMPTS_PER_10_MIN {
             return Err(invalid(
                 "backoff.max_attempts_per_10_min",
-                "must be 1..=150 (Kraken bans an IP for 10 minutes beyond ~150 attempts)",
+                format!(
+                    "must be 1..={MAX_ATTEMPTS_PER_10_MIN} (Kraken bans an IP for 10 minutes beyond approximately 150 attempts; kspin keeps a margin)"
+                ),
             ));
         }
         self.mismatch_policy()?;
-        self.symbol_plan()?;
+        let plan = self.symbol_plan()?;
+        if plan.len() > crate::feed::MAX_SYMBOLS {
+            return Err(invalid(
+                "subscription",
+                format!(
+                    "{} symbols; one engine core carries at most {}",
+                    plan.len(),
+                    crate::feed::MAX_SYMBOLS
+                ),
+            ));
+        }
+        // A catch-up snapshot travels whole: two levels per event for both sides of the deepest
+        // book, plus its marker, BookDone and BookLive (kspin_api::wire::LEVELS_PER_BATCH = 2).
+        let deepest = plan
+            .iter()
+            .filter(|p| p.book)
+            .map(|p| usize::from(p.depth))
+            .max()
+            .unwrap_or(0);
+        let needed = deepest + 3;
+        if !self.strategies.is_empty() && e.ring_capacity < 2 * needed {
+            return Err(invalid(
+                "engine.ring_capacity",
+                format!(
+                    "{} cannot carry a catch-up snapshot of a depth-{deepest} book ({needed} events) with room to spare: use at least {}",
+                    e.ring_capacity,
+                    (2 * needed).next_power_of_two()
+                ),
+            ));
+        }
         // Strategy names and parameters are checked against the registry by the runtime; a
         // strategy sharing the engine's core is allowed on small machines (the runtime warns).
         for (i, s) in self.strategies.iter().enumerate() {
@@ -532,6 +583,12 @@ mod tests {
         let c = Config::parse("", "empty").unwrap();
         assert_eq!(c.venue.url, "sim");
         assert_eq!(c.symbol_plan().unwrap().len(), 4);
+        assert!(
+            c.strategies.is_empty(),
+            "a file without [[strategy]] runs none"
+        );
+        let c = Config::builtin();
+        c.validate().unwrap();
         let names: Vec<&str> = c.strategies.iter().map(|s| s.name.as_str()).collect();
         assert_eq!(
             names,

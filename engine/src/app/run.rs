@@ -108,7 +108,7 @@ pub fn run(args: &RunArgs) -> i32 {
 fn run_inner(args: &RunArgs) -> Result<i32, RunError> {
     let config = match &args.config {
         Some(path) => Config::load(path)?,
-        None => Config::default(),
+        None => Config::builtin(),
     };
     let mut plan = config.symbol_plan()?;
     let policy = config.mismatch_policy()?;
@@ -188,17 +188,16 @@ fn run_inner(args: &RunArgs) -> Result<i32, RunError> {
     // Every symbol's precision, before anything runs: strategy replicas need it from the start.
     if config.venue.url == "sim" {
         precision::from_sim_pairs(&mut plan)?;
-    } else if let Err(e) = precision::fetch(
-        &endpoint,
-        &tls,
-        config.engine.max_frame_bytes,
-        &mut plan,
-        Duration::from_secs(15),
-    ) {
-        if !config.strategies.is_empty() {
-            return Err(e.into());
-        }
-        eprintln!("kspin: precision not resolved at start-up ({e}); the engine learns it from the instrument channel");
+    } else if !config.strategies.is_empty() {
+        // One extra connection, only when strategies need the scales before the first event;
+        // without strategies the core learns them from the instrument channel itself.
+        precision::fetch(
+            &endpoint,
+            &tls,
+            config.engine.max_frame_bytes,
+            &mut plan,
+            Duration::from_secs(15),
+        )?;
     }
     let symbol_infos: Vec<SymbolInfo> = plan
         .iter()
@@ -234,6 +233,7 @@ fn run_inner(args: &RunArgs) -> Result<i32, RunError> {
         stall_timeout: config.stall_timeout(),
         ping_interval: config.ping_interval(),
         connect_timeout: Duration::from_millis(config.engine.connect_timeout_ms),
+        resync_timeout: Duration::from_millis(config.engine.resync_timeout_ms),
         backoff: BackoffPolicy {
             instant_retries: config.backoff.instant_retries,
             initial: Duration::from_millis(config.backoff.initial_ms),

@@ -488,15 +488,25 @@ impl Feed {
                 self.counters.checksum_ok += 1;
                 true
             }
-            // No checksum in the message: nothing to verify against; trust the apply.
+            // Kraken's v2 book always carries a checksum. Live, a message without one cannot
+            // be verified, so it is a bad message; a replay of other recordings trusts it.
+            None if options.mode == FeedMode::Live
+                && sb.state != SubscriptionState::Unvalidated =>
+            {
+                sb.counters.rejected_messages += 1;
+                self.counters.rejected_messages += 1;
+                false
+            }
             None => true,
         };
 
-        if verified || sb.state == SubscriptionState::Unvalidated {
+        if sb.state == SubscriptionState::Unvalidated {
+            // The policy gave up validating: the book keeps streaming, but strategies were told
+            // it is stale and it is never reported live again.
+            sink.book_updated(index, &sb.book, data, kind, &report);
+        } else if verified {
             let was_live = sb.state.is_live();
-            if sb.state != SubscriptionState::Unvalidated {
-                sb.state = SubscriptionState::Live;
-            }
+            sb.state = SubscriptionState::Live;
             if !was_live {
                 sink.book_live(index, &sb.book);
             }
@@ -532,8 +542,10 @@ impl Feed {
         };
         match action {
             MismatchAction::StopValidating => {
-                // Keep the book as applied; from now on nothing is checked.
+                // Keep the book as applied; from now on nothing is checked, and strategies are
+                // told the book is not to be trusted.
                 sb.state = SubscriptionState::Unvalidated;
+                sink.book_stale(index, reason);
                 return;
             }
             MismatchAction::Halt => {

@@ -23,20 +23,19 @@ pub enum SubscriptionState {
     Live,
     /// A resync is under way: unsubscribe sent, waiting for its ack. Updates are dropped.
     Unsubscribing,
-    /// The mismatch policy gave up validating: updates are applied, checksums counted, never acted on.
+    /// The mismatch policy gave up validating: updates are applied and forwarded, checksums
+    /// counted and never acted on; the book is reported stale, never live.
     Unvalidated,
     /// The mismatch policy halted this symbol: nothing is applied.
     Halted,
 }
 
 impl SubscriptionState {
-    /// Whether a strategy may trust this book.
+    /// Whether a strategy may trust this book: only a book whose last checksum matched.
+    /// (`Unvalidated` keeps streaming but is never live: DESIGN.md invariant 4.)
     #[inline]
     pub fn is_live(self) -> bool {
-        matches!(
-            self,
-            SubscriptionState::Live | SubscriptionState::Unvalidated
-        )
+        self == SubscriptionState::Live
     }
 
     /// Stable short name, for summaries.

@@ -172,6 +172,11 @@ impl RecordLayer {
             .key
             .open_in_place(nonce, Aad::from(header), body)
             .map_err(|_| NetError::Tls(TlsFailure::Decrypt))?;
+        // RFC 8446 §5.2/§5.4: an inner plaintext (content, type and padding) longer than
+        // 2^14 + 1 bytes is a record_overflow, even if it decrypted.
+        if plain.len() > MAX_PLAINTEXT + 1 {
+            return Err(NetError::Tls(TlsFailure::RecordOverflow));
+        }
         // TLSInnerPlaintext = content || ContentType || zeros (RFC 8446 §5.2).
         let type_at = plain
             .iter()
@@ -226,6 +231,11 @@ impl RecordLayer {
                         [1] => true,
                         _ => return Err(NetError::Tls(TlsFailure::UnexpectedMessage)),
                     };
+                    // RFC 8446 §5.1: a KeyUpdate must end its record (the next record is under
+                    // the new key); anything after it is an unexpected_message.
+                    if !messages.is_empty() {
+                        return Err(NetError::Tls(TlsFailure::UnexpectedMessage));
+                    }
                     let (seq, secrets) = self
                         .kernel
                         .update_rx_secret()
@@ -257,7 +267,9 @@ impl RecordLayer {
         plaintext: &[u8],
         out: &mut [u8],
     ) -> Result<usize, NetError> {
-        debug_assert!(plaintext.len() <= MAX_PLAINTEXT);
+        if plaintext.len() > MAX_PLAINTEXT {
+            return Err(NetError::State("TLS plaintext larger than one record"));
+        }
         if out.len() < self.sealed_len(plaintext.len()) {
             return Err(NetError::State("TLS output buffer too small for record"));
         }

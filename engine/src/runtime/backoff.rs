@@ -44,7 +44,7 @@ impl Default for BackoffPolicy {
             max: Duration::from_secs(30),
             after_maintenance: Duration::from_secs(5),
             jitter: 0.2,
-            max_attempts_per_window: 150,
+            max_attempts_per_window: 100,
         }
     }
 }

@@ -22,7 +22,7 @@ use kspin_ring::Producer;
 use quanta::{Clock, Instant};
 
 use super::backoff::{Backoff, BackoffPolicy, DisconnectCause};
-use super::requests::{PendingRequest, Requests};
+use super::requests::{resync_symbol, PendingRequest, Requests};
 use super::stats::{CoreCounters, CoreStats, LatencyRecorder, LinkState};
 use crate::book::{ApplyReport, OrderBook};
 use crate::config::SymbolPlan;
@@ -33,7 +33,7 @@ use crate::kraken::{
     AckMsg, BookData, Decoder, DecoderLimits, Message, StatusMsg, SystemStatus, Ticker, Trade,
     UpdateKind,
 };
-use crate::net::{ConnLimits, Connection, Endpoint, HandshakeState, NetError, TlsSettings};
+use crate::net::{ConnLimits, Connection, Endpoint, HandshakeState, TlsSettings};
 
 /// What the core publishes into: the strategy bus, or nothing. Besides the feed's callbacks it is
 /// told when a frame starts (its receive TSC), when the link changes, and is given a turn every
@@ -65,6 +65,9 @@ pub struct CoreConfig {
     pub stall_timeout: Duration,
     pub ping_interval: Duration,
     pub connect_timeout: Duration,
+    /// A book that was live once and has been resyncing or waiting for its snapshot this long
+    /// (while connected) forces a reconnect: the exchange refused or lost the resync.
+    pub resync_timeout: Duration,
     pub backoff: BackoffPolicy,
     pub policy: MismatchPolicy,
     pub decoder: DecoderLimits,
@@ -114,6 +117,9 @@ pub struct EngineCore<P: Publisher> {
     /// subscriptions a frame arrived while streaming); the backoff's failure streak was reset.
     healthy: bool,
     has_books: bool,
+    /// Per symbol: since when its book has been waiting (resyncing / awaiting a snapshot).
+    waiting_since: Box<[Option<Instant>]>,
+    last_deadline_check: Instant,
 }
 
 /// Why the core could not be built.
@@ -166,6 +172,8 @@ impl<P: Publisher> EngineCore<P> {
             ever_connected: false,
             healthy: false,
             has_books,
+            waiting_since: vec![None; cfg.symbols.len()].into_boxed_slice(),
+            last_deadline_check: now,
             cfg,
         })
     }
@@ -231,7 +239,10 @@ impl<P: Publisher> EngineCore<P> {
                     self.subscribe_all(now);
                 }
             }
-            Phase::Streaming => self.read(now),
+            Phase::Streaming => {
+                self.read(now);
+                self.check_resync_deadlines(now);
+            }
         }
         self.publisher.service(&self.feed);
     }
@@ -251,7 +262,7 @@ impl<P: Publisher> EngineCore<P> {
         s.core.requests_dropped = self.requests.dropped;
         for (_, b) in self.feed.books() {
             match b.state {
-                SubscriptionState::Live | SubscriptionState::Unvalidated => s.books_live += 1,
+                SubscriptionState::Live => s.books_live += 1,
                 SubscriptionState::Unsubscribing | SubscriptionState::AwaitingSnapshot => {
                     s.books_resyncing += 1
                 }
@@ -346,6 +357,7 @@ impl<P: Publisher> EngineCore<P> {
         let Some(conn) = self.conn.as_mut() else {
             return;
         };
+        let self_symbols = self.cfg.symbols.len();
         let EngineCore {
             decoder,
             feed,
@@ -361,6 +373,8 @@ impl<P: Publisher> EngineCore<P> {
         } = self;
         let mut went_live = false;
         let mut maintenance_announced = 0u64;
+        let mut resync_refused = 0u64;
+        let symbols = self_symbols;
         let mut sink = CoreSink {
             publisher,
             requests,
@@ -368,6 +382,8 @@ impl<P: Publisher> EngineCore<P> {
             instrument_seen,
             went_live: &mut went_live,
             maintenance_announced: &mut maintenance_announced,
+            resync_refused: &mut resync_refused,
+            symbols,
         };
         let result = conn.read_frames(|payload| {
             let t0 = clock.raw();
@@ -392,6 +408,7 @@ impl<P: Publisher> EngineCore<P> {
                 }
                 self.counters.bytes_read += report.bytes as u64;
                 self.counters.maintenance_seen += maintenance_announced;
+                self.counters.resync_refused += resync_refused;
                 let proved = went_live
                     || (!self.has_books
                         && report.frames > 0
@@ -404,9 +421,8 @@ impl<P: Publisher> EngineCore<P> {
                     self.backoff.reset_streak();
                 }
             }
-            Err(e) => {
-                let cause = self.cause_of(e);
-                self.fail(now, cause);
+            Err(_) => {
+                self.fail(now, DisconnectCause::Dropped);
                 return;
             }
         }
@@ -421,9 +437,8 @@ impl<P: Publisher> EngineCore<P> {
             self.send_ping(now);
         }
         let flushed = self.conn.as_mut().map(|c| c.flush());
-        if let Some(Err(e)) = flushed {
-            let cause = self.cause_of(e);
-            self.fail(now, cause);
+        if let Some(Err(_)) = flushed {
+            self.fail(now, DisconnectCause::Dropped);
         }
     }
 
@@ -484,16 +499,46 @@ impl<P: Publisher> EngineCore<P> {
         self.last_tx = now;
     }
 
-    fn cause_of(&self, _e: NetError) -> DisconnectCause {
-        if self.maintenance {
-            DisconnectCause::Maintenance
-        } else {
-            DisconnectCause::Dropped
+    /// Once a second: a book that was live once and has been resyncing or awaiting its snapshot
+    /// for `resync_timeout` means the exchange refused or lost the resync (an error ack names no
+    /// symbol); reconnecting rebuilds every book from fresh snapshots. Books never live yet are
+    /// left alone: a symbol the exchange refuses outright must not cause a reconnect loop.
+    fn check_resync_deadlines(&mut self, now: Instant) {
+        if now.duration_since(self.last_deadline_check) < Duration::from_secs(1) {
+            return;
+        }
+        self.last_deadline_check = now;
+        let mut expired = false;
+        for (i, since) in self.waiting_since.iter_mut().enumerate() {
+            let waiting = self.feed.book(i).is_some_and(|b| {
+                matches!(
+                    b.state,
+                    SubscriptionState::Unsubscribing | SubscriptionState::AwaitingSnapshot
+                ) && b.counters.snapshots > 0
+            });
+            if !waiting {
+                *since = None;
+                continue;
+            }
+            let start = *since.get_or_insert(now);
+            expired |= now.duration_since(start) >= self.cfg.resync_timeout;
+        }
+        if expired {
+            self.counters.resync_timeouts += 1;
+            self.fail(now, DisconnectCause::Dropped);
         }
     }
 
     /// Ends the connection and schedules the next attempt.
     fn fail(&mut self, now: Instant, cause: DisconnectCause) {
+        // Every failure while the exchange is in maintenance waits as after maintenance (≥ 5 s,
+        // PROTOCOL.md §4), whether the read, the connect or the handshake failed.
+        let cause = if self.maintenance {
+            DisconnectCause::Maintenance
+        } else {
+            cause
+        };
+        self.waiting_since.fill(None);
         if let Some(mut conn) = self.conn.take() {
             conn.close();
         }
@@ -527,6 +572,9 @@ struct CoreSink<'a, P: Publisher> {
     went_live: &'a mut bool,
     /// `status` frames announcing maintenance during this read.
     maintenance_announced: &'a mut u64,
+    /// Error acks answering one of our resync requests during this read.
+    resync_refused: &'a mut u64,
+    symbols: usize,
 }
 
 impl<P: Publisher> FeedSink for CoreSink<'_, P> {
@@ -580,6 +628,14 @@ impl<P: Publisher> FeedSink for CoreSink<'_, P> {
         self.publisher.pong(req_id);
     }
     fn error_ack(&mut self, ack: &AckMsg<'_>) {
+        if ack
+            .req_id
+            .and_then(|id| resync_symbol(id, self.symbols))
+            .is_some()
+        {
+            // Recovery is the resync deadline's job; this only makes the refusal visible.
+            *self.resync_refused += 1;
+        }
         self.publisher.error_ack(ack);
     }
 }

@@ -28,7 +28,15 @@ pub const REQ_ID_INSTRUMENT: u64 = 1;
 pub const REQ_ID_BOOK: u64 = 2;
 pub const REQ_ID_TRADE: u64 = 3;
 pub const REQ_ID_TICKER: u64 = 4;
-pub const REQ_ID_RESYNC: u64 = 5;
+/// Resync requests carry `REQ_ID_RESYNC_BASE + symbol index`, so an error ack (which names no
+/// symbol, PROTOCOL.md §1.3) can still be attributed to its symbol.
+pub const REQ_ID_RESYNC_BASE: u64 = 1_000;
+
+/// The symbol a resync request id belongs to, if it is one.
+pub fn resync_symbol(req_id: u64, symbols: usize) -> Option<usize> {
+    let index = req_id.checked_sub(REQ_ID_RESYNC_BASE)?;
+    usize::try_from(index).ok().filter(|&i| i < symbols)
+}
 
 /// A symbol's resync requests: (unsubscribe its book, subscribe its book).
 pub type ResyncPair = (Box<[u8]>, Box<[u8]>);
@@ -130,7 +138,7 @@ impl Requests {
             )?);
         }
         let mut resync = Vec::with_capacity(plan.len());
-        for p in plan {
+        for (index, p) in plan.iter().enumerate() {
             if !p.book {
                 resync.push((Box::default(), Box::default()));
                 continue;
@@ -141,7 +149,7 @@ impl Requests {
                 symbols: &symbols,
                 depth: Some(p.depth),
                 snapshot: Some(true),
-                req_id: Some(REQ_ID_RESYNC),
+                req_id: Some(REQ_ID_RESYNC_BASE + index as u64),
             };
             let unsub = Subscription {
                 snapshot: None,

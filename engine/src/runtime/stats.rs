@@ -32,6 +32,10 @@ pub struct CoreCounters {
     pub bytes_read: u64,
     /// `status` frames announcing maintenance.
     pub maintenance_seen: u64,
+    /// Resync requests the exchange refused (error ack carrying a resync `req_id`).
+    pub resync_refused: u64,
+    /// Reconnects forced because a book stayed resyncing or without its snapshot too long.
+    pub resync_timeouts: u64,
     pub loops: u64,
 }
 

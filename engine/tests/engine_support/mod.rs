@@ -182,6 +182,7 @@ pub fn core_config_for(
         stall_timeout: Duration::from_secs(10),
         ping_interval: Duration::from_secs(30),
         connect_timeout: Duration::from_secs(5),
+        resync_timeout: Duration::from_secs(15),
         backoff: BackoffPolicy {
             instant_retries: 3,
             initial: Duration::from_millis(20),
