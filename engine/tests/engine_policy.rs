@@ -76,14 +76,18 @@ fn policy_keep_resyncing_resyncs_every_time() {
 fn policy_stop_validating_after_the_limit() {
     let (_venue, core) = corrupt_repeatedly(MismatchAction::StopValidating, 3, |c, k| {
         let b = eth(c);
-        b.counters.checksum_mismatch == k && b.state.is_live()
+        b.counters.checksum_mismatch == k
+            && matches!(b.state, SubscriptionState::Live | SubscriptionState::Unvalidated)
     });
     let b = eth(&core);
     // First mismatch: a resync. Second: the limit, validation stops. Third: counted only.
     assert_eq!((b.counters.checksum_mismatch, b.counters.resyncs), (3, 1));
     assert_eq!(b.counters.snapshots, 2);
     assert_eq!(b.state, SubscriptionState::Unvalidated);
-    assert_eq!(core.publisher().stale[index_of(&core, "ETH/USD")], 1);
+    // An unvalidated book is never live (DESIGN invariant 4): strategies were told it is stale
+    // at the first mismatch (resync) and again when validation stopped.
+    assert!(!b.state.is_live());
+    assert_eq!(core.publisher().stale[index_of(&core, "ETH/USD")], 2);
     others_untouched(&core);
 }
 

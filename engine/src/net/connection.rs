@@ -15,12 +15,14 @@
 //! `tls_out` and writes those; on plain it writes `ws_out` directly.
 
 use std::io;
-use std::net::{Shutdown, ToSocketAddrs};
+use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
+use std::sync::Arc;
 
 use mio::net::TcpStream;
 use rustls::client::UnbufferedClientConnection;
 use rustls::pki_types::ServerName;
 use rustls::unbuffered::{ConnectionState, EncodeError, UnbufferedStatus};
+use rustls::ClientConfig;
 
 use super::byte_queue::ByteQueue;
 use super::endpoint::Endpoint;
@@ -121,15 +123,108 @@ pub struct Connection {
     tls_out: ByteQueue,
 }
 
+/// What every connection attempt to one endpoint needs, prepared once: the resolved addresses
+/// and the TLS client configuration (trusted roots parsed, extra PEM read). Reconnecting through
+/// a plan performs no DNS lookup and no file read while a cached address remains; attempts rotate
+/// through the addresses, and DNS is asked again (which may block) only after every cached
+/// address has failed in a row.
+pub struct ConnectPlan {
+    endpoint: Endpoint,
+    addrs: Vec<SocketAddr>,
+    next: usize,
+    failures_in_a_row: usize,
+    config: Option<Arc<ClientConfig>>,
+    server_name: Option<ServerName<'static>>,
+}
+
+impl ConnectPlan {
+    /// Resolves the endpoint (may block: call at start-up) and builds the TLS configuration.
+    /// A failed resolution is not an error here: the first attempt resolves again.
+    pub fn new(endpoint: &Endpoint, tls: &TlsSettings) -> Result<ConnectPlan, NetError> {
+        let (config, server_name) = if endpoint.tls {
+            let name = tls
+                .server_name_override
+                .clone()
+                .unwrap_or_else(|| endpoint.host.clone());
+            let name = ServerName::try_from(name)
+                .map_err(|_| NetError::Tls(TlsFailure::Config("invalid server name")))?;
+            (Some(client_config(tls)?), Some(name))
+        } else {
+            (None, None)
+        };
+        let mut plan = ConnectPlan {
+            endpoint: endpoint.clone(),
+            addrs: Vec::new(),
+            next: 0,
+            failures_in_a_row: 0,
+            config,
+            server_name,
+        };
+        let _ = plan.resolve();
+        Ok(plan)
+    }
+
+    fn resolve(&mut self) -> Result<(), NetError> {
+        let addrs: Vec<SocketAddr> = (self.endpoint.host.as_str(), self.endpoint.port)
+            .to_socket_addrs()
+            .map_err(|_| NetError::Resolve)?
+            .collect();
+        if addrs.is_empty() {
+            return Err(NetError::Resolve);
+        }
+        self.addrs = addrs;
+        self.next = 0;
+        self.failures_in_a_row = 0;
+        Ok(())
+    }
+
+    /// The address for the next attempt.
+    fn next_addr(&mut self) -> Result<SocketAddr, NetError> {
+        if self.addrs.is_empty() || self.failures_in_a_row >= self.addrs.len() {
+            self.resolve()?;
+        }
+        let addr = self.addrs[self.next % self.addrs.len()];
+        self.next = self.next.wrapping_add(1);
+        Ok(addr)
+    }
+
+    /// The last attempt failed before the connection opened (the next one tries another
+    /// address; after all of them failed, DNS is asked again).
+    pub fn attempt_failed(&mut self) {
+        self.failures_in_a_row = self.failures_in_a_row.saturating_add(1);
+    }
+
+    /// A connection opened: the current addresses are good.
+    pub fn attempt_succeeded(&mut self) {
+        self.failures_in_a_row = 0;
+    }
+
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
+    }
+}
+
 impl Connection {
     /// Resolves the host and starts a non-blocking TCP connect; builds the TLS client and every
-    /// buffer. DNS resolution (`ToSocketAddrs`) may block: call this outside the hot loop (it runs
-    /// at start-up and on reconnect). The first resolved address is used.
+    /// buffer. DNS resolution (`ToSocketAddrs`) may block: the engine core connects through a
+    /// [`ConnectPlan`] instead ([`Connection::connect_planned`]), which resolves once.
     pub fn connect(
         endpoint: &Endpoint,
         tls: &TlsSettings,
         limits: ConnLimits,
     ) -> Result<Connection, NetError> {
+        let mut plan = ConnectPlan::new(endpoint, tls)?;
+        Connection::connect_planned(&mut plan, limits)
+    }
+
+    /// Starts a non-blocking TCP connect to the plan's next address with the plan's TLS
+    /// configuration, and allocates this connection's buffers.
+    pub fn connect_planned(
+        plan: &mut ConnectPlan,
+        limits: ConnLimits,
+    ) -> Result<Connection, NetError> {
+        let endpoint = plan.endpoint.clone();
+        let endpoint = &endpoint;
         if limits.max_frame_len == 0 || limits.read_buf == 0 {
             return Err(NetError::Limits("max_frame_len and read_buf must be > 0"));
         }
@@ -141,19 +236,13 @@ impl Connection {
                 "tls_buf must hold one 16645-byte TLS record",
             ));
         }
-        let tls_state = if endpoint.tls {
-            let config = client_config(tls)?;
-            let name = tls
-                .server_name_override
-                .clone()
-                .unwrap_or_else(|| endpoint.host.clone());
-            let name = ServerName::try_from(name)
-                .map_err(|_| NetError::Tls(TlsFailure::Config("invalid server name")))?;
-            let conn = UnbufferedClientConnection::new(config, name)
-                .map_err(|e| NetError::Tls(tls_failure(&e)))?;
-            Some(Tls::Handshaking(Box::new(conn)))
-        } else {
-            None
+        let tls_state = match (&plan.config, &plan.server_name) {
+            (Some(config), Some(name)) => {
+                let conn = UnbufferedClientConnection::new(Arc::clone(config), name.clone())
+                    .map_err(|e| NetError::Tls(tls_failure(&e)))?;
+                Some(Tls::Handshaking(Box::new(conn)))
+            }
+            _ => None,
         };
         let (ws_handshake, request) = WsHandshake::start(endpoint)?;
         let mut ws_out = ByteQueue::new(limits.write_buf.max(request.len()));
@@ -163,11 +252,7 @@ impl Connection {
         spare[..request.len()].copy_from_slice(&request);
         ws_out.commit(request.len());
 
-        let addr = (endpoint.host.as_str(), endpoint.port)
-            .to_socket_addrs()
-            .map_err(|_| NetError::Resolve)?
-            .next()
-            .ok_or(NetError::Resolve)?;
+        let addr = plan.next_addr()?;
         let stream = TcpStream::connect(addr).map_err(|e| NetError::Connect(e.kind()))?;
         let (in_len, tls_out_len) = if endpoint.tls {
             (limits.tls_buf, limits.tls_buf)

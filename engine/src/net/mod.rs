@@ -66,7 +66,7 @@ mod ws_decoder;
 mod ws_encoder;
 mod ws_handshake;
 
-pub use connection::{ConnLimits, Connection, FlushState, HandshakeState, ReadReport};
+pub use connection::{ConnLimits, ConnectPlan, Connection, FlushState, HandshakeState, ReadReport};
 pub use endpoint::Endpoint;
 pub use error::{HandshakeFailure, NetError, TlsFailure};
 pub use tls_config::TlsSettings;

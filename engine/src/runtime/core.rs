@@ -33,7 +33,7 @@ use crate::kraken::{
     AckMsg, BookData, Decoder, DecoderLimits, Message, StatusMsg, SystemStatus, Ticker, Trade,
     UpdateKind,
 };
-use crate::net::{ConnLimits, Connection, Endpoint, HandshakeState, TlsSettings};
+use crate::net::{ConnLimits, ConnectPlan, Connection, Endpoint, HandshakeState, TlsSettings};
 
 /// What the core publishes into: the strategy bus, or nothing. Besides the feed's callbacks it is
 /// told when a frame starts (its receive TSC), when the link changes, and is given a turn every
@@ -93,6 +93,9 @@ const INSTRUMENT_WAIT: Duration = Duration::from_secs(10);
 /// The engine core; see the module docs.
 pub struct EngineCore<P: Publisher> {
     cfg: CoreConfig,
+    /// Resolved addresses and TLS configuration, prepared at start-up: reconnecting does no DNS
+    /// lookup and no certificate parsing on the core while a cached address remains.
+    plan: ConnectPlan,
     conn: Option<Connection>,
     phase: Phase,
     decoder: Decoder,
@@ -129,6 +132,8 @@ pub enum CoreError {
     Requests(#[from] crate::kraken::request::WriteError),
     #[error("latency histogram: {0}")]
     Histogram(#[from] hdrhistogram::CreationError),
+    #[error("connection settings: {0}")]
+    Net(#[from] crate::net::NetError),
 }
 
 impl<P: Publisher> EngineCore<P> {
@@ -153,6 +158,7 @@ impl<P: Publisher> EngineCore<P> {
             decoder: Decoder::new(cfg.decoder),
             backoff: Backoff::new(cfg.backoff, cfg.seed),
             latency: LatencyRecorder::new()?,
+            plan: ConnectPlan::new(&cfg.endpoint, &cfg.tls)?,
             conn: None,
             phase: Phase::Waiting { until: now },
             feed,
@@ -282,7 +288,7 @@ impl<P: Publisher> EngineCore<P> {
         if self.ever_connected {
             self.counters.reconnects += 1;
         }
-        match Connection::connect(&self.cfg.endpoint, &self.cfg.tls, self.cfg.limits) {
+        match Connection::connect_planned(&mut self.plan, self.cfg.limits) {
             Ok(conn) => {
                 self.conn = Some(conn);
                 self.phase = Phase::Handshaking { since: now };
@@ -298,6 +304,7 @@ impl<P: Publisher> EngineCore<P> {
         };
         match conn.poll_handshake() {
             Ok(HandshakeState::Open) => {
+                self.plan.attempt_succeeded();
                 self.counters.connects += 1;
                 self.ever_connected = true;
                 self.last_rx = now;
@@ -543,7 +550,10 @@ impl<P: Publisher> EngineCore<P> {
             conn.close();
         }
         match cause {
-            DisconnectCause::ConnectFailed => self.counters.connect_failures += 1,
+            DisconnectCause::ConnectFailed => {
+                self.plan.attempt_failed();
+                self.counters.connect_failures += 1;
+            }
             _ => self.counters.disconnects += 1,
         }
         self.requests.clear_pending();
