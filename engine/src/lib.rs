@@ -8,6 +8,7 @@
 
 pub mod app;
 pub mod book;
+pub mod capture;
 pub mod config;
 pub mod feed;
 pub mod kraken;

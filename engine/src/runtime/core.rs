@@ -22,6 +22,7 @@ use quanta::{Clock, Instant};
 
 use super::backoff::{Backoff, BackoffPolicy, DisconnectCause};
 use super::requests::{PendingRequest, Requests};
+use super::stages::{FrameStamps, Stage, StageClock, StageHistograms};
 use super::stats::{CoreCounters, CoreStats, LatencyRecorder, LinkState};
 use crate::book::{ApplyReport, OrderBook};
 use crate::config::SymbolPlan;
@@ -42,6 +43,11 @@ pub trait Publisher: FeedSink {
     /// borrowed for this call only (a recorder copies it into its capture ring here).
     #[inline]
     fn on_frame(&mut self, _recv_tsc: u64, _payload: &[u8]) {}
+    /// The frame started by the last [`Publisher::on_frame`] is done: `stamps` holds its stage
+    /// stamps (read, decoded, applied, published; 0 where not reached). A latency probe copies
+    /// them here; the core has already recorded them in its [`StageHistograms`].
+    #[inline]
+    fn frame_done(&mut self, _stamps: &FrameStamps) {}
     /// Once per loop iteration, with the feed's books (lag catch-up, intents).
     #[inline]
     fn service(&mut self, _feed: &Feed) {}
@@ -100,6 +106,8 @@ pub struct EngineCore<P: Publisher> {
     origin: Instant,
     counters: CoreCounters,
     latency: LatencyRecorder,
+    stages: StageClock,
+    stage_histograms: StageHistograms,
     last_rx: Instant,
     last_tx: Instant,
     last_stats: Instant,
@@ -141,6 +149,8 @@ impl<P: Publisher> EngineCore<P> {
             decoder: Decoder::new(cfg.decoder),
             backoff: Backoff::new(cfg.backoff, cfg.seed),
             latency: LatencyRecorder::new()?,
+            stages: StageClock::new(clock.clone()),
+            stage_histograms: StageHistograms::new()?,
             conn: None,
             phase: Phase::Waiting { until: now },
             feed,
@@ -172,6 +182,58 @@ impl<P: Publisher> EngineCore<P> {
 
     pub fn latency(&self) -> &LatencyRecorder {
         &self.latency
+    }
+
+    /// Per-stage latency of every frame so far (read → decoded → applied → published).
+    pub fn stage_histograms(&self) -> &StageHistograms {
+        &self.stage_histograms
+    }
+
+    /// Turns the per-stage stamps off (`false`) or on (the default). Off, only the read and
+    /// done stamps of [`EngineCore::latency`] are taken; used to measure what stamping costs.
+    pub fn set_stage_stamps(&mut self, on: bool) {
+        self.stages.set_enabled(on);
+    }
+
+    /// Processes one frame exactly as if it had just been read from the connection, without a
+    /// connection: for replaying a capture through the engine-core path. `recv_tsc` is what the
+    /// publisher's `on_frame` is told (the recorded receive time); stage stamps use the clock now.
+    /// Resync requests the feed asks for are dropped (there is nobody to send them to).
+    pub fn replay_frame(&mut self, recv_tsc: u64, payload: &[u8]) {
+        let EngineCore {
+            decoder,
+            feed,
+            publisher,
+            requests,
+            counters,
+            latency,
+            stages,
+            stage_histograms,
+            frame_no,
+            maintenance,
+            instrument_seen,
+            ..
+        } = self;
+        let mut frame = FrameCtx {
+            decoder,
+            feed,
+            sink: CoreSink {
+                publisher,
+                requests,
+                maintenance,
+                instrument_seen,
+                stages,
+            },
+            counters,
+            latency,
+            stage_histograms,
+            frame_no,
+        };
+        let t0 = frame.sink.stages.clock().raw();
+        frame.process(recv_tsc, t0, payload);
+        if self.requests.has_pending() {
+            self.requests.clear_pending();
+        }
     }
 
     pub fn publisher(&self) -> &P {
@@ -345,32 +407,31 @@ impl<P: Publisher> EngineCore<P> {
             counters,
             latency,
             clock,
+            stages,
+            stage_histograms,
             frame_no,
             maintenance,
             instrument_seen,
             ..
         } = self;
-        let mut sink = CoreSink {
-            publisher,
-            requests,
-            maintenance,
-            instrument_seen,
+        let mut frame = FrameCtx {
+            decoder,
+            feed,
+            sink: CoreSink {
+                publisher,
+                requests,
+                maintenance,
+                instrument_seen,
+                stages,
+            },
+            counters,
+            latency,
+            stage_histograms,
+            frame_no,
         };
         let result = conn.read_frames(|payload| {
             let t0 = clock.raw();
-            *frame_no += 1;
-            sink.publisher.on_frame(t0, payload);
-            match decoder.decode(payload) {
-                Ok(msg) => {
-                    if let Message::Instrument(_) = msg {
-                        *sink.instrument_seen = true;
-                    }
-                    feed.on_message(*frame_no, &msg, &mut sink);
-                }
-                Err(e) => counters.count_decode_error(&e),
-            }
-            let t1 = clock.raw();
-            latency.record(clock.delta(t0, t1).as_nanos() as u64);
+            frame.process(t0, t0, payload);
         });
         match result {
             Ok(report) => {
@@ -469,13 +530,56 @@ impl<P: Publisher> EngineCore<P> {
     }
 }
 
-/// The feed's sink while the core reads: forwards everything to the publisher and turns resync
-/// requests into pending requests.
+/// What processing one frame touches, borrowed from the core for one read (or one replayed
+/// frame).
+struct FrameCtx<'a, P: Publisher> {
+    decoder: &'a mut Decoder,
+    feed: &'a mut Feed,
+    sink: CoreSink<'a, P>,
+    counters: &'a mut CoreCounters,
+    latency: &'a mut LatencyRecorder,
+    stage_histograms: &'a mut StageHistograms,
+    frame_no: &'a mut u64,
+}
+
+impl<P: Publisher> FrameCtx<'_, P> {
+    /// One frame: decode → feed → book → checksum → publish, with its stage stamps. `t0` is the
+    /// read stamp; `recv_tsc` is what the publisher is told (the same value when live).
+    #[inline]
+    fn process(&mut self, recv_tsc: u64, t0: u64, payload: &[u8]) {
+        *self.frame_no += 1;
+        self.sink.stages.begin(t0);
+        self.sink.publisher.on_frame(recv_tsc, payload);
+        match self.decoder.decode(payload) {
+            Ok(msg) => {
+                self.sink.stages.stamp(Stage::Decoded);
+                if let Message::Instrument(_) = msg {
+                    *self.sink.instrument_seen = true;
+                }
+                self.feed.on_message(*self.frame_no, &msg, &mut self.sink);
+            }
+            Err(e) => self.counters.count_decode_error(&e),
+        }
+        let clock = self.sink.stages.clock();
+        let t1 = clock.raw();
+        self.latency.record(clock.delta_as_nanos(t0, t1));
+        if self.sink.stages.enabled() {
+            self.stage_histograms
+                .record(clock, self.sink.stages.current());
+        }
+        self.sink.publisher.frame_done(self.sink.stages.current());
+    }
+}
+
+/// The feed's sink while the core reads: forwards everything to the publisher, stamps the
+/// applied/published stages around market-data events, and turns resync requests into pending
+/// requests.
 struct CoreSink<'a, P: Publisher> {
     publisher: &'a mut P,
     requests: &'a mut Requests,
     maintenance: &'a mut bool,
     instrument_seen: &'a mut bool,
+    stages: &'a mut StageClock,
 }
 
 impl<P: Publisher> FeedSink for CoreSink<'_, P> {
@@ -488,8 +592,10 @@ impl<P: Publisher> FeedSink for CoreSink<'_, P> {
         kind: UpdateKind,
         report: &ApplyReport,
     ) {
+        self.stages.stamp_once(Stage::Applied);
         self.publisher
             .book_updated(symbol, book, data, kind, report);
+        self.stages.stamp(Stage::Published);
     }
     fn checksum_mismatch(&mut self, symbol: usize, computed: u32, expected: u32) {
         self.publisher.checksum_mismatch(symbol, computed, expected);
@@ -508,11 +614,15 @@ impl<P: Publisher> FeedSink for CoreSink<'_, P> {
     }
     #[inline]
     fn trade(&mut self, symbol: usize, trade: &Trade<'_>) {
+        self.stages.stamp_once(Stage::Applied);
         self.publisher.trade(symbol, trade);
+        self.stages.stamp(Stage::Published);
     }
     #[inline]
     fn ticker(&mut self, symbol: usize, ticker: &Ticker<'_>) {
+        self.stages.stamp_once(Stage::Applied);
         self.publisher.ticker(symbol, ticker);
+        self.stages.stamp(Stage::Published);
     }
     fn status(&mut self, status: &StatusMsg<'_>) {
         *self.maintenance = status.system == SystemStatus::Maintenance;
