@@ -184,18 +184,25 @@ fn replaying_a_capture_gives_the_live_runs_callbacks_in_order() {
     let capture = Capture::open(&path).unwrap();
     assert_eq!(capture.torn_bytes(), 0);
     assert_eq!(capture.header(), &header);
-    let mut replay =
-        EngineCore::new(capture.replay_core_config(), Probe::default(), clock.clone()).unwrap();
+    let mut replay = EngineCore::new(
+        capture.replay_core_config(),
+        Probe::default(),
+        clock.clone(),
+    )
+    .unwrap();
     for record in capture.records() {
         match record.kind {
             RecordKind::Frame => replay.replay_frame(record.recv_tsc, record.payload),
-            RecordKind::LinkUp => replay.publisher_mut().link(true),
-            RecordKind::LinkDown => replay.publisher_mut().link(false),
+            RecordKind::LinkUp => replay.replay_link(true),
+            RecordKind::LinkDown => replay.replay_link(false),
             RecordKind::Gap => panic!("the capture ring never filled"),
         }
     }
     let replay_probe = replay.publisher();
-    assert!(live.feed().counters().resyncs >= 2, "corruptions caused resyncs");
+    assert!(
+        live.feed().counters().resyncs >= 2,
+        "corruptions caused resyncs"
+    );
     assert_eq!(replay_probe.log.len(), live_probe.log.len());
     for (i, (a, b)) in live_probe.log.iter().zip(&replay_probe.log).enumerate() {
         assert_eq!(a, b, "callback {i} differs");
@@ -217,11 +224,18 @@ fn a_torn_tail_is_detected_and_cut_on_reopen() {
     let (mut producer, recorder) =
         start_recording(&path, &header, OpenMode::Create, 1 << 16, clock.clone()).unwrap();
     for i in 0..100u64 {
-        producer.push(RecordKind::Frame, 1_000 + i, format!("frame {i}").as_bytes());
+        producer.push(
+            RecordKind::Frame,
+            1_000 + i,
+            format!("frame {i}").as_bytes(),
+        );
     }
     drop(producer);
     let written = recorder.finish().unwrap();
-    assert_eq!((written.records, written.frames, written.dropped), (100, 100, 0));
+    assert_eq!(
+        (written.records, written.frames, written.dropped),
+        (100, 100, 0)
+    );
 
     // A crash mid-write: half a record at the end.
     let mut bytes = std::fs::read(&path).unwrap();

@@ -15,7 +15,10 @@ pub mod reader;
 pub mod recording;
 pub mod writer;
 
-pub use format::{CaptureHeader, CaptureSymbol, FormatError, Record, RecordKind, ScanReport};
+pub use format::{
+    is_capture as is_capture_file, CaptureHeader, CaptureSymbol, FormatError, Record, RecordKind,
+    ScanReport,
+};
 pub use reader::Capture;
 pub use recording::Recording;
 pub use writer::{

@@ -236,6 +236,15 @@ impl<P: Publisher> EngineCore<P> {
         }
     }
 
+    /// Replays a recorded link change: down marks every book stale exactly as a live disconnect
+    /// does; both are told to the publisher.
+    pub fn replay_link(&mut self, up: bool) {
+        if !up {
+            self.feed.disconnected(&mut self.publisher);
+        }
+        self.publisher.link(up);
+    }
+
     pub fn publisher(&self) -> &P {
         &self.publisher
     }
