@@ -68,6 +68,9 @@ pub struct RingProducer {
 pub struct RingConsumer {
     shared: Arc<Shared>,
     tail: usize,
+    /// The producer's `head` as last read (reloaded only when everything up to it is consumed,
+    /// so the producer's cache line is not pulled over for every record).
+    cached_head: usize,
 }
 
 /// A ring of at least `capacity` bytes (rounded up to a power of two, at least [`MIN_CAPACITY`]).
@@ -88,7 +91,11 @@ pub fn byte_ring(capacity: usize) -> (RingProducer, RingConsumer) {
             head: 0,
             cached_tail: 0,
         },
-        RingConsumer { shared, tail: 0 },
+        RingConsumer {
+            shared,
+            tail: 0,
+            cached_head: 0,
+        },
     )
 }
 
@@ -171,9 +178,11 @@ impl RingConsumer {
         let cap = self.shared.capacity();
         let base = self.shared.ptr();
         loop {
-            let head = self.shared.head.0.load(Ordering::Acquire);
-            if self.tail == head {
-                return false;
+            if self.tail == self.cached_head {
+                self.cached_head = self.shared.head.0.load(Ordering::Acquire);
+                if self.tail == self.cached_head {
+                    return false;
+                }
             }
             let off = self.tail & self.shared.mask;
             debug_assert!(off + SLOT_HEADER <= cap || off + 4 <= cap);

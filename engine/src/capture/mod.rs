@@ -22,6 +22,6 @@ pub use format::{
 pub use reader::Capture;
 pub use recording::Recording;
 pub use writer::{
-    start_recording, CaptureError, CaptureProducer, CaptureRecorder, OpenMode, RecordSummary,
-    DEFAULT_RING_BYTES,
+    start_recording, start_recording_on, CaptureError, CaptureProducer, CaptureRecorder, OpenMode,
+    RecordSummary, DEFAULT_RING_BYTES,
 };

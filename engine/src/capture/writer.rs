@@ -182,13 +182,27 @@ pub fn open_capture(
 }
 
 /// Opens the capture file and starts the writer thread; returns the core's producer (move it into
-/// a [`super::Recording`]) and the writer's handle.
+/// a [`super::Recording`]) and the writer's handle. The writer is not pinned; see
+/// [`start_recording_on`] to keep it off the engine core.
 pub fn start_recording(
     path: &Path,
     header: &CaptureHeader,
     mode: OpenMode,
     ring_bytes: usize,
     clock: quanta::Clock,
+) -> Result<(CaptureProducer, CaptureRecorder), CaptureError> {
+    start_recording_on(path, header, mode, ring_bytes, clock, None)
+}
+
+/// [`start_recording`] with the writer thread pinned to `writer_core` (best effort): on a small
+/// machine, a writer the scheduler puts on the engine core takes time from it.
+pub fn start_recording_on(
+    path: &Path,
+    header: &CaptureHeader,
+    mode: OpenMode,
+    ring_bytes: usize,
+    clock: quanta::Clock,
+    writer_core: Option<usize>,
 ) -> Result<(CaptureProducer, CaptureRecorder), CaptureError> {
     let (file, torn_bytes_cut) = open_capture(path, header, mode)?;
     let (producer, consumer) = byte_ring(ring_bytes);
@@ -214,7 +228,12 @@ pub fn start_recording(
     };
     let thread = std::thread::Builder::new()
         .name("kspin-capture".into())
-        .spawn(move || writer.run())
+        .spawn(move || {
+            if let Some(id) = writer_core {
+                core_affinity::set_for_current(core_affinity::CoreId { id });
+            }
+            writer.run()
+        })
         .map_err(CaptureError::Thread)?;
     Ok((
         CaptureProducer {

@@ -18,7 +18,7 @@ use super::report::{median, percentiles_json};
 use super::{BenchError, BenchOptions};
 use crate::capture::reader::replay_core_config;
 use crate::capture::{
-    is_capture_file, start_recording, Capture, CaptureHeader, OpenMode, Recording,
+    is_capture_file, start_recording_on, Capture, CaptureHeader, OpenMode, Recording,
 };
 use crate::config::SymbolPlan;
 use crate::runtime::{EngineCore, NoStrategies, Publisher};
@@ -221,12 +221,14 @@ pub fn run(
             started_unix_ns: 0,
             writer: "kspin bench replay".into(),
         };
-        let (producer, recorder) = start_recording(
+        // The writer goes on the other core, where it would run in production.
+        let (producer, recorder) = start_recording_on(
             &scratch,
             &header,
             OpenMode::Create,
             RECORDING_RING,
             clock.clone(),
+            Some(opts.venue_core),
         )?;
         let mut rec = core_for(
             source,
