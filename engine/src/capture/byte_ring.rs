@@ -11,7 +11,7 @@
 //! published with Release after it finished reading). Invariants: the producer only writes bytes
 //! in `[head, tail + capacity)`, the consumer only reads bytes in `[tail, head)`, so no byte is
 //! read and written at once; a record that does not fit is refused (`false`), never waited for:
-//! the producer never blocks. Records longer than a quarter of the capacity are always refused.
+//! the producer never blocks. Records longer than half the capacity are always refused.
 
 use std::cell::UnsafeCell;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -112,7 +112,7 @@ impl RingProducer {
 
     /// Largest payload [`RingProducer::try_push`] can ever accept.
     pub fn max_payload(&self) -> usize {
-        self.capacity() / 4 - SLOT_HEADER
+        self.capacity() / 2 - SLOT_HEADER
     }
 
     /// Copies one record in; `false` (nothing written) when it does not fit now.
@@ -249,10 +249,7 @@ mod tests {
             pushed += 1;
         }
         assert_eq!(pushed, 4096 / padded_len(1000));
-        assert!(
-            !p.try_push(1, 0, &[0u8; 2000]),
-            "over a quarter of the ring"
-        );
+        assert!(!p.try_push(1, 0, &[0u8; 2100]), "over half the ring");
         assert!(c.pop(|_, _, pl| assert_eq!(pl, &payload[..])));
         assert!(p.try_push(1, 0, &payload));
         drop(p);

@@ -21,9 +21,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use super::byte_ring::{byte_ring, RingConsumer, RingProducer};
 use super::format::{encode_header, encode_record, scan, CaptureHeader, FormatError, RecordKind};
 
-/// Default ring size: 32 MiB holds ~150,000 ordinary book frames, seconds of backlog at the
-/// busiest Kraken rates, and a record of up to 8 MiB (above the engine's 4 MiB frame limit).
-pub const DEFAULT_RING_BYTES: usize = 32 << 20;
+/// Default ring size: 8 MiB holds ~40,000 ordinary book frames (a writer stall of 0.4 s at
+/// 100,000 frames/s) and records up to 4 MiB − 16 B. Bigger is not free: the core writes every
+/// byte of the ring in turn, and a ring much larger than the cache makes each copy miss; at full
+/// replay speed a 64 MiB ring cost ~1 µs per frame against ~45 ns for 4 MiB
+/// (`bench/results/latency.md`). `kspin record --ring-mib` changes it.
+pub const DEFAULT_RING_BYTES: usize = 8 << 20;
 /// How long the writer sleeps when the ring is empty (it is not on a latency path).
 const WRITER_IDLE: Duration = Duration::from_micros(500);
 /// Records written between checks of the stop flag.

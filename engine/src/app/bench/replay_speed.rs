@@ -29,8 +29,9 @@ use crate::sim::market::{Market, StepOutcome};
 
 /// The target for book updates through the engine-core path (issue 5).
 pub const TARGET_NS_PER_MSG: f64 = 250.0;
-/// Ring for the recording variant: large enough for a whole pass of ordinary frames.
-const RECORDING_RING: usize = 64 << 20;
+/// Ring for the recording variant: the default (large enough that the writer keeps up with a
+/// full-speed replay on the other core).
+const RECORDING_RING: usize = crate::capture::DEFAULT_RING_BYTES;
 
 /// Frames to replay and the symbols they need.
 pub struct ReplaySource {
