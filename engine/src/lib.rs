@@ -9,6 +9,7 @@
 pub mod app;
 pub mod book;
 pub mod bus;
+pub mod capture;
 pub mod config;
 pub mod feed;
 pub mod kraken;

@@ -18,8 +18,12 @@ enum Command {
     Run(app::run::RunArgs),
     /// Run the simulated Kraken v2 venue alone (plain or TLS, rate, seed, faults).
     Sim(kspin::sim::SimArgs),
-    /// Replay a recording of Kraken v2 frames through the decoder, books and checksums.
+    /// Replay a capture (`kspin record`) or a JSON-lines recording through the engine-core path.
     Replay(app::replay::ReplayArgs),
+    /// Run the engine and record every received frame into a capture file.
+    Record(app::record::RecordArgs),
+    /// Latency, floor, throughput and replay benchmarks (`kspin bench --help`).
+    Bench(app::bench::BenchArgs),
     /// Host checks and jitter measurement for colocated deployment (`kspin tune --help`).
     #[command(disable_help_flag = true)]
     Tune {
@@ -35,6 +39,8 @@ fn main() {
         Command::Run(args) => app::run::run(args),
         Command::Sim(args) => kspin::sim::run_cli(args),
         Command::Replay(args) => app::replay::run(args),
+        Command::Record(args) => app::record::run(args),
+        Command::Bench(args) => app::bench::run(args),
         Command::Tune { args } => kspin_tuning::cli::run(args),
     };
     std::process::exit(code);

@@ -77,7 +77,10 @@ fn policy_stop_validating_after_the_limit() {
     let (_venue, core) = corrupt_repeatedly(MismatchAction::StopValidating, 3, |c, k| {
         let b = eth(c);
         b.counters.checksum_mismatch == k
-            && matches!(b.state, SubscriptionState::Live | SubscriptionState::Unvalidated)
+            && matches!(
+                b.state,
+                SubscriptionState::Live | SubscriptionState::Unvalidated
+            )
     });
     let b = eth(&core);
     // First mismatch: a resync. Second: the limit, validation stops. Third: counted only.

@@ -18,6 +18,7 @@ fn args(file: PathBuf) -> ReplayArgs {
         json: false,
         depth: None,
         precision: Vec::new(),
+        paced: false,
     }
 }
 

@@ -2,6 +2,11 @@
 //! as received) through the same decode → feed → book → checksum code as the live engine, and
 //! reports what happened.
 //!
+//! A capture file written by `kspin record` (detected by its `KSPINCAP` magic) is replayed through
+//! the engine-core path itself (`EngineCore::replay_frame`) with the symbols, depths and
+//! precisions of its header, so its outcome is exactly the live run's; `--paced` replays it with
+//! the recorded timing instead of at full speed. A torn tail is reported and ignored.
+//!
 //! This is a command, not the engine core: it reads the whole file, formats and allocates freely.
 //! Exit status: 0 every checksum matched, 1 any mismatched, 2 the file could not be read or held
 //! no decodable frame. A bad line is reported with its line number and the replay goes on.
@@ -12,8 +17,10 @@ use std::path::PathBuf;
 use kspin_api::FixedDisplay;
 use serde_json::{json, Value};
 
+use crate::capture::{Capture, RecordKind};
 use crate::feed::{DepthSource, Feed, FeedMode, FeedOptions, NullSink, PrecisionSource};
 use crate::kraken::{Decoder, DecoderLimits, Message};
+use crate::runtime::{EngineCore, NoStrategies};
 
 /// Arguments of `kspin replay`.
 #[derive(Debug, Clone, clap::Args)]
@@ -30,6 +37,9 @@ pub struct ReplayArgs {
     /// from `instrument` frames in the file, else inferred from the first snapshot.
     #[arg(long, value_name = "SYMBOL=P:Q")]
     pub precision: Vec<String>,
+    /// Captures only: replay with the recorded timing (default: as fast as possible).
+    #[arg(long)]
+    pub paced: bool,
 }
 
 /// The figures of one replay, for printing or for tests.
@@ -77,6 +87,10 @@ pub enum ReplayError {
         "bad --precision {0:?}: expected SYMBOL=PRICE_DECIMALS:QTY_DECIMALS, e.g. BTC/USD=1:8"
     )]
     BadPrecision(String),
+    #[error("{0}")]
+    Capture(String),
+    #[error("--paced needs a capture file (JSON lines carry no receive times)")]
+    PacedNeedsCapture,
 }
 
 fn parse_precision(spec: &str) -> Result<(&str, u8, u8), ReplayError> {
@@ -159,6 +173,12 @@ pub fn replay_text(
             }
         }
     }
+    fill_from_feed(&mut report, &feed);
+    Ok(report)
+}
+
+/// Copies the feed's counters and per-symbol outcome into `report`.
+fn fill_from_feed(report: &mut ReplayReport, feed: &Feed) {
     let counters = feed.counters();
     report.book_messages = counters.book_messages;
     report.checksum_ok = counters.checksum_ok;
@@ -205,7 +225,99 @@ pub fn replay_text(
             best_ask: level(sb.book.best_ask()),
         });
     }
+}
+
+/// Replays a capture (`bytes` of a `KSPINCAP` file) through the engine-core path with the
+/// configuration its header records; `paced` keeps the recorded timing.
+pub fn replay_capture(
+    file: &str,
+    bytes: Vec<u8>,
+    paced: bool,
+) -> Result<ReplayReport, ReplayError> {
+    let capture =
+        Capture::from_bytes(bytes).map_err(|e| ReplayError::Capture(format!("{file}: {e}")))?;
+    let clock = quanta::Clock::new();
+    let mut core = EngineCore::new(capture.replay_core_config(), NoStrategies, clock)
+        .map_err(|e| ReplayError::Capture(e.to_string()))?;
+    // A second decoder only to name frame kinds and bad records for the report.
+    let mut decoder = Decoder::new(DecoderLimits::default());
+    let mut report = ReplayReport {
+        file: file.to_owned(),
+        lines: 0,
+        frames: 0,
+        frames_by_kind: BTreeMap::new(),
+        book_messages: 0,
+        checksum_ok: 0,
+        checksum_mismatch: 0,
+        errors: 0,
+        error_lines: Vec::new(),
+        symbols: Vec::new(),
+    };
+    let started = std::time::Instant::now();
+    let first_wall = capture.records().next().map_or(0, |r| r.wall_ns);
+    for (i, record) in capture.records().enumerate() {
+        if paced {
+            let due = std::time::Duration::from_nanos(record.wall_ns.saturating_sub(first_wall));
+            wait_until(started, due);
+        }
+        let record_no = i as u64 + 1;
+        match record.kind {
+            RecordKind::Frame => {
+                report.lines += 1;
+                match decoder.decode(record.payload) {
+                    Ok(msg) => {
+                        report.frames += 1;
+                        *report.frames_by_kind.entry(kind_name(&msg)).or_default() += 1;
+                    }
+                    Err(e) => {
+                        report.errors += 1;
+                        if report.error_lines.len() < 50 {
+                            report.error_lines.push((record_no, e.to_string()));
+                        }
+                    }
+                }
+                core.replay_frame(record.recv_tsc, record.payload);
+            }
+            RecordKind::LinkUp => core.replay_link(true),
+            RecordKind::LinkDown => core.replay_link(false),
+            RecordKind::Gap => {
+                report.errors += 1;
+                if report.error_lines.len() < 50 {
+                    report.error_lines.push((
+                        record_no,
+                        "the recorder dropped frames here (its ring was full)".into(),
+                    ));
+                }
+            }
+        }
+    }
+    if capture.torn_bytes() > 0 && report.error_lines.len() < 50 {
+        report.error_lines.push((
+            capture.record_count() + 1,
+            format!(
+                "torn tail: {} bytes after the last valid record ignored",
+                capture.torn_bytes()
+            ),
+        ));
+    }
+    fill_from_feed(&mut report, core.feed());
     Ok(report)
+}
+
+/// Sleeps, then spins, until `due` after `start` (sleeping only while more than 2 ms away keeps
+/// the paced timing within a few µs of the recording).
+fn wait_until(start: std::time::Instant, due: std::time::Duration) {
+    loop {
+        let left = due.saturating_sub(start.elapsed());
+        if left.is_zero() {
+            return;
+        }
+        if left > std::time::Duration::from_millis(2) {
+            std::thread::sleep(left - std::time::Duration::from_millis(1));
+        } else {
+            std::hint::spin_loop();
+        }
+    }
 }
 
 impl ReplayReport {
@@ -329,7 +441,14 @@ pub fn run(args: &ReplayArgs) -> i32 {
             return 2;
         }
     };
-    let report = match replay_text(&path, &text, args) {
+    let result = if crate::capture::is_capture_file(&text) {
+        replay_capture(&path, text, args.paced)
+    } else if args.paced {
+        Err(ReplayError::PacedNeedsCapture)
+    } else {
+        replay_text(&path, &text, args)
+    };
+    let report = match result {
         Ok(r) => r,
         Err(e) => {
             eprintln!("kspin replay: {e}");

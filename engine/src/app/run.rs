@@ -47,14 +47,14 @@ pub struct RunArgs {
 }
 
 /// Set by SIGINT/SIGTERM; the monitor turns it into the core's stop flag.
-static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+pub(crate) static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
 extern "C" fn on_signal(_: libc::c_int) {
     // Only an atomic store: async-signal-safe.
     INTERRUPTED.store(true, Ordering::SeqCst);
 }
 
-fn install_signal_handlers() {
+pub(crate) fn install_signal_handlers() {
     let handler = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
     // SAFETY: `on_signal` only performs an atomic store, which is async-signal-safe; installing a
     // handler has no other precondition.
@@ -111,7 +111,6 @@ fn run_inner(args: &RunArgs) -> Result<i32, RunError> {
         None => Config::builtin(),
     };
     let mut plan = config.symbol_plan()?;
-    let policy = config.mismatch_policy()?;
     install_signal_handlers();
 
     // Cores: the engine core, plus a note when the machine is too small for a core each.
@@ -125,80 +124,8 @@ fn run_inner(args: &RunArgs) -> Result<i32, RunError> {
     }
     startup_checks(&config, cores.len());
 
-    // The venue: embedded simulator by default.
-    let mut venue: Option<VenueHandle> = None;
-    let (endpoint, tls) = if config.venue.url == "sim" {
-        let faults = config
-            .venue
-            .sim
-            .faults
-            .iter()
-            .map(|f| {
-                f.parse::<FaultSpec>()
-                    .map_err(|e| RunError::Fault(e.to_string()))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let handle = SimVenue::start(SimConfig {
-            tls: config.venue.sim.tls,
-            rate_per_sec: config.venue.sim.rate,
-            seed: config.venue.sim.seed,
-            symbols: plan.iter().map(|p| p.symbol.clone()).collect(),
-            faults,
-            ..SimConfig::default()
-        })?;
-        eprintln!(
-            "kspin: embedded simulated venue at {} ({} events/s, seed {})",
-            handle.url(),
-            config.venue.sim.rate,
-            config.venue.sim.seed
-        );
-        // Connect to the address the venue listens on (127.0.0.1 only: `localhost` may resolve to
-        // ::1 first) and verify its certificate under the name it was issued for.
-        let mut endpoint = Endpoint::parse(&handle.url()).map_err(RunError::Url)?;
-        let server_name = endpoint.tls.then(|| endpoint.host.clone());
-        endpoint.host = handle.local_addr().ip().to_string();
-        let tls = TlsSettings {
-            extra_root_pem: handle.cert_pem().map(str::to_owned),
-            use_webpki_roots: false,
-            server_name_override: server_name,
-        };
-        venue = Some(handle);
-        (endpoint, tls)
-    } else {
-        let endpoint = Endpoint::parse(&config.venue.url).map_err(RunError::Url)?;
-        let extra_root_pem = match &config.venue.trust_pem {
-            Some(path) => {
-                Some(
-                    std::fs::read_to_string(path).map_err(|source| RunError::TrustPem {
-                        path: path.display().to_string(),
-                        source,
-                    })?,
-                )
-            }
-            None => None,
-        };
-        let tls = TlsSettings {
-            extra_root_pem,
-            use_webpki_roots: config.venue.webpki_roots,
-            server_name_override: None,
-        };
-        (endpoint, tls)
-    };
+    let (core_cfg, venue) = prepare(&config, &mut plan)?;
 
-    // Every symbol's precision, before anything runs: strategy replicas need it from the start.
-    if config.venue.url == "sim" {
-        precision::from_sim_pairs(&mut plan)?;
-    } else if !config.strategies.is_empty() {
-        // One extra connection, only when strategies need the scales before the first event;
-        // without strategies the core learns them from the instrument channel itself.
-        precision::fetch(
-            &endpoint,
-            &tls,
-            config.engine.max_frame_bytes,
-            &mut plan,
-            Duration::from_secs(15),
-        )?;
-    }
     let symbol_infos: Vec<SymbolInfo> = plan
         .iter()
         .enumerate()
@@ -221,34 +148,6 @@ fn run_inner(args: &RunArgs) -> Result<i32, RunError> {
         idle,
     )?;
     let mut log_drain = bus.take_log_drain();
-
-    let core_cfg = CoreConfig {
-        endpoint,
-        tls,
-        limits: ConnLimits {
-            max_frame_len: config.engine.max_frame_bytes,
-            ..ConnLimits::default()
-        },
-        symbols: plan.clone(),
-        stall_timeout: config.stall_timeout(),
-        ping_interval: config.ping_interval(),
-        connect_timeout: Duration::from_millis(config.engine.connect_timeout_ms),
-        resync_timeout: Duration::from_millis(config.engine.resync_timeout_ms),
-        backoff: BackoffPolicy {
-            instant_retries: config.backoff.instant_retries,
-            initial: Duration::from_millis(config.backoff.initial_ms),
-            max: Duration::from_millis(config.backoff.max_ms),
-            after_maintenance: Duration::from_millis(config.backoff.after_maintenance_ms),
-            jitter: config.backoff.jitter,
-            max_attempts_per_window: config.backoff.max_attempts_per_10_min,
-        },
-        policy,
-        decoder: DecoderLimits {
-            max_frame_len: config.engine.max_frame_bytes,
-            ..DecoderLimits::default()
-        },
-        seed: config.venue.sim.seed ^ 0x6b73_7069_6e00,
-    };
     let clock = quanta::Clock::new();
     let mut core = EngineCore::new(core_cfg, bus, clock)?;
 
@@ -366,7 +265,122 @@ fn run_inner(args: &RunArgs) -> Result<i32, RunError> {
     Ok(0)
 }
 
-fn startup_checks(config: &Config, available_cores: usize) {
+/// Starts the embedded venue when the configuration asks for it and resolves the engine core's
+/// configuration (shared by `kspin run` and `kspin record`).
+/// Sets up what a run needs before any thread starts: the embedded venue (when `url = "sim"`),
+/// the endpoint and TLS trust, every symbol's precision (strategy replicas need it from the first
+/// event), and the core's configuration.
+pub(crate) fn prepare(
+    config: &Config,
+    plan: &mut [SymbolPlan],
+) -> Result<(CoreConfig, Option<VenueHandle>), RunError> {
+    let policy = config.mismatch_policy()?;
+    // The venue: embedded simulator by default.
+    let mut venue: Option<VenueHandle> = None;
+    let (endpoint, tls) = if config.venue.url == "sim" {
+        let faults = config
+            .venue
+            .sim
+            .faults
+            .iter()
+            .map(|f| {
+                f.parse::<FaultSpec>()
+                    .map_err(|e| RunError::Fault(e.to_string()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let handle = SimVenue::start(SimConfig {
+            tls: config.venue.sim.tls,
+            rate_per_sec: config.venue.sim.rate,
+            seed: config.venue.sim.seed,
+            symbols: plan.iter().map(|p| p.symbol.clone()).collect(),
+            faults,
+            ..SimConfig::default()
+        })?;
+        eprintln!(
+            "kspin: embedded simulated venue at {} ({} events/s, seed {})",
+            handle.url(),
+            config.venue.sim.rate,
+            config.venue.sim.seed
+        );
+        // Connect to the address the venue listens on (127.0.0.1 only: `localhost` may resolve to
+        // ::1 first) and verify its certificate under the name it was issued for.
+        let mut endpoint = Endpoint::parse(&handle.url()).map_err(RunError::Url)?;
+        let server_name = endpoint.tls.then(|| endpoint.host.clone());
+        endpoint.host = handle.local_addr().ip().to_string();
+        let tls = TlsSettings {
+            extra_root_pem: handle.cert_pem().map(str::to_owned),
+            use_webpki_roots: false,
+            server_name_override: server_name,
+        };
+        venue = Some(handle);
+        (endpoint, tls)
+    } else {
+        let endpoint = Endpoint::parse(&config.venue.url).map_err(RunError::Url)?;
+        let extra_root_pem = match &config.venue.trust_pem {
+            Some(path) => {
+                Some(
+                    std::fs::read_to_string(path).map_err(|source| RunError::TrustPem {
+                        path: path.display().to_string(),
+                        source,
+                    })?,
+                )
+            }
+            None => None,
+        };
+        let tls = TlsSettings {
+            extra_root_pem,
+            use_webpki_roots: config.venue.webpki_roots,
+            server_name_override: None,
+        };
+        (endpoint, tls)
+    };
+
+    // Every symbol's precision, before anything runs.
+    if config.venue.url == "sim" {
+        precision::from_sim_pairs(plan)?;
+    } else if !config.strategies.is_empty() {
+        // One extra connection, only when strategies need the scales before the first event;
+        // without strategies the core learns them from the instrument channel itself.
+        precision::fetch(
+            &endpoint,
+            &tls,
+            config.engine.max_frame_bytes,
+            plan,
+            Duration::from_secs(15),
+        )?;
+    }
+
+    let core_cfg = CoreConfig {
+        endpoint,
+        tls,
+        limits: ConnLimits {
+            max_frame_len: config.engine.max_frame_bytes,
+            ..ConnLimits::default()
+        },
+        symbols: plan.to_vec(),
+        stall_timeout: config.stall_timeout(),
+        ping_interval: config.ping_interval(),
+        connect_timeout: Duration::from_millis(config.engine.connect_timeout_ms),
+        resync_timeout: Duration::from_millis(config.engine.resync_timeout_ms),
+        backoff: BackoffPolicy {
+            instant_retries: config.backoff.instant_retries,
+            initial: Duration::from_millis(config.backoff.initial_ms),
+            max: Duration::from_millis(config.backoff.max_ms),
+            after_maintenance: Duration::from_millis(config.backoff.after_maintenance_ms),
+            jitter: config.backoff.jitter,
+            max_attempts_per_window: config.backoff.max_attempts_per_10_min,
+        },
+        policy,
+        decoder: DecoderLimits {
+            max_frame_len: config.engine.max_frame_bytes,
+            ..DecoderLimits::default()
+        },
+        seed: config.venue.sim.seed ^ 0x6b73_7069_6e00,
+    };
+    Ok((core_cfg, venue))
+}
+
+pub(crate) fn startup_checks(config: &Config, available_cores: usize) {
     let engine_core = config.engine.core;
     let strategy_cores: Vec<usize> = config.strategies.iter().filter_map(|s| s.core).collect();
     let report = kspin_tuning::check::run_checks(&kspin_tuning::check::CheckInput {

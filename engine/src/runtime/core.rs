@@ -22,17 +22,13 @@ use kspin_ring::Producer;
 use quanta::{Clock, Instant};
 
 use super::backoff::{Backoff, BackoffPolicy, DisconnectCause};
-use super::requests::{resync_symbol, PendingRequest, Requests};
+use super::frame::{CoreSink, FrameCtx, ReadTally};
+use super::requests::{PendingRequest, Requests};
+use super::stages::{FrameStamps, StageClock, StageHistograms};
 use super::stats::{CoreCounters, CoreStats, LatencyRecorder, LinkState};
-use crate::book::{ApplyReport, OrderBook};
 use crate::config::SymbolPlan;
-use crate::feed::{
-    Feed, FeedMode, FeedOptions, FeedSink, MismatchPolicy, StaleReason, SubscriptionState,
-};
-use crate::kraken::{
-    AckMsg, BookData, Decoder, DecoderLimits, Message, StatusMsg, SystemStatus, Ticker, Trade,
-    UpdateKind,
-};
+use crate::feed::{Feed, FeedMode, FeedOptions, FeedSink, MismatchPolicy, SubscriptionState};
+use crate::kraken::{Decoder, DecoderLimits};
 use crate::net::{ConnLimits, ConnectPlan, Connection, Endpoint, HandshakeState, TlsSettings};
 
 /// What the core publishes into: the strategy bus, or nothing. Besides the feed's callbacks it is
@@ -43,6 +39,11 @@ pub trait Publisher: FeedSink {
     /// borrowed for this call only (a recorder copies it into its capture ring here).
     #[inline]
     fn on_frame(&mut self, _recv_tsc: u64, _payload: &[u8]) {}
+    /// The frame started by the last [`Publisher::on_frame`] is done: `stamps` holds its stage
+    /// stamps (read, decoded, applied, published; 0 where not reached). A latency probe copies
+    /// them here; the core has already recorded them in its [`StageHistograms`].
+    #[inline]
+    fn frame_done(&mut self, _stamps: &FrameStamps) {}
     /// Once per loop iteration, with the feed's books (lag catch-up, intents).
     #[inline]
     fn service(&mut self, _feed: &Feed) {}
@@ -107,6 +108,8 @@ pub struct EngineCore<P: Publisher> {
     origin: Instant,
     counters: CoreCounters,
     latency: LatencyRecorder,
+    stages: StageClock,
+    stage_histograms: StageHistograms,
     last_rx: Instant,
     last_tx: Instant,
     last_stats: Instant,
@@ -120,6 +123,7 @@ pub struct EngineCore<P: Publisher> {
     /// subscriptions a frame arrived while streaming); the backoff's failure streak was reset.
     healthy: bool,
     has_books: bool,
+    tally: ReadTally,
     /// Per symbol: since when its book has been waiting (resyncing / awaiting a snapshot).
     waiting_since: Box<[Option<Instant>]>,
     last_deadline_check: Instant,
@@ -159,6 +163,8 @@ impl<P: Publisher> EngineCore<P> {
             backoff: Backoff::new(cfg.backoff, cfg.seed),
             latency: LatencyRecorder::new()?,
             plan: ConnectPlan::new(&cfg.endpoint, &cfg.tls)?,
+            stages: StageClock::new(clock.clone()),
+            stage_histograms: StageHistograms::new()?,
             conn: None,
             phase: Phase::Waiting { until: now },
             feed,
@@ -178,6 +184,7 @@ impl<P: Publisher> EngineCore<P> {
             ever_connected: false,
             healthy: false,
             has_books,
+            tally: ReadTally::default(),
             waiting_since: vec![None; cfg.symbols.len()].into_boxed_slice(),
             last_deadline_check: now,
             cfg,
@@ -194,6 +201,71 @@ impl<P: Publisher> EngineCore<P> {
 
     pub fn latency(&self) -> &LatencyRecorder {
         &self.latency
+    }
+
+    /// Per-stage latency of every frame so far (read → decoded → applied → published).
+    pub fn stage_histograms(&self) -> &StageHistograms {
+        &self.stage_histograms
+    }
+
+    /// Turns the per-stage stamps off (`false`) or on (the default). Off, only the read and
+    /// done stamps of [`EngineCore::latency`] are taken; used to measure what stamping costs.
+    pub fn set_stage_stamps(&mut self, on: bool) {
+        self.stages.set_enabled(on);
+    }
+
+    /// Processes one frame exactly as if it had just been read from the connection, without a
+    /// connection: for replaying a capture through the engine-core path. `recv_tsc` is what the
+    /// publisher's `on_frame` is told (the recorded receive time); stage stamps use the clock now.
+    /// Resync requests the feed asks for are dropped (there is nobody to send them to).
+    pub fn replay_frame(&mut self, recv_tsc: u64, payload: &[u8]) {
+        let self_symbols = self.cfg.symbols.len();
+        let EngineCore {
+            decoder,
+            feed,
+            publisher,
+            requests,
+            counters,
+            latency,
+            stages,
+            stage_histograms,
+            frame_no,
+            maintenance,
+            instrument_seen,
+            tally,
+            ..
+        } = self;
+        let mut frame = FrameCtx {
+            decoder,
+            feed,
+            sink: CoreSink {
+                publisher,
+                requests,
+                maintenance,
+                instrument_seen,
+                tally,
+                symbols: self_symbols,
+                stages,
+            },
+            counters,
+            latency,
+            stage_histograms,
+            frame_no,
+        };
+        let t0 = frame.sink.stages.clock().raw();
+        frame.process(recv_tsc, t0, payload);
+        if self.requests.has_pending() {
+            self.requests.clear_pending();
+        }
+    }
+
+    /// Replays a recorded link change: down marks every book stale exactly as a live disconnect
+    /// does; both are told to the publisher.
+    pub fn replay_link(&mut self, up: bool) {
+        if !up {
+            self.feed.disconnected(&mut self.publisher);
+        }
+        self.publisher.link(up);
     }
 
     pub fn publisher(&self) -> &P {
@@ -373,40 +445,35 @@ impl<P: Publisher> EngineCore<P> {
             counters,
             latency,
             clock,
+            stages,
+            stage_histograms,
             frame_no,
             maintenance,
             instrument_seen,
+            tally,
             ..
         } = self;
-        let mut went_live = false;
-        let mut maintenance_announced = 0u64;
-        let mut resync_refused = 0u64;
-        let symbols = self_symbols;
-        let mut sink = CoreSink {
-            publisher,
-            requests,
-            maintenance,
-            instrument_seen,
-            went_live: &mut went_live,
-            maintenance_announced: &mut maintenance_announced,
-            resync_refused: &mut resync_refused,
-            symbols,
+        *tally = ReadTally::default();
+        let mut frame = FrameCtx {
+            decoder,
+            feed,
+            sink: CoreSink {
+                publisher,
+                requests,
+                maintenance,
+                instrument_seen,
+                tally,
+                symbols: self_symbols,
+                stages,
+            },
+            counters,
+            latency,
+            stage_histograms,
+            frame_no,
         };
         let result = conn.read_frames(|payload| {
             let t0 = clock.raw();
-            *frame_no += 1;
-            sink.publisher.on_frame(t0, payload);
-            match decoder.decode(payload) {
-                Ok(msg) => {
-                    if let Message::Instrument(_) = msg {
-                        *sink.instrument_seen = true;
-                    }
-                    feed.on_message(*frame_no, &msg, &mut sink);
-                }
-                Err(e) => counters.count_decode_error(&e),
-            }
-            let t1 = clock.raw();
-            latency.record(clock.delta(t0, t1).as_nanos() as u64);
+            frame.process(t0, t0, payload);
         });
         match result {
             Ok(report) => {
@@ -414,9 +481,9 @@ impl<P: Publisher> EngineCore<P> {
                     self.last_rx = now;
                 }
                 self.counters.bytes_read += report.bytes as u64;
-                self.counters.maintenance_seen += maintenance_announced;
-                self.counters.resync_refused += resync_refused;
-                let proved = went_live
+                self.counters.maintenance_seen += self.tally.maintenance_announced;
+                self.counters.resync_refused += self.tally.resync_refused;
+                let proved = self.tally.went_live
                     || (!self.has_books
                         && report.frames > 0
                         && matches!(self.phase, Phase::Streaming));
@@ -568,84 +635,5 @@ impl<P: Publisher> EngineCore<P> {
     /// a caller with its own notion of health.
     pub fn connection_healthy(&mut self) {
         self.backoff.reset_streak();
-    }
-}
-
-/// The feed's sink while the core reads: forwards everything to the publisher and turns resync
-/// requests into pending requests.
-struct CoreSink<'a, P: Publisher> {
-    publisher: &'a mut P,
-    requests: &'a mut Requests,
-    maintenance: &'a mut bool,
-    instrument_seen: &'a mut bool,
-    /// A book went live during this read.
-    went_live: &'a mut bool,
-    /// `status` frames announcing maintenance during this read.
-    maintenance_announced: &'a mut u64,
-    /// Error acks answering one of our resync requests during this read.
-    resync_refused: &'a mut u64,
-    symbols: usize,
-}
-
-impl<P: Publisher> FeedSink for CoreSink<'_, P> {
-    #[inline]
-    fn book_updated(
-        &mut self,
-        symbol: usize,
-        book: &OrderBook,
-        data: &BookData<'_>,
-        kind: UpdateKind,
-        report: &ApplyReport,
-    ) {
-        self.publisher
-            .book_updated(symbol, book, data, kind, report);
-    }
-    fn checksum_mismatch(&mut self, symbol: usize, computed: u32, expected: u32) {
-        self.publisher.checksum_mismatch(symbol, computed, expected);
-    }
-    fn book_stale(&mut self, symbol: usize, reason: StaleReason) {
-        self.publisher.book_stale(symbol, reason);
-    }
-    fn book_live(&mut self, symbol: usize, book: &OrderBook) {
-        *self.went_live = true;
-        self.publisher.book_live(symbol, book);
-    }
-    fn send_unsubscribe(&mut self, symbol: usize) {
-        self.requests.push(PendingRequest::UnsubscribeBook(symbol));
-    }
-    fn send_subscribe(&mut self, symbol: usize) {
-        self.requests.push(PendingRequest::SubscribeBook(symbol));
-    }
-    #[inline]
-    fn trade(&mut self, symbol: usize, trade: &Trade<'_>) {
-        self.publisher.trade(symbol, trade);
-    }
-    #[inline]
-    fn ticker(&mut self, symbol: usize, ticker: &Ticker<'_>) {
-        self.publisher.ticker(symbol, ticker);
-    }
-    fn status(&mut self, status: &StatusMsg<'_>) {
-        *self.maintenance = status.system == SystemStatus::Maintenance;
-        if *self.maintenance {
-            *self.maintenance_announced += 1;
-        }
-        self.publisher.status(status);
-    }
-    fn heartbeat(&mut self) {
-        self.publisher.heartbeat();
-    }
-    fn pong(&mut self, req_id: Option<u64>) {
-        self.publisher.pong(req_id);
-    }
-    fn error_ack(&mut self, ack: &AckMsg<'_>) {
-        if ack
-            .req_id
-            .and_then(|id| resync_symbol(id, self.symbols))
-            .is_some()
-        {
-            // Recovery is the resync deadline's job; this only makes the refusal visible.
-            *self.resync_refused += 1;
-        }
-        self.publisher.error_ack(ack);
     }
 }

@@ -87,6 +87,7 @@ impl SimArgs {
                 PacingMode::Sleep
             },
             start_paused: false,
+            ..SimConfig::default()
         }
     }
 }

@@ -4,10 +4,12 @@
 //! venue on an ephemeral port with every listed pair; nothing here opens sockets or files.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::fault::FaultSpec;
 use super::pacer::PacingMode;
+use super::send_stamps::SendStamps;
 
 /// Kraken sends a heartbeat "approximately once every second in the absence of any other
 /// channel updates" (PROTOCOL.md §1.2).
@@ -42,6 +44,11 @@ pub struct SimConfig {
     /// Start with the market frozen (as after `pause()`); `resume()` starts it. Lets tests
     /// subscribe first and then see an exactly reproducible sequence.
     pub start_paused: bool,
+    /// Latency benchmarks: stamp every text frame sent on the first connection here (see
+    /// [`SendStamps`]).
+    pub send_stamps: Option<Arc<SendStamps>>,
+    /// Pin the venue thread to this core (latency benchmarks); `None` = not pinned.
+    pub core: Option<usize>,
 }
 
 impl Default for SimConfig {
@@ -58,6 +65,8 @@ impl Default for SimConfig {
             batch: 1,
             pacing: PacingMode::Sleep,
             start_paused: false,
+            send_stamps: None,
+            core: None,
         }
     }
 }

@@ -132,6 +132,10 @@ pub struct Connection {
     pub trades: Vec<usize>,
     pub tickers: Vec<(usize, TickerTrigger)>,
     pub instrument: bool,
+    /// Text frames queued on this connection so far (the last one's sequence number).
+    pub text_frames_queued: u64,
+    /// Text frames already handed to [`super::send_stamps::SendStamps`].
+    pub text_frames_stamped: u64,
 }
 
 impl Connection {
@@ -159,6 +163,8 @@ impl Connection {
             trades: Vec::new(),
             tickers: Vec::new(),
             instrument: false,
+            text_frames_queued: 0,
+            text_frames_stamped: 0,
         }
     }
 
@@ -251,6 +257,7 @@ impl Connection {
             }
         }
         self.last_sent = now;
+        self.text_frames_queued += 1;
         Sent::Queued
     }
 

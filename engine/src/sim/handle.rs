@@ -77,11 +77,18 @@ impl SimVenue {
             MarketState::new(Market::new(&pairs, cfg.seed), cfg.seed),
             cfg.start_paused,
         ));
+        let core = cfg.core;
         let venue = VenueLoop::new(cfg, pairs.clone(), shared.clone(), listener, tls_config)
             .map_err(SimError::Socket)?;
         let thread = std::thread::Builder::new()
             .name("kspin-sim-venue".into())
-            .spawn(move || venue.run())
+            .spawn(move || {
+                if let Some(id) = core {
+                    // Best effort: an unpinned venue still works, only less precisely paced.
+                    core_affinity::set_for_current(core_affinity::CoreId { id });
+                }
+                venue.run()
+            })
             .map_err(SimError::Thread)?;
         Ok(VenueHandle {
             addr,

@@ -164,7 +164,12 @@ impl VenueLoop {
                     idle = idle.min(self.pacer.idle(Instant::now()));
                 }
                 self.heartbeats(now);
+                let stamps = self.cfg.send_stamps.as_deref();
                 for c in &mut self.conns {
+                    if let (Some(stamps), 1) = (stamps, c.number) {
+                        stamps.stamp_range(c.text_frames_stamped + 1, c.text_frames_queued);
+                        c.text_frames_stamped = c.text_frames_queued;
+                    }
                     c.flush();
                 }
                 self.reap();

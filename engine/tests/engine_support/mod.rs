@@ -327,7 +327,10 @@ pub fn settle_and_compare_trusted(core: &mut Core, venue: &VenueHandle) {
             continue;
         }
         assert!(
-            matches!(b.state, SubscriptionState::Live | SubscriptionState::Unvalidated),
+            matches!(
+                b.state,
+                SubscriptionState::Live | SubscriptionState::Unvalidated
+            ),
             "{name} is {:?}\n{}",
             b.state,
             describe(core)

@@ -1,0 +1,524 @@
+//! `kspin bench latency` and `kspin bench floor`: end-to-end latency from the simulated venue's
+//! write to the engine's publish, per stage, against the raw loopback floor measured in the same
+//! run.
+//!
+//! Each run has up to four phases, each against a fresh venue (same seed, same rate, spin-paced,
+//! pinned) with a fresh send-stamp side channel:
+//! - `kspin`: the engine core on its own pinned core with a [`LatencyProbe`] publisher that keeps
+//!   every frame's stage stamps in a preallocated array (no work on the core beyond a copy);
+//! - `kspin_recording`: the same with `Recording<LatencyProbe>` (what recording costs);
+//! - `floor`: a bare tungstenite client on the same kind of loopback socket, blocking reads, no
+//!   decode: the time the kernel alone takes;
+//! - `floor_spin`: the same client busy-polling a non-blocking socket (kspin's own reading mode).
+//!
+//! After each phase the venue's send stamps are joined with the receive-side stamps by frame
+//! sequence number. The load is open-loop (the venue sends on its schedule whatever the engine
+//! does, and every frame has its own send stamp), so a stalled engine shows up as latency, never
+//! as missing samples: no coordinated omission. Frames read in the first `--warmup` are skipped.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+use serde_json::{json, Map, Value};
+
+use super::conditions::{set_up_thread, ThreadSetup};
+use super::report::{median_percentiles, percentiles_json};
+use super::{BenchError, BenchOptions};
+use crate::capture::reader::{capture_symbol, replay_core_config};
+use crate::capture::{start_recording, CaptureHeader, OpenMode, Recording, DEFAULT_RING_BYTES};
+use crate::config::SymbolPlan;
+use crate::feed::FeedSink;
+use crate::net::{Endpoint, TlsSettings};
+use crate::runtime::requests::Requests;
+use crate::runtime::{EngineCore, FrameStamps, Publisher, Stage, StageHistograms};
+use crate::sim::{PacingMode, SendStamps, SimConfig, SimVenue, VenueHandle};
+
+/// The phases a latency run can have, in the order they run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    Kspin,
+    KspinRecording,
+    Floor,
+    FloorSpin,
+}
+
+impl Phase {
+    pub fn name(self) -> &'static str {
+        match self {
+            Phase::Kspin => "kspin",
+            Phase::KspinRecording => "kspin_recording",
+            Phase::Floor => "floor",
+            Phase::FloorSpin => "floor_spin",
+        }
+    }
+}
+
+/// Receive-side stamps kept per frame by the probe: read, decoded, applied, published.
+type ProbeStamps = [u64; 4];
+
+/// The publisher of a latency run: copies each frame's stage stamps into a preallocated array
+/// indexed by the frame's sequence number on the first connection. Never allocates.
+pub struct LatencyProbe {
+    stamps: Vec<ProbeStamps>,
+    frames: usize,
+    /// The first connection ended: later frames have no send stamps to pair with.
+    link_lost: bool,
+}
+
+impl LatencyProbe {
+    pub fn new(capacity: usize) -> LatencyProbe {
+        LatencyProbe {
+            stamps: vec![[0; 4]; capacity],
+            frames: 0,
+            link_lost: false,
+        }
+    }
+
+    /// Frames seen on the first connection.
+    pub fn frames(&self) -> usize {
+        self.frames
+    }
+}
+
+impl FeedSink for LatencyProbe {}
+
+impl Publisher for LatencyProbe {
+    #[inline]
+    fn frame_done(&mut self, s: &FrameStamps) {
+        if self.link_lost {
+            return;
+        }
+        if let Some(slot) = self.stamps.get_mut(self.frames) {
+            *slot = [
+                s.get(Stage::Read),
+                s.get(Stage::Decoded),
+                s.get(Stage::Applied),
+                s.get(Stage::Published),
+            ];
+        }
+        self.frames += 1;
+    }
+
+    fn link(&mut self, up: bool) {
+        if !up {
+            self.link_lost = true;
+        }
+    }
+}
+
+/// Gives access to the probe inside a (possibly recording) publisher.
+trait HasProbe: Publisher + Send + 'static {
+    fn probe(&self) -> &LatencyProbe;
+}
+
+impl HasProbe for LatencyProbe {
+    fn probe(&self) -> &LatencyProbe {
+        self
+    }
+}
+
+impl HasProbe for Recording<LatencyProbe> {
+    fn probe(&self) -> &LatencyProbe {
+        self.inner()
+    }
+}
+
+/// One phase's outcome.
+pub struct PhaseResult {
+    pub histograms: StageHistograms,
+    pub threads: Vec<ThreadSetup>,
+    /// Frames received (after warm-up) that were paired with a send stamp.
+    pub samples: u64,
+    /// Checksum mismatches seen by the engine (0 for floor phases).
+    pub checksum_mismatch: u64,
+}
+
+fn plan(opts: &BenchOptions) -> Vec<SymbolPlan> {
+    opts.symbols
+        .iter()
+        .map(|s| SymbolPlan {
+            symbol: s.clone(),
+            depth: opts.depth,
+            book: true,
+            trade: opts.trades,
+            ticker: false,
+            precision: None,
+        })
+        .collect()
+}
+
+/// Frames a phase can see: every market event can produce a book, a trade and a ticker frame
+/// per symbol, plus the handshake frames and heartbeats.
+fn frame_capacity(opts: &BenchOptions) -> usize {
+    let secs = opts.seconds + opts.warmup + 2.0;
+    (opts.rate as f64 * secs * 3.0) as usize + 10_000
+}
+
+fn start_venue(
+    opts: &BenchOptions,
+    clock: &quanta::Clock,
+    pacing: PacingMode,
+) -> Result<(VenueHandle, Arc<SendStamps>), BenchError> {
+    let stamps = Arc::new(SendStamps::new(clock.clone(), frame_capacity(opts)));
+    let venue = SimVenue::start(SimConfig {
+        rate_per_sec: opts.rate as u32,
+        seed: opts.seed,
+        symbols: opts.symbols.clone(),
+        pacing,
+        send_stamps: Some(stamps.clone()),
+        core: Some(opts.venue_core),
+        ..SimConfig::default()
+    })?;
+    Ok((venue, stamps))
+}
+
+fn engine_config(
+    opts: &BenchOptions,
+    venue: &VenueHandle,
+) -> Result<crate::runtime::CoreConfig, BenchError> {
+    let mut cfg = replay_core_config(plan(opts));
+    cfg.endpoint = Endpoint::parse(&venue.url()).map_err(|e| BenchError::Setup(e.to_string()))?;
+    cfg.tls = TlsSettings::default();
+    cfg.stall_timeout = Duration::from_secs(10);
+    cfg.ping_interval = Duration::from_secs(30);
+    cfg.connect_timeout = Duration::from_secs(5);
+    Ok(cfg)
+}
+
+/// Runs the engine core on its pinned core against `venue` for warm-up + measurement; returns
+/// the core and the TSC at which the warm-up ended.
+fn drive_engine<P: HasProbe>(
+    opts: &BenchOptions,
+    clock: &quanta::Clock,
+    core: EngineCore<P>,
+) -> Result<(EngineCore<P>, ThreadSetup, u64), BenchError> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let thread_stop = stop.clone();
+    let (engine_core, rt) = (opts.engine_core, opts.rt);
+    let thread = std::thread::Builder::new()
+        .name("kspin-bench-core".into())
+        .spawn(move || {
+            let setup = set_up_thread("engine core", engine_core, rt);
+            let mut core = core;
+            while !thread_stop.load(Ordering::Relaxed) {
+                core.poll();
+            }
+            (core, setup)
+        })
+        .map_err(|e| BenchError::Setup(e.to_string()))?;
+    std::thread::sleep(Duration::from_secs_f64(opts.warmup));
+    let warm_tsc = clock.raw();
+    std::thread::sleep(Duration::from_secs_f64(opts.seconds));
+    stop.store(true, Ordering::Relaxed);
+    let (core, setup) = thread.join().map_err(|_| BenchError::Panicked)?;
+    Ok((core, setup, warm_tsc))
+}
+
+/// Joins the probe's stamps with the venue's send stamps into stage histograms.
+fn join_stamps(
+    clock: &quanta::Clock,
+    probe: &LatencyProbe,
+    sent: &SendStamps,
+    warm_tsc: u64,
+) -> Result<(StageHistograms, u64), BenchError> {
+    let mut h = StageHistograms::new().map_err(|e| BenchError::Setup(e.to_string()))?;
+    let mut samples = 0;
+    for (i, s) in probe.stamps.iter().take(probe.frames()).enumerate() {
+        if s[0] < warm_tsc {
+            continue;
+        }
+        let mut fs = FrameStamps::default();
+        fs.set(Stage::Wire, sent.get(i as u64 + 1));
+        fs.set(Stage::Read, s[0]);
+        fs.set(Stage::Decoded, s[1]);
+        fs.set(Stage::Applied, s[2]);
+        fs.set(Stage::Published, s[3]);
+        h.record(clock, &fs);
+        samples += u64::from(fs.get(Stage::Wire) != 0);
+    }
+    Ok((h, samples))
+}
+
+fn venue_setup(opts: &BenchOptions) -> ThreadSetup {
+    ThreadSetup {
+        role: "simulated venue (spin-paced)",
+        core: opts.venue_core,
+        pinned: true,
+        rt: None,
+    }
+}
+
+/// The `kspin` and `kspin_recording` phases.
+pub fn run_kspin_phase(
+    opts: &BenchOptions,
+    clock: &quanta::Clock,
+    record_to: Option<&Path>,
+) -> Result<PhaseResult, BenchError> {
+    let (venue, stamps) = start_venue(opts, clock, PacingMode::Spin)?;
+    let cfg = engine_config(opts, &venue)?;
+    let probe = LatencyProbe::new(frame_capacity(opts));
+    let (result, summary_note) = match record_to {
+        None => {
+            let core = EngineCore::new(cfg, probe, clock.clone())?;
+            let (core, setup, warm) = drive_engine(opts, clock, core)?;
+            (finish_engine(clock, &core, &stamps, warm, setup), None)
+        }
+        Some(path) => {
+            let header = CaptureHeader {
+                venue: venue.url(),
+                symbols: plan(opts).iter().map(capture_symbol).collect(),
+                started_unix_ns: 0,
+                writer: format!("kspin {} bench", env!("CARGO_PKG_VERSION")),
+            };
+            let (producer, recorder) = start_recording(
+                path,
+                &header,
+                OpenMode::Create,
+                DEFAULT_RING_BYTES,
+                clock.clone(),
+            )?;
+            let core = EngineCore::new(
+                cfg,
+                Recording::new(probe, producer, clock.clone()),
+                clock.clone(),
+            )?;
+            let (core, setup, warm) = drive_engine(opts, clock, core)?;
+            let result = finish_engine(clock, &core, &stamps, warm, setup);
+            let summary = recorder.finish()?;
+            (result, Some(summary))
+        }
+    };
+    venue.stop();
+    let mut result = result?;
+    result.threads.push(venue_setup(opts));
+    if let Some(s) = summary_note {
+        if s.dropped > 0 {
+            eprintln!("kspin bench: recording dropped {} frames", s.dropped);
+        }
+    }
+    Ok(result)
+}
+
+fn finish_engine<P: HasProbe>(
+    clock: &quanta::Clock,
+    core: &EngineCore<P>,
+    stamps: &SendStamps,
+    warm_tsc: u64,
+    setup: ThreadSetup,
+) -> Result<PhaseResult, BenchError> {
+    let (histograms, samples) = join_stamps(clock, core.publisher().probe(), stamps, warm_tsc)?;
+    Ok(PhaseResult {
+        histograms,
+        threads: vec![setup],
+        samples,
+        checksum_mismatch: core.feed().counters().checksum_mismatch,
+    })
+}
+
+/// The floor phases: a bare tungstenite client, blocking (`spin == false`) or busy-polling.
+pub fn run_floor_phase(
+    opts: &BenchOptions,
+    clock: &quanta::Clock,
+    spin: bool,
+) -> Result<PhaseResult, BenchError> {
+    let (venue, stamps) = start_venue(opts, clock, PacingMode::Spin)?;
+    let requests = Requests::render(&plan(opts)).map_err(|e| BenchError::Setup(e.to_string()))?;
+    let addr = venue.local_addr();
+    let url = venue.url();
+    let capacity = frame_capacity(opts);
+    let stop = Arc::new(AtomicBool::new(false));
+    let thread_stop = stop.clone();
+    let (engine_core, rt) = (opts.engine_core, opts.rt);
+    let floor_clock = clock.clone();
+    let thread = std::thread::Builder::new()
+        .name("kspin-bench-floor".into())
+        .spawn(move || -> Result<(Vec<u64>, ThreadSetup), String> {
+            let setup = set_up_thread(
+                if spin {
+                    "floor client (tungstenite, busy-poll)"
+                } else {
+                    "floor client (tungstenite, blocking)"
+                },
+                engine_core,
+                rt,
+            );
+            let mut reads = vec![0u64; capacity];
+            let tcp = std::net::TcpStream::connect(addr).map_err(|e| e.to_string())?;
+            tcp.set_nodelay(true).map_err(|e| e.to_string())?;
+            tcp.set_read_timeout(Some(Duration::from_millis(50)))
+                .map_err(|e| e.to_string())?;
+            let (mut ws, _) = tungstenite::client(url.as_str(), tcp).map_err(|e| e.to_string())?;
+            for bytes in std::iter::once(&requests.instrument)
+                .chain(requests.books.iter())
+                .chain(requests.others.iter())
+            {
+                let text = String::from_utf8_lossy(bytes).into_owned();
+                ws.send(tungstenite::Message::Text(text.into()))
+                    .map_err(|e| e.to_string())?;
+            }
+            if spin {
+                ws.get_ref()
+                    .set_nonblocking(true)
+                    .map_err(|e| e.to_string())?;
+            }
+            let mut n = 0usize;
+            while !thread_stop.load(Ordering::Relaxed) {
+                match ws.read() {
+                    Ok(tungstenite::Message::Text(_)) => {
+                        let t = floor_clock.raw();
+                        if let Some(slot) = reads.get_mut(n) {
+                            *slot = t;
+                        }
+                        n += 1;
+                    }
+                    Ok(_) => {}
+                    Err(tungstenite::Error::Io(e))
+                        if matches!(
+                            e.kind(),
+                            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                        ) => {}
+                    Err(e) => return Err(e.to_string()),
+                }
+            }
+            reads.truncate(n.min(capacity));
+            Ok((reads, setup))
+        })
+        .map_err(|e| BenchError::Setup(e.to_string()))?;
+    std::thread::sleep(Duration::from_secs_f64(opts.warmup));
+    let warm_tsc = clock.raw();
+    std::thread::sleep(Duration::from_secs_f64(opts.seconds));
+    stop.store(true, Ordering::Relaxed);
+    let joined = thread.join().map_err(|_| BenchError::Panicked)?;
+    venue.stop();
+    let (reads, setup) = joined.map_err(BenchError::Floor)?;
+    let mut histograms = StageHistograms::new().map_err(|e| BenchError::Setup(e.to_string()))?;
+    let mut samples = 0;
+    for (i, &read) in reads.iter().enumerate() {
+        let wire = stamps.get(i as u64 + 1);
+        if read < warm_tsc || wire == 0 {
+            continue;
+        }
+        let mut fs = FrameStamps::default();
+        fs.set(Stage::Wire, wire);
+        fs.set(Stage::Read, read);
+        histograms.record(clock, &fs);
+        samples += 1;
+    }
+    Ok(PhaseResult {
+        histograms,
+        threads: vec![setup, venue_setup(opts)],
+        samples,
+        checksum_mismatch: 0,
+    })
+}
+
+/// The spans reported per phase (the rest stay empty for these phases).
+pub fn reported_spans(phase: Phase) -> &'static [&'static str] {
+    match phase {
+        Phase::Kspin | Phase::KspinRecording => &[
+            "wire_to_published",
+            "wire_to_read",
+            "read_to_decoded",
+            "decoded_to_applied",
+            "applied_to_published",
+            "read_to_published",
+        ],
+        Phase::Floor | Phase::FloorSpin => &["wire_to_read"],
+    }
+}
+
+/// All runs of all phases: per-phase, per-span medians of the percentiles, and the merged
+/// histograms (for `.hgrm` files and plots).
+pub struct LatencyOutcome {
+    pub figures: Map<String, Value>,
+    pub merged: Vec<(Phase, StageHistograms)>,
+    pub threads: Vec<Value>,
+}
+
+/// Runs `phases` `opts.runs` times (interleaved: every phase once per run, so slow drift of the
+/// shared machine affects all phases alike).
+pub fn run_phases(
+    opts: &BenchOptions,
+    clock: &quanta::Clock,
+    phases: &[Phase],
+) -> Result<LatencyOutcome, BenchError> {
+    let mut per_run: Vec<Vec<PhaseResult>> = phases.iter().map(|_| Vec::new()).collect();
+    let scratch = std::env::temp_dir().join(format!("kspin-bench-{}.kcap", std::process::id()));
+    for run in 0..opts.runs {
+        for (i, &phase) in phases.iter().enumerate() {
+            eprintln!(
+                "kspin bench: run {}/{} phase {} ({} s at {} events/s)",
+                run + 1,
+                opts.runs,
+                phase.name(),
+                opts.seconds,
+                opts.rate
+            );
+            let r = match phase {
+                Phase::Kspin => run_kspin_phase(opts, clock, None)?,
+                Phase::KspinRecording => run_kspin_phase(opts, clock, Some(&scratch))?,
+                Phase::Floor => run_floor_phase(opts, clock, false)?,
+                Phase::FloorSpin => run_floor_phase(opts, clock, true)?,
+            };
+            per_run[i].push(r);
+        }
+    }
+    let _ = std::fs::remove_file(&scratch);
+    let mut figures = Map::new();
+    let mut merged = Vec::new();
+    let mut threads = Vec::new();
+    for (i, &phase) in phases.iter().enumerate() {
+        let runs = &per_run[i];
+        let mut spans = Map::new();
+        for &span in reported_spans(phase) {
+            let per: Vec<Value> = runs
+                .iter()
+                .filter_map(|r| r.histograms.span(span))
+                .map(percentiles_json)
+                .collect();
+            spans.insert(span.into(), median_percentiles(&per));
+        }
+        spans.insert(
+            "samples_per_run".into(),
+            json!(runs.iter().map(|r| r.samples).collect::<Vec<_>>()),
+        );
+        spans.insert(
+            "checksum_mismatch".into(),
+            json!(runs.iter().map(|r| r.checksum_mismatch).sum::<u64>()),
+        );
+        figures.insert(phase.name().into(), Value::Object(spans));
+        let mut all = StageHistograms::new().map_err(|e| BenchError::Setup(e.to_string()))?;
+        for r in runs {
+            all.merge(&r.histograms)
+                .map_err(|e| BenchError::Setup(format!("{e:?}")))?;
+        }
+        merged.push((phase, all));
+        if let Some(r) = runs.first() {
+            for t in &r.threads {
+                threads.push(
+                    json!({"phase": phase.name(), "thread": t.to_json(), "text": t.describe()}),
+                );
+            }
+        }
+    }
+    Ok(LatencyOutcome {
+        figures,
+        merged,
+        threads,
+    })
+}
+
+/// The histogram of `span` in `phase` of the merged set.
+pub fn merged_span<'a>(
+    merged: &'a [(Phase, StageHistograms)],
+    phase: Phase,
+    span: &str,
+) -> Option<&'a Histogram<u64>> {
+    merged
+        .iter()
+        .find(|(p, _)| *p == phase)
+        .and_then(|(_, h)| h.span(span))
+}

@@ -1,0 +1,346 @@
+//! Per-stage latency of the pipeline: the TSC stamps one frame collects on its way from the wire
+//! to a strategy ([`FrameStamps`]), the clock that takes them ([`StageClock`]), and one
+//! HdrHistogram per span between two stages ([`StageHistograms`]).
+//!
+//! Stages, in pipeline order: the venue wrote the frame (`Wire`, only known in benchmarks, through
+//! the venue's send-stamp side channel), the engine read it (`Read`), decoded it (`Decoded`), the
+//! feed applied and checked the book and hands the event on (`Applied`), the publisher pushed it
+//! (`Published`), a strategy host popped it (`Received`), the strategy's callback returned
+//! (`Returned`), order bytes were written (`OrderWritten`). The engine core fills `Read` to
+//! `Published`; a strategy host fills `Received`/`Returned` from the event's `recv_tsc` /
+//! `publish_tsc` and records into its *own* [`StageHistograms`]; the two are merged off the hot
+//! path with [`StageHistograms::merge`].
+//!
+//! Invariants: a stamp of 0 means "not reached" and a span is recorded only when both its ends
+//! were reached and in order, so a frame that published nothing (a heartbeat) leaves the later
+//! spans untouched. Histograms are allocated once with fixed bounds; taking a stamp is one
+//! `rdtsc` (quanta raw) and recording never allocates, locks or formats. Percentiles, `.hgrm`
+//! files and plots are produced elsewhere, after the run.
+
+use hdrhistogram::{AdditionError, CreationError, Histogram};
+use quanta::Clock;
+
+/// A point in the pipeline (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[repr(u8)]
+pub enum Stage {
+    Wire = 0,
+    Read = 1,
+    Decoded = 2,
+    Applied = 3,
+    Published = 4,
+    Received = 5,
+    Returned = 6,
+    OrderWritten = 7,
+}
+
+/// Number of [`Stage`]s.
+pub const STAGE_COUNT: usize = 8;
+
+impl Stage {
+    /// Every stage in pipeline order.
+    pub const ALL: [Stage; STAGE_COUNT] = [
+        Stage::Wire,
+        Stage::Read,
+        Stage::Decoded,
+        Stage::Applied,
+        Stage::Published,
+        Stage::Received,
+        Stage::Returned,
+        Stage::OrderWritten,
+    ];
+
+    /// A short stable name (used in JSON keys and file names).
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Wire => "wire",
+            Stage::Read => "read",
+            Stage::Decoded => "decoded",
+            Stage::Applied => "applied",
+            Stage::Published => "published",
+            Stage::Received => "received",
+            Stage::Returned => "returned",
+            Stage::OrderWritten => "order_written",
+        }
+    }
+}
+
+/// The TSC stamps (quanta raw) of one frame; 0 = stage not reached.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FrameStamps {
+    tsc: [u64; STAGE_COUNT],
+}
+
+impl FrameStamps {
+    /// Stamps `stage` with `tsc`.
+    #[inline]
+    pub fn set(&mut self, stage: Stage, tsc: u64) {
+        self.tsc[stage as usize] = tsc;
+    }
+
+    /// The stamp of `stage` (0 = not reached).
+    #[inline]
+    pub fn get(&self, stage: Stage) -> u64 {
+        self.tsc[stage as usize]
+    }
+
+    /// Forgets every stamp.
+    #[inline]
+    pub fn clear(&mut self) {
+        self.tsc = [0; STAGE_COUNT];
+    }
+}
+
+/// A span between two stages, measured per frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    /// Stable name, `from→to` spelled with an underscore (`read_to_decoded`).
+    pub name: &'static str,
+    pub from: Stage,
+    pub to: Stage,
+}
+
+const fn span(name: &'static str, from: Stage, to: Stage) -> Span {
+    Span { name, from, to }
+}
+
+/// Number of spans in [`SPANS`].
+pub const SPAN_COUNT: usize = 11;
+
+/// The spans every [`StageHistograms`] keeps: each step, then the end-to-end totals.
+pub const SPANS: [Span; SPAN_COUNT] = [
+    span("wire_to_read", Stage::Wire, Stage::Read),
+    span("read_to_decoded", Stage::Read, Stage::Decoded),
+    span("decoded_to_applied", Stage::Decoded, Stage::Applied),
+    span("applied_to_published", Stage::Applied, Stage::Published),
+    span("published_to_received", Stage::Published, Stage::Received),
+    span("received_to_returned", Stage::Received, Stage::Returned),
+    span(
+        "returned_to_order_written",
+        Stage::Returned,
+        Stage::OrderWritten,
+    ),
+    span("read_to_published", Stage::Read, Stage::Published),
+    span("wire_to_published", Stage::Wire, Stage::Published),
+    span("read_to_returned", Stage::Read, Stage::Returned),
+    span("wire_to_returned", Stage::Wire, Stage::Returned),
+];
+
+/// Longest span tracked exactly (longer ones saturate): 10 s in ns.
+const SPAN_MAX_NS: u64 = 10_000_000_000;
+/// Significant decimal digits of every histogram (0.1 % value resolution).
+const SIGNIFICANT_DIGITS: u8 = 3;
+
+/// The clock that stamps stages, with the current frame's stamps. One per thread that stamps (the
+/// engine core, each strategy host). Switched off, [`StageClock::stamp`] takes no reading.
+#[derive(Debug, Clone)]
+pub struct StageClock {
+    clock: Clock,
+    current: FrameStamps,
+    enabled: bool,
+}
+
+impl StageClock {
+    pub fn new(clock: Clock) -> StageClock {
+        StageClock {
+            clock,
+            current: FrameStamps::default(),
+            enabled: true,
+        }
+    }
+
+    /// Whether stamps are taken (on by default: cheap enough for production; see
+    /// `bench/results/latency.md` for what they cost).
+    pub fn enabled(&self) -> bool {
+        self.enabled
+    }
+
+    pub fn set_enabled(&mut self, on: bool) {
+        self.enabled = on;
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// Starts a frame read at `read_tsc`: forgets the previous frame's stamps.
+    #[inline]
+    pub fn begin(&mut self, read_tsc: u64) {
+        self.current.clear();
+        self.current.set(Stage::Read, read_tsc);
+    }
+
+    /// Stamps `stage` now (when enabled).
+    #[inline]
+    pub fn stamp(&mut self, stage: Stage) {
+        if self.enabled {
+            self.current.set(stage, self.clock.raw());
+        }
+    }
+
+    /// Stamps `stage` now unless it already has a stamp (the first event of a frame).
+    #[inline]
+    pub fn stamp_once(&mut self, stage: Stage) {
+        if self.enabled && self.current.get(stage) == 0 {
+            self.current.set(stage, self.clock.raw());
+        }
+    }
+
+    /// The current frame's stamps.
+    #[inline]
+    pub fn current(&self) -> &FrameStamps {
+        &self.current
+    }
+
+    /// Mutable access (a strategy host fills `Read`/`Published` from the event).
+    #[inline]
+    pub fn current_mut(&mut self) -> &mut FrameStamps {
+        &mut self.current
+    }
+}
+
+/// One histogram (ns) per entry of [`SPANS`]; see the module docs.
+#[derive(Debug, Clone)]
+pub struct StageHistograms {
+    spans: Vec<Histogram<u64>>,
+}
+
+impl StageHistograms {
+    /// Allocates every histogram (once; recording never resizes them).
+    pub fn new() -> Result<StageHistograms, CreationError> {
+        let mut spans = Vec::with_capacity(SPAN_COUNT);
+        for _ in 0..SPAN_COUNT {
+            spans.push(Histogram::new_with_bounds(
+                1,
+                SPAN_MAX_NS,
+                SIGNIFICANT_DIGITS,
+            )?);
+        }
+        Ok(StageHistograms { spans })
+    }
+
+    /// Records every span of `stamps` whose two ends were reached, in order.
+    #[inline]
+    pub fn record(&mut self, clock: &Clock, stamps: &FrameStamps) {
+        debug_assert_eq!(self.spans.len(), SPAN_COUNT);
+        for (span, hist) in SPANS.iter().zip(self.spans.iter_mut()) {
+            let from = stamps.get(span.from);
+            let to = stamps.get(span.to);
+            if from != 0 && to >= from {
+                hist.saturating_record(clock.delta_as_nanos(from, to).max(1));
+            }
+        }
+    }
+
+    /// Records one value (ns) for the span named `name` directly (benchmark joins). Returns
+    /// `false` for an unknown name.
+    pub fn record_span(&mut self, name: &str, ns: u64) -> bool {
+        match SPANS.iter().position(|s| s.name == name) {
+            Some(i) => {
+                self.spans[i].saturating_record(ns.max(1));
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Adds `other`'s counts (a strategy host's histograms into the engine's), off the hot path.
+    pub fn merge(&mut self, other: &StageHistograms) -> Result<(), AdditionError> {
+        for (mine, theirs) in self.spans.iter_mut().zip(other.spans.iter()) {
+            mine.add(theirs)?;
+        }
+        Ok(())
+    }
+
+    /// The histogram of the span named `name`.
+    pub fn span(&self, name: &str) -> Option<&Histogram<u64>> {
+        let i = SPANS.iter().position(|s| s.name == name)?;
+        self.spans.get(i)
+    }
+
+    /// Every span with its histogram, in [`SPANS`] order.
+    pub fn iter(&self) -> impl Iterator<Item = (&'static Span, &Histogram<u64>)> {
+        SPANS.iter().zip(self.spans.iter())
+    }
+
+    /// Empties every histogram (keeps the allocation).
+    pub fn reset(&mut self) {
+        for h in &mut self.spans {
+            h.reset();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spans_need_both_ends_in_order() {
+        let (clock, _mock) = Clock::mock();
+        let mut h = StageHistograms::new().unwrap();
+        let mut s = FrameStamps::default();
+        s.set(Stage::Read, 1_000);
+        s.set(Stage::Decoded, 1_400);
+        // A heartbeat: nothing applied or published.
+        h.record(&clock, &s);
+        assert_eq!(h.span("read_to_decoded").unwrap().len(), 1);
+        assert_eq!(h.span("read_to_decoded").unwrap().max(), 400);
+        assert_eq!(h.span("read_to_published").unwrap().len(), 0);
+        assert_eq!(h.span("wire_to_read").unwrap().len(), 0);
+        s.set(Stage::Applied, 1_900);
+        s.set(Stage::Published, 2_000);
+        s.set(Stage::Wire, 500);
+        h.record(&clock, &s);
+        assert_eq!(h.span("read_to_decoded").unwrap().len(), 2);
+        assert_eq!(h.span("applied_to_published").unwrap().max(), 100);
+        assert_eq!(h.span("read_to_published").unwrap().max(), 1_000);
+        assert_eq!(h.span("wire_to_published").unwrap().max(), 1_500);
+        assert_eq!(h.span("wire_to_read").unwrap().max(), 500);
+        // Out of order (a stale wire stamp after the read) is not recorded.
+        s.set(Stage::Wire, 5_000);
+        h.record(&clock, &s);
+        assert_eq!(h.span("wire_to_read").unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_strategy_hosts_histograms_merge_into_the_engines() {
+        let (clock, _mock) = Clock::mock();
+        let mut engine = StageHistograms::new().unwrap();
+        let mut host = StageHistograms::new().unwrap();
+        let mut s = FrameStamps::default();
+        s.set(Stage::Read, 100);
+        s.set(Stage::Published, 300);
+        s.set(Stage::Received, 450);
+        s.set(Stage::Returned, 700);
+        host.record(&clock, &s);
+        engine.merge(&host).unwrap();
+        assert_eq!(engine.span("published_to_received").unwrap().max(), 150);
+        assert_eq!(engine.span("received_to_returned").unwrap().max(), 250);
+        assert_eq!(engine.span("read_to_returned").unwrap().max(), 600);
+        assert!(engine.record_span("wire_to_read", 42));
+        assert!(!engine.record_span("nope", 1));
+        engine.reset();
+        assert!(engine.iter().all(|(_, h)| h.is_empty()));
+    }
+
+    #[test]
+    fn a_disabled_clock_takes_no_stamps() {
+        let (clock, mock) = Clock::mock();
+        mock.increment(10);
+        let mut c = StageClock::new(clock);
+        c.begin(7);
+        c.stamp(Stage::Decoded);
+        assert_ne!(c.current().get(Stage::Decoded), 0);
+        c.stamp_once(Stage::Applied);
+        let first = c.current().get(Stage::Applied);
+        mock.increment(10);
+        c.stamp_once(Stage::Applied);
+        assert_eq!(c.current().get(Stage::Applied), first);
+        c.set_enabled(false);
+        c.begin(9);
+        c.stamp(Stage::Decoded);
+        assert_eq!(c.current().get(Stage::Decoded), 0);
+        assert_eq!(c.current().get(Stage::Read), 9);
+    }
+}
