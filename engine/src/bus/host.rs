@@ -11,6 +11,7 @@
 //! `(i + 1) << 40 | n`. On stop it drains what is already in its ring, calls `on_stop`, and
 //! returns its counters and the strategy's summary through the join handle.
 
+use crate::runtime::stages::{FrameStamps, Stage, StageHistograms};
 use core::time::Duration;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::Arc;
@@ -95,6 +96,9 @@ pub struct HostReport {
     pub pinning: Pinning,
     pub counters: HostCounters,
     pub summary: StrategySummary,
+    /// Per delivered event: engine read → published → received here → `on_event` returned
+    /// (`published_to_received`, `received_to_returned`, `read_to_returned`), in ns.
+    pub stages: Option<StageHistograms>,
 }
 
 /// A configured strategy with its rings, ready to be started; see [`spawn_strategy`].
@@ -252,6 +256,8 @@ fn run(handle: StrategyHandle, stop: &AtomicBool, pin_state: &AtomicU8) -> HostR
     } = handle;
     let mut assembler = WireAssembler::new(symbols.len());
     let mut ctx = HostContext::new(index, symbols, intents, logs);
+    // Allocated before the loop; recording never resizes it.
+    ctx.stages = StageHistograms::new().ok();
     strategy.on_start(&mut ctx);
     let mut idler = Idler::new(idle);
     loop {
@@ -286,6 +292,7 @@ fn run(handle: StrategyHandle, stop: &AtomicBool, pin_state: &AtomicU8) -> HostR
         pinning,
         counters: ctx.counters,
         summary: strategy.summary(),
+        stages: ctx.stages.take(),
     }
 }
 
@@ -306,6 +313,7 @@ struct HostContext {
     /// Earliest due tick among `timers` (`u64::MAX`: none).
     next_due: u64,
     counters: HostCounters,
+    stages: Option<StageHistograms>,
 }
 
 impl HostContext {
@@ -330,6 +338,7 @@ impl HostContext {
             timers: [None; MAX_TIMERS],
             next_due: u64::MAX,
             counters: HostCounters::default(),
+            stages: None,
         }
     }
 
@@ -353,7 +362,18 @@ impl HostContext {
     fn deliver(&mut self, strategy: &mut dyn Strategy, event: &Event) {
         self.trigger = event.recv_tsc;
         self.counters.events_delivered += 1;
+        let received = self.clock.raw();
         strategy.on_event(event, self);
+        let returned = self.clock.raw();
+        if let Some(stages) = self.stages.as_mut() {
+            // The engine's stamps travel in the event; both threads read the same invariant TSC.
+            let mut stamps = FrameStamps::default();
+            stamps.set(Stage::Read, event.recv_tsc);
+            stamps.set(Stage::Published, event.publish_tsc);
+            stamps.set(Stage::Received, received);
+            stamps.set(Stage::Returned, returned);
+            stages.record(&self.clock, &stamps);
+        }
     }
 
     fn ticks(&self, after: Duration) -> u64 {

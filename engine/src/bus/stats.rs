@@ -59,6 +59,28 @@ impl StrategyReport {
                 Pinning::NotRequested | Pinning::Pending => Value::Null,
             };
             obj.insert("pinned".into(), pinned);
+            if let Some(stages) = &h.stages {
+                let mut spans = Map::new();
+                for name in [
+                    "published_to_received",
+                    "received_to_returned",
+                    "read_to_returned",
+                ] {
+                    if let Some(hist) = stages.span(name).filter(|h| !h.is_empty()) {
+                        spans.insert(
+                            name.into(),
+                            json!({
+                                "p50": hist.value_at_quantile(0.5),
+                                "p99": hist.value_at_quantile(0.99),
+                                "p99_9": hist.value_at_quantile(0.999),
+                                "max": hist.max(),
+                                "samples": hist.len(),
+                            }),
+                        );
+                    }
+                }
+                obj.insert("latency_ns".into(), Value::Object(spans));
+            }
             let mut figures = Map::new();
             for f in h.summary.figures() {
                 let text = FixedDisplay {
