@@ -5,16 +5,21 @@
 //! to decimal took ~475 ns per message against ~14 ns for the CRC itself (measured 2026-11-22,
 //! `bench/results/engine_path.md`). This cache re-renders only the levels that changed.
 //!
-//! Owns, per side, the rendered text of the top [`CHECKSUM_LEVELS`] levels as of the previous
-//! computation, in two buffers used alternately (one read, one written). Each entry is one cache
-//! line: sort key, quantity, and the digits of price then quantity. A new computation walks the
-//! side's top levels and the previous entries together, both sorted best first (a merge), so a
-//! level that kept its price is found whatever its rank moved by; its quantity digits are
-//! re-rendered only if its quantity changed, and a new price is rendered in full.
+//! Owns, per side: a pool of rendered levels (one cache line each: sort key, quantity, digits of
+//! price then quantity; entries never move), the pool slots of the top [`CHECKSUM_LEVELS`] levels
+//! as of the previous computation (best first), that side's checksum text and where each level
+//! ends in it; and the CRC state after the asks' text. A computation is told, per side, the lowest
+//! rank that changed since the previous one (`BookSide::touched_from`):
+//! - a side unchanged in its top 10 keeps its text as it is (and the asks their CRC state);
+//! - otherwise the text is kept up to the first changed rank, and from there the side's levels and
+//!   the previous list are walked together, both sorted best first (a merge), so a level that kept
+//!   its price is found whatever its rank moved by; its quantity digits are re-rendered only if its
+//!   quantity changed, and a new price is rendered in full into a free slot.
 //!
-//! Invariants: an entry's digits are always exactly the text of its own (key, qty), so reusing one
-//! can never produce a different text than rendering afresh: the result equals
-//! [`book_checksum`] for any state and any history (a property test checks it). Memory is
+//! Invariants: an entry's digits are always exactly the text of its own (key, qty); each side's
+//! text is the rendering of the levels in its slot list. Given correct "lowest changed rank"
+//! inputs (the book's sides track them on every mutation), the result equals [`book_checksum`]
+//! for any state and any history (a property test checks it over random histories). Memory is
 //! allocated once with the book; computing never allocates and never panics.
 //!
 //! [`book_checksum`]: super::checksum::book_checksum
@@ -27,9 +32,9 @@ use super::side::{BookSide, SideKind};
 const LEVEL_DIGITS: usize = 40;
 const _: () = assert!(LEVEL_DIGITS >= 2 * DIGITS_MAX);
 
-/// Checksum text capacity: 2 sides × 10 levels × 38 digits, plus one whole entry of slack so that
-/// every entry is copied with one fixed-size copy (its tail is overwritten by the next one).
-const TEXT_CAP: usize = 2 * CHECKSUM_LEVELS * 2 * DIGITS_MAX + LEVEL_DIGITS;
+/// One side's text capacity: 10 levels × 38 digits, plus one whole entry of slack so that every
+/// entry is copied with one fixed-size copy (its tail is overwritten by the next one).
+const SIDE_TEXT_CAP: usize = CHECKSUM_LEVELS * 2 * DIGITS_MAX + LEVEL_DIGITS;
 
 /// The rendered text of one level. 64 bytes, the cache-line size of x86-64 and of most AArch64
 /// cores (Intel SDM vol. 3A §12.1; Arm Cortex-A TRMs), so one lookup touches one line.
@@ -79,64 +84,106 @@ impl LevelText {
     }
 }
 
-/// One side's previous rendering, double-buffered.
+/// Entries per side: the previous top 10 plus room for the new top 10 while it is built, rounded
+/// up to a power of two so that a slot index is masked instead of bounds-checked.
+const POOL: usize = 32;
+const _: () = assert!(POOL.is_power_of_two() && POOL >= 2 * CHECKSUM_LEVELS);
+
+/// One side's rendered levels and text; see the module docs.
 #[derive(Clone)]
 struct SideTexts {
-    bufs: [[LevelText; CHECKSUM_LEVELS]; 2],
-    lens: [usize; 2],
-    /// Which buffer holds the previous rendering.
-    current: usize,
+    pool: [LevelText; POOL],
+    /// Slots of the rendered levels, best first; `slots[..len]` is meaningful.
+    slots: [u8; CHECKSUM_LEVELS],
+    /// `ends[r]`: the text length after level `r`.
+    ends: [u16; CHECKSUM_LEVELS],
+    len: usize,
+    text: [u8; SIDE_TEXT_CAP],
 }
 
 impl SideTexts {
     const EMPTY: SideTexts = SideTexts {
-        bufs: [[LevelText::EMPTY; CHECKSUM_LEVELS]; 2],
-        lens: [0; 2],
-        current: 0,
+        pool: [LevelText::EMPTY; POOL],
+        slots: [0; CHECKSUM_LEVELS],
+        ends: [0; CHECKSUM_LEVELS],
+        len: 0,
+        text: [0; SIDE_TEXT_CAP],
     };
 
-    /// Appends the side's top levels to `text` from `at`, reusing previous entries; returns the
-    /// new end. The entries written become the previous rendering for the next call.
+    /// The side's current checksum text.
     #[inline]
-    fn render(&mut self, side: &BookSide, text: &mut [u8; TEXT_CAP], mut at: usize) -> usize {
-        let (keys, qtys) = side.top(CHECKSUM_LEVELS);
-        let [first, second] = &mut self.bufs;
-        let (prev, next) = if self.current == 0 {
-            (&*first, second)
-        } else {
-            (&*second, first)
+    fn text(&self) -> &[u8] {
+        let end = match self.len.checked_sub(1) {
+            Some(last) => usize::from(self.ends[last.min(CHECKSUM_LEVELS - 1)]),
+            None => 0,
         };
-        let prev = &prev[..self.lens[self.current].min(CHECKSUM_LEVELS)];
+        self.text.get(..end).unwrap_or(&[])
+    }
+
+    /// Re-renders the side from rank `from` (the lowest rank changed since the last call; ranks
+    /// above it are kept as they are).
+    #[inline]
+    fn render(&mut self, side: &BookSide, from: usize) {
+        const MASK: u32 = POOL as u32 - 1;
+        let (keys, qtys) = side.top(CHECKSUM_LEVELS);
+        let old_len = self.len.min(CHECKSUM_LEVELS);
+        let from = from.min(old_len).min(keys.len());
+        let SideTexts {
+            pool,
+            slots,
+            ends,
+            text,
+            ..
+        } = self;
+        // Slots that must not be overwritten: the kept prefix, the previous levels not yet passed,
+        // and the new ones.
+        let mut used = 0u32;
+        for &slot in &slots[..old_len] {
+            used |= 1 << (u32::from(slot) & MASK);
+        }
+        let mut at = match from.checked_sub(1) {
+            Some(r) => usize::from(ends[r]),
+            None => 0,
+        };
         let bid = side.kind() == SideKind::Bid;
-        let mut j = 0;
-        for ((slot, &key), &qty) in next.iter_mut().zip(keys).zip(qtys) {
-            // Both lists ascend by key: skip previous levels better than this one (gone now).
-            while j < prev.len() && prev[j].key < key {
+        let mut next = *slots;
+        let mut j = from;
+        for (r, (&key, &qty)) in keys.iter().zip(qtys).enumerate().skip(from) {
+            // Both lists ascend by key: previous levels better than this one are gone.
+            while j < old_len && pool[usize::from(slots[j]) & (POOL - 1)].key < key {
+                used &= !(1 << (u32::from(slots[j]) & MASK));
                 j += 1;
             }
-            *slot = match prev.get(j) {
-                Some(old) if old.key == key => {
+            let slot = match slots.get(j) {
+                Some(&slot) if j < old_len && pool[usize::from(slot) & (POOL - 1)].key == key => {
                     j += 1;
-                    let mut e = *old;
+                    let e = &mut pool[usize::from(slot) & (POOL - 1)];
                     if e.qty != qty {
                         e.set_qty(qty);
                     }
-                    e
+                    slot
                 }
                 _ => {
+                    // At most 10 previous + 9 new slots are in use: a free one exists below 20.
+                    let slot = (!used).trailing_zeros() as u8;
+                    debug_assert!(usize::from(slot) < 2 * CHECKSUM_LEVELS);
                     let price = if bid { key.wrapping_neg() } else { key };
-                    LevelText::render(key, price, qty)
+                    pool[usize::from(slot) & (POOL - 1)] = LevelText::render(key, price, qty);
+                    slot
                 }
             };
-            // One fixed-size copy; `TEXT_CAP` leaves a whole entry of room after the last level.
+            used |= 1 << (u32::from(slot) & MASK);
+            next[r] = slot;
+            let e = &pool[usize::from(slot) & (POOL - 1)];
+            // One fixed-size copy; the capacity leaves a whole entry of room after the last level.
             if let Some(dst) = text.get_mut(at..at + LEVEL_DIGITS) {
-                dst.copy_from_slice(&slot.digits);
+                dst.copy_from_slice(&e.digits);
             }
-            at += usize::from(slot.len);
+            at += usize::from(e.len);
+            ends[r] = at as u16;
         }
-        self.current ^= 1;
-        self.lens[self.current] = keys.len();
-        at
+        *slots = next;
+        self.len = keys.len();
     }
 }
 
@@ -145,32 +192,51 @@ impl SideTexts {
 pub(crate) struct ChecksumCache {
     asks: SideTexts,
     bids: SideTexts,
+    /// The CRC state after the asks' text.
+    after_asks: crc32fast::Hasher,
 }
 
 impl ChecksumCache {
-    /// Allocates the cache (2.5 KiB, once, with the book).
+    /// Allocates the cache (about 5 KiB, once, with the book). Its state is that of an empty book.
     pub(crate) fn new() -> Box<ChecksumCache> {
         Box::new(ChecksumCache {
             asks: SideTexts::EMPTY,
             bids: SideTexts::EMPTY,
+            after_asks: crc32fast::Hasher::new(),
         })
     }
 
-    /// The checksum of the book with these sides; equal to `book_checksum(bids, asks)`.
+    /// The checksum of the book with these sides, where `bids_from`/`asks_from` are the lowest
+    /// ranks changed since the previous call (0 for the first call unless the book is empty).
+    /// Equal to `book_checksum(bids, asks)` given correct ranks.
     #[inline]
-    pub(crate) fn checksum(&mut self, bids: &BookSide, asks: &BookSide) -> u32 {
-        let mut text = [0u8; TEXT_CAP];
-        let at = self.asks.render(asks, &mut text, 0);
-        let end = self.bids.render(bids, &mut text, at);
-        crc32fast::hash(text.get(..end).unwrap_or(&[]))
+    pub(crate) fn checksum(
+        &mut self,
+        bids: &BookSide,
+        bids_from: usize,
+        asks: &BookSide,
+        asks_from: usize,
+    ) -> u32 {
+        if asks_from < CHECKSUM_LEVELS {
+            self.asks.render(asks, asks_from);
+            let mut h = crc32fast::Hasher::new();
+            h.update(self.asks.text());
+            self.after_asks = h;
+        }
+        if bids_from < CHECKSUM_LEVELS {
+            self.bids.render(bids, bids_from);
+        }
+        let mut h = self.after_asks.clone();
+        h.update(self.bids.text());
+        h.finalize()
     }
 }
 
 impl core::fmt::Debug for ChecksumCache {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("ChecksumCache")
-            .field("ask_levels", &self.asks.lens[self.asks.current])
-            .field("bid_levels", &self.bids.lens[self.bids.current])
+            .field("ask_levels", &self.asks.len)
+            .field("bid_levels", &self.bids.len)
             .finish()
     }
 }
@@ -206,28 +272,32 @@ mod tests {
             bids.apply(Price(1000 - p), Qty(p));
             asks.apply(Price(1000 + p), Qty(2 * p));
         }
-        let check = |cache: &mut ChecksumCache, bids: &BookSide, asks: &BookSide| {
+        // As `OrderBook::checksum` drives it: the lowest changed ranks, then marked seen.
+        let check = |cache: &mut ChecksumCache, bids: &mut BookSide, asks: &mut BookSide| {
+            let got = cache.checksum(bids, bids.touched_from(), asks, asks.touched_from());
+            bids.mark_seen();
+            asks.mark_seen();
             assert_eq!(
-                cache.checksum(bids, asks),
+                got,
                 book_checksum(bids, asks),
                 "{}",
                 checksum_text(bids, asks)
             );
         };
-        check(&mut cache, &bids, &asks);
-        check(&mut cache, &bids, &asks);
+        check(&mut cache, &mut bids, &mut asks);
+        check(&mut cache, &mut bids, &mut asks);
         // New best levels shift every rank down; deletes shift them up; qty changes in place.
         bids.apply(Price(1000), Qty(7));
         asks.apply(Price(1003), Qty(0));
-        check(&mut cache, &bids, &asks);
+        check(&mut cache, &mut bids, &mut asks);
         asks.apply(Price(1001), Qty(123_456_789));
         bids.apply(Price(995), Qty(0));
         bids.apply(Price(994), Qty(0));
         bids.apply(Price(993), Qty(0));
-        check(&mut cache, &bids, &asks);
+        check(&mut cache, &mut bids, &mut asks);
         bids.clear();
-        check(&mut cache, &bids, &asks);
+        check(&mut cache, &mut bids, &mut asks);
         asks.apply(Price(1), Qty(1));
-        check(&mut cache, &bids, &asks);
+        check(&mut cache, &mut bids, &mut asks);
     }
 }

@@ -151,15 +151,20 @@ impl OrderBook {
 
     /// The Kraken v2 checksum of the current state, memoised: the previous value when neither
     /// side's top 10 levels changed since it was computed, else a computation that re-renders
-    /// only changed levels. Always equal to [`OrderBook::checksum_uncached`]; never allocates.
+    /// only the changed levels of the changed side(s). Always equal to
+    /// [`OrderBook::checksum_uncached`]; never allocates.
     #[inline]
     pub fn checksum(&mut self) -> u32 {
-        let unchanged = self.bids.touched_from() >= CHECKSUM_LEVELS
-            && self.asks.touched_from() >= CHECKSUM_LEVELS;
-        if let (true, Some(last)) = (unchanged, self.last_checksum) {
+        let (bids_from, asks_from) = (self.bids.touched_from(), self.asks.touched_from());
+        if let (true, Some(last)) = (
+            bids_from >= CHECKSUM_LEVELS && asks_from >= CHECKSUM_LEVELS,
+            self.last_checksum,
+        ) {
             return last;
         }
-        let sum = self.checksum_cache.checksum(&self.bids, &self.asks);
+        let sum = self
+            .checksum_cache
+            .checksum(&self.bids, bids_from, &self.asks, asks_from);
         self.bids.mark_seen();
         self.asks.mark_seen();
         self.last_checksum = Some(sum);

@@ -110,14 +110,16 @@ impl<'a> Cur<'a> {
         Span::frame(start, len)
     }
 
-    /// Consumes `text` if the input continues with exactly it.
+    /// Consumes `text` if the input continues with exactly it. The length is a constant, so the
+    /// comparison compiles to a few word compares instead of a `memcmp` call.
     #[inline(always)]
-    fn lit(&mut self, text: &[u8]) -> bool {
-        if self.b.get(self.i..self.i + text.len()) == Some(text) {
-            self.i += text.len();
-            true
-        } else {
-            false
+    fn lit<const N: usize>(&mut self, text: &[u8; N]) -> bool {
+        match self.b.get(self.i..self.i + N) {
+            Some(got) if got == text => {
+                self.i += N;
+                true
+            }
+            _ => false,
         }
     }
 
@@ -296,48 +298,40 @@ fn once(seen: &mut u32, bit: u32) -> Option<()> {
     Some(())
 }
 
-/// The member prefixes of live frames, up to and including `"data":`.
-const PREFIXES: [(&[u8], Chan, UpdateKind); 4] = [
-    (
-        br#""channel":"book","type":"update","data":"#,
-        Chan::Book,
-        UpdateKind::Update,
-    ),
-    (
-        br#""channel":"trade","type":"update","data":"#,
-        Chan::Trade,
-        UpdateKind::Update,
-    ),
-    (
-        br#""channel":"book","type":"snapshot","data":"#,
-        Chan::Book,
-        UpdateKind::Snapshot,
-    ),
-    (
-        br#""channel":"trade","type":"snapshot","data":"#,
-        Chan::Trade,
-        UpdateKind::Snapshot,
-    ),
-];
+/// The members of a live frame before its `data` value, in Kraken's order, as one literal:
+/// `(channel, type)` for the four frames the scanner handles, or `None`.
+#[inline(always)]
+fn live_prefix(c: &mut Cur<'_>) -> Option<(Chan, UpdateKind)> {
+    if c.lit(br#""channel":"book","type":"update","data":"#) {
+        Some((Chan::Book, UpdateKind::Update))
+    } else if c.lit(br#""channel":"trade","type":"update","data":"#) {
+        Some((Chan::Trade, UpdateKind::Update))
+    } else if c.lit(br#""channel":"book","type":"snapshot","data":"#) {
+        Some((Chan::Book, UpdateKind::Snapshot))
+    } else if c.lit(br#""channel":"trade","type":"snapshot","data":"#) {
+        Some((Chan::Trade, UpdateKind::Snapshot))
+    } else {
+        None
+    }
+}
 
 /// Decodes a plain `book` or `trade` frame into `arena`, or declines with `None`.
 /// `arena` must be cleared by the caller; on `None` it holds garbage and must be cleared again.
-pub(crate) fn scan(arena: &mut Arena, text: &str) -> Option<Scanned> {
-    let mut c = Cur {
-        b: text.as_bytes(),
-        i: 0,
-    };
+///
+/// Accepting a frame proves it is ASCII, hence UTF-8: every byte is consumed by a check that
+/// admits only ASCII (literals, structural bytes and whitespace, number grammar, and strings,
+/// which stop at any byte above 0x7f), and trailing bytes other than whitespace decline. The
+/// decoder relies on this to skip a separate UTF-8 pass on the fast path.
+pub(crate) fn scan(arena: &mut Arena, frame: &[u8]) -> Option<Scanned> {
+    let mut c = Cur { b: frame, i: 0 };
     c.eat(b'{')?;
     let (mut chan, mut kind, mut data) = (None, None, false);
     let mut seen = 0u32;
     // Kraken's own member order, matched as one literal (the general loop below gives the same
     // result, only slower); after it comes the `data` value.
     let mut pending_key: Option<&[u8]> = None;
-    for (prefix, ch, k) in PREFIXES {
-        if c.lit(prefix) {
-            (chan, kind, seen, pending_key) = (Some(ch), Some(k), 3, Some(&b"data"[..]));
-            break;
-        }
+    if let Some((ch, k)) = live_prefix(&mut c) {
+        (chan, kind, seen, pending_key) = (Some(ch), Some(k), 3, Some(&b"data"[..]));
     }
     loop {
         let key = match pending_key.take() {
@@ -401,31 +395,106 @@ fn array(c: &mut Cur<'_>, mut each: impl FnMut(&mut Cur<'_>) -> Option<()>) -> O
     }
 }
 
+/// Members of a book entry, numbered in the order Kraken sends them.
+const B_SYMBOL: u8 = 0;
+const B_BIDS: u8 = 1;
+const B_ASKS: u8 = 2;
+const B_CHECKSUM: u8 = 3;
+const B_TIMESTAMP: u8 = 4;
+
+/// The next book-entry member: while the frame follows Kraken's order (`expected`), matched as a
+/// `"key":` literal; from the first difference on (`expected` is then out of range), by the
+/// general key reader. Same result either way, only slower. `None` for an unknown key.
+#[inline(always)]
+fn book_key(c: &mut Cur<'_>, expected: &mut u8) -> Option<u8> {
+    let hit = match *expected {
+        B_SYMBOL => c.lit(br#""symbol":"#),
+        B_BIDS => c.lit(br#""bids":"#),
+        B_ASKS => c.lit(br#""asks":"#),
+        B_CHECKSUM => c.lit(br#""checksum":"#),
+        B_TIMESTAMP => c.lit(br#""timestamp":"#),
+        _ => false,
+    };
+    if hit {
+        *expected += 1;
+        return Some(*expected - 1);
+    }
+    *expected = u8::MAX;
+    Some(match c.key()? {
+        b"symbol" => B_SYMBOL,
+        b"bids" => B_BIDS,
+        b"asks" => B_ASKS,
+        b"checksum" => B_CHECKSUM,
+        b"timestamp" => B_TIMESTAMP,
+        _ => return None,
+    })
+}
+
+/// Members of a trade, numbered in the order Kraken sends them.
+const T_SYMBOL: u8 = 0;
+const T_SIDE: u8 = 1;
+const T_PRICE: u8 = 2;
+const T_QTY: u8 = 3;
+const T_ORD_TYPE: u8 = 4;
+const T_TRADE_ID: u8 = 5;
+const T_TIMESTAMP: u8 = 6;
+
+/// The next trade member, as [`book_key`] does for book entries.
+#[inline(always)]
+fn trade_key(c: &mut Cur<'_>, expected: &mut u8) -> Option<u8> {
+    let hit = match *expected {
+        T_SYMBOL => c.lit(br#""symbol":"#),
+        T_SIDE => c.lit(br#""side":"#),
+        T_PRICE => c.lit(br#""price":"#),
+        T_QTY => c.lit(br#""qty":"#),
+        T_ORD_TYPE => c.lit(br#""ord_type":"#),
+        T_TRADE_ID => c.lit(br#""trade_id":"#),
+        T_TIMESTAMP => c.lit(br#""timestamp":"#),
+        _ => false,
+    };
+    if hit {
+        *expected += 1;
+        return Some(*expected - 1);
+    }
+    *expected = u8::MAX;
+    Some(match c.key()? {
+        b"symbol" => T_SYMBOL,
+        b"side" => T_SIDE,
+        b"price" => T_PRICE,
+        b"qty" => T_QTY,
+        b"ord_type" => T_ORD_TYPE,
+        b"trade_id" => T_TRADE_ID,
+        b"timestamp" => T_TIMESTAMP,
+        _ => return None,
+    })
+}
+
 fn book_data(c: &mut Cur<'_>, arena: &mut Arena) -> Option<()> {
     array(c, |c| {
         c.eat(b'{')?;
         let mut slot = BookSlot::default();
         let mut symbol = None;
         let mut seen = 0u32;
+        let mut expected = B_SYMBOL;
         loop {
-            match c.key()? {
-                b"symbol" => {
+            match book_key(c, &mut expected)? {
+                B_SYMBOL => {
                     once(&mut seen, 1)?;
                     symbol = Some(c.str_span()?);
                 }
-                b"bids" => {
+                B_BIDS => {
                     once(&mut seen, 2)?;
                     slot.bids = levels(c, arena)?;
                 }
-                b"asks" => {
+                B_ASKS => {
                     once(&mut seen, 4)?;
                     slot.asks = levels(c, arena)?;
                 }
-                b"checksum" => {
+                B_CHECKSUM => {
                     once(&mut seen, 8)?;
                     slot.checksum = Some(u32::try_from(c.unsigned()?).ok()?);
                 }
-                b"timestamp" => {
+                B_TIMESTAMP => {
                     once(&mut seen, 16)?;
                     slot.timestamp = Some(c.str_span()?);
                 }
@@ -492,13 +561,14 @@ fn trade_data(c: &mut Cur<'_>, arena: &mut Arena) -> Option<()> {
             (None, None, None, None, None, None);
         let mut ord_type = super::message::OrdType::Other;
         let mut seen = 0u32;
+        let mut expected = T_SYMBOL;
         loop {
-            match c.key()? {
-                b"symbol" => {
+            match trade_key(c, &mut expected)? {
+                T_SYMBOL => {
                     once(&mut seen, 1)?;
                     symbol = Some(c.str_span()?);
                 }
-                b"side" => {
+                T_SIDE => {
                     once(&mut seen, 2)?;
                     side = Some(match c.str_bytes()? {
                         b"buy" => Side::Buy,
@@ -506,23 +576,23 @@ fn trade_data(c: &mut Cur<'_>, arena: &mut Arena) -> Option<()> {
                         _ => return None,
                     });
                 }
-                b"price" => {
+                T_PRICE => {
                     once(&mut seen, 4)?;
                     price = Some(c.decimal()?);
                 }
-                b"qty" => {
+                T_QTY => {
                     once(&mut seen, 8)?;
                     qty = Some(c.decimal()?);
                 }
-                b"ord_type" => {
+                T_ORD_TYPE => {
                     once(&mut seen, 16)?;
                     ord_type = ord_type_of(core::str::from_utf8(c.str_bytes()?).ok()?);
                 }
-                b"trade_id" => {
+                T_TRADE_ID => {
                     once(&mut seen, 32)?;
                     trade_id = Some(c.unsigned()?);
                 }
-                b"timestamp" => {
+                T_TIMESTAMP => {
                     once(&mut seen, 64)?;
                     timestamp = Some(c.str_span()?);
                 }
