@@ -21,7 +21,7 @@ pub(crate) const DIGITS_MAX: usize = 19;
 const MAX_TEXT: usize = 2 * CHECKSUM_LEVELS * 2 * DIGITS_MAX;
 
 /// Two-digit lookup table for writing decimal digits two at a time.
-const DIGIT_PAIRS: &[u8; 200] = b"\
+pub(crate) const DIGIT_PAIRS: &[u8; 200] = b"\
 0001020304050607080910111213141516171819\
 2021222324252627282930313233343536373839\
 4041424344454647484950515253545556575859\
@@ -32,7 +32,7 @@ const DIGIT_PAIRS: &[u8; 200] = b"\
 /// "strip leading zeros" turns "0" into "") at `buf[at..]`, returning the new end. The caller
 /// leaves room (20 bytes hold any u64); without room nothing is written and `at` is returned.
 #[inline]
-pub(crate) fn write_digits(buf: &mut [u8], at: usize, v: u64) -> usize {
+fn write_digits(buf: &mut [u8], at: usize, v: u64) -> usize {
     if v == 0 {
         return at;
     }
@@ -143,6 +143,19 @@ mod tests {
         for v in [1u64, 9, 10, 99, 100, 101, 999, 1000, 12345, 1234567890123] {
             let end = write_digits(&mut buf, 0, v);
             assert_eq!(&buf[..end], v.to_string().as_bytes());
+        }
+        // Every power of ten and its neighbours (the digit-count boundaries).
+        let mut p = 1u64;
+        loop {
+            for v in [p - 1, p, p + 1] {
+                let end = write_digits(&mut buf, 5, v);
+                let want = if v == 0 { String::new() } else { v.to_string() };
+                assert_eq!(&buf[5..end], want.as_bytes(), "{v}");
+            }
+            match p.checked_mul(10) {
+                Some(next) => p = next,
+                None => break,
+            }
         }
     }
 

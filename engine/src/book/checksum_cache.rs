@@ -24,7 +24,7 @@
 //!
 //! [`book_checksum`]: super::checksum::book_checksum
 
-use super::checksum::{write_digits, CHECKSUM_LEVELS, DIGITS_MAX};
+use super::checksum::{CHECKSUM_LEVELS, DIGITS_MAX, DIGIT_PAIRS};
 use super::side::{BookSide, SideKind};
 
 /// Digit bytes per entry: price and quantity, each at most [`DIGITS_MAX`] digits, rounded up so
@@ -66,8 +66,9 @@ impl LevelText {
             key,
             ..LevelText::EMPTY
         };
-        let price_len = write_digits(&mut e.digits, 0, price.unsigned_abs());
-        e.price_len = price_len as u8;
+        let (digits, len) = digits_of(price.unsigned_abs());
+        e.digits[..DIGITS_BUF].copy_from_slice(&digits);
+        e.price_len = len as u8;
         e.set_qty(qty);
         e
     }
@@ -75,13 +76,63 @@ impl LevelText {
     #[inline]
     fn set_qty(&mut self, qty: i64) {
         self.qty = qty;
-        let end = write_digits(
-            &mut self.digits,
-            usize::from(self.price_len),
-            qty.unsigned_abs(),
-        );
-        self.len = end as u8;
+        let (digits, len) = digits_of(qty.unsigned_abs());
+        let at = usize::from(self.price_len);
+        // A fixed-size copy: `price_len` <= 19 and 19 + 20 < 40, so it always fits.
+        if let Some(dst) = self.digits.get_mut(at..at + DIGITS_BUF) {
+            dst.copy_from_slice(&digits);
+        }
+        self.len = (at + len) as u8;
     }
+}
+
+/// Bytes of the buffer [`digits_of`] returns: 20 hold any `u64`.
+const DIGITS_BUF: usize = 20;
+const _: () = assert!(DIGITS_BUF + DIGITS_MAX <= LEVEL_DIGITS);
+
+/// The decimal digits of `v`, left-aligned, and their count (no leading zeros; none for 0, as
+/// Kraken's "strip leading zeros" turns "0" into ""). Returned in a fixed buffer so that the
+/// caller copies it with one fixed-size copy. Independent of `checksum::write_digits`, which the
+/// reference checksum uses: the property test compares two implementations.
+#[inline]
+fn digits_of(v: u64) -> ([u8; DIGITS_BUF], usize) {
+    let mut out = [0u8; DIGITS_BUF];
+    let len = decimal_len(v);
+    let mut i = len;
+    let mut n = v;
+    while n >= 100 && i >= 2 {
+        let pair = (n % 100) as usize * 2;
+        n /= 100;
+        i -= 2;
+        out[i] = DIGIT_PAIRS[pair];
+        out[i + 1] = DIGIT_PAIRS[pair + 1];
+    }
+    if n >= 10 && i >= 2 {
+        let pair = n as usize * 2;
+        out[i - 2] = DIGIT_PAIRS[pair];
+        out[i - 1] = DIGIT_PAIRS[pair + 1];
+    } else if n > 0 && i >= 1 {
+        out[i - 1] = b'0' + n as u8;
+    }
+    (out, len)
+}
+
+/// Number of decimal digits of `v` (0 for 0).
+#[inline]
+fn decimal_len(v: u64) -> usize {
+    const POW10: [u64; 20] = {
+        let mut t = [1u64; 20];
+        let mut i = 1;
+        while i < 20 {
+            t[i] = t[i - 1] * 10;
+            i += 1;
+        }
+        t
+    };
+    // floor(bits * log10(2)) is the digit count or one less (1233 / 4096 ~ log10(2)).
+    let bits = 64 - v.leading_zeros() as usize;
+    let guess = (bits * 1233) >> 12;
+    guess + usize::from(v >= POW10[guess.min(19)])
 }
 
 /// Entries per side: the previous top 10 plus room for the new top 10 while it is built, rounded
@@ -124,10 +175,10 @@ impl SideTexts {
     /// above it are kept as they are).
     #[inline]
     fn render(&mut self, side: &BookSide, from: usize) {
-        const MASK: u32 = POOL as u32 - 1;
         let (keys, qtys) = side.top(CHECKSUM_LEVELS);
+        let n = keys.len().min(qtys.len()).min(CHECKSUM_LEVELS);
         let old_len = self.len.min(CHECKSUM_LEVELS);
-        let from = from.min(old_len).min(keys.len());
+        let from = from.min(old_len).min(n);
         let SideTexts {
             pool,
             slots,
@@ -135,12 +186,6 @@ impl SideTexts {
             text,
             ..
         } = self;
-        // Slots that must not be overwritten: the kept prefix, the previous levels not yet passed,
-        // and the new ones.
-        let mut used = 0u32;
-        for &slot in &slots[..old_len] {
-            used |= 1 << (u32::from(slot) & MASK);
-        }
         let mut at = match from.checked_sub(1) {
             Some(r) => usize::from(ends[r]),
             None => 0,
@@ -148,33 +193,28 @@ impl SideTexts {
         let bid = side.kind() == SideKind::Bid;
         let mut next = *slots;
         let mut j = from;
-        for (r, (&key, &qty)) in keys.iter().zip(qtys).enumerate().skip(from) {
+        for r in from..n {
+            let (key, qty) = (keys[r], qtys[r]);
             // Both lists ascend by key: previous levels better than this one are gone.
-            while j < old_len && pool[usize::from(slots[j]) & (POOL - 1)].key < key {
-                used &= !(1 << (u32::from(slots[j]) & MASK));
+            while j < old_len && pool[slot_index(slots[j])].key < key {
                 j += 1;
             }
-            let slot = match slots.get(j) {
-                Some(&slot) if j < old_len && pool[usize::from(slot) & (POOL - 1)].key == key => {
-                    j += 1;
-                    let e = &mut pool[usize::from(slot) & (POOL - 1)];
-                    if e.qty != qty {
-                        e.set_qty(qty);
-                    }
-                    slot
+            let slot = if j < old_len && pool[slot_index(slots[j])].key == key {
+                let slot = slots[j];
+                j += 1;
+                let e = &mut pool[slot_index(slot)];
+                if e.qty != qty {
+                    e.set_qty(qty);
                 }
-                _ => {
-                    // At most 10 previous + 9 new slots are in use: a free one exists below 20.
-                    let slot = (!used).trailing_zeros() as u8;
-                    debug_assert!(usize::from(slot) < 2 * CHECKSUM_LEVELS);
-                    let price = if bid { key.wrapping_neg() } else { key };
-                    pool[usize::from(slot) & (POOL - 1)] = LevelText::render(key, price, qty);
-                    slot
-                }
+                slot
+            } else {
+                let slot = free_slot(&slots[..old_len], from, j, &next[from..r]);
+                let price = if bid { key.wrapping_neg() } else { key };
+                pool[slot_index(slot)] = LevelText::render(key, price, qty);
+                slot
             };
-            used |= 1 << (u32::from(slot) & MASK);
             next[r] = slot;
-            let e = &pool[usize::from(slot) & (POOL - 1)];
+            let e = &pool[slot_index(slot)];
             // One fixed-size copy; the capacity leaves a whole entry of room after the last level.
             if let Some(dst) = text.get_mut(at..at + LEVEL_DIGITS) {
                 dst.copy_from_slice(&e.digits);
@@ -183,8 +223,31 @@ impl SideTexts {
             ends[r] = at as u16;
         }
         *slots = next;
-        self.len = keys.len();
+        self.len = n;
     }
+}
+
+/// A pool index from a slot number (masked: never out of bounds).
+#[inline(always)]
+fn slot_index(slot: u8) -> usize {
+    usize::from(slot) & (POOL - 1)
+}
+
+/// A pool slot that holds none of the entries still needed during a rendering: the kept prefix
+/// `prev[..from]`, the previous levels not yet passed `prev[j..]`, and the new levels so far.
+/// At most 10 + 9 of the 32 are taken, so one below 20 is always free.
+#[cold]
+fn free_slot(prev: &[u8], from: usize, j: usize, new: &[u8]) -> u8 {
+    let kept = prev.get(..from).unwrap_or(&[]);
+    let pending = prev.get(j..).unwrap_or(&[]);
+    let used = kept
+        .iter()
+        .chain(pending)
+        .chain(new)
+        .fold(0u32, |m, &s| m | 1 << slot_index(s));
+    let slot = (!used).trailing_zeros() as u8;
+    debug_assert!(usize::from(slot) < 2 * CHECKSUM_LEVELS);
+    slot
 }
 
 /// The checksum cache of one book; see the module docs.
@@ -251,6 +314,24 @@ mod tests {
     fn an_entry_is_one_cache_line() {
         assert_eq!(core::mem::size_of::<LevelText>(), 64);
         assert_eq!(core::mem::align_of::<LevelText>(), 64);
+    }
+
+    #[test]
+    fn digits_of_every_length_boundary() {
+        let mut p = 1u64;
+        loop {
+            for v in [p - 1, p, p + 1] {
+                let (d, len) = digits_of(v);
+                let want = if v == 0 { String::new() } else { v.to_string() };
+                assert_eq!(&d[..len], want.as_bytes(), "{v}");
+            }
+            match p.checked_mul(10) {
+                Some(next) => p = next,
+                None => break,
+            }
+        }
+        let (d, len) = digits_of(u64::MAX);
+        assert_eq!(&d[..len], u64::MAX.to_string().as_bytes());
     }
 
     #[test]
