@@ -206,37 +206,18 @@ impl<'a> Cur<'a> {
             self.i += 1;
         }
         let mut m: i64 = 0;
-        let mut n = 0u32;
-        match self.peek()? {
+        let n = match self.peek()? {
             b'0' => {
                 self.i += 1;
-                n = 1;
+                1
             }
-            b'1'..=b'9' => {
-                while let Some(d) = self
-                    .peek()
-                    .map(|c| c.wrapping_sub(b'0'))
-                    .filter(|d| *d <= 9)
-                {
-                    m = m.wrapping_mul(10).wrapping_add(i64::from(d));
-                    n += 1;
-                    self.i += 1;
-                }
-            }
+            b'1'..=b'9' => self.fold_digits(&mut m),
             _ => return None,
-        }
+        };
         let mut scale = 0u32;
         if self.peek() == Some(b'.') {
             self.i += 1;
-            while let Some(d) = self
-                .peek()
-                .map(|c| c.wrapping_sub(b'0'))
-                .filter(|d| *d <= 9)
-            {
-                m = m.wrapping_mul(10).wrapping_add(i64::from(d));
-                scale += 1;
-                self.i += 1;
-            }
+            scale = self.fold_digits(&mut m);
             if scale == 0 {
                 return None;
             }
@@ -251,6 +232,25 @@ impl<'a> Cur<'a> {
         self.i = start;
         let (tok, _) = self.number()?;
         Decimal::parse(tok).ok()
+    }
+
+    /// Folds the ASCII digits at the cursor into `m` (wrapping; the caller bounds the count)
+    /// and consumes them; returns how many. Iterates the remaining bytes, so there is no bounds
+    /// check per digit.
+    #[inline(always)]
+    fn fold_digits(&mut self, m: &mut i64) -> u32 {
+        let rest = self.b.get(self.i..).unwrap_or(&[]);
+        let mut k = 0;
+        for &c in rest {
+            let d = c.wrapping_sub(b'0');
+            if d > 9 {
+                break;
+            }
+            *m = m.wrapping_mul(10).wrapping_add(i64::from(d));
+            k += 1;
+        }
+        self.i += k;
+        k as u32
     }
 
     /// A JSON integer that fits a u64 (no sign, fraction or exponent).
