@@ -5,7 +5,8 @@
 //! --bench decode`, see `bench/results/decode.md`), the general sonic-rs + serde path took
 //! ~540 ns p50 per real MINA/GBP book update, against a budget of well under 125 ns for the
 //! decoder (250 ns for decode + book + checksum). This scanner does the same frames in 122 ns
-//! mean (criterion, same run: sonic-rs path 472 ns, serde_json::Value 1109 ns).
+//! mean (criterion, same run: sonic-rs path 472 ns, serde_json::Value 1109 ns); 104 ns after
+//! the literal and UTF-8 changes of the perf pass (`bench/results/engine_path.md`).
 //!
 //! Owns [`scan`]. Invariants: it either produces exactly what the general decoder would (same
 //! arena content, same message) or declines with `None`, and the caller then runs the general
