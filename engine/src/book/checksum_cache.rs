@@ -19,7 +19,9 @@
 //! Invariants: an entry's digits are always exactly the text of its own (key, qty); each side's
 //! text is the rendering of the levels in its slot list. Given correct "lowest changed rank"
 //! inputs (the book's sides track them on every mutation), the result equals [`book_checksum`]
-//! for any state and any history (a property test checks it over random histories). Memory is
+//! for any state and any history (a property test checks it over random histories). The pool is
+//! only a memo: a level is reused only when its entry's key equals the level's, so a poor choice
+//! of free slot costs re-rendering, never a wrong text. Memory is
 //! allocated once with the book; computing never allocates and never panics.
 //!
 //! [`book_checksum`]: super::checksum::book_checksum
