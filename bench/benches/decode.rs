@@ -6,7 +6,12 @@
 //! (1–3 levels, the common live shape), trade updates (1 and 3 trades) and the real 25-level
 //! snapshot. Throughput is per message: criterion's "elem/s" is messages per second.
 //!
-//! Run: `cargo bench -p kspin-bench --bench decode` (about 60 s).
+//! Also the whole engine-core path per message (decode → feed → book → checksum) beside
+//! serde_json parsing the same frames, as criterion groups and as per-message histograms, and the
+//! checksum alone after a one-level change (memoised vs from scratch).
+//!
+//! Run: `cargo bench -p kspin-bench --bench decode` (about 90 s);
+//! `cargo bench -p kspin-bench --bench decode -- "engine_core_path|checksum_"` for the engine path.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -226,7 +231,9 @@ fn bench_decode(c: &mut Criterion) {
 /// over a generated stream of valid, checksummed updates; beside serde_json merely parsing the
 /// same frames into `Value`.
 fn bench_engine_path(c: &mut Criterion) {
+    use kspin::book::ApplyMode;
     use kspin::feed::{Feed, FeedMode, FeedOptions, NullSink};
+    use kspin_api::Qty;
     for (symbol, depth) in [("BTC/USD", 25u16), ("MINA/GBP", 10), ("ETH/USD", 100)] {
         let stream =
             kspin_bench::streams::book_stream(symbol, depth, 4_000, 11).expect("known pair");
@@ -289,15 +296,42 @@ fn bench_engine_path(c: &mut Criterion) {
             "the measured path must stay verified"
         );
 
-        // Checksum alone, on the final book of the stream.
-        let book = &feed.book(0).expect("book").book;
+        engine_path_histogram(&name, &frames, &mut dec, &mut feed);
+
+        // Checksum alone, on the final book of the stream, after a one-level change (the best
+        // ask's quantity alternates between two values), so that the memoised checksum must
+        // recompute; `apply_only` is the cost of the change itself, to subtract.
+        let mut book = feed.book(0).expect("book").book.clone();
+        let (best_price, best_qty) = book.best_ask().expect("asks");
+        let toggles = [
+            [(best_price, Qty(best_qty.0 + 1))],
+            [(best_price, best_qty)],
+        ];
         let mut group = c.benchmark_group(format!(
             "checksum_{}_d{depth}",
             symbol.replace('/', "").to_lowercase()
         ));
         group.throughput(Throughput::Elements(1));
-        group.bench_function("kspin_book_checksum", |b| {
-            b.iter(|| black_box(book).checksum())
+        let mut turn = 0;
+        group.bench_function("apply_only", |b| {
+            b.iter(|| {
+                turn ^= 1;
+                book.apply_exact(ApplyMode::Update, &[], black_box(&toggles[turn]))
+            })
+        });
+        group.bench_function("apply_then_kspin_checksum", |b| {
+            b.iter(|| {
+                turn ^= 1;
+                book.apply_exact(ApplyMode::Update, &[], black_box(&toggles[turn]));
+                book.checksum()
+            })
+        });
+        group.bench_function("apply_then_uncached_checksum", |b| {
+            b.iter(|| {
+                turn ^= 1;
+                book.apply_exact(ApplyMode::Update, &[], black_box(&toggles[turn]));
+                book.checksum_uncached()
+            })
         });
         let text = kspin::book::checksum::checksum_text(book.bids(), book.asks());
         group.bench_function("crc32fast_of_prebuilt_text", |b| {
@@ -305,6 +339,54 @@ fn bench_engine_path(c: &mut Criterion) {
         });
         group.finish();
     }
+}
+
+/// Per-message latency of the engine-core path (decode → feed → book → checksum), with
+/// serde_json merely parsing the same frame measured in the same loop as the baseline.
+fn engine_path_histogram(
+    name: &str,
+    frames: &[&[u8]],
+    dec: &mut Decoder,
+    feed: &mut kspin::feed::Feed,
+) {
+    use kspin::feed::NullSink;
+    let mut ours = Histogram::<u64>::new(3).expect("histogram");
+    let mut base = Histogram::<u64>::new(3).expect("histogram");
+    let passes = (200_000 / frames.len().max(1)).max(1);
+    let mut frame_no = 0;
+    for _ in 0..passes {
+        for f in frames {
+            frame_no += 1;
+            let t = Instant::now();
+            if let Ok(msg) = dec.decode(black_box(f)) {
+                feed.on_message(frame_no, &msg, &mut NullSink);
+            }
+            let ns = t.elapsed().as_nanos() as u64;
+            ours.record(ns.max(1)).ok();
+            let t = Instant::now();
+            let v: serde_json::Value = serde_json::from_slice(black_box(f)).expect("valid");
+            let ns = t.elapsed().as_nanos() as u64;
+            black_box(v);
+            base.record(ns.max(1)).ok();
+        }
+    }
+    assert_eq!(feed.counters().checksum_mismatch, 0);
+    let q = |h: &Histogram<u64>| {
+        format!(
+            "p50 {} p99 {} p99.9 {} max {} ns",
+            h.value_at_quantile(0.5),
+            h.value_at_quantile(0.99),
+            h.value_at_quantile(0.999),
+            h.max()
+        )
+    };
+    eprintln!(
+        "latency {name} ({} messages, Instant per message, timer overhead included):\n  kspin decode+feed+book+checksum {}\n  serde_json::Value parse only    {}\n  p50 ratio serde_json/kspin {:.2}x",
+        ours.len(),
+        q(&ours),
+        q(&base),
+        base.value_at_quantile(0.5) as f64 / ours.value_at_quantile(0.5).max(1) as f64
+    );
 }
 
 criterion_group! {

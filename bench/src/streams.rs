@@ -36,7 +36,15 @@ pub fn book_stream(symbol: &str, depth: u16, updates: usize, seed: u64) -> Optio
     let book = view.book();
     let bids: Vec<_> = book.bids().iter().collect();
     let asks: Vec<_> = book.asks().iter().collect();
-    frames::book(&mut text, true, pair, &bids, &asks, book.checksum(), t);
+    frames::book(
+        &mut text,
+        true,
+        pair,
+        &bids,
+        &asks,
+        book.checksum_uncached(),
+        t,
+    );
     let snapshot = text.clone().into_bytes();
     let mut out = Vec::with_capacity(updates);
     let mut step = StepOutcome::default();
@@ -50,7 +58,15 @@ pub fn book_stream(symbol: &str, depth: u16, updates: usize, seed: u64) -> Optio
         if changed {
             let (b, a) = view.diff();
             text.clear();
-            frames::book(&mut text, false, pair, b, a, view.book().checksum(), t);
+            frames::book(
+                &mut text,
+                false,
+                pair,
+                b,
+                a,
+                view.book().checksum_uncached(),
+                t,
+            );
             out.push(text.clone().into_bytes());
         }
     }

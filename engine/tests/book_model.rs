@@ -140,3 +140,60 @@ proptest! {
         }
     }
 }
+
+/// One step of a stream for the memoised checksum: a message (exact levels, possibly more inserts
+/// than the capacity slack so that evictions happen) and whether to take the checksum after it.
+type Step = (bool, Vec<(i64, i64)>, Vec<(i64, i64)>, bool);
+
+fn step() -> impl Strategy<Value = Step> {
+    // Narrow price bands and few quantities: prices leave and come back, quantities return to
+    // earlier values, levels shift across rank 10 in both directions.
+    let level = |lo: i64, hi: i64| {
+        (
+            lo..=hi,
+            prop_oneof![2 => Just(0i64), 3 => 1i64..4, 1 => 1i64..i64::MAX],
+        )
+    };
+    (
+        prop::bool::weighted(0.04),
+        prop::collection::vec(level(1, 40), 0..24),
+        prop::collection::vec(level(30, 70), 0..24),
+        prop::bool::weighted(0.7),
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+    /// The memoised `OrderBook::checksum` equals the from-scratch one after any history, whether
+    /// it was taken after every message or only some, across snapshots, precision resets (which
+    /// clear the book) and clones.
+    #[test]
+    fn memoised_checksum_equals_uncached(
+        depth in prop_oneof![Just(3usize), Just(10), Just(12), Just(25)],
+        steps in prop::collection::vec(step(), 1..150),
+        reset_at in 0usize..200,
+        clone_at in 0usize..200,
+    ) {
+        let mut book = OrderBook::new(depth, 2, 4);
+        for (i, (snapshot, bids, asks, check)) in steps.iter().enumerate() {
+            if i == reset_at {
+                book.set_precision(2, 4);
+            }
+            if i == clone_at {
+                book = book.clone();
+            }
+            let mode = if *snapshot || i == 0 { ApplyMode::Snapshot } else { ApplyMode::Update };
+            let exact = |v: &[(i64, i64)]| v.iter().map(|&(p, q)| (Price(p), Qty(q))).collect::<Vec<_>>();
+            book.apply_exact(mode, &exact(bids), &exact(asks));
+            if *check {
+                let want = book.checksum_uncached();
+                prop_assert_eq!(book.checksum(), want);
+                // Asked again with nothing changed: the memoised value.
+                prop_assert_eq!(book.checksum(), want);
+            }
+        }
+        let want = book.checksum_uncached();
+        prop_assert_eq!(book.checksum(), want);
+    }
+}

@@ -132,9 +132,12 @@ fn ws(r: &mut Rng) -> &'static str {
 }
 
 fn object(r: &mut Rng, mut members: Vec<String>) -> String {
-    // Shuffle, sometimes duplicate or add an unknown member.
-    for i in (1..members.len()).rev() {
-        members.swap(i, r.below(i as u64 + 1) as usize);
+    // Half the time Kraken's own order (the scanner's literal fast paths), else shuffled;
+    // sometimes a duplicate or an unknown member.
+    if r.below(2) == 0 {
+        for i in (1..members.len()).rev() {
+            members.swap(i, r.below(i as u64 + 1) as usize);
+        }
     }
     if r.below(10) == 0 && !members.is_empty() {
         let dup = members[r.below(members.len() as u64) as usize].clone();

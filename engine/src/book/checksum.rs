@@ -14,11 +14,14 @@ use super::side::BookSide;
 /// price levels per side regardless of subscription depth").
 pub const CHECKSUM_LEVELS: usize = 10;
 
-/// Upper bound of the checksum text: 20 levels × (19 + 19) digits of two non-negative i64.
-const MAX_TEXT: usize = 2 * CHECKSUM_LEVELS * 2 * 19;
+/// Most decimal digits of an `i64` magnitude (`i64::MIN.unsigned_abs()` = 9223372036854775808).
+pub(crate) const DIGITS_MAX: usize = 19;
+
+/// Upper bound of the checksum text: 20 levels × (19 + 19) digits of two i64 magnitudes.
+const MAX_TEXT: usize = 2 * CHECKSUM_LEVELS * 2 * DIGITS_MAX;
 
 /// Two-digit lookup table for writing decimal digits two at a time.
-const DIGIT_PAIRS: &[u8; 200] = b"\
+pub(crate) const DIGIT_PAIRS: &[u8; 200] = b"\
 0001020304050607080910111213141516171819\
 2021222324252627282930313233343536373839\
 4041424344454647484950515253545556575859\
@@ -26,9 +29,10 @@ const DIGIT_PAIRS: &[u8; 200] = b"\
 8081828384858687888990919293949596979899";
 
 /// Writes the decimal digits of `v` (no sign, no leading zeros; 0 writes nothing, as Kraken's
-/// "strip leading zeros" turns "0" into "") at `buf[at..]`, returning the new end.
+/// "strip leading zeros" turns "0" into "") at `buf[at..]`, returning the new end. The caller
+/// leaves room (20 bytes hold any u64); without room nothing is written and `at` is returned.
 #[inline]
-fn push_digits(buf: &mut [u8; MAX_TEXT], at: usize, v: u64) -> usize {
+fn write_digits(buf: &mut [u8], at: usize, v: u64) -> usize {
     if v == 0 {
         return at;
     }
@@ -51,15 +55,21 @@ fn push_digits(buf: &mut [u8; MAX_TEXT], at: usize, v: u64) -> usize {
     }
     let digits = &tmp[i..];
     let end = at + digits.len();
-    buf[at..end].copy_from_slice(digits);
-    end
+    debug_assert!(end <= buf.len(), "no room for {v} at {at}");
+    match buf.get_mut(at..end) {
+        Some(dst) => {
+            dst.copy_from_slice(digits);
+            end
+        }
+        None => at,
+    }
 }
 
 fn push_side(buf: &mut [u8; MAX_TEXT], mut at: usize, side: &BookSide) -> usize {
     for rank in 0..side.len().min(CHECKSUM_LEVELS) {
         if let Some((price, qty)) = side.level(rank) {
-            at = push_digits(buf, at, price.0.unsigned_abs());
-            at = push_digits(buf, at, qty.0.unsigned_abs());
+            at = write_digits(buf, at, price.0.unsigned_abs());
+            at = write_digits(buf, at, qty.0.unsigned_abs());
         }
     }
     at
@@ -100,8 +110,8 @@ fn hash_orders(hasher: &mut crc32fast::Hasher, orders: impl IntoIterator<Item = 
                 break;
             }
         }
-        let end = push_digits(&mut buf, 0, price);
-        let end = push_digits(&mut buf, end, qty);
+        let end = write_digits(&mut buf, 0, price);
+        let end = write_digits(&mut buf, end, qty);
         hasher.update(&buf[..end]);
     }
 }
@@ -123,16 +133,29 @@ mod tests {
     #[test]
     fn digits_match_kraken_examples() {
         let mut buf = [0u8; MAX_TEXT];
-        let end = push_digits(&mut buf, 0, 452852);
+        let end = write_digits(&mut buf, 0, 452852);
         assert_eq!(&buf[..end], b"452852");
-        let end = push_digits(&mut buf, 0, 100000); // "0.00100000" at 8 decimals
+        let end = write_digits(&mut buf, 0, 100000); // "0.00100000" at 8 decimals
         assert_eq!(&buf[..end], b"100000");
-        let end = push_digits(&mut buf, 0, u64::MAX);
+        let end = write_digits(&mut buf, 0, u64::MAX);
         assert_eq!(&buf[..end], b"18446744073709551615");
-        assert_eq!(push_digits(&mut buf, 3, 0), 3);
+        assert_eq!(write_digits(&mut buf, 3, 0), 3);
         for v in [1u64, 9, 10, 99, 100, 101, 999, 1000, 12345, 1234567890123] {
-            let end = push_digits(&mut buf, 0, v);
+            let end = write_digits(&mut buf, 0, v);
             assert_eq!(&buf[..end], v.to_string().as_bytes());
+        }
+        // Every power of ten and its neighbours (the digit-count boundaries).
+        let mut p = 1u64;
+        loop {
+            for v in [p - 1, p, p + 1] {
+                let end = write_digits(&mut buf, 5, v);
+                let want = if v == 0 { String::new() } else { v.to_string() };
+                assert_eq!(&buf[5..end], want.as_bytes(), "{v}");
+            }
+            match p.checked_mul(10) {
+                Some(next) => p = next,
+                None => break,
+            }
         }
     }
 

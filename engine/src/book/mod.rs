@@ -1,10 +1,12 @@
 //! Order books: fixed-capacity sorted arrays per side ([`BookSide`]), the per-symbol
-//! [`OrderBook`] with Kraken's apply/truncate rules, and the v2 CRC32 [`checksum`].
+//! [`OrderBook`] with Kraken's apply/truncate rules, and the v2 CRC32 [`checksum`] (memoised per
+//! book by `checksum_cache`).
 //!
 //! Owns book state only; it never decodes, never allocates after construction, and never
 //! publishes: the feed decides what a checksum mismatch means.
 
 pub mod checksum;
+mod checksum_cache;
 pub mod order_book;
 pub mod side;
 

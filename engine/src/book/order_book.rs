@@ -13,10 +13,15 @@
 //! state after the whole message is truncated). Should one message insert more than the slack, the
 //! worst level beyond the depth is evicted (or the new one dropped) and counted; the checksum then
 //! decides whether the result is still right.
+//!
+//! Checksum: [`OrderBook::checksum`] is memoised (see `checksum_cache.rs`): it returns the previous
+//! value when neither side's top 10 changed since, and otherwise re-renders only the levels whose
+//! price or quantity changed. [`OrderBook::checksum_uncached`] is the plain reference.
 
 use kspin_api::{Decimal, FixedError, Price, Qty};
 
-use super::checksum::book_checksum;
+use super::checksum::{book_checksum, CHECKSUM_LEVELS};
+use super::checksum_cache::ChecksumCache;
 use super::side::{BookSide, LevelChange, SideKind};
 
 /// Depths Kraken's v2 `book` channel accepts (PROTOCOL.md §1.4, "depth ∈ {10, 25, 100, 500, 1000}").
@@ -66,6 +71,10 @@ pub struct OrderBook {
     depth: usize,
     price_scale: u8,
     qty_scale: u8,
+    /// Rendered digits of the levels of the last checksum, allocated with the book.
+    checksum_cache: Box<ChecksumCache>,
+    /// The last checksum computed, valid while neither side's top 10 changed since.
+    last_checksum: Option<u32>,
 }
 
 impl OrderBook {
@@ -79,6 +88,8 @@ impl OrderBook {
             depth,
             price_scale,
             qty_scale,
+            checksum_cache: ChecksumCache::new(),
+            last_checksum: None,
         }
     }
 
@@ -138,9 +149,31 @@ impl OrderBook {
         self.asks.clear();
     }
 
-    /// The Kraken v2 checksum of the current state.
+    /// The Kraken v2 checksum of the current state, memoised: the previous value when neither
+    /// side's top 10 levels changed since it was computed, else a computation that re-renders
+    /// only the changed levels of the changed side(s). Always equal to
+    /// [`OrderBook::checksum_uncached`]; never allocates.
     #[inline]
-    pub fn checksum(&self) -> u32 {
+    pub fn checksum(&mut self) -> u32 {
+        let (bids_from, asks_from) = (self.bids.touched_from(), self.asks.touched_from());
+        if let (true, Some(last)) = (
+            bids_from >= CHECKSUM_LEVELS && asks_from >= CHECKSUM_LEVELS,
+            self.last_checksum,
+        ) {
+            return last;
+        }
+        let sum = self
+            .checksum_cache
+            .checksum(&self.bids, bids_from, &self.asks, asks_from);
+        self.bids.mark_seen();
+        self.asks.mark_seen();
+        self.last_checksum = Some(sum);
+        sum
+    }
+
+    /// The Kraken v2 checksum rendered from scratch (the reference; for holders of `&OrderBook`).
+    #[inline]
+    pub fn checksum_uncached(&self) -> u32 {
         book_checksum(&self.bids, &self.asks)
     }
 
@@ -396,6 +429,39 @@ mod tests {
             .unwrap();
         assert_eq!(side_prices(book.bids()), vec![22, 21]);
         assert_eq!(r.capacity_evictions, 4); // 2 + 20 levels into capacity 18
+    }
+
+    #[test]
+    fn checksum_is_reused_only_while_the_top_ten_is_unchanged() {
+        let mut book = OrderBook::new(25, 0, 0);
+        let bids: Vec<_> = (1..=20).map(|p| (Price(100 - p), Qty(p))).collect();
+        let asks: Vec<_> = (1..=20).map(|p| (Price(100 + p), Qty(p))).collect();
+        book.apply_exact(ApplyMode::Snapshot, &bids, &asks);
+        let first = book.checksum();
+        assert_eq!(first, book.checksum_uncached());
+        // Rank 14 of the bids changes: beyond the checksum's levels, so the same value.
+        book.apply_exact(ApplyMode::Update, &[(Price(85), Qty(99))], &[]);
+        assert_eq!(book.bids().touched_from(), 14);
+        assert_eq!(book.checksum(), first);
+        assert_eq!(book.checksum_uncached(), first);
+        // Rank 9 of the asks changes: a new value.
+        book.apply_exact(ApplyMode::Update, &[], &[(Price(110), Qty(7))]);
+        assert_eq!(book.asks().touched_from(), 9);
+        let second = book.checksum();
+        assert_ne!(second, first);
+        assert_eq!(second, book.checksum_uncached());
+        // Deleting rank 12 shifts nothing inside the top 10.
+        book.apply_exact(ApplyMode::Update, &[], &[(Price(113), Qty(0))]);
+        assert_eq!(book.checksum(), second);
+        // Deleting rank 3 shifts ranks 3..: recomputed.
+        book.apply_exact(ApplyMode::Update, &[(Price(96), Qty(0))], &[]);
+        assert_eq!(book.checksum(), book.checksum_uncached());
+        assert_ne!(book.checksum(), second);
+        // Clearing (precision change) is a change too.
+        let before = book.checksum();
+        book.set_precision(0, 0);
+        assert_ne!(book.checksum(), before);
+        assert_eq!(book.checksum(), crc32fast::hash(b""));
     }
 
     #[test]

@@ -3,8 +3,10 @@
 //! Owns two parallel boxed slices (sort keys and quantities) allocated once in [`BookSide::new`].
 //! Invariants: `keys[..len]` is strictly ascending (a bid's key is its negated price, an ask's key
 //! its price, so "ascending key" is "best first" on both sides); every stored quantity is > 0;
-//! `len <= capacity`. It never allocates after construction, never panics on any input, and never
-//! truncates by itself: the book truncates to the subscribed depth once a whole message is applied.
+//! `len <= capacity`; `touched_from` is at most the lowest rank any mutation changed since
+//! [`BookSide::mark_seen`] (so a consumer may skip work when nothing it reads changed). It never
+//! allocates after construction, never panics on any input, and never truncates by itself: the
+//! book truncates to the subscribed depth once a whole message is applied.
 
 use kspin_api::{Price, Qty};
 
@@ -40,6 +42,8 @@ pub struct BookSide {
     keys: Box<[i64]>,
     qtys: Box<[i64]>,
     len: usize,
+    /// Lowest rank changed since the last `mark_seen` (`usize::MAX`: none).
+    touched_from: usize,
 }
 
 impl BookSide {
@@ -51,6 +55,7 @@ impl BookSide {
             keys: vec![0; capacity].into_boxed_slice(),
             qtys: vec![0; capacity].into_boxed_slice(),
             len: 0,
+            touched_from: 0,
         }
     }
 
@@ -98,6 +103,35 @@ impl BookSide {
         }
     }
 
+    /// Sort keys and quantities of the best `n` levels (fewer if the side holds fewer). A key is
+    /// the price for an ask and the negated price for a bid.
+    #[inline]
+    pub(crate) fn top(&self, n: usize) -> (&[i64], &[i64]) {
+        let n = n.min(self.len);
+        (
+            self.keys.get(..n).unwrap_or(&[]),
+            self.qtys.get(..n).unwrap_or(&[]),
+        )
+    }
+
+    /// The lowest rank whose level changed (inserted, removed, re-quantified or cut) since the
+    /// last [`BookSide::mark_seen`]; `usize::MAX` if none did. A new side counts as changed at 0.
+    #[inline]
+    pub fn touched_from(&self) -> usize {
+        self.touched_from
+    }
+
+    /// Records that the current state has been seen: [`BookSide::touched_from`] restarts.
+    #[inline]
+    pub(crate) fn mark_seen(&mut self) {
+        self.touched_from = usize::MAX;
+    }
+
+    #[inline]
+    fn touch(&mut self, rank: usize) {
+        self.touched_from = self.touched_from.min(rank);
+    }
+
     /// The best level, if any.
     #[inline]
     pub fn best(&self) -> Option<(Price, Qty)> {
@@ -136,6 +170,7 @@ impl BookSide {
         let key = self.key_of(price.0);
         match self.search(key) {
             Ok(rank) => {
+                self.touch(rank);
                 if qty.0 == 0 {
                     self.keys.copy_within(rank + 1..self.len, rank);
                     self.qtys.copy_within(rank + 1..self.len, rank);
@@ -161,6 +196,7 @@ impl BookSide {
                     change = LevelChange::InsertedEvictingWorst;
                 }
                 debug_assert!(rank <= self.len && self.len < cap);
+                self.touch(rank);
                 self.keys.copy_within(rank..self.len, rank + 1);
                 self.qtys.copy_within(rank..self.len, rank + 1);
                 self.keys[rank] = key;
@@ -177,6 +213,7 @@ impl BookSide {
         if self.len > depth {
             let cut = self.len - depth;
             self.len = depth;
+            self.touch(depth);
             cut
         } else {
             0
@@ -186,6 +223,9 @@ impl BookSide {
     /// Removes every level.
     #[inline]
     pub fn clear(&mut self) {
+        if self.len > 0 {
+            self.touch(0);
+        }
         self.len = 0;
     }
 }

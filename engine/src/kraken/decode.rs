@@ -104,10 +104,15 @@ impl Decoder {
                 max,
             });
         }
-        let text = core::str::from_utf8(frame).map_err(|_| DecodeError::Malformed)?;
         self.arena.clear();
         if self.fast_path {
-            if let Some(scanned) = scan::scan(&mut self.arena, text) {
+            if let Some(scanned) = scan::scan(&mut self.arena, frame) {
+                debug_assert!(frame.is_ascii(), "the scanner accepted a non-ASCII frame");
+                // SAFETY: `scan` accepts only frames whose every byte it checked to be ASCII (see
+                // its docs), and ASCII is valid UTF-8. This skips a second pass over the frame
+                // (~150 instructions per 210-byte book update, measured with callgrind in
+                // bench/results/engine_path.md).
+                let text = unsafe { core::str::from_utf8_unchecked(frame) };
                 let arena = &self.arena;
                 let texts = Texts {
                     frame: text,
@@ -130,6 +135,7 @@ impl Decoder {
             // Declined: whatever it wrote is discarded and the general decoder decides.
             self.arena.clear();
         }
+        let text = core::str::from_utf8(frame).map_err(|_| DecodeError::Malformed)?;
         let parsed = {
             let mut ctx = Ctx::new(&mut self.arena, text);
             let env = parse_envelope(&mut ctx, text)?;

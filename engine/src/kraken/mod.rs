@@ -14,6 +14,7 @@
 //! (budget: well under 125 ns), and a differential test proves both give identical results.
 
 mod arena;
+mod cursor;
 mod decode;
 mod error;
 mod message;

@@ -238,7 +238,7 @@ fn book(ctx: &mut RequestCtx, conn: &mut Connection, req: &Req, params: &Value, 
             ctx.pairs[index],
             &bids,
             &asks,
-            book.checksum(),
+            book.checksum_uncached(),
             now_micros(),
         );
         reply(ctx, conn, &ctx.stats.book_snapshots, out);

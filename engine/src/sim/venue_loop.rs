@@ -323,7 +323,7 @@ impl VenueLoop {
                     continue;
                 }
                 let (b, a) = slot.view.diff();
-                let mut checksum = slot.view.book().checksum();
+                let mut checksum = slot.view.book().checksum_uncached();
                 if corrupt_at.is_some() {
                     checksum ^= CORRUPT_MASK;
                 }

@@ -1,0 +1,119 @@
+//! Proves the engine-core path allocates nothing per message: decode → feed → book apply and
+//! truncate → memoised checksum, over a long generated stream of checksummed book updates at
+//! depths 10, 25 and 100 (the checksum cache included), with a counting global allocator.
+//! Every message must also verify, so the counted path is the live one.
+//!
+//! The counter is per thread, so the test harness's own threads cannot disturb it.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+use kspin::feed::{Feed, FeedMode, FeedOptions, NullSink};
+use kspin::kraken::{Decoder, DecoderLimits};
+use kspin::sim::depth_view::DepthView;
+use kspin::sim::frames;
+use kspin::sim::instruments;
+use kspin::sim::market::{Market, StepOutcome};
+
+struct Counting;
+
+thread_local! {
+    static ALLOCS: Cell<u64> = const { Cell::new(0) };
+}
+
+fn bump() {
+    let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
+}
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        bump();
+        // SAFETY: forwarded unchanged to the system allocator, with the caller's guarantees.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        bump();
+        // SAFETY: as above.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        bump();
+        // SAFETY: as above; `ptr` came from this allocator, i.e. from `System`.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: as above.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocs() -> u64 {
+    ALLOCS.with(Cell::get)
+}
+
+/// A snapshot then `n` update frames for `symbol` at `depth`, from the simulated venue's market.
+fn stream(symbol: &str, depth: u16, n: usize) -> (Vec<Vec<u8>>, (u8, u8)) {
+    let pair = instruments().iter().find(|p| p.symbol == symbol).unwrap();
+    let mut market = Market::new(&[pair], 3);
+    let mut view = DepthView::new(0, depth, market.symbol(0).unwrap(), 5);
+    let mut text = String::new();
+    let book = view.book();
+    let bids: Vec<_> = book.bids().iter().collect();
+    let asks: Vec<_> = book.asks().iter().collect();
+    frames::book(
+        &mut text,
+        true,
+        pair,
+        &bids,
+        &asks,
+        book.checksum_uncached(),
+        0,
+    );
+    let mut out = vec![text.clone().into_bytes()];
+    let mut step = StepOutcome::default();
+    let mut t = 0;
+    while out.len() <= n {
+        t += 1_000;
+        market.step(&mut step, t);
+        if view.update(market.symbol(0).unwrap(), &step) {
+            let (b, a) = view.diff();
+            text.clear();
+            frames::book(
+                &mut text,
+                false,
+                pair,
+                b,
+                a,
+                view.book().checksum_uncached(),
+                t,
+            );
+            out.push(text.clone().into_bytes());
+        }
+    }
+    (out, (pair.price_precision, pair.qty_precision))
+}
+
+#[test]
+fn decode_feed_book_checksum_allocate_nothing_per_message() {
+    for (symbol, depth) in [("MINA/GBP", 10u16), ("BTC/USD", 25), ("ETH/USD", 100)] {
+        let (frames, scales) = stream(symbol, depth, 3_000);
+        let mut feed = Feed::new(FeedOptions {
+            mode: FeedMode::Passive,
+            ..FeedOptions::default()
+        });
+        feed.add_symbol(symbol, usize::from(depth), Some(scales));
+        let mut dec = Decoder::new(DecoderLimits::default());
+        let before = allocs();
+        for (i, f) in frames.iter().enumerate() {
+            let msg = dec.decode(f).unwrap();
+            feed.on_message(i as u64, &msg, &mut NullSink);
+        }
+        let during = allocs() - before;
+        assert_eq!(during, 0, "{symbol} d{depth}: {during} allocations");
+        assert_eq!(feed.counters().checksum_ok, frames.len() as u64);
+        assert_eq!(feed.counters().checksum_mismatch, 0);
+    }
+}
