@@ -46,7 +46,7 @@ impl FeedSink for Probe {
             data.symbol,
             book.best_bid(),
             book.best_ask(),
-            book.checksum(),
+            book.checksum_uncached(),
             data.bids.len(),
             data.asks.len()
         ));
@@ -60,7 +60,7 @@ impl FeedSink for Probe {
     }
     fn book_live(&mut self, symbol: usize, book: &OrderBook) {
         self.log
-            .push(format!("live {symbol} cs={:08x}", book.checksum()));
+            .push(format!("live {symbol} cs={:08x}", book.checksum_uncached()));
     }
     fn send_unsubscribe(&mut self, symbol: usize) {
         self.log.push(format!("unsubscribe {symbol}"));

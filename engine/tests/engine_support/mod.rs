@@ -62,7 +62,7 @@ impl FeedSink for Recorder {
         if let Some(n) = self.updates.get_mut(symbol) {
             *n += 1;
         }
-        if data.checksum.is_some_and(|c| c != book.checksum()) {
+        if data.checksum.is_some_and(|c| c != book.checksum_uncached()) {
             self.published_unverified += 1;
         }
     }

@@ -115,7 +115,7 @@ impl Scripted {
     pub fn snapshot(&mut self, i: usize) {
         let bids: Vec<_> = self.truth[i].bids().iter().collect();
         let asks: Vec<_> = self.truth[i].asks().iter().collect();
-        let text = self.book_frame(i, true, &bids, &asks, self.truth[i].checksum());
+        let text = self.book_frame(i, true, &bids, &asks, self.truth[i].checksum_uncached());
         self.send(text);
     }
 
@@ -147,7 +147,7 @@ impl Scripted {
             (&[], &level)
         };
         self.truth[i].apply_exact(ApplyMode::Update, bids, asks);
-        let mut checksum = self.truth[i].checksum();
+        let mut checksum = self.truth[i].checksum_uncached();
         if corrupt {
             checksum ^= 0x5A5A_0001;
         }

@@ -296,7 +296,7 @@ impl ClientBooks {
                 self.refills += (report.removed > 0 && report.inserted > 0) as u64;
             }
             self.checked += 1;
-            if book.checksum() == e.checksum {
+            if book.checksum_uncached() == e.checksum {
                 out.push(Applied::Ok);
             } else {
                 self.mismatches.push(e.symbol.clone());

@@ -63,7 +63,15 @@ pub fn generated_stream(
     let book = view.book();
     let bids: Vec<_> = book.bids().iter().collect();
     let asks: Vec<_> = book.asks().iter().collect();
-    frames::book(&mut text, true, pair, &bids, &asks, book.checksum(), t);
+    frames::book(
+        &mut text,
+        true,
+        pair,
+        &bids,
+        &asks,
+        book.checksum_uncached(),
+        t,
+    );
     frames_out.push(text.clone().into_bytes());
     let mut step = StepOutcome::default();
     while frames_out.len() < updates + 2 {
@@ -76,7 +84,15 @@ pub fn generated_stream(
         if changed {
             let (b, a) = view.diff();
             text.clear();
-            frames::book(&mut text, false, pair, b, a, view.book().checksum(), t);
+            frames::book(
+                &mut text,
+                false,
+                pair,
+                b,
+                a,
+                view.book().checksum_uncached(),
+                t,
+            );
             frames_out.push(text.clone().into_bytes());
         }
     }
