@@ -10,10 +10,6 @@ use std::cell::Cell;
 
 use kspin::feed::{Feed, FeedMode, FeedOptions, NullSink};
 use kspin::kraken::{Decoder, DecoderLimits};
-use kspin::sim::depth_view::DepthView;
-use kspin::sim::frames;
-use kspin::sim::instruments;
-use kspin::sim::market::{Market, StepOutcome};
 
 struct Counting;
 
@@ -56,44 +52,9 @@ fn allocs() -> u64 {
 
 /// A snapshot then `n` update frames for `symbol` at `depth`, from the simulated venue's market.
 fn stream(symbol: &str, depth: u16, n: usize) -> (Vec<Vec<u8>>, (u8, u8)) {
-    let pair = instruments().iter().find(|p| p.symbol == symbol).unwrap();
-    let mut market = Market::new(&[pair], 3);
-    let mut view = DepthView::new(0, depth, market.symbol(0).unwrap(), 5);
-    let mut text = String::new();
-    let book = view.book();
-    let bids: Vec<_> = book.bids().iter().collect();
-    let asks: Vec<_> = book.asks().iter().collect();
-    frames::book(
-        &mut text,
-        true,
-        pair,
-        &bids,
-        &asks,
-        book.checksum_uncached(),
-        0,
-    );
-    let mut out = vec![text.clone().into_bytes()];
-    let mut step = StepOutcome::default();
-    let mut t = 0;
-    while out.len() <= n {
-        t += 1_000;
-        market.step(&mut step, t);
-        if view.update(market.symbol(0).unwrap(), &step) {
-            let (b, a) = view.diff();
-            text.clear();
-            frames::book(
-                &mut text,
-                false,
-                pair,
-                b,
-                a,
-                view.book().checksum_uncached(),
-                t,
-            );
-            out.push(text.clone().into_bytes());
-        }
-    }
-    (out, (pair.price_precision, pair.qty_precision))
+    let s = kspin::sim::stream::book_stream(symbol, depth, n, 3).unwrap();
+    let precision = s.precision();
+    (s.frames().map(<[u8]>::to_vec).collect(), precision)
 }
 
 #[test]

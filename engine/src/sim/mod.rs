@@ -26,6 +26,7 @@ pub mod rng;
 pub mod send_stamps;
 pub mod state;
 pub mod stats;
+pub mod stream;
 pub mod tls;
 pub mod venue_loop;
 

@@ -22,10 +22,7 @@ use crate::capture::{
 };
 use crate::config::SymbolPlan;
 use crate::runtime::{EngineCore, NoStrategies, Publisher};
-use crate::sim::depth_view::DepthView;
-use crate::sim::frames;
-use crate::sim::instruments;
-use crate::sim::market::{Market, StepOutcome};
+use crate::sim::stream::book_stream;
 
 /// The target for book updates through the engine-core path (issue 5).
 pub const TARGET_NS_PER_MSG: f64 = 250.0;
@@ -48,10 +45,7 @@ pub fn generated_stream(
     updates: usize,
     seed: u64,
 ) -> Option<ReplaySource> {
-    let pair = instruments().iter().find(|p| p.symbol == symbol)?;
-    let mut market = Market::new(&[pair], seed);
-    let mut view = DepthView::new(0, depth, market.symbol(0)?, seed ^ 0x5eed);
-    let mut t = 1_763_800_000_000_000u64; // 2025-11-22 in µs, advanced 1 ms per event
+    let stream = book_stream(symbol, depth, updates, seed)?;
     let mut frames_out = Vec::with_capacity(updates + 2);
     frames_out.push(
         format!(
@@ -59,43 +53,9 @@ pub fn generated_stream(
         )
         .into_bytes(),
     );
-    let mut text = String::new();
-    let book = view.book();
-    let bids: Vec<_> = book.bids().iter().collect();
-    let asks: Vec<_> = book.asks().iter().collect();
-    frames::book(
-        &mut text,
-        true,
-        pair,
-        &bids,
-        &asks,
-        book.checksum_uncached(),
-        t,
-    );
-    frames_out.push(text.clone().into_bytes());
-    let mut step = StepOutcome::default();
-    while frames_out.len() < updates + 2 {
-        t += 1_000;
-        market.step(&mut step, t);
-        let changed = match market.symbol(0) {
-            Some(m) => view.update(m, &step),
-            None => false,
-        };
-        if changed {
-            let (b, a) = view.diff();
-            text.clear();
-            frames::book(
-                &mut text,
-                false,
-                pair,
-                b,
-                a,
-                view.book().checksum_uncached(),
-                t,
-            );
-            frames_out.push(text.clone().into_bytes());
-        }
-    }
+    let precision = stream.precision();
+    frames_out.push(stream.snapshot);
+    frames_out.extend(stream.updates);
     Some(ReplaySource {
         name: format!("generated {symbol} depth {depth}, {updates} updates, seed {seed}"),
         plan: vec![SymbolPlan {
@@ -104,7 +64,7 @@ pub fn generated_stream(
             book: true,
             trade: false,
             ticker: false,
-            precision: Some((pair.price_precision, pair.qty_precision)),
+            precision: Some(precision),
         }],
         frames: frames_out,
     })
