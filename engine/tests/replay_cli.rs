@@ -19,6 +19,7 @@ fn args(file: PathBuf) -> ReplayArgs {
         depth: None,
         precision: Vec::new(),
         paced: false,
+        strategies: None,
     }
 }
 

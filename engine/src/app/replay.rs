@@ -20,7 +20,15 @@ use serde_json::{json, Value};
 use crate::capture::{Capture, RecordKind};
 use crate::feed::{DepthSource, Feed, FeedMode, FeedOptions, NullSink, PrecisionSource};
 use crate::kraken::{Decoder, DecoderLimits, Message};
-use crate::runtime::{EngineCore, NoStrategies};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use kspin_api::SymbolInfo;
+use kspin_ring::IdlePolicy;
+
+use crate::bus::{build_strategies, reports_json, spawn_strategy, strategy_reports};
+use crate::config::StrategyConfig;
+use crate::runtime::EngineCore;
 
 /// Arguments of `kspin replay`.
 #[derive(Debug, Clone, clap::Args)]
@@ -40,6 +48,11 @@ pub struct ReplayArgs {
     /// Captures only: replay with the recorded timing (default: as fast as possible).
     #[arg(long)]
     pub paced: bool,
+    /// Run the `[[strategy]]` sections of this kspin.toml on the replayed capture (strategy
+    /// threads, rings and paper fills exactly as in `kspin run`; capture files only, whose header
+    /// gives every symbol's precision before the first frame).
+    #[arg(long, value_name = "KSPIN_TOML")]
+    pub strategies: Option<PathBuf>,
 }
 
 /// The figures of one replay, for printing or for tests.
@@ -56,6 +69,8 @@ pub struct ReplayReport {
     /// (line, reason) of the first bad lines (at most 50 kept).
     pub error_lines: Vec<(u64, String)>,
     pub symbols: Vec<SymbolReport>,
+    /// `kspin run`'s per-strategy figures when `--strategies` drove strategies.
+    pub strategies: Option<Value>,
 }
 
 /// Per-symbol figures of a replay.
@@ -89,6 +104,10 @@ pub enum ReplayError {
     BadPrecision(String),
     #[error("{0}")]
     Capture(String),
+    #[error("--strategies needs a capture file (its header gives every symbol's precision before the first frame)")]
+    StrategiesNeedCapture,
+    #[error("{0}")]
+    Strategies(String),
     #[error("--paced needs a capture file (JSON lines carry no receive times)")]
     PacedNeedsCapture,
 }
@@ -151,6 +170,7 @@ pub fn replay_text(
         errors: 0,
         error_lines: Vec::new(),
         symbols: Vec::new(),
+        strategies: None,
     };
     for (i, line) in text.split(|&b| b == b'\n').enumerate() {
         let line_no = i as u64 + 1;
@@ -233,12 +253,42 @@ pub fn replay_capture(
     file: &str,
     bytes: Vec<u8>,
     paced: bool,
+    strategies: &[StrategyConfig],
 ) -> Result<ReplayReport, ReplayError> {
     let capture =
         Capture::from_bytes(bytes).map_err(|e| ReplayError::Capture(format!("{file}: {e}")))?;
     let clock = quanta::Clock::new();
-    let mut core = EngineCore::new(capture.replay_core_config(), NoStrategies, clock)
+    let core_config = capture.replay_core_config();
+    let symbols: Vec<SymbolInfo> = core_config
+        .symbols
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let (price, qty) = p.precision.unwrap_or((0, 0));
+            SymbolInfo::new(i as u16, &p.symbol, price, qty, p.depth)
+        })
+        .collect();
+    if !strategies.is_empty() {
+        if let Some(p) = core_config.symbols.iter().find(|p| p.precision.is_none()) {
+            return Err(ReplayError::Strategies(format!(
+                "the capture's header has no precision for {}; strategies need it before the first frame",
+                p.symbol
+            )));
+        }
+    }
+    let (bus, handles) = build_strategies(strategies, &symbols, 1 << 16, IdlePolicy::SHARED_CORE)
+        .map_err(|e| ReplayError::Strategies(e.to_string()))?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut hosts = Vec::with_capacity(handles.len());
+    for handle in handles {
+        hosts.push(
+            spawn_strategy(handle, Arc::clone(&stop))
+                .map_err(|e| ReplayError::Strategies(e.to_string()))?,
+        );
+    }
+    let mut core = EngineCore::new(core_config, bus, clock)
         .map_err(|e| ReplayError::Capture(e.to_string()))?;
+    let mut log_drain = core.publisher_mut().take_log_drain();
     // A second decoder only to name frame kinds and bad records for the report.
     let mut decoder = Decoder::new(DecoderLimits::default());
     let mut report = ReplayReport {
@@ -252,6 +302,7 @@ pub fn replay_capture(
         errors: 0,
         error_lines: Vec::new(),
         symbols: Vec::new(),
+        strategies: None,
     };
     let started = std::time::Instant::now();
     let first_wall = capture.records().next().map_or(0, |r| r.wall_ns);
@@ -277,6 +328,7 @@ pub fn replay_capture(
                     }
                 }
                 core.replay_frame(record.recv_tsc, record.payload);
+                core.replay_service();
             }
             RecordKind::LinkUp => core.replay_link(true),
             RecordKind::LinkDown => core.replay_link(false),
@@ -301,6 +353,34 @@ pub fn replay_capture(
         ));
     }
     fill_from_feed(&mut report, core.feed());
+    if !hosts.is_empty() {
+        // Let every strategy drain its ring (the bus hands catch-up snapshots as room appears),
+        // then stop them and collect their figures.
+        for _ in 0..10_000 {
+            core.replay_service();
+            if !core.publisher().needs_service() {
+                break;
+            }
+            std::thread::yield_now();
+        }
+        stop.store(true, Ordering::SeqCst);
+        let mut reports = Vec::with_capacity(hosts.len());
+        for host in hosts {
+            reports.push(
+                host.join()
+                    .map_err(|e| ReplayError::Strategies(e.to_string()))?,
+            );
+        }
+        if let Some(drain) = log_drain.as_mut() {
+            drain.drain(usize::MAX, |strategy, _record, text| {
+                eprintln!("  [{strategy}] {text}")
+            });
+        }
+        report.strategies = Some(reports_json(&strategy_reports(
+            core.publisher().strategy_stats(),
+            reports,
+        )));
+    }
     Ok(report)
 }
 
@@ -367,6 +447,7 @@ impl ReplayReport {
             "errors": self.errors,
             "error_lines": self.error_lines.iter().map(|(l, e)| json!({"line": l, "error": e})).collect::<Vec<_>>(),
             "symbols": symbols,
+            "strategies": self.strategies,
         })
     }
 
@@ -441,8 +522,20 @@ pub fn run(args: &ReplayArgs) -> i32 {
             return 2;
         }
     };
+    let strategies = match &args.strategies {
+        Some(toml) => match crate::config::Config::load(toml) {
+            Ok(config) => config.strategies,
+            Err(e) => {
+                eprintln!("kspin replay: --strategies: {e}");
+                return 2;
+            }
+        },
+        None => Vec::new(),
+    };
     let result = if crate::capture::is_capture_file(&text) {
-        replay_capture(&path, text, args.paced)
+        replay_capture(&path, text, args.paced, &strategies)
+    } else if args.strategies.is_some() {
+        Err(ReplayError::StrategiesNeedCapture)
     } else if args.paced {
         Err(ReplayError::PacedNeedsCapture)
     } else {

@@ -268,6 +268,12 @@ impl<P: Publisher> EngineCore<P> {
         self.publisher.link(up);
     }
 
+    /// Gives the publisher its per-iteration turn (lag catch-up, intents) between replayed
+    /// frames, as `poll` does between reads.
+    pub fn replay_service(&mut self) {
+        self.publisher.service(&self.feed);
+    }
+
     pub fn publisher(&self) -> &P {
         &self.publisher
     }

@@ -90,6 +90,7 @@ pub fn file_source(path: &Path) -> Result<ReplaySource, BenchError> {
         depth: None,
         precision: Vec::new(),
         paced: false,
+        strategies: None,
     };
     let report = crate::app::replay::replay_text(&path.display().to_string(), &bytes, &args)
         .map_err(|e| BenchError::Setup(e.to_string()))?;
