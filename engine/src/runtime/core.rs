@@ -219,39 +219,7 @@ impl<P: Publisher> EngineCore<P> {
     /// publisher's `on_frame` is told (the recorded receive time); stage stamps use the clock now.
     /// Resync requests the feed asks for are dropped (there is nobody to send them to).
     pub fn replay_frame(&mut self, recv_tsc: u64, payload: &[u8]) {
-        let self_symbols = self.cfg.symbols.len();
-        let EngineCore {
-            decoder,
-            feed,
-            publisher,
-            requests,
-            counters,
-            latency,
-            stages,
-            stage_histograms,
-            frame_no,
-            maintenance,
-            instrument_seen,
-            tally,
-            ..
-        } = self;
-        let mut frame = FrameCtx {
-            decoder,
-            feed,
-            sink: CoreSink {
-                publisher,
-                requests,
-                maintenance,
-                instrument_seen,
-                tally,
-                symbols: self_symbols,
-                stages,
-            },
-            counters,
-            latency,
-            stage_histograms,
-            frame_no,
-        };
+        let (_, _, mut frame) = self.split_for_frames();
         let t0 = frame.sink.stages.clock().raw();
         frame.process(recv_tsc, t0, payload);
         if self.requests.has_pending() {
@@ -437,13 +405,12 @@ impl<P: Publisher> EngineCore<P> {
         self.phase = Phase::Streaming;
     }
 
-    /// Reads every available frame and processes it; then requests, flush, timers.
-    fn read(&mut self, now: Instant) {
-        let Some(conn) = self.conn.as_mut() else {
-            return;
-        };
-        let self_symbols = self.cfg.symbols.len();
+    /// Splits the core's borrows: the connection, the clock, and what processing a frame touches
+    /// (shared by live reads and replayed frames).
+    fn split_for_frames(&mut self) -> (Option<&mut Connection>, &Clock, FrameCtx<'_, P>) {
+        let symbols = self.cfg.symbols.len();
         let EngineCore {
+            conn,
             decoder,
             feed,
             publisher,
@@ -459,8 +426,7 @@ impl<P: Publisher> EngineCore<P> {
             tally,
             ..
         } = self;
-        *tally = ReadTally::default();
-        let mut frame = FrameCtx {
+        let frame = FrameCtx {
             decoder,
             feed,
             sink: CoreSink {
@@ -469,13 +435,23 @@ impl<P: Publisher> EngineCore<P> {
                 maintenance,
                 instrument_seen,
                 tally,
-                symbols: self_symbols,
+                symbols,
                 stages,
             },
             counters,
             latency,
             stage_histograms,
             frame_no,
+        };
+        (conn.as_mut(), clock, frame)
+    }
+
+    /// Reads every available frame and processes it; then requests, flush, timers.
+    fn read(&mut self, now: Instant) {
+        self.tally = ReadTally::default();
+        let (conn, clock, mut frame) = self.split_for_frames();
+        let Some(conn) = conn else {
+            return;
         };
         let result = conn.read_frames(|payload| {
             let t0 = clock.raw();
