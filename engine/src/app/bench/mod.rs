@@ -11,6 +11,7 @@
 //! busy-poll; real-time priority is only taken with `--rt`, through the throttling guard of
 //! `kspin_tuning::process::set_fifo_priority`.
 
+pub mod blast;
 pub mod conditions;
 pub mod latency;
 pub mod replay_speed;
@@ -219,6 +220,11 @@ fn run_inner(args: &BenchArgs) -> Result<(), BenchError> {
                         s["offered_events_per_sec"], s["venue_frames_per_sec"], s["msgs_per_sec"], s["drops"], s["checksum_mismatch"]
                     );
                 }
+                let e = &figures["engine_limit"];
+                println!(
+                    "engine limit: {} book msgs/s (median of {} runs of {} pre-framed updates written as fast as the socket takes them), checksum mismatches {} of {} (target {} msgs/s)",
+                    e["msgs_per_sec"], opts.runs, e["updates_per_run"], e["checksum_mismatch"], e["book_messages"], figures["target_msgs_per_sec"]
+                );
             }
             out.insert("throughput".into(), figures);
         }

@@ -6,7 +6,9 @@
 //! venue is paused and the engine given time to read what is in flight; a drop is then any frame
 //! the venue sent on the connection that the engine did not process, a connection the venue cut
 //! as too slow, or a reconnect. The venue generates and checksums every frame itself, so on a
-//! small machine it, not the engine, may be what limits the rate; the report says which.
+//! small machine it, not the engine, may be what limits the rate; the report says which, and a
+//! final phase (`engine_limit`, see [`super::blast`]) measures the engine with pre-framed frames
+//! written as fast as the socket takes them.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -203,6 +205,8 @@ pub fn run(opts: &BenchOptions, clock: &quanta::Clock) -> Result<Value, BenchErr
     } else {
         "engine"
     };
+    // The engine's own limit, with a sender that is not the bottleneck.
+    let blast = super::blast::run(opts)?;
     Ok(json!({
         "msgs_per_sec": msgs_per_sec.round(),
         "book_msgs_per_sec": med(|s| s.engine_book_msgs_per_sec).round(),
@@ -212,6 +216,7 @@ pub fn run(opts: &BenchOptions, clock: &quanta::Clock) -> Result<Value, BenchErr
         "limited_by": limited_by,
         "drops_start_at_offered_events_per_sec": drops_start,
         "target_msgs_per_sec": 2_000_000,
+        "engine_limit": blast,
         "max_rate_runs": max_steps.iter().map(Step::to_json).collect::<Vec<_>>(),
         "sweep": sweep.iter().map(Step::to_json).collect::<Vec<_>>(),
     }))
