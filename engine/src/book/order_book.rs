@@ -177,21 +177,21 @@ impl OrderBook {
         book_checksum(&self.bids, &self.asks)
     }
 
-    /// Converts one level to the pair's precision.
+    /// Converts one level to the pair's precision (`scales` = price, qty decimals).
     #[inline]
     fn convert(
-        &self,
+        scales: (u8, u8),
         side: SideKind,
         price: Decimal,
         qty: Decimal,
     ) -> Result<(Price, Qty), BookError> {
-        let p = Price::from_decimal(price, self.price_scale)
+        let p = Price::from_decimal(price, scales.0)
             .map_err(|error| BookError::BadPrice { side, error })?;
         if p.0 == 0 {
             return Err(BookError::ZeroPrice { side });
         }
-        let q = Qty::from_decimal(qty, self.qty_scale)
-            .map_err(|error| BookError::BadQty { side, error })?;
+        let q =
+            Qty::from_decimal(qty, scales.1).map_err(|error| BookError::BadQty { side, error })?;
         Ok((p, q))
     }
 
@@ -209,32 +209,45 @@ impl OrderBook {
         B: Iterator<Item = (Decimal, Decimal)> + Clone,
         A: Iterator<Item = (Decimal, Decimal)> + Clone,
     {
+        let scales = (self.price_scale, self.qty_scale);
         for (p, q) in bids.clone() {
-            self.convert(SideKind::Bid, p, q)?;
+            Self::convert(scales, SideKind::Bid, p, q)?;
         }
         for (p, q) in asks.clone() {
-            self.convert(SideKind::Ask, p, q)?;
+            Self::convert(scales, SideKind::Ask, p, q)?;
         }
+        // Validated above, so every conversion succeeds; `ok()` only keeps this total.
+        let bids = bids.filter_map(move |(p, q)| Self::convert(scales, SideKind::Bid, p, q).ok());
+        let asks = asks.filter_map(move |(p, q)| Self::convert(scales, SideKind::Ask, p, q).ok());
+        Ok(self.apply_levels(mode, bids, asks))
+    }
+
+    /// The body shared by [`OrderBook::apply`] and [`OrderBook::apply_exact`]: levels at the
+    /// pair's precision, bids then asks in order, then truncation and the report's top-of-book
+    /// figures. Levels with a price <= 0 or a negative quantity are skipped.
+    fn apply_levels(
+        &mut self,
+        mode: ApplyMode,
+        bids: impl Iterator<Item = (Price, Qty)>,
+        asks: impl Iterator<Item = (Price, Qty)>,
+    ) -> ApplyReport {
         let before = (self.bids.best(), self.asks.best());
         if mode == ApplyMode::Snapshot {
             self.clear();
         }
         let mut report = ApplyReport::default();
-        for (p, q) in bids {
-            // Validated above; a failure here is impossible, but stay total.
-            if let Ok((price, qty)) = self.convert(SideKind::Bid, p, q) {
-                count(&mut report, self.bids.apply(price, qty));
+        let levels = bids
+            .map(|l| (SideKind::Bid, l))
+            .chain(asks.map(|l| (SideKind::Ask, l)));
+        for (side, (price, qty)) in levels {
+            if let Some(change) = self.apply_level(side, price, qty) {
+                count(&mut report, change);
             }
         }
-        for (p, q) in asks {
-            if let Ok((price, qty)) = self.convert(SideKind::Ask, p, q) {
-                count(&mut report, self.asks.apply(price, qty));
-            }
-        }
-        report.truncated = (self.bids.truncate(self.depth) + self.asks.truncate(self.depth)) as u32;
+        report.truncated = self.truncate_to_depth() as u32;
         report.crossed = self.is_crossed();
         report.top_changed = before != (self.bids.best(), self.asks.best());
-        Ok(report)
+        report
     }
 
     /// Applies one level already at the pair's precision, without truncating: a replica
@@ -265,25 +278,7 @@ impl OrderBook {
         bids: &[(Price, Qty)],
         asks: &[(Price, Qty)],
     ) -> ApplyReport {
-        let before = (self.bids.best(), self.asks.best());
-        if mode == ApplyMode::Snapshot {
-            self.clear();
-        }
-        let mut report = ApplyReport::default();
-        for &(p, q) in bids {
-            if p.0 > 0 && q.0 >= 0 {
-                count(&mut report, self.bids.apply(p, q));
-            }
-        }
-        for &(p, q) in asks {
-            if p.0 > 0 && q.0 >= 0 {
-                count(&mut report, self.asks.apply(p, q));
-            }
-        }
-        report.truncated = (self.bids.truncate(self.depth) + self.asks.truncate(self.depth)) as u32;
-        report.crossed = self.is_crossed();
-        report.top_changed = before != (self.bids.best(), self.asks.best());
-        report
+        self.apply_levels(mode, bids.iter().copied(), asks.iter().copied())
     }
 }
 
