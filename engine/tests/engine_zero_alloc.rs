@@ -7,59 +7,13 @@
 
 mod engine_support;
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-use std::sync::atomic::{AtomicU64, Ordering};
+mod alloc_count;
+
+use alloc_count::{counting, take_allocations};
 use std::time::Duration;
 
 use engine_support::*;
 use kspin::sim::{FaultKind, PacingMode, SimConfig};
-
-struct CountingAllocator;
-
-static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
-
-thread_local! {
-    // `const` init and no destructor: reading it never allocates or registers anything.
-    static COUNTING: Cell<bool> = const { Cell::new(false) };
-}
-
-fn note_allocation() {
-    if COUNTING.try_with(Cell::get).unwrap_or(false) {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-    }
-}
-
-fn counting(on: bool) {
-    COUNTING.with(|c| c.set(on));
-}
-
-// SAFETY: every method forwards to `System` with the caller's arguments unchanged, so the
-// GlobalAlloc contract (layout validity, pointer provenance) is exactly System's.
-unsafe impl GlobalAlloc for CountingAllocator {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        note_allocation();
-        // SAFETY: forwarded verbatim; the caller upholds `alloc`'s contract.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        note_allocation();
-        // SAFETY: forwarded verbatim.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        note_allocation();
-        // SAFETY: forwarded verbatim; `ptr` came from this allocator, i.e. from System.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: forwarded verbatim; `ptr` came from System.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: CountingAllocator = CountingAllocator;
 
 const SYMBOLS: [(&str, u16); 4] = [
     ("BTC/USD", 10),
@@ -77,7 +31,7 @@ fn engine_core_allocates_nothing_over_100k_tls_messages() {
     let probe = std::hint::black_box(Vec::<u8>::with_capacity(64));
     counting(false);
     drop(probe);
-    assert_eq!(ALLOCATIONS.swap(0, Ordering::Relaxed), 1);
+    assert_eq!(take_allocations(), 1);
 
     let venue = venue_with(SimConfig {
         tls: true,
@@ -112,7 +66,7 @@ fn engine_core_allocates_nothing_over_100k_tls_messages() {
     });
     stream(&mut core, COUNTED / 2);
     counting(false);
-    let allocations = ALLOCATIONS.swap(0, Ordering::Relaxed);
+    let allocations = take_allocations();
 
     let frames = core.feed().counters().frames - frames_before;
     let c = *core.counters();

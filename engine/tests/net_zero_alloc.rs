@@ -3,58 +3,15 @@
 //! received through TLS and through plain TCP, with pings answered and texts sent and flushed
 //! while counting.
 
+mod alloc_count;
 mod net_support;
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
+use alloc_count::{counting, take_allocations};
 use kspin::net::{ConnLimits, FlushState};
 use net_support::{open, spawn, DEADLINE};
 use tungstenite::Message;
-
-struct CountingAllocator;
-
-static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
-
-thread_local! {
-    // `const` init and no destructor: reading it never allocates or registers anything.
-    static COUNTING: Cell<bool> = const { Cell::new(false) };
-}
-
-fn note_allocation() {
-    if COUNTING.try_with(Cell::get).unwrap_or(false) {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-    }
-}
-
-// SAFETY: every method forwards to `System` with the caller's arguments unchanged, so the
-// GlobalAlloc contract (layout validity, pointer provenance) is exactly System's.
-unsafe impl GlobalAlloc for CountingAllocator {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        note_allocation();
-        // SAFETY: forwarded verbatim; the caller upholds `alloc`'s contract.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        note_allocation();
-        // SAFETY: forwarded verbatim.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        note_allocation();
-        // SAFETY: forwarded verbatim; `ptr` came from this allocator, i.e. from System.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: forwarded verbatim; `ptr` came from System.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: CountingAllocator = CountingAllocator;
 
 const WARMUP: u64 = 2_000;
 const COUNTED: u64 = 100_000;
@@ -134,7 +91,7 @@ fn run(tls: bool) -> Outcome {
         let result = conn.read_frames(|payload| {
             if payload == b"end" {
                 ended = true;
-                COUNTING.with(|c| c.set(false));
+                counting(false);
                 return;
             }
             if !check_frame(payload, next_seq) {
@@ -142,7 +99,7 @@ fn run(tls: bool) -> Outcome {
             }
             next_seq += 1;
             if next_seq == WARMUP {
-                COUNTING.with(|c| c.set(true));
+                counting(true);
             }
             if next_seq % SEND_EVERY == 0 {
                 sends_due += 1;
@@ -156,8 +113,8 @@ fn run(tls: bool) -> Outcome {
         while conn.flush().unwrap() == FlushState::Pending {}
         assert!(start.elapsed() < DEADLINE, "stalled at frame {next_seq}");
     }
-    COUNTING.with(|c| c.set(false));
-    let allocations = ALLOCATIONS.swap(0, Ordering::Relaxed);
+    counting(false);
+    let allocations = take_allocations();
     assert_eq!(bad, 0, "corrupted or reordered frames");
     conn.send_text(b"bye").unwrap();
     while conn.flush().unwrap() == FlushState::Pending {}
@@ -176,11 +133,11 @@ fn run(tls: bool) -> Outcome {
 #[test]
 fn steady_state_allocates_nothing_over_100k_frames() {
     // The counter itself works (so a zero below means something).
-    COUNTING.with(|c| c.set(true));
+    counting(true);
     let probe = std::hint::black_box(Vec::<u8>::with_capacity(64));
-    COUNTING.with(|c| c.set(false));
+    counting(false);
     drop(probe);
-    assert_eq!(ALLOCATIONS.swap(0, Ordering::Relaxed), 1);
+    assert_eq!(take_allocations(), 1);
 
     for tls in [true, false] {
         let outcome = run(tls);
