@@ -23,7 +23,6 @@ use crate::kraken::{Decoder, DecoderLimits, Message};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use kspin_api::SymbolInfo;
 use kspin_ring::IdlePolicy;
 
 use crate::bus::{build_strategies, reports_json, spawn_strategy, strategy_reports};
@@ -259,15 +258,7 @@ pub fn replay_capture(
         Capture::from_bytes(bytes).map_err(|e| ReplayError::Capture(format!("{file}: {e}")))?;
     let clock = quanta::Clock::new();
     let core_config = capture.replay_core_config();
-    let symbols: Vec<SymbolInfo> = core_config
-        .symbols
-        .iter()
-        .enumerate()
-        .map(|(i, p)| {
-            let (price, qty) = p.precision.unwrap_or((0, 0));
-            SymbolInfo::new(i as u16, &p.symbol, price, qty, p.depth)
-        })
-        .collect();
+    let symbols = crate::bus::symbol_infos(&core_config.symbols);
     if !strategies.is_empty() {
         if let Some(p) = core_config.symbols.iter().find(|p| p.precision.is_none()) {
             return Err(ReplayError::Strategies(format!(

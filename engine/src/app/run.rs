@@ -14,7 +14,6 @@ use std::time::{Duration, Instant};
 use kspin_api::FixedDisplay;
 use serde_json::{json, Value};
 
-use kspin_api::SymbolInfo;
 use kspin_ring::IdlePolicy;
 
 use super::precision::{self, PrecisionError};
@@ -126,14 +125,7 @@ fn run_inner(args: &RunArgs) -> Result<i32, RunError> {
 
     let (core_cfg, venue) = prepare(&config, &mut plan)?;
 
-    let symbol_infos: Vec<SymbolInfo> = plan
-        .iter()
-        .enumerate()
-        .map(|(i, p)| {
-            let (price, qty) = p.precision.unwrap_or((0, 0));
-            SymbolInfo::new(i as u16, &p.symbol, price, qty, p.depth)
-        })
-        .collect();
+    let symbol_infos = crate::bus::symbol_infos(&plan);
     let busy_threads = 1 + config.strategies.len() + usize::from(config.venue.url == "sim");
     let idle = match config.engine.strategy_idle.as_str() {
         "spin" => IdlePolicy::Spin,

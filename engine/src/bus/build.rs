@@ -12,7 +12,19 @@ use kspin_ring::IdlePolicy;
 use super::host::StrategyHandle;
 use super::publish::Bus;
 use super::BusError;
-use crate::config::StrategyConfig;
+use crate::config::{StrategyConfig, SymbolPlan};
+
+/// The strategies' symbol table for `plan` (the feed's symbol order): `SymbolId(i)` is
+/// `plan[i]`, with its resolved precision (0 decimals where none is known yet).
+pub fn symbol_infos(plan: &[SymbolPlan]) -> Vec<SymbolInfo> {
+    plan.iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let (price, qty) = p.precision.unwrap_or((0, 0));
+            SymbolInfo::new(i as u16, &p.symbol, price, qty, p.depth)
+        })
+        .collect()
+}
 
 /// The parameters of one `[[strategy]]` block, resolving symbols against `symbols`.
 pub fn params_from_toml(

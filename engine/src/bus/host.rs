@@ -99,6 +99,21 @@ pub struct HostReport {
     /// Per delivered event: engine read → published → received here → `on_event` returned
     /// (`published_to_received`, `received_to_returned`, `read_to_returned`), in ns.
     pub stages: Option<StageHistograms>,
+    /// Per delivered market event, in delivery order, up to the capacity asked for with
+    /// [`StrategyHandle::record_event_stamps`] (empty otherwise): what a latency harness joins
+    /// with the engine's per-frame stamps by `recv_tsc`.
+    pub event_stamps: Vec<EventStamps>,
+}
+
+/// The four stamps (quanta raw ticks) of one delivered market event: the engine's read of the
+/// frame that caused it, its publish into the ring, its pop by the host just before
+/// `on_event`, and `on_event`'s return.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EventStamps {
+    pub recv_tsc: u64,
+    pub publish_tsc: u64,
+    pub received_tsc: u64,
+    pub returned_tsc: u64,
 }
 
 /// A configured strategy with its rings, ready to be started; see [`spawn_strategy`].
@@ -112,6 +127,8 @@ pub struct StrategyHandle {
     events: Consumer<WireEvent>,
     intents: Producer<OrderMessage>,
     logs: Producer<LogRecord>,
+    /// Capacity of the per-event stamp log (0: none).
+    event_stamp_capacity: usize,
 }
 
 impl std::fmt::Debug for StrategyHandle {
@@ -147,7 +164,16 @@ impl StrategyHandle {
             events,
             intents,
             logs,
+            event_stamp_capacity: 0,
         }
+    }
+
+    /// Keeps the [`EventStamps`] of the first `capacity` delivered market events (timers and
+    /// order updates excluded) for [`HostReport::event_stamps`]. The log is allocated when the
+    /// thread starts, before `on_start`, and never grows: later events are not logged. For
+    /// latency harnesses; the stage histograms are the always-on figures.
+    pub fn record_event_stamps(&mut self, capacity: usize) {
+        self.event_stamp_capacity = capacity;
     }
 
     pub fn name(&self) -> &str {
@@ -253,11 +279,13 @@ fn run(handle: StrategyHandle, stop: &AtomicBool, pin_state: &AtomicU8) -> HostR
         mut events,
         intents,
         logs,
+        event_stamp_capacity,
     } = handle;
     let mut assembler = WireAssembler::new(symbols.len());
     let mut ctx = HostContext::new(index, symbols, intents, logs);
-    // Allocated before the loop; recording never resizes it.
+    // Allocated before the loop; recording never resizes them.
     ctx.stages = StageHistograms::new().ok();
+    ctx.event_stamps = Vec::with_capacity(event_stamp_capacity);
     strategy.on_start(&mut ctx);
     let mut idler = Idler::new(idle);
     loop {
@@ -293,6 +321,7 @@ fn run(handle: StrategyHandle, stop: &AtomicBool, pin_state: &AtomicU8) -> HostR
         counters: ctx.counters,
         summary: strategy.summary(),
         stages: ctx.stages.take(),
+        event_stamps: core::mem::take(&mut ctx.event_stamps),
     }
 }
 
@@ -314,6 +343,8 @@ struct HostContext {
     next_due: u64,
     counters: HostCounters,
     stages: Option<StageHistograms>,
+    /// Per-event stamp log; pushed only below its capacity, so it never reallocates.
+    event_stamps: Vec<EventStamps>,
 }
 
 impl HostContext {
@@ -339,6 +370,7 @@ impl HostContext {
             next_due: u64::MAX,
             counters: HostCounters::default(),
             stages: None,
+            event_stamps: Vec::new(),
         }
     }
 
@@ -373,6 +405,14 @@ impl HostContext {
             stamps.set(Stage::Received, received);
             stamps.set(Stage::Returned, returned);
             stages.record(&self.clock, &stamps);
+        }
+        if event.publish_tsc != 0 && self.event_stamps.len() < self.event_stamps.capacity() {
+            self.event_stamps.push(EventStamps {
+                recv_tsc: event.recv_tsc,
+                publish_tsc: event.publish_tsc,
+                received_tsc: received,
+                returned_tsc: returned,
+            });
         }
     }
 

@@ -22,9 +22,9 @@ pub mod replica;
 pub mod runtime_glue;
 pub mod stats;
 
-pub use build::{build_strategies, params_from_toml};
+pub use build::{build_strategies, params_from_toml, symbol_infos};
 pub use host::{
-    spawn_strategy, HostCounters, HostReport, Pinning, RunningStrategy, StrategyHandle,
+    spawn_strategy, EventStamps, HostCounters, HostReport, Pinning, RunningStrategy, StrategyHandle,
 };
 pub use lane::LaneCounters;
 pub use logs::LogDrain;

@@ -9,9 +9,8 @@
 
 use super::format::RecordKind;
 use super::writer::CaptureProducer;
-use crate::book::{ApplyReport, OrderBook};
-use crate::feed::{Feed, FeedSink, StaleReason};
-use crate::kraken::{AckMsg, BookData, StatusMsg, Ticker, Trade, UpdateKind};
+use crate::feed::sink::forward_feed_sink;
+use crate::feed::{Feed, FeedSink};
 use crate::runtime::{FrameStamps, Publisher};
 
 /// See the module docs.
@@ -40,6 +39,12 @@ impl<P: Publisher> Recording<P> {
         &mut self.inner
     }
 
+    /// Ends recording through this wrapper (the writer thread keeps what it has) and hands back
+    /// the wrapped publisher.
+    pub fn into_inner(self) -> P {
+        self.inner
+    }
+
     /// Records dropped so far because the capture ring was full.
     pub fn dropped(&self) -> u64 {
         self.producer.dropped()
@@ -47,52 +52,7 @@ impl<P: Publisher> Recording<P> {
 }
 
 impl<P: Publisher> FeedSink for Recording<P> {
-    #[inline]
-    fn book_updated(
-        &mut self,
-        symbol: usize,
-        book: &OrderBook,
-        data: &BookData<'_>,
-        kind: UpdateKind,
-        report: &ApplyReport,
-    ) {
-        self.inner.book_updated(symbol, book, data, kind, report);
-    }
-    fn checksum_mismatch(&mut self, symbol: usize, computed: u32, expected: u32) {
-        self.inner.checksum_mismatch(symbol, computed, expected);
-    }
-    fn book_stale(&mut self, symbol: usize, reason: StaleReason) {
-        self.inner.book_stale(symbol, reason);
-    }
-    fn book_live(&mut self, symbol: usize, book: &OrderBook) {
-        self.inner.book_live(symbol, book);
-    }
-    fn send_unsubscribe(&mut self, symbol: usize) {
-        self.inner.send_unsubscribe(symbol);
-    }
-    fn send_subscribe(&mut self, symbol: usize) {
-        self.inner.send_subscribe(symbol);
-    }
-    #[inline]
-    fn trade(&mut self, symbol: usize, trade: &Trade<'_>) {
-        self.inner.trade(symbol, trade);
-    }
-    #[inline]
-    fn ticker(&mut self, symbol: usize, ticker: &Ticker<'_>) {
-        self.inner.ticker(symbol, ticker);
-    }
-    fn status(&mut self, status: &StatusMsg<'_>) {
-        self.inner.status(status);
-    }
-    fn heartbeat(&mut self) {
-        self.inner.heartbeat();
-    }
-    fn pong(&mut self, req_id: Option<u64>) {
-        self.inner.pong(req_id);
-    }
-    fn error_ack(&mut self, ack: &AckMsg<'_>) {
-        self.inner.error_ack(ack);
-    }
+    forward_feed_sink!(inner);
 }
 
 impl<P: Publisher> Publisher for Recording<P> {

@@ -55,3 +55,58 @@ pub trait FeedSink {
 /// A sink that ignores everything.
 pub struct NullSink;
 impl FeedSink for NullSink {}
+
+/// The body of a `FeedSink` impl that hands every callback to the field `$inner` unchanged: for
+/// publisher wrappers (recording, latency probes) that add work around frames but must not change
+/// what the wrapped publisher sees. Use inside `impl FeedSink for Wrapper { ... }`.
+macro_rules! forward_feed_sink {
+    ($inner:ident) => {
+        #[inline]
+        fn book_updated(
+            &mut self,
+            symbol: usize,
+            book: &$crate::book::OrderBook,
+            data: &$crate::kraken::BookData<'_>,
+            kind: $crate::kraken::UpdateKind,
+            report: &$crate::book::ApplyReport,
+        ) {
+            self.$inner.book_updated(symbol, book, data, kind, report);
+        }
+        fn checksum_mismatch(&mut self, symbol: usize, computed: u32, expected: u32) {
+            self.$inner.checksum_mismatch(symbol, computed, expected);
+        }
+        fn book_stale(&mut self, symbol: usize, reason: $crate::feed::StaleReason) {
+            self.$inner.book_stale(symbol, reason);
+        }
+        fn book_live(&mut self, symbol: usize, book: &$crate::book::OrderBook) {
+            self.$inner.book_live(symbol, book);
+        }
+        fn send_unsubscribe(&mut self, symbol: usize) {
+            self.$inner.send_unsubscribe(symbol);
+        }
+        fn send_subscribe(&mut self, symbol: usize) {
+            self.$inner.send_subscribe(symbol);
+        }
+        #[inline]
+        fn trade(&mut self, symbol: usize, trade: &$crate::kraken::Trade<'_>) {
+            self.$inner.trade(symbol, trade);
+        }
+        #[inline]
+        fn ticker(&mut self, symbol: usize, ticker: &$crate::kraken::Ticker<'_>) {
+            self.$inner.ticker(symbol, ticker);
+        }
+        fn status(&mut self, status: &$crate::kraken::StatusMsg<'_>) {
+            self.$inner.status(status);
+        }
+        fn heartbeat(&mut self) {
+            self.$inner.heartbeat();
+        }
+        fn pong(&mut self, req_id: Option<u64>) {
+            self.$inner.pong(req_id);
+        }
+        fn error_ack(&mut self, ack: &$crate::kraken::AckMsg<'_>) {
+            self.$inner.error_ack(ack);
+        }
+    };
+}
+pub(crate) use forward_feed_sink;

@@ -250,6 +250,11 @@ impl<P: Publisher> EngineCore<P> {
         &mut self.publisher
     }
 
+    /// Ends the core (closing its connection) and hands back its publisher.
+    pub fn into_publisher(self) -> P {
+        self.publisher
+    }
+
     /// Runs until `stop` is set, pushing a snapshot into `stats` once a second.
     pub fn run(&mut self, stop: &AtomicBool, stats: &mut Producer<CoreStats>) {
         while !stop.load(Ordering::Relaxed) {

@@ -105,7 +105,7 @@ const fn span(name: &'static str, from: Stage, to: Stage) -> Span {
 }
 
 /// Number of spans in [`SPANS`].
-pub const SPAN_COUNT: usize = 11;
+pub const SPAN_COUNT: usize = 12;
 
 /// The spans every [`StageHistograms`] keeps: each step, then the end-to-end totals.
 pub const SPANS: [Span; SPAN_COUNT] = [
@@ -123,6 +123,7 @@ pub const SPANS: [Span; SPAN_COUNT] = [
     span("read_to_published", Stage::Read, Stage::Published),
     span("wire_to_published", Stage::Wire, Stage::Published),
     span("read_to_returned", Stage::Read, Stage::Returned),
+    span("wire_to_received", Stage::Wire, Stage::Received),
     span("wire_to_returned", Stage::Wire, Stage::Returned),
 ];
 

@@ -8,7 +8,8 @@
 //! [`SleepPacer`] is the default; [`MaxRatePacer`] is for throughput runs; [`SpinPacer`] is for
 //! latency runs: the same even spacing as `SleepPacer`, but it never lets the loop sleep, so each
 //! event leaves within one loop iteration (~1 µs) of its due time instead of a timer slack
-//! (~50 µs+) late.
+//! (~50 µs+) late. [`PacingMode::SpinYield`] is the spin pacer on a core shared with another
+//! polling thread: the loop gives the core away (`sched_yield`) on every idle turn.
 
 use std::time::{Duration, Instant};
 
@@ -28,6 +29,9 @@ pub enum PacingMode {
     /// Events spread evenly at the configured rate; the loop busy-polls in between (a pinned
     /// venue thread for latency benchmarks).
     Spin,
+    /// As `Spin`, but the loop yields its core on every idle turn: for a venue thread that shares
+    /// its core with another polling thread (that yields too), on machines without a core each.
+    SpinYield,
 }
 
 /// See the module docs.
@@ -139,7 +143,7 @@ pub fn pacer_for(mode: PacingMode, now: Instant, batch: u32) -> Box<dyn Pacer> {
     match mode {
         PacingMode::Sleep => Box::new(SleepPacer::new(now, batch)),
         PacingMode::MaxRate => Box::new(MaxRatePacer),
-        PacingMode::Spin => Box::new(SpinPacer::new(now, batch)),
+        PacingMode::Spin | PacingMode::SpinYield => Box::new(SpinPacer::new(now, batch)),
     }
 }
 

@@ -21,7 +21,7 @@ use super::conn::{Connection, Progress, Sent, TickerTrigger, VenueStream};
 use super::fault::{FaultKind, FaultSchedule, MAX_OVERSIZED};
 use super::frames::{self, now_micros};
 use super::market::StepOutcome;
-use super::pacer::{pacer_for, Pacer};
+use super::pacer::{pacer_for, Pacer, PacingMode};
 use super::pairs::SimPair;
 use super::requests::{self, send_text, RequestCtx};
 use super::rng::SimRng;
@@ -177,6 +177,8 @@ impl VenueLoop {
             self.shared.epoch.fetch_add(1, Ordering::SeqCst);
             if !idle.is_zero() {
                 std::thread::sleep(idle);
+            } else if self.cfg.pacing == PacingMode::SpinYield {
+                std::thread::yield_now();
             }
         }
         for c in &mut self.conns {

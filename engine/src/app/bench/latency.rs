@@ -1,20 +1,29 @@
 //! `kspin bench latency` and `kspin bench floor`: end-to-end latency from the simulated venue's
-//! write to the engine's publish, per stage, against the raw loopback floor measured in the same
+//! write to a strategy's callback, per stage, against the raw loopback floor measured in the same
 //! run.
 //!
-//! Each run has up to four phases, each against a fresh venue (same seed, same rate, spin-paced,
-//! pinned) with a fresh send-stamp side channel:
-//! - `kspin`: the engine core on its own pinned core with a [`LatencyProbe`] publisher that keeps
-//!   every frame's stage stamps in a preallocated array (no work on the core beyond a copy);
-//! - `kspin_recording`: the same with `Recording<LatencyProbe>` (what recording costs);
+//! Each run has up to four phases, each against a fresh venue (same seed, same rate, pinned) with
+//! a fresh send-stamp side channel:
+//! - `kspin`: the engine core on its own pinned core publishing through the strategy bus to one
+//!   [`ProbeStrategy`] on the strategy core, with a [`LatencyProbe`] in front of the bus that
+//!   keeps every frame's stage stamps (no work on the core beyond a copy), and the strategy
+//!   host's per-event stamp log;
+//! - `kspin_recording`: the same with `Recording<LatencyProbe<Bus>>` (what recording costs);
 //! - `floor`: a bare tungstenite client on the same kind of loopback socket, blocking reads, no
 //!   decode: the time the kernel alone takes;
 //! - `floor_spin`: the same client busy-polling a non-blocking socket (kspin's own reading mode).
 //!
-//! After each phase the venue's send stamps are joined with the receive-side stamps by frame
-//! sequence number. The load is open-loop (the venue sends on its schedule whatever the engine
-//! does, and every frame has its own send stamp), so a stalled engine shows up as latency, never
-//! as missing samples: no coordinated omission. Frames read in the first `--warmup` are skipped.
+//! After each phase the venue's send stamps, the engine's frame stamps and the strategy's event
+//! stamps are joined (see [`super::probe`]). The load is open-loop (the venue sends on its
+//! schedule whatever the engine does, and every frame has its own send stamp), so a stalled
+//! engine shows up as latency, never as missing samples: no coordinated omission. Frames read in
+//! the first `--warmup` are skipped.
+//!
+//! Cores: the venue, the engine and the strategy each get a core when there are three or more.
+//! With two, the strategy shares the venue's core: both then yield the core on every idle turn
+//! (the venue in every phase of the run, so the phases stay comparable; the strategy host after
+//! a short spin), and the wire → strategy figures include the scheduler's hand-over between the
+//! two (a few µs here); the run says so.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -24,13 +33,16 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 use serde_json::{json, Map, Value};
 
+use kspin_ring::IdlePolicy;
+
 use super::conditions::{set_up_thread, ThreadSetup};
+use super::probe::{self, Joined, LatencyProbe, ProbeStrategy, PROBE_STRATEGY};
 use super::report::{median_percentiles, percentiles_json};
-use super::{BenchError, BenchOptions};
+use super::{BenchError, BenchOptions, VenuePacing};
+use crate::bus::{symbol_infos, Bus, EventStamps, Pinning, RunningStrategy};
 use crate::capture::reader::{capture_symbol, replay_core_config};
 use crate::capture::{start_recording, CaptureHeader, OpenMode, Recording, DEFAULT_RING_BYTES};
 use crate::config::SymbolPlan;
-use crate::feed::FeedSink;
 use crate::net::{Endpoint, TlsSettings};
 use crate::runtime::requests::Requests;
 use crate::runtime::{EngineCore, FrameStamps, Publisher, Stage, StageHistograms};
@@ -56,82 +68,14 @@ impl Phase {
     }
 }
 
-/// Receive-side stamps kept per frame by the probe: read, decoded, applied, published.
-type ProbeStamps = [u64; 4];
-
-/// The publisher of a latency run: copies each frame's stage stamps into a preallocated array
-/// indexed by the frame's sequence number on the first connection. Never allocates.
-pub struct LatencyProbe {
-    stamps: Vec<ProbeStamps>,
-    frames: usize,
-    /// The first connection ended: later frames have no send stamps to pair with.
-    link_lost: bool,
-}
-
-impl LatencyProbe {
-    pub fn new(capacity: usize) -> LatencyProbe {
-        LatencyProbe {
-            stamps: vec![[0; 4]; capacity],
-            frames: 0,
-            link_lost: false,
-        }
-    }
-
-    /// Frames seen on the first connection.
-    pub fn frames(&self) -> usize {
-        self.frames
-    }
-}
-
-impl FeedSink for LatencyProbe {}
-
-impl Publisher for LatencyProbe {
-    #[inline]
-    fn frame_done(&mut self, s: &FrameStamps) {
-        if self.link_lost {
-            return;
-        }
-        if let Some(slot) = self.stamps.get_mut(self.frames) {
-            *slot = [
-                s.get(Stage::Read),
-                s.get(Stage::Decoded),
-                s.get(Stage::Applied),
-                s.get(Stage::Published),
-            ];
-        }
-        self.frames += 1;
-    }
-
-    fn link(&mut self, up: bool) {
-        if !up {
-            self.link_lost = true;
-        }
-    }
-}
-
-/// Gives access to the probe inside a (possibly recording) publisher.
-trait HasProbe: Publisher + Send + 'static {
-    fn probe(&self) -> &LatencyProbe;
-}
-
-impl HasProbe for LatencyProbe {
-    fn probe(&self) -> &LatencyProbe {
-        self
-    }
-}
-
-impl HasProbe for Recording<LatencyProbe> {
-    fn probe(&self) -> &LatencyProbe {
-        self.inner()
-    }
-}
-
 /// One phase's outcome.
 pub struct PhaseResult {
     pub histograms: StageHistograms,
     pub threads: Vec<ThreadSetup>,
     /// Frames received (after warm-up) that were paired with a send stamp.
     pub samples: u64,
+    /// Of those, frames whose first event reached the strategy (kspin phases).
+    pub strategy_samples: u64,
     /// Checksum mismatches seen by the engine (0 for floor phases).
     pub checksum_mismatch: u64,
 }
@@ -145,9 +89,18 @@ fn plan(opts: &BenchOptions) -> Vec<SymbolPlan> {
             book: true,
             trade: opts.trades,
             ticker: false,
-            precision: None,
+            precision: crate::sim::pairs::find_pair(s)
+                .map(|p| (p.price_precision, p.qty_precision)),
         })
         .collect()
+}
+
+/// Event ring of the probe strategy: the default `engine.ring_capacity`.
+const PROBE_RING_CAPACITY: usize = 1 << 14;
+
+/// True when the strategy thread shares the venue's core (fewer than three cores).
+fn strategy_shares_venue(opts: &BenchOptions) -> bool {
+    opts.strategy_core == opts.venue_core
 }
 
 /// Frames a phase can see: every market event can produce a book, a trade and a ticker frame
@@ -160,8 +113,12 @@ fn frame_capacity(opts: &BenchOptions) -> usize {
 fn start_venue(
     opts: &BenchOptions,
     clock: &quanta::Clock,
-    pacing: PacingMode,
+    pacing: VenuePacing,
 ) -> Result<(VenueHandle, Arc<SendStamps>), BenchError> {
+    let pacing = match pacing {
+        VenuePacing::Spin => PacingMode::Spin,
+        VenuePacing::SpinYield => PacingMode::SpinYield,
+    };
     let stamps = Arc::new(SendStamps::new(clock.clone(), frame_capacity(opts)));
     let venue = SimVenue::start(SimConfig {
         rate_per_sec: opts.rate as u32,
@@ -190,7 +147,7 @@ fn engine_config(
 
 /// Runs the engine core on its pinned core against `venue` for warm-up + measurement; returns
 /// the core and the TSC at which the warm-up ended.
-fn drive_engine<P: HasProbe>(
+fn drive_engine<P: Publisher + Send + 'static>(
     opts: &BenchOptions,
     clock: &quanta::Clock,
     core: EngineCore<P>,
@@ -217,36 +174,56 @@ fn drive_engine<P: HasProbe>(
     Ok((core, setup, warm_tsc))
 }
 
-/// Joins the probe's stamps with the venue's send stamps into stage histograms.
-fn join_stamps(
-    clock: &quanta::Clock,
-    probe: &LatencyProbe,
-    sent: &SendStamps,
-    warm_tsc: u64,
-) -> Result<(StageHistograms, u64), BenchError> {
-    let mut h = StageHistograms::new().map_err(|e| BenchError::Setup(e.to_string()))?;
-    let mut samples = 0;
-    for (i, s) in probe.stamps.iter().take(probe.frames()).enumerate() {
-        if s[0] < warm_tsc {
-            continue;
-        }
-        let mut fs = FrameStamps::default();
-        fs.set(Stage::Wire, sent.get(i as u64 + 1));
-        fs.set(Stage::Read, s[0]);
-        fs.set(Stage::Decoded, s[1]);
-        fs.set(Stage::Applied, s[2]);
-        fs.set(Stage::Published, s[3]);
-        h.record(clock, &fs);
-        samples += u64::from(fs.get(Stage::Wire) != 0);
-    }
-    Ok((h, samples))
-}
-
 fn venue_setup(opts: &BenchOptions) -> ThreadSetup {
     ThreadSetup {
-        role: "simulated venue (spin-paced)",
+        role: match opts.venue_pacing {
+            VenuePacing::Spin => "simulated venue (spin-paced)",
+            VenuePacing::SpinYield => {
+                "simulated venue (spin-paced, yields when idle: shares its core with the strategy)"
+            }
+        },
         core: opts.venue_core,
         pinned: true,
+        rt: None,
+    }
+}
+
+/// The bus of a kspin phase with the probe strategy on it, its thread started.
+fn start_probe_strategy(
+    opts: &BenchOptions,
+    stop: Arc<AtomicBool>,
+) -> Result<(Bus, RunningStrategy), BenchError> {
+    let mut bus = Bus::new(&symbol_infos(&plan(opts)));
+    let idle = if strategy_shares_venue(opts) {
+        IdlePolicy::SHARED_CORE
+    } else {
+        IdlePolicy::Spin
+    };
+    let mut handle = bus
+        .add_strategy(
+            PROBE_STRATEGY,
+            Some(opts.strategy_core),
+            Box::new(ProbeStrategy::default()),
+            PROBE_RING_CAPACITY,
+            idle,
+        )
+        .map_err(|e| BenchError::Setup(e.to_string()))?;
+    handle.record_event_stamps(2 * frame_capacity(opts));
+    let running = handle
+        .spawn(stop)
+        .map_err(|e| BenchError::Setup(e.to_string()))?;
+    Ok((bus, running))
+}
+
+fn strategy_setup(opts: &BenchOptions, pinning: Pinning) -> ThreadSetup {
+    ThreadSetup {
+        role: if strategy_shares_venue(opts) {
+            "strategy host (latency_probe; spins, then yields when idle)"
+        } else {
+            "strategy host (latency_probe; busy-poll)"
+        },
+        core: opts.strategy_core,
+        pinned: matches!(pinning, Pinning::Pinned(_)),
         rt: None,
     }
 }
@@ -257,65 +234,105 @@ pub fn run_kspin_phase(
     clock: &quanta::Clock,
     record_to: Option<&Path>,
 ) -> Result<PhaseResult, BenchError> {
-    let (venue, stamps) = start_venue(opts, clock, PacingMode::Spin)?;
-    let cfg = engine_config(opts, &venue)?;
-    let probe = LatencyProbe::new(frame_capacity(opts));
-    let (result, summary_note) = match record_to {
-        None => {
-            let core = EngineCore::new(cfg, probe, clock.clone())?;
-            let (core, setup, warm) = drive_engine(opts, clock, core)?;
-            (finish_engine(clock, &core, &stamps, warm, setup), None)
-        }
-        Some(path) => {
-            let header = CaptureHeader {
-                venue: venue.url(),
-                symbols: plan(opts).iter().map(capture_symbol).collect(),
-                started_unix_ns: 0,
-                writer: format!("kspin {} bench", env!("CARGO_PKG_VERSION")),
-            };
-            let (producer, recorder) = start_recording(
-                path,
-                &header,
-                OpenMode::Create,
-                DEFAULT_RING_BYTES,
-                clock.clone(),
-            )?;
-            let core = EngineCore::new(
-                cfg,
-                Recording::new(probe, producer, clock.clone()),
-                clock.clone(),
-            )?;
-            let (core, setup, warm) = drive_engine(opts, clock, core)?;
-            let result = finish_engine(clock, &core, &stamps, warm, setup);
-            let summary = recorder.finish()?;
-            (result, Some(summary))
-        }
-    };
+    let (venue, stamps) = start_venue(opts, clock, opts.venue_pacing)?;
+    let strategy_stop = Arc::new(AtomicBool::new(false));
+    let started = engine_config(opts, &venue).and_then(|cfg| {
+        let (bus, strategy) = start_probe_strategy(opts, strategy_stop.clone())?;
+        let probe = LatencyProbe::wrapping(bus, frame_capacity(opts));
+        let result = drive_phase(opts, clock, &venue, cfg, probe, record_to);
+        // Release: everything the core published is in the ring before the host sees the flag.
+        strategy_stop.store(true, Ordering::Release);
+        let report = strategy
+            .join()
+            .map_err(|e| BenchError::Setup(e.to_string()));
+        Ok((result?, report?))
+    });
     venue.stop();
-    let mut result = result?;
-    result.threads.push(venue_setup(opts));
-    if let Some(s) = summary_note {
-        if s.dropped > 0 {
-            eprintln!("kspin bench: recording dropped {} frames", s.dropped);
-        }
-    }
-    Ok(result)
+    let (driven, report) = started?;
+    let joined = join_stamps(clock, &driven, &stamps, &report.event_stamps)?;
+    Ok(PhaseResult {
+        histograms: joined.histograms,
+        threads: vec![
+            driven.setup,
+            strategy_setup(opts, report.pinning),
+            venue_setup(opts),
+        ],
+        samples: joined.samples,
+        strategy_samples: joined.strategy_samples,
+        checksum_mismatch: driven.checksum_mismatch,
+    })
 }
 
-fn finish_engine<P: HasProbe>(
-    clock: &quanta::Clock,
-    core: &EngineCore<P>,
-    stamps: &SendStamps,
-    warm_tsc: u64,
+/// The engine side of a kspin phase, after the run.
+struct Driven {
+    probe: LatencyProbe<Bus>,
     setup: ThreadSetup,
-) -> Result<PhaseResult, BenchError> {
-    let (histograms, samples) = join_stamps(clock, core.publisher().probe(), stamps, warm_tsc)?;
-    Ok(PhaseResult {
-        histograms,
-        threads: vec![setup],
-        samples,
-        checksum_mismatch: core.feed().counters().checksum_mismatch,
+    warm_tsc: u64,
+    checksum_mismatch: u64,
+}
+
+/// Runs the engine core with `probe` (recording into `record_to` if given) and hands the probe
+/// back.
+fn drive_phase(
+    opts: &BenchOptions,
+    clock: &quanta::Clock,
+    venue: &VenueHandle,
+    cfg: crate::runtime::CoreConfig,
+    probe: LatencyProbe<Bus>,
+    record_to: Option<&Path>,
+) -> Result<Driven, BenchError> {
+    let Some(path) = record_to else {
+        let core = EngineCore::new(cfg, probe, clock.clone())?;
+        let (core, setup, warm_tsc) = drive_engine(opts, clock, core)?;
+        let checksum_mismatch = core.feed().counters().checksum_mismatch;
+        return Ok(Driven {
+            probe: core.into_publisher(),
+            setup,
+            warm_tsc,
+            checksum_mismatch,
+        });
+    };
+    let header = CaptureHeader {
+        venue: venue.url(),
+        symbols: plan(opts).iter().map(capture_symbol).collect(),
+        started_unix_ns: 0,
+        writer: format!("kspin {} bench", env!("CARGO_PKG_VERSION")),
+    };
+    let (producer, recorder) = start_recording(
+        path,
+        &header,
+        OpenMode::Create,
+        DEFAULT_RING_BYTES,
+        clock.clone(),
+    )?;
+    let core = EngineCore::new(
+        cfg,
+        Recording::new(probe, producer, clock.clone()),
+        clock.clone(),
+    )?;
+    let driven = drive_engine(opts, clock, core);
+    let summary = recorder.finish()?;
+    if summary.dropped > 0 {
+        eprintln!("kspin bench: recording dropped {} frames", summary.dropped);
+    }
+    let (core, setup, warm_tsc) = driven?;
+    let checksum_mismatch = core.feed().counters().checksum_mismatch;
+    Ok(Driven {
+        probe: core.into_publisher().into_inner(),
+        setup,
+        warm_tsc,
+        checksum_mismatch,
     })
+}
+
+/// [`probe::join_stamps`] for a driven phase.
+fn join_stamps(
+    clock: &quanta::Clock,
+    driven: &Driven,
+    sent: &SendStamps,
+    events: &[EventStamps],
+) -> Result<Joined, BenchError> {
+    probe::join_stamps(clock, &driven.probe, sent, events, driven.warm_tsc)
 }
 
 /// The floor phases: a bare tungstenite client, blocking (`spin == false`) or busy-polling.
@@ -324,7 +341,7 @@ pub fn run_floor_phase(
     clock: &quanta::Clock,
     spin: bool,
 ) -> Result<PhaseResult, BenchError> {
-    let (venue, stamps) = start_venue(opts, clock, PacingMode::Spin)?;
+    let (venue, stamps) = start_venue(opts, clock, opts.venue_pacing)?;
     let requests = Requests::render(&plan(opts)).map_err(|e| BenchError::Setup(e.to_string()))?;
     let addr = venue.local_addr();
     let url = venue.url();
@@ -411,6 +428,7 @@ pub fn run_floor_phase(
         histograms,
         threads: vec![setup, venue_setup(opts)],
         samples,
+        strategy_samples: 0,
         checksum_mismatch: 0,
     })
 }
@@ -419,11 +437,15 @@ pub fn run_floor_phase(
 pub fn reported_spans(phase: Phase) -> &'static [&'static str] {
     match phase {
         Phase::Kspin | Phase::KspinRecording => &[
+            "wire_to_received",
+            "wire_to_returned",
             "wire_to_published",
             "wire_to_read",
             "read_to_decoded",
             "decoded_to_applied",
             "applied_to_published",
+            "published_to_received",
+            "received_to_returned",
             "read_to_published",
         ],
         Phase::Floor | Phase::FloorSpin => &["wire_to_read"],
@@ -485,6 +507,12 @@ pub fn run_phases(
             "samples_per_run".into(),
             json!(runs.iter().map(|r| r.samples).collect::<Vec<_>>()),
         );
+        if matches!(phase, Phase::Kspin | Phase::KspinRecording) {
+            spans.insert(
+                "strategy_samples_per_run".into(),
+                json!(runs.iter().map(|r| r.strategy_samples).collect::<Vec<_>>()),
+            );
+        }
         spans.insert(
             "checksum_mismatch".into(),
             json!(runs.iter().map(|r| r.checksum_mismatch).sum::<u64>()),

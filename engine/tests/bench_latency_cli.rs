@@ -1,0 +1,105 @@
+//! `kspin bench latency --json` end to end, short: the venue, the engine core, the strategy host
+//! and the floor clients run, the stamps join, and the report has the figures users script
+//! against. Asserts presence and counts, never speed (the machine is shared and noisy).
+
+use std::process::Command;
+
+use serde_json::Value;
+
+#[test]
+fn latency_reports_wire_to_strategy_with_every_stage_and_writes_its_files() {
+    let out = std::env::temp_dir().join(format!("kspin-bench-test-{}", std::process::id()));
+    let output = Command::new(env!("CARGO_BIN_EXE_kspin"))
+        .args([
+            "bench",
+            "latency",
+            "--json",
+            "--runs",
+            "1",
+            "--seconds",
+            "0.5",
+            "--warmup",
+            "0.3",
+            "--rate",
+            "2000",
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .expect("kspin runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("clocksource"),
+        "run conditions printed: {stderr}"
+    );
+    let report: Value = serde_json::from_slice(&output.stdout).expect("one JSON object");
+    assert_eq!(report["bench"], "latency");
+    let latency = &report["latency_ns"];
+    for phase in ["kspin", "kspin_recording"] {
+        let p = &latency[phase];
+        for span in [
+            "wire_to_received",
+            "wire_to_returned",
+            "wire_to_published",
+            "wire_to_read",
+            "read_to_decoded",
+            "decoded_to_applied",
+            "applied_to_published",
+            "published_to_received",
+            "received_to_returned",
+        ] {
+            for q in ["p50", "p90", "p99", "p99_9", "p99_99", "max"] {
+                assert!(
+                    p[span][q].as_u64().is_some_and(|v| v > 0),
+                    "{phase}.{span}.{q}: {p}"
+                );
+            }
+        }
+        assert_eq!(p["checksum_mismatch"], 0, "{phase}");
+        let samples = p["samples_per_run"][0].as_u64().unwrap();
+        let reached = p["strategy_samples_per_run"][0].as_u64().unwrap();
+        assert!(
+            samples > 0 && reached > 0 && reached <= samples,
+            "{phase}: {p}"
+        );
+    }
+    for phase in ["floor", "floor_spin"] {
+        assert!(latency[phase]["wire_to_read"]["p50"]
+            .as_u64()
+            .is_some_and(|v| v > 0));
+    }
+    let summary = &latency["summary"];
+    for key in [
+        "kspin_wire_to_strategy_p50",
+        "strategy_overhead_over_spin_floor_p50_ns",
+        "kspin_wire_to_published_p50",
+        "overhead_over_floor_p50_ns",
+        "recording_p50_delta_ns",
+    ] {
+        assert!(summary[key].is_i64(), "{key}: {summary}");
+    }
+    assert!(summary["target_wire_to_strategy_p50_met"].is_boolean());
+    // The strategy thread is listed with its core.
+    let threads = report["threads"].as_array().unwrap();
+    assert!(threads
+        .iter()
+        .any(|t| t["text"].as_str().unwrap_or("").contains("latency_probe")));
+    // One .hgrm per reported span, and the plot.
+    let files: Vec<&str> = report["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(files
+        .iter()
+        .any(|f| f.ends_with("latency-kspin-wire_to_received.hgrm")));
+    assert!(files.iter().any(|f| f.ends_with("latency.svg")));
+    for f in &files {
+        assert!(std::fs::metadata(f).is_ok_and(|m| m.len() > 0), "{f}");
+    }
+    let svg = std::fs::read_to_string(out.join("latency.svg")).unwrap();
+    assert!(svg.contains("kspin wire→strategy"));
+    let _ = std::fs::remove_dir_all(&out);
+}
