@@ -179,7 +179,7 @@ fn venue_setup(opts: &BenchOptions) -> ThreadSetup {
         role: match opts.venue_pacing {
             VenuePacing::Spin => "simulated venue (spin-paced)",
             VenuePacing::SpinYield => {
-                "simulated venue (spin-paced, yields when idle: shares its core with the strategy)"
+                "simulated venue (spin-paced, yields when idle: the strategy shares its core)"
             }
         },
         core: opts.venue_core,

@@ -124,6 +124,16 @@ pub enum VenuePacing {
     SpinYield,
 }
 
+impl VenuePacing {
+    /// The name in `--json` output.
+    pub fn name(self) -> &'static str {
+        match self {
+            VenuePacing::Spin => "spin",
+            VenuePacing::SpinYield => "spin_yield",
+        }
+    }
+}
+
 /// Why a benchmark could not run.
 #[derive(Debug, thiserror::Error)]
 pub enum BenchError {
@@ -209,7 +219,7 @@ fn run_inner(args: &BenchArgs) -> Result<(), BenchError> {
                "rate_events_per_sec": opts.rate, "symbols": opts.symbols, "depth": opts.depth,
                "trades": opts.trades, "engine_core": opts.engine_core,
                "venue_core": opts.venue_core, "strategy_core": opts.strategy_core,
-               "venue_pacing": format!("{:?}", opts.venue_pacing).to_lowercase(), "rt": opts.rt}),
+               "venue_pacing": opts.venue_pacing.name(), "rt": opts.rt}),
     );
     match name {
         "latency" | "floor" => {
