@@ -7,7 +7,9 @@
 //! only the three SPSC rings and the stop flag. Invariants: after start-up (replicas, assembler,
 //! context) the loop allocates nothing per event, never locks, and never blocks: a full intent
 //! ring is reported to the strategy (`SubmitError::RingFull`), a full log ring drops and counts
-//! the record. Order ids are unique within a run: strategy `i` numbers its orders
+//! the record. A replica that diverges from the engine's book is reported stale to the strategy
+//! and the host asks the engine for the book again over the intent ring (retried every loop while
+//! the ring is full). Order ids are unique within a run: strategy `i` numbers its orders
 //! `(i + 1) << 40 | n`. On stop it drains what is already in its ring, calls `on_stop`, and
 //! returns its counters and the strategy's summary through the join handle.
 
@@ -85,6 +87,8 @@ pub struct HostCounters {
     pub intents_refused: u64,
     /// Wire sequences the assembler could not reconcile (should stay 0).
     pub assembly_faults: u64,
+    /// Fresh snapshots asked of the engine after a replica diverged (one per divergence).
+    pub resnapshots_requested: u64,
 }
 
 /// What a strategy thread returns when it stops.
@@ -195,6 +199,12 @@ impl StrategyHandle {
         &mut self.events
     }
 
+    /// The intent ring's producer end (unit tests play the host's part).
+    #[cfg(test)]
+    pub(super) fn intents_mut(&mut self) -> &mut Producer<OrderMessage> {
+        &mut self.intents
+    }
+
     /// Starts the thread; same as [`spawn_strategy`].
     pub fn spawn(self, stop: Arc<AtomicBool>) -> Result<RunningStrategy, BusError> {
         spawn_strategy(self, stop)
@@ -294,6 +304,7 @@ fn run(handle: StrategyHandle, stop: &AtomicBool, pin_state: &AtomicU8) -> HostR
             POLL_BATCH,
         );
         ctx.fire_timers(&mut *strategy);
+        ctx.retry_resnapshots();
         if taken != 0 {
             idler.reset();
             continue;
@@ -345,6 +356,9 @@ struct HostContext {
     stages: Option<StageHistograms>,
     /// Per-event stamp log; pushed only below its capacity, so it never reallocates.
     event_stamps: Vec<EventStamps>,
+    /// Per symbol: a resnapshot request is waiting for room in the intent ring.
+    resnapshot_pending: Vec<bool>,
+    resnapshots_waiting: usize,
 }
 
 impl HostContext {
@@ -356,6 +370,7 @@ impl HostContext {
     ) -> HostContext {
         let clock = Clock::new();
         let calibration_ns = clock.delta_as_nanos(0, CALIBRATION_TICKS);
+        let n = symbols.len();
         HostContext {
             replicas: symbols.iter().map(Replica::new).collect(),
             symbols,
@@ -371,6 +386,8 @@ impl HostContext {
             counters: HostCounters::default(),
             stages: None,
             event_stamps: Vec::new(),
+            resnapshot_pending: vec![false; n],
+            resnapshots_waiting: 0,
         }
     }
 
@@ -383,8 +400,12 @@ impl HostContext {
     ) {
         self.counters.events_received += 1;
         match assembler.apply(&mut self.replicas, wire) {
-            Assembled::Deliver(event) | Assembled::Diverged { event, .. } => {
-                self.deliver(strategy, &event)
+            Assembled::Deliver(event) => self.deliver(strategy, &event),
+            Assembled::Diverged { event, .. } => {
+                self.deliver(strategy, &event);
+                if let EventKind::BookStale(stale) = event.kind {
+                    self.request_resnapshot(stale.symbol);
+                }
             }
             Assembled::Absorbed | Assembled::Rejected(_) => {}
         }
@@ -462,6 +483,49 @@ impl HostContext {
         }
     }
 
+    /// Asks the engine for a fresh snapshot of `symbol` (its replica diverged). On a full intent
+    /// ring the request waits in `resnapshot_pending` and [`Self::retry_resnapshots`] sends it.
+    fn request_resnapshot(&mut self, symbol: SymbolId) {
+        self.counters.resnapshots_requested += 1;
+        let message = OrderMessage {
+            trigger_tsc: self.trigger,
+            submit_tsc: self.clock.raw(),
+            request: OrderRequest::Resnapshot { symbol },
+        };
+        if self.intents.try_push(message).is_err() {
+            if let Some(p) = self.resnapshot_pending.get_mut(symbol.index()) {
+                self.resnapshots_waiting += usize::from(!*p);
+                *p = true;
+            }
+        }
+    }
+
+    /// Sends resnapshot requests that found the intent ring full. A single branch when none
+    /// waits.
+    #[inline]
+    fn retry_resnapshots(&mut self) {
+        if self.resnapshots_waiting == 0 {
+            return;
+        }
+        for (i, pending) in self.resnapshot_pending.iter_mut().enumerate() {
+            if !*pending {
+                continue;
+            }
+            let message = OrderMessage {
+                trigger_tsc: 0,
+                submit_tsc: self.clock.raw(),
+                request: OrderRequest::Resnapshot {
+                    symbol: SymbolId(i as u16),
+                },
+            };
+            if self.intents.try_push(message).is_err() {
+                return;
+            }
+            *pending = false;
+            self.resnapshots_waiting -= 1;
+        }
+    }
+
     fn push_request(&mut self, request: OrderRequest) -> Result<(), SubmitError> {
         let message = OrderMessage {
             trigger_tsc: self.trigger,
@@ -532,5 +596,118 @@ impl Context for HostContext {
             }
         }
         self.recompute_next_due();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kspin_api::wire::{LevelBatch, SnapshotReason, SnapshotStart, WireKind};
+    use kspin_api::{BookChange, BookSide, Price, Qty, StaleReason};
+    use kspin_ring::spsc;
+
+    #[derive(Default)]
+    struct Seen(Vec<EventKind>);
+    impl Strategy for Seen {
+        fn on_event(&mut self, event: &Event, _: &mut dyn Context) {
+            self.0.push(event.kind);
+        }
+        fn summary(&self) -> StrategySummary {
+            StrategySummary::new()
+        }
+    }
+
+    fn host(intent_capacity: usize) -> (HostContext, kspin_ring::Consumer<OrderMessage>) {
+        let symbols = vec![SymbolInfo::new(0, "X/Y", 1, 0, 10)];
+        let (intents, intents_rx) = spsc(intent_capacity);
+        let (logs, _logs_rx) = spsc(8);
+        (HostContext::new(0, symbols, intents, logs), intents_rx)
+    }
+
+    /// A snapshot message whose `BookDone` announces two levels but carries one: the replica
+    /// cannot match it.
+    fn divergent_snapshot() -> [WireEvent; 3] {
+        let symbol = SymbolId(0);
+        let mut batch = LevelBatch::empty(symbol);
+        batch.sides[0] = BookSide::Bid;
+        batch.prices[0] = Price(100);
+        batch.qtys[0] = Qty(1);
+        batch.count = 1;
+        let done = BookChange {
+            symbol,
+            levels_changed: 2,
+            snapshot: true,
+            bid_price: Price(100),
+            bid_qty: Qty(1),
+            ask_price: Price(0),
+            ask_qty: Qty(0),
+        };
+        [
+            WireEvent::new(
+                1,
+                2,
+                WireKind::BookSnapshot(SnapshotStart {
+                    symbol,
+                    reason: SnapshotReason::Initial,
+                }),
+            ),
+            WireEvent::new(1, 2, WireKind::BookLevels(batch)),
+            WireEvent::new(1, 2, WireKind::BookDone(done)),
+        ]
+    }
+
+    #[test]
+    fn a_divergence_is_reported_stale_and_asks_the_engine_for_a_snapshot() {
+        let (mut ctx, mut intents) = host(8);
+        let (mut strategy, mut assembler) = (Seen::default(), WireAssembler::new(1));
+        for wire in divergent_snapshot() {
+            ctx.handle(&mut strategy, &mut assembler, &wire);
+        }
+        assert_eq!(
+            strategy.0,
+            vec![EventKind::BookStale(kspin_api::BookStale {
+                symbol: SymbolId(0),
+                reason: StaleReason::ReplicaDiverged,
+            })]
+        );
+        let request = intents.try_pop().expect("a request").request;
+        assert_eq!(
+            request,
+            OrderRequest::Resnapshot {
+                symbol: SymbolId(0)
+            }
+        );
+        assert!(intents.try_pop().is_none());
+        assert_eq!(ctx.counters.resnapshots_requested, 1);
+    }
+
+    #[test]
+    fn a_request_that_finds_the_ring_full_is_sent_when_there_is_room() {
+        let (mut ctx, mut intents) = host(2);
+        let filler = OrderRequest::Cancel {
+            client_id: ClientOrderId(1),
+            symbol: SymbolId(0),
+        };
+        while ctx.push_request(filler).is_ok() {}
+        let (mut strategy, mut assembler) = (Seen::default(), WireAssembler::new(1));
+        for wire in divergent_snapshot() {
+            ctx.handle(&mut strategy, &mut assembler, &wire);
+        }
+        assert_eq!(ctx.resnapshots_waiting, 1);
+        ctx.retry_resnapshots();
+        assert_eq!(ctx.resnapshots_waiting, 1, "still no room");
+        let mut drained = Vec::new();
+        while let Some(m) = intents.try_pop() {
+            drained.push(m.request);
+        }
+        assert!(drained.iter().all(|r| *r == filler));
+        ctx.retry_resnapshots();
+        assert_eq!(ctx.resnapshots_waiting, 0);
+        assert_eq!(
+            intents.try_pop().map(|m| m.request),
+            Some(OrderRequest::Resnapshot {
+                symbol: SymbolId(0)
+            })
+        );
     }
 }

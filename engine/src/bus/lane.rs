@@ -3,19 +3,21 @@
 //! paper trader and its counters — and the wire sequences pushed into its ring.
 //!
 //! Invariants: a lane is lagging exactly while some symbol is dirty; `told_live` mirrors what
-//! the strategy's assembler believes (last `BookLive` / `BookStale` sent); a sequence is pushed
+//! the strategy's assembler believes (last `BookLive` / `BookStale` sent, or a resnapshot request:
+//! the replica declared itself stale); a sequence is pushed
 //! only after the caller checked the ring has room for all of it (the bus is the only producer,
 //! so `free_slots` cannot shrink in between). Nothing here allocates after construction, blocks
 //! or panics.
 
 use kspin_api::wire::{LevelPacker, SnapshotReason, SnapshotStart, WireEvent, WireKind};
 use kspin_api::{
-    BookChange, BookStale, ClientOrderId, ConnectionStatus, OrderMessage, OrderUpdate, Price, Qty,
-    StaleReason as WireStale, SymbolId,
+    BookChange, BookStale, ClientOrderId, ConnectionStatus, OrderMessage, OrderRequest,
+    OrderUpdate, Price, Qty, StaleReason as WireStale, SymbolId,
 };
 use kspin_ring::{Consumer, Producer};
 
 use super::paper::PaperTrader;
+use super::BookSource;
 use crate::book::OrderBook;
 
 /// Order updates a lane holds while its event ring is full.
@@ -40,6 +42,9 @@ pub struct LaneCounters {
     /// Order updates lost because the answer queue was full (cannot happen by construction:
     /// intents are only taken with room for their answers; kept as a tripwire).
     pub order_updates_lost: u64,
+    /// Fresh snapshots the strategy's host asked for after its replica diverged (each is handed
+    /// as a catch-up snapshot, so it also counts in `snapshots_handed`).
+    pub resnapshots_requested: u64,
 }
 
 /// Fixed-capacity FIFO of order updates.
@@ -132,6 +137,36 @@ impl Lane {
                 }
                 self.dirty_count += 1;
             }
+        }
+    }
+
+    /// Answers one order request from the paper model into the answer queue.
+    pub(super) fn answer<B: BookSource + ?Sized>(
+        &mut self,
+        request: &OrderRequest,
+        books: &B,
+        versions: &[u64],
+    ) {
+        let Lane {
+            answers,
+            paper,
+            counters,
+            ..
+        } = self;
+        paper.on_request(request, books, versions, &mut |u| {
+            if !answers.push(u) {
+                counters.order_updates_lost += 1;
+            }
+        });
+    }
+
+    /// The host's replica of `symbol` diverged: hand the engine's book again as a catch-up
+    /// snapshot, followed by `BookLive` (the strategy saw `BookStale{ReplicaDiverged}`).
+    pub(super) fn request_resnapshot(&mut self, symbol: usize) {
+        if let Some(told) = self.told_live.get_mut(symbol) {
+            *told = false;
+            self.counters.resnapshots_requested += 1;
+            self.mark_dirty(symbol);
         }
     }
 

@@ -115,12 +115,16 @@ impl PaperTrader {
         versions: &[u64],
         out: &mut impl FnMut(OrderUpdate),
     ) {
+        if let OrderRequest::Resnapshot { .. } = request {
+            return; // the bus's business, never the order path's
+        }
         self.counters.intents += 1;
         match *request {
             OrderRequest::New { client_id, intent } => {
                 self.new_order(client_id, intent, books, versions, out)
             }
             OrderRequest::Cancel { client_id, symbol } => self.cancel(client_id, symbol, out),
+            OrderRequest::Resnapshot { .. } => {}
         }
     }
 

@@ -23,8 +23,9 @@
 
 use kspin_api::wire::{LevelPacker, SnapshotReason, WireEvent, WireKind};
 use kspin_api::{
-    BookStale, ConnectionStatus, Link, LinkState, Price, Qty, StaleReason as WireStale, Strategy,
-    SymbolId, SymbolInfo, SystemStatus, Ticker, Trade, TradeOrderType,
+    BookStale, ConnectionStatus, Link, LinkState, OrderRequest, Price, Qty,
+    StaleReason as WireStale, Strategy, SymbolId, SymbolInfo, SystemStatus, Ticker, Trade,
+    TradeOrderType,
 };
 use kspin_ring::{try_spsc, Consumer, IdlePolicy, Producer};
 use quanta::Clock;
@@ -354,25 +355,25 @@ impl Bus {
         let versions = &self.versions;
         let mut attention = false;
         for lane in &mut self.lanes {
+            let mut taken = 0;
+            while taken < MAX_INTENTS_PER_DRAIN && lane.answers.free() >= MAX_UPDATES_PER_REQUEST {
+                let Some(message) = lane.intents.try_pop() else {
+                    break;
+                };
+                taken += 1;
+                match message.request {
+                    OrderRequest::Resnapshot { symbol } => {
+                        lane.request_resnapshot(symbol.index());
+                    }
+                    request => lane.answer(&request, books, versions),
+                }
+            }
             let Lane {
-                intents,
                 answers,
                 paper,
                 counters,
                 ..
             } = lane;
-            let mut taken = 0;
-            while taken < MAX_INTENTS_PER_DRAIN && answers.free() >= MAX_UPDATES_PER_REQUEST {
-                let Some(message) = intents.try_pop() else {
-                    break;
-                };
-                paper.on_request(&message.request, books, versions, &mut |u| {
-                    if !answers.push(u) {
-                        counters.order_updates_lost += 1;
-                    }
-                });
-                taken += 1;
-            }
             // One update at most per resting order; wait for room rather than lose one.
             if answers.free() >= paper.open_orders() {
                 paper.on_book_states(books, versions, &mut |u| {
@@ -744,5 +745,61 @@ mod tests {
                 reason: WireStale::ChecksumMismatch,
             })]
         );
+    }
+
+    /// The back channel: a host whose replica diverged asks for the book again; the bus hands
+    /// the engine's book as a catch-up snapshot followed by `BookLive`, and the order path
+    /// never sees the request.
+    #[test]
+    fn a_resnapshot_request_hands_the_book_again_and_says_live() {
+        let symbols = [SymbolInfo::new(0, "X/Y", 1, 0, 10)];
+        let mut bus = Bus::new(&symbols);
+        let mut h = bus
+            .add_strategy("t", None, Box::new(Idle), 64, IdlePolicy::Spin)
+            .unwrap();
+        let mut book = OrderBook::new(10, 1, 0);
+        book.apply_exact(
+            ApplyMode::Snapshot,
+            &[(Price(100), Qty(2))],
+            &[(Price(101), Qty(3))],
+        );
+        let (bids, asks) = ([level(100, 2)], [level(101, 3)]);
+        bus.book_live(0, &book);
+        let report = ApplyReport::default();
+        bus.book_updated(0, &book, &data(&bids, &asks), UpdateKind::Snapshot, &report);
+        assert_eq!(
+            kinds(h.events_mut()).len(),
+            4,
+            "initial snapshot and BookLive"
+        );
+
+        let request = kspin_api::OrderMessage {
+            trigger_tsc: 0,
+            submit_tsc: 0,
+            request: OrderRequest::Resnapshot {
+                symbol: SymbolId(0),
+            },
+        };
+        h.intents_mut().try_push(request).unwrap();
+        let sources = [(book.clone(), true)];
+        bus.drain_intents(&sources[..]);
+        assert!(bus.needs_service());
+        bus.service(&sources[..]);
+        assert!(!bus.is_lagging(0));
+        assert_eq!(
+            kinds(h.events_mut()),
+            vec![
+                WireKind::BookSnapshot(SnapshotStart {
+                    symbol: SymbolId(0),
+                    reason: SnapshotReason::CatchUp,
+                }),
+                batch(&[(BookSide::Bid, 100, 2), (BookSide::Ask, 101, 3)]),
+                WireKind::BookDone(book_change(SymbolId(0), &book, 2, true)),
+                WireKind::BookLive(SymbolId(0)),
+            ]
+        );
+        let c = bus.lane_counters(0).unwrap();
+        assert_eq!((c.resnapshots_requested, c.snapshots_handed), (1, 1));
+        assert_eq!(bus.paper_counters(0).unwrap().intents, 0);
     }
 }

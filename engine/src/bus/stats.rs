@@ -30,7 +30,7 @@ pub struct StrategyReport {
 
 impl StrategyReport {
     /// `{core, pinned, events_offered, events_published, events_received, events_dropped,
-    /// snapshots_handed, lag_episodes, intents, fills, rejects, logs_dropped,
+    /// snapshots_handed, lag_episodes, resnapshots, intents, fills, rejects, logs_dropped,
     /// summary: {figure: "value"}}`. `events_offered` counts every event the engine had for the
     /// strategy, `events_published` those that entered its ring (`offered - dropped`); a strategy
     /// that ran to the end has `events_received == events_published`.
@@ -44,6 +44,7 @@ impl StrategyReport {
             "events_dropped": s.lane.events_dropped,
             "snapshots_handed": s.lane.snapshots_handed,
             "lag_episodes": s.lane.lag_episodes,
+            "resnapshots": s.lane.resnapshots_requested,
             "order_updates": s.lane.order_updates,
             "intents": s.paper.intents,
             "fills": s.paper.fills,

@@ -132,6 +132,10 @@ pub enum OrderRequest {
         client_id: ClientOrderId,
         symbol: SymbolId,
     },
+    /// Host-internal (strategies never send it): the host's replica of `symbol` disagreed with
+    /// the engine's book; the engine answers with a fresh snapshot of its book (and `BookLive`
+    /// if it is live), which makes the replica trustworthy again.
+    Resnapshot { symbol: SymbolId },
 }
 
 /// The element of a strategy's intent ring (host-internal: strategies use

@@ -39,7 +39,7 @@ pub enum Assembled {
     /// Consumed into the replica (levels, snapshot markers); nothing to deliver yet.
     Absorbed,
     /// The replica disagreed with the engine: deliver `event` (a `BookStale`) and count `fault`;
-    /// the host may ask the engine for a fresh snapshot.
+    /// the host asks the engine for a fresh snapshot (`OrderRequest::Resnapshot`).
     Diverged { event: Event, fault: AssemblyFault },
     /// A book event for a symbol outside the table; dropped.
     Rejected(AssemblyFault),

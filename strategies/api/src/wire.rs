@@ -64,7 +64,8 @@ pub enum SnapshotReason {
     Initial,
     /// The engine's book was rebuilt after a checksum mismatch or reconnect.
     Resync,
-    /// The strategy's ring was full; the deltas it missed were conflated into this snapshot.
+    /// The strategy's ring was full and the deltas it missed were conflated into this snapshot,
+    /// or its host's replica diverged and asked for the book again.
     CatchUp,
 }
 

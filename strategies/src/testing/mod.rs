@@ -313,7 +313,7 @@ impl TestHost {
             .iter()
             .filter_map(|m| match m.request {
                 OrderRequest::New { client_id, intent } => Some((client_id, intent)),
-                OrderRequest::Cancel { .. } => None,
+                OrderRequest::Cancel { .. } | OrderRequest::Resnapshot { .. } => None,
             })
             .collect()
     }
