@@ -115,6 +115,9 @@ pub struct EngineConfig {
     /// How strategy threads wait for events: `"spin"`, `"spin_then_yield"` (for cores shared
     /// with other busy threads), or `"auto"` (spin when every busy thread has a core of its own).
     pub strategy_idle: String,
+    /// Subscribe `instrument` on every connection, even when every precision is known, to follow
+    /// precision changes the exchange announces while running.
+    pub watch_instrument: bool,
 }
 
 /// Reconnect policy (PROTOCOL.md §4: a handful of instant retries after a random drop, ≥ 5 s
@@ -262,6 +265,7 @@ impl Default for EngineConfig {
             rt_priority: 0,
             allow_smt_siblings: false,
             strategy_idle: "auto".into(),
+            watch_instrument: true,
         }
     }
 }

@@ -51,3 +51,25 @@ fn plain_books_equal_the_venue_after_streaming() {
 fn tls_books_equal_the_venue_after_streaming() {
     books_match_after_streaming(true);
 }
+
+/// With every precision known, `instrument` is still subscribed when `watch_instrument` is set
+/// (so a precision change announced later is followed), and not otherwise; books are exact
+/// either way.
+#[test]
+fn known_precisions_subscribe_instrument_only_when_watching() {
+    for watch in [true, false] {
+        let venue = venue(false, &["BTC/USD"], 2_000, true);
+        let mut cfg = core_config(&venue, &[("BTC/USD", 10)]);
+        let pair = kspin::sim::pairs::find_pair("BTC/USD").unwrap();
+        for p in &mut cfg.symbols {
+            p.precision = Some((pair.price_precision, pair.qty_precision));
+        }
+        cfg.watch_instrument = watch;
+        let mut core = core(cfg);
+        start(&mut core);
+        settle_and_compare(&mut core, &venue);
+        let f = *core.feed().counters();
+        assert_eq!(f.instruments, u64::from(watch), "watch {watch}");
+        assert_eq!((f.checksum_mismatch, f.resyncs), (0, 0), "watch {watch}");
+    }
+}

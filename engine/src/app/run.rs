@@ -249,6 +249,13 @@ fn run_inner(args: &RunArgs) -> Result<i32, RunError> {
     });
     let mut summary = summary_json(&core, &plan, elapsed, venue_json);
     summary["strategies"] = strategies;
+    let bus = core.publisher().counters();
+    summary["bus"] = json!({
+        "unknown_symbol": bus.unknown_symbol,
+        "unconvertible": bus.unconvertible,
+        "oversized_messages": bus.oversized_messages,
+        "precision_changes": bus.precision_changes,
+    });
     if args.json {
         println!("{summary}");
     } else {
@@ -368,6 +375,7 @@ pub(crate) fn prepare(
             ..DecoderLimits::default()
         },
         seed: config.venue.sim.seed ^ 0x6b73_7069_6e00,
+        watch_instrument: config.engine.watch_instrument,
     };
     Ok((core_cfg, venue))
 }

@@ -17,6 +17,7 @@ pub mod host;
 pub mod lane;
 pub mod logs;
 pub mod paper;
+pub mod precision;
 pub mod publish;
 pub mod replica;
 pub mod runtime_glue;

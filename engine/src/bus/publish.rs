@@ -34,6 +34,7 @@ use super::host::StrategyHandle;
 use super::lane::{book_change, snapshot_events, AnswerQueue, Lane, LaneCounters};
 use super::logs::LogDrain;
 use super::paper::{PaperCounters, PaperTrader, MAX_UPDATES_PER_REQUEST};
+use super::precision::PrecisionGuard;
 use super::stats::StrategyStats;
 use super::{BookSource, BusError};
 use crate::book::{ApplyReport, OrderBook};
@@ -58,6 +59,8 @@ pub struct BusCounters {
     pub unconvertible: u64,
     /// Book updates with more levels than a `BookChange` can announce (forwarded as catch-up).
     pub oversized_messages: u64,
+    /// Symbols frozen for strategies because the exchange changed their precision.
+    pub precision_changes: u64,
 }
 
 fn wire_stale(reason: StaleReason) -> WireStale {
@@ -93,6 +96,8 @@ pub struct Bus {
     scales: Box<[(u8, u8)]>,
     /// Why each book last went stale (for catch-up `BookStale`s).
     stale_reasons: Box<[WireStale]>,
+    /// Symbols whose precision changed under the strategies: nothing of them is published.
+    precision: PrecisionGuard,
     system: SystemStatus,
     /// Some lane needs [`Bus::service`].
     attention: bool,
@@ -130,6 +135,7 @@ impl Bus {
                 .map(|s| (s.price_scale, s.qty_scale))
                 .collect(),
             stale_reasons: vec![WireStale::Disconnected; n].into_boxed_slice(),
+            precision: PrecisionGuard::new(symbols),
             system: SystemStatus::Unknown,
             attention: false,
             logs: LogDrain::new(symbols.to_vec()),
@@ -308,6 +314,7 @@ impl Bus {
 
     #[cold]
     fn service_lanes<B: BookSource + ?Sized>(&mut self, books: &B) {
+        let books = &self.precision.visible(books);
         let stamps = self.stamps();
         let n = self.symbols.len();
         let mut attention = false;
@@ -351,6 +358,7 @@ impl Bus {
     /// Called by the runtime every loop iteration. Never blocks: a request stays in its ring
     /// while the lane's answer queue lacks room for its answers.
     pub fn drain_intents<B: BookSource + ?Sized>(&mut self, books: &B) {
+        let books = &self.precision.visible(books);
         let stamps = self.stamps();
         let versions = &self.versions;
         let mut attention = false;
@@ -386,6 +394,15 @@ impl Bus {
             attention |= lane.needs_service();
         }
         self.attention |= attention;
+    }
+
+    /// [`Self::symbol_index`] of a symbol strategies may see (not frozen by a precision change).
+    #[inline]
+    fn visible_symbol(&mut self, symbol: usize) -> Option<SymbolId> {
+        if self.precision.is_frozen(symbol) {
+            return None;
+        }
+        self.symbol_index(symbol)
     }
 
     fn symbol_index(&mut self, symbol: usize) -> Option<SymbolId> {
@@ -481,7 +498,7 @@ impl FeedSink for Bus {
         kind: UpdateKind,
         _report: &ApplyReport,
     ) {
-        let Some(id) = self.symbol_index(symbol) else {
+        let Some(id) = self.visible_symbol(symbol) else {
             return;
         };
         self.versions[symbol] = self.versions[symbol].wrapping_add(1);
@@ -493,13 +510,17 @@ impl FeedSink for Bus {
     }
 
     fn book_live(&mut self, symbol: usize, _book: &OrderBook) {
+        if self.precision.is_frozen(symbol) {
+            return;
+        }
         if let Some(flag) = self.going_live.get_mut(symbol) {
             *flag = true;
         }
     }
 
     fn book_stale(&mut self, symbol: usize, reason: StaleReason) {
-        let Some(id) = self.symbol_index(symbol) else {
+        // A frozen symbol was made stale for strategies when it froze, with its own reason.
+        let Some(id) = self.visible_symbol(symbol) else {
             return;
         };
         let reason = wire_stale(reason);
@@ -521,7 +542,7 @@ impl FeedSink for Bus {
     }
 
     fn trade(&mut self, symbol: usize, trade: &kraken::Trade<'_>) {
-        let Some(id) = self.symbol_index(symbol) else {
+        let Some(id) = self.visible_symbol(symbol) else {
             return;
         };
         let (ps, qs) = self.scales[symbol];
@@ -558,7 +579,7 @@ impl FeedSink for Bus {
     }
 
     fn ticker(&mut self, symbol: usize, ticker: &kraken::Ticker<'_>) {
-        let Some(id) = self.symbol_index(symbol) else {
+        let Some(id) = self.visible_symbol(symbol) else {
             return;
         };
         let (ps, qs) = self.scales[symbol];
@@ -584,6 +605,31 @@ impl FeedSink for Bus {
         for lane in &mut self.lanes {
             lane.offer(event);
         }
+    }
+
+    /// Freezes the symbol for strategies while its precision differs from theirs: each lane
+    /// gets `BookStale{PrecisionChanged}` (through the catch-up path, so it is never lost) and
+    /// nothing more of the symbol. Back at their scales, it thaws: the next live book is handed
+    /// as a snapshot.
+    fn precision_changed(&mut self, symbol: usize, price_scale: u8, qty_scale: u8) {
+        if self.symbol_index(symbol).is_none() {
+            return;
+        }
+        let Some(frozen) = self
+            .precision
+            .engine_scales(symbol, (price_scale, qty_scale))
+        else {
+            return;
+        };
+        if frozen {
+            self.counters.precision_changes += 1;
+            self.stale_reasons[symbol] = WireStale::PrecisionChanged;
+        }
+        self.versions[symbol] = self.versions[symbol].wrapping_add(1);
+        for lane in &mut self.lanes {
+            lane.mark_dirty(symbol);
+        }
+        self.attention |= !self.lanes.is_empty();
     }
 
     fn status(&mut self, status: &StatusMsg<'_>) {

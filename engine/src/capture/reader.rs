@@ -138,6 +138,7 @@ pub fn replay_core_config(symbols: Vec<SymbolPlan>) -> CoreConfig {
         resync_timeout: Duration::from_secs(3600),
         backoff: BackoffPolicy::default(),
         policy: MismatchPolicy::default(),
+        watch_instrument: false,
         decoder: DecoderLimits::default(),
         seed: 0,
     }

@@ -261,6 +261,7 @@ impl Feed {
                 let was_live = b.state.is_live();
                 let missed = b.state == SubscriptionState::AwaitingSnapshot && b.missed_snapshot;
                 b.book.set_precision(price, qty);
+                sink.precision_changed(i, price, qty);
                 if was_live {
                     sink.book_stale(i, StaleReason::BadMessage);
                 }

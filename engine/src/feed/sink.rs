@@ -50,6 +50,10 @@ pub trait FeedSink {
     fn pong(&mut self, req_id: Option<u64>) {}
     /// A subscribe/unsubscribe was refused (`error` as sent by the exchange).
     fn error_ack(&mut self, ack: &AckMsg<'_>) {}
+    /// The `instrument` channel changed the precision of a symbol whose book exists: its
+    /// mantissas are now at `price_scale` / `qty_scale` decimals. Called before the book goes
+    /// stale for it.
+    fn precision_changed(&mut self, symbol: usize, price_scale: u8, qty_scale: u8) {}
 }
 
 /// A sink that ignores everything.
@@ -106,6 +110,10 @@ macro_rules! forward_feed_sink {
         }
         fn error_ack(&mut self, ack: &$crate::kraken::AckMsg<'_>) {
             self.$inner.error_ack(ack);
+        }
+        fn precision_changed(&mut self, symbol: usize, price_scale: u8, qty_scale: u8) {
+            self.$inner
+                .precision_changed(symbol, price_scale, qty_scale);
         }
     };
 }

@@ -73,6 +73,10 @@ pub struct CoreConfig {
     pub policy: MismatchPolicy,
     pub decoder: DecoderLimits,
     pub seed: u64,
+    /// Subscribe `instrument` on every connection even when every precision is known, so a
+    /// precision change announced by the exchange is followed (the book resubscribes at the new
+    /// precision) instead of failing every checksum until a restart.
+    pub watch_instrument: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -155,7 +159,8 @@ impl<P: Publisher> EngineCore<P> {
             feed.add_symbol(&p.symbol, usize::from(p.depth), p.precision);
         }
         let requests = Requests::render(&cfg.symbols)?;
-        let needs_instrument = cfg.symbols.iter().any(|p| p.precision.is_none());
+        let needs_instrument =
+            cfg.watch_instrument || cfg.symbols.iter().any(|p| p.precision.is_none());
         let has_books = cfg.symbols.iter().any(|p| p.book);
         let now = clock.now();
         Ok(EngineCore {

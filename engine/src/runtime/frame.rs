@@ -146,4 +146,8 @@ impl<P: Publisher> FeedSink for CoreSink<'_, P> {
         }
         self.publisher.error_ack(ack);
     }
+    fn precision_changed(&mut self, symbol: usize, price_scale: u8, qty_scale: u8) {
+        self.publisher
+            .precision_changed(symbol, price_scale, qty_scale);
+    }
 }

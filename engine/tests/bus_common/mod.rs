@@ -290,6 +290,9 @@ impl FeedSink for Tee<'_> {
     fn status(&mut self, status: &StatusMsg<'_>) {
         self.bus.status(status);
     }
+    fn precision_changed(&mut self, symbol: usize, price_scale: u8, qty_scale: u8) {
+        self.bus.precision_changed(symbol, price_scale, qty_scale);
+    }
 }
 
 /// Drives `frames` through decoder → feed → tee (→ bus), calling `service` and `drain_intents`

@@ -194,6 +194,7 @@ pub fn core_config_for(
         policy: MismatchPolicy::default(),
         decoder: DecoderLimits::default(),
         seed: 11,
+        watch_instrument: false,
     }
 }
 

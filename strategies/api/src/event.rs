@@ -155,8 +155,14 @@ pub enum StaleReason {
     /// The subscription was lost or refused by the exchange.
     Unsubscribed,
     /// The host's replica disagreed with the engine's top of book (a host bug or a lost wire
-    /// event); it stays stale until the next snapshot.
+    /// event); the host asks the engine for the book again.
     ReplicaDiverged,
+    /// The exchange changed the pair's price or quantity precision after start-up. Prices and
+    /// quantities of this symbol can no longer be given at the scales in
+    /// [`crate::Context::symbols`], so the symbol stays stale for strategies (no book, trade or
+    /// ticker events) until the precision returns to those scales; restart to trade it at the new
+    /// precision.
+    PrecisionChanged,
 }
 
 /// The book of `symbol` went stale.
