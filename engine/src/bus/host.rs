@@ -24,7 +24,7 @@ use kspin_api::wire::WireEvent;
 use kspin_api::{
     BookView, ClientOrderId, Context, Event, EventKind, LogRecord, OrderIntent, OrderMessage,
     OrderRequest, Strategy, StrategySummary, SubmitError, SymbolId, SymbolInfo, TimerError,
-    TimerFired, TimerId, MAX_TIMERS,
+    TimerFired, TimerId, TimerTable,
 };
 use kspin_ring::{Consumer, IdlePolicy, Idler, Producer};
 use quanta::Clock;
@@ -349,9 +349,7 @@ struct HostContext {
     trigger: u64,
     id_base: u64,
     next_seq: u64,
-    timers: [Option<(TimerId, u64)>; MAX_TIMERS],
-    /// Earliest due tick among `timers` (`u64::MAX`: none).
-    next_due: u64,
+    timers: TimerTable,
     counters: HostCounters,
     stages: Option<StageHistograms>,
     /// Per-event stamp log; pushed only below its capacity, so it never reallocates.
@@ -381,8 +379,7 @@ impl HostContext {
             trigger: 0,
             id_base: (index as u64 + 1) << ORDER_SEQ_BITS,
             next_seq: 1,
-            timers: [None; MAX_TIMERS],
-            next_due: u64::MAX,
+            timers: TimerTable::new(),
             counters: HostCounters::default(),
             stages: None,
             event_stamps: Vec::new(),
@@ -446,37 +443,14 @@ impl HostContext {
         ticks.min(u64::MAX as u128) as u64
     }
 
-    fn recompute_next_due(&mut self) {
-        self.next_due = self
-            .timers
-            .iter()
-            .flatten()
-            .map(|&(_, due)| due)
-            .min()
-            .unwrap_or(u64::MAX);
-    }
-
     /// Fires due timers in due order (ties by id).
     #[inline]
     fn fire_timers(&mut self, strategy: &mut dyn Strategy) {
-        if self.next_due == u64::MAX {
+        if self.timers.next_due() == u64::MAX {
             return;
         }
         let now = self.clock.raw();
-        if now < self.next_due {
-            return;
-        }
-        loop {
-            let next = self
-                .timers
-                .iter()
-                .enumerate()
-                .filter_map(|(slot, t)| t.map(|(id, due)| (due, id, slot)))
-                .filter(|&(due, _, _)| due <= now)
-                .min();
-            let Some((due, id, slot)) = next else { break };
-            self.timers[slot] = None;
-            self.recompute_next_due();
+        while let Some((id, due)) = self.timers.pop_due(now) {
             self.counters.timers_fired += 1;
             let event = Event::new(now, 0, EventKind::Timer(TimerFired { id, due_tsc: due }));
             self.deliver(strategy, &event);
@@ -578,24 +552,11 @@ impl Context for HostContext {
 
     fn set_timer(&mut self, id: TimerId, after: Duration) -> Result<(), TimerError> {
         let due = self.clock.raw().saturating_add(self.ticks(after));
-        let slot = self
-            .timers
-            .iter()
-            .position(|t| matches!(t, Some((tid, _)) if *tid == id))
-            .or_else(|| self.timers.iter().position(Option::is_none))
-            .ok_or(TimerError::TooMany)?;
-        self.timers[slot] = Some((id, due));
-        self.recompute_next_due();
-        Ok(())
+        self.timers.set(id, due)
     }
 
     fn cancel_timer(&mut self, id: TimerId) {
-        for t in &mut self.timers {
-            if matches!(t, Some((tid, _)) if *tid == id) {
-                *t = None;
-            }
-        }
-        self.recompute_next_due();
+        self.timers.cancel(id);
     }
 }
 
@@ -709,5 +670,33 @@ mod tests {
                 symbol: SymbolId(0)
             })
         );
+    }
+
+    #[test]
+    fn due_timers_fire_in_order_once() {
+        let (mut ctx, _intents) = host(8);
+        let mut strategy = Seen::default();
+        ctx.set_timer(TimerId(2), Duration::ZERO).unwrap();
+        ctx.set_timer(TimerId(1), Duration::ZERO).unwrap();
+        ctx.set_timer(TimerId(3), Duration::from_secs(3_600))
+            .unwrap();
+        ctx.cancel_timer(TimerId(2));
+        ctx.set_timer(TimerId(2), Duration::ZERO).unwrap();
+        ctx.fire_timers(&mut strategy);
+        ctx.fire_timers(&mut strategy);
+        let fired: Vec<TimerId> = strategy
+            .0
+            .iter()
+            .filter_map(|k| match k {
+                EventKind::Timer(t) => Some(t.id),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            fired,
+            [TimerId(1), TimerId(2)],
+            "due order, ties by id; 3 not yet"
+        );
+        assert_eq!(ctx.counters.timers_fired, 2);
     }
 }

@@ -46,6 +46,7 @@ pub mod replica;
 pub mod side;
 pub mod strategy;
 pub mod symbol;
+pub mod timer;
 pub mod wire;
 
 pub use book_view::{BookView, MICROPRICE_EXTRA_DECIMALS};
@@ -64,3 +65,4 @@ pub use params::{ParamError, Params};
 pub use side::{BookSide, Side};
 pub use strategy::{Figure, Strategy, StrategySummary, MAX_FIGURES};
 pub use symbol::{SymbolId, SymbolInfo};
+pub use timer::TimerTable;

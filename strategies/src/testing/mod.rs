@@ -19,7 +19,7 @@ use kspin_api::{
     BookChange, BookSide, BookStale, BookView, ClientOrderId, ConnectionStatus, Context, Event,
     EventKind, Link, LinkState, LogRecord, OrderIntent, OrderMessage, OrderRequest, OrderUpdate,
     Price, Qty, Side, StaleReason, Strategy, SubmitError, SymbolId, SymbolInfo, SystemStatus,
-    Ticker, TimerError, TimerFired, TimerId, Trade, TradeOrderType, MAX_TIMERS,
+    Ticker, TimerError, TimerFired, TimerId, TimerTable, Trade, TradeOrderType,
 };
 
 /// The scripted host; see the module docs.
@@ -38,7 +38,7 @@ pub struct TestHost {
     next_client_id: u64,
     next_trade_id: u64,
     ring_free: usize,
-    timers: [Option<(TimerId, u64)>; MAX_TIMERS],
+    timers: TimerTable,
     orders: Vec<OrderMessage>,
     logs: Vec<LogRecord>,
     events: Vec<Event>,
@@ -65,7 +65,7 @@ impl TestHost {
             next_client_id: 1,
             next_trade_id: 1,
             ring_free: usize::MAX,
-            timers: [None; MAX_TIMERS],
+            timers: TimerTable::new(),
             orders: Vec::new(),
             logs: Vec::new(),
             events: Vec::new(),
@@ -279,16 +279,7 @@ impl TestHost {
         let end = self
             .now
             .saturating_add(by.as_nanos().min(u64::MAX as u128) as u64);
-        loop {
-            let next = self
-                .timers
-                .iter()
-                .enumerate()
-                .filter_map(|(slot, t)| t.map(|(id, due)| (due, id, slot)))
-                .filter(|&(due, _, _)| due <= end)
-                .min();
-            let Some((due, id, slot)) = next else { break };
-            self.timers[slot] = None;
+        while let Some((id, due)) = self.timers.pop_due(end) {
             self.now = self.now.max(due);
             let event = Event::new(due, 0, EventKind::Timer(TimerFired { id, due_tsc: due }));
             self.deliver(strategy, event);
@@ -424,21 +415,10 @@ impl Context for TestHost {
         let due = self
             .now
             .saturating_add(after.as_nanos().min(u64::MAX as u128) as u64);
-        let slot = self
-            .timers
-            .iter()
-            .position(|t| matches!(t, Some((tid, _)) if *tid == id))
-            .or_else(|| self.timers.iter().position(Option::is_none))
-            .ok_or(TimerError::TooMany)?;
-        self.timers[slot] = Some((id, due));
-        Ok(())
+        self.timers.set(id, due)
     }
 
     fn cancel_timer(&mut self, id: TimerId) {
-        for t in &mut self.timers {
-            if matches!(t, Some((tid, _)) if *tid == id) {
-                *t = None;
-            }
-        }
+        self.timers.cancel(id);
     }
 }
