@@ -1,5 +1,5 @@
 //! The strategy host's per-event stamp log (what `kspin bench latency` joins with the engine's
-//! frame stamps): one entry per delivered market event, in delivery order, carrying the
+//! frame stamps): one entry per delivered engine event, in delivery order, carrying the
 //! `recv_tsc` of the frame that caused it; bounded by the capacity asked for; empty unless asked.
 
 mod bus_common;
@@ -50,8 +50,8 @@ fn logs_every_delivered_market_event_in_order() {
     let (report, _, frames) = run(Some(1 << 16));
     let stamps = &report.event_stamps;
     assert!(!stamps.is_empty());
-    // Market events only (book changes, trades, staleness, liveness; no connection status here),
-    // each with a frame's recv_tsc, in frame order, with ordered stamps.
+    // Engine events only (no timers), each with a frame's recv_tsc, in frame order, with ordered
+    // stamps.
     assert!(stamps.len() as u64 <= report.counters.events_delivered);
     assert!(stamps.windows(2).all(|w| w[0].recv_tsc <= w[1].recv_tsc));
     for s in stamps {

@@ -37,6 +37,9 @@ const POLL_BATCH: usize = 64;
 /// Raw-tick span used to calibrate duration → ticks (2^32 ticks ≈ 1–2 s of TSC at GHz rates:
 /// long enough that the integer ratio is precise to well under a part per million).
 const CALIBRATION_TICKS: u64 = 1 << 32;
+/// Least time between two resnapshot requests for one symbol: a replica diverges only through a
+/// bug, and one that keeps diverging must not turn into a snapshot storm on the engine core.
+const RESNAPSHOT_INTERVAL: Duration = Duration::from_secs(1);
 /// Bits of a client order id left for the per-strategy sequence number.
 const ORDER_SEQ_BITS: u32 = 40;
 
@@ -87,7 +90,8 @@ pub struct HostCounters {
     pub intents_refused: u64,
     /// Wire sequences the assembler could not reconcile (should stay 0).
     pub assembly_faults: u64,
-    /// Fresh snapshots asked of the engine after a replica diverged (one per divergence).
+    /// Fresh snapshots asked of the engine after a replica diverged (at most one per symbol per
+    /// second).
     pub resnapshots_requested: u64,
 }
 
@@ -103,7 +107,8 @@ pub struct HostReport {
     /// Per delivered event: engine read → published → received here → `on_event` returned
     /// (`published_to_received`, `received_to_returned`, `read_to_returned`), in ns.
     pub stages: Option<StageHistograms>,
-    /// Per delivered market event, in delivery order, up to the capacity asked for with
+    /// Per delivered engine event (market data, staleness, connection status, order updates;
+    /// not timers), in delivery order, up to the capacity asked for with
     /// [`StrategyHandle::record_event_stamps`] (empty otherwise): what a latency harness joins
     /// with the engine's per-frame stamps by `recv_tsc`.
     pub event_stamps: Vec<EventStamps>,
@@ -172,8 +177,8 @@ impl StrategyHandle {
         }
     }
 
-    /// Keeps the [`EventStamps`] of the first `capacity` delivered market events (timers and
-    /// order updates excluded) for [`HostReport::event_stamps`]. The log is allocated when the
+    /// Keeps the [`EventStamps`] of the first `capacity` delivered engine events (timers, which
+    /// the engine did not publish, excluded) for [`HostReport::event_stamps`]. The log is allocated when the
     /// thread starts, before `on_start`, and never grows: later events are not logged. For
     /// latency harnesses; the stage histograms are the always-on figures.
     pub fn record_event_stamps(&mut self, capacity: usize) {
@@ -354,8 +359,10 @@ struct HostContext {
     stages: Option<StageHistograms>,
     /// Per-event stamp log; pushed only below its capacity, so it never reallocates.
     event_stamps: Vec<EventStamps>,
-    /// Per symbol: a resnapshot request is waiting for room in the intent ring.
+    /// Per symbol: a resnapshot request waits (for ring room or its interval).
     resnapshot_pending: Vec<bool>,
+    /// Per symbol: the tick before which no further resnapshot request is sent.
+    resnapshot_after: Vec<u64>,
     resnapshots_waiting: usize,
 }
 
@@ -384,6 +391,7 @@ impl HostContext {
             stages: None,
             event_stamps: Vec::new(),
             resnapshot_pending: vec![false; n],
+            resnapshot_after: vec![0; n],
             resnapshots_waiting: 0,
         }
     }
@@ -457,37 +465,33 @@ impl HostContext {
         }
     }
 
-    /// Asks the engine for a fresh snapshot of `symbol` (its replica diverged). On a full intent
-    /// ring the request waits in `resnapshot_pending` and [`Self::retry_resnapshots`] sends it.
+    /// Asks the engine for a fresh snapshot of `symbol` (its replica diverged): now, or as soon
+    /// as the intent ring has room and [`RESNAPSHOT_INTERVAL`] has passed since the last request
+    /// for the symbol (a replica that kept diverging must not flood the engine).
     fn request_resnapshot(&mut self, symbol: SymbolId) {
-        self.counters.resnapshots_requested += 1;
-        let message = OrderMessage {
-            trigger_tsc: self.trigger,
-            submit_tsc: self.clock.raw(),
-            request: OrderRequest::Resnapshot { symbol },
-        };
-        if self.intents.try_push(message).is_err() {
-            if let Some(p) = self.resnapshot_pending.get_mut(symbol.index()) {
-                self.resnapshots_waiting += usize::from(!*p);
-                *p = true;
-            }
+        if let Some(p) = self.resnapshot_pending.get_mut(symbol.index()) {
+            self.resnapshots_waiting += usize::from(!*p);
+            *p = true;
         }
+        self.retry_resnapshots();
     }
 
-    /// Sends resnapshot requests that found the intent ring full. A single branch when none
-    /// waits.
+    /// Sends the resnapshot requests that are due. A single branch when none waits.
     #[inline]
     fn retry_resnapshots(&mut self) {
         if self.resnapshots_waiting == 0 {
             return;
         }
-        for (i, pending) in self.resnapshot_pending.iter_mut().enumerate() {
-            if !*pending {
+        let now = self.clock.raw();
+        let interval = self.ticks(RESNAPSHOT_INTERVAL);
+        let pending = self.resnapshot_pending.iter_mut();
+        for (i, (pending, not_before)) in pending.zip(&mut self.resnapshot_after).enumerate() {
+            if !*pending || now < *not_before {
                 continue;
             }
             let message = OrderMessage {
-                trigger_tsc: 0,
-                submit_tsc: self.clock.raw(),
+                trigger_tsc: self.trigger,
+                submit_tsc: now,
                 request: OrderRequest::Resnapshot {
                     symbol: SymbolId(i as u16),
                 },
@@ -496,7 +500,9 @@ impl HostContext {
                 return;
             }
             *pending = false;
+            *not_before = now.saturating_add(interval);
             self.resnapshots_waiting -= 1;
+            self.counters.resnapshots_requested += 1;
         }
     }
 
@@ -639,6 +645,13 @@ mod tests {
             }
         );
         assert!(intents.try_pop().is_none());
+        assert_eq!(ctx.counters.resnapshots_requested, 1);
+        // Diverging again at once: the request waits for its interval instead of flooding.
+        for wire in divergent_snapshot() {
+            ctx.handle(&mut strategy, &mut assembler, &wire);
+        }
+        assert!(intents.try_pop().is_none());
+        assert_eq!(ctx.resnapshots_waiting, 1);
         assert_eq!(ctx.counters.resnapshots_requested, 1);
     }
 

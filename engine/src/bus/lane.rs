@@ -102,6 +102,9 @@ pub(super) struct Lane {
     pub(super) cursor: usize,
     /// What the lane's assembler believes: the last of BookLive (true) / BookStale (false).
     pub(super) told_live: Box<[bool]>,
+    /// A `BookStale` is owed whatever `told_live` says (the symbol froze: the strategy must hear
+    /// it even if it never saw the book live).
+    pub(super) owes_stale: Box<[bool]>,
     /// The latest status that did not fit.
     pub(super) pending_status: Option<ConnectionStatus>,
     pub(super) answers: AnswerQueue,
@@ -160,14 +163,30 @@ impl Lane {
         });
     }
 
-    /// The host's replica of `symbol` diverged: hand the engine's book again as a catch-up
-    /// snapshot, followed by `BookLive` (the strategy saw `BookStale{ReplicaDiverged}`).
+    /// The host's replica of `symbol` diverged (the strategy saw `BookStale{ReplicaDiverged}`):
+    /// the next hand-off gives the engine's book again as a catch-up snapshot followed by
+    /// `BookLive`. The caller hands off (or marks the symbol dirty when that does not fit).
     pub(super) fn request_resnapshot(&mut self, symbol: usize) {
         if let Some(told) = self.told_live.get_mut(symbol) {
             *told = false;
             self.counters.resnapshots_requested += 1;
-            self.mark_dirty(symbol);
         }
+    }
+
+    /// [`Self::hand_off`] now, or mark the symbol dirty so [`super::Bus::service`] retries it.
+    /// Returns whether the lane is lagging afterwards.
+    pub(super) fn hand_off_or_defer(
+        &mut self,
+        symbol: SymbolId,
+        book: Option<&OrderBook>,
+        live: bool,
+        stale: WireStale,
+        stamps: (u64, u64),
+    ) -> bool {
+        if !self.hand_off(symbol, book, live, stale, stamps) {
+            self.mark_dirty(symbol.index());
+        }
+        self.lagging()
     }
 
     pub(super) fn clear_dirty(&mut self, symbol: usize) {
@@ -249,7 +268,7 @@ impl Lane {
                 self.counters.catchup_events += need as u64;
             }
             _ => {
-                if told_live {
+                if told_live || self.owes_stale.get(i).copied().unwrap_or(false) {
                     if self.events.free_slots() < 1 {
                         return false;
                     }
@@ -263,8 +282,24 @@ impl Lane {
                 }
             }
         }
+        if let Some(owed) = self.owes_stale.get_mut(i) {
+            *owed = false;
+        }
         self.clear_dirty(i);
         true
+    }
+
+    /// The symbol froze for strategies: owe a `BookStale`, so that [`Self::hand_off`] sends it
+    /// even if the strategy never saw the book live. The caller hands off (or marks the symbol
+    /// dirty when that does not fit).
+    pub(super) fn owe_stale(&mut self, symbol: usize) {
+        if let (Some(owed), Some(told)) = (
+            self.owes_stale.get_mut(symbol),
+            self.told_live.get_mut(symbol),
+        ) {
+            *owed = true;
+            *told = false;
+        }
     }
 
     /// Pushes one non-book event unless lagging or full (then drops and counts it).

@@ -18,7 +18,11 @@
 //!   sequence fits; with no dirty symbol left the lane is no longer lagging. A strategy therefore
 //!   sees a subsequence of the engine's book states, never a wrong one.
 //! - `BookLive` follows a snapshot exactly when the lane was last told the book is not live
-//!   (which is the case when the feed reports the book went live).
+//!   (which is the case when the feed reports the book went live, or when the strategy's host
+//!   asked for the book again after its replica diverged: `OrderRequest::Resnapshot`).
+//! - **Precision**: a symbol whose precision changed after start-up is frozen for strategies
+//!   ([`super::precision`]): one `BookStale{PrecisionChanged}` (owed until delivered, even to a
+//!   strategy that never saw the book live), then nothing of it until the precision returns.
 //! - No allocation, lock, syscall or formatting after [`Bus::add_strategy`]; no panic on input.
 
 use kspin_api::wire::{LevelPacker, SnapshotReason, WireEvent, WireKind};
@@ -180,6 +184,7 @@ impl Bus {
             dirty_count: 0,
             cursor: 0,
             told_live: vec![false; n].into_boxed_slice(),
+            owes_stale: vec![false; n].into_boxed_slice(),
             pending_status: None,
             answers: AnswerQueue::new(),
             paper: PaperTrader::new(),
@@ -371,7 +376,15 @@ impl Bus {
                 taken += 1;
                 match message.request {
                     OrderRequest::Resnapshot { symbol } => {
-                        lane.request_resnapshot(symbol.index());
+                        let s = symbol.index();
+                        lane.request_resnapshot(s);
+                        // Right away when it fits, so the lane does not lag for a poll.
+                        if let Some(&reason) = self.stale_reasons.get(s) {
+                            let (book, live) = books
+                                .current_book(s)
+                                .map_or((None, false), |(b, live)| (Some(b), live));
+                            lane.hand_off_or_defer(symbol, book, live, reason, stamps);
+                        }
                     }
                     request => lane.answer(&request, books, versions),
                 }
@@ -608,28 +621,34 @@ impl FeedSink for Bus {
     }
 
     /// Freezes the symbol for strategies while its precision differs from theirs: each lane
-    /// gets `BookStale{PrecisionChanged}` (through the catch-up path, so it is never lost) and
-    /// nothing more of the symbol. Back at their scales, it thaws: the next live book is handed
-    /// as a snapshot.
+    /// gets `BookStale{PrecisionChanged}` (right away when its ring has room, else through the
+    /// catch-up path: it is owed, never lost) and nothing more of the symbol. Back at their
+    /// scales it thaws: the engine's book is resyncing then, and its next live snapshot is
+    /// handed with `BookLive`.
     fn precision_changed(&mut self, symbol: usize, price_scale: u8, qty_scale: u8) {
-        if self.symbol_index(symbol).is_none() {
+        let Some(id) = self.symbol_index(symbol) else {
             return;
-        }
+        };
         let Some(frozen) = self
             .precision
             .engine_scales(symbol, (price_scale, qty_scale))
         else {
             return;
         };
-        if frozen {
-            self.counters.precision_changes += 1;
-            self.stale_reasons[symbol] = WireStale::PrecisionChanged;
-        }
         self.versions[symbol] = self.versions[symbol].wrapping_add(1);
-        for lane in &mut self.lanes {
-            lane.mark_dirty(symbol);
+        if !frozen {
+            // A notice still owed after the thaw says what the strategy's book now is: resyncing.
+            self.stale_reasons[symbol] = WireStale::ChecksumMismatch;
+            return;
         }
-        self.attention |= !self.lanes.is_empty();
+        self.counters.precision_changes += 1;
+        let reason = WireStale::PrecisionChanged;
+        self.stale_reasons[symbol] = reason;
+        let stamps = self.stamps();
+        for lane in &mut self.lanes {
+            lane.owe_stale(symbol);
+            self.attention |= lane.hand_off_or_defer(id, None, false, reason, stamps);
+        }
     }
 
     fn status(&mut self, status: &StatusMsg<'_>) {
@@ -828,10 +847,9 @@ mod tests {
         };
         h.intents_mut().try_push(request).unwrap();
         let sources = [(book.clone(), true)];
+        // Handed at once (the ring has room): the lane never lags for it.
         bus.drain_intents(&sources[..]);
-        assert!(bus.needs_service());
-        bus.service(&sources[..]);
-        assert!(!bus.is_lagging(0));
+        assert!(!bus.is_lagging(0) && !bus.needs_service());
         assert_eq!(
             kinds(h.events_mut()),
             vec![
@@ -845,7 +863,58 @@ mod tests {
             ]
         );
         let c = bus.lane_counters(0).unwrap();
-        assert_eq!((c.resnapshots_requested, c.snapshots_handed), (1, 1));
+        assert_eq!(
+            (c.resnapshots_requested, c.snapshots_handed, c.lag_episodes),
+            (1, 1, 0)
+        );
         assert_eq!(bus.paper_counters(0).unwrap().intents, 0);
+    }
+
+    /// A freeze is told even to a strategy that never saw the book live, and even when its ring
+    /// is full at that moment (owed, then handed by `service`); nothing of the symbol follows.
+    #[test]
+    fn a_precision_change_is_always_told_and_silences_the_symbol() {
+        let symbols = [SymbolInfo::new(0, "X/Y", 1, 0, 10)];
+        let stale = WireKind::BookStale(BookStale {
+            symbol: SymbolId(0),
+            reason: WireStale::PrecisionChanged,
+        });
+        let mut bus = Bus::new(&symbols);
+        let mut h = bus
+            .add_strategy("t", None, Box::new(Idle), 2, IdlePolicy::Spin)
+            .unwrap();
+        bus.precision_changed(0, 2, 0);
+        assert_eq!(kinds(h.events_mut()), vec![stale]);
+        assert_eq!(bus.counters().precision_changes, 1);
+        // Frozen: a book at the new scale, a trade and liveness publish nothing.
+        let book = OrderBook::new(10, 2, 0);
+        let report = ApplyReport::default();
+        let (bids, asks) = ([level(100, 2)], [level(101, 3)]);
+        bus.book_live(0, &book);
+        bus.book_updated(0, &book, &data(&bids, &asks), UpdateKind::Snapshot, &report);
+        bus.book_stale(0, StaleReason::BadMessage);
+        assert!(kinds(h.events_mut()).is_empty());
+        let sources = [(book.clone(), true)];
+        bus.service(&sources[..]);
+        assert!(
+            kinds(h.events_mut()).is_empty(),
+            "no catch-up of a frozen book"
+        );
+
+        // Thaw, then freeze again with the ring full: the notice is owed until there is room.
+        bus.precision_changed(0, 1, 0);
+        for _ in 0..2 {
+            bus.publish_connection(ConnectionStatus {
+                link: Link::Public,
+                state: LinkState::Connected,
+                system: SystemStatus::Online,
+            });
+        }
+        bus.precision_changed(0, 3, 0);
+        assert!(bus.is_lagging(0));
+        assert_eq!(kinds(h.events_mut()).len(), 2, "the two statuses");
+        bus.service(&sources[..]);
+        assert_eq!(kinds(h.events_mut()), vec![stale]);
+        assert!(!bus.is_lagging(0));
     }
 }

@@ -9,7 +9,8 @@
 //! latency runs: the same even spacing as `SleepPacer`, but it never lets the loop sleep, so each
 //! event leaves within one loop iteration (~1 µs) of its due time instead of a timer slack
 //! (~50 µs+) late. [`PacingMode::SpinYield`] is the spin pacer on a core shared with another
-//! polling thread: the loop gives the core away (`sched_yield`) on every idle turn.
+//! polling thread: the loop gives the core away (`sched_yield`) after every turn (the spin
+//! pacer never idles).
 
 use std::time::{Duration, Instant};
 
@@ -29,7 +30,7 @@ pub enum PacingMode {
     /// Events spread evenly at the configured rate; the loop busy-polls in between (a pinned
     /// venue thread for latency benchmarks).
     Spin,
-    /// As `Spin`, but the loop yields its core on every idle turn: for a venue thread that shares
+    /// As `Spin`, but the loop yields its core after every turn: for a venue thread that shares
     /// its core with another polling thread (that yields too), on machines without a core each.
     SpinYield,
 }

@@ -20,9 +20,9 @@
 //! the first `--warmup` are skipped.
 //!
 //! Cores: the venue, the engine and the strategy each get a core when there are three or more.
-//! With two, the strategy shares the venue's core: both then yield the core on every idle turn
-//! (the venue in every phase of the run, so the phases stay comparable; the strategy host after
-//! a short spin), and the wire → strategy figures include the scheduler's hand-over between the
+//! With two, the strategy shares the venue's core: both then give the core away (the venue after
+//! every loop turn, in every phase of the run so the phases stay comparable; the strategy host
+//! when idle, after a short spin), and the wire → strategy figures include the scheduler's hand-over between the
 //! two (a few µs here); the run says so.
 
 use std::path::Path;
@@ -101,6 +101,11 @@ const PROBE_RING_CAPACITY: usize = 1 << 14;
 /// True when the strategy thread shares the venue's core (fewer than three cores).
 fn strategy_shares_venue(opts: &BenchOptions) -> bool {
     opts.strategy_core == opts.venue_core
+}
+
+/// True when the strategy thread shares a core with another busy thread of the run.
+fn strategy_shares_core(opts: &BenchOptions) -> bool {
+    strategy_shares_venue(opts) || opts.strategy_core == opts.engine_core
 }
 
 /// Frames a phase can see: every market event can produce a book, a trade and a ticker frame
@@ -194,7 +199,7 @@ fn start_probe_strategy(
     stop: Arc<AtomicBool>,
 ) -> Result<(Bus, RunningStrategy), BenchError> {
     let mut bus = Bus::new(&symbol_infos(&plan(opts)));
-    let idle = if strategy_shares_venue(opts) {
+    let idle = if strategy_shares_core(opts) {
         IdlePolicy::SHARED_CORE
     } else {
         IdlePolicy::Spin
@@ -217,7 +222,7 @@ fn start_probe_strategy(
 
 fn strategy_setup(opts: &BenchOptions, pinning: Pinning) -> ThreadSetup {
     ThreadSetup {
-        role: if strategy_shares_venue(opts) {
+        role: if strategy_shares_core(opts) {
             "strategy host (latency_probe; spins, then yields when idle)"
         } else {
             "strategy host (latency_probe; busy-poll)"
@@ -368,10 +373,9 @@ pub fn run_floor_phase(
             tcp.set_read_timeout(Some(Duration::from_millis(50)))
                 .map_err(|e| e.to_string())?;
             let (mut ws, _) = tungstenite::client(url.as_str(), tcp).map_err(|e| e.to_string())?;
-            for bytes in std::iter::once(&requests.instrument)
-                .chain(requests.books.iter())
-                .chain(requests.others.iter())
-            {
+            // The same subscriptions as the kspin phases (which know every precision and do
+            // not subscribe `instrument`).
+            for bytes in requests.books.iter().chain(requests.others.iter()) {
                 let text = String::from_utf8_lossy(bytes).into_owned();
                 ws.send(tungstenite::Message::Text(text.into()))
                     .map_err(|e| e.to_string())?;

@@ -162,6 +162,13 @@ pub struct Joined {
 
 /// Joins the probe's per-frame stamps, the venue's send stamps and (if any) the strategy host's
 /// event stamps into stage histograms, skipping frames read before `warm_tsc`.
+///
+/// An event joins frame `i` when its `recv_tsc` is frame `i`'s read stamp and it was published
+/// while that frame was processed (`publish_tsc` no later than the frame's published stamp):
+/// events the bus publishes between frames (catch-up snapshots, conflated statuses, order
+/// updates) carry the previous frame's read stamp but belong to no frame. The strategy-side
+/// spans are measured from the frame's first event's own publish stamp, since the engine keeps
+/// publishing the rest of a frame while the strategy may already hold its first event.
 pub fn join_stamps<P: Publisher>(
     clock: &quanta::Clock,
     probe: &LatencyProbe<P>,
@@ -170,19 +177,28 @@ pub fn join_stamps<P: Publisher>(
     warm_tsc: u64,
 ) -> Result<Joined, BenchError> {
     let kept = probe.kept();
-    // The strategy side, per frame: (received, returned) of the frame's first delivered event.
-    let mut reached = vec![(0u64, 0u64); kept.len()];
+    debug_assert!(
+        kept.windows(2).all(|w| w[0][0] < w[1][0]),
+        "read stamps strictly increase (one pinned thread, one TSC)"
+    );
+    // Per frame: the first event that joined it.
+    let mut reached: Vec<Option<EventStamps>> = vec![None; kept.len()];
     for e in events {
         let Ok(i) = kept.binary_search_by_key(&e.recv_tsc, |s| s[0]) else {
             continue;
         };
-        if reached[i].0 == 0 {
-            reached[i] = (e.received_tsc, e.returned_tsc);
+        if e.publish_tsc <= kept[i][3] && reached[i].is_none() {
+            reached[i] = Some(*e);
         }
     }
     let mut histograms = StageHistograms::new().map_err(|e| BenchError::Setup(e.to_string()))?;
     let (mut samples, mut strategy_samples) = (0, 0);
-    for (i, (s, &(received, returned))) in kept.iter().zip(&reached).enumerate() {
+    let span = |h: &mut StageHistograms, name: &str, from: u64, to: u64| {
+        if from != 0 && to >= from {
+            h.record_span(name, clock.delta_as_nanos(from, to));
+        }
+    };
+    for (i, (s, first)) in kept.iter().zip(&reached).enumerate() {
         let wire = sent.get(i as u64 + 1);
         if s[0] < warm_tsc || wire == 0 {
             continue;
@@ -193,11 +209,17 @@ pub fn join_stamps<P: Publisher>(
         fs.set(Stage::Decoded, s[1]);
         fs.set(Stage::Applied, s[2]);
         fs.set(Stage::Published, s[3]);
-        fs.set(Stage::Received, received);
-        fs.set(Stage::Returned, returned);
         histograms.record(clock, &fs);
         samples += 1;
-        strategy_samples += u64::from(received != 0);
+        if let Some(e) = first {
+            strategy_samples += 1;
+            let h = &mut histograms;
+            span(h, "published_to_received", e.publish_tsc, e.received_tsc);
+            span(h, "received_to_returned", e.received_tsc, e.returned_tsc);
+            span(h, "read_to_returned", s[0], e.returned_tsc);
+            span(h, "wire_to_received", wire, e.received_tsc);
+            span(h, "wire_to_returned", wire, e.returned_tsc);
+        }
     }
     Ok(Joined {
         histograms,
@@ -263,20 +285,34 @@ mod tests {
                 received_tsc: 3_200,
                 returned_tsc: 3_210,
             },
-            // Matches no frame (a catch-up published outside a frame): ignored.
+            // Matches no frame's read stamp: ignored.
             EventStamps {
                 recv_tsc: 2_500,
                 publish_tsc: 2_600,
                 received_tsc: 2_700,
                 returned_tsc: 2_800,
             },
+            // Frame 2's read stamp, but published after frame 2 was done (a catch-up between
+            // frames): belongs to no frame.
+            EventStamps {
+                recv_tsc: 2_000,
+                publish_tsc: 2_500,
+                received_tsc: 2_600,
+                returned_tsc: 2_700,
+            },
         ];
         let joined = join_stamps(&clock, &probe, &sent, &events, 1_500).expect("join");
         assert_eq!(joined.samples, 2, "frame 1 is before the warm-up mark");
-        assert_eq!(joined.strategy_samples, 1);
+        assert_eq!(joined.strategy_samples, 1, "frame 3 only");
         let h = joined.histograms.span("wire_to_received").expect("span");
         assert_eq!(h.len(), 1);
         assert_eq!(h.max(), h.highest_equivalent(300));
+        // Published → received from the event's own publish stamp (3_030), not the frame's.
+        let h = joined
+            .histograms
+            .span("published_to_received")
+            .expect("span");
+        assert_eq!((h.len(), h.max()), (1, h.highest_equivalent(170)));
         let h = joined.histograms.span("wire_to_published").expect("span");
         assert_eq!(h.len(), 2);
         assert_eq!(h.min(), h.lowest_equivalent(130));
