@@ -176,11 +176,6 @@ fn resolve(opts: &BenchOptions) -> BenchOptions {
             .find(|&c| c != o.venue_core && c != o.engine_core)
             .unwrap_or(o.venue_core)
     });
-    o.venue_pacing = if o.strategy_core == o.venue_core {
-        VenuePacing::SpinYield
-    } else {
-        VenuePacing::Spin
-    };
     o.runs = o.runs.max(1);
     o
 }
@@ -188,7 +183,16 @@ fn resolve(opts: &BenchOptions) -> BenchOptions {
 fn run_inner(args: &BenchArgs) -> Result<(), BenchError> {
     let clock = quanta::Clock::new();
     let (name, opts) = match &args.command {
-        BenchCommand::Latency(o) => ("latency", resolve(o)),
+        BenchCommand::Latency(o) => {
+            let o = resolve(o);
+            // A strategy sharing the venue's core needs the venue to give the core away.
+            let venue_pacing = if o.strategy_core == o.venue_core {
+                VenuePacing::SpinYield
+            } else {
+                VenuePacing::Spin
+            };
+            ("latency", BenchOptions { venue_pacing, ..o })
+        }
         BenchCommand::Floor(o) => ("floor", resolve(o)),
         BenchCommand::Throughput(o) => ("throughput", resolve(o)),
         BenchCommand::Replay(o) => ("replay", resolve(o)),
