@@ -3,7 +3,9 @@
 //! HdrHistogram per span between two stages ([`StageHistograms`]).
 //!
 //! Stages, in pipeline order: the venue wrote the frame (`Wire`, only known in benchmarks, through
-//! the venue's send-stamp side channel), the engine read it (`Read`), decoded it (`Decoded`), the
+//! the venue's send-stamp side channel), the engine has the frame's payload in hand (`Read`: read
+//! from the socket, TLS-decrypted and unframed, one stamp per frame even when one `read` brought
+//! several, so a read stamp identifies its frame), decoded it (`Decoded`), the
 //! feed applied and checked the book and hands the event on (`Applied`), the publisher pushed it
 //! (`Published`), a strategy host popped it (`Received`), the strategy's callback returned
 //! (`Returned`), order bytes were written (`OrderWritten`). The engine core fills `Read` to
