@@ -21,24 +21,10 @@ use kspin_api::{Price, Qty};
 
 /// The server's script; returns the true books at the end.
 fn script(mut s: Scripted, go: Receiver<()>) -> [Levels; 2] {
-    s.send({
-        let mut out = String::new();
-        frames::status(&mut out, "online", 42);
-        out
-    });
+    s.status_online(42);
     // Initial subscription: one request for both symbols (same depth).
-    let sub = s.request();
-    assert_eq!(method(&sub), "subscribe", "{sub}");
-    assert_eq!(book_symbols(&sub), ["BTC/USD", "ETH/USD"]);
-    let id = sub["req_id"].clone();
-    s.ack("subscribe", BTC, &id);
-    s.ack("subscribe", ETH, &id);
-    s.snapshot(BTC);
-    s.snapshot(ETH);
-    for _ in 0..3 {
-        s.update(BTC, false);
-        s.update(ETH, false);
-    }
+    s.subscribe_both();
+    s.stream(3);
     // The fault: BTC's book is right, its checksum is not.
     s.update(BTC, true);
     // In flight before the engine's unsubscribe can arrive: BTC dropped, ETH applied.
@@ -72,26 +58,14 @@ fn script(mut s: Scripted, go: Receiver<()>) -> [Levels; 2] {
     s.update(BTC, false);
     s.ack("subscribe", BTC, &resub["req_id"]);
     s.snapshot(BTC);
-    for _ in 0..5 {
-        s.update(BTC, false);
-        s.update(ETH, false);
-    }
-    let last = s.request();
-    assert_eq!(method(&last), "ping", "{last}");
-    s.pong(&last["req_id"]);
-    [s.levels(BTC), s.levels(ETH)]
+    s.stream(5);
+    s.finish()
 }
 
 #[test]
 fn resync_is_unsubscribe_ack_subscribe_snapshot_and_drops_everything_between() {
     let (port, go, server) = spawn_script(script);
-    let mut cfg = scripted_config(port);
-    // Precision configured: no `instrument` round trip.
-    for p in &mut cfg.symbols {
-        let pair = find_pair(&p.symbol).unwrap();
-        p.precision = Some((pair.price_precision, pair.qty_precision));
-    }
-    let mut core = core(cfg);
+    let mut core = core(scripted_config_known_precision(port));
 
     poll_until(&mut core, "BTC resyncing", |c| {
         c.feed().book(BTC).unwrap().state == SubscriptionState::Unsubscribing
@@ -113,27 +87,11 @@ fn resync_is_unsubscribe_ack_subscribe_snapshot_and_drops_everything_between() {
     }
     go.send(()).unwrap();
     poll_until(&mut core, "BTC live again", all_live);
-    let id = core.ping_now();
-    assert!(id.is_some());
-    poll_until(&mut core, "the last pong", |c| {
-        c.publisher().last_pong == id
-    });
+    drain_to_pong(&mut core);
     let truth = server.join().expect("the script ran to its end");
 
     // Both books equal the script's true books: nothing dropped leaked into the new BTC book.
-    for (levels, (name, b)) in truth.iter().zip(core.feed().books()) {
-        assert_eq!(b.state, SubscriptionState::Live, "{name}");
-        assert_eq!(
-            b.book.bids().iter().collect::<Vec<_>>(),
-            levels.0,
-            "{name} bids"
-        );
-        assert_eq!(
-            b.book.asks().iter().collect::<Vec<_>>(),
-            levels.1,
-            "{name} asks"
-        );
-    }
+    assert_books_are(&core, &truth);
     let btc = core.feed().book(BTC).unwrap().counters;
     let eth = core.feed().book(ETH).unwrap().counters;
     // BTC: 2 snapshots + 3 + 1 corrupt + 1 in flight + 1 before the ack + 1 after it + 1 before
@@ -171,11 +129,7 @@ fn btc_finer() -> &'static SimPair {
 }
 
 fn precision_script(mut s: Scripted, _go: Receiver<()>) -> [Levels; 2] {
-    s.send({
-        let mut out = String::new();
-        frames::status(&mut out, "online", 43);
-        out
-    });
+    s.status_online(43);
     let inst = s.request();
     assert_eq!(method(&inst), "subscribe", "{inst}");
     assert_eq!(inst["params"]["channel"], "instrument", "{inst}");
@@ -184,17 +138,8 @@ fn precision_script(mut s: Scripted, _go: Receiver<()>) -> [Levels; 2] {
         frames::instrument(&mut out, &s.pairs);
         out
     });
-    let sub = s.request();
-    assert_eq!(book_symbols(&sub), ["BTC/USD", "ETH/USD"]);
-    let id = sub["req_id"].clone();
-    s.ack("subscribe", BTC, &id);
-    s.ack("subscribe", ETH, &id);
-    s.snapshot(BTC);
-    s.snapshot(ETH);
-    for _ in 0..3 {
-        s.update(BTC, false);
-        s.update(ETH, false);
-    }
+    s.subscribe_both();
+    s.stream(3);
     // Kraken changes BTC/USD's price precision: an instrument update; from now on every BTC
     // price has two decimals (the true book is the same prices, mantissas x10).
     let finer = btc_finer();
@@ -215,23 +160,9 @@ fn precision_script(mut s: Scripted, _go: Receiver<()>) -> [Levels; 2] {
     s.update(BTC, false);
     s.update(ETH, false);
     // The engine resyncs BTC to get a snapshot at the new precision.
-    let unsub = s.request();
-    assert_eq!(method(&unsub), "unsubscribe", "{unsub}");
-    assert_eq!(book_symbols(&unsub), ["BTC/USD"]);
-    s.ack("unsubscribe", BTC, &unsub["req_id"]);
-    let resub = s.request();
-    assert_eq!(method(&resub), "subscribe", "{resub}");
-    assert_eq!(book_symbols(&resub), ["BTC/USD"]);
-    s.ack("subscribe", BTC, &resub["req_id"]);
-    s.snapshot(BTC);
-    for _ in 0..3 {
-        s.update(BTC, false);
-        s.update(ETH, false);
-    }
-    let last = s.request();
-    assert_eq!(method(&last), "ping", "{last}");
-    s.pong(&last["req_id"]);
-    [s.levels(BTC), s.levels(ETH)]
+    s.resync(BTC);
+    s.stream(3);
+    s.finish()
 }
 
 #[test]
@@ -242,24 +173,9 @@ fn a_precision_change_on_a_live_book_resyncs_it_at_the_new_precision() {
     poll_until(&mut core, "BTC rebuilt at the new precision", |c| {
         all_live(c) && c.feed().book(BTC).unwrap().counters.snapshots == 2
     });
-    let id = core.ping_now();
-    assert!(id.is_some());
-    poll_until(&mut core, "the last pong", |c| {
-        c.publisher().last_pong == id
-    });
+    drain_to_pong(&mut core);
     let truth = server.join().expect("the script ran to its end");
-    for (levels, (name, b)) in truth.iter().zip(core.feed().books()) {
-        assert_eq!(
-            b.book.bids().iter().collect::<Vec<_>>(),
-            levels.0,
-            "{name} bids"
-        );
-        assert_eq!(
-            b.book.asks().iter().collect::<Vec<_>>(),
-            levels.1,
-            "{name} asks"
-        );
-    }
+    assert_books_are(&core, &truth);
     let entry = core.feed().symbols().get(BTC).unwrap();
     assert_eq!((entry.price_scale, entry.qty_scale), (2, 8));
     assert_eq!(core.feed().book(BTC).unwrap().book.price_scale(), 2);
@@ -307,22 +223,9 @@ fn late_precision_script(mut s: Scripted, _go: Receiver<()>) -> [Levels; 2] {
         out.replacen("\"type\":\"snapshot\"", "\"type\":\"update\"", 1)
     });
     // No snapshot will come on the current subscription: the engine resubscribes.
-    let unsub = s.request();
-    assert_eq!(method(&unsub), "unsubscribe", "{unsub}");
-    assert_eq!(book_symbols(&unsub), ["BTC/USD"]);
-    s.ack("unsubscribe", BTC, &unsub["req_id"]);
-    let resub = s.request();
-    assert_eq!(method(&resub), "subscribe", "{resub}");
-    s.ack("subscribe", BTC, &resub["req_id"]);
-    s.snapshot(BTC);
-    for _ in 0..3 {
-        s.update(BTC, false);
-        s.update(ETH, false);
-    }
-    let last = s.request();
-    assert_eq!(method(&last), "ping", "{last}");
-    s.pong(&last["req_id"]);
-    [s.levels(BTC), s.levels(ETH)]
+    s.resync(BTC);
+    s.stream(3);
+    s.finish()
 }
 
 #[test]
@@ -330,24 +233,9 @@ fn a_snapshot_dropped_for_want_of_precision_is_fetched_again_once_it_is_known() 
     let (port, _go, server) = spawn_script(late_precision_script);
     let mut core = core(scripted_config(port));
     poll_until(&mut core, "BTC live", all_live);
-    let id = core.ping_now();
-    assert!(id.is_some());
-    poll_until(&mut core, "the last pong", |c| {
-        c.publisher().last_pong == id
-    });
+    drain_to_pong(&mut core);
     let truth = server.join().expect("the script ran to its end");
-    for (levels, (name, b)) in truth.iter().zip(core.feed().books()) {
-        assert_eq!(
-            b.book.bids().iter().collect::<Vec<_>>(),
-            levels.0,
-            "{name} bids"
-        );
-        assert_eq!(
-            b.book.asks().iter().collect::<Vec<_>>(),
-            levels.1,
-            "{name} asks"
-        );
-    }
+    assert_books_are(&core, &truth);
     assert_eq!(
         core.feed().counters().no_precision,
         2,
@@ -362,13 +250,7 @@ fn a_snapshot_dropped_for_want_of_precision_is_fetched_again_once_it_is_known() 
 }
 
 fn cut_mid_resync_script(mut s: Scripted, _go: Receiver<()>) -> [Levels; 2] {
-    let sub = s.request();
-    assert_eq!(book_symbols(&sub), ["BTC/USD", "ETH/USD"]);
-    let id = sub["req_id"].clone();
-    s.ack("subscribe", BTC, &id);
-    s.ack("subscribe", ETH, &id);
-    s.snapshot(BTC);
-    s.snapshot(ETH);
+    s.subscribe_both();
     s.update(ETH, false);
     s.update(BTC, true);
     let unsub = s.request();
@@ -377,57 +259,22 @@ fn cut_mid_resync_script(mut s: Scripted, _go: Receiver<()>) -> [Levels; 2] {
     s.cut_and_accept();
     // On the new connection: every subscription exactly once (the grouped one), and no
     // leftover resync request.
-    let sub = s.request();
-    assert_eq!(method(&sub), "subscribe", "{sub}");
-    assert_eq!(book_symbols(&sub), ["BTC/USD", "ETH/USD"]);
-    let id = sub["req_id"].clone();
-    s.ack("subscribe", BTC, &id);
-    s.ack("subscribe", ETH, &id);
-    s.snapshot(BTC);
-    s.snapshot(ETH);
-    for _ in 0..3 {
-        s.update(BTC, false);
-        s.update(ETH, false);
-    }
-    let last = s.request();
-    assert_eq!(
-        method(&last),
-        "ping",
-        "expected only the test's ping, got {last}"
-    );
-    s.pong(&last["req_id"]);
-    [s.levels(BTC), s.levels(ETH)]
+    s.subscribe_both();
+    s.stream(3);
+    s.finish()
 }
 
 #[test]
 fn a_drop_in_the_middle_of_a_resync_resubscribes_everything_exactly_once() {
     let (port, _go, server) = spawn_script(cut_mid_resync_script);
-    let mut cfg = scripted_config(port);
-    for p in &mut cfg.symbols {
-        let pair = find_pair(&p.symbol).unwrap();
-        p.precision = Some((pair.price_precision, pair.qty_precision));
-    }
-    let mut core = core(cfg);
+    let mut core = core(scripted_config_known_precision(port));
     poll_until(&mut core, "reconnected, every book live", |c| {
         c.counters().connects == 2 && all_live(c)
     });
-    let id = core.ping_now();
-    assert!(id.is_some());
-    poll_until(&mut core, "the last pong", |c| {
-        c.publisher().last_pong == id
-    });
+    drain_to_pong(&mut core);
     let truth = server.join().expect("the script ran to its end");
-    for (levels, (name, b)) in truth.iter().zip(core.feed().books()) {
-        assert_eq!(
-            b.book.bids().iter().collect::<Vec<_>>(),
-            levels.0,
-            "{name} bids"
-        );
-        assert_eq!(
-            b.book.asks().iter().collect::<Vec<_>>(),
-            levels.1,
-            "{name} asks"
-        );
+    assert_books_are(&core, &truth);
+    for (name, b) in core.feed().books() {
         assert_eq!(b.counters.snapshots, 2, "{name}");
     }
     let btc = core.feed().book(BTC).unwrap().counters;

@@ -161,6 +161,95 @@ impl Scripted {
             self.truth[i].asks().iter().collect(),
         )
     }
+
+    /// Sends a `status` frame (system online) with `connection_id`.
+    pub fn status_online(&mut self, connection_id: u64) {
+        let mut out = String::new();
+        frames::status(&mut out, "online", connection_id);
+        self.send(out);
+    }
+
+    /// Expects the grouped book subscription of both symbols, acks it and sends both
+    /// snapshots.
+    pub fn subscribe_both(&mut self) {
+        let sub = self.request();
+        assert_eq!(method(&sub), "subscribe", "{sub}");
+        assert_eq!(book_symbols(&sub), ["BTC/USD", "ETH/USD"]);
+        let id = sub["req_id"].clone();
+        self.ack("subscribe", BTC, &id);
+        self.ack("subscribe", ETH, &id);
+        self.snapshot(BTC);
+        self.snapshot(ETH);
+    }
+
+    /// `rounds` correct updates of each symbol, alternating.
+    pub fn stream(&mut self, rounds: usize) {
+        for _ in 0..rounds {
+            self.update(BTC, false);
+            self.update(ETH, false);
+        }
+    }
+
+    /// Expects symbol `i`'s resync, with nothing else in between: unsubscribe, (ack), subscribe,
+    /// (ack), then sends the fresh snapshot.
+    pub fn resync(&mut self, i: usize) {
+        let unsub = self.request();
+        assert_eq!(method(&unsub), "unsubscribe", "{unsub}");
+        assert_eq!(book_symbols(&unsub), [self.pairs[i].symbol]);
+        self.ack("unsubscribe", i, &unsub["req_id"]);
+        let resub = self.request();
+        assert_eq!(method(&resub), "subscribe", "{resub}");
+        assert_eq!(book_symbols(&resub), [self.pairs[i].symbol]);
+        self.ack("subscribe", i, &resub["req_id"]);
+        self.snapshot(i);
+    }
+
+    /// Expects the test's final ping (and no other request before it), answers it and returns
+    /// the true books.
+    pub fn finish(&mut self) -> [Levels; 2] {
+        let last = self.request();
+        assert_eq!(
+            method(&last),
+            "ping",
+            "expected only the test's ping, got {last}"
+        );
+        self.pong(&last["req_id"]);
+        [self.levels(BTC), self.levels(ETH)]
+    }
+}
+
+/// [`scripted_config`] with every precision configured (no `instrument` round trip).
+pub fn scripted_config_known_precision(port: u16) -> kspin::runtime::CoreConfig {
+    let mut cfg = scripted_config(port);
+    for p in &mut cfg.symbols {
+        let pair = find_pair(&p.symbol).unwrap();
+        p.precision = Some((pair.price_precision, pair.qty_precision));
+    }
+    cfg
+}
+
+/// Pings through the core and polls until the pong: every frame the script sent before it has
+/// been processed.
+pub fn drain_to_pong(core: &mut super::Core) {
+    let id = core.ping_now();
+    assert!(id.is_some(), "the connection is open");
+    super::poll_until(core, "the last pong", |c| c.publisher().last_pong == id);
+}
+
+/// The engine's books equal the script's true books, level for level.
+pub fn assert_books_are(core: &super::Core, truth: &[Levels; 2]) {
+    for (levels, (name, b)) in truth.iter().zip(core.feed().books()) {
+        assert_eq!(
+            b.book.bids().iter().collect::<Vec<_>>(),
+            levels.0,
+            "{name} bids"
+        );
+        assert_eq!(
+            b.book.asks().iter().collect::<Vec<_>>(),
+            levels.1,
+            "{name} asks"
+        );
+    }
 }
 
 pub fn method(req: &Value) -> &str {
