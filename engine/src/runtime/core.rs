@@ -73,9 +73,10 @@ pub struct CoreConfig {
     pub policy: MismatchPolicy,
     pub decoder: DecoderLimits,
     pub seed: u64,
-    /// Subscribe `instrument` on every connection even when every precision is known, so a
-    /// precision change announced by the exchange is followed (the book resubscribes at the new
-    /// precision) instead of failing every checksum until a restart.
+    /// Subscribe `instrument` on every connection even when every precision is known (sent with
+    /// the book subscriptions, not waited for), so a precision change announced by the exchange
+    /// is followed (the book resubscribes at the new precision) instead of failing every
+    /// checksum until a restart.
     pub watch_instrument: bool,
 }
 
@@ -159,8 +160,7 @@ impl<P: Publisher> EngineCore<P> {
             feed.add_symbol(&p.symbol, usize::from(p.depth), p.precision);
         }
         let requests = Requests::render(&cfg.symbols)?;
-        let needs_instrument =
-            cfg.watch_instrument || cfg.symbols.iter().any(|p| p.precision.is_none());
+        let needs_instrument = cfg.symbols.iter().any(|p| p.precision.is_none());
         let has_books = cfg.symbols.iter().any(|p| p.book);
         let now = clock.now();
         Ok(EngineCore {
@@ -394,10 +394,13 @@ impl<P: Publisher> EngineCore<P> {
         let Some(conn) = self.conn.as_mut() else {
             return;
         };
-        for bytes in self
-            .requests
-            .books
-            .iter()
+        // Every precision known: `instrument` (when watched) goes out with the books instead of
+        // holding them back until its snapshot.
+        let watch = self.cfg.watch_instrument && !self.needs_instrument;
+        let instrument = watch.then_some(&self.requests.instrument);
+        for bytes in instrument
+            .into_iter()
+            .chain(self.requests.books.iter())
             .chain(self.requests.others.iter())
         {
             if conn.send_text(bytes).is_err() {
