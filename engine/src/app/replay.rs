@@ -72,6 +72,25 @@ pub struct ReplayReport {
     pub strategies: Option<Value>,
 }
 
+impl ReplayReport {
+    /// A report of `file` with nothing counted yet.
+    fn empty(file: &str) -> ReplayReport {
+        ReplayReport {
+            file: file.to_owned(),
+            lines: 0,
+            frames: 0,
+            frames_by_kind: BTreeMap::new(),
+            book_messages: 0,
+            checksum_ok: 0,
+            checksum_mismatch: 0,
+            errors: 0,
+            error_lines: Vec::new(),
+            symbols: Vec::new(),
+            strategies: None,
+        }
+    }
+}
+
 /// Per-symbol figures of a replay.
 #[derive(Debug, Clone)]
 pub struct SymbolReport {
@@ -158,19 +177,7 @@ pub fn replay_text(
         feed.add_symbol(symbol, args.depth.unwrap_or(10), Some((p, q)));
     }
     let mut decoder = Decoder::new(DecoderLimits::default());
-    let mut report = ReplayReport {
-        file: file.to_owned(),
-        lines: 0,
-        frames: 0,
-        frames_by_kind: BTreeMap::new(),
-        book_messages: 0,
-        checksum_ok: 0,
-        checksum_mismatch: 0,
-        errors: 0,
-        error_lines: Vec::new(),
-        symbols: Vec::new(),
-        strategies: None,
-    };
+    let mut report = ReplayReport::empty(file);
     for (i, line) in text.split(|&b| b == b'\n').enumerate() {
         let line_no = i as u64 + 1;
         let line = line.strip_suffix(b"\r").unwrap_or(line);
@@ -282,19 +289,7 @@ pub fn replay_capture(
     let mut log_drain = core.publisher_mut().take_log_drain();
     // A second decoder only to name frame kinds and bad records for the report.
     let mut decoder = Decoder::new(DecoderLimits::default());
-    let mut report = ReplayReport {
-        file: file.to_owned(),
-        lines: 0,
-        frames: 0,
-        frames_by_kind: BTreeMap::new(),
-        book_messages: 0,
-        checksum_ok: 0,
-        checksum_mismatch: 0,
-        errors: 0,
-        error_lines: Vec::new(),
-        symbols: Vec::new(),
-        strategies: None,
-    };
+    let mut report = ReplayReport::empty(file);
     let started = std::time::Instant::now();
     let first_wall = capture.records().next().map_or(0, |r| r.wall_ns);
     for (i, record) in capture.records().enumerate() {

@@ -36,6 +36,7 @@ use serde_json::{json, Map, Value};
 use kspin_ring::IdlePolicy;
 
 use super::conditions::{set_up_thread, ThreadSetup};
+use super::engine_thread::EngineThread;
 use super::probe::{self, Joined, LatencyProbe, ProbeStrategy, PROBE_STRATEGY};
 use super::report::{median_percentiles, percentiles_json};
 use super::{BenchError, BenchOptions, VenuePacing};
@@ -157,25 +158,11 @@ fn drive_engine<P: Publisher + Send + 'static>(
     clock: &quanta::Clock,
     core: EngineCore<P>,
 ) -> Result<(EngineCore<P>, ThreadSetup, u64), BenchError> {
-    let stop = Arc::new(AtomicBool::new(false));
-    let thread_stop = stop.clone();
-    let (engine_core, rt) = (opts.engine_core, opts.rt);
-    let thread = std::thread::Builder::new()
-        .name("kspin-bench-core".into())
-        .spawn(move || {
-            let setup = set_up_thread("engine core", engine_core, rt);
-            let mut core = core;
-            while !thread_stop.load(Ordering::Relaxed) {
-                core.poll();
-            }
-            (core, setup)
-        })
-        .map_err(|e| BenchError::Setup(e.to_string()))?;
+    let thread = EngineThread::spawn(opts, core)?;
     std::thread::sleep(Duration::from_secs_f64(opts.warmup));
     let warm_tsc = clock.raw();
     std::thread::sleep(Duration::from_secs_f64(opts.seconds));
-    stop.store(true, Ordering::Relaxed);
-    let (core, setup) = thread.join().map_err(|_| BenchError::Panicked)?;
+    let (core, setup) = thread.stop()?;
     Ok((core, setup, warm_tsc))
 }
 

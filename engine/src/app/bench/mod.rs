@@ -13,6 +13,7 @@
 
 pub mod blast;
 pub mod conditions;
+pub mod engine_thread;
 pub mod latency;
 pub mod probe;
 pub mod replay_speed;

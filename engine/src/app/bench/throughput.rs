@@ -10,13 +10,13 @@
 //! final phase (`engine_limit`, see [`super::blast`]) measures the engine with pre-framed frames
 //! written as fast as the socket takes them.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use super::conditions::set_up_thread;
+use super::engine_thread::EngineThread;
 use super::report::median;
 use super::{BenchError, BenchOptions};
 use crate::capture::reader::replay_core_config;
@@ -121,20 +121,7 @@ fn run_step(
         },
         clock.clone(),
     )?;
-    let stop = Arc::new(AtomicBool::new(false));
-    let thread_stop = stop.clone();
-    let (engine_core, rt) = (opts.engine_core, opts.rt);
-    let thread = std::thread::Builder::new()
-        .name("kspin-bench-core".into())
-        .spawn(move || {
-            let _setup = set_up_thread("engine core", engine_core, rt);
-            let mut core = core;
-            while !thread_stop.load(Ordering::Relaxed) {
-                core.poll();
-            }
-            core
-        })
-        .map_err(|e| BenchError::Setup(e.to_string()))?;
+    let thread = EngineThread::spawn(opts, core)?;
     std::thread::sleep(Duration::from_secs_f64(opts.warmup));
     let (t0, engine0, venue0) = (Instant::now(), counter.load(Ordering::Relaxed), sent.sent());
     std::thread::sleep(Duration::from_secs_f64(seconds));
@@ -152,8 +139,7 @@ fn run_step(
         }
         last = now;
     }
-    stop.store(true, Ordering::Relaxed);
-    let core = thread.join().map_err(|_| BenchError::Panicked)?;
+    let (core, _setup) = thread.stop()?;
     let venue_stats = venue.stats();
     venue.stop();
     let secs = (t1 - t0).as_secs_f64().max(1e-9);
