@@ -309,3 +309,36 @@ fn kinds_are_stable_names() {
         "arena full: too many levels"
     );
 }
+
+/// Frames nested far beyond Kraken's 5 levels are refused before sonic-rs sees them, on a
+/// thread whose stack (128 KiB) a recursive skip of even a few thousand levels would overflow.
+#[test]
+fn deep_nesting_is_a_typed_error_on_a_small_stack() {
+    let worker = std::thread::Builder::new()
+        .stack_size(128 << 10)
+        .spawn(|| {
+            let mut dec = Decoder::new(DecoderLimits::default());
+            let deep = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
+            let frames = [
+                format!(r#"{{"channel":"heartbeat","x":{}}}"#, deep(80_000)),
+                format!(
+                    r#"{{"channel":"book","type":"update","data":[{{"symbol":"BTC/USD","bids":{},"asks":[],"checksum":1}}]}}"#,
+                    deep(80_000)
+                ),
+                format!(r#"{{"method":"pong","req_id":1,"result":{}}}"#, deep(33)),
+                "{".repeat(80_000),
+            ];
+            for f in &frames {
+                assert_eq!(
+                    dec.decode(f.as_bytes()).err(),
+                    Some(DecodeError::TooDeep { max: 32 })
+                );
+                assert_eq!(DecodeError::TooDeep { max: 32 }.kind(), "too_deep");
+            }
+            // 32 levels are fine, and the decoder is intact afterwards.
+            let ok = format!(r#"{{"channel":"heartbeat","x":{}}}"#, deep(31));
+            assert!(matches!(dec.decode(ok.as_bytes()), Ok(Message::Heartbeat)));
+        })
+        .unwrap();
+    worker.join().unwrap();
+}

@@ -163,6 +163,30 @@ fn malformed_json_is_counted_and_skipped() {
     assert_eq!((f.checksum_mismatch, f.resyncs), (0, 0));
 }
 
+/// 80,000 nested `[` once overflowed the stack of the thread polling the core (here the test
+/// thread) and aborted the process; now it is one typed decode error and the books stream on.
+#[test]
+fn deeply_nested_frame_is_counted_and_skipped() {
+    let (venue, mut core) = running(true, |_| {});
+    venue.inject(FaultKind::Deep(80_000));
+    poll_until(&mut core, "the decode error", |c| {
+        c.counters().decode_errors == 1
+    });
+    stream(&mut core, 200);
+    settle_and_compare(&mut core, &venue);
+    assert_eq!(venue.stats().deep_frames, 1);
+    assert_eq!(
+        decode_errors_of(&core, "too_deep"),
+        1,
+        "{}",
+        describe(&core)
+    );
+    let c = core.counters();
+    assert_eq!((c.connects, c.disconnects), (1, 0));
+    let f = core.feed().counters();
+    assert_eq!((f.checksum_mismatch, f.resyncs), (0, 0));
+}
+
 #[test]
 fn oversized_frames_are_refused_by_the_decoder_then_by_the_connection() {
     let (venue, mut core) = running(false, |cfg| {

@@ -148,6 +148,47 @@ fn bad_lines_are_reported_with_their_number_and_the_replay_goes_on() {
     assert_eq!(r.exit_code(), 0);
 }
 
+/// An 80,000-deep frame, once inside a book update's `data` and once in an unknown field of a
+/// heartbeat, used to overflow the stack and abort `kspin replay` (exit 134). Now each is one
+/// counted bad line and the recording around them still verifies 30 of 30.
+#[test]
+fn deeply_nested_frames_are_bad_lines_not_a_crash() {
+    let deep = format!("{}{}", "[".repeat(80_000), "]".repeat(80_000));
+    let text = std::fs::read_to_string(vector_path("real_minagbp_d25_2026-08-16.jsonl")).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    lines.insert(
+        10,
+        format!(
+            r#"{{"channel":"book","type":"update","data":[{{"symbol":"MINA/GBP","bids":{deep},"asks":[],"checksum":1}}]}}"#
+        ),
+    );
+    lines.insert(5, format!(r#"{{"channel":"heartbeat","x":{deep}}}"#));
+    let path = std::env::temp_dir().join(format!("kspin-deep-{}.jsonl", std::process::id()));
+    std::fs::write(&path, lines.join("\n")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_kspin"))
+        .args(["replay", "--json"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_file(&path);
+    assert!(out.status.code().is_some(), "killed by a signal: {out:?}");
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(j["errors"], 2);
+    assert_eq!(j["checksum_ok"], 30);
+    assert_eq!(j["checksum_mismatch"], 0);
+    let lines: Vec<u64> = j["error_lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(lines, [6, 12]);
+    assert!(j["error_lines"][0]["error"]
+        .as_str()
+        .unwrap()
+        .contains("nested deeper than 32"));
+}
+
 #[test]
 fn a_file_with_no_frame_is_exit_2() {
     assert_eq!(replay_bytes("garbage\nmore garbage\n").exit_code(), 2);

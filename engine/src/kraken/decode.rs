@@ -6,13 +6,16 @@
 //! or unknown frames. The returned message borrows the frame and the decoder until the next
 //! call. Book and trade frames in the plain shape go through the hand scanner of `scan.rs`;
 //! everything else (and anything the scanner declines) through sonic-rs driving the serde
-//! visitors of `visit.rs`. Both give identical results.
+//! visitors of `visit.rs`. Both give identical results. The scanner never recurses; before
+//! sonic-rs runs, `nesting.rs` refuses frames nested deeper than
+//! [`DecoderLimits::max_nesting`], so no frame can exhaust the stack.
 
 use serde::de::DeserializeSeed;
 
 use super::arena::{Arena, Texts, MAX_SPAN_OFFSET};
 use super::error::DecodeError;
 use super::message::{AckMsg, Message, PongMsg, RequestMsg, StatusMsg, SystemStatus, UpdateKind};
+use super::nesting::{check_nesting, MAX_NESTING_LIMIT};
 use super::scan::{self, Scanned};
 use super::views::{BookMsg, InstrumentMsg, OhlcMsg, TickerMsg, TradeMsg};
 use super::visit::{
@@ -38,6 +41,9 @@ pub struct DecoderLimits {
     pub max_pairs: usize,
     /// Bytes of unescaped string text per frame (Kraken sends no escapes in practice).
     pub max_scratch: usize,
+    /// Arrays and objects open at once (capped at [`MAX_NESTING_LIMIT`]); a deeper frame is
+    /// [`DecodeError::TooDeep`] before any recursive parser sees it.
+    pub max_nesting: usize,
 }
 
 impl Default for DecoderLimits {
@@ -54,6 +60,8 @@ impl Default for DecoderLimits {
             max_candles: 4096,
             max_pairs: 2048,
             max_scratch: 4096,
+            // Kraken nests at most 5 deep (see MAX_NESTING_LIMIT); room for new fields.
+            max_nesting: 32,
         }
     }
 }
@@ -73,6 +81,7 @@ impl Decoder {
             max_frame_len: limits.max_frame_len.min(MAX_SPAN_OFFSET),
             max_levels: limits.max_levels.min(u32::MAX as usize),
             max_scratch: limits.max_scratch.min(MAX_SPAN_OFFSET),
+            max_nesting: limits.max_nesting.min(MAX_NESTING_LIMIT),
             ..limits
         };
         Decoder {
@@ -135,6 +144,8 @@ impl Decoder {
             // Declined: whatever it wrote is discarded and the general decoder decides.
             self.arena.clear();
         }
+        // sonic-rs skips unread values by recursion: bound the depth before it runs.
+        check_nesting(frame, self.arena.limits.max_nesting)?;
         let text = core::str::from_utf8(frame).map_err(|_| DecodeError::Malformed)?;
         let parsed = {
             let mut ctx = Ctx::new(&mut self.arena, text);

@@ -13,6 +13,9 @@ pub enum DecodeError {
     /// The frame is longer than [`crate::kraken::DecoderLimits::max_frame_len`].
     #[error("frame of {len} bytes exceeds the {max}-byte limit")]
     Oversized { len: usize, max: usize },
+    /// Arrays and objects nested deeper than [`crate::kraken::DecoderLimits::max_nesting`].
+    #[error("JSON nested deeper than {max} levels")]
+    TooDeep { max: usize },
     /// Not JSON (syntax error, truncated, invalid UTF-8, trailing garbage).
     #[error("malformed JSON")]
     Malformed,
@@ -50,6 +53,7 @@ impl DecodeError {
     pub fn kind(&self) -> &'static str {
         match self {
             DecodeError::Oversized { .. } => "oversized",
+            DecodeError::TooDeep { .. } => "too_deep",
             DecodeError::Malformed => "malformed",
             DecodeError::NotAnObject => "not_an_object",
             DecodeError::UnknownChannel => "unknown_channel",
@@ -71,6 +75,7 @@ mod tests {
     fn kinds_are_distinct_and_stable() {
         let all = [
             DecodeError::Oversized { len: 2, max: 1 },
+            DecodeError::TooDeep { max: 1 },
             DecodeError::Malformed,
             DecodeError::NotAnObject,
             DecodeError::UnknownChannel,

@@ -18,6 +18,7 @@ mod cursor;
 mod decode;
 mod error;
 mod message;
+mod nesting;
 pub mod request;
 mod scalar;
 mod scan;
@@ -32,3 +33,4 @@ pub use message::{
     PongMsg, RequestMsg, Side, StatusMsg, SystemStatus, Ticker, TickerMsg, Trade, TradeMsg,
     UpdateKind,
 };
+pub use nesting::MAX_NESTING_LIMIT;

@@ -63,18 +63,21 @@ pub const DECODE_ERROR_NAMES: [&str; DECODE_ERROR_KINDS] = [
     "arena_full",
     "escaped_string",
     "other",
-    "",
+    "too_deep",
     "",
     "",
     "",
     "",
 ];
 
+/// Index of "other" in [`DECODE_ERROR_NAMES`]: where a kind without a slot of its own counts.
+const OTHER_DECODE_ERROR: usize = 10;
+
 fn decode_error_index(kind: &str) -> usize {
-    DECODE_ERROR_NAMES[..11]
+    DECODE_ERROR_NAMES
         .iter()
-        .position(|&n| n == kind)
-        .unwrap_or(10)
+        .position(|&n| !n.is_empty() && n == kind)
+        .unwrap_or(OTHER_DECODE_ERROR)
 }
 
 /// Connection phase as the monitor sees it.

@@ -12,6 +12,7 @@
 //!        | "corrupt" [":" SYMBOL] next book message of SYMBOL (default: a random subscribed
 //!                                 symbol) carries a wrong checksum; the book itself stays right
 //!        | "malformed"            send one frame that is not JSON
+//!        | "deep" [":" COUNT]     send one valid frame nesting COUNT arrays (default 80000)
 //!        | "oversized" [":" SIZE] send one valid frame of SIZE bytes (default 2MiB)
 //!        | "tls-no-close-notify"  WebSocket close, then TCP close without TLS close_notify
 //!        | "maintenance:" DURATION  status `maintenance`, market frozen, then status `online`
@@ -36,6 +37,10 @@ pub const MAX_OVERSIZED: usize = 64 << 20;
 pub const DEFAULT_OVERSIZED: usize = 2 << 20;
 /// Default burst factor ("a burst ×10 the normal rate").
 pub const DEFAULT_BURST_FACTOR: u32 = 10;
+/// Default nesting of the `deep` fault: the 80,000 `[` that once overflowed the engine's stack.
+pub const DEFAULT_DEEP: usize = 80_000;
+/// Deepest `deep` fault frame (two bytes per level, well under [`MAX_OVERSIZED`]).
+pub const MAX_DEEP: usize = 4_000_000;
 /// Default burst length.
 pub const DEFAULT_BURST: Duration = Duration::from_secs(1);
 
@@ -47,6 +52,8 @@ pub enum FaultKind {
     /// `None`: a random symbol among those with book subscribers.
     Corrupt(Option<String>),
     Malformed,
+    /// One valid heartbeat frame with an array nested this many levels deep.
+    Deep(usize),
     Oversized(usize),
     TlsNoCloseNotify,
     Maintenance(Duration),
@@ -203,6 +210,14 @@ impl FromStr for FaultSpec {
                 }
                 s => return Err(bad(format!("`{s}` is not a symbol like BTC/USD"))),
             },
+            "deep" => FaultKind::Deep(if args.is_empty() {
+                DEFAULT_DEEP
+            } else {
+                match args.parse::<usize>() {
+                    Ok(n) if (1..=MAX_DEEP).contains(&n) => n,
+                    _ => return Err(bad(format!("nesting `{args}` must be 1..={MAX_DEEP}"))),
+                }
+            }),
             "oversized" => FaultKind::Oversized(if args.is_empty() {
                 DEFAULT_OVERSIZED
             } else {
@@ -227,7 +242,7 @@ impl FromStr for FaultSpec {
             }
             other => {
                 return Err(bad(format!(
-                    "unknown fault `{other}` (drop, stall, corrupt, malformed, oversized, \
+                    "unknown fault `{other}` (drop, stall, corrupt, malformed, deep, oversized, \
                      tls-no-close-notify, maintenance, refuse, burst)"
                 )))
             }
@@ -244,6 +259,7 @@ impl fmt::Display for FaultKind {
             FaultKind::Corrupt(None) => f.write_str("corrupt"),
             FaultKind::Corrupt(Some(s)) => write!(f, "corrupt:{s}"),
             FaultKind::Malformed => f.write_str("malformed"),
+            FaultKind::Deep(n) => write!(f, "deep:{n}"),
             FaultKind::Oversized(n) => write!(f, "oversized:{n}B"),
             FaultKind::TlsNoCloseNotify => f.write_str("tls-no-close-notify"),
             FaultKind::Maintenance(d) => write!(f, "maintenance:{}", fmt_duration(*d)),

@@ -330,6 +330,18 @@ pub fn malformed_frame() -> &'static str {
     MALFORMED
 }
 
+/// A valid heartbeat frame whose unknown field `x` nests `levels` arrays: a parser that skips
+/// unknown values by recursion runs out of stack on it.
+pub fn deep_frame(levels: usize) -> String {
+    const HEAD: &str = r#"{"channel":"heartbeat","x":"#;
+    let mut out = String::with_capacity(HEAD.len() + 2 * levels + 1);
+    out.push_str(HEAD);
+    out.extend(std::iter::repeat_n('[', levels));
+    out.extend(std::iter::repeat_n(']', levels));
+    out.push('}');
+    out
+}
+
 /// A syntactically valid frame of exactly `size` bytes (at least the fixed envelope): an unknown
 /// channel padded with a long string, so a client's size limit, not its parser, must catch it.
 pub fn oversized_frame(size: usize) -> String {

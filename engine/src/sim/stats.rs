@@ -70,6 +70,8 @@ counters! {
     pongs,
     /// Malformed (non-JSON) frames sent by the fault.
     malformed_frames,
+    /// Deeply nested frames sent by the `deep` fault.
+    deep_frames,
     /// Oversized frames sent by the fault.
     oversized_frames,
     /// Text bytes handed to WebSocket (payload, before framing and TLS).

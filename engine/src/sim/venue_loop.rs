@@ -18,7 +18,7 @@ use tungstenite::Utf8Bytes;
 
 use super::config::SimConfig;
 use super::conn::{Connection, Progress, Sent, TickerTrigger, VenueStream};
-use super::fault::{FaultKind, FaultSchedule, MAX_OVERSIZED};
+use super::fault::{FaultKind, FaultSchedule, MAX_DEEP, MAX_OVERSIZED};
 use super::frames::{self, now_micros};
 use super::market::StepOutcome;
 use super::pacer::{pacer_for, Pacer, PacingMode};
@@ -498,6 +498,10 @@ impl VenueLoop {
                     |s| &s.malformed_frames,
                     now,
                 );
+            }
+            FaultKind::Deep(levels) => {
+                let text = Utf8Bytes::from(frames::deep_frame(levels.min(MAX_DEEP)));
+                self.broadcast(text, |s| &s.deep_frames, now);
             }
             FaultKind::Oversized(size) => {
                 let text = Utf8Bytes::from(frames::oversized_frame(size.min(MAX_OVERSIZED)));
