@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use hdrhistogram::Histogram;
-use kspin::kraken::{Decoder, DecoderLimits, Message};
+use kspin_core::kraken::{Decoder, DecoderLimits, Message};
 
 const MINAGBP: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -231,9 +231,9 @@ fn bench_decode(c: &mut Criterion) {
 /// over a generated stream of valid, checksummed updates; beside serde_json merely parsing the
 /// same frames into `Value`.
 fn bench_engine_path(c: &mut Criterion) {
-    use kspin::book::ApplyMode;
-    use kspin::feed::{Feed, FeedMode, FeedOptions, NullSink};
     use kspin_api::Qty;
+    use kspin_core::book::ApplyMode;
+    use kspin_core::feed::{Feed, FeedMode, FeedOptions, NullSink};
     for (symbol, depth) in [("BTC/USD", 25u16), ("MINA/GBP", 10), ("ETH/USD", 100)] {
         let stream =
             kspin_bench::streams::book_stream(symbol, depth, 4_000, 11).expect("known pair");
@@ -333,7 +333,7 @@ fn bench_engine_path(c: &mut Criterion) {
                 book.checksum_uncached()
             })
         });
-        let text = kspin::book::checksum::checksum_text(book.bids(), book.asks());
+        let text = kspin_core::book::checksum::checksum_text(book.bids(), book.asks());
         group.bench_function("crc32fast_of_prebuilt_text", |b| {
             b.iter(|| crc32fast::hash(black_box(text.as_bytes())))
         });
@@ -347,9 +347,9 @@ fn engine_path_histogram(
     name: &str,
     frames: &[&[u8]],
     dec: &mut Decoder,
-    feed: &mut kspin::feed::Feed,
+    feed: &mut kspin_core::feed::Feed,
 ) {
-    use kspin::feed::NullSink;
+    use kspin_core::feed::NullSink;
     let mut ours = Histogram::<u64>::new(3).expect("histogram");
     let mut base = Histogram::<u64>::new(3).expect("histogram");
     let passes = (200_000 / frames.len().max(1)).max(1);

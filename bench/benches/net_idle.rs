@@ -1,5 +1,5 @@
 //! Cost of one idle busy-poll iteration on the engine's socket: a direct non-blocking `read`
-//! returning WouldBlock (what `kspin::net` does) versus a zero-timeout `mio::Poll::poll`
+//! returning WouldBlock (what `kspin_net` does) versus a zero-timeout `mio::Poll::poll`
 //! (`epoll_wait`), and the full `Connection::read_frames` on an idle open WebSocket.
 //! Latencies per call from hdrhistogram (ns): p50/p99/p99.9/max, with ratios to the direct-read
 //! baseline measured in the same run. Loopback only; a few seconds in total.
@@ -11,7 +11,7 @@ use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
-use kspin::net::{ConnLimits, Connection, Endpoint, HandshakeState, TlsSettings};
+use kspin_net::{ConnLimits, Connection, Endpoint, HandshakeState, TlsSettings};
 use mio::{Events, Interest, Poll, Token};
 
 const ITERATIONS: u64 = 1_000_000;

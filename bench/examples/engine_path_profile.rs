@@ -13,8 +13,8 @@
 
 use std::hint::black_box;
 
-use kspin::feed::{Feed, FeedMode, FeedOptions, NullSink};
-use kspin::kraken::{Decoder, DecoderLimits};
+use kspin_core::feed::{Feed, FeedMode, FeedOptions, NullSink};
+use kspin_core::kraken::{Decoder, DecoderLimits};
 
 fn main() {
     let symbol = std::env::args().nth(1).unwrap_or_else(|| "BTC/USD".into());

@@ -1,12 +1,12 @@
 //! Frame streams for benchmarks (see the crate docs).
 
-pub use kspin::sim::stream::{book_stream, BookStream};
+pub use kspin_sim::stream::{book_stream, BookStream};
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kspin::feed::{Feed, FeedMode, FeedOptions, NullSink};
-    use kspin::kraken::{Decoder, DecoderLimits};
+    use kspin_core::feed::{Feed, FeedMode, FeedOptions, NullSink};
+    use kspin_core::kraken::{Decoder, DecoderLimits};
 
     #[test]
     fn streams_verify_through_the_engine_path() {

@@ -1,7 +1,7 @@
 //! Built-in kspin strategies, written only against the `kspin-api` contract, the registry that
 //! names them, and a scripted test host ([`testing`]) for testing any strategy end to end.
 //!
-//! Owns: [`registry`] (the one table of strategy names and constructors), the built-ins
+//! Owns: [`registry`] (the built-ins' registrations), the built-ins
 //! ([`spread_monitor`], [`trade_flow`], [`candles`], [`sma_cross`], [`whale_alert`]) and the
 //! shared [`candle`] aggregation. Invariants: every built-in sizes its buffers from its
 //! parameters at construction and never allocates, blocks or uses `f64` per event; output goes
@@ -16,7 +16,7 @@ pub mod testing;
 pub mod trade_flow;
 pub mod whale_alert;
 
-pub use registry::{build, lookup, BuildError, Registration, STRATEGIES};
+pub use registry::{builtins, register_builtins};
 
 use kspin_api::{Params, SymbolId};
 

@@ -22,7 +22,7 @@ fn symbols() -> Vec<SymbolInfo> {
 
 fn build(name: &str, pairs: &[(&str, &str)]) -> (TestHost, Box<dyn Strategy>) {
     let params = Params::from_pairs(&symbols(), pairs).unwrap();
-    let strategy = kspin_strategies::build(name, &params).unwrap();
+    let strategy = kspin_strategies::builtins().build(name, &params).unwrap();
     let mut host = TestHost::new(symbols());
     let mut strategy = strategy;
     host.start(&mut *strategy);

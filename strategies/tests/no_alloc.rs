@@ -1,50 +1,14 @@
 //! Proves the built-ins' per-event invariant: after construction and a warm-up, feeding a long
-//! mixed event stream through the host allocates nothing. Uses a counting global allocator, so
-//! this file holds a single test (tests in one binary share the allocator).
+//! mixed event stream through the host allocates nothing. Uses the shared counting allocator,
+//! counting on the measuring thread only.
 
 use kspin_api::{
     ClientOrderId, OrderUpdate, Params, Price, Qty, Side, Strategy, SymbolId, SymbolInfo,
 };
 use kspin_strategies::testing::TestHost;
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-use std::sync::atomic::{AtomicU64, Ordering};
+use kspin_testkit::{counting, take_allocations};
 
-struct Counting;
-
-static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
-
-thread_local! {
-    /// Only the measuring thread counts (the test harness's own threads allocate too).
-    static COUNTING: Cell<bool> = const { Cell::new(false) };
-}
-
-fn count() {
-    if COUNTING.with(Cell::get) {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-    }
-}
-
-// SAFETY: forwards every call unchanged to the system allocator; only counts.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count();
-        // SAFETY: same contract as our caller's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` came from `System.alloc` with `layout`.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        count();
-        // SAFETY: same contract as our caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
+kspin_testkit::install_counting_allocator!();
 
 const BTC: SymbolId = SymbolId(0);
 const ONE: i64 = 100_000_000;
@@ -64,15 +28,15 @@ fn builtins_do_not_allocate_per_event() {
     ];
     for (name, pairs) in configs {
         let params = Params::from_pairs(&symbols, pairs).unwrap();
-        let mut strategy = kspin_strategies::build(name, &params).unwrap();
+        let mut strategy = kspin_strategies::builtins().build(name, &params).unwrap();
         let s: &mut dyn Strategy = &mut *strategy;
         let mut host = TestHost::new(symbols.clone());
         host.reserve(50_000);
         host.start(s);
         host.book_snapshot(s, BTC, &[(1000, ONE), (999, ONE)], &[(1001, ONE)]);
 
-        COUNTING.with(|c| c.set(true));
-        let before = ALLOCATIONS.load(Ordering::Relaxed);
+        take_allocations();
+        counting(true);
         for i in 0..2_000i64 {
             let t = i as u64 * 300_000_000;
             let bump = i % 7;
@@ -89,14 +53,9 @@ fn builtins_do_not_allocate_per_event() {
                 ),
             );
         }
-        let after = ALLOCATIONS.load(Ordering::Relaxed);
-        COUNTING.with(|c| c.set(false));
-        assert_eq!(
-            after - before,
-            0,
-            "{name} allocated {} times",
-            after - before
-        );
+        counting(false);
+        let allocated = take_allocations();
+        assert_eq!(allocated, 0, "{name} allocated {allocated} times");
         assert!(host.events().len() > 6_000, "{name}");
     }
 }

@@ -1,51 +1,10 @@
 //! End-to-end: after `spsc` returns, pushing, popping, batching, idling and querying never touch
 //! the allocator, and dropping both handles frees exactly what construction allocated (no leak,
-//! no double free). A counting global allocator observes it, counting only on the test's own
-//! thread: the test harness's threads may allocate at any moment on a loaded machine.
+//! no double free). The shared counting allocator observes it, per thread: the test harness's
+//! threads may allocate at any moment on a loaded machine.
 
 use kspin_ring::{spsc, IdlePolicy, Idler};
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-use std::sync::atomic::{AtomicUsize, Ordering};
-
-thread_local! {
-    /// Set on the test's thread only; a const-initialised `Cell` never allocates.
-    static COUNTING: Cell<bool> = const { Cell::new(false) };
-}
-
-fn counting() -> bool {
-    COUNTING.try_with(Cell::get).unwrap_or(false)
-}
-
-struct CountingAllocator;
-
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
-static DEALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
-static LIVE_BYTES: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: forwards every call unchanged to the system allocator; only adds counting.
-unsafe impl GlobalAlloc for CountingAllocator {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if counting() {
-            ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
-            LIVE_BYTES.fetch_add(layout.size(), Ordering::SeqCst);
-        }
-        // SAFETY: same contract as our caller's.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        if counting() {
-            DEALLOCATIONS.fetch_add(1, Ordering::SeqCst);
-            LIVE_BYTES.fetch_sub(layout.size(), Ordering::SeqCst);
-        }
-        // SAFETY: same contract as our caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: CountingAllocator = CountingAllocator;
+kspin_testkit::install_counting_allocator!();
 
 #[derive(Clone, Copy)]
 #[repr(C)]
@@ -54,17 +13,17 @@ struct Event {
     body: [u64; 7],
 }
 
-fn counts() -> (usize, usize, usize) {
+/// This thread's allocations, frees and live bytes.
+fn counts() -> (u64, u64, i64) {
     (
-        ALLOCATIONS.load(Ordering::SeqCst),
-        DEALLOCATIONS.load(Ordering::SeqCst),
-        LIVE_BYTES.load(Ordering::SeqCst),
+        kspin_testkit::allocs(),
+        kspin_testkit::frees(),
+        kspin_testkit::live_bytes(),
     )
 }
 
 #[test]
 fn hot_path_never_allocates_and_drop_frees_everything() {
-    COUNTING.with(|c| c.set(true));
     let before = counts();
     let (mut producer, mut consumer) = spsc::<Event>(1024);
     let built = counts();

@@ -42,6 +42,7 @@ pub mod fixed;
 pub mod log;
 pub mod order;
 pub mod params;
+pub mod registry;
 pub mod replica;
 pub mod side;
 pub mod strategy;
@@ -62,6 +63,7 @@ pub use order::{
     RejectReason, SubmitError,
 };
 pub use params::{ParamError, Params};
+pub use registry::{BuildError, Registration, Registry};
 pub use side::{BookSide, Side};
 pub use strategy::{Figure, Strategy, StrategySummary, MAX_FIGURES};
 pub use symbol::{SymbolId, SymbolInfo};

@@ -1,0 +1,249 @@
+//! `kspin bench replay`: frames from memory through the engine-core path
+//! ([`EngineCore::replay_frame`]: decode → feed → book apply → checksum → publish, with stage
+//! stamps) at full speed, in ns per message, beside serde_json → `Value` on the same frames (the
+//! same-run baseline). Also what the stage stamps cost (stamps off) and what recording costs
+//! (`Recording` into a capture ring with its writer thread running).
+//!
+//! The frames are a capture file, a JSON-lines recording, or (default) a generated book stream:
+//! the simulated venue's order flow for one symbol, every checksum valid. Every variant runs
+//! `passes` passes over all frames; each figure is the median pass.
+
+use std::path::Path;
+use std::time::Instant;
+
+use serde_json::{json, Value};
+
+use super::conditions::set_up_thread;
+use super::report::{median, percentiles_json};
+use super::{BenchError, BenchOptions};
+use kspin_runtime::capture::reader::replay_core_config;
+use kspin_runtime::capture::{
+    is_capture_file, start_recording_on, Capture, CaptureHeader, OpenMode, Recording,
+};
+use kspin_runtime::plan::SymbolPlan;
+use kspin_runtime::{EngineCore, NoStrategies, Publisher};
+use kspin_sim::stream::book_stream;
+
+/// The target for book updates through the engine-core path (issue 5).
+pub const TARGET_NS_PER_MSG: f64 = 250.0;
+/// Ring for the recording variant: the default (large enough that the writer keeps up with a
+/// full-speed replay on the other core).
+const RECORDING_RING: usize = kspin_runtime::capture::DEFAULT_RING_BYTES;
+
+/// Frames to replay and the symbols they need.
+pub struct ReplaySource {
+    pub name: String,
+    pub plan: Vec<SymbolPlan>,
+    pub frames: Vec<Vec<u8>>,
+}
+
+/// A generated stream for `symbol` at `depth`: a subscribe ack, a snapshot, then `updates`
+/// checksummed updates (deterministic for a seed). `None` for a symbol the venue does not list.
+pub fn generated_stream(
+    symbol: &str,
+    depth: u16,
+    updates: usize,
+    seed: u64,
+) -> Option<ReplaySource> {
+    let stream = book_stream(symbol, depth, updates, seed)?;
+    let mut frames_out = Vec::with_capacity(updates + 2);
+    frames_out.push(
+        format!(
+            r#"{{"method":"subscribe","result":{{"channel":"book","depth":{depth},"snapshot":true,"symbol":"{symbol}"}},"success":true,"time_in":"2025-11-22T08:00:00.000000Z","time_out":"2025-11-22T08:00:00.000050Z"}}"#
+        )
+        .into_bytes(),
+    );
+    let precision = stream.precision();
+    frames_out.push(stream.snapshot);
+    frames_out.extend(stream.updates);
+    Some(ReplaySource {
+        name: format!("generated {symbol} depth {depth}, {updates} updates, seed {seed}"),
+        plan: vec![SymbolPlan {
+            symbol: symbol.into(),
+            depth,
+            book: true,
+            trade: false,
+            ticker: false,
+            precision: Some(precision),
+        }],
+        frames: frames_out,
+    })
+}
+
+/// Frames of a capture or JSON-lines file.
+pub fn file_source(path: &Path) -> Result<ReplaySource, BenchError> {
+    let bytes =
+        std::fs::read(path).map_err(|e| BenchError::Setup(format!("{}: {e}", path.display())))?;
+    if is_capture_file(&bytes) {
+        let capture = Capture::from_bytes(bytes)
+            .map_err(|e| BenchError::Setup(format!("{}: {e}", path.display())))?;
+        return Ok(ReplaySource {
+            name: format!("capture {}", path.display()),
+            plan: capture.symbol_plan(),
+            frames: capture.frames().map(|r| r.payload.to_vec()).collect(),
+        });
+    }
+    // JSON lines: learn symbols, depths and precisions the way `kspin replay` does.
+    let lines = || {
+        bytes
+            .split(|&b| b == b'\n')
+            .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+            .filter(|l| !l.iter().all(u8::is_ascii_whitespace))
+    };
+    let plan = kspin_runtime::discover::discover_plan(lines(), &Default::default())
+        .into_iter()
+        .map(|d| SymbolPlan {
+            trade: true,
+            ticker: true,
+            ..d.plan
+        })
+        .collect();
+    let frames = bytes
+        .split(|&b| b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+        .filter(|l| !l.iter().all(u8::is_ascii_whitespace))
+        .map(<[u8]>::to_vec)
+        .collect();
+    Ok(ReplaySource {
+        name: format!("JSON lines {}", path.display()),
+        plan,
+        frames,
+    })
+}
+
+/// ns per frame of `passes` passes of `f` over `frames`; the median pass.
+fn time_passes(passes: usize, frames: &[Vec<u8>], mut f: impl FnMut(&[u8])) -> f64 {
+    let mut per = Vec::with_capacity(passes);
+    for _ in 0..passes {
+        let t = Instant::now();
+        for frame in frames {
+            f(frame);
+        }
+        per.push(t.elapsed().as_nanos() as f64 / frames.len().max(1) as f64);
+    }
+    median(&mut per)
+}
+
+fn core_for<P: Publisher>(
+    source: &ReplaySource,
+    publisher: P,
+    clock: &quanta::Clock,
+) -> Result<EngineCore<P>, BenchError> {
+    Ok(EngineCore::new(
+        replay_core_config(source.plan.clone()),
+        publisher,
+        clock.clone(),
+    )?)
+}
+
+/// Runs the replay benchmark; returns the JSON figures.
+pub fn run(
+    opts: &BenchOptions,
+    clock: &quanta::Clock,
+    source: &ReplaySource,
+) -> Result<Value, BenchError> {
+    let setup = set_up_thread("replay", opts.engine_core, opts.rt);
+    let passes = opts.passes.max(1);
+    let mut kspin = Vec::new();
+    let mut no_stamps = Vec::new();
+    let mut recording = Vec::new();
+    let mut baseline = Vec::new();
+    let mut checksum_ok = 0;
+    let mut checksum_mismatch = 0;
+    let mut stage_figures = Value::Null;
+    let mut recording_drops = 0;
+    let scratch =
+        std::env::temp_dir().join(format!("kspin-bench-replay-{}.kcap", std::process::id()));
+    for run in 0..opts.runs {
+        eprintln!(
+            "kspin bench: replay run {}/{} ({} frames × {passes} passes per variant)",
+            run + 1,
+            opts.runs,
+            source.frames.len()
+        );
+        // Same-run baseline: serde_json to a Value, on the same frames.
+        baseline.push(time_passes(passes, &source.frames, |f| {
+            let v: Result<Value, _> = serde_json::from_slice(f);
+            std::hint::black_box(v.ok());
+        }));
+        let mut core = core_for(source, NoStrategies, clock)?;
+        kspin.push(time_passes(passes, &source.frames, |f| {
+            core.replay_frame(0, f)
+        }));
+        let c = core.feed().counters();
+        checksum_ok = c.checksum_ok;
+        checksum_mismatch = c.checksum_mismatch;
+        if let Some(h) = core.stage_histograms().span("read_to_published") {
+            stage_figures = json!({
+                "read_to_published": percentiles_json(h),
+                "read_to_decoded": core.stage_histograms().span("read_to_decoded").map(percentiles_json),
+                "decoded_to_applied": core.stage_histograms().span("decoded_to_applied").map(percentiles_json),
+            });
+        }
+        let mut bare = core_for(source, NoStrategies, clock)?;
+        bare.set_stage_stamps(false);
+        no_stamps.push(time_passes(passes, &source.frames, |f| {
+            bare.replay_frame(0, f)
+        }));
+        let header = CaptureHeader {
+            venue: source.name.clone(),
+            symbols: Vec::new(),
+            started_unix_ns: 0,
+            writer: "kspin bench replay".into(),
+        };
+        // The writer goes on the other core, where it would run in production.
+        let (producer, recorder) = start_recording_on(
+            &scratch,
+            &header,
+            OpenMode::Create,
+            RECORDING_RING,
+            clock.clone(),
+            Some(opts.venue_core),
+        )?;
+        let mut rec = core_for(
+            source,
+            Recording::new(NoStrategies, producer, clock.clone()),
+            clock,
+        )?;
+        let raw = clock.clone();
+        recording.push(time_passes(passes, &source.frames, |f| {
+            rec.replay_frame(raw.raw(), f)
+        }));
+        drop(rec);
+        recording_drops += recorder.finish()?.dropped;
+    }
+    let _ = std::fs::remove_file(&scratch);
+    let ns = median(&mut kspin);
+    let base = median(&mut baseline);
+    let off = median(&mut no_stamps);
+    let rec = median(&mut recording);
+    Ok(json!({
+        "source": source.name,
+        "frames": source.frames.len(),
+        "passes_per_run": passes,
+        "ns_per_msg": round1(ns),
+        "baseline": "serde_json::from_slice::<Value> on the same frames",
+        "baseline_ns_per_msg": round1(base),
+        "ratio": round2(base / ns.max(1e-9)),
+        "ratio_meaning": "baseline_ns_per_msg / ns_per_msg (how many times faster than the baseline)",
+        "ns_per_msg_no_stage_stamps": round1(off),
+        "stage_stamp_cost_ns": round1(ns - off),
+        "ns_per_msg_recording": round1(rec),
+        "recording_cost_ns": round1(rec - ns),
+        "recording_drops": recording_drops,
+        "checksum_ok_last_run": checksum_ok,
+        "checksum_mismatch_last_run": checksum_mismatch,
+        "target_ns_per_msg": TARGET_NS_PER_MSG,
+        "target_met": ns <= TARGET_NS_PER_MSG,
+        "stages_last_run": stage_figures,
+        "thread": setup.to_json(),
+    }))
+}
+
+fn round1(x: f64) -> f64 {
+    (x * 10.0).round() / 10.0
+}
+
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}

@@ -1,0 +1,11 @@
+//! kspin-core: the engine's pipeline with no I/O, no clock and no threads.
+//!
+//! Owns Kraken v2 decoding ([`kraken`]), the fixed-capacity order books and their CRC32
+//! ([`book`]), and the per-symbol feed state machine that applies, verifies and publishes
+//! ([`feed`]). Invariants: after construction nothing here allocates for a frame, never panics on
+//! input (every error is a typed, counted value), never reads a clock, never performs a syscall
+//! and never formats. Time and stage stamps are given to it by the caller.
+
+pub mod book;
+pub mod feed;
+pub mod kraken;

@@ -1,0 +1,406 @@
+//! [`HostContext`]: what one strategy thread's [`Context`] is backed by — its replicas, its
+//! intent and log rings, its timers, the resnapshot requests of diverged replicas, its counters,
+//! stage histograms and optional per-event stamp log — and the handling of each wire event.
+//!
+//! Invariants: after construction nothing here allocates (the stamp log only grows below its
+//! preallocated capacity), locks or blocks; a full intent ring refuses (`SubmitError::RingFull`)
+//! or defers (resnapshots), a full log ring drops and counts.
+
+use core::time::Duration;
+
+use kspin_api::replica::{Assembled, WireAssembler};
+use kspin_api::wire::WireEvent;
+use kspin_api::{
+    BookView, ClientOrderId, Context, Event, EventKind, LogRecord, OrderIntent, OrderMessage,
+    OrderRequest, Strategy, SubmitError, SymbolId, SymbolInfo, TimerError, TimerFired, TimerId,
+    TimerTable,
+};
+use kspin_ring::Producer;
+use quanta::Clock;
+
+use super::{EventStamps, HostCounters};
+use crate::replica::Replica;
+use kspin_runtime::stages::{FrameStamps, Stage, StageHistograms};
+
+/// Raw-tick span used to calibrate duration → ticks (2^32 ticks ≈ 1–2 s of TSC at GHz rates:
+/// long enough that the integer ratio is precise to well under a part per million).
+const CALIBRATION_TICKS: u64 = 1 << 32;
+/// Least time between two resnapshot requests for one symbol: a replica diverges only through a
+/// bug, and one that keeps diverging must not turn into a snapshot storm on the engine core.
+const RESNAPSHOT_INTERVAL: Duration = Duration::from_secs(1);
+/// Bits of a client order id left for the per-strategy sequence number.
+const ORDER_SEQ_BITS: u32 = 40;
+
+/// The [`Context`] of one strategy thread.
+pub(super) struct HostContext {
+    pub(super) symbols: Vec<SymbolInfo>,
+    pub(super) replicas: Vec<Replica>,
+    pub(super) intents: Producer<OrderMessage>,
+    pub(super) logs: Producer<LogRecord>,
+    pub(super) clock: Clock,
+    /// Nanoseconds per [`CALIBRATION_TICKS`] raw ticks (0: raw ticks are nanoseconds).
+    pub(super) calibration_ns: u64,
+    /// `recv_tsc` of the event being handled.
+    pub(super) trigger: u64,
+    pub(super) id_base: u64,
+    pub(super) next_seq: u64,
+    pub(super) timers: TimerTable,
+    pub(super) counters: HostCounters,
+    pub(super) stages: Option<StageHistograms>,
+    /// Per-event stamp log; pushed only below its capacity, so it never reallocates.
+    pub(super) event_stamps: Vec<EventStamps>,
+    /// Per symbol: a resnapshot request waits (for ring room or its interval).
+    pub(super) resnapshot_pending: Vec<bool>,
+    /// Per symbol: the tick before which no further resnapshot request is sent.
+    pub(super) resnapshot_after: Vec<u64>,
+    pub(super) resnapshots_waiting: usize,
+}
+
+impl HostContext {
+    pub(super) fn new(
+        index: usize,
+        symbols: Vec<SymbolInfo>,
+        intents: Producer<OrderMessage>,
+        logs: Producer<LogRecord>,
+    ) -> HostContext {
+        let clock = Clock::new();
+        let calibration_ns = clock.delta_as_nanos(0, CALIBRATION_TICKS);
+        let n = symbols.len();
+        HostContext {
+            replicas: symbols.iter().map(Replica::new).collect(),
+            symbols,
+            intents,
+            logs,
+            clock,
+            calibration_ns,
+            trigger: 0,
+            id_base: (index as u64 + 1) << ORDER_SEQ_BITS,
+            next_seq: 1,
+            timers: TimerTable::new(),
+            counters: HostCounters::default(),
+            stages: None,
+            event_stamps: Vec::new(),
+            resnapshot_pending: vec![false; n],
+            resnapshot_after: vec![0; n],
+            resnapshots_waiting: 0,
+        }
+    }
+
+    #[inline]
+    pub(super) fn handle(
+        &mut self,
+        strategy: &mut dyn Strategy,
+        assembler: &mut WireAssembler,
+        wire: &WireEvent,
+    ) {
+        self.counters.events_received += 1;
+        match assembler.apply(&mut self.replicas, wire) {
+            Assembled::Deliver(event) => self.deliver(strategy, &event),
+            Assembled::Diverged { event, .. } => {
+                self.deliver(strategy, &event);
+                if let EventKind::BookStale(stale) = event.kind {
+                    self.request_resnapshot(stale.symbol);
+                }
+            }
+            Assembled::Absorbed | Assembled::Rejected(_) => {}
+        }
+    }
+
+    #[inline]
+    fn deliver(&mut self, strategy: &mut dyn Strategy, event: &Event) {
+        self.trigger = event.recv_tsc;
+        self.counters.events_delivered += 1;
+        let received = self.clock.raw();
+        strategy.on_event(event, self);
+        let returned = self.clock.raw();
+        if let Some(stages) = self.stages.as_mut() {
+            // The engine's stamps travel in the event; both threads read the same invariant TSC.
+            let mut stamps = FrameStamps::default();
+            stamps.set(Stage::Read, event.recv_tsc);
+            stamps.set(Stage::Published, event.publish_tsc);
+            stamps.set(Stage::Received, received);
+            stamps.set(Stage::Returned, returned);
+            stages.record(&self.clock, &stamps);
+        }
+        if event.publish_tsc != 0 && self.event_stamps.len() < self.event_stamps.capacity() {
+            self.event_stamps.push(EventStamps {
+                recv_tsc: event.recv_tsc,
+                publish_tsc: event.publish_tsc,
+                received_tsc: received,
+                returned_tsc: returned,
+            });
+        }
+    }
+
+    fn ticks(&self, after: Duration) -> u64 {
+        let ns = after.as_nanos().min(u64::MAX as u128);
+        if self.calibration_ns == 0 {
+            return ns as u64;
+        }
+        let ticks = ns * CALIBRATION_TICKS as u128 / self.calibration_ns as u128;
+        ticks.min(u64::MAX as u128) as u64
+    }
+
+    /// Fires due timers in due order (ties by id).
+    #[inline]
+    pub(super) fn fire_timers(&mut self, strategy: &mut dyn Strategy) {
+        if self.timers.next_due() == u64::MAX {
+            return;
+        }
+        let now = self.clock.raw();
+        while let Some((id, due)) = self.timers.pop_due(now) {
+            self.counters.timers_fired += 1;
+            let event = Event::new(now, 0, EventKind::Timer(TimerFired { id, due_tsc: due }));
+            self.deliver(strategy, &event);
+        }
+    }
+
+    /// Asks the engine for a fresh snapshot of `symbol` (its replica diverged): now, or as soon
+    /// as the intent ring has room and [`RESNAPSHOT_INTERVAL`] has passed since the last request
+    /// for the symbol (a replica that kept diverging must not flood the engine).
+    pub(super) fn request_resnapshot(&mut self, symbol: SymbolId) {
+        if let Some(p) = self.resnapshot_pending.get_mut(symbol.index()) {
+            self.resnapshots_waiting += usize::from(!*p);
+            *p = true;
+        }
+        self.retry_resnapshots();
+    }
+
+    /// Sends the resnapshot requests that are due. A single branch when none waits.
+    #[inline]
+    pub(super) fn retry_resnapshots(&mut self) {
+        if self.resnapshots_waiting == 0 {
+            return;
+        }
+        let now = self.clock.raw();
+        let interval = self.ticks(RESNAPSHOT_INTERVAL);
+        let pending = self.resnapshot_pending.iter_mut();
+        for (i, (pending, not_before)) in pending.zip(&mut self.resnapshot_after).enumerate() {
+            if !*pending || now < *not_before {
+                continue;
+            }
+            let message = OrderMessage {
+                trigger_tsc: self.trigger,
+                submit_tsc: now,
+                request: OrderRequest::Resnapshot {
+                    symbol: SymbolId(i as u16),
+                },
+            };
+            if self.intents.try_push(message).is_err() {
+                return;
+            }
+            *pending = false;
+            *not_before = now.saturating_add(interval);
+            self.resnapshots_waiting -= 1;
+            self.counters.resnapshots_requested += 1;
+        }
+    }
+
+    pub(super) fn push_request(&mut self, request: OrderRequest) -> Result<(), SubmitError> {
+        let message = OrderMessage {
+            trigger_tsc: self.trigger,
+            submit_tsc: self.clock.raw(),
+            request,
+        };
+        self.intents.try_push(message).map_err(|_| {
+            self.counters.intents_refused += 1;
+            SubmitError::RingFull
+        })
+    }
+}
+
+impl Context for HostContext {
+    fn symbols(&self) -> &[SymbolInfo] {
+        &self.symbols
+    }
+
+    fn book(&self, symbol: SymbolId) -> Option<&dyn BookView> {
+        self.replicas
+            .get(symbol.index())
+            .map(|r| r as &dyn BookView)
+    }
+
+    fn submit(&mut self, intent: OrderIntent) -> Result<ClientOrderId, SubmitError> {
+        intent.validate(self.symbols.len())?;
+        let client_id = ClientOrderId(self.id_base | self.next_seq);
+        self.push_request(OrderRequest::New { client_id, intent })?;
+        self.next_seq = (self.next_seq + 1) & ((1 << ORDER_SEQ_BITS) - 1);
+        Ok(client_id)
+    }
+
+    fn cancel(&mut self, symbol: SymbolId, client_id: ClientOrderId) -> Result<(), SubmitError> {
+        if symbol.index() >= self.symbols.len() {
+            return Err(SubmitError::UnknownSymbol);
+        }
+        self.push_request(OrderRequest::Cancel { client_id, symbol })
+    }
+
+    fn log(&mut self, mut record: LogRecord) {
+        record.tsc = self.trigger;
+        if self.logs.try_push(record).is_err() {
+            self.counters.logs_dropped += 1;
+        }
+    }
+
+    fn now_tsc(&self) -> u64 {
+        self.clock.raw()
+    }
+
+    fn set_timer(&mut self, id: TimerId, after: Duration) -> Result<(), TimerError> {
+        let due = self.clock.raw().saturating_add(self.ticks(after));
+        self.timers.set(id, due)
+    }
+
+    fn cancel_timer(&mut self, id: TimerId) {
+        self.timers.cancel(id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kspin_api::wire::{LevelBatch, SnapshotReason, SnapshotStart, WireKind};
+    use kspin_api::StrategySummary;
+    use kspin_api::{BookChange, BookSide, Price, Qty, StaleReason};
+    use kspin_ring::spsc;
+
+    #[derive(Default)]
+    struct Seen(Vec<EventKind>);
+    impl Strategy for Seen {
+        fn on_event(&mut self, event: &Event, _: &mut dyn Context) {
+            self.0.push(event.kind);
+        }
+        fn summary(&self) -> StrategySummary {
+            StrategySummary::new()
+        }
+    }
+
+    fn host(intent_capacity: usize) -> (HostContext, kspin_ring::Consumer<OrderMessage>) {
+        let symbols = vec![SymbolInfo::new(0, "X/Y", 1, 0, 10)];
+        let (intents, intents_rx) = spsc(intent_capacity);
+        let (logs, _logs_rx) = spsc(8);
+        (HostContext::new(0, symbols, intents, logs), intents_rx)
+    }
+
+    /// A snapshot message whose `BookDone` announces two levels but carries one: the replica
+    /// cannot match it.
+    fn divergent_snapshot() -> [WireEvent; 3] {
+        let symbol = SymbolId(0);
+        let mut batch = LevelBatch::empty(symbol);
+        batch.sides[0] = BookSide::Bid;
+        batch.prices[0] = Price(100);
+        batch.qtys[0] = Qty(1);
+        batch.count = 1;
+        let done = BookChange {
+            symbol,
+            levels_changed: 2,
+            snapshot: true,
+            bid_price: Price(100),
+            bid_qty: Qty(1),
+            ask_price: Price(0),
+            ask_qty: Qty(0),
+        };
+        [
+            WireEvent::new(
+                1,
+                2,
+                WireKind::BookSnapshot(SnapshotStart {
+                    symbol,
+                    reason: SnapshotReason::Initial,
+                }),
+            ),
+            WireEvent::new(1, 2, WireKind::BookLevels(batch)),
+            WireEvent::new(1, 2, WireKind::BookDone(done)),
+        ]
+    }
+
+    #[test]
+    fn a_divergence_is_reported_stale_and_asks_the_engine_for_a_snapshot() {
+        let (mut ctx, mut intents) = host(8);
+        let (mut strategy, mut assembler) = (Seen::default(), WireAssembler::new(1));
+        for wire in divergent_snapshot() {
+            ctx.handle(&mut strategy, &mut assembler, &wire);
+        }
+        assert_eq!(
+            strategy.0,
+            vec![EventKind::BookStale(kspin_api::BookStale {
+                symbol: SymbolId(0),
+                reason: StaleReason::ReplicaDiverged,
+            })]
+        );
+        let request = intents.try_pop().expect("a request").request;
+        assert_eq!(
+            request,
+            OrderRequest::Resnapshot {
+                symbol: SymbolId(0)
+            }
+        );
+        assert!(intents.try_pop().is_none());
+        assert_eq!(ctx.counters.resnapshots_requested, 1);
+        // Diverging again at once: the request waits for its interval instead of flooding.
+        for wire in divergent_snapshot() {
+            ctx.handle(&mut strategy, &mut assembler, &wire);
+        }
+        assert!(intents.try_pop().is_none());
+        assert_eq!(ctx.resnapshots_waiting, 1);
+        assert_eq!(ctx.counters.resnapshots_requested, 1);
+    }
+
+    #[test]
+    fn a_request_that_finds_the_ring_full_is_sent_when_there_is_room() {
+        let (mut ctx, mut intents) = host(2);
+        let filler = OrderRequest::Cancel {
+            client_id: ClientOrderId(1),
+            symbol: SymbolId(0),
+        };
+        while ctx.push_request(filler).is_ok() {}
+        let (mut strategy, mut assembler) = (Seen::default(), WireAssembler::new(1));
+        for wire in divergent_snapshot() {
+            ctx.handle(&mut strategy, &mut assembler, &wire);
+        }
+        assert_eq!(ctx.resnapshots_waiting, 1);
+        ctx.retry_resnapshots();
+        assert_eq!(ctx.resnapshots_waiting, 1, "still no room");
+        let mut drained = Vec::new();
+        while let Some(m) = intents.try_pop() {
+            drained.push(m.request);
+        }
+        assert!(drained.iter().all(|r| *r == filler));
+        ctx.retry_resnapshots();
+        assert_eq!(ctx.resnapshots_waiting, 0);
+        assert_eq!(
+            intents.try_pop().map(|m| m.request),
+            Some(OrderRequest::Resnapshot {
+                symbol: SymbolId(0)
+            })
+        );
+    }
+
+    #[test]
+    fn due_timers_fire_in_order_once() {
+        let (mut ctx, _intents) = host(8);
+        let mut strategy = Seen::default();
+        ctx.set_timer(TimerId(2), Duration::ZERO).unwrap();
+        ctx.set_timer(TimerId(1), Duration::ZERO).unwrap();
+        ctx.set_timer(TimerId(3), Duration::from_secs(3_600))
+            .unwrap();
+        ctx.cancel_timer(TimerId(2));
+        ctx.set_timer(TimerId(2), Duration::ZERO).unwrap();
+        ctx.fire_timers(&mut strategy);
+        ctx.fire_timers(&mut strategy);
+        let fired: Vec<TimerId> = strategy
+            .0
+            .iter()
+            .filter_map(|k| match k {
+                EventKind::Timer(t) => Some(t.id),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            fired,
+            [TimerId(1), TimerId(2)],
+            "due order, ties by id; 3 not yet"
+        );
+        assert_eq!(ctx.counters.timers_fired, 2);
+    }
+}

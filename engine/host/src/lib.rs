@@ -1,0 +1,87 @@
+//! kspin-host: everything between the engine core and the strategy cores.
+//!
+//! Owns [`Bus`] (engine core: one SPSC event ring per strategy, back-pressure and catch-up
+//! snapshots, intents answered by the paper model) and its per-strategy [`lane`]s, the strategy host threads ([`host`]), their
+//! replica books ([`replica`]), the paper fill model ([`paper`]), the log drain for the monitor
+//! thread ([`logs`]), the strategies' symbol table ([`build`]) and the run-summary figures
+//! ([`stats`]). Invariants: the engine core never waits for a strategy and never allocates here
+//! after start-up; a strategy never sees a book state the engine did not verify; every drop,
+//! lag episode and catch-up is counted per strategy.
+//!
+//! The runtime's loop, per iteration: `bus.set_frame_tsc(tsc)` before each frame,
+//! `feed.on_message(n, &msg, &mut bus)` (or a sink that forwards the market-data calls to the
+//! bus), then `bus.service(&feed)` and `bus.drain_intents(&feed)`.
+
+pub mod build;
+pub mod host;
+pub mod lane;
+pub mod logs;
+pub mod paper;
+pub mod precision;
+pub mod publish;
+pub mod replica;
+pub mod runtime_glue;
+pub mod stats;
+
+pub use build::symbol_infos;
+pub use host::{
+    spawn_strategy, EventStamps, HostCounters, HostReport, Pinning, RunningStrategy, StrategyHandle,
+};
+pub use lane::LaneCounters;
+pub use logs::LogDrain;
+pub use paper::{PaperCounters, PaperTrader};
+pub use publish::{Bus, BusCounters};
+pub use replica::Replica;
+pub use stats::{reports_json, strategy_reports, StrategyReport, StrategyStats};
+
+use kspin_core::book::OrderBook;
+use kspin_core::feed::Feed;
+
+/// Where the bus finds the engine's current books (for catch-up snapshots and paper fills).
+pub trait BookSource {
+    /// The book of `symbol` now, and whether it is live (verified and streaming).
+    fn current_book(&self, symbol: usize) -> Option<(&OrderBook, bool)>;
+}
+
+impl BookSource for Feed {
+    #[inline]
+    fn current_book(&self, symbol: usize) -> Option<(&OrderBook, bool)> {
+        self.book(symbol).map(|b| (&b.book, b.state.is_live()))
+    }
+}
+
+/// Books with their live flags, indexed by symbol (tests, tools).
+impl BookSource for [(OrderBook, bool)] {
+    #[inline]
+    fn current_book(&self, symbol: usize) -> Option<(&OrderBook, bool)> {
+        self.get(symbol).map(|(b, live)| (b, *live))
+    }
+}
+
+/// Why the bus or a strategy could not be set up or joined.
+#[derive(Debug, thiserror::Error)]
+pub enum BusError {
+    /// The registry refused: unknown name or bad parameter (its message).
+    #[error("{0}")]
+    Build(#[from] kspin_api::BuildError),
+    /// A configured parameter that cannot be passed as text.
+    #[error("strategy {strategy:?}: parameter `{key}`: {reason}")]
+    Param {
+        strategy: String,
+        key: String,
+        reason: String,
+    },
+    #[error("strategy {strategy:?}: cannot allocate its {what} ring: {source}")]
+    Ring {
+        strategy: String,
+        what: &'static str,
+        source: kspin_ring::RingError,
+    },
+    #[error("strategy {strategy:?}: cannot start its thread: {source}")]
+    Spawn {
+        strategy: String,
+        source: std::io::Error,
+    },
+    #[error("strategy {strategy:?}: its thread panicked")]
+    StrategyPanicked { strategy: String },
+}

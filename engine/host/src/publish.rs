@@ -1,0 +1,487 @@
+//! [`Bus`]: the engine-core end of every strategy's rings. It is the feed's [`FeedSink`] for
+//! market data, turns each verified book message, trade, ticker, stale notice and status into
+//! wire events on one SPSC ring per strategy, keeps lagging strategies consistent, and answers
+//! order intents from the paper model ([`super::paper`]).
+//!
+//! Owns, per strategy (a *lane*): the event producer, the intent consumer, the per-symbol dirty
+//! and told-live bits, a small queue of order updates waiting for ring room, the paper trader and
+//! the counters; per symbol: whether a snapshot was seen, the book version and scales.
+//!
+//! Invariants:
+//! - **All or nothing per message**: a book message is pushed to a lane only when the ring has
+//!   room for all its wire events, so a replica never sees half a message.
+//! - **Never waits**: a full ring makes the lane *lagging*: the message's events are dropped and
+//!   counted and its symbol marked dirty. While any symbol of a lane is dirty, its book deltas,
+//!   trades and tickers are dropped (a dropped delta marks its symbol dirty). [`Bus::service`]
+//!   (every loop iteration) and each book publish hand a dirty symbol a `BookSnapshot{CatchUp}`
+//!   of the engine's *current* book — or a `BookStale` if that book is not live — once the whole
+//!   sequence fits; with no dirty symbol left the lane is no longer lagging. A strategy therefore
+//!   sees a subsequence of the engine's book states, never a wrong one.
+//! - `BookLive` follows a snapshot exactly when the lane was last told the book is not live
+//!   (which is the case when the feed reports the book went live, or when the strategy's host
+//!   asked for the book again after its replica diverged: `OrderRequest::Resnapshot`).
+//! - **Precision**: a symbol whose precision changed after start-up is frozen for strategies
+//!   ([`super::precision`]): one `BookStale{PrecisionChanged}` (owed until delivered, even to a
+//!   strategy that never saw the book live), then nothing of it until the precision returns.
+//! - No allocation, lock, syscall or formatting after [`Bus::add_strategy`]; no panic on input.
+
+use kspin_api::wire::{LevelPacker, SnapshotReason, WireEvent, WireKind};
+use kspin_api::{
+    ConnectionStatus, Link, OrderRequest, Price, Qty, StaleReason as WireStale, Strategy, SymbolId,
+    SymbolInfo, SystemStatus,
+};
+use kspin_ring::{try_spsc, Consumer, IdlePolicy, Producer};
+use quanta::Clock;
+
+use super::host::StrategyHandle;
+use super::lane::{book_change, snapshot_events, AnswerQueue, Lane, LaneCounters};
+use super::logs::LogDrain;
+use super::paper::{PaperCounters, PaperTrader, MAX_UPDATES_PER_REQUEST};
+use super::precision::PrecisionGuard;
+use super::stats::StrategyStats;
+use super::{BookSource, BusError};
+use kspin_core::book::OrderBook;
+use kspin_core::kraken::BookData;
+
+/// Slots of each strategy's intent ring (strategy → engine). A strategy sees
+/// `SubmitError::RingFull` beyond this many unanswered requests.
+pub const INTENT_RING_CAPACITY: usize = 1024;
+/// Slots of each strategy's log ring (strategy → monitor thread).
+pub const LOG_RING_CAPACITY: usize = 4096;
+/// Requests taken from one lane's intent ring per [`Bus::drain_intents`] call (bounds the time
+/// one call spends on one strategy).
+pub const MAX_INTENTS_PER_DRAIN: usize = 64;
+
+/// Engine-wide counters of the bus.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BusCounters {
+    /// Feed symbol indices beyond the bus's symbol table.
+    pub unknown_symbol: u64,
+    /// Trades or tickers whose numbers do not fit the symbol's scales.
+    pub unconvertible: u64,
+    /// Book updates with more levels than a `BookChange` can announce (forwarded as catch-up).
+    pub oversized_messages: u64,
+    /// Symbols frozen for strategies because the exchange changed their precision.
+    pub precision_changes: u64,
+}
+
+/// The engine side of every strategy's rings; see the module docs.
+pub struct Bus {
+    symbols: Vec<SymbolInfo>,
+    clock: Clock,
+    frame_tsc: u64,
+    lanes: Vec<Lane>,
+    had_snapshot: Box<[bool]>,
+    /// The feed said the book went live; the next snapshot is followed by `BookLive`.
+    going_live: Box<[bool]>,
+    /// Bumped by every published book state; the paper model matches resting orders on change.
+    versions: Box<[u64]>,
+    /// `(price_scale, qty_scale)` per symbol, refreshed from each book message.
+    scales: Box<[(u8, u8)]>,
+    /// Why each book last went stale (for catch-up `BookStale`s).
+    stale_reasons: Box<[WireStale]>,
+    /// Symbols whose precision changed under the strategies: nothing of them is published.
+    precision: PrecisionGuard,
+    system: SystemStatus,
+    /// Some lane needs [`Bus::service`].
+    attention: bool,
+    logs: LogDrain,
+    log_drain_taken: bool,
+    counters: BusCounters,
+}
+
+impl std::fmt::Debug for Bus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Bus")
+            .field("symbols", &self.symbols.len())
+            .field("strategies", &self.lanes.len())
+            .field("attention", &self.attention)
+            .field("counters", &self.counters)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Bus {
+    /// A bus for `symbols` (`symbols[i].id == SymbolId(i)`, the feed's symbol order), with no
+    /// strategy yet. Start-up only.
+    pub fn new(symbols: &[SymbolInfo]) -> Bus {
+        let n = symbols.len();
+        Bus {
+            symbols: symbols.to_vec(),
+            clock: Clock::new(),
+            frame_tsc: 0,
+            lanes: Vec::new(),
+            had_snapshot: vec![false; n].into_boxed_slice(),
+            going_live: vec![false; n].into_boxed_slice(),
+            versions: vec![0; n].into_boxed_slice(),
+            scales: symbols
+                .iter()
+                .map(|s| (s.price_scale, s.qty_scale))
+                .collect(),
+            stale_reasons: vec![WireStale::Disconnected; n].into_boxed_slice(),
+            precision: PrecisionGuard::new(symbols),
+            system: SystemStatus::Unknown,
+            attention: false,
+            logs: LogDrain::new(symbols.to_vec()),
+            log_drain_taken: false,
+            counters: BusCounters::default(),
+        }
+    }
+
+    /// Adds a strategy: allocates its event ring (`ring_capacity`, rounded up to a power of
+    /// two), intent ring and log ring, and returns the handle to start its thread with
+    /// [`super::host::spawn_strategy`]. Start-up only.
+    pub fn add_strategy(
+        &mut self,
+        name: &str,
+        core: Option<usize>,
+        strategy: Box<dyn Strategy>,
+        ring_capacity: usize,
+        idle: IdlePolicy,
+    ) -> Result<StrategyHandle, BusError> {
+        fn ring<T: Copy + Send>(
+            strategy: &str,
+            what: &'static str,
+            capacity: usize,
+        ) -> Result<(Producer<T>, Consumer<T>), BusError> {
+            try_spsc(capacity).map_err(|source| BusError::Ring {
+                strategy: strategy.to_owned(),
+                what,
+                source,
+            })
+        }
+        let (events_tx, events_rx) = ring(name, "event", ring_capacity)?;
+        let (intents_tx, intents_rx) = ring(name, "intent", INTENT_RING_CAPACITY)?;
+        let (logs_tx, logs_rx) = ring(name, "log", LOG_RING_CAPACITY)?;
+        let n = self.symbols.len();
+        let index = self.lanes.len();
+        self.lanes.push(Lane {
+            name: name.to_owned(),
+            core,
+            events: events_tx,
+            intents: intents_rx,
+            dirty: vec![false; n].into_boxed_slice(),
+            dirty_count: 0,
+            cursor: 0,
+            told_live: vec![false; n].into_boxed_slice(),
+            owes_stale: vec![false; n].into_boxed_slice(),
+            pending_status: None,
+            answers: AnswerQueue::new(),
+            paper: PaperTrader::new(),
+            counters: LaneCounters::default(),
+        });
+        self.logs.add(name, logs_rx);
+        Ok(StrategyHandle::new(
+            index,
+            name,
+            core,
+            idle,
+            self.symbols.clone(),
+            strategy,
+            events_rx,
+            intents_tx,
+            logs_tx,
+        ))
+    }
+
+    /// The log rings of every strategy, for the monitor thread (once; later calls get `None`).
+    pub fn take_log_drain(&mut self) -> Option<LogDrain> {
+        if self.log_drain_taken {
+            return None;
+        }
+        self.log_drain_taken = true;
+        Some(core::mem::replace(
+            &mut self.logs,
+            LogDrain::new(Vec::new()),
+        ))
+    }
+
+    /// The symbol table.
+    pub fn symbols(&self) -> &[SymbolInfo] {
+        &self.symbols
+    }
+
+    /// Number of strategies.
+    pub fn strategies(&self) -> usize {
+        self.lanes.len()
+    }
+
+    /// The read TSC (quanta raw) of the frame being processed; stamps `recv_tsc`.
+    #[inline]
+    pub fn set_frame_tsc(&mut self, tsc: u64) {
+        self.frame_tsc = tsc;
+    }
+
+    /// Quanta raw ticks now (the clock the bus stamps with).
+    #[inline]
+    pub fn now_tsc(&self) -> u64 {
+        self.clock.raw()
+    }
+
+    #[inline]
+    fn stamps(&self) -> (u64, u64) {
+        (self.frame_tsc, self.clock.raw())
+    }
+
+    /// True while strategy `index` has a dirty symbol.
+    pub fn is_lagging(&self, index: usize) -> bool {
+        self.lanes.get(index).is_some_and(Lane::lagging)
+    }
+
+    /// True when some strategy has catch-up, a conflated status or order updates waiting.
+    pub fn needs_service(&self) -> bool {
+        self.attention
+    }
+
+    /// Engine-side counters of strategy `index`.
+    pub fn lane_counters(&self, index: usize) -> Option<LaneCounters> {
+        self.lanes.get(index).map(|l| l.counters)
+    }
+
+    /// Paper-trading counters of strategy `index`.
+    pub fn paper_counters(&self, index: usize) -> Option<PaperCounters> {
+        self.lanes.get(index).map(|l| l.paper.counters())
+    }
+
+    pub fn counters(&self) -> BusCounters {
+        self.counters
+    }
+
+    /// Per-strategy figures for the run summary (end of run; allocates).
+    pub fn strategy_stats(&self) -> Vec<StrategyStats> {
+        self.lanes
+            .iter()
+            .map(|l| StrategyStats {
+                name: l.name.clone(),
+                core: l.core,
+                lane: l.counters,
+                paper: l.paper.counters(),
+            })
+            .collect()
+    }
+
+    /// Publishes a connection status change (the runtime calls this on connect / disconnect;
+    /// the feed's `status` messages arrive through [`FeedSink::status`]).
+    pub fn publish_connection(&mut self, status: ConnectionStatus) {
+        if status.link == Link::Public && status.system != SystemStatus::Unknown {
+            self.system = status.system;
+        }
+        let stamps = self.stamps();
+        let system = self.system;
+        for lane in &mut self.lanes {
+            lane.paper.set_system(system);
+            // A status is not a delta: it goes out even while lagging when there is room;
+            // otherwise the latest one waits for `service`.
+            if lane.pending_status.is_none() && lane.events.free_slots() >= 1 {
+                lane.push(WireEvent::new(
+                    stamps.0,
+                    stamps.1,
+                    WireKind::Connection(status),
+                ));
+            } else {
+                lane.counters.events_dropped += 1;
+                lane.pending_status = Some(status);
+                self.attention = true;
+            }
+        }
+    }
+
+    /// Catch-up work, called by the runtime every loop iteration: hands dirty symbols their
+    /// snapshots (round robin, as long as whole sequences fit), delivers conflated statuses and
+    /// waiting order updates. A single branch when nothing waits.
+    #[inline]
+    pub fn service<B: BookSource + ?Sized>(&mut self, books: &B) {
+        if !self.attention {
+            return;
+        }
+        self.service_lanes(books);
+    }
+
+    #[cold]
+    fn service_lanes<B: BookSource + ?Sized>(&mut self, books: &B) {
+        let books = &self.precision.visible(books);
+        let stamps = self.stamps();
+        let n = self.symbols.len();
+        let mut attention = false;
+        for lane in &mut self.lanes {
+            if let Some(status) = lane.pending_status {
+                if lane.events.free_slots() >= 1 {
+                    lane.push(WireEvent::new(
+                        stamps.0,
+                        stamps.1,
+                        WireKind::Connection(status),
+                    ));
+                    lane.counters.catchup_events += 1;
+                    lane.pending_status = None;
+                }
+            }
+            let mut scanned = 0;
+            while lane.dirty_count > 0 && scanned < n {
+                let s = lane.cursor % n;
+                if lane.dirty[s] {
+                    let current = books.current_book(s);
+                    let (book, live) = match current {
+                        Some((book, live)) => (Some(book), live),
+                        None => (None, false),
+                    };
+                    let symbol = SymbolId(s as u16);
+                    if !lane.hand_off(symbol, book, live, self.stale_reasons[s], stamps) {
+                        break; // retried first next time
+                    }
+                }
+                lane.cursor = (s + 1) % n;
+                scanned += 1;
+            }
+            lane.flush_answers(stamps);
+            attention |= lane.needs_service();
+        }
+        self.attention = attention;
+    }
+
+    /// Takes order requests from every strategy's intent ring and answers them from the paper
+    /// model against `books`; matches resting orders against book states they have not seen.
+    /// Called by the runtime every loop iteration. Never blocks: a request stays in its ring
+    /// while the lane's answer queue lacks room for its answers.
+    pub fn drain_intents<B: BookSource + ?Sized>(&mut self, books: &B) {
+        let books = &self.precision.visible(books);
+        let stamps = self.stamps();
+        let versions = &self.versions;
+        let mut attention = false;
+        for lane in &mut self.lanes {
+            let mut taken = 0;
+            while taken < MAX_INTENTS_PER_DRAIN && lane.answers.free() >= MAX_UPDATES_PER_REQUEST {
+                let Some(message) = lane.intents.try_pop() else {
+                    break;
+                };
+                taken += 1;
+                match message.request {
+                    OrderRequest::Resnapshot { symbol } => {
+                        let s = symbol.index();
+                        lane.request_resnapshot(s);
+                        // Right away when it fits, so the lane does not lag for a poll.
+                        if let Some(&reason) = self.stale_reasons.get(s) {
+                            let (book, live) = books
+                                .current_book(s)
+                                .map_or((None, false), |(b, live)| (Some(b), live));
+                            lane.hand_off_or_defer(symbol, book, live, reason, stamps);
+                        }
+                    }
+                    request => lane.answer(&request, books, versions),
+                }
+            }
+            let Lane {
+                answers,
+                paper,
+                counters,
+                ..
+            } = lane;
+            // One update at most per resting order; wait for room rather than lose one.
+            if answers.free() >= paper.open_orders() {
+                paper.on_book_states(books, versions, &mut |u| {
+                    if !answers.push(u) {
+                        counters.order_updates_lost += 1;
+                    }
+                });
+            }
+            lane.flush_answers(stamps);
+            attention |= lane.needs_service();
+        }
+        self.attention |= attention;
+    }
+
+    /// [`Self::symbol_index`] of a symbol strategies may see (not frozen by a precision change).
+    #[inline]
+    fn visible_symbol(&mut self, symbol: usize) -> Option<SymbolId> {
+        if self.precision.is_frozen(symbol) {
+            return None;
+        }
+        self.symbol_index(symbol)
+    }
+
+    fn symbol_index(&mut self, symbol: usize) -> Option<SymbolId> {
+        if symbol < self.symbols.len() && symbol <= u16::MAX as usize {
+            Some(SymbolId(symbol as u16))
+        } else {
+            self.counters.unknown_symbol += 1;
+            None
+        }
+    }
+
+    fn publish_update(&mut self, symbol: SymbolId, book: &OrderBook, data: &BookData<'_>) {
+        let levels = data.bids.len() + data.asks.len();
+        let stamps = self.stamps();
+        let stale = self.stale_reasons[symbol.index()];
+        if levels > u16::MAX as usize {
+            // Cannot be announced in a BookChange: give everyone the resulting book instead.
+            self.counters.oversized_messages += 1;
+            for lane in &mut self.lanes {
+                lane.counters.events_dropped += 1;
+                lane.mark_dirty(symbol.index());
+                lane.hand_off(symbol, Some(book), true, stale, stamps);
+            }
+            self.attention = true;
+            return;
+        }
+        let need = levels.div_ceil(kspin_api::wire::LEVELS_PER_BATCH) + 1;
+        let (price_scale, qty_scale) = (book.price_scale(), book.qty_scale());
+        for lane in &mut self.lanes {
+            if !lane.lagging() && lane.events.free_slots() >= need {
+                let wire = |kind| WireEvent::new(stamps.0, stamps.1, kind);
+                let mut packer = LevelPacker::new(symbol);
+                let bids = data.bids.iter().map(|l| (kspin_api::BookSide::Bid, l));
+                let asks = data.asks.iter().map(|l| (kspin_api::BookSide::Ask, l));
+                for (side, level) in bids.chain(asks) {
+                    // The feed applied this message at these scales, so conversion succeeded
+                    // there and cannot fail here; stay total anyway (the replica ignores a
+                    // zero price and its top-of-book check would catch the difference).
+                    let price =
+                        Price::from_decimal(level.price, price_scale).unwrap_or(Price::ZERO);
+                    let qty = Qty::from_decimal(level.qty, qty_scale).unwrap_or(Qty::ZERO);
+                    if let Some(batch) = packer.push(side, price, qty) {
+                        lane.push(wire(WireKind::BookLevels(batch)));
+                    }
+                }
+                if let Some(batch) = packer.flush() {
+                    lane.push(wire(WireKind::BookLevels(batch)));
+                }
+                let done = book_change(symbol, book, packer.levels(), false);
+                lane.push(wire(WireKind::BookDone(done)));
+            } else {
+                lane.counters.events_dropped += need as u64;
+                lane.mark_dirty(symbol.index());
+                // The book at hand is the current one: hand it over right away if it fits.
+                lane.hand_off(symbol, Some(book), true, stale, stamps);
+                self.attention |= lane.lagging();
+            }
+        }
+    }
+
+    fn publish_snapshot(&mut self, symbol: SymbolId, book: &OrderBook) {
+        let i = symbol.index();
+        let reason = if self.had_snapshot[i] {
+            SnapshotReason::Resync
+        } else {
+            SnapshotReason::Initial
+        };
+        self.had_snapshot[i] = true;
+        let went_live = core::mem::take(&mut self.going_live[i]);
+        let stamps = self.stamps();
+        let stale = self.stale_reasons[i];
+        for lane in &mut self.lanes {
+            let need = snapshot_events(book, lane.told_live[i]);
+            if !lane.lagging() && lane.events.free_slots() >= need {
+                lane.push_snapshot(symbol, book, reason, stamps);
+            } else {
+                // What the message amounts to in the engine's flow, whatever this lane was told.
+                lane.counters.events_dropped += snapshot_events(book, !went_live) as u64;
+                lane.mark_dirty(i);
+                lane.hand_off(symbol, Some(book), true, stale, stamps);
+                self.attention |= lane.lagging();
+            }
+        }
+    }
+}
+
+mod feed_sink;
+#[cfg(test)]
+mod tests;

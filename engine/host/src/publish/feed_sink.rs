@@ -1,0 +1,191 @@
+//! The bus as the feed's [`FeedSink`]: each verified book message, trade, ticker, stale or live
+//! notice, status and precision change becomes wire events on every lane (see the parent
+//! module's invariants). A child module of [`super`], so it works on the bus's own fields.
+//! Never allocates, locks or blocks; no panic on input.
+
+use kspin_api::wire::{WireEvent, WireKind};
+use kspin_api::{
+    BookStale, ConnectionStatus, Link, LinkState, Price, Qty, StaleReason as WireStale,
+    SystemStatus, Ticker, Trade, TradeOrderType,
+};
+
+use super::Bus;
+use kspin_core::book::{ApplyReport, OrderBook};
+use kspin_core::feed::{FeedSink, StaleReason};
+use kspin_core::kraken::{self, BookData, StatusMsg, UpdateKind};
+
+fn wire_stale(reason: StaleReason) -> WireStale {
+    match reason {
+        StaleReason::ChecksumMismatch | StaleReason::BadMessage => WireStale::ChecksumMismatch,
+        StaleReason::Disconnected => WireStale::Disconnected,
+        StaleReason::Halted => WireStale::Unsubscribed,
+    }
+}
+
+fn wire_system(system: kraken::SystemStatus) -> SystemStatus {
+    match system {
+        kraken::SystemStatus::Online => SystemStatus::Online,
+        kraken::SystemStatus::CancelOnly => SystemStatus::CancelOnly,
+        kraken::SystemStatus::Maintenance => SystemStatus::Maintenance,
+        kraken::SystemStatus::PostOnly => SystemStatus::PostOnly,
+        kraken::SystemStatus::Unknown => SystemStatus::Unknown,
+    }
+}
+
+impl FeedSink for Bus {
+    fn book_updated(
+        &mut self,
+        symbol: usize,
+        book: &OrderBook,
+        data: &BookData<'_>,
+        kind: UpdateKind,
+        _report: &ApplyReport,
+    ) {
+        let Some(id) = self.visible_symbol(symbol) else {
+            return;
+        };
+        self.versions[symbol] = self.versions[symbol].wrapping_add(1);
+        self.scales[symbol] = (book.price_scale(), book.qty_scale());
+        match kind {
+            UpdateKind::Snapshot => self.publish_snapshot(id, book),
+            UpdateKind::Update => self.publish_update(id, book, data),
+        }
+    }
+
+    fn book_live(&mut self, symbol: usize, _book: &OrderBook) {
+        if self.precision.is_frozen(symbol) {
+            return;
+        }
+        if let Some(flag) = self.going_live.get_mut(symbol) {
+            *flag = true;
+        }
+    }
+
+    fn book_stale(&mut self, symbol: usize, reason: StaleReason) {
+        // A frozen symbol was made stale for strategies when it froze, with its own reason.
+        let Some(id) = self.visible_symbol(symbol) else {
+            return;
+        };
+        let reason = wire_stale(reason);
+        self.stale_reasons[symbol] = reason;
+        self.versions[symbol] = self.versions[symbol].wrapping_add(1);
+        let stamps = self.stamps();
+        for lane in &mut self.lanes {
+            if !lane.lagging() && lane.events.free_slots() >= 1 {
+                let kind = WireKind::BookStale(BookStale { symbol: id, reason });
+                lane.push(WireEvent::new(stamps.0, stamps.1, kind));
+                lane.told_live[symbol] = false;
+            } else {
+                lane.counters.events_dropped += 1;
+                lane.mark_dirty(symbol);
+                lane.hand_off(id, None, false, reason, stamps);
+                self.attention |= lane.lagging();
+            }
+        }
+    }
+
+    fn trade(&mut self, symbol: usize, trade: &kraken::Trade<'_>) {
+        let Some(id) = self.visible_symbol(symbol) else {
+            return;
+        };
+        let (ps, qs) = self.scales[symbol];
+        let (Ok(price), Ok(qty)) = (
+            Price::from_decimal(trade.price, ps),
+            Qty::from_decimal(trade.qty, qs),
+        ) else {
+            self.counters.unconvertible += 1;
+            return;
+        };
+        let time_ns = kraken::time::parse_rfc3339_nanos(trade.timestamp)
+            .map_or(0, |t| u64::try_from(t).unwrap_or(0));
+        let t = Trade {
+            symbol: id,
+            side: match trade.side {
+                kraken::Side::Buy => kspin_api::Side::Buy,
+                kraken::Side::Sell => kspin_api::Side::Sell,
+            },
+            ord_type: match trade.ord_type {
+                kraken::OrdType::Market => TradeOrderType::Market,
+                // Kraken only sends `limit` or `market`; an absent type reads as limit.
+                kraken::OrdType::Limit | kraken::OrdType::Other => TradeOrderType::Limit,
+            },
+            price,
+            qty,
+            trade_id: trade.trade_id,
+            time_ns,
+        };
+        let (recv, publish) = self.stamps();
+        let event = WireEvent::new(recv, publish, WireKind::Trade(t));
+        for lane in &mut self.lanes {
+            lane.offer(event);
+        }
+    }
+
+    fn ticker(&mut self, symbol: usize, ticker: &kraken::Ticker<'_>) {
+        let Some(id) = self.visible_symbol(symbol) else {
+            return;
+        };
+        let (ps, qs) = self.scales[symbol];
+        let converted = (
+            Price::from_decimal(ticker.bid, ps),
+            Price::from_decimal(ticker.ask, ps),
+            Price::from_decimal(ticker.last, ps),
+            Qty::from_decimal(ticker.volume, qs),
+        );
+        let (Ok(bid), Ok(ask), Ok(last), Ok(volume)) = converted else {
+            self.counters.unconvertible += 1;
+            return;
+        };
+        let t = Ticker {
+            symbol: id,
+            bid,
+            ask,
+            last,
+            volume,
+        };
+        let (recv, publish) = self.stamps();
+        let event = WireEvent::new(recv, publish, WireKind::Ticker(t));
+        for lane in &mut self.lanes {
+            lane.offer(event);
+        }
+    }
+
+    /// Freezes the symbol for strategies while its precision differs from theirs: each lane
+    /// gets `BookStale{PrecisionChanged}` (right away when its ring has room, else through the
+    /// catch-up path: it is owed, never lost) and nothing more of the symbol. Back at their
+    /// scales it thaws: the engine's book is resyncing then, and its next live snapshot is
+    /// handed with `BookLive`.
+    fn precision_changed(&mut self, symbol: usize, price_scale: u8, qty_scale: u8) {
+        let Some(id) = self.symbol_index(symbol) else {
+            return;
+        };
+        let Some(frozen) = self
+            .precision
+            .engine_scales(symbol, (price_scale, qty_scale))
+        else {
+            return;
+        };
+        self.versions[symbol] = self.versions[symbol].wrapping_add(1);
+        if !frozen {
+            // A notice still owed after the thaw says what the strategy's book now is: resyncing.
+            self.stale_reasons[symbol] = WireStale::ChecksumMismatch;
+            return;
+        }
+        self.counters.precision_changes += 1;
+        let reason = WireStale::PrecisionChanged;
+        self.stale_reasons[symbol] = reason;
+        let stamps = self.stamps();
+        for lane in &mut self.lanes {
+            lane.owe_stale(symbol);
+            self.attention |= lane.hand_off_or_defer(id, None, false, reason, stamps);
+        }
+    }
+
+    fn status(&mut self, status: &StatusMsg<'_>) {
+        self.publish_connection(ConnectionStatus {
+            link: Link::Public,
+            state: LinkState::Connected,
+            system: wire_system(status.system),
+        });
+    }
+}

@@ -1,0 +1,583 @@
+//! `kspin run`: starts the engine (and, by default, the embedded simulated venue) and reports.
+//!
+//! This is the command around the engine core, not the core: it reads the configuration, starts
+//! the venue, runs the host checks, locks memory, spawns the pinned core thread, and on the main
+//! thread prints one status line per second (on stderr) until Ctrl-C or `--duration`, then a
+//! summary (text, or one JSON object on stdout with `--json`). It allocates and formats freely;
+//! the core thread does neither.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use kspin_api::FixedDisplay;
+use serde_json::{json, Value};
+
+use kspin_ring::IdlePolicy;
+
+use super::precision::{self, PrecisionError};
+use crate::config::{Config, SymbolPlan};
+use crate::strategies::build_strategies;
+use kspin_api::Registry;
+use kspin_core::kraken::DecoderLimits;
+use kspin_host::{reports_json, spawn_strategy, strategy_reports, Bus, BusError, LogDrain};
+use kspin_net::{ConnLimits, Endpoint, TlsSettings};
+use kspin_runtime::stats::DECODE_ERROR_NAMES;
+use kspin_runtime::{BackoffPolicy, CoreConfig, CoreStats, EngineCore, LinkState};
+use kspin_sim::{FaultSpec, SimConfig, SimVenue, VenueHandle};
+
+/// Arguments of `kspin run`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RunArgs {
+    /// Configuration file (default: built-in defaults, which run against the embedded simulated
+    /// venue; see kspin.toml in the repository for every key).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Stop after this many seconds (default: run until Ctrl-C).
+    #[arg(long, value_name = "SECS")]
+    pub duration: Option<f64>,
+    /// Print the final summary as one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// No per-second status lines.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// Why `kspin run` could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("{0}")]
+    Config(#[from] crate::config::ConfigError),
+    #[error("venue: {0}")]
+    Sim(#[from] kspin_sim::SimError),
+    #[error("venue.sim.faults: {0}")]
+    Fault(String),
+    #[error("venue.url: {0}")]
+    Url(kspin_net::NetError),
+    #[error("venue.trust_pem: cannot read {path}: {source}")]
+    TrustPem {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("engine core: {0}")]
+    Core(#[from] kspin_runtime::CoreError),
+    #[error("precision: {0}")]
+    Precision(#[from] PrecisionError),
+    #[error("{0}")]
+    Strategy(#[from] BusError),
+    #[error("engine.core: core {core} does not exist on this machine (cores 0..{available})")]
+    NoSuchCore { core: usize, available: usize },
+    #[error("cannot start the engine thread: {0}")]
+    Spawn(std::io::Error),
+    #[error("the engine thread panicked")]
+    Panicked,
+}
+
+/// Runs `kspin run`; returns the exit code.
+pub fn run(args: &RunArgs, registry: &Registry) -> i32 {
+    match run_inner(args, registry) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("kspin run: {e}");
+            2
+        }
+    }
+}
+
+fn run_inner(args: &RunArgs, registry: &Registry) -> Result<i32, RunError> {
+    let config = match &args.config {
+        Some(path) => Config::load(path)?,
+        None => Config::builtin(),
+    };
+    let mut plan = config.symbol_plan()?;
+    super::signals::install();
+
+    // Cores: the engine core, plus a note when the machine is too small for a core each.
+    let cores = core_affinity::get_core_ids().unwrap_or_default();
+    let engine_core = config.engine.core;
+    if !cores.is_empty() && !cores.iter().any(|c| c.id == engine_core) {
+        return Err(RunError::NoSuchCore {
+            core: engine_core,
+            available: cores.len(),
+        });
+    }
+    startup_checks(&config, cores.len());
+
+    let (core_cfg, venue) = prepare(&config, &mut plan)?;
+
+    let symbol_infos = kspin_host::symbol_infos(&plan);
+    let busy_threads = 1 + config.strategies.len() + usize::from(config.venue.url == "sim");
+    let idle = match config.engine.strategy_idle.as_str() {
+        "spin" => IdlePolicy::Spin,
+        "spin_then_yield" => IdlePolicy::SHARED_CORE,
+        _ if cores.len() < busy_threads => IdlePolicy::SHARED_CORE,
+        _ => IdlePolicy::Spin,
+    };
+    let (mut bus, handles) = build_strategies(
+        registry,
+        &config.strategies,
+        &symbol_infos,
+        config.engine.ring_capacity,
+        idle,
+    )?;
+    let mut log_drain = bus.take_log_drain();
+    let clock = quanta::Clock::new();
+    let mut core = EngineCore::new(core_cfg, bus, clock)?;
+
+    if config.engine.lock_memory {
+        eprintln!("kspin: memory: {}", kspin_tuning::process::lock_memory());
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let strategies_stop = Arc::new(AtomicBool::new(false));
+    let mut running = Vec::with_capacity(handles.len());
+    for handle in handles {
+        let name = handle.name().to_owned();
+        let core_id = handle.core();
+        let host = spawn_strategy(handle, Arc::clone(&strategies_stop))?;
+        eprintln!(
+            "kspin: strategy {name} on core {} ({:?}, idle {idle:?})",
+            core_id.map_or("-".into(), |c| c.to_string()),
+            host.pinning()
+        );
+        running.push(host);
+    }
+    let (mut stats_tx, mut stats_rx) = kspin_ring::spsc::<CoreStats>(64);
+    let rt_priority = config.engine.rt_priority;
+    let core_stop = Arc::clone(&stop);
+    let started = Instant::now();
+    let thread = std::thread::Builder::new()
+        .name("kspin-core".into())
+        .spawn(move || {
+            let pinned = core_affinity::set_for_current(core_affinity::CoreId { id: engine_core });
+            // Touch the stack the loop will use and keep the allocator from returning memory, so
+            // the first frames do not page-fault (mlockall, when permitted, already populated
+            // the arenas allocated before this thread started).
+            let prefault = kspin_tuning::process::prefault(256 << 10, 0);
+            eprintln!("kspin: engine core: {prefault}");
+            if rt_priority > 0 {
+                let fifo = kspin_tuning::process::set_fifo_priority(
+                    std::path::Path::new("/"),
+                    i32::from(rt_priority),
+                );
+                eprintln!("kspin: engine core SCHED_FIFO {rt_priority}: {fifo}");
+            }
+            eprintln!(
+                "kspin: engine core thread {} core {engine_core}",
+                if pinned {
+                    "pinned to"
+                } else {
+                    "could not be pinned to"
+                }
+            );
+            core.run(&core_stop, &mut stats_tx);
+            core
+        })
+        .map_err(RunError::Spawn)?;
+
+    // Monitor: status lines, duration, Ctrl-C.
+    let deadline = args
+        .duration
+        .map(|s| started + Duration::from_secs_f64(s.max(0.0)));
+    let mut last_frames = 0u64;
+    let mut last_at = started;
+    loop {
+        std::thread::sleep(Duration::from_millis(50));
+        while let Some(s) = stats_rx.try_pop() {
+            let now = Instant::now();
+            let rate = (s.feed.frames.saturating_sub(last_frames)) as f64
+                / now.duration_since(last_at).as_secs_f64().max(1e-9);
+            last_frames = s.feed.frames;
+            last_at = now;
+            if !args.quiet && s.link != LinkState::Stopped {
+                eprintln!("{}", status_line(started.elapsed(), rate, &s, plan.len()));
+            }
+        }
+        if let Some(drain) = log_drain.as_mut() {
+            print_logs(drain, args.quiet);
+        }
+        let timed_out = deadline.is_some_and(|d| Instant::now() >= d);
+        if timed_out || super::signals::interrupted() || thread.is_finished() {
+            break;
+        }
+    }
+    stop.store(true, Ordering::SeqCst);
+    let core = thread.join().map_err(|_| RunError::Panicked)?;
+    // The core has stopped publishing: let the strategies finish what is in their rings.
+    strategies_stop.store(true, Ordering::SeqCst);
+    let mut host_reports = Vec::with_capacity(running.len());
+    for host in running {
+        host_reports.push(host.join()?);
+    }
+    if let Some(drain) = log_drain.as_mut() {
+        print_logs(drain, args.quiet);
+    }
+    let strategies = reports_json(&strategy_reports(
+        core.publisher().strategy_stats(),
+        host_reports,
+    ));
+    let elapsed = started.elapsed();
+    let venue_stats = venue.as_ref().map(|v| v.stats());
+    if let Some(v) = venue {
+        v.stop();
+    }
+    let venue_json = venue_stats.map(|s| {
+        Value::Object(
+            s.named()
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), json!(v)))
+                .collect(),
+        )
+    });
+    let mut summary = summary_json(&core, &plan, elapsed, venue_json);
+    summary["strategies"] = strategies;
+    let bus = core.publisher().counters();
+    summary["bus"] = json!({
+        "unknown_symbol": bus.unknown_symbol,
+        "unconvertible": bus.unconvertible,
+        "oversized_messages": bus.oversized_messages,
+        "precision_changes": bus.precision_changes,
+    });
+    if args.json {
+        println!("{summary}");
+    } else {
+        print!("{}", summary_text(&summary));
+    }
+    Ok(0)
+}
+
+/// Starts the embedded venue when the configuration asks for it and resolves the engine core's
+/// configuration (shared by `kspin run` and `kspin record`).
+/// Sets up what a run needs before any thread starts: the embedded venue (when `url = "sim"`),
+/// the endpoint and TLS trust, every symbol's precision (strategy replicas need it from the first
+/// event), and the core's configuration.
+pub(crate) fn prepare(
+    config: &Config,
+    plan: &mut [SymbolPlan],
+) -> Result<(CoreConfig, Option<VenueHandle>), RunError> {
+    let policy = config.mismatch_policy()?;
+    // The venue: embedded simulator by default.
+    let mut venue: Option<VenueHandle> = None;
+    let (endpoint, tls) = if config.venue.url == "sim" {
+        let faults = config
+            .venue
+            .sim
+            .faults
+            .iter()
+            .map(|f| {
+                f.parse::<FaultSpec>()
+                    .map_err(|e| RunError::Fault(e.to_string()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let handle = SimVenue::start(SimConfig {
+            tls: config.venue.sim.tls,
+            rate_per_sec: config.venue.sim.rate,
+            seed: config.venue.sim.seed,
+            symbols: plan.iter().map(|p| p.symbol.clone()).collect(),
+            faults,
+            ..SimConfig::default()
+        })?;
+        eprintln!(
+            "kspin: embedded simulated venue at {} ({} events/s, seed {})",
+            handle.url(),
+            config.venue.sim.rate,
+            config.venue.sim.seed
+        );
+        // Connect to the address the venue listens on (127.0.0.1 only: `localhost` may resolve to
+        // ::1 first) and verify its certificate under the name it was issued for.
+        let mut endpoint = Endpoint::parse(&handle.url()).map_err(RunError::Url)?;
+        let server_name = endpoint.tls.then(|| endpoint.host.clone());
+        endpoint.host = handle.local_addr().ip().to_string();
+        let tls = TlsSettings {
+            extra_root_pem: handle.cert_pem().map(str::to_owned),
+            use_webpki_roots: false,
+            server_name_override: server_name,
+        };
+        venue = Some(handle);
+        (endpoint, tls)
+    } else {
+        let endpoint = Endpoint::parse(&config.venue.url).map_err(RunError::Url)?;
+        let extra_root_pem = match &config.venue.trust_pem {
+            Some(path) => {
+                Some(
+                    std::fs::read_to_string(path).map_err(|source| RunError::TrustPem {
+                        path: path.display().to_string(),
+                        source,
+                    })?,
+                )
+            }
+            None => None,
+        };
+        let tls = TlsSettings {
+            extra_root_pem,
+            use_webpki_roots: config.venue.webpki_roots,
+            server_name_override: None,
+        };
+        (endpoint, tls)
+    };
+
+    // Every symbol's precision, before anything runs.
+    if config.venue.url == "sim" {
+        precision::from_sim_pairs(plan)?;
+    } else if !config.strategies.is_empty() {
+        // One extra connection, only when strategies need the scales before the first event;
+        // without strategies the core learns them from the instrument channel itself.
+        precision::fetch(
+            &endpoint,
+            &tls,
+            config.engine.max_frame_bytes,
+            plan,
+            Duration::from_secs(15),
+        )?;
+    }
+
+    let core_cfg = CoreConfig {
+        endpoint,
+        tls,
+        limits: ConnLimits {
+            max_frame_len: config.engine.max_frame_bytes,
+            ..ConnLimits::default()
+        },
+        symbols: plan.to_vec(),
+        stall_timeout: config.stall_timeout(),
+        ping_interval: config.ping_interval(),
+        connect_timeout: Duration::from_millis(config.engine.connect_timeout_ms),
+        resync_timeout: Duration::from_millis(config.engine.resync_timeout_ms),
+        backoff: BackoffPolicy {
+            instant_retries: config.backoff.instant_retries,
+            initial: Duration::from_millis(config.backoff.initial_ms),
+            max: Duration::from_millis(config.backoff.max_ms),
+            after_maintenance: Duration::from_millis(config.backoff.after_maintenance_ms),
+            jitter: config.backoff.jitter,
+            max_attempts_per_window: config.backoff.max_attempts_per_10_min,
+        },
+        policy,
+        decoder: DecoderLimits {
+            max_frame_len: config.engine.max_frame_bytes,
+            ..DecoderLimits::default()
+        },
+        seed: config.venue.sim.seed ^ 0x6b73_7069_6e00,
+        watch_instrument: config.engine.watch_instrument,
+    };
+    Ok((core_cfg, venue))
+}
+
+pub(crate) fn startup_checks(config: &Config, available_cores: usize) {
+    let engine_core = config.engine.core;
+    let strategy_cores: Vec<usize> = config.strategies.iter().filter_map(|s| s.core).collect();
+    let report = kspin_tuning::check::run_checks(&kspin_tuning::check::CheckInput {
+        root: "/".into(),
+        engine_core: Some(engine_core),
+        strategy_cores: strategy_cores.clone(),
+        irq_sample: None,
+    });
+    let warnings = report.warnings();
+    if !warnings.is_empty() {
+        eprintln!(
+            "kspin: host check: {} item(s) cost latency here (details: kspin tune check):",
+            warnings.len()
+        );
+        for w in warnings.iter().take(6) {
+            eprintln!("  - {w}");
+        }
+        if warnings.len() > 6 {
+            eprintln!("  - … and {} more", warnings.len() - 6);
+        }
+    }
+    let issues = kspin_tuning::cores::validate_core_plan(
+        std::path::Path::new("/"),
+        engine_core,
+        &strategy_cores,
+        config.engine.allow_smt_siblings,
+    );
+    for issue in &issues {
+        eprintln!("kspin: core plan: {issue}");
+    }
+    let wanted = 1 + strategy_cores.len() + usize::from(config.venue.url == "sim");
+    if available_cores < wanted {
+        eprintln!(
+            "kspin: this machine has {available_cores} core(s) for {wanted} busy threads (engine, strategies, venue): they share cores, so latency figures here are not representative"
+        );
+    }
+}
+
+/// Prints what the strategies logged (formatted here, off the hot cores) on stderr.
+fn print_logs(drain: &mut LogDrain, quiet: bool) {
+    drain.drain(usize::MAX, |strategy, _record, text| {
+        if !quiet {
+            eprintln!("  [{strategy}] {text}");
+        }
+    });
+}
+
+fn status_line(elapsed: Duration, rate: f64, s: &CoreStats, symbols: usize) -> String {
+    let link = match s.link {
+        LinkState::Waiting => "waiting",
+        LinkState::Connecting => "connecting",
+        LinkState::Streaming => "streaming",
+        LinkState::Stopped => "stopped",
+    };
+    format!(
+        "[{:>5.1}s] {link} {:>8.0} msg/s | books live {}/{} resyncing {} | reconnects {} | checksum ok {} fail {} | decode errors {} | p50 {} p99 {}",
+        elapsed.as_secs_f64(),
+        rate,
+        s.books_live,
+        symbols,
+        s.books_resyncing,
+        s.core.reconnects,
+        s.feed.checksum_ok,
+        s.feed.checksum_mismatch,
+        s.core.decode_errors,
+        fmt_ns(s.p50_ns),
+        fmt_ns(s.p99_ns),
+    )
+}
+
+fn fmt_ns(ns: u64) -> String {
+    if ns >= 1_000_000 {
+        format!("{:.2}ms", ns as f64 / 1e6)
+    } else if ns >= 1_000 {
+        format!("{:.2}µs", ns as f64 / 1e3)
+    } else {
+        format!("{ns}ns")
+    }
+}
+
+fn summary_json(
+    core: &EngineCore<Bus>,
+    plan: &[SymbolPlan],
+    elapsed: Duration,
+    venue: Option<Value>,
+) -> Value {
+    let feed = core.feed().counters();
+    let c = core.counters();
+    let lat = &core.latency().total;
+    let q = |x: f64| {
+        if lat.is_empty() {
+            0
+        } else {
+            lat.value_at_quantile(x)
+        }
+    };
+    let mut symbols = serde_json::Map::new();
+    for (entry, (_, sb)) in core.feed().symbols().iter().zip(core.feed().books()) {
+        let fmt = |l: Option<(kspin_api::Price, kspin_api::Qty)>, price: bool| {
+            l.map(|(p, qty)| {
+                if price {
+                    FixedDisplay {
+                        mantissa: p.0,
+                        scale: entry.price_scale,
+                    }
+                    .to_string()
+                } else {
+                    FixedDisplay {
+                        mantissa: qty.0,
+                        scale: entry.qty_scale,
+                    }
+                    .to_string()
+                }
+            })
+        };
+        symbols.insert(
+            entry.name.to_string(),
+            json!({
+                "depth": sb.book.depth(),
+                "state": sb.state.name(),
+                "book_messages": sb.counters.book_messages,
+                "checksum_ok": sb.counters.checksum_ok,
+                "checksum_mismatch": sb.counters.checksum_mismatch,
+                "resyncs": sb.counters.resyncs,
+                "trades": sb.counters.trades,
+                "best_bid": fmt(sb.book.best_bid(), true),
+                "best_bid_qty": fmt(sb.book.best_bid(), false),
+                "best_ask": fmt(sb.book.best_ask(), true),
+                "best_ask_qty": fmt(sb.book.best_ask(), false),
+            }),
+        );
+    }
+    let by_kind: serde_json::Map<String, Value> = DECODE_ERROR_NAMES
+        .iter()
+        .zip(c.decode_errors_by_kind.iter())
+        .filter(|(name, n)| !name.is_empty() && **n > 0)
+        .map(|(name, n)| (name.to_string(), json!(n)))
+        .collect();
+    json!({
+        "duration_s": elapsed.as_secs_f64(),
+        "frames": feed.frames,
+        "book_messages": feed.book_messages,
+        "checksum_ok": feed.checksum_ok,
+        "checksum_mismatch": feed.checksum_mismatch,
+        "resyncs": feed.resyncs,
+        "reconnects": c.reconnects,
+        "decode_errors": c.decode_errors,
+        "decode_errors_by_kind": by_kind,
+        "trades": feed.trades,
+        "tickers": feed.tickers,
+        "heartbeats": feed.heartbeats,
+        "statuses": feed.statuses,
+        "error_acks": feed.error_acks,
+        "dropped_not_live": feed.dropped_not_live,
+        "rejected_messages": feed.rejected_messages,
+        "connects": c.connects,
+        "connect_failures": c.connect_failures,
+        "disconnects": c.disconnects,
+        "stalls": c.stalls,
+        "pings_sent": c.pings_sent,
+        "latency_ns": {"p50": q(0.5), "p99": q(0.99), "p99_9": q(0.999), "max": lat.max(), "samples": lat.len()},
+        "symbols": symbols,
+        "subscribed": plan.len(),
+        "venue": venue,
+    })
+}
+
+fn summary_text(s: &Value) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "kspin run: {:.1}s, {} frames, {} book messages, checksums ok {} mismatched {}, resyncs {}, reconnects {}, decode errors {}",
+        s["duration_s"].as_f64().unwrap_or(0.0),
+        s["frames"],
+        s["book_messages"],
+        s["checksum_ok"],
+        s["checksum_mismatch"],
+        s["resyncs"],
+        s["reconnects"],
+        s["decode_errors"]
+    );
+    let _ = writeln!(
+        out,
+        "internal latency (frame read → published): p50 {} p99 {} p99.9 {} max {}",
+        fmt_ns(s["latency_ns"]["p50"].as_u64().unwrap_or(0)),
+        fmt_ns(s["latency_ns"]["p99"].as_u64().unwrap_or(0)),
+        fmt_ns(s["latency_ns"]["p99_9"].as_u64().unwrap_or(0)),
+        fmt_ns(s["latency_ns"]["max"].as_u64().unwrap_or(0)),
+    );
+    if let Some(strategies) = s["strategies"].as_object() {
+        for (name, v) in strategies {
+            let _ = writeln!(
+                out,
+                "  strategy {name} (core {}): events published {} received {} dropped {} | snapshots handed {} | intents {}",
+                v["core"], v["events_published"], v["events_received"], v["events_dropped"], v["snapshots_handed"], v["intents"]
+            );
+        }
+    }
+    if let Some(symbols) = s["symbols"].as_object() {
+        for (name, v) in symbols {
+            let _ = writeln!(
+                out,
+                "  {name}: {} | bid {} x {} | ask {} x {} | checksums ok {} mismatched {} | resyncs {}",
+                v["state"].as_str().unwrap_or("?"),
+                v["best_bid"].as_str().unwrap_or("-"),
+                v["best_bid_qty"].as_str().unwrap_or("-"),
+                v["best_ask"].as_str().unwrap_or("-"),
+                v["best_ask_qty"].as_str().unwrap_or("-"),
+                v["checksum_ok"],
+                v["checksum_mismatch"],
+                v["resyncs"]
+            );
+        }
+    }
+    out
+}

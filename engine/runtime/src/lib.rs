@@ -1,0 +1,20 @@
+//! kspin-runtime: the engine core's busy-polling driver ([`driver`]), reconnect timing
+//! ([`backoff`]), pre-rendered requests ([`requests`]), the stats that leave the core
+//! ([`stats`]), the per-stage latency stamps and histograms ([`stages`]), and frame capture
+//! ([`capture`]).
+
+pub mod backoff;
+pub mod capture;
+pub mod discover;
+pub mod driver;
+mod frame;
+pub mod plan;
+pub mod requests;
+pub mod stages;
+pub mod stats;
+
+pub use backoff::{Backoff, BackoffPolicy, DisconnectCause};
+pub use driver::{CoreConfig, CoreError, EngineCore, NoStrategies, Publisher};
+pub use plan::SymbolPlan;
+pub use stages::{FrameStamps, Span, Stage, StageClock, StageHistograms, SPANS};
+pub use stats::{CoreCounters, CoreStats, LatencyRecorder, LinkState};

@@ -1,0 +1,180 @@
+//! What the engine core reports about itself: counters, an internal-latency histogram, and the
+//! once-a-second [`CoreStats`] snapshot that leaves the core through an SPSC ring.
+//!
+//! Owns the core's own counters (the feed keeps its per-message ones) and the latency histogram,
+//! allocated once. Recording a latency and taking a snapshot never allocate; formatting happens on
+//! the monitor thread, never here.
+
+use hdrhistogram::Histogram;
+
+use kspin_core::feed::FeedCounters;
+use kspin_core::kraken::DecodeError;
+
+/// Highest internal latency the histogram tracks exactly (longer ones saturate): 10 s in ns.
+const LATENCY_MAX_NS: u64 = 10_000_000_000;
+
+/// Number of distinct decode error kinds counted separately.
+pub const DECODE_ERROR_KINDS: usize = 16;
+
+/// Counters owned by the runtime.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CoreCounters {
+    pub connects: u64,
+    pub reconnects: u64,
+    pub connect_failures: u64,
+    pub disconnects: u64,
+    pub stalls: u64,
+    pub pings_sent: u64,
+    pub requests_sent: u64,
+    pub requests_dropped: u64,
+    pub decode_errors: u64,
+    pub decode_errors_by_kind: [u64; DECODE_ERROR_KINDS],
+    pub bytes_read: u64,
+    /// `status` frames announcing maintenance.
+    pub maintenance_seen: u64,
+    /// Resync requests the exchange refused (error ack carrying a resync `req_id`).
+    pub resync_refused: u64,
+    /// Reconnects forced because a book stayed resyncing or without its snapshot too long.
+    pub resync_timeouts: u64,
+    pub loops: u64,
+}
+
+impl CoreCounters {
+    #[inline]
+    pub fn count_decode_error(&mut self, error: &DecodeError) {
+        self.decode_errors += 1;
+        let i = decode_error_index(error.kind());
+        if let Some(slot) = self.decode_errors_by_kind.get_mut(i) {
+            *slot += 1;
+        }
+    }
+}
+
+/// Stable names for [`CoreCounters::decode_errors_by_kind`], by index.
+pub const DECODE_ERROR_NAMES: [&str; DECODE_ERROR_KINDS] = [
+    "oversized",
+    "malformed",
+    "not_an_object",
+    "unknown_channel",
+    "unknown_method",
+    "missing_field",
+    "wrong_type",
+    "bad_number",
+    "arena_full",
+    "escaped_string",
+    "other",
+    "too_deep",
+    "",
+    "",
+    "",
+    "",
+];
+
+/// Index of "other" in [`DECODE_ERROR_NAMES`]: where a kind without a slot of its own counts.
+const OTHER_DECODE_ERROR: usize = 10;
+
+fn decode_error_index(kind: &str) -> usize {
+    DECODE_ERROR_NAMES
+        .iter()
+        .position(|&n| !n.is_empty() && n == kind)
+        .unwrap_or(OTHER_DECODE_ERROR)
+}
+
+/// Connection phase as the monitor sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LinkState {
+    #[default]
+    Waiting,
+    Connecting,
+    Streaming,
+    Stopped,
+}
+
+/// One snapshot, sent once a second from the core to the monitor thread.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CoreStats {
+    pub feed: FeedCounters,
+    pub core: CoreCounters,
+    pub link: LinkState,
+    pub books_live: u32,
+    pub books_resyncing: u32,
+    /// Internal latency (frame read → decoded, applied, checked, published) over the last
+    /// interval, in ns.
+    pub p50_ns: u64,
+    pub p99_ns: u64,
+    pub max_ns: u64,
+    pub samples: u64,
+}
+
+/// Two histograms: one per reporting interval (reset after each snapshot) and one for the run.
+pub struct LatencyRecorder {
+    pub interval: Histogram<u64>,
+    pub total: Histogram<u64>,
+}
+
+impl LatencyRecorder {
+    /// Construction with fixed bounds allocates once; `saturating_record` never resizes.
+    pub fn new() -> Result<LatencyRecorder, hdrhistogram::CreationError> {
+        Ok(LatencyRecorder {
+            interval: Histogram::new_with_bounds(1, LATENCY_MAX_NS, 3)?,
+            total: Histogram::new_with_bounds(1, LATENCY_MAX_NS, 3)?,
+        })
+    }
+
+    #[inline]
+    pub fn record(&mut self, ns: u64) {
+        self.interval.saturating_record(ns.max(1));
+        self.total.saturating_record(ns.max(1));
+    }
+
+    /// Fills the latency fields of `stats` from the interval histogram and resets it.
+    pub fn take_interval(&mut self, stats: &mut CoreStats) {
+        let h = &self.interval;
+        stats.samples = h.len();
+        if !h.is_empty() {
+            stats.p50_ns = h.value_at_quantile(0.50);
+            stats.p99_ns = h.value_at_quantile(0.99);
+            stats.max_ns = h.max();
+        } else {
+            stats.p50_ns = 0;
+            stats.p99_ns = 0;
+            stats.max_ns = 0;
+        }
+        self.interval.reset();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decode_errors_are_counted_by_kind() {
+        let mut c = CoreCounters::default();
+        c.count_decode_error(&DecodeError::Malformed);
+        c.count_decode_error(&DecodeError::UnknownChannel);
+        assert_eq!(c.decode_errors, 2);
+        assert_eq!(c.decode_errors_by_kind[1], 1);
+        assert_eq!(c.decode_errors_by_kind[3], 1);
+        assert_eq!(
+            DECODE_ERROR_NAMES[decode_error_index(DecodeError::Malformed.kind())],
+            DecodeError::Malformed.kind()
+        );
+    }
+
+    #[test]
+    fn interval_percentiles_then_reset() {
+        let mut r = LatencyRecorder::new().unwrap();
+        for v in 1..=100 {
+            r.record(v * 10);
+        }
+        let mut s = CoreStats::default();
+        r.take_interval(&mut s);
+        assert_eq!(s.samples, 100);
+        assert_eq!(s.p50_ns, 500);
+        assert_eq!(s.max_ns, 1000);
+        r.take_interval(&mut s);
+        assert_eq!(s.samples, 0);
+        assert_eq!(r.total.len(), 100);
+    }
+}

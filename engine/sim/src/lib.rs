@@ -1,0 +1,46 @@
+//! kspin-sim: a simulated Kraken spot venue. A loopback WebSocket server (`ws://` and `wss://`)
+//! speaking Kraken's v2 public protocol closely enough that the engine cannot tell the
+//! difference, with a seeded order-flow model, valid checksums at every depth, and fault
+//! injection.
+//!
+//! Owns the market model ([`market`]), the per-depth views that derive each subscription's frames
+//! ([`depth_view`]) over the venue's own reference book ([`ref_book`]: an ordered map per side and
+//! the checksum computed from the decimal text on the wire, sharing no code with `kspin-core`, so
+//! tests against the venue check the engine against something it did not compute itself), frame
+//! text ([`frames`]), requests ([`requests`]), connections ([`conn`]), TLS ([`tls`]), pacing
+//! ([`pacer`]), the send-time side channel for latency benchmarks ([`send_stamps`]), faults
+//! ([`fault`]), the venue thread ([`venue_loop`]) and its handle ([`handle`]). Invariants: binds
+//! 127.0.0.1 only; the same seed gives the same book and trade events; what a correct client
+//! holds can always be read back ([`VenueHandle::book_levels`]). It is a test tool, not the engine
+//! core: it runs on its own thread and may allocate and lock.
+
+/// Book depths Kraken's v2 `book` channel accepts (PROTOCOL.md §1.4).
+pub const SUPPORTED_DEPTHS: [u16; 5] = [10, 25, 100, 500, 1000];
+
+pub mod config;
+pub mod conn;
+pub mod depth_view;
+pub mod fault;
+pub mod frames;
+pub mod handle;
+pub mod market;
+pub mod pacer;
+pub mod pairs;
+pub mod ref_book;
+pub mod requests;
+pub mod rng;
+pub mod send_stamps;
+pub mod state;
+pub mod stats;
+pub mod stream;
+pub mod tls;
+pub mod venue_loop;
+
+pub use config::{SimConfig, SimError};
+pub use fault::{FaultKind, FaultParseError, FaultSpec, FaultWhen};
+pub use handle::{MantissaLevels, SimVenue, VenueHandle};
+pub use pacer::{Pacer, PacingMode};
+pub use pairs::{instruments, SimPair};
+pub use ref_book::RefBook;
+pub use send_stamps::SendStamps;
+pub use stats::VenueStats;

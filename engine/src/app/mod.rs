@@ -1,8 +1,0 @@
-//! The `kspin` commands. These run off the engine core: they parse arguments, read files, print
-//! and allocate as they like, and call into the engine library for the real work.
-
-pub mod bench;
-pub mod precision;
-pub mod record;
-pub mod replay;
-pub mod run;
