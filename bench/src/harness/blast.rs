@@ -18,8 +18,7 @@ use serde_json::{json, Value};
 
 use super::conditions::set_up_thread;
 use super::{BenchError, BenchOptions};
-use kspin_net::{Endpoint, TlsSettings};
-use kspin_runtime::capture::reader::replay_core_config;
+use kspin_net::Endpoint;
 use kspin_runtime::plan::SymbolPlan;
 use kspin_runtime::{EngineCore, NoStrategies};
 use kspin_sim::stream::book_stream;
@@ -95,18 +94,18 @@ fn run_once(opts: &BenchOptions, symbol: &str) -> Result<(f64, u64, u64), BenchE
         ticker: false,
         precision: Some(stream.precision()),
     }];
-    let mut cfg = replay_core_config(plan);
-    cfg.endpoint = Endpoint {
+    let mut cfg = kspin_runtime::CoreConfig::new(plan);
+    let endpoint = Endpoint {
         host: "127.0.0.1".into(),
         port,
         path: "/v2".into(),
         tls: false,
     };
-    cfg.tls = TlsSettings::default();
     cfg.connect_timeout = Duration::from_secs(10);
     cfg.stall_timeout = Duration::from_secs(30);
     let clock = quanta::Clock::new();
-    let mut core = EngineCore::new(cfg, NoStrategies, clock.clone())?;
+    let transport = super::loopback_transport(&endpoint)?;
+    let mut core = EngineCore::new(cfg, NoStrategies, transport, clock.clone())?;
     let want = UPDATES as u64 + 1; // the snapshot too
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut first: Option<(u64, u64)> = None;

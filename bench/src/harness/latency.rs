@@ -41,8 +41,8 @@ use super::probe::{self, Joined, LatencyProbe, ProbeStrategy, PROBE_STRATEGY};
 use super::report::{median_percentiles, percentiles_json};
 use super::{BenchError, BenchOptions, VenuePacing};
 use kspin_host::{symbol_infos, Bus, EventStamps, Pinning, RunningStrategy};
-use kspin_net::{Endpoint, TlsSettings};
-use kspin_runtime::capture::reader::{capture_symbol, replay_core_config};
+use kspin_net::Endpoint;
+use kspin_runtime::capture::reader::capture_symbol;
 use kspin_runtime::capture::{
     start_recording, CaptureHeader, OpenMode, Recording, DEFAULT_RING_BYTES,
 };
@@ -142,14 +142,13 @@ fn start_venue(
 fn engine_config(
     opts: &BenchOptions,
     venue: &VenueHandle,
-) -> Result<kspin_runtime::CoreConfig, BenchError> {
-    let mut cfg = replay_core_config(plan(opts));
-    cfg.endpoint = Endpoint::parse(&venue.url()).map_err(|e| BenchError::Setup(e.to_string()))?;
-    cfg.tls = TlsSettings::default();
+) -> Result<(kspin_runtime::CoreConfig, Endpoint), BenchError> {
+    let mut cfg = kspin_runtime::CoreConfig::new(plan(opts));
+    let endpoint = Endpoint::parse(&venue.url()).map_err(|e| BenchError::Setup(e.to_string()))?;
     cfg.stall_timeout = Duration::from_secs(10);
     cfg.ping_interval = Duration::from_secs(30);
     cfg.connect_timeout = Duration::from_secs(5);
-    Ok(cfg)
+    Ok((cfg, endpoint))
 }
 
 /// Runs the engine core on its pinned core against `venue` for warm-up + measurement; returns
@@ -270,12 +269,17 @@ fn drive_phase(
     opts: &BenchOptions,
     clock: &quanta::Clock,
     venue: &VenueHandle,
-    cfg: kspin_runtime::CoreConfig,
+    (cfg, endpoint): (kspin_runtime::CoreConfig, Endpoint),
     probe: LatencyProbe<Bus>,
     record_to: Option<&Path>,
 ) -> Result<Driven, BenchError> {
     let Some(path) = record_to else {
-        let core = EngineCore::new(cfg, probe, clock.clone())?;
+        let core = EngineCore::new(
+            cfg,
+            probe,
+            super::loopback_transport(&endpoint)?,
+            clock.clone(),
+        )?;
         let (core, setup, warm_tsc) = drive_engine(opts, clock, core)?;
         let checksum_mismatch = core.feed().counters().checksum_mismatch;
         return Ok(Driven {
@@ -301,6 +305,7 @@ fn drive_phase(
     let core = EngineCore::new(
         cfg,
         Recording::new(probe, producer, clock.clone()),
+        super::loopback_transport(&endpoint)?,
         clock.clone(),
     )?;
     let driven = drive_engine(opts, clock, core);

@@ -157,6 +157,18 @@ pub enum BenchError {
     },
 }
 
+/// A transport to a venue on loopback (plain `ws://`, default limits).
+pub(crate) fn loopback_transport(
+    endpoint: &kspin_net::Endpoint,
+) -> Result<kspin_net::WsTransport, BenchError> {
+    kspin_net::WsTransport::new(
+        endpoint,
+        &kspin_net::TlsSettings::default(),
+        kspin_net::ConnLimits::default(),
+    )
+    .map_err(|e| BenchError::Setup(e.to_string()))
+}
+
 /// Runs `kspin bench ...`; returns the exit code.
 pub fn run(args: &BenchArgs) -> i32 {
     match run_inner(args) {

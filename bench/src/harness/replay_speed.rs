@@ -1,6 +1,6 @@
 //! `kspin bench replay`: frames from memory through the engine-core path
-//! ([`EngineCore::replay_frame`]: decode → feed → book apply → checksum → publish, with stage
-//! stamps) at full speed, in ns per message, beside serde_json → `Value` on the same frames (the
+//! ([`Engine::replay_frame`] → `Pipeline::on_frame`: decode → feed → book apply → checksum →
+//! publish, with stage stamps) at full speed, in ns per message, beside serde_json → `Value` on the same frames (the
 //! same-run baseline). Also what the stage stamps cost (stamps off) and what recording costs
 //! (`Recording` into a capture ring with its writer thread running).
 //!
@@ -16,12 +16,12 @@ use serde_json::{json, Value};
 use super::conditions::set_up_thread;
 use super::report::{median, percentiles_json};
 use super::{BenchError, BenchOptions};
-use kspin_runtime::capture::reader::replay_core_config;
+use kspin_runtime::capture::reader::replay_engine_config;
 use kspin_runtime::capture::{
     is_capture_file, start_recording_on, Capture, CaptureHeader, OpenMode, Recording,
 };
 use kspin_runtime::plan::SymbolPlan;
-use kspin_runtime::{EngineCore, NoStrategies, Publisher};
+use kspin_runtime::{Engine, NoStrategies, Publisher};
 use kspin_sim::stream::book_stream;
 
 /// The target for book updates through the engine-core path (issue 5).
@@ -128,9 +128,9 @@ fn core_for<P: Publisher>(
     source: &ReplaySource,
     publisher: P,
     clock: &quanta::Clock,
-) -> Result<EngineCore<P>, BenchError> {
-    Ok(EngineCore::new(
-        replay_core_config(source.plan.clone()),
+) -> Result<Engine<P>, BenchError> {
+    Ok(Engine::new(
+        &replay_engine_config(source.plan.clone()),
         publisher,
         clock.clone(),
     )?)
@@ -168,9 +168,9 @@ pub fn run(
         }));
         let mut core = core_for(source, NoStrategies, clock)?;
         kspin.push(time_passes(passes, &source.frames, |f| {
-            core.replay_frame(0, f)
+            core.replay_frame(f, 0);
         }));
-        let c = core.feed().counters();
+        let c = core.pipeline().feed().counters();
         checksum_ok = c.checksum_ok;
         checksum_mismatch = c.checksum_mismatch;
         if let Some(h) = core.stage_histograms().span("read_to_published") {
@@ -183,7 +183,7 @@ pub fn run(
         let mut bare = core_for(source, NoStrategies, clock)?;
         bare.set_stage_stamps(false);
         no_stamps.push(time_passes(passes, &source.frames, |f| {
-            bare.replay_frame(0, f)
+            bare.replay_frame(f, 0);
         }));
         let header = CaptureHeader {
             venue: source.name.clone(),
@@ -207,7 +207,7 @@ pub fn run(
         )?;
         let raw = clock.clone();
         recording.push(time_passes(passes, &source.frames, |f| {
-            rec.replay_frame(raw.raw(), f)
+            rec.replay_frame(f, raw.raw());
         }));
         drop(rec);
         recording_drops += recorder.finish()?.dropped;

@@ -20,8 +20,7 @@ use super::engine_thread::EngineThread;
 use super::report::median;
 use super::{BenchError, BenchOptions};
 use kspin_core::feed::FeedSink;
-use kspin_net::{Endpoint, TlsSettings};
-use kspin_runtime::capture::reader::replay_core_config;
+use kspin_net::Endpoint;
 use kspin_runtime::plan::SymbolPlan;
 use kspin_runtime::{EngineCore, FrameStamps, Publisher};
 use kspin_sim::{PacingMode, SendStamps, SimConfig, SimVenue};
@@ -107,9 +106,8 @@ fn run_step(
             precision: None,
         })
         .collect();
-    let mut cfg = replay_core_config(plan);
-    cfg.endpoint = Endpoint::parse(&venue.url()).map_err(|e| BenchError::Setup(e.to_string()))?;
-    cfg.tls = TlsSettings::default();
+    let mut cfg = kspin_runtime::CoreConfig::new(plan);
+    let endpoint = Endpoint::parse(&venue.url()).map_err(|e| BenchError::Setup(e.to_string()))?;
     cfg.stall_timeout = Duration::from_secs(10);
     cfg.connect_timeout = Duration::from_secs(5);
     let counter = Arc::new(AtomicU64::new(0));
@@ -119,6 +117,7 @@ fn run_step(
             frames: 0,
             shared: counter.clone(),
         },
+        super::loopback_transport(&endpoint)?,
         clock.clone(),
     )?;
     let thread = EngineThread::spawn(opts, core)?;

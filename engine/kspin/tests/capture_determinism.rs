@@ -14,8 +14,8 @@ use kspin::capture::{
 };
 use kspin::feed::{FeedSink, StaleReason};
 use kspin::kraken::{AckMsg, BookData, StatusMsg, Ticker, Trade, UpdateKind};
-use kspin::net::{Endpoint, TlsSettings};
-use kspin::runtime::{EngineCore, FrameStamps, Publisher, Stage};
+use kspin::net::{ConnLimits, Endpoint, TlsSettings, WsTransport};
+use kspin::runtime::{Engine, EngineCore, FrameStamps, Publisher, Stage};
 use kspin::sim::{FaultSpec, SimConfig, SimVenue};
 use kspin_runtime::plan::SymbolPlan;
 
@@ -138,9 +138,13 @@ fn replaying_a_capture_gives_the_live_runs_callbacks_in_order() {
         ..SimConfig::default()
     })
     .unwrap();
-    let mut cfg = kspin::capture::reader::replay_core_config(plan());
-    cfg.endpoint = Endpoint::parse(&venue.url()).unwrap();
-    cfg.tls = TlsSettings::default();
+    let mut cfg = kspin::runtime::CoreConfig::new(plan());
+    let transport = WsTransport::new(
+        &Endpoint::parse(&venue.url()).unwrap(),
+        &TlsSettings::default(),
+        ConnLimits::default(),
+    )
+    .unwrap();
     cfg.stall_timeout = Duration::from_secs(30);
     cfg.connect_timeout = Duration::from_secs(10);
 
@@ -157,6 +161,7 @@ fn replaying_a_capture_gives_the_live_runs_callbacks_in_order() {
     let mut live = EngineCore::new(
         cfg,
         Recording::new(Probe::default(), producer, clock.clone()),
+        transport,
         clock.clone(),
     )
     .unwrap();
@@ -184,17 +189,16 @@ fn replaying_a_capture_gives_the_live_runs_callbacks_in_order() {
     let capture = Capture::open(&path).unwrap();
     assert_eq!(capture.torn_bytes(), 0);
     assert_eq!(capture.header(), &header);
-    let mut replay = EngineCore::new(
-        capture.replay_core_config(),
-        Probe::default(),
-        clock.clone(),
-    )
-    .unwrap();
+    let mut replay =
+        Engine::new(&capture.engine_config(), Probe::default(), clock.clone()).unwrap();
     for record in capture.records() {
         match record.kind {
-            RecordKind::Frame => replay.replay_frame(record.recv_tsc, record.payload),
-            RecordKind::LinkUp => replay.replay_link(true),
-            RecordKind::LinkDown => replay.replay_link(false),
+            RecordKind::Frame => {
+                replay.replay_frame(record.payload, record.recv_tsc);
+                replay.discard_requests();
+            }
+            RecordKind::LinkUp => replay.link(true),
+            RecordKind::LinkDown => replay.link(false),
             RecordKind::Gap => panic!("the capture ring never filled"),
         }
     }
@@ -207,7 +211,7 @@ fn replaying_a_capture_gives_the_live_runs_callbacks_in_order() {
     for (i, (a, b)) in live_probe.log.iter().zip(&replay_probe.log).enumerate() {
         assert_eq!(a, b, "callback {i} differs");
     }
-    assert_eq!(replay.feed().counters(), live.feed().counters());
+    assert_eq!(replay.pipeline().feed().counters(), live.feed().counters());
     let _ = std::fs::remove_file(&path);
 }
 

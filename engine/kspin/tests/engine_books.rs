@@ -27,7 +27,8 @@ fn books_match_after_streaming(tls: bool) {
     let c = *core.counters();
     let f = *core.feed().counters();
     assert_eq!(c.connects, 1, "{}", describe(&core));
-    assert_eq!((c.reconnects, c.disconnects, c.decode_errors), (0, 0, 0));
+    let decode_errors = core.pipeline().counters().decode_errors;
+    assert_eq!((c.reconnects, c.disconnects, decode_errors), (0, 0, 0));
     assert_eq!((f.checksum_mismatch, f.resyncs, f.error_acks), (0, 0, 0));
     assert!(f.checksum_ok >= 6_000, "{}", describe(&core));
     assert_eq!(f.instruments, 1);

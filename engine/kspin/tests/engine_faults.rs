@@ -21,7 +21,7 @@ fn names() -> Vec<&'static str> {
 }
 
 /// A running venue and a core that has streamed a little with exact books.
-fn running(tls: bool, tweak: impl FnOnce(&mut kspin::runtime::CoreConfig)) -> (VenueHandle, Core) {
+fn running(tls: bool, tweak: impl FnOnce(&mut TestConfig)) -> (VenueHandle, Core) {
     let venue = venue(tls, &names(), 1_000, false);
     let mut cfg = core_config(&venue, &SYMBOLS);
     tweak(&mut cfg);
@@ -33,8 +33,12 @@ fn running(tls: bool, tweak: impl FnOnce(&mut kspin::runtime::CoreConfig)) -> (V
 }
 
 fn decode_errors_of(core: &Core, kind: &str) -> u64 {
-    let i = DECODE_ERROR_NAMES.iter().position(|&n| n == kind).unwrap();
-    core.counters().decode_errors_by_kind[i]
+    assert!(DECODE_ERROR_NAMES.contains(&kind), "{kind}");
+    core.pipeline().counters().decode_errors_of(kind)
+}
+
+fn decode_errors(core: &Core) -> u64 {
+    core.pipeline().counters().decode_errors
 }
 
 /// Every symbol was resynced by a reconnect only: no checksum failures, every book rebuilt from
@@ -112,7 +116,7 @@ fn corrupt_checksum_resyncs_only_that_symbol() {
     settle_and_compare(&mut core, &venue);
     assert_eq!(venue.stats().checksums_corrupted, 1);
     let c = core.counters();
-    assert_eq!((c.connects, c.disconnects, c.decode_errors), (1, 0, 0));
+    assert_eq!((c.connects, c.disconnects, decode_errors(&core)), (1, 0, 0));
     let f = core.feed().counters();
     assert_eq!(
         (f.checksum_mismatch, f.resyncs),
@@ -146,9 +150,7 @@ fn corrupt_checksum_resyncs_only_that_symbol() {
 fn malformed_json_is_counted_and_skipped() {
     let (venue, mut core) = running(false, |_| {});
     venue.inject(FaultKind::Malformed);
-    poll_until(&mut core, "the decode error", |c| {
-        c.counters().decode_errors == 1
-    });
+    poll_until(&mut core, "the decode error", |c| decode_errors(c) == 1);
     stream(&mut core, 200);
     settle_and_compare(&mut core, &venue);
     assert_eq!(
@@ -169,9 +171,7 @@ fn malformed_json_is_counted_and_skipped() {
 fn deeply_nested_frame_is_counted_and_skipped() {
     let (venue, mut core) = running(true, |_| {});
     venue.inject(FaultKind::Deep(80_000));
-    poll_until(&mut core, "the decode error", |c| {
-        c.counters().decode_errors == 1
-    });
+    poll_until(&mut core, "the decode error", |c| decode_errors(c) == 1);
     stream(&mut core, 200);
     settle_and_compare(&mut core, &venue);
     assert_eq!(venue.stats().deep_frames, 1);
@@ -195,9 +195,7 @@ fn oversized_frames_are_refused_by_the_decoder_then_by_the_connection() {
     });
     // Larger than the decoder's limit, within the connection's: one counted decode error.
     venue.inject(FaultKind::Oversized(200 << 10));
-    poll_until(&mut core, "the decode error", |c| {
-        c.counters().decode_errors == 1
-    });
+    poll_until(&mut core, "the decode error", |c| decode_errors(c) == 1);
     assert_eq!(
         decode_errors_of(&core, "oversized"),
         1,
@@ -215,7 +213,10 @@ fn oversized_frames_are_refused_by_the_decoder_then_by_the_connection() {
     stream(&mut core, 100);
     settle_and_compare(&mut core, &venue);
     let c = core.counters();
-    assert_eq!((c.disconnects, c.reconnects, c.decode_errors), (1, 1, 1));
+    assert_eq!(
+        (c.disconnects, c.reconnects, decode_errors(&core)),
+        (1, 1, 1)
+    );
     assert_rebuilt_by_reconnect(&core);
     assert_eq!(venue.stats().oversized_frames, 2);
 }
@@ -290,7 +291,7 @@ fn burst_x10_is_absorbed_without_loss() {
     poll_for(&mut core, Duration::from_millis(1_200));
     settle_and_compare(&mut core, &venue);
     let c = core.counters();
-    assert_eq!((c.connects, c.disconnects, c.decode_errors), (1, 0, 0));
+    assert_eq!((c.connects, c.disconnects, decode_errors(&core)), (1, 0, 0));
     let f = core.feed().counters();
     assert_eq!(
         (f.checksum_mismatch, f.resyncs, f.dropped_not_live),

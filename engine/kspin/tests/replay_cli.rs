@@ -151,7 +151,50 @@ fn bad_lines_are_reported_with_their_number_and_the_replay_goes_on() {
         vec![2, 4]
     );
     assert_eq!((r.checksum_ok, r.checksum_mismatch), (2, 0));
-    assert_eq!(r.exit_code(), 0);
+    // Two frames could not be verified: the replay says so in its exit code.
+    assert_eq!(r.exit_code(), 1);
+    let clean = replay("real_algousd_d10_2024-10-03.jsonl", |_| {});
+    assert_eq!(clean.exit_code(), 0);
+}
+
+/// A level the book refuses (here a price with more decimals than the pair's precision) sends
+/// the book to wait for a snapshot that never comes: the report names the refusal by reason,
+/// counts every later update dropped, lists the book as not live, and exits 1.
+#[test]
+fn refused_levels_and_dropped_updates_are_reported_and_fail_the_replay() {
+    let text = std::fs::read_to_string(vector_path("real_minagbp_d25_2026-08-16.jsonl")).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    assert!(lines[6].contains(r#""price":0.0278,"#));
+    lines[6] = lines[6].replace(r#""price":0.0278,"#, r#""price":0.02781,"#);
+    let r = replay_bytes(&lines.join("\n"));
+    // The snapshot and two updates verify before line 7 (the fourth book message).
+    assert_eq!(
+        (r.checksum_ok, r.checksum_mismatch, r.rejected_messages),
+        (3, 0, 1)
+    );
+    assert_eq!(
+        r.rejected_by_reason.iter().collect::<Vec<_>>(),
+        [(&"price_too_precise", &1)]
+    );
+    assert_eq!(r.dropped_not_live, 30 - 3 - 1);
+    assert_eq!(r.books_not_live, ["MINA/GBP"]);
+    assert_eq!(r.symbols[0].state, "awaiting_snapshot");
+    assert_eq!(r.exit_code(), 1);
+    let j = r.to_json();
+    assert_eq!(j["rejected_by_reason"]["price_too_precise"], 1);
+    assert_eq!(j["dropped_not_live"], 26);
+    assert_eq!(j["books_not_live"][0], "MINA/GBP");
+    assert_eq!(j["exit_code"], 1);
+
+    // A negative quantity is refused for its own reason.
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    lines[6] = lines[6].replace(r#""qty":13018.62844188"#, r#""qty":-13018.62844188"#);
+    let r = replay_bytes(&lines.join("\n"));
+    assert_eq!(
+        r.rejected_by_reason.iter().collect::<Vec<_>>(),
+        [(&"qty_negative", &1)]
+    );
+    assert_eq!(r.exit_code(), 1);
 }
 
 /// An 80,000-deep frame, once inside a book update's `data` and once in an unknown field of a

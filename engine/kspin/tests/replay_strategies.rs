@@ -6,10 +6,10 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use kspin::app::replay::replay_capture;
-use kspin::capture::reader::{capture_symbol, replay_core_config};
+use kspin::capture::reader::capture_symbol;
 use kspin::capture::{start_recording, CaptureHeader, OpenMode, Recording};
 use kspin::config::{StrategyConfig, SymbolPlan};
-use kspin::net::{Endpoint, TlsSettings};
+use kspin::net::{ConnLimits, Endpoint, TlsSettings, WsTransport};
 use kspin::runtime::{EngineCore, NoStrategies};
 use kspin::sim::{instruments, SimConfig, SimVenue};
 
@@ -39,9 +39,13 @@ fn a_replayed_capture_drives_strategies_with_exact_accounting() {
         ..SimConfig::default()
     })
     .unwrap();
-    let mut cfg = replay_core_config(plan());
-    cfg.endpoint = Endpoint::parse(&venue.url()).unwrap();
-    cfg.tls = TlsSettings::default();
+    let mut cfg = kspin::runtime::CoreConfig::new(plan());
+    let transport = WsTransport::new(
+        &Endpoint::parse(&venue.url()).unwrap(),
+        &TlsSettings::default(),
+        ConnLimits::default(),
+    )
+    .unwrap();
     cfg.stall_timeout = Duration::from_secs(30);
     cfg.connect_timeout = Duration::from_secs(10);
     let path: PathBuf =
@@ -58,6 +62,7 @@ fn a_replayed_capture_drives_strategies_with_exact_accounting() {
     let mut live = EngineCore::new(
         cfg,
         Recording::new(NoStrategies, producer, clock.clone()),
+        transport,
         clock,
     )
     .unwrap();

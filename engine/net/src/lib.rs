@@ -1,5 +1,6 @@
-//! The engine's exchange connection: non-blocking TCP (mio) → TLS 1.3 → WebSocket, busy-polled
-//! from the engine core with no blocking, no locks and no allocation once open.
+//! kspin-net: the engine's exchange connection: non-blocking TCP (mio) → TLS 1.3 → WebSocket,
+//! busy-polled from the engine core with no blocking, no locks and no allocation once open, behind
+//! the [`Transport`] trait the runtime drives ([`WsTransport`] for real, [`memory`] in tests).
 //!
 //! Owns everything between the socket and complete text messages: [`Connection`] (socket, TLS
 //! session, WebSocket codec, preallocated buffers), the URL parser ([`Endpoint`]), the trust
@@ -59,9 +60,11 @@ mod byte_queue;
 mod connection;
 mod endpoint;
 mod error;
+pub mod memory;
 mod pump;
 mod tls_config;
 mod tls_record;
+mod transport;
 mod ws_decoder;
 mod ws_encoder;
 mod ws_handshake;
@@ -70,3 +73,4 @@ pub use connection::{ConnLimits, ConnectPlan, Connection, FlushState, HandshakeS
 pub use endpoint::Endpoint;
 pub use error::{HandshakeFailure, NetError, TlsFailure};
 pub use tls_config::TlsSettings;
+pub use transport::{Transport, WsTransport};

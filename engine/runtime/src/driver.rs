@@ -1,35 +1,39 @@
-//! The engine core: one thread that owns the exchange connection, the decoder, the feed and the
-//! publisher, and busy-polls them.
+//! The engine core's driver: one thread that owns the exchange [`Transport`] and the
+//! [`Engine`], and busy-polls them.
 //!
-//! One loop iteration: check the stop flag; drive the connection (wait out the backoff, connect,
-//! handshake, or read every available frame and for each one decode → feed → book → checksum →
-//! publish); send the requests the feed asked for; check the stall and ping timers; let the
-//! publisher service its strategies; once a second, push a [`CoreStats`] snapshot into the monitor
-//! ring. Nothing in it sleeps, locks or formats, and after start-up nothing allocates except a
-//! reconnect (which builds a new connection and its buffers, once per reconnect).
+//! One loop iteration: drive the connection (wait out the backoff, connect, handshake, or read
+//! every available frame and hand each to [`Engine::on_frame`]); send the requests the feed asked
+//! for; check the stall, ping and resync timers; give the publisher its turn; once a second, push
+//! a [`CoreStats`] snapshot into the monitor ring. Nothing in it sleeps, locks or formats, and
+//! after start-up nothing allocates.
+//!
+//! Time and the connection come from outside: the driver reads only the injected
+//! `quanta::Clock` (the TSC live; `quanta::Clock::mock()` on virtual time in tests) and talks
+//! only to its [`Transport`] ([`kspin_net::WsTransport`] live; an in-memory transport in tests),
+//! so every timer below is tested to the millisecond without a socket or a wall clock.
 //!
 //! Recovery is part of the loop: any connection error, a stall (no frame for `stall_timeout`), or a
 //! connect/handshake timeout ends the connection, marks every book stale, and schedules the next
 //! attempt with [`Backoff`] (instant retries after a random drop, ≥ 5 s after maintenance, never
-//! more than 150 attempts per 10 minutes; a connection that delivers a verified book resets the
-//! failure streak). On reconnect every subscription is sent again exactly once and every book is
-//! rebuilt from its fresh snapshot.
+//! more than `max_attempts_per_window` attempts per rolling 10 minutes; a connection that
+//! delivers a verified book resets the failure streak). On reconnect every subscription is sent
+//! again exactly once and every book is rebuilt from its fresh snapshot.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use kspin_core::feed::{Feed, FeedMode, FeedSink, MismatchPolicy, SubscriptionState};
+use kspin_core::kraken::DecoderLimits;
+use kspin_core::Pipeline;
+use kspin_net::{HandshakeState, Transport, WsTransport};
 use kspin_ring::Producer;
 use quanta::{Clock, Instant};
 
 use super::backoff::{Backoff, BackoffPolicy, DisconnectCause};
-use super::frame::{CoreSink, FrameCtx, ReadTally};
-use super::requests::{PendingRequest, Requests};
-use super::stages::{FrameStamps, StageClock, StageHistograms};
+use super::engine::{Engine, EngineConfig};
+use super::stages::{FrameStamps, StageHistograms};
 use super::stats::{CoreCounters, CoreStats, LatencyRecorder, LinkState};
 use crate::plan::SymbolPlan;
-use kspin_core::feed::{Feed, FeedMode, FeedOptions, FeedSink, MismatchPolicy, SubscriptionState};
-use kspin_core::kraken::{Decoder, DecoderLimits};
-use kspin_net::{ConnLimits, ConnectPlan, Connection, Endpoint, HandshakeState, TlsSettings};
 
 /// What the core publishes into: the strategy bus, or nothing. Besides the feed's callbacks it is
 /// told when a frame starts (its receive TSC), when the link changes, and is given a turn every
@@ -56,12 +60,10 @@ pub struct NoStrategies;
 impl FeedSink for NoStrategies {}
 impl Publisher for NoStrategies {}
 
-/// Everything the core needs, resolved from the configuration at start-up.
+/// Everything the core needs, resolved from the configuration at start-up (the connection is
+/// its [`Transport`], built separately).
 #[derive(Debug, Clone)]
 pub struct CoreConfig {
-    pub endpoint: Endpoint,
-    pub tls: TlsSettings,
-    pub limits: ConnLimits,
     pub symbols: Vec<SymbolPlan>,
     pub stall_timeout: Duration,
     pub ping_interval: Duration,
@@ -78,6 +80,34 @@ pub struct CoreConfig {
     /// is followed (the book resubscribes at the new precision) instead of failing every
     /// checksum until a restart.
     pub watch_instrument: bool,
+}
+
+impl CoreConfig {
+    /// A configuration for `symbols` with kspin's default timers and policies.
+    pub fn new(symbols: Vec<SymbolPlan>) -> CoreConfig {
+        CoreConfig {
+            symbols,
+            stall_timeout: Duration::from_secs(10),
+            ping_interval: Duration::from_secs(20),
+            connect_timeout: Duration::from_secs(5),
+            resync_timeout: Duration::from_secs(15),
+            backoff: BackoffPolicy::default(),
+            policy: MismatchPolicy::default(),
+            decoder: DecoderLimits::default(),
+            seed: 0,
+            watch_instrument: true,
+        }
+    }
+
+    /// The frame side of this configuration.
+    pub fn engine_config(&self) -> EngineConfig {
+        EngineConfig {
+            symbols: self.symbols.clone(),
+            decoder: self.decoder,
+            policy: self.policy,
+            mode: FeedMode::Live,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -97,30 +127,21 @@ enum Phase {
 const INSTRUMENT_WAIT: Duration = Duration::from_secs(10);
 
 /// The engine core; see the module docs.
-pub struct EngineCore<P: Publisher> {
+pub struct EngineCore<P: Publisher, T: Transport = WsTransport> {
     cfg: CoreConfig,
-    /// Resolved addresses and TLS configuration, prepared at start-up: reconnecting does no DNS
-    /// lookup and no certificate parsing on the core while a cached address remains.
-    plan: ConnectPlan,
-    conn: Option<Connection>,
+    transport: T,
+    /// A connection attempt is under way or open (the transport must be closed on failure).
+    connected: bool,
     phase: Phase,
-    decoder: Decoder,
-    feed: Feed,
-    publisher: P,
-    requests: Requests,
+    engine: Engine<P>,
     backoff: Backoff,
     clock: Clock,
     origin: Instant,
     counters: CoreCounters,
-    latency: LatencyRecorder,
-    stages: StageClock,
-    stage_histograms: StageHistograms,
     last_rx: Instant,
     last_tx: Instant,
     last_stats: Instant,
-    frame_no: u64,
     ping_id: u64,
-    maintenance: bool,
     instrument_seen: bool,
     needs_instrument: bool,
     ever_connected: bool,
@@ -128,7 +149,6 @@ pub struct EngineCore<P: Publisher> {
     /// subscriptions a frame arrived while streaming); the backoff's failure streak was reset.
     healthy: bool,
     has_books: bool,
-    tally: ReadTally,
     /// Per symbol: since when its book has been waiting (resyncing / awaiting a snapshot).
     waiting_since: Box<[Option<Instant>]>,
     last_deadline_check: Instant,
@@ -143,53 +163,40 @@ pub enum CoreError {
     Histogram(#[from] hdrhistogram::CreationError),
     #[error("connection settings: {0}")]
     Net(#[from] kspin_net::NetError),
+    #[error("too many symbols (at most {})", kspin_core::feed::MAX_SYMBOLS)]
+    TooManySymbols,
 }
 
-impl<P: Publisher> EngineCore<P> {
+impl<P: Publisher, T: Transport> EngineCore<P, T> {
     /// Builds the core and every buffer it will use. Connects on the first [`EngineCore::poll`].
-    pub fn new(cfg: CoreConfig, publisher: P, clock: Clock) -> Result<EngineCore<P>, CoreError> {
-        let mut feed = Feed::new(FeedOptions {
-            mode: FeedMode::Live,
-            policy: cfg.policy,
-            default_depth: 10,
-            forced_depth: None,
-            infer_precision: false,
-            add_unknown_symbols: false,
-        });
-        for p in &cfg.symbols {
-            feed.add_symbol(&p.symbol, usize::from(p.depth), p.precision);
-        }
-        let requests = Requests::render(&cfg.symbols)?;
+    pub fn new(
+        cfg: CoreConfig,
+        publisher: P,
+        transport: T,
+        clock: Clock,
+    ) -> Result<EngineCore<P, T>, CoreError> {
+        let engine = Engine::new(&cfg.engine_config(), publisher, clock.clone())?;
         let needs_instrument = cfg.symbols.iter().any(|p| p.precision.is_none());
         let has_books = cfg.symbols.iter().any(|p| p.book);
         let now = clock.now();
         Ok(EngineCore {
-            decoder: Decoder::new(cfg.decoder),
             backoff: Backoff::new(cfg.backoff, cfg.seed),
-            latency: LatencyRecorder::new()?,
-            plan: ConnectPlan::new(&cfg.endpoint, &cfg.tls)?,
-            stages: StageClock::new(clock.clone()),
-            stage_histograms: StageHistograms::new()?,
-            conn: None,
+            transport,
+            connected: false,
             phase: Phase::Waiting { until: now },
-            feed,
-            publisher,
-            requests,
+            engine,
             clock,
             origin: now,
             counters: CoreCounters::default(),
             last_rx: now,
             last_tx: now,
             last_stats: now,
-            frame_no: 0,
             ping_id: 1000,
-            maintenance: false,
             instrument_seen: false,
             needs_instrument,
             ever_connected: false,
             healthy: false,
             has_books,
-            tally: ReadTally::default(),
             waiting_since: vec![None; cfg.symbols.len()].into_boxed_slice(),
             last_deadline_check: now,
             cfg,
@@ -197,7 +204,17 @@ impl<P: Publisher> EngineCore<P> {
     }
 
     pub fn feed(&self) -> &Feed {
-        &self.feed
+        self.engine.pipeline().feed()
+    }
+
+    /// The pipeline (its counters hold the frames and decode errors).
+    pub fn pipeline(&self) -> &Pipeline {
+        self.engine.pipeline()
+    }
+
+    /// The frame side: pipeline, publisher, stage stamps.
+    pub fn engine(&self) -> &Engine<P> {
+        &self.engine
     }
 
     pub fn counters(&self) -> &CoreCounters {
@@ -205,59 +222,36 @@ impl<P: Publisher> EngineCore<P> {
     }
 
     pub fn latency(&self) -> &LatencyRecorder {
-        &self.latency
+        self.engine.latency()
     }
 
     /// Per-stage latency of every frame so far (read → decoded → applied → published).
     pub fn stage_histograms(&self) -> &StageHistograms {
-        &self.stage_histograms
+        self.engine.stage_histograms()
     }
 
-    /// Turns the per-stage stamps off (`false`) or on (the default). Off, only the read and
-    /// done stamps of [`EngineCore::latency`] are taken; used to measure what stamping costs.
+    /// Turns the per-stage stamps off (`false`) or on (the default).
     pub fn set_stage_stamps(&mut self, on: bool) {
-        self.stages.set_enabled(on);
-    }
-
-    /// Processes one frame exactly as if it had just been read from the connection, without a
-    /// connection: for replaying a capture through the engine-core path. `recv_tsc` is what the
-    /// publisher's `on_frame` is told (the recorded receive time); stage stamps use the clock now.
-    /// Resync requests the feed asks for are dropped (there is nobody to send them to).
-    pub fn replay_frame(&mut self, recv_tsc: u64, payload: &[u8]) {
-        let (_, _, mut frame) = self.split_for_frames();
-        let t0 = frame.sink.stages.clock().raw();
-        frame.process(recv_tsc, t0, payload);
-        if self.requests.has_pending() {
-            self.requests.clear_pending();
-        }
-    }
-
-    /// Replays a recorded link change: down marks every book stale exactly as a live disconnect
-    /// does; both are told to the publisher.
-    pub fn replay_link(&mut self, up: bool) {
-        if !up {
-            self.feed.disconnected(&mut self.publisher);
-        }
-        self.publisher.link(up);
-    }
-
-    /// Gives the publisher its per-iteration turn (lag catch-up, intents) between replayed
-    /// frames, as `poll` does between reads.
-    pub fn replay_service(&mut self) {
-        self.publisher.service(&self.feed);
+        self.engine.set_stage_stamps(on);
     }
 
     pub fn publisher(&self) -> &P {
-        &self.publisher
+        self.engine.publisher()
     }
 
     pub fn publisher_mut(&mut self) -> &mut P {
-        &mut self.publisher
+        self.engine.publisher_mut()
+    }
+
+    /// The transport (tests inspect their in-memory one).
+    pub fn transport(&self) -> &T {
+        &self.transport
     }
 
     /// Ends the core (closing its connection) and hands back its publisher.
-    pub fn into_publisher(self) -> P {
-        self.publisher
+    pub fn into_publisher(mut self) -> P {
+        self.transport.close();
+        self.engine.into_publisher()
     }
 
     /// Runs until `stop` is set, pushing a snapshot into `stats` once a second.
@@ -272,9 +266,8 @@ impl<P: Publisher> EngineCore<P> {
                 let _ = stats.try_push(snapshot);
             }
         }
-        if let Some(conn) = self.conn.as_mut() {
-            conn.close();
-        }
+        self.transport.close();
+        self.connected = false;
         let _ = stats.try_push(CoreStats {
             link: LinkState::Stopped,
             ..self.snapshot()
@@ -306,13 +299,15 @@ impl<P: Publisher> EngineCore<P> {
                 self.check_resync_deadlines(now);
             }
         }
-        self.publisher.service(&self.feed);
+        self.engine.service();
     }
 
     /// A snapshot of the counters for the monitor (also resets the interval latency).
     pub fn snapshot(&mut self) -> CoreStats {
+        let feed = self.engine.pipeline().feed();
         let mut s = CoreStats {
-            feed: *self.feed.counters(),
+            feed: *feed.counters(),
+            pipeline: *self.engine.pipeline().counters(),
             core: self.counters,
             link: match self.phase {
                 Phase::Waiting { .. } => LinkState::Waiting,
@@ -321,8 +316,8 @@ impl<P: Publisher> EngineCore<P> {
             },
             ..CoreStats::default()
         };
-        s.core.requests_dropped = self.requests.dropped;
-        for (_, b) in self.feed.books() {
+        s.core.requests_dropped = self.engine.requests().dropped;
+        for (_, b) in feed.books() {
             match b.state {
                 SubscriptionState::Live => s.books_live += 1,
                 SubscriptionState::Unsubscribing | SubscriptionState::AwaitingSnapshot => {
@@ -331,7 +326,7 @@ impl<P: Publisher> EngineCore<P> {
                 _ => {}
             }
         }
-        self.latency.take_interval(&mut s);
+        self.engine.latency_mut().take_interval(&mut s);
         s
     }
 
@@ -344,33 +339,26 @@ impl<P: Publisher> EngineCore<P> {
         if self.ever_connected {
             self.counters.reconnects += 1;
         }
-        match Connection::connect_planned(&mut self.plan, self.cfg.limits) {
-            Ok(conn) => {
-                self.conn = Some(conn);
-                self.phase = Phase::Handshaking { since: now };
-            }
+        self.connected = true;
+        match self.transport.connect() {
+            Ok(()) => self.phase = Phase::Handshaking { since: now },
             Err(_) => self.fail(now, DisconnectCause::ConnectFailed),
         }
     }
 
     fn poll_handshake(&mut self, now: Instant, since: Instant) {
-        let Some(conn) = self.conn.as_mut() else {
-            self.fail(now, DisconnectCause::ConnectFailed);
-            return;
-        };
-        match conn.poll_handshake() {
+        match self.transport.poll_handshake() {
             Ok(HandshakeState::Open) => {
-                self.plan.attempt_succeeded();
                 self.counters.connects += 1;
                 self.ever_connected = true;
                 self.last_rx = now;
                 self.last_tx = now;
                 self.instrument_seen = false;
                 self.healthy = false;
-                self.publisher.link(true);
+                self.engine.link(true);
                 if self.needs_instrument {
-                    let bytes = &self.requests.instrument;
-                    if conn.send_text(bytes).is_err() {
+                    let bytes = &self.engine.requests().instrument;
+                    if self.transport.send_text(bytes).is_err() {
                         self.fail(now, DisconnectCause::Dropped);
                         return;
                     }
@@ -391,19 +379,17 @@ impl<P: Publisher> EngineCore<P> {
 
     /// Sends every subscription (exactly once per connection) and starts streaming.
     fn subscribe_all(&mut self, now: Instant) {
-        let Some(conn) = self.conn.as_mut() else {
-            return;
-        };
         // Every precision known: `instrument` (when watched) goes out with the books instead of
         // holding them back until its snapshot.
         let watch = self.cfg.watch_instrument && !self.needs_instrument;
-        let instrument = watch.then_some(&self.requests.instrument);
+        let requests = self.engine.requests();
+        let instrument = watch.then_some(&requests.instrument);
         for bytes in instrument
             .into_iter()
-            .chain(self.requests.books.iter())
-            .chain(self.requests.others.iter())
+            .chain(requests.books.iter())
+            .chain(requests.others.iter())
         {
-            if conn.send_text(bytes).is_err() {
+            if self.transport.send_text(bytes).is_err() {
                 self.fail(now, DisconnectCause::Dropped);
                 return;
             }
@@ -411,74 +397,31 @@ impl<P: Publisher> EngineCore<P> {
         }
         for (i, p) in self.cfg.symbols.iter().enumerate() {
             if p.book {
-                self.feed.subscribe_sent(i);
+                self.engine.feed_mut().subscribe_sent(i);
             }
         }
         self.last_tx = now;
         self.phase = Phase::Streaming;
     }
 
-    /// Splits the core's borrows: the connection, the clock, and what processing a frame touches
-    /// (shared by live reads and replayed frames).
-    fn split_for_frames(&mut self) -> (Option<&mut Connection>, &Clock, FrameCtx<'_, P>) {
-        let symbols = self.cfg.symbols.len();
-        let EngineCore {
-            conn,
-            decoder,
-            feed,
-            publisher,
-            requests,
-            counters,
-            latency,
-            clock,
-            stages,
-            stage_histograms,
-            frame_no,
-            maintenance,
-            instrument_seen,
-            tally,
-            ..
-        } = self;
-        let frame = FrameCtx {
-            decoder,
-            feed,
-            sink: CoreSink {
-                publisher,
-                requests,
-                maintenance,
-                instrument_seen,
-                tally,
-                symbols,
-                stages,
-            },
-            counters,
-            latency,
-            stage_histograms,
-            frame_no,
-        };
-        (conn.as_mut(), clock, frame)
-    }
-
     /// Reads every available frame and processes it; then requests, flush, timers.
     fn read(&mut self, now: Instant) {
-        self.tally = ReadTally::default();
-        let (conn, clock, mut frame) = self.split_for_frames();
-        let Some(conn) = conn else {
-            return;
-        };
-        let result = conn.read_frames(|payload| {
-            let t0 = clock.raw();
-            frame.process(t0, t0, payload);
+        let engine = &mut self.engine;
+        let clock = &self.clock;
+        let result = self.transport.read_frames(|payload| {
+            engine.on_frame(payload, clock.raw());
         });
+        let tally = self.engine.take_tally();
+        self.instrument_seen |= tally.instrument_seen;
+        self.counters.maintenance_seen += tally.maintenance_announced;
+        self.counters.resync_refused += tally.resync_refused;
         match result {
             Ok(report) => {
                 if report.frames > 0 {
                     self.last_rx = now;
                 }
                 self.counters.bytes_read += report.bytes as u64;
-                self.counters.maintenance_seen += self.tally.maintenance_announced;
-                self.counters.resync_refused += self.tally.resync_refused;
-                let proved = self.tally.went_live
+                let proved = tally.went_live
                     || (!self.has_books
                         && report.frames > 0
                         && matches!(self.phase, Phase::Streaming));
@@ -496,6 +439,9 @@ impl<P: Publisher> EngineCore<P> {
             }
         }
         self.send_pending(now);
+        if !self.connected {
+            return;
+        }
         // Timers.
         if now.duration_since(self.last_rx) >= self.cfg.stall_timeout {
             self.counters.stalls += 1;
@@ -504,9 +450,11 @@ impl<P: Publisher> EngineCore<P> {
         }
         if now.duration_since(self.last_tx) >= self.cfg.ping_interval {
             self.send_ping(now);
+            if !self.connected {
+                return;
+            }
         }
-        let flushed = self.conn.as_mut().map(|c| c.flush());
-        if let Some(Err(_)) = flushed {
+        if self.transport.flush().is_err() {
             self.fail(now, DisconnectCause::Dropped);
         }
     }
@@ -528,44 +476,33 @@ impl<P: Publisher> EngineCore<P> {
     fn send_ping(&mut self, now: Instant) -> Option<u64> {
         self.ping_id += 1;
         let ping_id = self.ping_id;
-        let bytes = self.requests.ping(ping_id);
-        let sent = match self.conn.as_mut() {
-            Some(conn) => conn.send_text(bytes).is_ok(),
-            None => false,
-        };
+        let bytes = self.engine.requests_mut().ping(ping_id);
+        let sent = self.transport.send_text(bytes).is_ok();
         self.last_tx = now;
         if sent {
             self.counters.pings_sent += 1;
             Some(ping_id)
         } else {
+            self.fail(now, DisconnectCause::Dropped);
             None
         }
     }
 
     fn send_pending(&mut self, now: Instant) {
-        if !self.requests.has_pending() {
+        if !self.engine.requests().has_pending() {
             return;
         }
-        let Some(conn) = self.conn.as_mut() else {
-            return;
-        };
-        let EngineCore {
-            requests,
-            feed,
-            counters,
-            ..
-        } = self;
-        requests.drain(|request, bytes| {
-            if conn.send_text(bytes).is_err() {
-                return false;
-            }
-            counters.requests_sent += 1;
-            if let PendingRequest::SubscribeBook(s) = request {
-                feed.subscribe_sent(s);
-            }
-            true
+        let transport = &mut self.transport;
+        let mut failed = false;
+        let sent = self.engine.drain_requests(|bytes| {
+            failed = transport.send_text(bytes).is_err();
+            !failed
         });
+        self.counters.requests_sent += sent;
         self.last_tx = now;
+        if failed {
+            self.fail(now, DisconnectCause::Dropped);
+        }
     }
 
     /// Once a second: a book that was live once and has been resyncing or awaiting its snapshot
@@ -578,8 +515,9 @@ impl<P: Publisher> EngineCore<P> {
         }
         self.last_deadline_check = now;
         let mut expired = false;
+        let feed = self.engine.pipeline().feed();
         for (i, since) in self.waiting_since.iter_mut().enumerate() {
-            let waiting = self.feed.book(i).is_some_and(|b| {
+            let waiting = feed.book(i).is_some_and(|b| {
                 matches!(
                     b.state,
                     SubscriptionState::Unsubscribing | SubscriptionState::AwaitingSnapshot
@@ -602,25 +540,20 @@ impl<P: Publisher> EngineCore<P> {
     fn fail(&mut self, now: Instant, cause: DisconnectCause) {
         // Every failure while the exchange is in maintenance waits as after maintenance (≥ 5 s,
         // PROTOCOL.md §4), whether the read, the connect or the handshake failed.
-        let cause = if self.maintenance {
+        let cause = if self.engine.maintenance() {
             DisconnectCause::Maintenance
         } else {
             cause
         };
         self.waiting_since.fill(None);
-        if let Some(mut conn) = self.conn.take() {
-            conn.close();
-        }
+        self.transport.close();
+        self.connected = false;
         match cause {
-            DisconnectCause::ConnectFailed => {
-                self.plan.attempt_failed();
-                self.counters.connect_failures += 1;
-            }
+            DisconnectCause::ConnectFailed => self.counters.connect_failures += 1,
             _ => self.counters.disconnects += 1,
         }
-        self.requests.clear_pending();
-        self.feed.disconnected(&mut self.publisher);
-        self.publisher.link(false);
+        self.engine.requests_mut().clear_pending();
+        self.engine.link(false);
         let delay = self.backoff.next_delay(self.elapsed(now), cause);
         self.phase = Phase::Waiting { until: now + delay };
     }

@@ -7,7 +7,7 @@ pub mod backoff;
 pub mod capture;
 pub mod discover;
 pub mod driver;
-mod frame;
+pub mod engine;
 pub mod plan;
 pub mod requests;
 pub mod stages;
@@ -15,6 +15,7 @@ pub mod stats;
 
 pub use backoff::{Backoff, BackoffPolicy, DisconnectCause};
 pub use driver::{CoreConfig, CoreError, EngineCore, NoStrategies, Publisher};
+pub use engine::{Engine, EngineConfig, FrameTally};
 pub use plan::SymbolPlan;
 pub use stages::{FrameStamps, Span, Stage, StageClock, StageHistograms, SPANS};
 pub use stats::{CoreCounters, CoreStats, LatencyRecorder, LinkState};

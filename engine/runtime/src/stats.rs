@@ -1,20 +1,19 @@
 //! What the engine core reports about itself: counters, an internal-latency histogram, and the
 //! once-a-second [`CoreStats`] snapshot that leaves the core through an SPSC ring.
 //!
-//! Owns the core's own counters (the feed keeps its per-message ones) and the latency histogram,
+//! Owns the core's own counters (the pipeline and the feed keep their per-frame ones) and the latency histogram,
 //! allocated once. Recording a latency and taking a snapshot never allocate; formatting happens on
 //! the monitor thread, never here.
 
 use hdrhistogram::Histogram;
 
 use kspin_core::feed::FeedCounters;
-use kspin_core::kraken::DecodeError;
+use kspin_core::PipelineCounters;
+
+pub use kspin_core::pipeline::{DECODE_ERROR_KINDS, DECODE_ERROR_NAMES};
 
 /// Highest internal latency the histogram tracks exactly (longer ones saturate): 10 s in ns.
 const LATENCY_MAX_NS: u64 = 10_000_000_000;
-
-/// Number of distinct decode error kinds counted separately.
-pub const DECODE_ERROR_KINDS: usize = 16;
 
 /// Counters owned by the runtime.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -27,8 +26,6 @@ pub struct CoreCounters {
     pub pings_sent: u64,
     pub requests_sent: u64,
     pub requests_dropped: u64,
-    pub decode_errors: u64,
-    pub decode_errors_by_kind: [u64; DECODE_ERROR_KINDS],
     pub bytes_read: u64,
     /// `status` frames announcing maintenance.
     pub maintenance_seen: u64,
@@ -37,47 +34,6 @@ pub struct CoreCounters {
     /// Reconnects forced because a book stayed resyncing or without its snapshot too long.
     pub resync_timeouts: u64,
     pub loops: u64,
-}
-
-impl CoreCounters {
-    #[inline]
-    pub fn count_decode_error(&mut self, error: &DecodeError) {
-        self.decode_errors += 1;
-        let i = decode_error_index(error.kind());
-        if let Some(slot) = self.decode_errors_by_kind.get_mut(i) {
-            *slot += 1;
-        }
-    }
-}
-
-/// Stable names for [`CoreCounters::decode_errors_by_kind`], by index.
-pub const DECODE_ERROR_NAMES: [&str; DECODE_ERROR_KINDS] = [
-    "oversized",
-    "malformed",
-    "not_an_object",
-    "unknown_channel",
-    "unknown_method",
-    "missing_field",
-    "wrong_type",
-    "bad_number",
-    "arena_full",
-    "escaped_string",
-    "other",
-    "too_deep",
-    "",
-    "",
-    "",
-    "",
-];
-
-/// Index of "other" in [`DECODE_ERROR_NAMES`]: where a kind without a slot of its own counts.
-const OTHER_DECODE_ERROR: usize = 10;
-
-fn decode_error_index(kind: &str) -> usize {
-    DECODE_ERROR_NAMES
-        .iter()
-        .position(|&n| !n.is_empty() && n == kind)
-        .unwrap_or(OTHER_DECODE_ERROR)
 }
 
 /// Connection phase as the monitor sees it.
@@ -94,6 +50,8 @@ pub enum LinkState {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct CoreStats {
     pub feed: FeedCounters,
+    /// Frames and decode errors.
+    pub pipeline: PipelineCounters,
     pub core: CoreCounters,
     pub link: LinkState,
     pub books_live: u32,
@@ -147,20 +105,6 @@ impl LatencyRecorder {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn decode_errors_are_counted_by_kind() {
-        let mut c = CoreCounters::default();
-        c.count_decode_error(&DecodeError::Malformed);
-        c.count_decode_error(&DecodeError::UnknownChannel);
-        assert_eq!(c.decode_errors, 2);
-        assert_eq!(c.decode_errors_by_kind[1], 1);
-        assert_eq!(c.decode_errors_by_kind[3], 1);
-        assert_eq!(
-            DECODE_ERROR_NAMES[decode_error_index(DecodeError::Malformed.kind())],
-            DecodeError::Malformed.kind()
-        );
-    }
 
     #[test]
     fn interval_percentiles_then_reset() {

@@ -7,44 +7,25 @@
 //! streaming. In live mode it asks the sink to resync (unsubscribe, then subscribe once the
 //! unsubscribe is acknowledged); updates in between are dropped.
 //!
-//! Allocation: books are created when a symbol is added (start-up in live mode; first sight in a
-//! replay). Processing a `book`, `trade`, `ticker` or `heartbeat` message allocates nothing.
+//! The symbol table is fixed at start-up ([`Feed::add_symbol`]): live, from the configuration; in
+//! a replay, from the plan learnt before the first frame. The per-message path has no
+//! replay-only branch. Allocation: books are created when a symbol is added; processing any
+//! message allocates nothing.
 
 pub use super::sink::{FeedSink, NullSink, StaleReason};
 use super::state::{
-    FeedCounters, FeedMode, MismatchAction, MismatchPolicy, SubscriptionState, SymbolCounters,
+    FeedCounters, FeedMode, MismatchAction, MismatchPolicy, RejectReason, SubscriptionState,
+    SymbolCounters,
 };
-use super::symbols::{DepthSource, PrecisionSource, SymbolTable};
-use crate::book::SUPPORTED_DEPTHS;
+use super::symbols::{PrecisionSource, SymbolTable};
 use crate::book::{ApplyMode, OrderBook};
 use crate::kraken::{AckMsg, BookData, BookMsg, Message, UpdateKind};
 
 /// Feed configuration.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct FeedOptions {
     pub mode: FeedMode,
     pub policy: MismatchPolicy,
-    /// Depth for symbols first seen in a frame (replay), unless an ack says otherwise.
-    pub default_depth: usize,
-    /// Force this depth whatever the acks say (`kspin replay --depth N`).
-    pub forced_depth: Option<usize>,
-    /// Infer precision from the decimals of the first snapshot when nothing else gave it.
-    pub infer_precision: bool,
-    /// Add symbols on first sight (replay). Live feeds only know configured symbols.
-    pub add_unknown_symbols: bool,
-}
-
-impl Default for FeedOptions {
-    fn default() -> Self {
-        FeedOptions {
-            mode: FeedMode::Live,
-            policy: MismatchPolicy::default(),
-            default_depth: 10,
-            forced_depth: None,
-            infer_precision: false,
-            add_unknown_symbols: false,
-        }
-    }
 }
 
 /// One symbol's book and its state.
@@ -66,8 +47,6 @@ pub struct Feed {
     symbols: SymbolTable,
     books: Vec<SymbolBook>,
     counters: FeedCounters,
-    /// Precision learnt from `instrument` for symbols not (yet) in the table (replay only).
-    pending_precision: Vec<(Box<str>, u8, u8)>,
 }
 
 impl Feed {
@@ -77,48 +56,27 @@ impl Feed {
             symbols: SymbolTable::new(),
             books: Vec::new(),
             counters: FeedCounters::default(),
-            pending_precision: Vec::new(),
         }
     }
 
-    /// Adds a symbol with its depth and, when known, its precision (start-up). Returns its index.
+    /// Adds a symbol with its depth and, when known, its precision (start-up). Returns its index
+    /// (the same one if the symbol was added before), or `None` when the table is full.
     pub fn add_symbol(
         &mut self,
         name: &str,
         depth: usize,
         precision: Option<(u8, u8)>,
     ) -> Option<usize> {
-        self.add_symbol_from(name, depth, DepthSource::Configured, precision)
-    }
-
-    fn add_symbol_from(
-        &mut self,
-        name: &str,
-        depth: usize,
-        depth_source: DepthSource,
-        precision: Option<(u8, u8)>,
-    ) -> Option<usize> {
-        let (depth, depth_source) = match self.options.forced_depth {
-            Some(forced) => (forced, DepthSource::Configured),
-            None => (depth, depth_source),
-        };
         let index = self.symbols.find_or_add(name, depth).ok()?;
         if index == self.books.len() {
-            let pending = self
-                .pending_precision
-                .iter()
-                .find(|(n, _, _)| **n == *name)
-                .map(|&(_, p, q)| (p, q));
-            let (p, q, source) = match (precision, pending) {
-                (Some((p, q)), _) => (p, q, PrecisionSource::Configured),
-                (None, Some((p, q))) => (p, q, PrecisionSource::Instrument),
-                (None, None) => (0, 0, PrecisionSource::Unknown),
+            let (p, q, source) = match precision {
+                Some((p, q)) => (p, q, PrecisionSource::Configured),
+                None => (0, 0, PrecisionSource::Unknown),
             };
             if let Some(entry) = self.symbols.get_mut(index) {
                 entry.price_scale = p;
                 entry.qty_scale = q;
                 entry.precision = source;
-                entry.depth_source = depth_source;
             }
             self.books.push(SymbolBook {
                 book: OrderBook::new(depth, p, q),
@@ -238,54 +196,41 @@ impl Feed {
     }
 
     fn learn_precision(&mut self, symbol: &str, price: u8, qty: u8, sink: &mut impl FeedSink) {
-        match self.symbols.find(symbol) {
-            Some(i) => {
-                let Some(entry) = self.symbols.get_mut(i) else {
-                    return;
-                };
-                if entry.precision == PrecisionSource::Configured
-                    && (entry.price_scale, entry.qty_scale) == (price, qty)
-                {
-                    return;
-                }
-                let changed = (entry.price_scale, entry.qty_scale) != (price, qty);
-                entry.price_scale = price;
-                entry.qty_scale = qty;
-                entry.precision = PrecisionSource::Instrument;
-                let Some(b) = self.books.get_mut(i).filter(|_| changed) else {
-                    return;
-                };
-                // Stored mantissas are at the old precision: the book needs a snapshot at the
-                // new one. A live subscription sends none by itself (nor does one whose snapshot
-                // was dropped for want of a precision): resubscribe, as for a resync.
-                let was_live = b.state.is_live();
-                let missed = b.state == SubscriptionState::AwaitingSnapshot && b.missed_snapshot;
-                b.book.set_precision(price, qty);
-                sink.precision_changed(i, price, qty);
-                if was_live {
-                    sink.book_stale(i, StaleReason::BadMessage);
-                }
-                if self.options.mode == FeedMode::Live && (was_live || missed) {
-                    b.counters.resyncs += 1;
-                    self.counters.resyncs += 1;
-                    b.state = SubscriptionState::Unsubscribing;
-                    sink.send_unsubscribe(i);
-                } else if was_live {
-                    b.state = SubscriptionState::AwaitingSnapshot;
-                }
-            }
-            None if self.options.add_unknown_symbols => {
-                if let Some(p) = self
-                    .pending_precision
-                    .iter_mut()
-                    .find(|(n, _, _)| **n == *symbol)
-                {
-                    (p.1, p.2) = (price, qty);
-                } else {
-                    self.pending_precision.push((symbol.into(), price, qty));
-                }
-            }
-            None => {}
+        let Some(i) = self.symbols.find(symbol) else {
+            return;
+        };
+        let Some(entry) = self.symbols.get_mut(i) else {
+            return;
+        };
+        if entry.precision == PrecisionSource::Configured
+            && (entry.price_scale, entry.qty_scale) == (price, qty)
+        {
+            return;
+        }
+        let changed = (entry.price_scale, entry.qty_scale) != (price, qty);
+        entry.price_scale = price;
+        entry.qty_scale = qty;
+        entry.precision = PrecisionSource::Instrument;
+        let Some(b) = self.books.get_mut(i).filter(|_| changed) else {
+            return;
+        };
+        // Stored mantissas are at the old precision: the book needs a snapshot at the
+        // new one. A live subscription sends none by itself (nor does one whose snapshot
+        // was dropped for want of a precision): resubscribe, as for a resync.
+        let was_live = b.state.is_live();
+        let missed = b.state == SubscriptionState::AwaitingSnapshot && b.missed_snapshot;
+        b.book.set_precision(price, qty);
+        sink.precision_changed(i, price, qty);
+        if was_live {
+            sink.book_stale(i, StaleReason::BadMessage);
+        }
+        if self.options.mode == FeedMode::Live && (was_live || missed) {
+            b.counters.resyncs += 1;
+            self.counters.resyncs += 1;
+            b.state = SubscriptionState::Unsubscribing;
+            sink.send_unsubscribe(i);
+        } else if was_live {
+            b.state = SubscriptionState::AwaitingSnapshot;
         }
     }
 
@@ -300,41 +245,13 @@ impl Feed {
             return;
         }
         let Some(symbol) = ack.symbol else { return };
-        let depth = ack
-            .depth
-            .map(usize::from)
-            .unwrap_or(self.options.default_depth);
-        let index = match self.symbols.find(symbol) {
-            Some(i) => i,
-            None if self.options.add_unknown_symbols => {
-                match self.add_symbol_from(symbol, depth, DepthSource::Ack, None) {
-                    Some(i) => i,
-                    None => return,
-                }
-            }
-            None => {
-                self.counters.unknown_symbol += 1;
-                return;
-            }
+        let Some(index) = self.symbols.find(symbol) else {
+            self.counters.unknown_symbol += 1;
+            return;
         };
-        let forced = self.options.forced_depth;
         let Some(b) = self.books.get_mut(index) else {
             return;
         };
-        if subscribe && forced.is_none() && ack.depth.is_some() && b.book.depth() != depth {
-            // The exchange says the depth differs from what the symbol was created with (a
-            // replay that learnt the symbol before its ack). Rebuilding allocates, once, on an
-            // ack: never on the per-message path.
-            b.book = OrderBook::new(depth, b.book.price_scale(), b.book.qty_scale());
-            if let Some(entry) = self.symbols.get_mut(index) {
-                entry.depth = depth;
-            }
-        }
-        if subscribe && forced.is_none() && ack.depth.is_some() {
-            if let Some(entry) = self.symbols.get_mut(index) {
-                entry.depth_source = DepthSource::Ack;
-            }
-        }
         if subscribe {
             if b.state != SubscriptionState::Halted && b.state != SubscriptionState::Unvalidated {
                 b.state = SubscriptionState::AwaitingSnapshot;
@@ -351,26 +268,9 @@ impl Feed {
     fn on_book(&mut self, frame_no: u64, msg: &BookMsg<'_>, sink: &mut impl FeedSink) {
         for data in msg.iter() {
             self.counters.book_messages += 1;
-            let index = match self.symbols.find(data.symbol) {
-                Some(i) => i,
-                None if self.options.add_unknown_symbols => {
-                    match self.add_symbol_from(
-                        data.symbol,
-                        self.options.default_depth,
-                        DepthSource::Default,
-                        None,
-                    ) {
-                        Some(i) => i,
-                        None => {
-                            self.counters.unknown_symbol += 1;
-                            continue;
-                        }
-                    }
-                }
-                None => {
-                    self.counters.unknown_symbol += 1;
-                    continue;
-                }
+            let Some(index) = self.symbols.find(data.symbol) else {
+                self.counters.unknown_symbol += 1;
+                continue;
             };
             self.on_book_data(frame_no, index, msg.kind, &data, sink);
         }
@@ -394,34 +294,10 @@ impl Feed {
         sb.counters.book_messages += 1;
         let snapshot = kind == UpdateKind::Snapshot;
 
-        if snapshot && entry.depth_source == DepthSource::Default {
-            // A replay without a subscribe ack: Kraken's snapshot holds `depth` levels per side
-            // (fewer only for a thin book), so the smallest supported depth that holds it is the
-            // subscription's. Rebuilding allocates, once per symbol, in a replay only.
-            let levels = data.bids.len().max(data.asks.len());
-            let depth = SUPPORTED_DEPTHS
-                .iter()
-                .map(|&d| usize::from(d))
-                .find(|&d| d >= levels)
-                .unwrap_or(usize::from(SUPPORTED_DEPTHS[SUPPORTED_DEPTHS.len() - 1]));
-            entry.depth = depth;
-            entry.depth_source = DepthSource::Inferred;
-            if sb.book.depth() != depth {
-                sb.book = OrderBook::new(depth, entry.price_scale, entry.qty_scale);
-            }
-        }
         if entry.precision == PrecisionSource::Unknown {
-            if snapshot && options.infer_precision {
-                let (p, q) = infer_precision(data);
-                entry.price_scale = p;
-                entry.qty_scale = q;
-                entry.precision = PrecisionSource::Inferred;
-                sb.book.set_precision(p, q);
-            } else {
-                self.counters.no_precision += 1;
-                sb.missed_snapshot |= snapshot;
-                return;
-            }
+            self.counters.no_precision += 1;
+            sb.missed_snapshot |= snapshot;
+            return;
         }
 
         // Which states accept this message.
@@ -447,9 +323,12 @@ impl Feed {
         let asks = data.asks.iter().map(|l| (l.price, l.qty));
         let report = match sb.book.apply(mode, bids, asks) {
             Ok(report) => report,
-            Err(_) => {
+            Err(error) => {
+                let reason = RejectReason::of(&error).index();
                 sb.counters.rejected_messages += 1;
+                sb.counters.rejected_by_reason[reason] += 1;
                 self.counters.rejected_messages += 1;
+                self.counters.rejected_by_reason[reason] += 1;
                 if sb.state == SubscriptionState::Unvalidated {
                     return;
                 }
@@ -494,8 +373,11 @@ impl Feed {
             None if options.mode == FeedMode::Live
                 && sb.state != SubscriptionState::Unvalidated =>
             {
+                let reason = RejectReason::NoChecksum.index();
                 sb.counters.rejected_messages += 1;
+                sb.counters.rejected_by_reason[reason] += 1;
                 self.counters.rejected_messages += 1;
+                self.counters.rejected_by_reason[reason] += 1;
                 false
             }
             None => true,
@@ -571,16 +453,4 @@ impl Feed {
             FeedMode::Passive => sb.state = SubscriptionState::AwaitingSnapshot,
         }
     }
-}
-
-/// The decimals written in a snapshot: the largest scale among its prices and its quantities.
-fn infer_precision(data: &BookData<'_>) -> (u8, u8) {
-    let levels = data.bids.iter().chain(data.asks.iter());
-    let mut p = 0u8;
-    let mut q = 0u8;
-    for l in levels {
-        p = p.max(l.price.scale);
-        q = q.max(l.qty.scale);
-    }
-    (p, q)
 }

@@ -80,12 +80,99 @@ impl Default for MismatchPolicy {
 }
 
 /// Whether the feed drives subscriptions (live) or only follows a recording (replay).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum FeedMode {
     /// Live connection: a mismatch asks the runtime to unsubscribe and resubscribe the symbol.
+    #[default]
     Live,
     /// Replay of a recording: nothing can be sent; a mismatch waits for the next snapshot.
     Passive,
+}
+
+/// Why the feed refused to apply a book message (the book then resyncs, as for a mismatch).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RejectReason {
+    /// A price with more decimals than the pair's precision.
+    PriceTooPrecise,
+    /// A negative price.
+    PriceNegative,
+    /// A price that does not fit the fixed-point mantissa.
+    PriceOverflow,
+    /// A price that is not a number.
+    PriceInvalid,
+    /// A price of zero.
+    ZeroPrice,
+    /// A quantity with more decimals than the pair's precision.
+    QtyTooPrecise,
+    /// A negative quantity.
+    QtyNegative,
+    /// A quantity that does not fit the fixed-point mantissa.
+    QtyOverflow,
+    /// A quantity that is not a number.
+    QtyInvalid,
+    /// A live book message without a checksum (Kraken's v2 book always carries one).
+    NoChecksum,
+}
+
+/// Number of [`RejectReason`]s.
+pub const REJECT_REASONS: usize = 10;
+
+impl RejectReason {
+    /// Every reason, by index.
+    pub const ALL: [RejectReason; REJECT_REASONS] = [
+        RejectReason::PriceTooPrecise,
+        RejectReason::PriceNegative,
+        RejectReason::PriceOverflow,
+        RejectReason::PriceInvalid,
+        RejectReason::ZeroPrice,
+        RejectReason::QtyTooPrecise,
+        RejectReason::QtyNegative,
+        RejectReason::QtyOverflow,
+        RejectReason::QtyInvalid,
+        RejectReason::NoChecksum,
+    ];
+
+    /// The reason a book refused a message.
+    pub fn of(error: &crate::book::BookError) -> RejectReason {
+        use crate::book::BookError;
+        use kspin_api::FixedError;
+        match *error {
+            BookError::BadPrice { error, .. } => match error {
+                FixedError::TooPrecise => RejectReason::PriceTooPrecise,
+                FixedError::Negative => RejectReason::PriceNegative,
+                FixedError::Overflow => RejectReason::PriceOverflow,
+                FixedError::Empty | FixedError::Invalid => RejectReason::PriceInvalid,
+            },
+            BookError::BadQty { error, .. } => match error {
+                FixedError::TooPrecise => RejectReason::QtyTooPrecise,
+                FixedError::Negative => RejectReason::QtyNegative,
+                FixedError::Overflow => RejectReason::QtyOverflow,
+                FixedError::Empty | FixedError::Invalid => RejectReason::QtyInvalid,
+            },
+            BookError::ZeroPrice { .. } => RejectReason::ZeroPrice,
+        }
+    }
+
+    /// Stable short name, for reports and `--json`.
+    pub fn name(self) -> &'static str {
+        match self {
+            RejectReason::PriceTooPrecise => "price_too_precise",
+            RejectReason::PriceNegative => "price_negative",
+            RejectReason::PriceOverflow => "price_overflow",
+            RejectReason::PriceInvalid => "price_invalid",
+            RejectReason::ZeroPrice => "zero_price",
+            RejectReason::QtyTooPrecise => "qty_too_precise",
+            RejectReason::QtyNegative => "qty_negative",
+            RejectReason::QtyOverflow => "qty_overflow",
+            RejectReason::QtyInvalid => "qty_invalid",
+            RejectReason::NoChecksum => "no_checksum",
+        }
+    }
+
+    #[inline]
+    pub fn index(self) -> usize {
+        self as usize
+    }
 }
 
 /// Counters of one symbol.
@@ -98,6 +185,8 @@ pub struct SymbolCounters {
     pub resyncs: u64,
     pub dropped_not_live: u64,
     pub rejected_messages: u64,
+    /// `rejected_messages` by [`RejectReason::index`].
+    pub rejected_by_reason: [u64; REJECT_REASONS],
     pub absent_deletes: u64,
     pub crossed: u64,
     pub capacity_evictions: u64,
@@ -126,5 +215,7 @@ pub struct FeedCounters {
     pub unknown_symbol: u64,
     pub no_precision: u64,
     pub rejected_messages: u64,
+    /// `rejected_messages` by [`RejectReason::index`].
+    pub rejected_by_reason: [u64; REJECT_REASONS],
     pub dropped_not_live: u64,
 }

@@ -1,37 +1,21 @@
 //! The symbol table: symbol name → dense index, with each symbol's book depth and precision.
 //!
-//! Owns the names (allocated when a symbol is added: at start-up for the live engine, on first
-//! sight for a replay) and answers lookups by the symbol text of a frame without allocating.
+//! Owns the names (allocated when a symbol is added, at start-up) and answers lookups by the symbol text of a frame without allocating.
 //! Invariants: indices are dense and stable (`0..len`), names are unique, at most
 //! [`MAX_SYMBOLS`] entries. It never changes a symbol's index once given.
 
 /// Upper bound on symbols per engine core. Symbol indices travel as `u16` in events.
 pub const MAX_SYMBOLS: usize = 1024;
 
-/// Where a symbol's precision came from (replay reports it).
+/// Where a symbol's current precision came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PrecisionSource {
     /// Not known yet: book messages for the symbol cannot be applied.
     Unknown,
     /// From an `instrument` frame (`price_precision`, `qty_precision`).
     Instrument,
-    /// From configuration or `--precision SYMBOL=P:Q`.
+    /// Given at start-up (configuration, or a replay's plan).
     Configured,
-    /// Inferred from the decimals written in the first snapshot (replay only, flagged in output).
-    Inferred,
-}
-
-/// Where a symbol's depth came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DepthSource {
-    /// A default, waiting to be replaced by an ack or a snapshot (replay only).
-    Default,
-    /// From configuration or `--depth N`.
-    Configured,
-    /// From the exchange's subscribe ack.
-    Ack,
-    /// Inferred from the number of levels in the first snapshot (replay without an ack).
-    Inferred,
 }
 
 /// A symbol's static facts.
@@ -39,7 +23,6 @@ pub enum DepthSource {
 pub struct SymbolEntry {
     pub name: Box<str>,
     pub depth: usize,
-    pub depth_source: DepthSource,
     pub price_scale: u8,
     pub qty_scale: u8,
     pub precision: PrecisionSource,
@@ -83,7 +66,6 @@ impl SymbolTable {
         self.entries.push(SymbolEntry {
             name: name.into(),
             depth,
-            depth_source: DepthSource::Default,
             price_scale: 0,
             qty_scale: 0,
             precision: PrecisionSource::Unknown,

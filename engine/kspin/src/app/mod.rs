@@ -4,6 +4,7 @@
 pub mod precision;
 pub mod record;
 pub mod replay;
+pub mod replay_report;
 pub mod run;
 pub mod signals;
 pub mod sim;

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use super::run::{prepare, RunError};
+use super::run::{prepare, Prepared, RunError};
 use crate::config::Config;
 use kspin_runtime::capture::reader::capture_symbol;
 use kspin_runtime::capture::{
@@ -82,7 +82,11 @@ fn run_inner(args: &RecordArgs) -> Result<(), RecordError> {
     };
     let mut plan = config.symbol_plan()?;
     super::signals::install();
-    let (core_cfg, venue) = prepare(&config, &mut plan)?;
+    let Prepared {
+        core: core_cfg,
+        transport,
+        venue,
+    } = prepare(&config, &mut plan)?;
     let header = CaptureHeader {
         venue: venue
             .as_ref()
@@ -109,6 +113,7 @@ fn run_inner(args: &RecordArgs) -> Result<(), RecordError> {
     let mut core = EngineCore::new(
         core_cfg,
         Recording::new(NoStrategies, producer, clock.clone()),
+        transport,
         clock,
     )?;
     let stop = Arc::new(AtomicBool::new(false));

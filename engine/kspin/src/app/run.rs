@@ -22,7 +22,7 @@ use crate::strategies::build_strategies;
 use kspin_api::Registry;
 use kspin_core::kraken::DecoderLimits;
 use kspin_host::{reports_json, spawn_strategy, strategy_reports, Bus, BusError, LogDrain};
-use kspin_net::{ConnLimits, Endpoint, TlsSettings};
+use kspin_net::{ConnLimits, Endpoint, TlsSettings, WsTransport};
 use kspin_runtime::stats::DECODE_ERROR_NAMES;
 use kspin_runtime::{BackoffPolicy, CoreConfig, CoreStats, EngineCore, LinkState};
 use kspin_sim::{FaultSpec, SimConfig, SimVenue, VenueHandle};
@@ -105,7 +105,11 @@ fn run_inner(args: &RunArgs, registry: &Registry) -> Result<i32, RunError> {
     }
     startup_checks(&config, cores.len());
 
-    let (core_cfg, venue) = prepare(&config, &mut plan)?;
+    let Prepared {
+        core: core_cfg,
+        transport,
+        venue,
+    } = prepare(&config, &mut plan)?;
 
     let symbol_infos = kspin_host::symbol_infos(&plan);
     let busy_threads = 1 + config.strategies.len() + usize::from(config.venue.url == "sim");
@@ -124,7 +128,7 @@ fn run_inner(args: &RunArgs, registry: &Registry) -> Result<i32, RunError> {
     )?;
     let mut log_drain = bus.take_log_drain();
     let clock = quanta::Clock::new();
-    let mut core = EngineCore::new(core_cfg, bus, clock)?;
+    let mut core = EngineCore::new(core_cfg, bus, transport, clock)?;
 
     if config.engine.lock_memory {
         eprintln!("kspin: memory: {}", kspin_tuning::process::lock_memory());
@@ -247,15 +251,19 @@ fn run_inner(args: &RunArgs, registry: &Registry) -> Result<i32, RunError> {
     Ok(0)
 }
 
-/// Starts the embedded venue when the configuration asks for it and resolves the engine core's
-/// configuration (shared by `kspin run` and `kspin record`).
+/// What a run needs before any thread starts (shared by `kspin run` and `kspin record`).
+pub(crate) struct Prepared {
+    pub core: CoreConfig,
+    /// The connection to the venue, resolved and with its TLS trust (no DNS on the core).
+    pub transport: WsTransport,
+    /// The embedded venue, when `url = "sim"`.
+    pub venue: Option<VenueHandle>,
+}
+
 /// Sets up what a run needs before any thread starts: the embedded venue (when `url = "sim"`),
 /// the endpoint and TLS trust, every symbol's precision (strategy replicas need it from the first
 /// event), and the core's configuration.
-pub(crate) fn prepare(
-    config: &Config,
-    plan: &mut [SymbolPlan],
-) -> Result<(CoreConfig, Option<VenueHandle>), RunError> {
+pub(crate) fn prepare(config: &Config, plan: &mut [SymbolPlan]) -> Result<Prepared, RunError> {
     let policy = config.mismatch_policy()?;
     // The venue: embedded simulator by default.
     let mut venue: Option<VenueHandle> = None;
@@ -333,12 +341,6 @@ pub(crate) fn prepare(
     }
 
     let core_cfg = CoreConfig {
-        endpoint,
-        tls,
-        limits: ConnLimits {
-            max_frame_len: config.engine.max_frame_bytes,
-            ..ConnLimits::default()
-        },
         symbols: plan.to_vec(),
         stall_timeout: config.stall_timeout(),
         ping_interval: config.ping_interval(),
@@ -360,7 +362,16 @@ pub(crate) fn prepare(
         seed: config.venue.sim.seed ^ 0x6b73_7069_6e00,
         watch_instrument: config.engine.watch_instrument,
     };
-    Ok((core_cfg, venue))
+    let limits = ConnLimits {
+        max_frame_len: config.engine.max_frame_bytes,
+        ..ConnLimits::default()
+    };
+    let transport = WsTransport::new(&endpoint, &tls, limits).map_err(RunError::Url)?;
+    Ok(Prepared {
+        core: core_cfg,
+        transport,
+        venue,
+    })
 }
 
 pub(crate) fn startup_checks(config: &Config, available_cores: usize) {
@@ -428,7 +439,7 @@ fn status_line(elapsed: Duration, rate: f64, s: &CoreStats, symbols: usize) -> S
         s.core.reconnects,
         s.feed.checksum_ok,
         s.feed.checksum_mismatch,
-        s.core.decode_errors,
+        s.pipeline.decode_errors,
         fmt_ns(s.p50_ns),
         fmt_ns(s.p99_ns),
     )
@@ -451,6 +462,7 @@ fn summary_json(
     venue: Option<Value>,
 ) -> Value {
     let feed = core.feed().counters();
+    let pipeline = core.pipeline().counters();
     let c = core.counters();
     let lat = &core.latency().total;
     let q = |x: f64| {
@@ -498,7 +510,7 @@ fn summary_json(
     }
     let by_kind: serde_json::Map<String, Value> = DECODE_ERROR_NAMES
         .iter()
-        .zip(c.decode_errors_by_kind.iter())
+        .zip(pipeline.decode_errors_by_kind.iter())
         .filter(|(name, n)| !name.is_empty() && **n > 0)
         .map(|(name, n)| (name.to_string(), json!(n)))
         .collect();
@@ -510,7 +522,7 @@ fn summary_json(
         "checksum_mismatch": feed.checksum_mismatch,
         "resyncs": feed.resyncs,
         "reconnects": c.reconnects,
-        "decode_errors": c.decode_errors,
+        "decode_errors": pipeline.decode_errors,
         "decode_errors_by_kind": by_kind,
         "trades": feed.trades,
         "tickers": feed.tickers,
@@ -519,6 +531,11 @@ fn summary_json(
         "error_acks": feed.error_acks,
         "dropped_not_live": feed.dropped_not_live,
         "rejected_messages": feed.rejected_messages,
+        "rejected_by_reason": kspin_core::feed::RejectReason::ALL
+            .iter()
+            .filter(|r| feed.rejected_by_reason[r.index()] > 0)
+            .map(|r| (r.name().to_owned(), json!(feed.rejected_by_reason[r.index()])))
+            .collect::<serde_json::Map<String, Value>>(),
         "connects": c.connects,
         "connect_failures": c.connect_failures,
         "disconnects": c.disconnects,

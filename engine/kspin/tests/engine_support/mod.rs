@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use kspin::book::{ApplyReport, OrderBook};
 use kspin::feed::{FeedSink, MismatchPolicy, StaleReason, SubscriptionState};
 use kspin::kraken::{AckMsg, BookData, DecoderLimits, StatusMsg, SystemStatus, UpdateKind};
-use kspin::net::{ConnLimits, Endpoint, TlsSettings};
+use kspin::net::{ConnLimits, Endpoint, TlsSettings, WsTransport};
 use kspin::runtime::{BackoffPolicy, CoreConfig, EngineCore, Publisher};
 use kspin::sim::{SimConfig, SimVenue, VenueHandle};
 use kspin_runtime::plan::SymbolPlan;
@@ -161,9 +161,30 @@ pub fn plan(symbols: &[(&str, u16)]) -> Vec<SymbolPlan> {
         .collect()
 }
 
+/// A core configuration and the connection it uses (dereferences to the [`CoreConfig`]).
+pub struct TestConfig {
+    pub core: CoreConfig,
+    pub endpoint: Endpoint,
+    pub tls: TlsSettings,
+    pub limits: ConnLimits,
+}
+
+impl std::ops::Deref for TestConfig {
+    type Target = CoreConfig;
+    fn deref(&self) -> &CoreConfig {
+        &self.core
+    }
+}
+
+impl std::ops::DerefMut for TestConfig {
+    fn deref_mut(&mut self) -> &mut CoreConfig {
+        &mut self.core
+    }
+}
+
 /// A core configuration for tests: short backoff, no jitter, a stall timeout long enough that
 /// a loaded machine never trips it (tests of stalls shorten it).
-pub fn core_config(venue: &VenueHandle, symbols: &[(&str, u16)]) -> CoreConfig {
+pub fn core_config(venue: &VenueHandle, symbols: &[(&str, u16)]) -> TestConfig {
     let (endpoint, tls) = endpoint_of(venue);
     core_config_for(endpoint, tls, symbols)
 }
@@ -173,11 +194,8 @@ pub fn core_config_for(
     endpoint: Endpoint,
     tls: TlsSettings,
     symbols: &[(&str, u16)],
-) -> CoreConfig {
-    CoreConfig {
-        endpoint,
-        tls,
-        limits: ConnLimits::default(),
+) -> TestConfig {
+    let core = CoreConfig {
         symbols: plan(symbols),
         stall_timeout: Duration::from_secs(10),
         ping_interval: Duration::from_secs(30),
@@ -195,11 +213,24 @@ pub fn core_config_for(
         decoder: DecoderLimits::default(),
         seed: 11,
         watch_instrument: false,
+    };
+    TestConfig {
+        core,
+        endpoint,
+        tls,
+        limits: ConnLimits::default(),
     }
 }
 
-pub fn core(cfg: CoreConfig) -> Core {
-    EngineCore::new(cfg, Recorder::default(), quanta::Clock::new()).expect("core builds")
+pub fn core(cfg: TestConfig) -> Core {
+    let transport = WsTransport::new(&cfg.endpoint, &cfg.tls, cfg.limits).expect("transport");
+    EngineCore::new(
+        cfg.core,
+        Recorder::default(),
+        transport,
+        quanta::Clock::new(),
+    )
+    .expect("core builds")
 }
 
 /// A one-line account of the core, for failure messages.

@@ -219,7 +219,7 @@ impl Scripted {
 }
 
 /// [`scripted_config`] with every precision configured (no `instrument` round trip).
-pub fn scripted_config_known_precision(port: u16) -> kspin::runtime::CoreConfig {
+pub fn scripted_config_known_precision(port: u16) -> super::TestConfig {
     let mut cfg = scripted_config(port);
     for p in &mut cfg.symbols {
         let pair = find_pair(&p.symbol).unwrap();
@@ -305,7 +305,7 @@ pub fn spawn_script(script: Script) -> (u16, Sender<()>, JoinHandle<[Levels; 2]>
 }
 
 /// A core configuration for the scripted server on `port`.
-pub fn scripted_config(port: u16) -> kspin::runtime::CoreConfig {
+pub fn scripted_config(port: u16) -> super::TestConfig {
     let endpoint = Endpoint::parse(&format!("ws://127.0.0.1:{port}/v2")).unwrap();
     let tls = TlsSettings {
         extra_root_pem: None,

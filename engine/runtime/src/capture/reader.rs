@@ -1,21 +1,19 @@
 //! Reading a capture back: the whole file in memory, its header, its valid records, and where a
-//! torn tail (if any) starts; plus the engine-core configuration that replays it exactly as the
-//! live core processed it.
+//! torn tail (if any) starts; plus the engine configuration that replays it exactly as the live
+//! core processed it.
 //!
 //! Owns the file's bytes. Invariants: only records that passed their CRC are ever returned, in
 //! file order; a torn tail is reported ([`Capture::torn_bytes`]), never decoded. Reading is off the
 //! hot path and may allocate.
 
 use std::path::Path;
-use std::time::Duration;
 
 use super::format::{scan, CaptureHeader, CaptureSymbol, Record, Records};
 use super::writer::CaptureError;
+use crate::engine::EngineConfig;
 use crate::plan::SymbolPlan;
-use crate::{BackoffPolicy, CoreConfig};
-use kspin_core::feed::MismatchPolicy;
+use kspin_core::feed::{FeedMode, MismatchPolicy};
 use kspin_core::kraken::DecoderLimits;
-use kspin_net::{ConnLimits, Endpoint, TlsSettings};
 
 /// A capture file read into memory; see the module docs.
 #[derive(Debug, Clone)]
@@ -83,11 +81,11 @@ impl Capture {
         self.header.symbols.iter().map(symbol_plan).collect()
     }
 
-    /// An engine-core configuration that replays this capture with
-    /// [`crate::EngineCore::replay_frame`] exactly as the live core processed it (same
-    /// symbols, depths and precisions; the endpoint is never connected to).
-    pub fn replay_core_config(&self) -> CoreConfig {
-        replay_core_config(self.symbol_plan())
+    /// The engine configuration that replays this capture with [`crate::Engine::replay_frame`]
+    /// exactly as the live core processed it: same symbols, depths and precisions, and the live
+    /// feed mode (the recording holds the live run's resyncs, which the replay follows).
+    pub fn engine_config(&self) -> EngineConfig {
+        replay_engine_config(self.symbol_plan())
     }
 }
 
@@ -115,31 +113,12 @@ fn symbol_plan(s: &CaptureSymbol) -> SymbolPlan {
     }
 }
 
-/// A core configuration for replaying frames of `symbols` without a connection.
-pub fn replay_core_config(symbols: Vec<SymbolPlan>) -> CoreConfig {
-    CoreConfig {
-        // Never connected to: replay drives the core with `replay_frame` only.
-        endpoint: Endpoint {
-            host: "127.0.0.1".into(),
-            port: 9,
-            path: "/v2".into(),
-            tls: false,
-        },
-        tls: TlsSettings {
-            extra_root_pem: None,
-            use_webpki_roots: false,
-            server_name_override: None,
-        },
-        limits: ConnLimits::default(),
+/// The engine configuration for replaying frames a live core recorded for `symbols`.
+pub fn replay_engine_config(symbols: Vec<SymbolPlan>) -> EngineConfig {
+    EngineConfig {
         symbols,
-        stall_timeout: Duration::from_secs(3600),
-        ping_interval: Duration::from_secs(3600),
-        connect_timeout: Duration::from_secs(3600),
-        resync_timeout: Duration::from_secs(3600),
-        backoff: BackoffPolicy::default(),
-        policy: MismatchPolicy::default(),
-        watch_instrument: false,
         decoder: DecoderLimits::default(),
-        seed: 0,
+        policy: MismatchPolicy::default(),
+        mode: FeedMode::Live,
     }
 }

@@ -1,0 +1,336 @@
+//! [`Engine`]: everything a frame touches on the engine core, without a connection or timers:
+//! the [`Pipeline`] (decode → feed → book → checksum), the [`Publisher`] it hands verified
+//! events to, the pending requests the feed asks for (resyncs), the stage stamps and the latency
+//! histograms. The live driver ([`crate::driver::EngineCore`]) feeds it what it reads; a replay
+//! feeds it recorded frames; a benchmark feeds it generated ones. Each calls
+//! [`Engine::on_frame`] (live) or [`Engine::replay_frame`], which both end in
+//! [`Pipeline::on_frame`]: one path, nothing replay-only in it.
+//!
+//! Invariants: processing a frame never allocates, locks, blocks or formats; the stage stamps
+//! are taken with the injected clock (`quanta::Clock`: the TSC live, a mock on virtual time); a
+//! resync request the feed asks for is queued (bounded, counted when full) for whoever owns the
+//! connection, and dropped by whoever has none ([`Engine::discard_requests`]).
+
+use kspin_core::book::{ApplyReport, OrderBook};
+use kspin_core::feed::{FeedMode, FeedOptions, FeedSink, MismatchPolicy, StaleReason};
+use kspin_core::kraken::{
+    AckMsg, BookData, DecoderLimits, Message, StatusMsg, SystemStatus, Ticker, Trade, UpdateKind,
+};
+use kspin_core::{FrameOutcome, FrameSink, Pipeline};
+use quanta::Clock;
+
+use crate::driver::{CoreError, Publisher};
+use crate::plan::SymbolPlan;
+use crate::requests::{resync_symbol, PendingRequest, Requests};
+use crate::stages::{Stage, StageClock, StageHistograms};
+use crate::stats::LatencyRecorder;
+
+/// What the frames processed since the last [`Engine::take_tally`] did that the driver acts on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FrameTally {
+    /// A book went live.
+    pub went_live: bool,
+    /// An `instrument` frame arrived.
+    pub instrument_seen: bool,
+    /// `status` frames announcing maintenance.
+    pub maintenance_announced: u64,
+    /// Error acks answering one of our resync requests.
+    pub resync_refused: u64,
+}
+
+/// How an engine's pipeline is set up.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    pub symbols: Vec<SymbolPlan>,
+    pub decoder: DecoderLimits,
+    pub policy: MismatchPolicy,
+    /// `Live` when the engine owns (or replays the recording of) a connection that resyncs;
+    /// `Passive` for a recording of someone else's connection, where a failed book waits for
+    /// the next snapshot.
+    pub mode: FeedMode,
+}
+
+/// See the module docs.
+pub struct Engine<P: Publisher> {
+    pipeline: Pipeline,
+    publisher: P,
+    requests: Requests,
+    stages: StageClock,
+    stage_histograms: StageHistograms,
+    latency: LatencyRecorder,
+    /// The exchange's last `status` said maintenance.
+    maintenance: bool,
+    tally: FrameTally,
+    symbols: usize,
+}
+
+impl<P: Publisher> Engine<P> {
+    /// Builds the pipeline for `cfg.symbols` (their index is their symbol id everywhere), the
+    /// pre-rendered requests and the histograms. Start-up only: this is where it allocates.
+    pub fn new(cfg: &EngineConfig, publisher: P, clock: Clock) -> Result<Engine<P>, CoreError> {
+        let mut pipeline = Pipeline::new(
+            cfg.decoder,
+            FeedOptions {
+                mode: cfg.mode,
+                policy: cfg.policy,
+            },
+        );
+        for p in &cfg.symbols {
+            pipeline
+                .feed_mut()
+                .add_symbol(&p.symbol, usize::from(p.depth), p.precision)
+                .ok_or(CoreError::TooManySymbols)?;
+        }
+        Ok(Engine {
+            pipeline,
+            publisher,
+            requests: Requests::render(&cfg.symbols)?,
+            stages: StageClock::new(clock),
+            stage_histograms: StageHistograms::new()?,
+            latency: LatencyRecorder::new()?,
+            maintenance: false,
+            tally: FrameTally::default(),
+            symbols: cfg.symbols.len(),
+        })
+    }
+
+    /// A frame just read, stamped `read_tsc` by the clock: the live entry.
+    #[inline]
+    pub fn on_frame(&mut self, payload: &[u8], read_tsc: u64) -> FrameOutcome {
+        self.process(payload, read_tsc, read_tsc)
+    }
+
+    /// A recorded frame: the publisher sees `recorded_tsc` (the live run's read stamp, which
+    /// strategies join on), the stage histograms measure this process's own work from now.
+    #[inline]
+    pub fn replay_frame(&mut self, payload: &[u8], recorded_tsc: u64) -> FrameOutcome {
+        let now = self.stages.clock().raw();
+        self.process(payload, recorded_tsc, now)
+    }
+
+    #[inline]
+    fn process(&mut self, payload: &[u8], recv_tsc: u64, read_tsc: u64) -> FrameOutcome {
+        self.stages.begin(read_tsc);
+        let mut sink = CoreSink {
+            publisher: &mut self.publisher,
+            requests: &mut self.requests,
+            maintenance: &mut self.maintenance,
+            tally: &mut self.tally,
+            symbols: self.symbols,
+            stages: &mut self.stages,
+        };
+        let outcome = self.pipeline.on_frame(payload, recv_tsc, &mut sink);
+        let clock = self.stages.clock();
+        let done = clock.raw();
+        self.latency.record(clock.delta_as_nanos(read_tsc, done));
+        if self.stages.enabled() {
+            self.stage_histograms.record(clock, self.stages.current());
+        }
+        self.publisher.frame_done(self.stages.current());
+        outcome
+    }
+
+    /// The connection opened (`true`) or ended (`false`): ended, every book is stale until its
+    /// next snapshot. The publisher is told either way.
+    pub fn link(&mut self, up: bool) {
+        if !up {
+            self.pipeline.link_down(&mut self.publisher);
+        }
+        self.publisher.link(up);
+    }
+
+    /// The publisher's per-iteration turn (lag catch-up, intents).
+    #[inline]
+    pub fn service(&mut self) {
+        self.publisher.service(self.pipeline.feed());
+    }
+
+    /// What the frames since the last call did (and forgets it).
+    #[inline]
+    pub fn take_tally(&mut self) -> FrameTally {
+        core::mem::take(&mut self.tally)
+    }
+
+    /// Whether the exchange's last `status` announced maintenance.
+    pub fn maintenance(&self) -> bool {
+        self.maintenance
+    }
+
+    /// Sends the pending requests in order with `send` until it refuses one (which stays
+    /// queued); a book whose subscribe went out awaits its snapshot. Returns how many were sent.
+    pub fn drain_requests(&mut self, mut send: impl FnMut(&[u8]) -> bool) -> u64 {
+        let feed = self.pipeline.feed_mut();
+        let mut sent = 0;
+        self.requests.drain(|request, bytes| {
+            if !send(bytes) {
+                return false;
+            }
+            sent += 1;
+            if let PendingRequest::SubscribeBook(s) = request {
+                feed.subscribe_sent(s);
+            }
+            true
+        });
+        sent
+    }
+
+    /// Drops the resync requests the feed asked for (a replay has no connection to send them on).
+    pub fn discard_requests(&mut self) {
+        if self.requests.has_pending() {
+            self.requests.clear_pending();
+        }
+    }
+
+    pub fn pipeline(&self) -> &Pipeline {
+        &self.pipeline
+    }
+
+    /// The requests (pre-rendered subscriptions, pending resyncs, pings), for the driver.
+    pub fn requests_mut(&mut self) -> &mut Requests {
+        &mut self.requests
+    }
+
+    pub fn requests(&self) -> &Requests {
+        &self.requests
+    }
+
+    /// The feed (for the driver's `subscribe_sent`).
+    pub fn feed_mut(&mut self) -> &mut kspin_core::feed::Feed {
+        self.pipeline.feed_mut()
+    }
+
+    pub fn publisher(&self) -> &P {
+        &self.publisher
+    }
+
+    pub fn publisher_mut(&mut self) -> &mut P {
+        &mut self.publisher
+    }
+
+    /// Hands back the publisher.
+    pub fn into_publisher(self) -> P {
+        self.publisher
+    }
+
+    pub fn latency(&self) -> &LatencyRecorder {
+        &self.latency
+    }
+
+    pub fn latency_mut(&mut self) -> &mut LatencyRecorder {
+        &mut self.latency
+    }
+
+    /// Per-stage latency of every frame so far (read → decoded → applied → published).
+    pub fn stage_histograms(&self) -> &StageHistograms {
+        &self.stage_histograms
+    }
+
+    /// Turns the per-stage stamps off (`false`) or on (the default); off, only the read → done
+    /// latency is recorded. Used to measure what stamping costs.
+    pub fn set_stage_stamps(&mut self, on: bool) {
+        self.stages.set_enabled(on);
+    }
+
+    /// The clock the engine stamps with.
+    pub fn clock(&self) -> &Clock {
+        self.stages.clock()
+    }
+}
+
+/// The pipeline's sink while the engine processes a frame: stamps the stages, forwards
+/// everything to the publisher, turns resync requests into pending requests, and keeps the tally.
+struct CoreSink<'a, P: Publisher> {
+    publisher: &'a mut P,
+    requests: &'a mut Requests,
+    maintenance: &'a mut bool,
+    tally: &'a mut FrameTally,
+    symbols: usize,
+    stages: &'a mut StageClock,
+}
+
+impl<P: Publisher> FrameSink for CoreSink<'_, P> {
+    #[inline]
+    fn frame_begin(&mut self, stamp: u64, payload: &[u8]) {
+        self.publisher.on_frame(stamp, payload);
+    }
+    #[inline]
+    fn frame_decoded(&mut self, msg: &Message<'_>) {
+        self.stages.stamp(Stage::Decoded);
+        if let Message::Instrument(_) = msg {
+            self.tally.instrument_seen = true;
+        }
+    }
+}
+
+impl<P: Publisher> FeedSink for CoreSink<'_, P> {
+    #[inline]
+    fn book_updated(
+        &mut self,
+        symbol: usize,
+        book: &OrderBook,
+        data: &BookData<'_>,
+        kind: UpdateKind,
+        report: &ApplyReport,
+    ) {
+        self.stages.stamp_once(Stage::Applied);
+        self.publisher
+            .book_updated(symbol, book, data, kind, report);
+        self.stages.stamp(Stage::Published);
+    }
+    fn checksum_mismatch(&mut self, symbol: usize, computed: u32, expected: u32) {
+        self.publisher.checksum_mismatch(symbol, computed, expected);
+    }
+    fn book_stale(&mut self, symbol: usize, reason: StaleReason) {
+        self.publisher.book_stale(symbol, reason);
+    }
+    fn book_live(&mut self, symbol: usize, book: &OrderBook) {
+        self.tally.went_live = true;
+        self.publisher.book_live(symbol, book);
+    }
+    fn send_unsubscribe(&mut self, symbol: usize) {
+        self.requests.push(PendingRequest::UnsubscribeBook(symbol));
+    }
+    fn send_subscribe(&mut self, symbol: usize) {
+        self.requests.push(PendingRequest::SubscribeBook(symbol));
+    }
+    #[inline]
+    fn trade(&mut self, symbol: usize, trade: &Trade<'_>) {
+        self.stages.stamp_once(Stage::Applied);
+        self.publisher.trade(symbol, trade);
+        self.stages.stamp(Stage::Published);
+    }
+    #[inline]
+    fn ticker(&mut self, symbol: usize, ticker: &Ticker<'_>) {
+        self.stages.stamp_once(Stage::Applied);
+        self.publisher.ticker(symbol, ticker);
+        self.stages.stamp(Stage::Published);
+    }
+    fn status(&mut self, status: &StatusMsg<'_>) {
+        *self.maintenance = status.system == SystemStatus::Maintenance;
+        if *self.maintenance {
+            self.tally.maintenance_announced += 1;
+        }
+        self.publisher.status(status);
+    }
+    fn heartbeat(&mut self) {
+        self.publisher.heartbeat();
+    }
+    fn pong(&mut self, req_id: Option<u64>) {
+        self.publisher.pong(req_id);
+    }
+    fn error_ack(&mut self, ack: &AckMsg<'_>) {
+        if ack
+            .req_id
+            .and_then(|id| resync_symbol(id, self.symbols))
+            .is_some()
+        {
+            // Recovery is the resync deadline's job; this only makes the refusal visible.
+            self.tally.resync_refused += 1;
+        }
+        self.publisher.error_ack(ack);
+    }
+    fn precision_changed(&mut self, symbol: usize, price_scale: u8, qty_scale: u8) {
+        self.publisher
+            .precision_changed(symbol, price_scale, qty_scale);
+    }
+}
