@@ -1,6 +1,9 @@
-//! One test per fault kind of the simulated venue, against the engine core driven on the test
-//! thread: the engine recovers by itself, its counters say what happened, and afterwards every
-//! book equals the venue's exactly.
+//! The real-socket end-to-end fault tests: the simulated venue over TCP (plain and TLS) injects
+//! a fault, the engine core (driven on the test thread) recovers by itself, its counters say what
+//! happened, and afterwards every book equals the venue's reference book exactly. The timers of
+//! recovery (stall, backoff, refused connections, maintenance, resync deadline, pings) are
+//! tested to the millisecond on virtual time in `engine/runtime/tests/recovery_virtual_time.rs`;
+//! these tests cover what only real sockets show.
 //!
 //! Timeouts in `CoreConfig` are short so each test takes a few seconds; every wait is a bounded
 //! hang guard, never a timing assertion.
@@ -82,26 +85,6 @@ fn drop_reconnects_and_rebuilds_every_book() {
     );
     assert_rebuilt_by_reconnect(&core);
     assert_eq!(venue.stats().connections_cut, 1);
-}
-
-#[test]
-fn stall_is_detected_and_the_core_reconnects() {
-    let (venue, mut core) = running(false, |cfg| {
-        // The venue heartbeats every 200 ms when idle; 800 ms of silence is a stall.
-        cfg.stall_timeout = Duration::from_millis(800);
-        cfg.connect_timeout = Duration::from_millis(500);
-    });
-    venue.inject(FaultKind::Stall(Duration::from_millis(2_000)));
-    poll_until(&mut core, "the stall", |c| c.counters().stalls >= 1);
-    poll_until(&mut core, "recovery", |c| {
-        c.counters().connects >= 2 && all_live(c)
-    });
-    stream(&mut core, 200);
-    settle_and_compare(&mut core, &venue);
-    let c = core.counters();
-    assert!(c.stalls >= 1 && c.disconnects >= 1, "{}", describe(&core));
-    assert!(c.reconnects >= 1);
-    assert_rebuilt_by_reconnect(&core);
 }
 
 #[test]
@@ -233,51 +216,6 @@ fn tls_close_without_close_notify_reconnects() {
     let c = core.counters();
     assert_eq!((c.disconnects, c.reconnects, c.connect_failures), (1, 1, 0));
     assert_rebuilt_by_reconnect(&core);
-}
-
-#[test]
-fn maintenance_then_a_drop_then_back_online() {
-    let (venue, mut core) = running(false, |_| {});
-    venue.inject(FaultKind::Maintenance(Duration::from_millis(1_500)));
-    poll_until(&mut core, "the maintenance status", |c| {
-        c.publisher().maintenance_statuses >= 1
-    });
-    // Books stay live through maintenance (the market is frozen, not broken).
-    assert!(all_live(&core), "{}", describe(&core));
-    // Kraken may drop connections during maintenance: the core waits `after_maintenance`.
-    venue.inject(FaultKind::Drop);
-    poll_until(&mut core, "back online, reconnected", |c| {
-        c.publisher().online_statuses >= 2 && c.counters().connects >= 2 && all_live(c)
-    });
-    stream(&mut core, 200);
-    settle_and_compare(&mut core, &venue);
-    let c = core.counters();
-    assert_eq!(c.disconnects, 1, "{}", describe(&core));
-    assert_eq!(c.connect_failures, 0);
-    // The announcement, and again on reconnecting during maintenance when that happened.
-    assert!((1..=2).contains(&c.maintenance_seen), "{}", describe(&core));
-    assert_rebuilt_by_reconnect(&core);
-}
-
-#[test]
-fn refused_connections_are_retried_with_backoff() {
-    let (venue, mut core) = running(false, |_| {});
-    venue.inject(FaultKind::Refuse(Duration::from_millis(1_000)));
-    venue.inject(FaultKind::Drop);
-    poll_until(&mut core, "a refused attempt", |c| {
-        c.counters().connect_failures >= 1
-    });
-    poll_until(&mut core, "the reconnect", |c| {
-        c.counters().connects == 2 && all_live(c)
-    });
-    stream(&mut core, 200);
-    settle_and_compare(&mut core, &venue);
-    let c = core.counters();
-    assert_eq!(c.disconnects, 1, "{}", describe(&core));
-    // Every attempt after the drop counts as a reconnect: the refused ones and the last.
-    assert_eq!(c.reconnects, c.connect_failures + 1);
-    assert_rebuilt_by_reconnect(&core);
-    assert_eq!(venue.stats().refuse_windows, 1);
 }
 
 #[test]
