@@ -7,6 +7,8 @@
 //! parameters at construction and never allocates, blocks or uses `f64` per event; output goes
 //! only through `Context::log`, `Context::submit` and `Strategy::summary`.
 
+#![forbid(unsafe_code)]
+
 pub mod candle;
 pub mod candles;
 pub mod registry;

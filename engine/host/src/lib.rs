@@ -12,6 +12,8 @@
 //! `feed.on_message(n, &msg, &mut bus)` (or a sink that forwards the market-data calls to the
 //! bus), then `bus.service(&feed)` and `bus.drain_intents(&feed)`.
 
+#![forbid(unsafe_code)]
+
 pub mod build;
 pub mod host;
 pub mod lane;

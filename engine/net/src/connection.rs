@@ -5,7 +5,7 @@
 //! [`Connection::connect`] from [`ConnLimits`]. Invariants: no call blocks or sleeps (the socket is
 //! non-blocking; the only syscalls after connect are `read`, `write`, `getsockopt` while
 //! connecting and `shutdown`); once `Open`, `read_frames` / `send_text` / `flush` never allocate
-//! (proved by `engine/tests/net_zero_alloc.rs`); every failure is a typed [`NetError`] after which
+//! (proved by `engine/net/tests/net_zero_alloc.rs`); every failure is a typed [`NetError`] after which
 //! the connection is dead (`is_open() == false`) and the runtime reconnects.
 //!
 //! Read path, TLS: socket → `sock_in` (ciphertext) → records decrypted in place → plaintext fed

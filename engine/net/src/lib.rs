@@ -29,7 +29,7 @@
 //!   `dangerous_into_kernel_connection()` (rustls's kTLS hand-over) and protect records ourselves
 //!   with `ring` AEADs, in place (`tls_record.rs` — RFC 8446 §5.2, TLS 1.3 only; rustls's
 //!   `KernelConnection` still processes session tickets and key updates). Result:
-//!   `engine/tests/net_zero_alloc.rs` counts **0 allocations over 100 000 frames** through TLS
+//!   `engine/net/tests/net_zero_alloc.rs` counts **0 allocations over 100 000 frames** through TLS
 //!   (and plain), receive and send, with a per-thread counting `#[global_allocator]`.
 //!   TLS 1.2 is therefore not offered; Kraken's endpoint speaks TLS 1.3.
 //! - **WebSocket.** tungstenite's `WebSocket` owns a `BytesMut` read buffer and returns owned
@@ -55,6 +55,8 @@
 //! (the JSON decoder rejects bad input). Pings are answered during `read_frames`; a server close
 //! is echoed and reported as `Err(Closed { code })`; TCP EOF is `Eof` (plain, or after TLS
 //! close_notify) or `TlsNoCloseNotify` (TLS without close_notify: possible truncation).
+
+#![forbid(unsafe_code)]
 
 mod byte_queue;
 mod connection;

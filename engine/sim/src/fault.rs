@@ -1,6 +1,6 @@
 //! Fault injection: the fault kinds, their compact textual spec and the schedule that fires them.
 //!
-//! Grammar (one `--fault` each; documented for users in `README-snippet.md`):
+//! Grammar (one `--fault` each; documented for users in the README, "Fault grammar"):
 //!
 //! ```text
 //! spec  := kind "@" when

@@ -14,6 +14,8 @@
 //! holds can always be read back ([`VenueHandle::book_levels`]). It is a test tool, not the engine
 //! core: it runs on its own thread and may allocate and lock.
 
+#![forbid(unsafe_code)]
+
 /// Book depths Kraken's v2 `book` channel accepts (PROTOCOL.md §1.4).
 pub const SUPPORTED_DEPTHS: [u16; 5] = [10, 25, 100, 500, 1000];
 

@@ -35,6 +35,8 @@
 //! }
 //! ```
 
+#![forbid(unsafe_code)]
+
 pub mod book_view;
 pub mod context;
 pub mod event;

@@ -1,9 +1,9 @@
 //! The memoised Kraken v2 book checksum: the same CRC32 as [`book_checksum`], but each level's
 //! digits are rendered once and reused while that level's price and quantity stay the same.
 //!
-//! Why: an update changes 1–3 of the 20 levels the checksum covers, yet rendering all 40 integers
-//! to decimal took ~475 ns per message against ~14 ns for the CRC itself (measured 2026-11-22,
-//! `bench/results/engine_path.md`). This cache re-renders only the levels that changed.
+//! Why: an update changes 1–3 of the 20 levels the checksum covers, and rendering all 40 integers
+//! to decimal costs far more than the CRC itself (`bench/results/engine_path.md`). This cache
+//! re-renders only the levels that changed.
 //!
 //! Owns, per side: a pool of rendered levels (one cache line each: sort key, quantity, digits of
 //! price then quantity; entries never move), the pool slots of the top [`CHECKSUM_LEVELS`] levels

@@ -8,10 +8,10 @@
 //! is a typed [`DecodeError`], never a panic. It never does I/O and never logs.
 //!
 //! The general decoder is sonic-rs driving serde visitors that write into a preallocated arena
-//! (`visit.rs`). Beside it, a hand-written scanner (`scan.rs`) takes the two hottest frame
-//! kinds, book and trade, in their plain shape, and declines anything else to sonic-rs; it was
-//! added because the sonic-rs path measured ~540 ns per real book update on the target VM
-//! (budget: well under 125 ns), and a differential test proves both give identical results.
+//! (`visit.rs`), behind a nesting guard (`nesting.rs`) that keeps any frame from exhausting the
+//! stack. Beside it, a hand-written scanner (`scan.rs`) takes the two hottest frame kinds, book
+//! and trade, in their plain shape, and declines anything else to sonic-rs; a differential test
+//! proves both give identical results (why the scanner exists: `bench/results/decode.md`).
 
 mod arena;
 mod cursor;

@@ -1,12 +1,9 @@
 //! The fast path: a hand-written single-pass scanner for the two hottest frame kinds, `book`
 //! and `trade`, in the shape Kraken sends them.
 //!
-//! Why it exists: measured on the 2-core shared VM (2026-11-22, `cargo bench -p kspin-bench
-//! --bench decode`, see `bench/results/decode.md`), the general sonic-rs + serde path took
-//! ~540 ns p50 per real MINA/GBP book update, against a budget of well under 125 ns for the
-//! decoder (250 ns for decode + book + checksum). This scanner does the same frames in 122 ns
-//! mean (criterion, same run: sonic-rs path 472 ns, serde_json::Value 1109 ns); 104 ns after
-//! the literal and UTF-8 changes of the perf pass (`bench/results/engine_path.md`).
+//! Why it exists: the general sonic-rs + serde path costs several times the decoder's budget
+//! per book update; this scanner does the same frames about 4x faster (figures and commands in
+//! `bench/results/decode.md` and `bench/results/engine_path.md`).
 //!
 //! Owns [`scan`] (its byte cursor is `cursor.rs`). Invariants: it either produces exactly what
 //! the general decoder would (same arena content, same message) or declines with `None`, and the
@@ -15,7 +12,7 @@
 //! shape: a key other than the known ones, a duplicate key, `data` before `channel`, a string
 //! with an escape or a control character, a quoted number, a number outside JSON's grammar or
 //! beyond the exact range, a missing field, a full arena, trailing bytes. A differential test
-//! (`engine/tests/decode_differential.rs`) checks the equivalence on every vector, on long
+//! (`engine/core/tests/decode_differential.rs`) checks the equivalence on every vector, on long
 //! generated streams and on mutated frames. It never allocates and never panics (all indexing
 //! is checked).
 

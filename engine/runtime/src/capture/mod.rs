@@ -6,7 +6,7 @@
 //! ([`recording`]) and reading a capture back ([`reader`]). Invariants: recording never blocks,
 //! allocates or formats on the core; a capture replayed through the engine-core path produces the
 //! same feed outcomes in the same order as the live run that recorded it (DESIGN.md invariant 7;
-//! tested in `engine/tests/capture_determinism.rs`); a torn tail is detected and never read as
+//! tested in `engine/kspin/tests/capture_determinism.rs`); a torn tail is detected and never read as
 //! data. It never touches the network.
 
 pub mod byte_ring;
