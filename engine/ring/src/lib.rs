@@ -29,6 +29,7 @@
 mod cache_padded;
 mod idle;
 mod spsc;
+mod sync;
 
 pub use cache_padded::{CachePadded, CACHE_PAD_BYTES};
 pub use idle::{IdlePolicy, Idler};

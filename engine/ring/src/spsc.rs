@@ -19,11 +19,9 @@
 //! last of the two handles).
 
 use crate::cache_padded::CachePadded;
-use core::cell::UnsafeCell;
+use crate::sync::{fence, Arc, AtomicUsize, Ordering, SlotCell};
 use core::fmt;
 use core::mem::{size_of, MaybeUninit};
-use core::sync::atomic::{fence, AtomicUsize, Ordering};
-use std::sync::Arc;
 
 /// Smallest capacity: with one slot the producer and consumer would always contend on it.
 const MIN_CAPACITY: usize = 2;
@@ -67,7 +65,7 @@ struct Ring<T> {
     /// Next counter the consumer will read. Written only by the consumer.
     head: CachePadded<AtomicUsize>,
     /// `capacity` slots; read-only pointer after construction.
-    slots: Box<[UnsafeCell<MaybeUninit<T>>]>,
+    slots: Box<[SlotCell<MaybeUninit<T>>]>,
 }
 
 // SAFETY: the ring hands each slot to exactly one side at a time (see the module invariants);
@@ -105,9 +103,10 @@ pub fn try_spsc<T: Copy + Send>(capacity: usize) -> Result<(Producer<T>, Consume
         Some(bytes) if bytes <= isize::MAX as usize => {}
         _ => return Err(too_large),
     }
-    let slots: Box<[UnsafeCell<MaybeUninit<T>>]> = (0..capacity)
-        .map(|_| UnsafeCell::new(MaybeUninit::uninit()))
+    let slots: Box<[SlotCell<MaybeUninit<T>>]> = (0..capacity)
+        .map(|_| SlotCell::new(MaybeUninit::uninit()))
         .collect();
+    #[cfg(not(loom))]
     prefault(&slots);
     let ring = Arc::new(Ring {
         tail: CachePadded::new(AtomicUsize::new(0)),
@@ -119,6 +118,7 @@ pub fn try_spsc<T: Copy + Send>(capacity: usize) -> Result<(Producer<T>, Consume
         ring: Arc::clone(&ring),
         mask,
         tail: 0,
+        published: 0,
         cached_head: 0,
     };
     let consumer = Consumer {
@@ -132,7 +132,8 @@ pub fn try_spsc<T: Copy + Send>(capacity: usize) -> Result<(Producer<T>, Consume
 
 /// Writes one zero byte per page of the slot array so its pages are mapped now, not on the hot
 /// path. Volatile, so the writes are not merged into a `calloc` or elided.
-fn prefault<T>(slots: &[UnsafeCell<MaybeUninit<T>>]) {
+#[cfg(not(loom))]
+fn prefault<T>(slots: &[SlotCell<MaybeUninit<T>>]) {
     let bytes = core::mem::size_of_val(slots);
     let base = slots.as_ptr() as *mut u8;
     let mut offset = 0;
@@ -157,39 +158,121 @@ fn abandoned<T>(ring: &Arc<Ring<T>>) -> bool {
 }
 
 /// The writing end of a ring. Exactly one exists per ring; it is `Send` but not `Clone`.
+///
+/// Values reach the consumer when they are *published*. [`try_push`](Self::try_push) writes and
+/// publishes one value. A producer that writes several values at once (the engine core writes
+/// each book message whole) uses [`reserve`](Self::reserve) (room for `n` more, judged from its
+/// cached view of the consumer and refreshed only when that view says no),
+/// [`try_write`](Self::try_write) (into a free slot, not yet visible) and
+/// [`publish`](Self::publish) (every written value at once: one Release store).
 pub struct Producer<T> {
     ring: Arc<Ring<T>>,
     mask: usize,
-    /// Private copy of `ring.tail` (this side is its only writer).
+    /// Next counter this side will write (this side is the only writer of slots and `tail`).
     tail: usize,
+    /// The last `tail` stored to `ring.tail` (visible to the consumer); `tail - published` values
+    /// are written but not yet visible.
+    published: usize,
     /// Last value of `ring.head` this side read; never ahead of the real `head`.
     cached_head: usize,
 }
 
 impl<T: Copy> Producer<T> {
-    /// Appends `value`, or returns it in `Err` when the ring is full. Never blocks or allocates.
+    /// Appends `value` and publishes it (with any value written before and not yet published),
+    /// or returns it in `Err` when the ring is full. Never blocks or allocates.
     #[inline]
     pub fn try_push(&mut self, value: T) -> Result<(), T> {
-        let tail = self.tail;
-        if tail.wrapping_sub(self.cached_head) > self.mask {
-            // Acquire: pairs with the consumer's Release store of `head` (try_pop / pop_batch),
-            // so its reads of the slots it released happen before we overwrite them.
-            self.cached_head = self.ring.head.load(Ordering::Acquire);
-            if tail.wrapping_sub(self.cached_head) > self.mask {
+        if self.tail.wrapping_sub(self.cached_head) > self.mask {
+            self.refresh_head();
+            if self.tail.wrapping_sub(self.cached_head) > self.mask {
                 return Err(value);
             }
         }
+        self.write_slot(value);
+        self.publish();
+        Ok(())
+    }
+
+    /// Whether `n` more values fit now, beyond those written and not yet published. Reads the
+    /// consumer's position only when the cached one says they do not.
+    #[inline]
+    pub fn reserve(&mut self, n: usize) -> bool {
+        if self.room() >= n {
+            return true;
+        }
+        self.refresh_head();
+        self.room() >= n
+    }
+
+    /// Writes `value` into the next free slot without publishing it, or returns it in `Err` when
+    /// the cached view of the consumer says the ring is full (call [`reserve`](Self::reserve)
+    /// first to know a run of writes fits). The value is invisible to the consumer until
+    /// [`publish`](Self::publish).
+    #[inline]
+    pub fn try_write(&mut self, value: T) -> Result<(), T> {
+        if self.room() == 0 {
+            return Err(value);
+        }
+        self.write_slot(value);
+        Ok(())
+    }
+
+    /// Makes every written value visible to the consumer, in order: one Release store, none when
+    /// nothing is waiting.
+    #[inline]
+    pub fn publish(&mut self) {
+        if self.published != self.tail {
+            self.published = self.tail;
+            // Release: pairs with the consumer's Acquire load of `tail`, publishing the slot
+            // writes that precede it.
+            self.ring.tail.store(self.tail, Ordering::Release);
+        }
+    }
+
+    /// Forgets the values written since the last [`publish`](Self::publish): the consumer never
+    /// sees them and their slots are free again.
+    #[inline]
+    pub fn discard_unpublished(&mut self) {
+        self.tail = self.published;
+    }
+
+    /// Values written and not yet published.
+    #[inline]
+    pub fn unpublished(&self) -> usize {
+        self.tail.wrapping_sub(self.published)
+    }
+
+    /// Free slots according to the cached view of the consumer (a lower bound).
+    #[inline(always)]
+    fn room(&self) -> usize {
+        self.capacity() - self.tail.wrapping_sub(self.cached_head)
+    }
+
+    #[inline]
+    fn refresh_head(&mut self) {
+        // Acquire: pairs with the consumer's Release store of `head` (try_pop / pop_batch), so
+        // its reads of the slots it released happen before we overwrite them.
+        self.cached_head = self.ring.head.load(Ordering::Acquire);
+    }
+
+    /// Writes the slot at `tail` (which the caller checked is free) and advances `tail`.
+    #[inline(always)]
+    fn write_slot(&mut self, value: T) {
+        let tail = self.tail;
+        debug_assert!(tail.wrapping_sub(self.cached_head) <= self.mask);
         let index = tail & self.mask;
         debug_assert!(index < self.ring.slots.len());
         // SAFETY: `index <= mask < slots.len()`. The slot at counter `tail` is free (`tail -
-        // head < capacity`, checked above against a `head` no newer than the real one) and so
-        // owned by this, the only producer; the consumer will not read it until the Release
-        // store below publishes it.
-        unsafe { (*self.ring.slots.get_unchecked(index).get()).write(value) };
+        // head < capacity`, checked by the caller against a `head` no newer than the real one)
+        // and so owned by this, the only producer; the consumer will not read it until a Release
+        // store of `tail` past it publishes it.
+        let slot = unsafe { self.ring.slots.get_unchecked(index) };
+        slot.with_mut(|ptr| {
+            // SAFETY: the slot is owned by this side (see above); writing a `MaybeUninit`
+            // through the cell's pointer is what the cell is for.
+            unsafe { (*ptr).write(value) };
+        });
         self.tail = tail.wrapping_add(1);
-        // Release: pairs with the consumer's Acquire load of `tail`, publishing the slot write.
-        self.ring.tail.store(self.tail, Ordering::Release);
-        Ok(())
     }
 
     /// A lower bound on how many values [`try_push`](Self::try_push) would accept right now
@@ -287,12 +370,15 @@ impl<T: Copy> Consumer<T> {
         debug_assert!(counter.wrapping_sub(self.head) < self.cached_tail.wrapping_sub(self.head));
         let index = counter & self.mask;
         debug_assert!(index < self.ring.slots.len());
-        // SAFETY: `index <= mask < slots.len()`. `counter` is in `head..cached_tail`, and
-        // `cached_tail` was read with Acquire from the producer's Release store, so the slot
-        // holds an initialised value whose write happens-before this read; the producer will
-        // not overwrite it until we publish a `head` past it. `T: Copy`, so reading leaves no
-        // drop obligation behind.
-        unsafe { (*self.ring.slots.get_unchecked(index).get()).assume_init_read() }
+        // SAFETY: `index <= mask < slots.len()`.
+        let slot = unsafe { self.ring.slots.get_unchecked(index) };
+        slot.with(|ptr| {
+            // SAFETY: `counter` is in `head..cached_tail`, and `cached_tail` was read with
+            // Acquire from the producer's Release store, so the slot holds an initialised value
+            // whose write happens-before this read; the producer will not overwrite it until we
+            // publish a `head` past it. `T: Copy`, so reading leaves no drop obligation behind.
+            unsafe { (*ptr).assume_init_read() }
+        })
     }
 
     /// How many values are waiting (a lower bound: the producer may add more at any moment).
@@ -427,6 +513,7 @@ mod tests {
         let (mut producer, mut consumer) = spsc::<u64>(4);
         let start = usize::MAX - 5;
         producer.tail = start;
+        producer.published = start;
         producer.cached_head = start;
         producer.ring.tail.store(start, Ordering::Relaxed);
         producer.ring.head.store(start, Ordering::Relaxed);
@@ -444,6 +531,77 @@ mod tests {
         }
         assert_eq!(producer.try_push(4), Err(4));
         assert_eq!(producer.free_slots(), 0);
+    }
+
+    #[test]
+    fn written_values_are_invisible_until_published_then_all_at_once() {
+        let (mut producer, mut consumer) = spsc::<u32>(4);
+        assert!(producer.reserve(3));
+        for value in 0..3 {
+            assert_eq!(producer.try_write(value), Ok(()));
+        }
+        assert_eq!(producer.unpublished(), 3);
+        assert_eq!(consumer.len(), 0);
+        assert_eq!(consumer.try_pop(), None);
+        producer.publish();
+        assert_eq!(producer.unpublished(), 0);
+        assert_eq!(consumer.len(), 3);
+        // One more fits; a fifth does not, whatever the view.
+        assert!(producer.reserve(1));
+        assert!(!producer.reserve(2));
+        assert_eq!(producer.try_write(3), Ok(()));
+        assert_eq!(producer.try_write(4), Err(4));
+        producer.publish();
+        let mut seen = Vec::new();
+        consumer.pop_batch(|v| seen.push(v), 8);
+        assert_eq!(seen, [0, 1, 2, 3]);
+    }
+
+    #[test]
+    fn reserve_refreshes_the_consumer_position_only_when_needed() {
+        let (mut producer, mut consumer) = spsc::<u32>(4);
+        for value in 0..4 {
+            producer.try_push(value).unwrap();
+        }
+        assert!(!producer.reserve(1));
+        assert_eq!(consumer.pop_batch(|_| {}, 2), 2);
+        // The cached view is stale (full); reserve reads the consumer's head again.
+        assert!(producer.reserve(2));
+        assert!(!producer.reserve(3));
+    }
+
+    #[test]
+    fn discarded_writes_never_reach_the_consumer() {
+        let (mut producer, mut consumer) = spsc::<u32>(4);
+        producer.try_push(1).unwrap();
+        producer.try_write(2).unwrap();
+        producer.try_write(3).unwrap();
+        producer.discard_unpublished();
+        assert_eq!(producer.unpublished(), 0);
+        producer.try_push(4).unwrap();
+        let mut seen = Vec::new();
+        consumer.pop_batch(|v| seen.push(v), 8);
+        assert_eq!(seen, [1, 4]);
+    }
+
+    #[test]
+    fn try_push_publishes_earlier_writes_too() {
+        let (mut producer, mut consumer) = spsc::<u32>(4);
+        producer.try_write(1).unwrap();
+        producer.try_push(2).unwrap();
+        assert_eq!(consumer.len(), 2);
+        assert_eq!(consumer.try_pop(), Some(1));
+    }
+
+    #[test]
+    fn slots_of_64_byte_aligned_values_each_fill_one_cache_line() {
+        #[derive(Clone, Copy)]
+        #[repr(C, align(64))]
+        struct Line([u64; 8]);
+        let (producer, _consumer) = spsc::<Line>(8);
+        let base = producer.ring.slots.as_ptr() as usize;
+        assert_eq!(base % 64, 0);
+        assert_eq!(core::mem::size_of_val(&producer.ring.slots[0]), 64);
     }
 
     #[test]
