@@ -40,6 +40,9 @@ pub fn decode_error_index(error: &DecodeError) -> usize {
         .unwrap_or(DECODE_ERROR_KINDS - 1)
 }
 
+/// Number of [`FrameKind`]s.
+pub const FRAME_KINDS: usize = 14;
+
 /// What kind of message a frame held (for counts by kind; never allocates).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum FrameKind {
@@ -54,11 +57,14 @@ pub enum FrameKind {
     Ohlc,
     Instrument,
     Request,
+    Executions,
+    Balances,
+    OrderResponse,
 }
 
 impl FrameKind {
     /// Every kind, in a stable order.
-    pub const ALL: [FrameKind; 11] = [
+    pub const ALL: [FrameKind; FRAME_KINDS] = [
         FrameKind::Status,
         FrameKind::Heartbeat,
         FrameKind::Pong,
@@ -70,6 +76,9 @@ impl FrameKind {
         FrameKind::Ohlc,
         FrameKind::Instrument,
         FrameKind::Request,
+        FrameKind::Executions,
+        FrameKind::Balances,
+        FrameKind::OrderResponse,
     ];
 
     pub fn of(msg: &Message<'_>) -> FrameKind {
@@ -85,6 +94,9 @@ impl FrameKind {
             Message::Ohlc(_) => FrameKind::Ohlc,
             Message::Instrument(_) => FrameKind::Instrument,
             Message::Request(_) => FrameKind::Request,
+            Message::Executions(_) => FrameKind::Executions,
+            Message::Balances(_) => FrameKind::Balances,
+            Message::OrderResponse(_) => FrameKind::OrderResponse,
         }
     }
 
@@ -102,6 +114,9 @@ impl FrameKind {
             FrameKind::Ohlc => "ohlc",
             FrameKind::Instrument => "instrument",
             FrameKind::Request => "request",
+            FrameKind::Executions => "executions",
+            FrameKind::Balances => "balances",
+            FrameKind::OrderResponse => "order_response",
         }
     }
 
@@ -125,7 +140,7 @@ pub struct PipelineCounters {
     /// Every frame handed to [`Pipeline::on_frame`].
     pub frames: u64,
     /// Decoded frames by [`FrameKind`] (index: the kind's position in [`FrameKind::ALL`]).
-    pub decoded_by_kind: [u64; 11],
+    pub decoded_by_kind: [u64; FRAME_KINDS],
     pub decode_errors: u64,
     pub decode_errors_by_kind: [u64; DECODE_ERROR_KINDS],
 }

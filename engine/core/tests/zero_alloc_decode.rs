@@ -57,6 +57,10 @@ fn decoding_allocates_nothing_after_warm_up() {
     // Data before channel: the general path keeps the raw text and parses it afterwards.
     frames.push(br#"{"data":[{"symbol":"BTC/USD","bids":[{"price":1.5,"qty":2}],"asks":[]}],"type":"update","channel":"book"}"#.to_vec());
     frames.push(br#"{"channel":"heartbeat"}"#.to_vec());
+    // The authenticated connection's messages (executions with fees, balances, order responses).
+    frames.push(br#"{"channel":"executions","type":"update","data":[{"order_id":"OK4GJX-KSTLS-7DZZO5","order_userref":3,"exec_id":"TGBB7L-HT5LX-J3BZ4A","exec_type":"trade","trade_id":62887576,"symbol":"BTC/USD","side":"sell","last_qty":0.005,"last_price":26599.9,"liquidity_ind":"t","cost":132.9995,"order_type":"limit","timestamp":"2023-09-22T10:33:05.709993Z","order_status":"partially_filled","cum_qty":0.005,"cum_cost":132.9995,"avg_price":26599.9,"fee_usd_equiv":0.3458,"fees":[{"asset":"USD","qty":0.3458}]}],"sequence":10}"#.to_vec());
+    frames.push(br#"{"channel":"balances","type":"snapshot","data":[{"asset":"BTC","asset_class":"currency","balance":1.2,"wallets":[{"type":"spot","id":"main","balance":1.2}]}],"sequence":1}"#.to_vec());
+    frames.push(br#"{"method":"batch_add","req_id":1234567890,"result":[{"order_id":"ORDERX-IDXXX-XXXXX1","order_userref":1},{"order_id":"ORDERX-IDXXX-XXXXX2","order_userref":2}],"success":true,"time_in":"2022-06-13T08:09:10.123456Z","time_out":"2022-06-13T08:09:10.7890123"}"#.to_vec());
     frames.push(br#"{"method":"pong","req_id":101,"time_in":"2023-09-24T14:10:23.799685Z","time_out":"2023-09-24T14:10:23.799703Z"}"#.to_vec());
 
     // The counter works: building a decoder allocates its arena.

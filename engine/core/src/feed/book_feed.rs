@@ -192,6 +192,10 @@ impl Feed {
                 }
             }
             Message::Request(_) => self.counters.requests += 1,
+            // The authenticated connection's messages belong to the order gateway.
+            Message::Executions(_) | Message::Balances(_) | Message::OrderResponse(_) => {
+                self.counters.private += 1
+            }
         }
     }
 

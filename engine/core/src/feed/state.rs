@@ -212,6 +212,9 @@ pub struct FeedCounters {
     pub error_acks: u64,
     pub instruments: u64,
     pub requests: u64,
+    /// Messages of the authenticated connection (executions, balances, order responses) that
+    /// reached the market-data feed, which ignores them.
+    pub private: u64,
     pub unknown_symbol: u64,
     pub no_precision: u64,
     pub rejected_messages: u64,

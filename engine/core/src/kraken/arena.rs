@@ -1,6 +1,7 @@
 //! The decoder's preallocated arena: every variable-length part of a decoded message lives here.
 //!
-//! Owns the item vectors (book levels, book entries, trades, tickers, candles, pairs) and the
+//! Owns the item vectors (book levels, book entries, trades, tickers, candles, pairs, execution
+//! reports, balances, order references) and the
 //! bounded unescape scratch. Invariants: every vector is allocated once, in [`Arena::new`], with
 //! the capacity from [`DecoderLimits`]; [`Arena::clear`] empties them without freeing, and a push
 //! beyond the limit is [`DecodeError::ArenaFull`], never a reallocation. Strings are stored as
@@ -159,6 +160,57 @@ pub(crate) struct PairSlot {
     pub(crate) qty_min: Decimal,
 }
 
+/// One execution report of the authenticated `executions` channel (PROTOCOL.md §1.10).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct ExecutionSlot {
+    pub(crate) exec_type: Span,
+    pub(crate) order_status: Option<Span>,
+    pub(crate) order_id: Option<Span>,
+    pub(crate) cl_ord_id: Option<Span>,
+    pub(crate) order_userref: Option<u64>,
+    pub(crate) exec_id: Option<Span>,
+    pub(crate) trade_id: Option<u64>,
+    pub(crate) symbol: Option<Span>,
+    pub(crate) side: Option<Side>,
+    pub(crate) order_type: Option<Span>,
+    pub(crate) time_in_force: Option<Span>,
+    pub(crate) order_qty: Option<Decimal>,
+    pub(crate) limit_price: Option<Decimal>,
+    pub(crate) cum_qty: Option<Decimal>,
+    pub(crate) cum_cost: Option<Decimal>,
+    pub(crate) avg_price: Option<Decimal>,
+    pub(crate) last_qty: Option<Decimal>,
+    pub(crate) last_price: Option<Decimal>,
+    pub(crate) cost: Option<Decimal>,
+    /// Sum of `fees[].qty` (Kraken: "expressed in the quote currency only").
+    pub(crate) fee: Option<Decimal>,
+    pub(crate) fee_asset: Option<Span>,
+    pub(crate) liquidity: Option<Span>,
+    pub(crate) post_only: Option<bool>,
+    pub(crate) amended: Option<bool>,
+    pub(crate) reason: Option<Span>,
+    pub(crate) timestamp: Option<Span>,
+}
+
+/// One entry of the authenticated `balances` channel.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct BalanceSlot {
+    pub(crate) asset: Span,
+    pub(crate) balance: Option<Decimal>,
+    pub(crate) amount: Option<Decimal>,
+    pub(crate) fee: Option<Decimal>,
+    pub(crate) kind: Option<Span>,
+    pub(crate) timestamp: Option<Span>,
+}
+
+/// One order of a `batch_add` result (or the single order of an `add_order` result).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct OrderRefSlot {
+    pub(crate) order_id: Option<Span>,
+    pub(crate) cl_ord_id: Option<Span>,
+    pub(crate) order_userref: Option<u64>,
+}
+
 /// Pushes `item` if `v` holds fewer than `max` items; never reallocates (`v` was created with
 /// capacity `max`).
 #[inline]
@@ -186,6 +238,9 @@ pub(crate) struct Arena {
     pub(crate) tickers: Vec<TickerSlot>,
     pub(crate) candles: Vec<CandleSlot>,
     pub(crate) pairs: Vec<PairSlot>,
+    pub(crate) executions: Vec<ExecutionSlot>,
+    pub(crate) balances: Vec<BalanceSlot>,
+    pub(crate) order_refs: Vec<OrderRefSlot>,
     /// Unescaped strings (rare: Kraken sends plain ASCII), bounded by `max_scratch`.
     pub(crate) scratch: String,
 }
@@ -199,6 +254,9 @@ impl Arena {
             tickers: Vec::with_capacity(limits.max_tickers),
             candles: Vec::with_capacity(limits.max_candles),
             pairs: Vec::with_capacity(limits.max_pairs),
+            executions: Vec::with_capacity(limits.max_executions),
+            balances: Vec::with_capacity(limits.max_balances),
+            order_refs: Vec::with_capacity(limits.max_order_refs),
             scratch: String::with_capacity(limits.max_scratch),
             limits,
         }
@@ -213,6 +271,9 @@ impl Arena {
         self.tickers.clear();
         self.candles.clear();
         self.pairs.clear();
+        self.executions.clear();
+        self.balances.clear();
+        self.order_refs.clear();
         self.scratch.clear();
     }
 
@@ -241,6 +302,33 @@ impl Arena {
 
     pub(crate) fn push_pair(&mut self, slot: PairSlot) -> Result<(), DecodeError> {
         push_bounded(&mut self.pairs, self.limits.max_pairs, slot, "pairs")
+    }
+
+    pub(crate) fn push_execution(&mut self, slot: ExecutionSlot) -> Result<(), DecodeError> {
+        push_bounded(
+            &mut self.executions,
+            self.limits.max_executions,
+            slot,
+            "executions",
+        )
+    }
+
+    pub(crate) fn push_balance(&mut self, slot: BalanceSlot) -> Result<(), DecodeError> {
+        push_bounded(
+            &mut self.balances,
+            self.limits.max_balances,
+            slot,
+            "balances",
+        )
+    }
+
+    pub(crate) fn push_order_ref(&mut self, slot: OrderRefSlot) -> Result<(), DecodeError> {
+        push_bounded(
+            &mut self.order_refs,
+            self.limits.max_order_refs,
+            slot,
+            "order_refs",
+        )
     }
 
     /// Copies an unescaped string into the scratch, or [`DecodeError::EscapedString`] when the

@@ -16,11 +16,13 @@ use super::arena::{Arena, Texts, MAX_SPAN_OFFSET};
 use super::error::DecodeError;
 use super::message::{AckMsg, Message, PongMsg, RequestMsg, StatusMsg, SystemStatus, UpdateKind};
 use super::nesting::{check_nesting, MAX_NESTING_LIMIT};
+use super::private::{BalancesMsg, ExecutionsMsg, OrderMethod, OrderResponseMsg};
 use super::scan::{self, Scanned};
 use super::views::{BookMsg, InstrumentMsg, OhlcMsg, TickerMsg, TradeMsg};
 use super::visit::{
     self, AckResult, Channel, Ctx, DataState, Envelope, EnvelopeSeed, StatusSlot, TOP,
 };
+use super::visit_private::{parse_order_result, OrderResult};
 
 /// Sizes of the decoder's arena, fixed at start-up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,6 +41,13 @@ pub struct DecoderLimits {
     pub max_candles: usize,
     /// Pairs per `instrument` frame (Kraken lists about 1,100 spot pairs in 2026).
     pub max_pairs: usize,
+    /// Execution reports per `executions` frame (a snapshot lists every open order, up to 225
+    /// per pair at the Pro tier, plus the last 50 fills: PROTOCOL.md §1.10, §4).
+    pub max_executions: usize,
+    /// Entries per `balances` frame.
+    pub max_balances: usize,
+    /// Orders per `batch_add` result (Kraken accepts 2..=15 per batch).
+    pub max_order_refs: usize,
     /// Bytes of unescaped string text per frame (Kraken sends no escapes in practice).
     pub max_scratch: usize,
     /// Arrays and objects open at once (capped at [`MAX_NESTING_LIMIT`]); a deeper frame is
@@ -59,6 +68,9 @@ impl Default for DecoderLimits {
             max_tickers: 1024,
             max_candles: 4096,
             max_pairs: 2048,
+            max_executions: 4096,
+            max_balances: 1024,
+            max_order_refs: 32,
             max_scratch: 4096,
             // Kraken nests at most 5 deep (see MAX_NESTING_LIMIT); room for new fields.
             max_nesting: 32,
@@ -150,10 +162,11 @@ impl Decoder {
         let parsed = {
             let mut ctx = Ctx::new(&mut self.arena, text);
             let env = parse_envelope(&mut ctx, text)?;
-            let ack = finish_data(&mut ctx, &env)?;
+            let (ack, order) = finish_data(&mut ctx, &env)?;
             Parsed {
                 env,
                 ack,
+                order,
                 status: ctx.status,
                 assets: ctx.assets,
             }
@@ -174,7 +187,7 @@ impl Decoder {
             scratch: &arena.scratch,
         };
         if let Some(method) = env.method {
-            return method_message(texts, parsed, texts.get(method));
+            return method_message(texts, arena, parsed, texts.get(method));
         }
         let channel = env.channel.ok_or(DecodeError::MissingField("channel"))?;
         let kind = || -> Result<UpdateKind, DecodeError> {
@@ -235,6 +248,23 @@ impl Decoder {
                     pairs: &arena.pairs,
                 })
             }
+            Channel::Executions => {
+                need_data()?;
+                Message::Executions(ExecutionsMsg {
+                    kind: kind()?,
+                    sequence: env.sequence,
+                    texts,
+                    reports: &arena.executions,
+                })
+            }
+            Channel::Balances => {
+                need_data()?;
+                Message::Balances(BalancesMsg {
+                    kind: kind()?,
+                    texts,
+                    balances: &arena.balances,
+                })
+            }
             Channel::Status => {
                 let s = parsed.status.ok_or(DecodeError::MissingField("data"))?;
                 Message::Status(StatusMsg {
@@ -265,34 +295,38 @@ fn parse_envelope<'de>(
 struct Parsed<'a> {
     env: Envelope<'a>,
     ack: Option<AckResult>,
+    order: Option<OrderResult>,
     status: Option<StatusSlot>,
     assets: usize,
 }
 
 /// Parses what the envelope pass could not: `data` seen before `channel`, and the `result` of a
-/// subscribe/unsubscribe ack (other methods' results, arrays for some, are not read).
+/// subscribe/unsubscribe ack or of an order-entry response (other methods' results are not
+/// read).
 fn finish_data<'de>(
     ctx: &mut Ctx<'_, 'de>,
     env: &Envelope<'de>,
-) -> Result<Option<AckResult>, DecodeError> {
-    let method = env
-        .method
-        .map(|m| ctx.text_of(m) == "subscribe" || ctx.text_of(m) == "unsubscribe");
-    match (env.method, method, env.result) {
-        (Some(_), Some(true), Some(raw)) => {
-            return visit::parse_ack_result(ctx, raw)
-                .map(Some)
-                .map_err(|e| classify(ctx, &e));
-        }
-        (Some(_), _, _) => return Ok(None),
-        (None, _, _) => {}
+) -> Result<(Option<AckResult>, Option<OrderResult>), DecodeError> {
+    if let Some(m) = env.method {
+        let name = ctx.text_of(m);
+        let ack = name == "subscribe" || name == "unsubscribe";
+        let order = OrderMethod::from_text(name).is_some();
+        return match env.result {
+            Some(raw) if ack => visit::parse_ack_result(ctx, raw)
+                .map(|r| (Some(r), None))
+                .map_err(|e| classify(ctx, &e)),
+            Some(raw) if order => parse_order_result(ctx, raw)
+                .map(|r| (None, Some(r)))
+                .map_err(|e| classify(ctx, &e)),
+            _ => Ok((None, None)),
+        };
     }
     if let (DataState::Raw(raw), Some(channel)) = (env.data, env.channel) {
         if !matches!(channel, Channel::Heartbeat | Channel::Unknown) {
             visit::parse_raw_data(ctx, raw, channel).map_err(|e| classify(ctx, &e))?;
         }
     }
-    Ok(None)
+    Ok((None, None))
 }
 
 /// Turns a sonic-rs error into the precise error a visitor recorded, or a generic one.
@@ -311,6 +345,7 @@ fn classify(ctx: &Ctx<'_, '_>, e: &sonic_rs::Error) -> DecodeError {
 /// Responses and requests: everything with a top-level `method`.
 fn method_message<'a>(
     texts: Texts<'a>,
+    arena: &'a Arena,
     parsed: &Parsed<'a>,
     method: &'a str,
 ) -> Result<Message<'a>, DecodeError> {
@@ -354,6 +389,22 @@ fn method_message<'a>(
             method,
             req_id: env.req_id,
         })),
-        _ => Err(DecodeError::UnknownMethod),
+        _ => {
+            let order_method = OrderMethod::from_text(method).ok_or(DecodeError::UnknownMethod)?;
+            let result = parsed.order.unwrap_or_default();
+            Ok(Message::OrderResponse(OrderResponseMsg {
+                method: order_method,
+                req_id: env.req_id,
+                success: env.success.unwrap_or(error.is_none()),
+                error,
+                amend_id: texts.opt(result.amend_id),
+                count: result.count,
+                trigger_time: texts.opt(result.trigger_time),
+                time_in: texts.opt(env.time_in),
+                time_out: texts.opt(env.time_out),
+                texts,
+                orders: &arena.order_refs,
+            }))
+        }
     }
 }

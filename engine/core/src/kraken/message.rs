@@ -38,6 +38,12 @@ pub enum Message<'a> {
     Instrument(InstrumentMsg<'a>),
     /// A client request (`{"method":"subscribe","params":...}`), as found in recordings.
     Request(RequestMsg<'a>),
+    /// Authenticated: execution reports (snapshot of open orders and recent fills, or updates).
+    Executions(super::private::ExecutionsMsg<'a>),
+    /// Authenticated: balances (snapshot or ledger updates).
+    Balances(super::private::BalancesMsg<'a>),
+    /// Authenticated: the answer to an order-entry request.
+    OrderResponse(super::private::OrderResponseMsg<'a>),
 }
 
 /// Snapshot or incremental update (the `type` field).

@@ -19,12 +19,14 @@ mod decode;
 mod error;
 mod message;
 mod nesting;
+mod private;
 pub mod request;
 mod scalar;
 mod scan;
 pub mod time;
 mod views;
 mod visit;
+mod visit_private;
 
 pub use decode::{Decoder, DecoderLimits};
 pub use error::DecodeError;
@@ -34,3 +36,7 @@ pub use message::{
     UpdateKind,
 };
 pub use nesting::MAX_NESTING_LIMIT;
+pub use private::{
+    Balance, BalancesMsg, ExecType, Execution, ExecutionsMsg, Liquidity, OrderMethod, OrderRef,
+    OrderResponseMsg, OrderState,
+};

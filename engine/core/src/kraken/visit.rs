@@ -42,6 +42,10 @@ pub(crate) enum Channel {
     Ticker,
     Ohlc,
     Instrument,
+    /// Authenticated: execution reports.
+    Executions,
+    /// Authenticated: balances.
+    Balances,
     Unknown,
 }
 
@@ -55,6 +59,8 @@ impl Channel {
             "ohlc" => Channel::Ohlc,
             "status" => Channel::Status,
             "instrument" => Channel::Instrument,
+            "executions" => Channel::Executions,
+            "balances" => Channel::Balances,
             _ => Channel::Unknown,
         }
     }
@@ -109,6 +115,8 @@ pub(crate) struct Envelope<'de> {
     pub(crate) timestamp: Option<Span>,
     pub(crate) time_in: Option<Span>,
     pub(crate) time_out: Option<Span>,
+    /// `sequence` of an authenticated channel's message.
+    pub(crate) sequence: Option<u64>,
 }
 
 /// Decoding state shared by every visitor of one frame.
@@ -137,7 +145,7 @@ impl<'s, 'de> Ctx<'s, 'de> {
 
     /// Records `e` (the first error wins) and returns an opaque serde error to unwind with.
     #[cold]
-    fn fail<E: de::Error>(&mut self, e: DecodeError) -> E {
+    pub(super) fn fail<E: de::Error>(&mut self, e: DecodeError) -> E {
         if self.err.is_none() {
             self.err = Some(e);
         }
@@ -145,12 +153,16 @@ impl<'s, 'de> Ctx<'s, 'de> {
     }
 
     #[inline]
-    fn check<T, E: de::Error>(&mut self, r: Result<T, DecodeError>) -> Result<T, E> {
+    pub(super) fn check<T, E: de::Error>(&mut self, r: Result<T, DecodeError>) -> Result<T, E> {
         r.map_err(|e| self.fail(e))
     }
 
     #[inline]
-    fn required<T, E: de::Error>(&mut self, v: Option<T>, field: &'static str) -> Result<T, E> {
+    pub(super) fn required<T, E: de::Error>(
+        &mut self,
+        v: Option<T>,
+        field: &'static str,
+    ) -> Result<T, E> {
         match v {
             Some(v) => Ok(v),
             None => Err(self.fail(DecodeError::MissingField(field))),
@@ -172,7 +184,7 @@ impl<'s, 'de> Ctx<'s, 'de> {
         self.text(span)
     }
 
-    fn text(&self, span: Span) -> &str {
+    pub(super) fn text(&self, span: Span) -> &str {
         Texts {
             frame: self.frame,
             scratch: &self.arena.scratch,
@@ -181,7 +193,7 @@ impl<'s, 'de> Ctx<'s, 'de> {
     }
 
     #[inline]
-    fn str_field<A: MapAccess<'de>>(
+    pub(super) fn str_field<A: MapAccess<'de>>(
         &mut self,
         map: &mut A,
         field: &'static str,
@@ -191,7 +203,7 @@ impl<'s, 'de> Ctx<'s, 'de> {
     }
 
     #[inline]
-    fn raw_field<A: MapAccess<'de>>(
+    pub(super) fn raw_field<A: MapAccess<'de>>(
         &mut self,
         map: &mut A,
         field: &'static str,
@@ -201,7 +213,7 @@ impl<'s, 'de> Ctx<'s, 'de> {
     }
 
     #[inline]
-    fn dec_field<A: MapAccess<'de>>(
+    pub(super) fn dec_field<A: MapAccess<'de>>(
         &mut self,
         map: &mut A,
         field: &'static str,
@@ -211,7 +223,7 @@ impl<'s, 'de> Ctx<'s, 'de> {
     }
 
     #[inline]
-    fn u64_field<A: MapAccess<'de>>(
+    pub(super) fn u64_field<A: MapAccess<'de>>(
         &mut self,
         map: &mut A,
         field: &'static str,
@@ -221,7 +233,7 @@ impl<'s, 'de> Ctx<'s, 'de> {
     }
 
     #[inline]
-    fn uint_field<T: TryFrom<u64>, A: MapAccess<'de>>(
+    pub(super) fn uint_field<T: TryFrom<u64>, A: MapAccess<'de>>(
         &mut self,
         map: &mut A,
         field: &'static str,
@@ -231,7 +243,7 @@ impl<'s, 'de> Ctx<'s, 'de> {
     }
 
     #[inline]
-    fn bool_field<A: MapAccess<'de>>(
+    pub(super) fn bool_field<A: MapAccess<'de>>(
         &mut self,
         map: &mut A,
         field: &'static str,
@@ -243,7 +255,7 @@ impl<'s, 'de> Ctx<'s, 'de> {
 
 /// Skips the value of an unknown member.
 #[inline]
-fn skip<'de, A: MapAccess<'de>>(map: &mut A) -> Result<(), A::Error> {
+pub(super) fn skip<'de, A: MapAccess<'de>>(map: &mut A) -> Result<(), A::Error> {
     map.next_value::<IgnoredAny>().map(|_| ())
 }
 
@@ -286,7 +298,9 @@ impl<'de> Deserialize<'de> for Key<'de> {
 }
 
 #[inline]
-fn next_key<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Option<Option<&'de str>>, A::Error> {
+pub(super) fn next_key<'de, A: MapAccess<'de>>(
+    map: &mut A,
+) -> Result<Option<Option<&'de str>>, A::Error> {
     Ok(map.next_key::<Key<'de>>()?.map(|k| k.0))
 }
 
@@ -824,6 +838,18 @@ impl<'de> Visitor<'de> for DataSeed<'_, '_, 'de> {
             Channel::Ticker => each!(TickerSeed),
             Channel::Ohlc => each!(CandleSeed),
             Channel::Status => each!(StatusSeed),
+            Channel::Executions => {
+                while seq
+                    .next_element_seed(super::visit_private::ExecutionSeed { ctx: &mut *ctx })?
+                    .is_some()
+                {}
+            }
+            Channel::Balances => {
+                while seq
+                    .next_element_seed(super::visit_private::BalanceSeed { ctx: &mut *ctx })?
+                    .is_some()
+                {}
+            }
             Channel::Instrument | Channel::Heartbeat | Channel::Unknown => {
                 while seq.next_element::<IgnoredAny>()?.is_some() {}
             }
@@ -894,6 +920,7 @@ impl<'de> Visitor<'de> for EnvelopeSeed<'_, '_, 'de> {
                 Some("timestamp") => env.timestamp = Some(ctx.str_field(&mut map, "timestamp")?),
                 Some("time_in") => env.time_in = Some(ctx.str_field(&mut map, "time_in")?),
                 Some("time_out") => env.time_out = Some(ctx.str_field(&mut map, "time_out")?),
+                Some("sequence") => env.sequence = Some(ctx.u64_field(&mut map, "sequence")?),
                 _ => skip(&mut map)?,
             }
         }
