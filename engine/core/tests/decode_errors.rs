@@ -88,12 +88,13 @@ fn unknown_channel_and_method() {
         err(r#"{"data":[],"channel":"spread"}"#),
         DecodeError::UnknownChannel
     );
+    // Order entry is known (decode_private.rs); a response to any other method is not.
     assert_eq!(
-        err(r#"{"method":"add_order","req_id":1,"result":{"order_id":"X"},"success":true}"#),
+        err(r#"{"method":"query_orders","req_id":1,"result":{"order_id":"X"},"success":true}"#),
         DecodeError::UnknownMethod
     );
     assert_eq!(
-        err(r#"{"method":"batch_add","result":[{"order_id":"X"}],"success":true}"#),
+        err(r#"{"method":"edit_everything","result":[{"order_id":"X"}],"success":true}"#),
         DecodeError::UnknownMethod
     );
 }
