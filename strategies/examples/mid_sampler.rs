@@ -1,6 +1,8 @@
 //! A complete small strategy, as in the README: every `every` (a timer), it samples the mid and
 //! spread of one symbol and logs them; if the spread is at least `wide_ticks` it also places a
-//! paper limit order one tick inside the spread. Then `main` runs it in the scripted test host.
+//! paper limit order one tick inside the spread. Then `main` runs it in the test harness,
+//! `kspin_host::testing::TestHost` (also `kspin::testing::TestHost`): the engine's own pipeline,
+//! bus, paper model and strategy host on one thread, with a scripted clock.
 //!
 //! Run with `cargo run -p kspin-strategies --example mid_sampler`.
 
@@ -8,7 +10,7 @@ use kspin_api::{
     Context, Event, EventKind, LogRecord, LogSchema, OrderIntent, ParamError, Params, Price, Qty,
     Side, Strategy, StrategySummary, SymbolId, SymbolInfo, TimerId,
 };
-use kspin_strategies::testing::TestHost;
+use kspin_host::testing::TestHost;
 use std::time::Duration;
 
 /// Registry name (add `register!(mid_sampler, mid_sampler::MidSampler, "...")` to registry.rs).
@@ -115,6 +117,18 @@ fn main() -> Result<(), ParamError> {
     for (id, intent) in host.intents() {
         println!("intent {id}: {intent:?}");
     }
+    // The engine's paper model answered the order: it rests one tick inside the spread.
+    let updates: Vec<_> = host
+        .events()
+        .iter()
+        .filter_map(|e| match e.kind {
+            EventKind::Order(u) => Some(u),
+            _ => None,
+        })
+        .collect();
+    for u in &updates {
+        println!("order {}: {:?}", u.client_id, u.status);
+    }
     println!("summary: {}", strategy.summary());
     assert_eq!(
         host.log_lines(),
@@ -124,5 +138,6 @@ fn main() -> Result<(), ParamError> {
         ]
     );
     assert_eq!(host.intents().len(), 1);
+    assert_eq!(updates.len(), 1);
     Ok(())
 }

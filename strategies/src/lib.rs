@@ -1,5 +1,6 @@
-//! Built-in kspin strategies, written only against the `kspin-api` contract, the registry that
-//! names them, and a scripted test host ([`testing`]) for testing any strategy end to end.
+//! Built-in kspin strategies, written only against the `kspin-api` contract, and the registry
+//! that names them. Their tests run them in `kspin_host::testing::TestHost`, the engine's own
+//! pipeline, bus and strategy host on one thread with a scripted clock.
 //!
 //! Owns: [`registry`] (the built-ins' registrations), the built-ins
 //! ([`spread_monitor`], [`trade_flow`], [`candles`], [`sma_cross`], [`whale_alert`]) and the
@@ -14,7 +15,6 @@ pub mod candles;
 pub mod registry;
 pub mod sma_cross;
 pub mod spread_monitor;
-pub mod testing;
 pub mod trade_flow;
 pub mod whale_alert;
 

@@ -1,11 +1,12 @@
-//! Each built-in strategy, built through the registry and run in the scripted host on a known
+//! Each built-in strategy, built through the registry and run in the test harness (the
+//! engine's pipeline, bus, paper model and strategy host, with a scripted clock) on a known
 //! event sequence, with its exact log output, order intents and summary.
 
 use kspin_api::{
-    ClientOrderId, LinkState, OrderIntent, OrderUpdate, Params, Price, Qty, RejectReason, Side,
+    EventKind, LinkState, OrderIntent, OrderUpdate, Params, Price, Qty, RejectReason, Side,
     StaleReason, Strategy, SymbolId, SymbolInfo, SystemStatus,
 };
-use kspin_strategies::testing::TestHost;
+use kspin_host::testing::TestHost;
 
 const BTC: SymbolId = SymbolId(0);
 const ETH: SymbolId = SymbolId(1);
@@ -176,48 +177,48 @@ fn sma_cross_emits_intents_on_crosses_and_tracks_fills() {
         ],
     );
     let s = &mut *s;
+    // This test plays the venue itself: the engine takes the orders but does not answer them.
+    host.set_paper_fills(false);
     host.connection(s, LinkState::Connected, SystemStatus::Online);
     let closes = [1000, 1000, 1000, 990, 1020, 1030, 980, 970, 970];
     for (k, &p) in closes.iter().enumerate().take(6) {
         sma_trade(&mut host, s, k as u64 + 1, p);
     }
-    // The buy signal on close 5 (fast 1005 > slow 1003.33) is answered by the paper model.
-    host.order_update(s, OrderUpdate::accepted(ClientOrderId(1), BTC));
+    // The buy signal on close 5 (fast 1005 > slow 1003.33), answered by the imagined venue.
+    let (buy, sell) = (host.order_id(1), host.order_id(2));
+    host.order_update(s, OrderUpdate::accepted(buy, BTC));
     host.order_update(
         s,
-        OrderUpdate::filled(ClientOrderId(1), BTC, Price(1020), Qty(ONE / 2), Qty(0)),
+        OrderUpdate::filled(buy, BTC, Price(1020), Qty(ONE / 2), Qty(0)),
     );
     sma_trade(&mut host, s, 7, closes[6]);
     sma_trade(&mut host, s, 8, closes[7]); // closes 980: cross down, sell
-    host.order_update(
-        s,
-        OrderUpdate::rejected(ClientOrderId(2), BTC, RejectReason::Risk),
-    );
+    host.order_update(s, OrderUpdate::rejected(sell, BTC, RejectReason::Risk));
     sma_trade(&mut host, s, 9, closes[8]);
     assert_eq!(
         host.log_lines(),
         [
-            "sma BTC/USD fast=100.000 slow=100.000 close=100.0",
-            "sma BTC/USD fast=99.500 slow=99.667 close=99.0",
-            "sma BTC/USD fast=100.500 slow=100.333 close=102.0",
-            "signal BTC/USD side=1 price=102.0 qty=0.50000000 order=1",
-            "sma BTC/USD fast=102.500 slow=101.333 close=103.0",
-            "sma BTC/USD fast=100.500 slow=101.000 close=98.0",
-            "signal BTC/USD side=-1 price=98.0 qty=0.50000000 order=2",
-            "sma BTC/USD fast=97.500 slow=99.333 close=97.0",
+            "sma BTC/USD fast=100.000 slow=100.000 close=100.0".to_owned(),
+            "sma BTC/USD fast=99.500 slow=99.667 close=99.0".to_owned(),
+            "sma BTC/USD fast=100.500 slow=100.333 close=102.0".to_owned(),
+            format!(
+                "signal BTC/USD side=1 price=102.0 qty=0.50000000 order={}",
+                buy.0
+            ),
+            "sma BTC/USD fast=102.500 slow=101.333 close=103.0".to_owned(),
+            "sma BTC/USD fast=100.500 slow=101.000 close=98.0".to_owned(),
+            format!(
+                "signal BTC/USD side=-1 price=98.0 qty=0.50000000 order={}",
+                sell.0
+            ),
+            "sma BTC/USD fast=97.500 slow=99.333 close=97.0".to_owned(),
         ]
     );
     assert_eq!(
         host.intents(),
         [
-            (
-                ClientOrderId(1),
-                OrderIntent::market(BTC, Side::Buy, Qty(ONE / 2))
-            ),
-            (
-                ClientOrderId(2),
-                OrderIntent::market(BTC, Side::Sell, Qty(ONE / 2))
-            ),
+            (buy, OrderIntent::market(BTC, Side::Buy, Qty(ONE / 2))),
+            (sell, OrderIntent::market(BTC, Side::Sell, Qty(ONE / 2))),
         ]
     );
     // The intent carries the receive TSC of the trade that closed the candle.
@@ -227,6 +228,53 @@ fn sma_cross_emits_intents_on_crosses_and_tracks_fills() {
         s.summary().to_string(),
         "candles=8 crosses_up=1 crosses_down=1 intents=2 submit_errors=0 skipped_offline=0 \
          fills=1 rejects=1 position=0.50000000"
+    );
+}
+
+#[test]
+fn sma_cross_is_answered_by_the_engines_paper_model() {
+    let (mut host, mut s) = build(
+        "sma_cross",
+        &[
+            ("symbol", "BTC/USD"),
+            ("interval", "1s"),
+            ("fast", "2"),
+            ("slow", "3"),
+            ("qty", "0.5"),
+        ],
+    );
+    let s = &mut *s;
+    host.book_snapshot(s, BTC, &[(1000, 2 * ONE), (999, ONE)], &[(1001, ONE)]);
+    let closes = [1000, 1000, 1000, 990, 1020, 1030, 980, 970, 970];
+    for (k, &p) in closes.iter().enumerate() {
+        sma_trade(&mut host, s, k as u64 + 1, p);
+    }
+    // The market buy takes the best ask, the market sell the best bid, each answered in the
+    // engine's event ring right after the trade that triggered it.
+    let (buy, sell) = (host.order_id(1), host.order_id(2));
+    let updates: Vec<OrderUpdate> = host
+        .events()
+        .iter()
+        .filter_map(|e| match e.kind {
+            EventKind::Order(u) => Some(u),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        updates,
+        [
+            OrderUpdate::accepted(buy, BTC),
+            OrderUpdate::filled(buy, BTC, Price(1001), Qty(ONE / 2), Qty(0)),
+            OrderUpdate::accepted(sell, BTC),
+            OrderUpdate::filled(sell, BTC, Price(1000), Qty(ONE / 2), Qty(0)),
+        ]
+    );
+    let paper = host.bus().paper_counters(0).expect("one strategy");
+    assert_eq!((paper.intents, paper.fills, paper.rejects), (2, 2, 0));
+    assert_eq!(
+        s.summary().to_string(),
+        "candles=8 crosses_up=1 crosses_down=1 intents=2 submit_errors=0 skipped_offline=0 \
+         fills=2 rejects=0 position=0.00000000"
     );
 }
 
@@ -269,7 +317,7 @@ fn sma_cross_counts_a_full_ring_and_skips_signals_while_offline() {
     assert_eq!(
         host.intents(),
         [(
-            ClientOrderId(1),
+            host.order_id(1),
             OrderIntent::limit(BTC, Side::Buy, Price(1020), Qty(ONE / 2))
         )]
     );

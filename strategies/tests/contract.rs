@@ -1,15 +1,16 @@
-//! End-to-end tests of the contract as a strategy sees it, through the scripted host: wire
-//! assembly into replica books, stale/live transitions, divergence detection, timers, the intent
-//! ring and log stamping.
+//! End-to-end tests of the contract as a strategy sees it, through the test harness (the
+//! engine's pipeline, bus and strategy host on one thread, with a scripted clock): wire
+//! assembly into replica books, stale/live transitions, divergence detection and recovery,
+//! timers, the intent ring and log stamping.
 
 use kspin_api::replica::{Assembled, AssemblyFault, ReplicaBook};
 use kspin_api::wire::{SnapshotReason, WireKind};
 use kspin_api::{
-    BookSide, ClientOrderId, Context, Event, EventKind, LinkState, OrderIntent, OrderUpdate, Price,
-    Qty, Side, StaleReason, Strategy, StrategySummary, SubmitError, SymbolId, SymbolInfo,
-    SystemStatus, TimerId,
+    BookSide, BookView, ClientOrderId, Context, Event, EventKind, LinkState, OrderIntent,
+    OrderRequest, OrderUpdate, Price, Qty, Side, StaleReason, Strategy, StrategySummary,
+    SubmitError, SymbolId, SymbolInfo, SystemStatus, TimerId,
 };
-use kspin_strategies::testing::TestHost;
+use kspin_host::testing::TestHost;
 use std::time::Duration;
 
 const BTC: SymbolId = SymbolId(0);
@@ -141,11 +142,10 @@ fn replica_truncates_to_depth_like_the_engine() {
     host.book_snapshot(&mut s, ETH, &[(100, 1), (99, 1), (98, 1)], &[(101, 1)]);
     // A fourth, better bid pushes the worst one out (depth 3).
     host.book_update(&mut s, ETH, &[(1005, 2)], &[]);
-    let bids: Vec<i64> = host
-        .replica(ETH)
-        .levels(BookSide::Bid)
-        .iter()
-        .map(|l| l.0 .0)
+    let replica = host.replica(ETH);
+    let bids: Vec<i64> = (0..replica.len(BookSide::Bid))
+        .filter_map(|rank| replica.level(BookSide::Bid, rank))
+        .map(|(price, _)| price.0)
         .collect();
     assert_eq!(bids, [1005, 100, 99]);
     assert_eq!(host.faults(), 0);
@@ -169,29 +169,60 @@ fn stale_then_resync_snapshot_then_live() {
 }
 
 #[test]
-fn a_diverged_replica_goes_stale_until_the_next_snapshot() {
+fn a_diverged_replica_goes_stale_and_the_engine_hands_the_book_again() {
     let mut host = TestHost::new(symbols());
     let mut s = Probe::default();
     host.book_snapshot(&mut s, BTC, &[(1000, 5)], &[(1001, 2)]);
     // Simulate a host bug: the replica gains a level the engine never had.
     host.replica_mut(BTC)
         .apply_level(BookSide::Bid, Price(10005), Qty(1));
+    let before = s.seen.len();
     host.book_update(&mut s, BTC, &[(999, 1)], &[]);
+    // The host reports it and asks the engine for the book again (a `Resnapshot` request on the
+    // intent ring); the engine hands its book as a catch-up snapshot, then `BookLive`. (The
+    // engine never said the book was stale, so the replica is live again from the snapshot.)
+    assert_eq!(
+        &s.seen[before..],
+        [
+            "stale 0 ReplicaDiverged live=false",
+            "book 0 n=3 snap=true live=true bid=Some((1000, 5)) ask=Some((1001, 2)) len=2/1",
+            "live 0 live=true",
+        ]
+    );
+    assert_eq!(
+        host.orders().last().map(|m| m.request),
+        Some(OrderRequest::Resnapshot { symbol: BTC })
+    );
+    assert!(host.wire().iter().any(|w| matches!(
+        w.kind,
+        WireKind::BookSnapshot(m) if m.reason == SnapshotReason::CatchUp
+    )));
+    assert_eq!(host.faults(), 1);
+
+    // Diverging again within a second: the request waits (no snapshot storm) and the updates
+    // to the diverged replica are absorbed.
+    host.replica_mut(BTC)
+        .apply_level(BookSide::Ask, Price(1), Qty(1));
+    host.book_update(&mut s, BTC, &[(998, 1)], &[]);
     assert_eq!(s.seen.last().unwrap(), "stale 0 ReplicaDiverged live=false");
     let before = s.seen.len();
-    host.book_update(&mut s, BTC, &[(998, 1)], &[]);
+    host.book_update(&mut s, BTC, &[(997, 1)], &[]);
     assert_eq!(
         s.seen.len(),
         before,
         "updates to a diverged replica are absorbed"
     );
-    assert_eq!(host.faults(), 1);
-    // The engine (still live) hands a catch-up snapshot: live again without a BookLive.
-    host.book_snapshot(&mut s, BTC, &[(1000, 5)], &[(1001, 2)]);
+    // A second later (scripted time) the request goes out and the book is live again.
+    host.advance(&mut s, Duration::from_secs(1));
     assert_eq!(
-        s.seen.last().unwrap(),
-        "book 0 n=2 snap=true live=true bid=Some((1000, 5)) ask=Some((1001, 2)) len=1/1"
+        &s.seen[before..],
+        [
+            "book 0 n=5 snap=true live=true bid=Some((1000, 5)) ask=Some((1001, 2)) len=4/1",
+            "live 0 live=true",
+        ]
     );
+    assert_eq!(host.host_counters().resnapshots_requested, 2);
+    assert_eq!(host.faults(), 2);
 }
 
 #[test]
@@ -270,30 +301,36 @@ fn intents_carry_ids_and_trigger_tsc_and_a_full_ring_is_reported() {
         submit_on_trade: true,
         ..Probe::default()
     };
+    // The engine stops taking from the intent ring with one slot left.
     host.set_intent_ring_free(1);
     host.set_now(500);
     host.trade(&mut s, BTC, Side::Sell, 1000, 3, 1);
     host.set_now(700);
     host.trade(&mut s, BTC, Side::Sell, 1000, 3, 2);
+    // Ids are the host's numbering: strategy 0's first order is `1 << 40 | 1`.
+    let first = host.order_id(1);
+    assert_eq!(first, ClientOrderId((1 << 40) | 1));
     assert_eq!(
         s.seen,
         [
-            "trade 1 -> Ok(ClientOrderId(1))",
-            "trade 2 -> Err(RingFull)"
+            format!("trade 1 -> Ok({first:?})"),
+            "trade 2 -> Err(RingFull)".to_owned()
         ]
     );
+    assert!(host.orders().is_empty(), "still in the held ring");
+    // Released, the engine takes what waits.
+    host.set_intent_ring_free(usize::MAX);
     let orders = host.orders();
     assert_eq!(orders.len(), 1);
     assert_eq!((orders[0].trigger_tsc, orders[0].submit_tsc), (500, 500));
     assert_eq!(
         host.intents(),
         [(
-            ClientOrderId(1),
+            first,
             OrderIntent::limit(BTC, Side::Buy, Price(1000), Qty(3))
         )]
     );
     // Invalid intents never reach the ring.
-    host.set_intent_ring_free(usize::MAX);
     assert_eq!(
         host.submit(OrderIntent::market(BTC, Side::Buy, Qty(0))),
         Err(SubmitError::InvalidQty)

@@ -1,7 +1,9 @@
 //! The strategy host: one thread per strategy, pinned to its configured core, busy-polling its
-//! event ring, rebuilding a [`Replica`] per symbol through the contract's [`WireAssembler`], and
-//! calling the strategy with a [`Context`] backed by its intent ring, its log ring and eight
-//! timers.
+//! event ring, rebuilding a [`Replica`](crate::Replica) per symbol through the contract's
+//! [`WireAssembler`](kspin_api::replica::WireAssembler), and calling the strategy with a
+//! [`Context`](kspin_api::Context) backed by its intent ring, its log ring and eight timers. The
+//! work of one loop turn is `StrategyRunner::poll` (`runner.rs`), which the test harness
+//! ([`crate::testing`]) runs too, on the test thread with a mocked clock.
 //!
 //! Owns the strategy once spawned and everything the thread touches; shares with the engine core
 //! only the three SPSC rings and the stop flag. Invariants: after start-up (replicas, assembler,
@@ -18,18 +20,17 @@ use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use kspin_api::replica::WireAssembler;
 use kspin_api::wire::WireEvent;
 use kspin_api::{LogRecord, OrderMessage, Strategy, StrategySummary, SymbolInfo};
 use kspin_ring::{Consumer, IdlePolicy, Idler, Producer};
+use quanta::Clock;
 
 use super::BusError;
-use context::HostContext;
+pub(crate) use context::client_order_id;
+pub(crate) use runner::StrategyRunner;
 
 mod context;
-
-/// Wire events taken from the ring per poll.
-const POLL_BATCH: usize = 64;
+mod runner;
 
 /// What became of the request to pin the thread.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -279,52 +280,40 @@ fn run(handle: StrategyHandle, stop: &AtomicBool, pin_state: &AtomicU8) -> HostR
         idle,
         symbols,
         mut strategy,
-        mut events,
+        events,
         intents,
         logs,
         event_stamp_capacity,
     } = handle;
-    let mut assembler = WireAssembler::new(symbols.len());
-    let mut ctx = HostContext::new(index, symbols, intents, logs);
+    let mut runner = StrategyRunner::new(index, symbols, events, intents, logs, Clock::new());
     // Allocated before the loop; recording never resizes them.
-    ctx.stages = StageHistograms::new().ok();
-    ctx.event_stamps = Vec::with_capacity(event_stamp_capacity);
-    strategy.on_start(&mut ctx);
+    runner.record_stages(event_stamp_capacity);
+    runner.start(&mut *strategy);
     let mut idler = Idler::new(idle);
     loop {
-        let taken = events.pop_batch(
-            |wire| ctx.handle(&mut *strategy, &mut assembler, &wire),
-            POLL_BATCH,
-        );
-        ctx.fire_timers(&mut *strategy);
-        ctx.retry_resnapshots();
-        if taken != 0 {
+        if runner.poll(&mut *strategy, |_| {}) != 0 {
             idler.reset();
             continue;
         }
         // Acquire: pairs with the runtime's Release store; everything it published before
         // setting the flag is then in the ring and drained below.
         if stop.load(Ordering::Acquire) {
-            while events.pop_batch(
-                |wire| ctx.handle(&mut *strategy, &mut assembler, &wire),
-                POLL_BATCH,
-            ) != 0
-            {}
+            runner.drain(&mut *strategy, |_| {});
             break;
         }
         idler.idle();
     }
-    ctx.trigger = 0;
-    strategy.on_stop(&mut ctx);
-    ctx.counters.assembly_faults = assembler.faults();
+    runner.stop(&mut *strategy);
+    let summary = strategy.summary();
+    let (counters, stages, event_stamps) = runner.finish();
     HostReport {
         index,
         name,
         core,
         pinning,
-        counters: ctx.counters,
-        summary: strategy.summary(),
-        stages: ctx.stages.take(),
-        event_stamps: core::mem::take(&mut ctx.event_stamps),
+        counters,
+        summary,
+        stages,
+        event_stamps,
     }
 }

@@ -1,16 +1,19 @@
 //! kspin-host: everything between the engine core and the strategy cores.
 //!
 //! Owns [`Bus`] (engine core: one SPSC event ring per strategy, back-pressure and catch-up
-//! snapshots, intents answered by the paper model) and its per-strategy [`lane`]s, the strategy host threads ([`host`]), their
-//! replica books ([`replica`]), the paper fill model ([`paper`]), the log drain for the monitor
-//! thread ([`logs`]), the strategies' symbol table ([`build`]) and the run-summary figures
-//! ([`stats`]). Invariants: the engine core never waits for a strategy and never allocates here
-//! after start-up; a strategy never sees a book state the engine did not verify; every drop,
-//! lag episode and catch-up is counted per strategy.
+//! snapshots, intents answered by the paper model) and its per-strategy [`lane`]s, the strategy
+//! host threads ([`host`]), their replica books ([`replica`]), the paper fill model ([`paper`]),
+//! the log drain for the monitor thread ([`logs`]), the strategies' symbol table ([`build`]), the
+//! run-summary figures ([`stats`]) and the strategy test harness ([`testing`]), which runs the
+//! engine's pipeline with this same bus and host code on one thread with a scripted clock.
+//! Invariants: the engine core never waits for a strategy and never allocates here after
+//! start-up; a strategy never sees a book state the engine did not verify; every drop, lag
+//! episode and catch-up is counted per strategy.
 //!
-//! The runtime's loop, per iteration: `bus.set_frame_tsc(tsc)` before each frame,
-//! `feed.on_message(n, &msg, &mut bus)` (or a sink that forwards the market-data calls to the
-//! bus), then `bus.service(&feed)` and `bus.drain_intents(&feed)`.
+//! The runtime's loop, per iteration: `pipeline.on_frame(payload, tsc, &mut bus)` for each frame
+//! (the bus is a `FrameSink`, stamping the frame's events with `tsc`; or a sink that forwards to
+//! the bus, calling `bus.set_frame_tsc(tsc)` first), then `bus.service(&feed)` and
+//! `bus.drain_intents(&feed)`.
 
 #![forbid(unsafe_code)]
 
@@ -24,6 +27,7 @@ pub mod publish;
 pub mod replica;
 pub mod runtime_glue;
 pub mod stats;
+pub mod testing;
 
 pub use build::symbol_infos;
 pub use host::{
@@ -32,7 +36,7 @@ pub use host::{
 pub use lane::LaneCounters;
 pub use logs::LogDrain;
 pub use paper::{PaperCounters, PaperTrader};
-pub use publish::{Bus, BusCounters};
+pub use publish::{Bus, BusCounters, IntentRoute};
 pub use replica::Replica;
 pub use stats::{reports_json, strategy_reports, StrategyReport, StrategyStats};
 

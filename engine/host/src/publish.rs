@@ -1,7 +1,8 @@
 //! [`Bus`]: the engine-core end of every strategy's rings. It is the feed's [`FeedSink`] for
 //! market data, turns each verified book message, trade, ticker, stale notice and status into
 //! wire events on one SPSC ring per strategy, keeps lagging strategies consistent, and answers
-//! order intents from the paper model ([`super::paper`]).
+//! order intents from the paper model ([`super::paper`]) — or leaves them to whoever takes them
+//! instead ([`Bus::drain_intents_with`], [`Bus::publish_order_update`]).
 //!
 //! Owns, per strategy (a *lane*): the event producer, the intent consumer, the per-symbol dirty
 //! and told-live bits, a small queue of order updates waiting for ring room, the paper trader and
@@ -27,8 +28,8 @@
 
 use kspin_api::wire::{LevelPacker, SnapshotReason, WireEvent, WireKind};
 use kspin_api::{
-    ConnectionStatus, Link, OrderRequest, Price, Qty, StaleReason as WireStale, Strategy, SymbolId,
-    SymbolInfo, SystemStatus,
+    ConnectionStatus, Link, LogRecord, OrderMessage, OrderRequest, OrderUpdate, Price, Qty,
+    StaleReason as WireStale, Strategy, SymbolId, SymbolInfo, SystemStatus,
 };
 use kspin_ring::{try_spsc, Consumer, IdlePolicy, Producer};
 use quanta::Clock;
@@ -52,6 +53,15 @@ pub const LOG_RING_CAPACITY: usize = 4096;
 /// one call spends on one strategy).
 pub const MAX_INTENTS_PER_DRAIN: usize = 64;
 
+/// Who answers a new order or cancel taken from an intent ring ([`Bus::drain_intents_with`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IntentRoute {
+    /// The paper model (what [`Bus::drain_intents`] does with every request).
+    Paper,
+    /// Someone else: the bus only takes the request off the ring.
+    Taken,
+}
+
 /// Engine-wide counters of the bus.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct BusCounters {
@@ -63,6 +73,15 @@ pub struct BusCounters {
     pub oversized_messages: u64,
     /// Symbols frozen for strategies because the exchange changed their precision.
     pub precision_changes: u64,
+}
+
+/// The strategy-side ends of a new lane's rings ([`Bus::add_lane`]).
+pub(crate) struct LaneEnds {
+    /// The lane's (and so the strategy's) index in the bus.
+    pub(crate) index: usize,
+    pub(crate) events: Consumer<WireEvent>,
+    pub(crate) intents: Producer<OrderMessage>,
+    pub(crate) logs: Producer<LogRecord>,
 }
 
 /// The engine side of every strategy's rings; see the module docs.
@@ -103,12 +122,17 @@ impl std::fmt::Debug for Bus {
 
 impl Bus {
     /// A bus for `symbols` (`symbols[i].id == SymbolId(i)`, the feed's symbol order), with no
-    /// strategy yet. Start-up only.
+    /// strategy yet, stamping with the TSC. Start-up only.
     pub fn new(symbols: &[SymbolInfo]) -> Bus {
+        Bus::with_clock(symbols, Clock::new())
+    }
+
+    /// [`Bus::new`] stamping `publish_tsc` with `clock` (a mock in the test harness).
+    pub fn with_clock(symbols: &[SymbolInfo], clock: Clock) -> Bus {
         let n = symbols.len();
         Bus {
             symbols: symbols.to_vec(),
-            clock: Clock::new(),
+            clock,
             frame_tsc: 0,
             lanes: Vec::new(),
             had_snapshot: vec![false; n].into_boxed_slice(),
@@ -139,6 +163,28 @@ impl Bus {
         ring_capacity: usize,
         idle: IdlePolicy,
     ) -> Result<StrategyHandle, BusError> {
+        let ends = self.add_lane(name, core, ring_capacity)?;
+        Ok(StrategyHandle::new(
+            ends.index,
+            name,
+            core,
+            idle,
+            self.symbols.clone(),
+            strategy,
+            ends.events,
+            ends.intents,
+            ends.logs,
+        ))
+    }
+
+    /// The lane behind [`Self::add_strategy`]: its rings, with the strategy-side ends handed
+    /// back (to a strategy thread's handle, or to the test harness's host on the test thread).
+    pub(crate) fn add_lane(
+        &mut self,
+        name: &str,
+        core: Option<usize>,
+        ring_capacity: usize,
+    ) -> Result<LaneEnds, BusError> {
         fn ring<T: Copy + Send>(
             strategy: &str,
             what: &'static str,
@@ -171,17 +217,12 @@ impl Bus {
             counters: LaneCounters::default(),
         });
         self.logs.add(name, logs_rx);
-        Ok(StrategyHandle::new(
+        Ok(LaneEnds {
             index,
-            name,
-            core,
-            idle,
-            self.symbols.clone(),
-            strategy,
-            events_rx,
-            intents_tx,
-            logs_tx,
-        ))
+            events: events_rx,
+            intents: intents_tx,
+            logs: logs_tx,
+        })
     }
 
     /// The log rings of every strategy, for the monitor thread (once; later calls get `None`).
@@ -342,18 +383,33 @@ impl Bus {
     /// model against `books`; matches resting orders against book states they have not seen.
     /// Called by the runtime every loop iteration. Never blocks: a request stays in its ring
     /// while the lane's answer queue lacks room for its answers.
+    #[inline]
     pub fn drain_intents<B: BookSource + ?Sized>(&mut self, books: &B) {
+        self.drain_intents_with(books, |_, _| IntentRoute::Paper);
+    }
+
+    /// [`Self::drain_intents`], showing every request taken to `route` first (with the
+    /// strategy's index), which says whether the paper model answers a new order or cancel or
+    /// someone else does ([`IntentRoute::Taken`]: an order gateway, or a test scripting the
+    /// venue's answers with [`Self::publish_order_update`]). A `Resnapshot` request is always
+    /// the bus's own, whatever `route` answers.
+    pub fn drain_intents_with<B, R>(&mut self, books: &B, mut route: R)
+    where
+        B: BookSource + ?Sized,
+        R: FnMut(usize, &OrderMessage) -> IntentRoute,
+    {
         let books = &self.precision.visible(books);
         let stamps = self.stamps();
         let versions = &self.versions;
         let mut attention = false;
-        for lane in &mut self.lanes {
+        for (index, lane) in self.lanes.iter_mut().enumerate() {
             let mut taken = 0;
             while taken < MAX_INTENTS_PER_DRAIN && lane.answers.free() >= MAX_UPDATES_PER_REQUEST {
                 let Some(message) = lane.intents.try_pop() else {
                     break;
                 };
                 taken += 1;
+                let routed = route(index, &message);
                 match message.request {
                     OrderRequest::Resnapshot { symbol } => {
                         let s = symbol.index();
@@ -366,7 +422,10 @@ impl Bus {
                             lane.hand_off_or_defer(symbol, book, live, reason, stamps);
                         }
                     }
-                    request => lane.answer(&request, books, versions),
+                    request if routed == IntentRoute::Paper => {
+                        lane.answer(&request, books, versions)
+                    }
+                    _ => {}
                 }
             }
             let Lane {
@@ -387,6 +446,24 @@ impl Bus {
             attention |= lane.needs_service();
         }
         self.attention |= attention;
+    }
+
+    /// Hands strategy `index` an order update that did not come from the paper model (an
+    /// execution report from a venue): it queues behind the lane's waiting answers and goes out
+    /// as soon as the ring has room. Returns `false`, counting it lost, when the answer queue is
+    /// full (or `index` names no strategy).
+    pub fn publish_order_update(&mut self, index: usize, update: OrderUpdate) -> bool {
+        let stamps = self.stamps();
+        let Some(lane) = self.lanes.get_mut(index) else {
+            return false;
+        };
+        let queued = lane.answers.push(update);
+        if !queued {
+            lane.counters.order_updates_lost += 1;
+        }
+        lane.flush_answers(stamps);
+        self.attention |= lane.needs_service();
+        queued
     }
 
     /// [`Self::symbol_index`] of a symbol strategies may see (not frozen by a precision change).

@@ -4,14 +4,17 @@
 //! configuration ([`config`]), and re-exports of the stage crates under the names the commands
 //! and users know them by: [`kraken`], [`book`] and [`feed`] (`kspin-core`), [`net`]
 //! (`kspin-net`), [`runtime`] and [`capture`] (`kspin-runtime`), [`bus`] (`kspin-host`), [`sim`]
-//! (`kspin-sim`). It never runs on the engine core itself: it parses, prints and allocates
-//! freely, and hands the core everything it needs at start-up.
+//! (`kspin-sim`), and [`testing`] (`kspin-host`'s strategy test harness, so a crate that depends
+//! on `kspin` and `kspin-api` tests its strategy with `kspin::testing::TestHost`). It never runs
+//! on the engine core itself: it parses, prints and allocates freely, and hands the core
+//! everything it needs at start-up.
 
 pub mod app;
 pub mod config;
 
 pub use kspin_core::{book, feed, kraken};
 pub use kspin_host as bus;
+pub use kspin_host::testing;
 pub use kspin_net as net;
 pub use kspin_runtime as runtime;
 pub use kspin_runtime::capture;

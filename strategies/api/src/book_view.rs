@@ -1,8 +1,8 @@
 //! [`BookView`]: the read-only view of one L2 book a strategy gets from
 //! [`crate::Context::book`], with exact fixed-point helpers (mid, spread, microprice, imbalance).
 //!
-//! The host implements the five required methods over whatever book it keeps (the engine's
-//! `OrderBook`, the test harness's reference book); the helpers are provided and use only
+//! The host implements the five required methods over the book it keeps (its replica of the
+//! engine's `OrderBook`); the helpers are provided and use only
 //! integer arithmetic (`i128` where products are formed). Invariants a view must uphold: levels
 //! are best first on each side, every quantity is > 0, prices and quantities are mantissas at
 //! [`BookView::price_scale`] / [`BookView::qty_scale`]. Nothing here allocates, panics or uses

@@ -1,10 +1,11 @@
 //! [`Context`]: everything a strategy can ask of its host while handling an event.
 //!
-//! The host (the engine's strategy thread, or `kspin_strategies::testing::TestHost`) implements
-//! it over its replica books, the intent ring, the log ring and its timer wheel; the strategy
-//! receives it as `&mut dyn Context`. Invariants every implementation keeps: no method allocates
-//! or blocks; [`Context::book`] shows each book exactly as of the event being handled; a full
-//! ring is reported ([`SubmitError::RingFull`]) or counted (logs), never waited on.
+//! The host (the engine's strategy host, on its own thread under `kspin run` or on the test
+//! thread in `kspin_host::testing::TestHost`) implements it over its replica books, the intent
+//! ring, the log ring and its timer wheel; the strategy receives it as `&mut dyn Context`.
+//! Invariants every implementation keeps: no method allocates or blocks; [`Context::book`] shows
+//! each book exactly as of the event being handled; a full ring is reported
+//! ([`SubmitError::RingFull`]) or counted (logs), never waited on.
 
 use crate::book_view::BookView;
 use crate::event::TimerId;

@@ -2,8 +2,8 @@
 //! thread, and the [`WireAssembler`] that applies wire events to the replicas and yields the
 //! strategy-facing [`Event`]s.
 //!
-//! The engine host and the test harness both use this one state machine, so a strategy sees
-//! identical events in tests and in production. Invariants: a `BookChanged` event is yielded only
+//! The engine's strategy host uses this state machine, and the test harness runs that same
+//! host, so a strategy sees identical events in tests and in production. Invariants: a `BookChanged` event is yielded only
 //! after the whole message has been applied to the replica, so [`crate::Context::book`] matches
 //! the event; each `BookDone` is checked against the replica (level count and top of book) and a
 //! disagreement turns the book stale ([`StaleReason::ReplicaDiverged`]) until the next snapshot;
@@ -18,8 +18,8 @@ use crate::side::BookSide;
 use crate::symbol::SymbolId;
 use crate::wire::{WireEvent, WireKind};
 
-/// A book the host can rebuild from wire events. The engine wraps its `OrderBook` (plus a live
-/// flag); the test harness has a small reference book.
+/// A book the host can rebuild from wire events. The engine's host wraps its `OrderBook` (plus a
+/// live flag).
 pub trait ReplicaBook: BookView {
     /// Removes every level (a snapshot follows).
     fn clear(&mut self);

@@ -1,12 +1,12 @@
-//! [`TimerTable`]: the eight timer slots behind [`crate::Context::set_timer`], shared by every
-//! host (the engine's strategy threads and the scripted test host) so that timers fire alike in
-//! tests and in production.
+//! [`TimerTable`]: the eight timer slots behind [`crate::Context::set_timer`], kept by the
+//! strategy host (on its thread under `kspin run`, on the test thread in the test harness, with
+//! a scripted clock) so that timers fire alike in tests and in production.
 //!
 //! Owns the pending `(id, due)` pairs in a fixed array of [`MAX_TIMERS`] slots and the earliest
 //! due tick. Invariants: at most one pending timer per id (setting it again moves it); due timers
 //! come out in due order, ties by id; [`TimerTable::next_due`] is `u64::MAX` exactly when none is
 //! pending, so a host checks one integer per loop. Ticks are whatever clock the host uses (raw
-//! TSC on strategy threads, nanoseconds in the test host). Never allocates.
+//! TSC on strategy threads, nanoseconds of a mocked clock in the test harness). Never allocates.
 
 use crate::context::{TimerError, MAX_TIMERS};
 use crate::event::TimerId;

@@ -110,7 +110,7 @@ impl LevelBatch {
     }
 }
 
-/// Packs the levels of one book message into [`LevelBatch`]es (engine bus and test harness).
+/// Packs the levels of one book message into [`LevelBatch`]es (the engine bus).
 ///
 /// ```
 /// use kspin_api::{BookSide, Price, Qty, SymbolId};

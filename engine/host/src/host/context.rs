@@ -1,6 +1,10 @@
-//! [`HostContext`]: what one strategy thread's [`Context`] is backed by — its replicas, its
-//! intent and log rings, its timers, the resnapshot requests of diverged replicas, its counters,
+//! [`HostContext`]: what one strategy's [`Context`] is backed by — its replicas, its intent and
+//! log rings, its clock and timers, the resnapshot requests of diverged replicas, its counters,
 //! stage histograms and optional per-event stamp log — and the handling of each wire event.
+//!
+//! The clock is injected: the strategy thread passes `Clock::new()` (the TSC), the test harness
+//! `Clock::mock()`, whose raw ticks are nanoseconds (the duration → tick calibration is then
+//! exactly 1:1), so timers fire on scripted time through this same code.
 //!
 //! Invariants: after construction nothing here allocates (the stamp log only grows below its
 //! preallocated capacity), locks or blocks; a full intent ring refuses (`SubmitError::RingFull`)
@@ -31,6 +35,12 @@ const RESNAPSHOT_INTERVAL: Duration = Duration::from_secs(1);
 /// Bits of a client order id left for the per-strategy sequence number.
 const ORDER_SEQ_BITS: u32 = 40;
 
+/// The id the host gives the `seq`-th order (from 1) of strategy `index`: `(index + 1) << 40 | seq`,
+/// unique within a run.
+pub(crate) const fn client_order_id(index: usize, seq: u64) -> ClientOrderId {
+    ClientOrderId(((index as u64 + 1) << ORDER_SEQ_BITS) | (seq & ((1 << ORDER_SEQ_BITS) - 1)))
+}
+
 /// The [`Context`] of one strategy thread.
 pub(super) struct HostContext {
     pub(super) symbols: Vec<SymbolInfo>,
@@ -42,7 +52,8 @@ pub(super) struct HostContext {
     pub(super) calibration_ns: u64,
     /// `recv_tsc` of the event being handled.
     pub(super) trigger: u64,
-    pub(super) id_base: u64,
+    /// The strategy's index in the bus (numbers its orders).
+    pub(super) index: usize,
     pub(super) next_seq: u64,
     pub(super) timers: TimerTable,
     pub(super) counters: HostCounters,
@@ -62,9 +73,14 @@ impl HostContext {
         symbols: Vec<SymbolInfo>,
         intents: Producer<OrderMessage>,
         logs: Producer<LogRecord>,
+        clock: Clock,
     ) -> HostContext {
-        let clock = Clock::new();
-        let calibration_ns = clock.delta_as_nanos(0, CALIBRATION_TICKS);
+        // A clock whose raw ticks are nanoseconds (a mock, or quanta's monotonic fallback)
+        // converts 1:1, without the integer ratio.
+        let calibration_ns = match clock.delta_as_nanos(0, CALIBRATION_TICKS) {
+            CALIBRATION_TICKS => 0,
+            ns => ns,
+        };
         let n = symbols.len();
         HostContext {
             replicas: symbols.iter().map(Replica::new).collect(),
@@ -74,7 +90,7 @@ impl HostContext {
             clock,
             calibration_ns,
             trigger: 0,
-            id_base: (index as u64 + 1) << ORDER_SEQ_BITS,
+            index,
             next_seq: 1,
             timers: TimerTable::new(),
             counters: HostCounters::default(),
@@ -86,15 +102,18 @@ impl HostContext {
         }
     }
 
+    /// Applies one wire event to the replicas, delivers what it yields, and asks the engine for
+    /// the book again when the replica diverged. Returns what the assembler made of it.
     #[inline]
     pub(super) fn handle(
         &mut self,
         strategy: &mut dyn Strategy,
         assembler: &mut WireAssembler,
         wire: &WireEvent,
-    ) {
+    ) -> Assembled {
         self.counters.events_received += 1;
-        match assembler.apply(&mut self.replicas, wire) {
+        let assembled = assembler.apply(&mut self.replicas, wire);
+        match assembled {
             Assembled::Deliver(event) => self.deliver(strategy, &event),
             Assembled::Diverged { event, .. } => {
                 self.deliver(strategy, &event);
@@ -104,6 +123,7 @@ impl HostContext {
             }
             Assembled::Absorbed | Assembled::Rejected(_) => {}
         }
+        assembled
     }
 
     #[inline]
@@ -222,7 +242,7 @@ impl Context for HostContext {
 
     fn submit(&mut self, intent: OrderIntent) -> Result<ClientOrderId, SubmitError> {
         intent.validate(self.symbols.len())?;
-        let client_id = ClientOrderId(self.id_base | self.next_seq);
+        let client_id = client_order_id(self.index, self.next_seq);
         self.push_request(OrderRequest::New { client_id, intent })?;
         self.next_seq = (self.next_seq + 1) & ((1 << ORDER_SEQ_BITS) - 1);
         Ok(client_id)
@@ -279,7 +299,11 @@ mod tests {
         let symbols = vec![SymbolInfo::new(0, "X/Y", 1, 0, 10)];
         let (intents, intents_rx) = spsc(intent_capacity);
         let (logs, _logs_rx) = spsc(8);
-        (HostContext::new(0, symbols, intents, logs), intents_rx)
+        let clock = Clock::mock().0;
+        (
+            HostContext::new(0, symbols, intents, logs, clock),
+            intents_rx,
+        )
     }
 
     /// A snapshot message whose `BookDone` announces two levels but carries one: the replica
@@ -374,6 +398,23 @@ mod tests {
                 symbol: SymbolId(0)
             })
         );
+    }
+
+    #[test]
+    fn a_mock_clock_converts_durations_to_ticks_one_to_one() {
+        let symbols = vec![SymbolInfo::new(0, "X/Y", 1, 0, 10)];
+        let (intents, _intents_rx) = spsc(8);
+        let (logs, _logs_rx) = spsc(8);
+        let (clock, mock) = Clock::mock();
+        let mut ctx = HostContext::new(0, symbols, intents, logs, clock);
+        assert_eq!(ctx.calibration_ns, 0);
+        assert_eq!(ctx.ticks(Duration::from_nanos(123_456_789)), 123_456_789);
+        mock.increment(1_000);
+        ctx.set_timer(TimerId(0), Duration::from_micros(5)).unwrap();
+        assert_eq!(ctx.timers.next_due(), 6_000);
+        assert_eq!(ctx.now_tsc(), 1_000);
+        assert_eq!(client_order_id(0, 1), ClientOrderId((1 << 40) | 1));
+        assert_eq!(client_order_id(2, 7), ClientOrderId((3 << 40) | 7));
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! The bus as the feed's [`FeedSink`]: each verified book message, trade, ticker, stale or live
 //! notice, status and precision change becomes wire events on every lane (see the parent
-//! module's invariants). A child module of [`super`], so it works on the bus's own fields.
-//! Never allocates, locks or blocks; no panic on input.
+//! module's invariants); and as a pipeline's [`FrameSink`], so `Pipeline::on_frame(payload,
+//! stamp, &mut bus)` stamps each frame's events with its `recv_tsc`. A child module of
+//! [`super`], so it works on the bus's own fields. Never allocates, locks or blocks; no panic on
+//! input.
 
 use kspin_api::wire::{WireEvent, WireKind};
 use kspin_api::{
@@ -13,6 +15,7 @@ use super::Bus;
 use kspin_core::book::{ApplyReport, OrderBook};
 use kspin_core::feed::{FeedSink, StaleReason};
 use kspin_core::kraken::{self, BookData, StatusMsg, UpdateKind};
+use kspin_core::FrameSink;
 
 fn wire_stale(reason: StaleReason) -> WireStale {
     match reason {
@@ -187,5 +190,12 @@ impl FeedSink for Bus {
             state: LinkState::Connected,
             system: wire_system(status.system),
         });
+    }
+}
+
+impl FrameSink for Bus {
+    #[inline]
+    fn frame_begin(&mut self, stamp: u64, _payload: &[u8]) {
+        self.set_frame_tsc(stamp);
     }
 }

@@ -1,0 +1,293 @@
+//! The test harness (`kspin_host::testing::TestHost`) as the engine it stands for: paper fills
+//! answered by the bus's paper model against the engine's book (resting orders included), the
+//! paper model switched off for tests that play the venue, link drops and precision changes as
+//! the feed and bus report them, exact tickers, and every stamp read from the scripted clock.
+
+use std::time::Duration;
+
+use kspin_api::wire::{SnapshotReason, WireKind};
+use kspin_api::{
+    BookStale, BookView, ClientOrderId, ConnectionStatus, Context, Event, EventKind, Link,
+    LinkState, OrderIntent, OrderRequest, OrderUpdate, Price, Qty, Side, StaleReason, Strategy,
+    StrategySummary, SymbolId, SymbolInfo, SystemStatus, Ticker, TimerFired, TimerId,
+};
+use kspin_host::testing::TestHost;
+
+const BTC: SymbolId = SymbolId(0);
+const ETH: SymbolId = SymbolId(1);
+const ONE: i64 = 100_000_000;
+
+fn symbols() -> Vec<SymbolInfo> {
+    vec![
+        SymbolInfo::new(0, "BTC/USD", 1, 8, 10),
+        SymbolInfo::new(1, "ETH/USD", 2, 8, 10),
+    ]
+}
+
+/// Records every event; submits `on_live` on the first `BookLive`, and cancels what it
+/// submitted on each trade when `cancel_on_trade`.
+#[derive(Default)]
+struct Trader {
+    seen: Vec<EventKind>,
+    on_live: Vec<OrderIntent>,
+    ids: Vec<ClientOrderId>,
+    cancel_on_trade: bool,
+}
+
+impl Strategy for Trader {
+    fn on_event(&mut self, event: &Event, ctx: &mut dyn Context) {
+        self.seen.push(event.kind);
+        match event.kind {
+            EventKind::BookLive(_) => {
+                for intent in core::mem::take(&mut self.on_live) {
+                    self.ids.push(ctx.submit(intent).expect("room in the ring"));
+                }
+            }
+            EventKind::Trade(t) if self.cancel_on_trade => {
+                for &id in &self.ids {
+                    ctx.cancel(t.symbol, id).expect("room in the ring");
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn summary(&self) -> StrategySummary {
+        StrategySummary::new()
+    }
+}
+
+fn order_updates(host: &TestHost) -> Vec<OrderUpdate> {
+    host.events()
+        .iter()
+        .filter_map(|e| match e.kind {
+            EventKind::Order(u) => Some(u),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_resting_paper_order_fills_on_a_later_book_state_and_is_cancelled() {
+    let mut host = TestHost::new(symbols());
+    let mut s = Trader {
+        on_live: vec![OrderIntent::limit(BTC, Side::Buy, Price(1001), Qty(5))],
+        cancel_on_trade: true,
+        ..Trader::default()
+    };
+    host.book_snapshot(&mut s, BTC, &[(1000, 10)], &[(1002, 10)]);
+    let id = host.order_id(1);
+    assert_eq!(s.ids, [id]);
+    assert_eq!(order_updates(&host), [OrderUpdate::accepted(id, BTC)]);
+    // An ask at the order's limit: the engine's book now crosses it by 3.
+    host.book_update(&mut s, BTC, &[], &[(1001, 3)]);
+    host.trade(&mut s, BTC, Side::Sell, 1000, 1, 1);
+    assert_eq!(
+        order_updates(&host),
+        [
+            OrderUpdate::accepted(id, BTC),
+            OrderUpdate::filled(id, BTC, Price(1001), Qty(3), Qty(2)),
+            OrderUpdate::cancelled(id, BTC, Qty(2)),
+        ]
+    );
+    // Each answer comes right after the event that caused it.
+    let order = |k: &EventKind| match k {
+        EventKind::BookChanged(_) => "book",
+        EventKind::BookLive(_) => "live",
+        EventKind::Order(_) => "order",
+        EventKind::Trade(_) => "trade",
+        _ => "other",
+    };
+    let kinds: Vec<&str> = s.seen.iter().map(order).collect();
+    assert_eq!(
+        kinds,
+        ["book", "live", "order", "book", "order", "trade", "order"]
+    );
+    let paper = host.bus().paper_counters(0).expect("one strategy");
+    assert_eq!(
+        (paper.intents, paper.fills, paper.cancels, paper.rejects),
+        (2, 1, 1, 0)
+    );
+    assert_eq!(host.orders().len(), 2);
+}
+
+#[test]
+fn with_paper_fills_off_orders_are_taken_and_the_test_answers_them() {
+    let mut host = TestHost::new(symbols());
+    host.set_paper_fills(false);
+    let mut s = Trader {
+        on_live: vec![OrderIntent::market(BTC, Side::Buy, Qty(ONE))],
+        ..Trader::default()
+    };
+    host.book_snapshot(&mut s, BTC, &[(1000, ONE)], &[(1001, ONE)]);
+    let id = host.order_id(1);
+    assert_eq!(
+        host.intents(),
+        [(id, OrderIntent::market(BTC, Side::Buy, Qty(ONE)))]
+    );
+    assert!(order_updates(&host).is_empty());
+    let fill = OrderUpdate::filled(id, BTC, Price(1005), Qty(ONE), Qty(0));
+    host.order_update(&mut s, fill);
+    assert_eq!(order_updates(&host), [fill]);
+    assert_eq!(host.bus().paper_counters(0).map(|p| p.intents), Some(0));
+}
+
+#[test]
+fn a_dropped_link_makes_every_live_book_stale_until_its_next_snapshot() {
+    let mut host = TestHost::new(symbols());
+    let mut s = Trader::default();
+    host.book_snapshot(&mut s, BTC, &[(1000, ONE)], &[(1001, ONE)]);
+    host.book_snapshot(&mut s, ETH, &[(20000, ONE)], &[(20001, ONE)]);
+    let before = s.seen.len();
+    host.connection(&mut s, LinkState::Disconnected, SystemStatus::Online);
+    let stale = |symbol| {
+        EventKind::BookStale(BookStale {
+            symbol,
+            reason: StaleReason::Disconnected,
+        })
+    };
+    assert_eq!(
+        s.seen[before..],
+        [
+            stale(BTC),
+            stale(ETH),
+            EventKind::Connection(ConnectionStatus {
+                link: Link::Public,
+                state: LinkState::Disconnected,
+                system: SystemStatus::Unknown,
+            }),
+        ]
+    );
+    assert!(!host.replica(BTC).is_live());
+    // Not live: the engine drops updates until a snapshot.
+    let before = s.seen.len();
+    host.book_update(&mut s, BTC, &[(999, ONE)], &[]);
+    assert_eq!(s.seen.len(), before);
+    host.connection(&mut s, LinkState::Connected, SystemStatus::Unknown);
+    host.book_snapshot(&mut s, BTC, &[(990, ONE)], &[(991, ONE)]);
+    assert!(matches!(
+        s.seen[before..],
+        [
+            EventKind::Connection(ConnectionStatus {
+                state: LinkState::Connected,
+                ..
+            }),
+            EventKind::BookChanged(_),
+            EventKind::BookLive(BTC),
+        ]
+    ));
+    assert!(host.wire().iter().any(|w| matches!(
+        w.kind,
+        WireKind::BookSnapshot(m) if m.symbol == BTC && m.reason == SnapshotReason::Resync
+    )));
+    assert_eq!(host.replica(BTC).best_bid(), Some((Price(990), Qty(ONE))));
+    assert!(host.replica(BTC).is_live());
+    assert!(!host.replica(ETH).is_live());
+}
+
+#[test]
+fn a_precision_change_freezes_the_symbol_until_its_next_snapshot() {
+    let mut host = TestHost::new(symbols());
+    let mut s = Trader::default();
+    host.book_snapshot(&mut s, BTC, &[(1000, ONE)], &[(1001, ONE)]);
+    let before = s.seen.len();
+    host.book_stale(&mut s, BTC, StaleReason::PrecisionChanged);
+    host.trade(&mut s, BTC, Side::Buy, 1000, ONE, 1); // frozen: not forwarded
+    host.trade(&mut s, ETH, Side::Buy, 20000, ONE, 2);
+    assert!(matches!(
+        s.seen[before..],
+        [
+            EventKind::BookStale(BookStale {
+                symbol: BTC,
+                reason: StaleReason::PrecisionChanged,
+            }),
+            EventKind::Trade(t),
+        ] if t.symbol == ETH
+    ));
+    assert_eq!(host.bus().counters().precision_changes, 1);
+    // The next snapshot restores the precision first: the book is live again.
+    host.book_snapshot(&mut s, BTC, &[(1000, ONE)], &[(1002, ONE)]);
+    host.trade(&mut s, BTC, Side::Buy, 1001, ONE, 3);
+    assert!(matches!(
+        s.seen[before + 2..],
+        [
+            EventKind::BookChanged(_),
+            EventKind::BookLive(BTC),
+            EventKind::Trade(t),
+        ] if t.price == Price(1001)
+    ));
+}
+
+#[test]
+fn updates_before_a_snapshot_are_dropped_and_mismatches_resync() {
+    let mut host = TestHost::new(symbols());
+    let mut s = Trader::default();
+    host.book_update(&mut s, BTC, &[(1000, ONE)], &[]);
+    host.book_stale(&mut s, BTC, StaleReason::ChecksumMismatch); // not live: nothing to say
+    assert!(s.seen.is_empty());
+    let feed = host.pipeline().feed().counters();
+    assert_eq!((feed.dropped_not_live, feed.checksum_mismatch), (2, 0));
+    host.book_snapshot(&mut s, BTC, &[(1000, ONE)], &[(1001, ONE)]);
+    host.book_stale(&mut s, BTC, StaleReason::ChecksumMismatch);
+    assert_eq!(host.pipeline().feed().counters().checksum_mismatch, 1);
+    assert_eq!(
+        s.seen.last(),
+        Some(&EventKind::BookStale(BookStale {
+            symbol: BTC,
+            reason: StaleReason::ChecksumMismatch,
+        }))
+    );
+    assert_eq!(host.faults(), 0);
+}
+
+#[test]
+fn tickers_arrive_exactly() {
+    let mut host = TestHost::new(symbols());
+    let mut s = Trader::default();
+    let ticker = Ticker {
+        symbol: ETH,
+        bid: Price(199_999),
+        ask: Price(200_001),
+        last: Price(200_000),
+        volume: Qty(12_345 * ONE + 6),
+    };
+    host.ticker(&mut s, ticker);
+    assert_eq!(s.seen, [EventKind::Ticker(ticker)]);
+}
+
+#[test]
+fn every_stamp_reads_the_scripted_clock() {
+    let mut host = TestHost::new(symbols());
+    let mut s = Trader::default();
+    host.set_now(1_234);
+    assert_eq!(host.now_tsc(), 1_234);
+    host.trade(&mut s, BTC, Side::Buy, 1000, ONE, 1);
+    let event = host.events()[0];
+    assert_eq!((event.recv_tsc, event.publish_tsc), (1_234, 1_234));
+    host.set_timer(TimerId(3), Duration::from_micros(1))
+        .expect("a free timer");
+    host.advance(&mut s, Duration::from_micros(5));
+    let timer = host.events()[1];
+    assert_eq!(
+        timer.kind,
+        EventKind::Timer(TimerFired {
+            id: TimerId(3),
+            due_tsc: 2_234,
+        })
+    );
+    assert_eq!((timer.recv_tsc, timer.publish_tsc), (2_234, 0));
+    assert_eq!(host.now_tsc(), 6_234);
+    assert_eq!(host.host_counters().timers_fired, 1);
+    // A request the test makes itself goes through the ring too.
+    let id = host
+        .submit(OrderIntent::limit(BTC, Side::Buy, Price(1), Qty(1)))
+        .expect("room");
+    assert_eq!(host.orders()[0].submit_tsc, 6_234);
+    assert_eq!(
+        host.orders()[0].request,
+        OrderRequest::New {
+            client_id: id,
+            intent: OrderIntent::limit(BTC, Side::Buy, Price(1), Qty(1)),
+        }
+    );
+}
