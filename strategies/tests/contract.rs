@@ -235,14 +235,12 @@ fn unknown_symbols_and_level_count_mismatches_are_faults() {
         Assembled::Rejected(AssemblyFault::UnknownSymbol(SymbolId(7)))
     );
     host.book_snapshot(&mut s, BTC, &[(1000, 5)], &[(1001, 2)]);
-    let done = kspin_api::BookChange {
+    let done = kspin_api::wire::BookDone {
         symbol: BTC,
         levels_changed: 3,
         snapshot: false,
-        bid_price: Price(1000),
-        bid_qty: Qty(5),
-        ask_price: Price(1001),
-        ask_qty: Qty(2),
+        time_ns: 0,
+        top: kspin_api::wire::top_fingerprint(Price(1000), Qty(5), Price(1001), Qty(2)),
     };
     let out = host.feed(&mut s, WireKind::BookDone(done));
     assert!(matches!(

@@ -9,10 +9,13 @@
 //! so `free_slots` cannot shrink in between). Nothing here allocates after construction, blocks
 //! or panics.
 
-use kspin_api::wire::{LevelPacker, SnapshotReason, SnapshotStart, WireEvent, WireKind};
+use kspin_api::wire::{
+    top_fingerprint, BookDone, LevelPacker, SnapshotReason, SnapshotStart, WireEvent, WireKind,
+    WireMeta, WireOrder,
+};
 use kspin_api::{
-    BookChange, BookStale, ClientOrderId, ConnectionStatus, OrderMessage, OrderRequest,
-    OrderUpdate, Price, Qty, StaleReason as WireStale, SymbolId,
+    BookStale, ClientOrderId, ConnectionStatus, OrderMessage, OrderRequest, OrderUpdate, Price,
+    Qty, StaleReason as WireStale, SymbolId,
 };
 use kspin_ring::{Consumer, Producer};
 
@@ -86,6 +89,24 @@ impl AnswerQueue {
             self.head = (self.head + 1) % ANSWER_QUEUE_CAPACITY;
             self.len -= 1;
         }
+    }
+}
+
+/// What every wire event of one publishing step is stamped with: the engine's read of the frame,
+/// the publish TSC, and the exchange time the events carry (a book's own message time, or the
+/// market clock).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(super) struct Stamps {
+    pub(super) recv: u64,
+    pub(super) publish: u64,
+    pub(super) time_ns: u64,
+}
+
+impl Stamps {
+    /// The same stamps at exchange time `time_ns`.
+    #[inline]
+    pub(super) fn at(self, time_ns: u64) -> Stamps {
+        Stamps { time_ns, ..self }
     }
 }
 
@@ -181,7 +202,7 @@ impl Lane {
         book: Option<&OrderBook>,
         live: bool,
         stale: WireStale,
-        stamps: (u64, u64),
+        stamps: Stamps,
     ) -> bool {
         if !self.hand_off(symbol, book, live, stale, stamps) {
             self.mark_dirty(symbol.index());
@@ -206,9 +227,9 @@ impl Lane {
         symbol: SymbolId,
         book: &OrderBook,
         reason: SnapshotReason,
-        stamps: (u64, u64),
+        stamps: Stamps,
     ) {
-        let (recv, publish) = stamps;
+        let (recv, publish) = (stamps.recv, stamps.publish);
         let wire = |kind| WireEvent::new(recv, publish, kind);
         self.push(wire(WireKind::BookSnapshot(SnapshotStart {
             symbol,
@@ -232,11 +253,12 @@ impl Lane {
         if let Some(batch) = packer.flush() {
             self.push(wire(WireKind::BookLevels(batch)));
         }
-        self.push(wire(WireKind::BookDone(book_change(
+        self.push(wire(WireKind::BookDone(book_done(
             symbol,
             book,
             packer.levels(),
             true,
+            stamps.time_ns,
         ))));
         let i = symbol.index();
         if !self.told_live.get(i).copied().unwrap_or(true) {
@@ -253,7 +275,7 @@ impl Lane {
         book: Option<&OrderBook>,
         live: bool,
         stale: WireStale,
-        stamps: (u64, u64),
+        stamps: Stamps,
     ) -> bool {
         let i = symbol.index();
         let told_live = self.told_live.get(i).copied().unwrap_or(false);
@@ -276,7 +298,7 @@ impl Lane {
                         symbol,
                         reason: stale,
                     });
-                    self.push(WireEvent::new(stamps.0, stamps.1, kind));
+                    self.push(WireEvent::new(stamps.recv, stamps.publish, kind));
                     self.told_live[i] = false;
                     self.counters.catchup_events += 1;
                 }
@@ -312,15 +334,42 @@ impl Lane {
         }
     }
 
-    pub(super) fn flush_answers(&mut self, stamps: (u64, u64)) {
+    /// Publishes waiting order updates, each as a `Meta` (its time and fee) and the update, both
+    /// or neither.
+    pub(super) fn flush_answers(&mut self, stamps: Stamps) {
         while let Some(update) = self.answers.front() {
-            let event = WireEvent::new(stamps.0, stamps.1, WireKind::Order(update));
-            if self.events.try_push(event).is_err() {
+            if !self.events.reserve(2) {
                 break;
             }
+            let meta = WireMeta {
+                time_ns: stamps.time_ns,
+                fee: update.fee,
+            };
+            let order = WireKind::Order(WireOrder::of(&update));
+            for kind in [WireKind::Meta(meta), order] {
+                // Room for both was reserved above.
+                let _ = self
+                    .events
+                    .try_write(WireEvent::new(stamps.recv, stamps.publish, kind));
+            }
+            self.events.publish();
             self.answers.pop();
-            self.counters.events_published += 1;
+            self.counters.events_published += 2;
             self.counters.order_updates += 1;
+        }
+    }
+
+    /// Pushes an event that needs a `Meta` before it (a ticker's time), both or neither, unless
+    /// lagging (then drops and counts them).
+    pub(super) fn offer_with_meta(&mut self, meta: WireMeta, event: WireEvent) {
+        if !self.lagging() && self.events.reserve(2) {
+            let first = WireEvent::new(event.recv_tsc, event.publish_tsc, WireKind::Meta(meta));
+            let _ = self.events.try_write(first);
+            let _ = self.events.try_write(event);
+            self.events.publish();
+            self.counters.events_published += 2;
+        } else {
+            self.counters.events_dropped += 2;
         }
     }
 }
@@ -333,21 +382,21 @@ pub(super) fn snapshot_events(book: &OrderBook, told_live: bool) -> usize {
     2 + levels.div_ceil(kspin_api::wire::LEVELS_PER_BATCH) + usize::from(!told_live)
 }
 
-pub(super) fn book_change(
+/// The `BookDone` closing a message of `levels` levels that left `book` as it is.
+pub(super) fn book_done(
     symbol: SymbolId,
     book: &OrderBook,
     levels: u16,
     snapshot: bool,
-) -> BookChange {
+    time_ns: u64,
+) -> BookDone {
     let (bid_price, bid_qty) = book.best_bid().unwrap_or((Price::ZERO, Qty::ZERO));
     let (ask_price, ask_qty) = book.best_ask().unwrap_or((Price::ZERO, Qty::ZERO));
-    BookChange {
+    BookDone {
         symbol,
         levels_changed: levels,
         snapshot,
-        bid_price,
-        bid_qty,
-        ask_price,
-        ask_qty,
+        time_ns,
+        top: top_fingerprint(bid_price, bid_qty, ask_price, ask_qty),
     }
 }

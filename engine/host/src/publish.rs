@@ -35,7 +35,7 @@ use kspin_ring::{try_spsc, Consumer, IdlePolicy, Producer};
 use quanta::Clock;
 
 use super::host::StrategyHandle;
-use super::lane::{book_change, snapshot_events, AnswerQueue, Lane, LaneCounters};
+use super::lane::{book_done, snapshot_events, AnswerQueue, Lane, LaneCounters, Stamps};
 use super::logs::LogDrain;
 use super::paper::{PaperCounters, PaperTrader, MAX_UPDATES_PER_REQUEST};
 use super::precision::PrecisionGuard;
@@ -99,6 +99,10 @@ pub struct Bus {
     scales: Box<[(u8, u8)]>,
     /// Why each book last went stale (for catch-up `BookStale`s).
     stale_reasons: Box<[WireStale]>,
+    /// Exchange time of each book's last message (ns since the Unix epoch), for catch-ups.
+    book_time_ns: Box<[u64]>,
+    /// The latest exchange time seen on the feed: what events without their own time carry.
+    market_ns: u64,
     /// Symbols whose precision changed under the strategies: nothing of them is published.
     precision: PrecisionGuard,
     system: SystemStatus,
@@ -143,6 +147,8 @@ impl Bus {
                 .map(|s| (s.price_scale, s.qty_scale))
                 .collect(),
             stale_reasons: vec![WireStale::Disconnected; n].into_boxed_slice(),
+            book_time_ns: vec![0; n].into_boxed_slice(),
+            market_ns: 0,
             precision: PrecisionGuard::new(symbols),
             system: SystemStatus::Unknown,
             attention: false,
@@ -259,9 +265,27 @@ impl Bus {
         self.clock.raw()
     }
 
+    /// Stamps for events now, at the market clock.
     #[inline]
-    fn stamps(&self) -> (u64, u64) {
-        (self.frame_tsc, self.clock.raw())
+    fn stamps(&self) -> Stamps {
+        Stamps {
+            recv: self.frame_tsc,
+            publish: self.clock.raw(),
+            time_ns: self.market_ns,
+        }
+    }
+
+    /// Moves the market clock to `time_ns` if it is later.
+    #[inline]
+    fn observe(&mut self, time_ns: u64) {
+        if time_ns > self.market_ns {
+            self.market_ns = time_ns;
+        }
+    }
+
+    /// The latest exchange time seen (ns since the Unix epoch; 0 before any).
+    pub fn market_ns(&self) -> u64 {
+        self.market_ns
     }
 
     /// True while strategy `index` has a dirty symbol.
@@ -315,8 +339,8 @@ impl Bus {
             // otherwise the latest one waits for `service`.
             if lane.pending_status.is_none() && lane.events.free_slots() >= 1 {
                 lane.push(WireEvent::new(
-                    stamps.0,
-                    stamps.1,
+                    stamps.recv,
+                    stamps.publish,
                     WireKind::Connection(status),
                 ));
             } else {
@@ -348,8 +372,8 @@ impl Bus {
             if let Some(status) = lane.pending_status {
                 if lane.events.free_slots() >= 1 {
                     lane.push(WireEvent::new(
-                        stamps.0,
-                        stamps.1,
+                        stamps.recv,
+                        stamps.publish,
                         WireKind::Connection(status),
                     ));
                     lane.counters.catchup_events += 1;
@@ -366,7 +390,8 @@ impl Bus {
                         None => (None, false),
                     };
                     let symbol = SymbolId(s as u16);
-                    if !lane.hand_off(symbol, book, live, self.stale_reasons[s], stamps) {
+                    let at = stamps.at(self.book_time_ns[s]);
+                    if !lane.hand_off(symbol, book, live, self.stale_reasons[s], at) {
                         break; // retried first next time
                     }
                 }
@@ -419,7 +444,8 @@ impl Bus {
                             let (book, live) = books
                                 .current_book(s)
                                 .map_or((None, false), |(b, live)| (Some(b), live));
-                            lane.hand_off_or_defer(symbol, book, live, reason, stamps);
+                            let at = stamps.at(self.book_time_ns[s]);
+                            lane.hand_off_or_defer(symbol, book, live, reason, at);
                         }
                     }
                     request if routed == IntentRoute::Paper => {
@@ -486,7 +512,7 @@ impl Bus {
 
     fn publish_update(&mut self, symbol: SymbolId, book: &OrderBook, data: &BookData<'_>) {
         let levels = data.bids.len() + data.asks.len();
-        let stamps = self.stamps();
+        let stamps = self.stamps().at(self.book_time_ns[symbol.index()]);
         let stale = self.stale_reasons[symbol.index()];
         if levels > u16::MAX as usize {
             // Cannot be announced in a BookChange: give everyone the resulting book instead.
@@ -503,7 +529,7 @@ impl Bus {
         let (price_scale, qty_scale) = (book.price_scale(), book.qty_scale());
         for lane in &mut self.lanes {
             if !lane.lagging() && lane.events.free_slots() >= need {
-                let wire = |kind| WireEvent::new(stamps.0, stamps.1, kind);
+                let wire = |kind| WireEvent::new(stamps.recv, stamps.publish, kind);
                 let mut packer = LevelPacker::new(symbol);
                 let bids = data.bids.iter().map(|l| (kspin_api::BookSide::Bid, l));
                 let asks = data.asks.iter().map(|l| (kspin_api::BookSide::Ask, l));
@@ -521,7 +547,7 @@ impl Bus {
                 if let Some(batch) = packer.flush() {
                     lane.push(wire(WireKind::BookLevels(batch)));
                 }
-                let done = book_change(symbol, book, packer.levels(), false);
+                let done = book_done(symbol, book, packer.levels(), false, stamps.time_ns);
                 lane.push(wire(WireKind::BookDone(done)));
             } else {
                 lane.counters.events_dropped += need as u64;
@@ -542,7 +568,7 @@ impl Bus {
         };
         self.had_snapshot[i] = true;
         let went_live = core::mem::take(&mut self.going_live[i]);
-        let stamps = self.stamps();
+        let stamps = self.stamps().at(self.book_time_ns[i]);
         let stale = self.stale_reasons[i];
         for lane in &mut self.lanes {
             let need = snapshot_events(book, lane.told_live[i]);

@@ -118,7 +118,7 @@ impl TestHost {
             Some(drain) => drain,
             None => unreachable!("a new bus still has its log drain"),
         };
-        let runner = StrategyRunner::new(
+        let mut runner = StrategyRunner::new(
             ends.index,
             symbols.clone(),
             ends.events,
@@ -126,6 +126,8 @@ impl TestHost {
             ends.logs,
             clock,
         );
+        // The scripted clock counts nanoseconds since the Unix epoch.
+        runner.set_epoch(0, 0);
         TestHost {
             frames: FrameWriter::new(&symbols),
             precision_shifted: vec![false; symbols.len()],
@@ -220,6 +222,7 @@ impl TestHost {
             self.send_frame();
             self.settle(strategy);
         }
+        self.frames.set_now(self.mock.value());
         self.frames.book(i, BookFrame::Snapshot, bids, asks);
         self.send_frame();
         self.settle(strategy);
@@ -236,6 +239,7 @@ impl TestHost {
         asks: &[(i64, i64)],
     ) {
         let i = self.index(symbol);
+        self.frames.set_now(self.mock.value());
         self.frames.book(i, BookFrame::Update, bids, asks);
         self.send_frame();
         self.settle(strategy);
@@ -308,6 +312,7 @@ impl TestHost {
     /// A `ticker` message with `ticker`'s bid, ask, last price and volume.
     pub fn ticker(&mut self, strategy: &mut dyn Strategy, ticker: Ticker) {
         let i = self.index(ticker.symbol);
+        self.frames.set_now(self.mock.value());
         self.frames.ticker(i, &ticker);
         self.send_frame();
         self.settle(strategy);

@@ -291,3 +291,63 @@ fn every_stamp_reads_the_scripted_clock() {
         }
     );
 }
+
+/// Time on every event: the book, ticker and trade carry their exchange time (the harness
+/// writes the scripted clock into the frames), stale notices and fills the market clock (the
+/// latest exchange time seen), timers their due time; `Context::now_ns` and `tsc_to_ns` read the
+/// same scripted clock.
+#[test]
+fn events_carry_exchange_time_and_the_context_converts_stamps() {
+    #[derive(Default)]
+    struct Clocked {
+        seen: Vec<(u64, EventKind)>,
+        now_ns: Vec<u64>,
+        recv_ns: Vec<u64>,
+    }
+    impl Strategy for Clocked {
+        fn on_event(&mut self, event: &Event, ctx: &mut dyn Context) {
+            self.seen.push((event.time_ns, event.kind));
+            self.now_ns.push(ctx.now_ns());
+            self.recv_ns.push(ctx.tsc_to_ns(event.recv_tsc));
+            if let EventKind::BookLive(s) = event.kind {
+                let _ = ctx.submit(OrderIntent::market(s, Side::Buy, Qty(ONE / 100)));
+                let _ = ctx.set_timer(TimerId(1), Duration::from_millis(500));
+            }
+        }
+        fn summary(&self) -> StrategySummary {
+            StrategySummary::new()
+        }
+    }
+    const T0: u64 = 1_764_000_000_123_456_000; // 2025-11-24, with µs like Kraken's
+    let mut host = TestHost::new(symbols());
+    let mut s = Clocked::default();
+    host.set_now(T0);
+    host.book_snapshot(&mut s, BTC, &[(900_000, ONE)], &[(900_010, ONE)]);
+    host.set_now(T0 + 7_000);
+    host.trade(&mut s, BTC, Side::Sell, 900_000, ONE / 10, T0 + 5_000);
+    host.advance(&mut s, Duration::from_secs(1));
+    let time_of = |pred: &dyn Fn(&EventKind) -> bool| -> Vec<u64> {
+        s.seen
+            .iter()
+            .filter(|(_, k)| pred(k))
+            .map(|(t, _)| *t)
+            .collect()
+    };
+    assert_eq!(time_of(&|k| matches!(k, EventKind::BookChanged(_))), [T0]);
+    assert_eq!(time_of(&|k| matches!(k, EventKind::BookLive(_))), [T0]);
+    // The paper fill is answered at the market clock of the book that priced it.
+    assert_eq!(
+        time_of(&|k| matches!(k, EventKind::Order(u) if u.fill().is_some())),
+        [T0]
+    );
+    assert_eq!(time_of(&|k| matches!(k, EventKind::Trade(_))), [T0 + 5_000]);
+    // The timer set at T0 for 500 ms fires at its due time.
+    assert_eq!(
+        time_of(&|k| matches!(k, EventKind::Timer(_))),
+        [T0 + 500_000_000]
+    );
+    // The scripted clock is the host's clock: now_ns and converted stamps agree with it.
+    assert_eq!(s.now_ns[0], T0);
+    assert_eq!(s.recv_ns[0], s.now_ns[0]);
+    assert!(s.now_ns.windows(2).all(|w| w[0] <= w[1]));
+}

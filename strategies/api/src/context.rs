@@ -57,6 +57,13 @@ pub trait Context {
 
     /// The host's TSC now (quanta raw ticks; the harness uses nanoseconds).
     fn now_tsc(&self) -> u64;
+    /// The host's time now, in nanoseconds since the Unix epoch: the wall clock live; the
+    /// scripted clock in the test harness; the replayed events' time in a deterministic replay.
+    fn now_ns(&self) -> u64;
+    /// A TSC stamp of this host ([`crate::Event::recv_tsc`], [`crate::Event::publish_tsc`],
+    /// [`Context::now_tsc`]) as nanoseconds since the Unix epoch, on the same scale as
+    /// [`Context::now_ns`].
+    fn tsc_to_ns(&self, tsc: u64) -> u64;
 
     /// Fires [`crate::EventKind::Timer`] with `id` once `after` has elapsed. Setting a pending
     /// id again moves it. Timers are wall-clock driven, so unlike market events they are not

@@ -1,18 +1,22 @@
 //! Strategy-facing events: what [`crate::Strategy::on_event`] receives.
 //!
-//! Every [`Event`] is a 64-byte `Copy` value (asserted at compile time): a 16-byte header with
-//! the engine's receive and publish TSCs (quanta raw counter ticks, so a strategy or benchmark
-//! can measure latency against [`crate::Context::now_tsc`]) and a 48-byte [`EventKind`] whose
-//! payloads are at most four `i64`s plus small fields. Payload types ([`Trade`], [`Ticker`],
-//! [`BookChange`], ...) are shared with the wire layer in [`crate::wire`]. Nothing here allocates.
+//! Every [`Event`] is a small `Copy` value (at most [`EVENT_SIZE`] bytes, asserted at compile
+//! time): a header with the engine's receive and publish TSCs (quanta raw counter ticks, so a
+//! strategy or benchmark can measure latency against [`crate::Context::now_tsc`]) and the
+//! event's time in nanoseconds since the Unix epoch ([`Event::time_ns`]), then an [`EventKind`].
+//! Payload types ([`Trade`], [`Ticker`], [`BookChange`], ...) are shared with the wire layer in
+//! [`crate::wire`] where they fit its 64-byte slots. Nothing here allocates.
 
 use crate::fixed::{Price, Qty};
 use crate::order::OrderUpdate;
 use crate::side::Side;
 use crate::symbol::SymbolId;
 
-/// Size every event and wire event has: one cache line on x86-64.
-pub const EVENT_SIZE: usize = 64;
+/// Largest size of a strategy-facing [`Event`] (they are handed by reference, never queued).
+pub const EVENT_SIZE: usize = 96;
+
+/// Size of every wire event: one cache line on x86-64 (see [`crate::wire::WireEvent`]).
+pub const WIRE_EVENT_SIZE: usize = 64;
 
 /// One event for a strategy. `recv_tsc` is when the engine read the bytes that caused it from
 /// the socket; `publish_tsc` when the engine pushed it into the strategy's ring (0 for events the
@@ -21,18 +25,32 @@ pub const EVENT_SIZE: usize = 64;
 pub struct Event {
     pub recv_tsc: u64,
     pub publish_tsc: u64,
+    /// When it happened, in nanoseconds since the Unix epoch: the exchange's own timestamp for
+    /// book changes, trades, tickers and fills; for events without one (stale / live notices,
+    /// connection changes, order acks) the latest exchange time the engine had seen (the market
+    /// clock); for timers, the time they were due. Live, in replays and in the test harness the
+    /// same event carries the same time, so strategies that measure windows with it reproduce
+    /// exactly. 0 before the market has said what time it is.
+    pub time_ns: u64,
     pub kind: EventKind,
 }
 
-const _: () = assert!(core::mem::size_of::<Event>() == EVENT_SIZE);
+const _: () = assert!(core::mem::size_of::<Event>() <= EVENT_SIZE);
 
 impl Event {
     pub const fn new(recv_tsc: u64, publish_tsc: u64, kind: EventKind) -> Event {
         Event {
             recv_tsc,
             publish_tsc,
+            time_ns: 0,
             kind,
         }
+    }
+
+    /// The same event at `time_ns`.
+    pub const fn at(mut self, time_ns: u64) -> Event {
+        self.time_ns = time_ns;
+        self
     }
 
     /// The symbol the event is about, if any.
@@ -228,13 +246,12 @@ mod tests {
     use core::mem::size_of;
 
     #[test]
-    fn payloads_fit_the_kind() {
-        assert_eq!(size_of::<EventKind>(), 48);
+    fn events_stay_small() {
+        assert!(size_of::<Event>() <= EVENT_SIZE);
         for size in [
             size_of::<BookChange>(),
             size_of::<Trade>(),
             size_of::<Ticker>(),
-            size_of::<OrderUpdate>(),
         ] {
             assert!(size <= 40, "{size}");
         }

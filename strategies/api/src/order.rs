@@ -7,7 +7,7 @@
 //! from Kraken: the contract is the same either way. All types are `Copy` and fixed-size; nothing
 //! here allocates.
 
-use crate::fixed::{Price, Qty};
+use crate::fixed::{Decimal, Price, Qty};
 use crate::side::Side;
 use crate::symbol::SymbolId;
 use core::fmt;
@@ -186,7 +186,7 @@ pub enum OrderStatus {
 }
 
 /// An update about one order. Fill fields are zero unless `status == Filled` (and `remaining`
-/// for `Cancelled`). The layout is flat so that it fits a 64-byte event.
+/// for `Cancelled`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OrderUpdate {
     pub client_id: ClientOrderId,
@@ -195,6 +195,9 @@ pub struct OrderUpdate {
     pub fill_price: Price,
     pub fill_qty: Qty,
     pub remaining: Qty,
+    /// The fee of this fill, in the pair's quote currency, exactly as the venue (or the paper
+    /// model) charged it; zero for anything but a fill.
+    pub fee: Decimal,
 }
 
 impl OrderUpdate {
@@ -206,7 +209,14 @@ impl OrderUpdate {
             fill_price: Price::ZERO,
             fill_qty: Qty::ZERO,
             remaining: Qty::ZERO,
+            fee: Decimal::ZERO,
         }
+    }
+
+    /// The same update with its fill's fee.
+    pub const fn with_fee(mut self, fee: Decimal) -> OrderUpdate {
+        self.fee = fee;
+        self
     }
 
     pub const fn rejected(
@@ -234,6 +244,7 @@ impl OrderUpdate {
             fill_price: price,
             fill_qty: qty,
             remaining,
+            fee: Decimal::ZERO,
         }
     }
 

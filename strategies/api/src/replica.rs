@@ -5,8 +5,12 @@
 //! The engine's strategy host uses this state machine, and the test harness runs that same
 //! host, so a strategy sees identical events in tests and in production. Invariants: a `BookChanged` event is yielded only
 //! after the whole message has been applied to the replica, so [`crate::Context::book`] matches
-//! the event; each `BookDone` is checked against the replica (level count and top of book) and a
-//! disagreement turns the book stale ([`StaleReason::ReplicaDiverged`]) until the next snapshot;
+//! the event (its top of book is read from the replica, which the `BookDone` fingerprint
+//! vouches for); each `BookDone` is checked against the replica (level count and top of book) and
+//! a disagreement turns the book stale ([`StaleReason::ReplicaDiverged`]) until the next snapshot;
+//! every event gets its [`Event::time_ns`]: its own exchange time when the wire carries one (a
+//! `BookDone`, a trade, or a `Meta` before the event), else the market clock (the latest exchange
+//! time seen);
 //! a book is live exactly when the engine said so (`BookLive` after a snapshot, no `BookStale`
 //! since) and the replica has not diverged. It never allocates after [`WireAssembler::new`] and
 //! never panics on any wire sequence.
@@ -16,7 +20,7 @@ use crate::event::{BookChange, BookStale, Event, EventKind, StaleReason};
 use crate::fixed::{Price, Qty};
 use crate::side::BookSide;
 use crate::symbol::SymbolId;
-use crate::wire::{WireEvent, WireKind};
+use crate::wire::{top_fingerprint, BookDone, WireEvent, WireKind, WireMeta};
 
 /// A book the host can rebuild from wire events. The engine's host wraps its `OrderBook` (plus a
 /// live flag).
@@ -72,6 +76,10 @@ struct SymbolState {
 pub struct WireAssembler {
     states: Vec<SymbolState>,
     faults: u64,
+    /// The latest exchange time seen (ns since the Unix epoch).
+    market_ns: u64,
+    /// A `Meta` waiting for the event it belongs to.
+    pending: Option<WireMeta>,
 }
 
 impl WireAssembler {
@@ -80,7 +88,14 @@ impl WireAssembler {
         WireAssembler {
             states: vec![SymbolState::default(); symbols],
             faults: 0,
+            market_ns: 0,
+            pending: None,
         }
+    }
+
+    /// The market clock: the latest exchange time seen, in ns since the Unix epoch.
+    pub fn market_ns(&self) -> u64 {
+        self.market_ns
     }
 
     /// Faults seen so far (divergences and unknown symbols).
@@ -88,9 +103,37 @@ impl WireAssembler {
         self.faults
     }
 
+    /// Moves the market clock to `time_ns` if it is later (0: unknown, ignored).
+    #[inline]
+    fn observe(&mut self, time_ns: u64) -> u64 {
+        if time_ns > self.market_ns {
+            self.market_ns = time_ns;
+        }
+        if time_ns == 0 {
+            self.market_ns
+        } else {
+            time_ns
+        }
+    }
+
     /// Applies `wire` to `books` (indexed by symbol id) and says what to deliver.
     pub fn apply<B: ReplicaBook>(&mut self, books: &mut [B], wire: &WireEvent) -> Assembled {
-        let event = |kind| Assembled::Deliver(Event::new(wire.recv_tsc, wire.publish_tsc, kind));
+        // A Meta belongs to the event right after it, whatever that is.
+        let meta = match wire.kind {
+            WireKind::Meta(meta) => {
+                self.pending = Some(meta);
+                return Assembled::Absorbed;
+            }
+            _ => self.pending.take().unwrap_or_default(),
+        };
+        let time_ns = match wire.kind {
+            WireKind::BookDone(done) => self.observe(done.time_ns),
+            WireKind::Trade(t) => self.observe(t.time_ns),
+            _ => self.observe(meta.time_ns),
+        };
+        let event = |kind| {
+            Assembled::Deliver(Event::new(wire.recv_tsc, wire.publish_tsc, kind).at(time_ns))
+        };
         let symbol = match wire.kind {
             WireKind::BookSnapshot(s) => s.symbol,
             WireKind::BookLevels(b) => b.symbol,
@@ -100,7 +143,8 @@ impl WireAssembler {
             WireKind::Trade(t) => return event(EventKind::Trade(t)),
             WireKind::Ticker(t) => return event(EventKind::Ticker(t)),
             WireKind::Connection(c) => return event(EventKind::Connection(c)),
-            WireKind::Order(o) => return event(EventKind::Order(o)),
+            WireKind::Order(o) => return event(EventKind::Order(o.with_fee(meta.fee))),
+            WireKind::Meta(_) => return Assembled::Absorbed,
         };
         let (Some(state), Some(book)) = (
             self.states.get_mut(symbol.index()),
@@ -137,7 +181,7 @@ impl WireAssembler {
                         announced: change.levels_changed,
                         received,
                     })
-                } else if !top_matches(&*book, &change) {
+                } else if replica_top(&*book) != change.top {
                     Some(AssemblyFault::TopOfBook(symbol))
                 } else {
                     None
@@ -146,7 +190,7 @@ impl WireAssembler {
                     None => {
                         // A snapshot after a divergence makes the replica trustworthy again.
                         book.set_live(state.engine_live);
-                        event(EventKind::BookChanged(change))
+                        event(EventKind::BookChanged(book_change(&*book, &change)))
                     }
                     Some(fault) => {
                         state.diverged = true;
@@ -161,7 +205,8 @@ impl WireAssembler {
                                 wire.recv_tsc,
                                 wire.publish_tsc,
                                 EventKind::BookStale(stale),
-                            ),
+                            )
+                            .at(time_ns),
                             fault,
                         }
                     }
@@ -184,11 +229,180 @@ impl WireAssembler {
             WireKind::Trade(_)
             | WireKind::Ticker(_)
             | WireKind::Connection(_)
-            | WireKind::Order(_) => Assembled::Absorbed,
+            | WireKind::Order(_)
+            | WireKind::Meta(_) => Assembled::Absorbed,
         }
     }
 }
 
-fn top_matches<B: BookView + ?Sized>(book: &B, change: &BookChange) -> bool {
-    book.best_bid() == change.best_bid() && book.best_ask() == change.best_ask()
+/// The replica's top of book, as the engine fingerprints its own.
+fn replica_top<B: BookView + ?Sized>(book: &B) -> u64 {
+    let (bp, bq) = book.best_bid().unwrap_or((Price::ZERO, Qty::ZERO));
+    let (ap, aq) = book.best_ask().unwrap_or((Price::ZERO, Qty::ZERO));
+    top_fingerprint(bp, bq, ap, aq)
+}
+
+/// The strategy's `BookChanged`: the message's facts and the (verified) replica's top.
+fn book_change<B: BookView + ?Sized>(book: &B, done: &BookDone) -> BookChange {
+    let (bid_price, bid_qty) = book.best_bid().unwrap_or((Price::ZERO, Qty::ZERO));
+    let (ask_price, ask_qty) = book.best_ask().unwrap_or((Price::ZERO, Qty::ZERO));
+    BookChange {
+        symbol: done.symbol,
+        levels_changed: done.levels_changed,
+        snapshot: done.snapshot,
+        bid_price,
+        bid_qty,
+        ask_price,
+        ask_qty,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::order::{ClientOrderId, OrderUpdate};
+    use crate::wire::{LevelBatch, WireOrder};
+    use crate::Decimal;
+
+    /// A one-level-a-side replica: enough to check what the assembler stamps.
+    #[derive(Default)]
+    struct Top {
+        bid: Option<(Price, Qty)>,
+        ask: Option<(Price, Qty)>,
+        live: bool,
+    }
+
+    impl BookView for Top {
+        fn level(&self, side: BookSide, rank: usize) -> Option<(Price, Qty)> {
+            match (side, rank) {
+                (BookSide::Bid, 0) => self.bid,
+                (BookSide::Ask, 0) => self.ask,
+                _ => None,
+            }
+        }
+        fn len(&self, side: BookSide) -> usize {
+            usize::from(self.level(side, 0).is_some())
+        }
+        fn is_live(&self) -> bool {
+            self.live
+        }
+        fn price_scale(&self) -> u8 {
+            0
+        }
+        fn qty_scale(&self) -> u8 {
+            0
+        }
+        fn depth(&self) -> usize {
+            1
+        }
+    }
+
+    impl ReplicaBook for Top {
+        fn clear(&mut self) {
+            *self = Top::default();
+        }
+        fn apply_level(&mut self, side: BookSide, price: Price, qty: Qty) {
+            let level = (qty.0 != 0).then_some((price, qty));
+            match side {
+                BookSide::Bid => self.bid = level,
+                BookSide::Ask => self.ask = level,
+            }
+        }
+        fn end_message(&mut self) {}
+        fn set_live(&mut self, live: bool) {
+            self.live = live;
+        }
+    }
+
+    fn wire(kind: WireKind) -> WireEvent {
+        WireEvent::new(1, 2, kind)
+    }
+
+    fn delivered(out: Assembled) -> Event {
+        match out {
+            Assembled::Deliver(e) => e,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn events_get_their_own_time_or_the_market_clock_and_fills_their_fee() {
+        let s = SymbolId(0);
+        let mut books = [Top::default()];
+        let mut a = WireAssembler::new(1);
+        let mut batch = LevelBatch::empty(s);
+        batch.count = 1;
+        batch.prices[0] = Price(100);
+        batch.qtys[0] = Qty(5);
+        assert_eq!(
+            a.apply(&mut books, &wire(WireKind::BookLevels(batch))),
+            Assembled::Absorbed
+        );
+        let done = BookDone {
+            symbol: s,
+            levels_changed: 1,
+            snapshot: false,
+            time_ns: 1_000,
+            top: top_fingerprint(Price(100), Qty(5), Price::ZERO, Qty::ZERO),
+        };
+        let e = delivered(a.apply(&mut books, &wire(WireKind::BookDone(done))));
+        assert_eq!(e.time_ns, 1_000);
+        let EventKind::BookChanged(c) = e.kind else {
+            panic!("{e:?}")
+        };
+        assert_eq!(c.best_bid(), Some((Price(100), Qty(5))));
+        // No time of its own: the market clock.
+        let stale = BookStale {
+            symbol: s,
+            reason: StaleReason::Disconnected,
+        };
+        let e = delivered(a.apply(&mut books, &wire(WireKind::BookStale(stale))));
+        assert_eq!(e.time_ns, 1_000);
+        // A Meta gives the next event its time and fee, and only that event.
+        let meta = WireMeta {
+            time_ns: 2_000,
+            fee: Decimal {
+                mantissa: 25,
+                scale: 2,
+            },
+        };
+        assert_eq!(
+            a.apply(&mut books, &wire(WireKind::Meta(meta))),
+            Assembled::Absorbed
+        );
+        let fill = OrderUpdate::filled(ClientOrderId(9), s, Price(100), Qty(1), Qty(0));
+        let e = delivered(a.apply(&mut books, &wire(WireKind::Order(WireOrder::of(&fill)))));
+        assert_eq!(e.time_ns, 2_000);
+        let EventKind::Order(u) = e.kind else {
+            panic!("{e:?}")
+        };
+        assert_eq!(u.fee, meta.fee);
+        let e = delivered(a.apply(&mut books, &wire(WireKind::Order(WireOrder::of(&fill)))));
+        let EventKind::Order(u) = e.kind else {
+            panic!("{e:?}")
+        };
+        assert_eq!((u.fee, e.time_ns), (Decimal::ZERO, 2_000));
+        assert_eq!(a.market_ns(), 2_000);
+    }
+
+    #[test]
+    fn a_top_of_book_that_differs_from_the_engines_is_a_divergence() {
+        let s = SymbolId(0);
+        let mut books = [Top::default()];
+        let mut a = WireAssembler::new(1);
+        let done = BookDone {
+            symbol: s,
+            levels_changed: 0,
+            snapshot: false,
+            time_ns: 0,
+            top: top_fingerprint(Price(1), Qty(1), Price::ZERO, Qty::ZERO),
+        };
+        assert!(matches!(
+            a.apply(&mut books, &wire(WireKind::BookDone(done))),
+            Assembled::Diverged {
+                fault: AssemblyFault::TopOfBook(_),
+                ..
+            }
+        ));
+    }
 }

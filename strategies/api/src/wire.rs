@@ -3,15 +3,18 @@
 //!
 //! A `book` message that the engine applied and checksum-verified is forwarded as zero or more
 //! [`WireKind::BookLevels`] (up to [`LEVELS_PER_BATCH`] levels each, in message order) and one
-//! [`WireKind::BookDone`] (top of book after the message, level count, snapshot flag). A snapshot
+//! [`WireKind::BookDone`] (level count, snapshot flag, the message's exchange time and a
+//! fingerprint of the top of book after it, which the host checks its replica against). A snapshot
 //! (initial, after a resync, or to catch up a lagging strategy) is preceded by
-//! [`WireKind::BookSnapshot`], which tells the host to clear its replica. Everything else maps one
-//! to one onto an [`crate::EventKind`]. Invariants: every wire event is 64 bytes and `Copy`
-//! (asserted); the same engine input yields the same wire sequence. Nothing here allocates.
+//! [`WireKind::BookSnapshot`], which tells the host to clear its replica. A [`WireKind::Meta`]
+//! gives the next event what its own payload has no room for (its exchange time, a fill's fee).
+//! Everything else maps one to one onto an [`crate::EventKind`]. Invariants: every wire event is
+//! 64 bytes and `Copy` (asserted); the same engine input yields the same wire sequence. Nothing
+//! here allocates.
 
-use crate::event::{BookChange, BookStale, ConnectionStatus, Ticker, Trade, EVENT_SIZE};
-use crate::fixed::{Price, Qty};
-use crate::order::OrderUpdate;
+use crate::event::{BookStale, ConnectionStatus, Ticker, Trade, WIRE_EVENT_SIZE};
+use crate::fixed::{Decimal, Price, Qty};
+use crate::order::{ClientOrderId, OrderStatus, OrderUpdate};
 use crate::side::BookSide;
 use crate::symbol::SymbolId;
 
@@ -32,8 +35,8 @@ pub struct WireEvent {
     pub kind: WireKind,
 }
 
-const _: () = assert!(core::mem::size_of::<WireEvent>() == EVENT_SIZE);
-const _: () = assert!(core::mem::align_of::<WireEvent>() == EVENT_SIZE);
+const _: () = assert!(core::mem::size_of::<WireEvent>() == WIRE_EVENT_SIZE);
+const _: () = assert!(core::mem::align_of::<WireEvent>() == WIRE_EVENT_SIZE);
 
 impl WireEvent {
     pub const fn new(recv_tsc: u64, publish_tsc: u64, kind: WireKind) -> WireEvent {
@@ -53,14 +56,89 @@ pub enum WireKind {
     /// Levels of the current book message, in order (`qty == 0` removes the level).
     BookLevels(LevelBatch),
     /// The current book message is complete.
-    BookDone(BookChange),
+    BookDone(BookDone),
     Trade(Trade),
     Ticker(Ticker),
     BookStale(BookStale),
     /// The engine's book is live again. Sent after the snapshot that made it so.
     BookLive(SymbolId),
     Connection(ConnectionStatus),
-    Order(OrderUpdate),
+    Order(WireOrder),
+    /// What the next wire event's payload has no room for.
+    Meta(WireMeta),
+}
+
+/// The end of a book message: what the host checks its replica against and stamps the
+/// strategy's `BookChanged` with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BookDone {
+    pub symbol: SymbolId,
+    /// Level entries in the message (a snapshot: every level of both sides).
+    pub levels_changed: u16,
+    pub snapshot: bool,
+    /// The message's exchange timestamp (ns since the Unix epoch; 0 when it had none).
+    pub time_ns: u64,
+    /// [`top_fingerprint`] of the engine's book after the message.
+    pub top: u64,
+}
+
+/// A fingerprint of a top of book: best bid price and quantity, best ask price and quantity
+/// (zeros for an empty side). The host compares its replica's with the engine's; a mismatch
+/// means the replica diverged. Not a hash for adversaries: a mix that any difference in the four
+/// values changes with overwhelming probability.
+pub fn top_fingerprint(bid_price: Price, bid_qty: Qty, ask_price: Price, ask_qty: Qty) -> u64 {
+    let mut h: u64 = 0x9E37_79B9_7F4A_7C15;
+    for v in [bid_price.0, bid_qty.0, ask_price.0, ask_qty.0] {
+        h ^= v as u64;
+        h = h.wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        h ^= h >> 31;
+    }
+    h
+}
+
+/// An order update as it travels (the fill's fee arrives in the [`WireMeta`] before it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WireOrder {
+    pub client_id: ClientOrderId,
+    pub symbol: SymbolId,
+    pub status: OrderStatus,
+    pub fill_price: Price,
+    pub fill_qty: Qty,
+    pub remaining: Qty,
+}
+
+impl WireOrder {
+    /// The wire form of `update` (its fee goes in a [`WireMeta`]).
+    pub const fn of(update: &OrderUpdate) -> WireOrder {
+        WireOrder {
+            client_id: update.client_id,
+            symbol: update.symbol,
+            status: update.status,
+            fill_price: update.fill_price,
+            fill_qty: update.fill_qty,
+            remaining: update.remaining,
+        }
+    }
+
+    /// The strategy-facing update, with `fee`.
+    pub const fn with_fee(&self, fee: Decimal) -> OrderUpdate {
+        OrderUpdate {
+            client_id: self.client_id,
+            symbol: self.symbol,
+            status: self.status,
+            fill_price: self.fill_price,
+            fill_qty: self.fill_qty,
+            remaining: self.remaining,
+            fee,
+        }
+    }
+}
+
+/// Applies to the next wire event only: its exchange time and, for a fill, its fee.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct WireMeta {
+    pub time_ns: u64,
+    pub fee: Decimal,
 }
 
 /// Why a snapshot is being sent.
@@ -166,7 +244,7 @@ impl LevelPacker {
         Some(last)
     }
 
-    /// Levels pushed so far: the `levels_changed` of the closing [`BookChange`].
+    /// Levels pushed so far: the `levels_changed` of the closing [`BookDone`].
     #[inline]
     pub fn levels(&self) -> u16 {
         self.levels

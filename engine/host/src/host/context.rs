@@ -50,6 +50,9 @@ pub(super) struct HostContext {
     pub(super) clock: Clock,
     /// Nanoseconds per [`CALIBRATION_TICKS`] raw ticks (0: raw ticks are nanoseconds).
     pub(super) calibration_ns: u64,
+    /// A raw tick of `clock` and the Unix time (ns) it corresponds to: how TSC stamps become
+    /// wall-clock nanoseconds.
+    pub(super) epoch: (u64, u64),
     /// `recv_tsc` of the event being handled.
     pub(super) trigger: u64,
     /// The strategy's index in the bus (numbers its orders).
@@ -82,6 +85,10 @@ impl HostContext {
             ns => ns,
         };
         let n = symbols.len();
+        let unix_ns = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos().min(u128::from(u64::MAX)) as u64);
+        let epoch = (clock.raw(), unix_ns);
         HostContext {
             replicas: symbols.iter().map(Replica::new).collect(),
             symbols,
@@ -89,6 +96,7 @@ impl HostContext {
             logs,
             clock,
             calibration_ns,
+            epoch,
             trigger: 0,
             index,
             next_seq: 1,
@@ -152,6 +160,23 @@ impl HostContext {
         }
     }
 
+    /// Makes raw tick `tsc` correspond to Unix time `unix_ns` (the test harness's scripted clock
+    /// counts nanoseconds since the epoch: `(0, 0)`).
+    pub(crate) fn set_epoch(&mut self, tsc: u64, unix_ns: u64) {
+        self.epoch = (tsc, unix_ns);
+    }
+
+    /// `tsc` as ns since the Unix epoch.
+    #[inline]
+    pub(super) fn unix_ns(&self, tsc: u64) -> u64 {
+        let (base_tsc, base_ns) = self.epoch;
+        if tsc >= base_tsc {
+            base_ns.saturating_add(self.clock.delta_as_nanos(base_tsc, tsc))
+        } else {
+            base_ns.saturating_sub(self.clock.delta_as_nanos(tsc, base_tsc))
+        }
+    }
+
     fn ticks(&self, after: Duration) -> u64 {
         let ns = after.as_nanos().min(u64::MAX as u128);
         if self.calibration_ns == 0 {
@@ -170,7 +195,8 @@ impl HostContext {
         let now = self.clock.raw();
         while let Some((id, due)) = self.timers.pop_due(now) {
             self.counters.timers_fired += 1;
-            let event = Event::new(now, 0, EventKind::Timer(TimerFired { id, due_tsc: due }));
+            let event = Event::new(now, 0, EventKind::Timer(TimerFired { id, due_tsc: due }))
+                .at(self.unix_ns(due));
             self.deliver(strategy, &event);
         }
     }
@@ -266,6 +292,14 @@ impl Context for HostContext {
         self.clock.raw()
     }
 
+    fn now_ns(&self) -> u64 {
+        self.unix_ns(self.clock.raw())
+    }
+
+    fn tsc_to_ns(&self, tsc: u64) -> u64 {
+        self.unix_ns(tsc)
+    }
+
     fn set_timer(&mut self, id: TimerId, after: Duration) -> Result<(), TimerError> {
         let due = self.clock.raw().saturating_add(self.ticks(after));
         self.timers.set(id, due)
@@ -281,7 +315,7 @@ mod tests {
     use super::*;
     use kspin_api::wire::{LevelBatch, SnapshotReason, SnapshotStart, WireKind};
     use kspin_api::StrategySummary;
-    use kspin_api::{BookChange, BookSide, Price, Qty, StaleReason};
+    use kspin_api::{BookSide, Price, Qty, StaleReason};
     use kspin_ring::spsc;
 
     #[derive(Default)]
@@ -315,14 +349,12 @@ mod tests {
         batch.prices[0] = Price(100);
         batch.qtys[0] = Qty(1);
         batch.count = 1;
-        let done = BookChange {
+        let done = kspin_api::wire::BookDone {
             symbol,
             levels_changed: 2,
             snapshot: true,
-            bid_price: Price(100),
-            bid_qty: Qty(1),
-            ask_price: Price(0),
-            ask_qty: Qty(0),
+            time_ns: 0,
+            top: kspin_api::wire::top_fingerprint(Price(100), Qty(1), Price(0), Qty(0)),
         };
         [
             WireEvent::new(

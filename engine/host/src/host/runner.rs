@@ -49,6 +49,12 @@ impl StrategyRunner {
         }
     }
 
+    /// Makes raw tick `tsc` of the clock correspond to Unix time `unix_ns` (for a scripted clock
+    /// that counts nanoseconds since the epoch).
+    pub(crate) fn set_epoch(&mut self, tsc: u64, unix_ns: u64) {
+        self.ctx.set_epoch(tsc, unix_ns);
+    }
+
     /// Turns on the stage histograms and a per-event stamp log of `capacity` entries (the
     /// strategy thread; allocated here, never grown).
     pub(super) fn record_stages(&mut self, event_stamp_capacity: usize) {

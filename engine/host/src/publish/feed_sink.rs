@@ -5,7 +5,7 @@
 //! [`super`], so it works on the bus's own fields. Never allocates, locks or blocks; no panic on
 //! input.
 
-use kspin_api::wire::{WireEvent, WireKind};
+use kspin_api::wire::{WireEvent, WireKind, WireMeta};
 use kspin_api::{
     BookStale, ConnectionStatus, Link, LinkState, Price, Qty, StaleReason as WireStale,
     SystemStatus, Ticker, Trade, TradeOrderType,
@@ -23,6 +23,14 @@ fn wire_stale(reason: StaleReason) -> WireStale {
         StaleReason::Disconnected => WireStale::Disconnected,
         StaleReason::Halted => WireStale::Unsubscribed,
     }
+}
+
+/// An RFC3339 exchange timestamp as ns since the Unix epoch (0 when absent or unreadable).
+#[inline]
+fn exchange_ns(timestamp: Option<&str>) -> u64 {
+    timestamp
+        .and_then(kraken::time::parse_rfc3339_nanos)
+        .map_or(0, |t| u64::try_from(t).unwrap_or(0))
 }
 
 fn wire_system(system: kraken::SystemStatus) -> SystemStatus {
@@ -49,6 +57,9 @@ impl FeedSink for Bus {
         };
         self.versions[symbol] = self.versions[symbol].wrapping_add(1);
         self.scales[symbol] = (book.price_scale(), book.qty_scale());
+        let time_ns = exchange_ns(data.timestamp);
+        self.book_time_ns[symbol] = time_ns;
+        self.observe(time_ns);
         match kind {
             UpdateKind::Snapshot => self.publish_snapshot(id, book),
             UpdateKind::Update => self.publish_update(id, book, data),
@@ -76,7 +87,7 @@ impl FeedSink for Bus {
         for lane in &mut self.lanes {
             if !lane.lagging() && lane.events.free_slots() >= 1 {
                 let kind = WireKind::BookStale(BookStale { symbol: id, reason });
-                lane.push(WireEvent::new(stamps.0, stamps.1, kind));
+                lane.push(WireEvent::new(stamps.recv, stamps.publish, kind));
                 lane.told_live[symbol] = false;
             } else {
                 lane.counters.events_dropped += 1;
@@ -99,8 +110,8 @@ impl FeedSink for Bus {
             self.counters.unconvertible += 1;
             return;
         };
-        let time_ns = kraken::time::parse_rfc3339_nanos(trade.timestamp)
-            .map_or(0, |t| u64::try_from(t).unwrap_or(0));
+        let time_ns = exchange_ns(Some(trade.timestamp));
+        self.observe(time_ns);
         let t = Trade {
             symbol: id,
             side: match trade.side {
@@ -117,8 +128,8 @@ impl FeedSink for Bus {
             trade_id: trade.trade_id,
             time_ns,
         };
-        let (recv, publish) = self.stamps();
-        let event = WireEvent::new(recv, publish, WireKind::Trade(t));
+        let stamps = self.stamps();
+        let event = WireEvent::new(stamps.recv, stamps.publish, WireKind::Trade(t));
         for lane in &mut self.lanes {
             lane.offer(event);
         }
@@ -146,10 +157,20 @@ impl FeedSink for Bus {
             last,
             volume,
         };
-        let (recv, publish) = self.stamps();
-        let event = WireEvent::new(recv, publish, WireKind::Ticker(t));
+        let time_ns = exchange_ns(ticker.timestamp);
+        self.observe(time_ns);
+        let stamps = self.stamps();
+        let event = WireEvent::new(stamps.recv, stamps.publish, WireKind::Ticker(t));
+        let meta = WireMeta {
+            time_ns: if time_ns == 0 {
+                stamps.time_ns
+            } else {
+                time_ns
+            },
+            fee: kspin_api::Decimal::ZERO,
+        };
         for lane in &mut self.lanes {
-            lane.offer(event);
+            lane.offer_with_meta(meta, event);
         }
     }
 

@@ -82,7 +82,7 @@ fn publishes_whole_messages_and_catches_up_a_full_ring() {
     bus.book_live(0, &book);
     bus.book_updated(0, &book, &data(&bids, &asks), UpdateKind::Snapshot, &report);
     let done = |levels, snapshot, book: &OrderBook| {
-        WireKind::BookDone(book_change(SymbolId(0), book, levels, snapshot))
+        WireKind::BookDone(book_done(SymbolId(0), book, levels, snapshot, 0))
     };
     let start = |reason| {
         WireKind::BookSnapshot(SnapshotStart {
@@ -201,7 +201,7 @@ fn a_resnapshot_request_hands_the_book_again_and_says_live() {
                 reason: SnapshotReason::CatchUp,
             }),
             batch(&[(BookSide::Bid, 100, 2), (BookSide::Ask, 101, 3)]),
-            WireKind::BookDone(book_change(SymbolId(0), &book, 2, true)),
+            WireKind::BookDone(book_done(SymbolId(0), &book, 2, true, 0)),
             WireKind::BookLive(SymbolId(0)),
         ]
     );

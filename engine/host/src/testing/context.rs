@@ -45,6 +45,14 @@ impl Context for TestHost {
         self.runner.context().now_tsc()
     }
 
+    fn now_ns(&self) -> u64 {
+        self.runner.context().now_ns()
+    }
+
+    fn tsc_to_ns(&self, tsc: u64) -> u64 {
+        self.runner.context().tsc_to_ns(tsc)
+    }
+
     fn set_timer(&mut self, id: TimerId, after: Duration) -> Result<(), TimerError> {
         self.runner.context_mut().set_timer(id, after)
     }

@@ -7,7 +7,8 @@
 //! truncation to depth) so that the frame carries the CRC32 of exactly the book the engine will
 //! hold after it. Invariants: numbers are written exactly, as mantissas at the symbol's scales;
 //! after construction writing a frame allocates nothing unless the frame is longer than any
-//! before it. It never reads a clock and never decides what the engine does with a frame.
+//! before it. It never reads a clock (the harness tells it the scripted time) and never decides
+//! what the engine does with a frame.
 
 use core::fmt::Write as _;
 
@@ -29,6 +30,8 @@ pub(super) struct FrameWriter {
     text: String,
     symbols: Vec<SymbolInfo>,
     mirrors: Vec<OrderBook>,
+    /// The exchange timestamp book and ticker frames carry (ns since the Unix epoch; 0: none).
+    now_ns: u64,
 }
 
 impl FrameWriter {
@@ -40,7 +43,13 @@ impl FrameWriter {
                 .map(|s| OrderBook::new(usize::from(s.depth), s.price_scale, s.qty_scale))
                 .collect(),
             symbols: symbols.to_vec(),
+            now_ns: 0,
         }
+    }
+
+    /// The exchange time the next book and ticker frames carry (the harness's scripted clock).
+    pub(super) fn set_now(&mut self, now_ns: u64) {
+        self.now_ns = now_ns;
     }
 
     /// The last frame written.
@@ -104,7 +113,13 @@ impl FrameWriter {
         levels(text, bids, ps, qs);
         text.push_str(r#","asks":"#);
         levels(text, asks, ps, qs);
-        let _ = write!(text, r#","checksum":{checksum}}}]}}"#);
+        let _ = write!(text, r#","checksum":{checksum}"#);
+        if self.now_ns > 0 {
+            text.push_str(r#","timestamp":""#);
+            rfc3339(text, self.now_ns);
+            text.push('"');
+        }
+        text.push_str("}]}");
     }
 
     /// A `trade` frame: one trade of symbol `s` at exchange time `time_ns`.
@@ -145,12 +160,18 @@ impl FrameWriter {
         text.clear();
         let _ = write!(
             text,
-            r#"{{"channel":"ticker","type":"update","data":[{{"symbol":"{}","bid":{},"bid_qty":0,"ask":{},"ask_qty":0,"last":{last},"volume":{},"vwap":{last},"low":{last},"high":{last},"change":0,"change_pct":0}}]}}"#,
+            r#"{{"channel":"ticker","type":"update","data":[{{"symbol":"{}","bid":{},"bid_qty":0,"ask":{},"ask_qty":0,"last":{last},"volume":{},"vwap":{last},"low":{last},"high":{last},"change":0,"change_pct":0"#,
             info.name,
             fixed(ticker.bid.0, ps),
             fixed(ticker.ask.0, ps),
             fixed(ticker.volume.0, qs),
         );
+        if self.now_ns > 0 {
+            text.push_str(r#","timestamp":""#);
+            rfc3339(text, self.now_ns);
+            text.push('"');
+        }
+        text.push_str("}]}");
     }
 
     /// A `status` frame announcing `system` (not `Unknown`, which Kraken never sends).
