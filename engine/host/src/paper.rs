@@ -60,6 +60,8 @@ struct Resting {
     side: Side,
     price: Price,
     remaining: Qty,
+    /// Quantity filled so far (an amend's new total counts it).
+    filled: Qty,
     /// Book version it was last matched against.
     seen_version: u64,
 }
@@ -124,6 +126,13 @@ impl PaperTrader {
                 self.new_order(client_id, intent, books, versions, out)
             }
             OrderRequest::Cancel { client_id, symbol } => self.cancel(client_id, symbol, out),
+            OrderRequest::Amend {
+                client_id,
+                symbol,
+                price,
+                qty,
+            } => self.amend(client_id, symbol, price, qty, books, versions, out),
+            OrderRequest::CancelAll { symbol } => self.cancel_all(symbol, out),
             OrderRequest::Resnapshot { .. } => {}
         }
     }
@@ -133,7 +142,7 @@ impl PaperTrader {
             kspin_api::OrderStatus::Filled => self.counters.fills += 1,
             kspin_api::OrderStatus::Rejected(_) => self.counters.rejects += 1,
             kspin_api::OrderStatus::Cancelled => self.counters.cancels += 1,
-            kspin_api::OrderStatus::Accepted => {}
+            kspin_api::OrderStatus::Accepted | kspin_api::OrderStatus::Amended => {}
         }
         out(update);
     }
@@ -222,6 +231,7 @@ impl PaperTrader {
                 side: intent.side,
                 price: intent.price,
                 remaining,
+                filled: Qty(intent.qty.0 - remaining.0),
                 seen_version: version,
             });
             self.open += 1;
@@ -245,6 +255,78 @@ impl PaperTrader {
             }
             None => self.reject(id, symbol, RejectReason::UnknownOrder, out),
         }
+    }
+
+    /// Cancels every resting order (of `symbol`, or all), one `Cancelled` each.
+    fn cancel_all(&mut self, symbol: Option<SymbolId>, out: &mut impl FnMut(OrderUpdate)) {
+        if matches!(self.system, SystemStatus::Maintenance) || self.open == 0 {
+            return;
+        }
+        for i in 0..MAX_OPEN_ORDERS {
+            let Some(order) = self.orders[i] else {
+                continue;
+            };
+            if symbol.is_some_and(|s| s != order.symbol) {
+                continue;
+            }
+            self.orders[i] = None;
+            self.open -= 1;
+            self.emit(
+                OrderUpdate::cancelled(order.id, order.symbol, order.remaining),
+                out,
+            );
+        }
+    }
+
+    /// Amends a resting order in place: new total quantity `qty` (must exceed what has filled),
+    /// new limit price unless `price` is zero. A new price that crosses the book is matched at
+    /// once (as the venue would), at most one fill.
+    #[allow(clippy::too_many_arguments)]
+    fn amend<B: BookSource + ?Sized>(
+        &mut self,
+        id: ClientOrderId,
+        symbol: SymbolId,
+        price: Price,
+        qty: Qty,
+        books: &B,
+        versions: &[u64],
+        out: &mut impl FnMut(OrderUpdate),
+    ) {
+        if matches!(
+            self.system,
+            SystemStatus::Maintenance | SystemStatus::CancelOnly
+        ) {
+            return self.reject(id, symbol, RejectReason::MarketClosed, out);
+        }
+        let Some(i) = self
+            .orders
+            .iter()
+            .position(|o| matches!(o, Some(r) if r.id == id && r.symbol == symbol))
+        else {
+            return self.reject(id, symbol, RejectReason::UnknownOrder, out);
+        };
+        let Some(mut order) = self.orders[i] else {
+            return;
+        };
+        if qty.0 <= order.filled.0 || price.0 < 0 {
+            return self.reject(id, symbol, RejectReason::BadParameters, out);
+        }
+        if price.0 > 0 {
+            order.price = price;
+        }
+        order.remaining = Qty(qty.0 - order.filled.0);
+        // Matched again against the current book: a price move may cross it.
+        order.seen_version = versions
+            .get(symbol.index())
+            .copied()
+            .unwrap_or(0)
+            .wrapping_sub(1);
+        self.orders[i] = Some(order);
+        self.emit(
+            OrderUpdate::amended(id, symbol, order.price, order.remaining),
+            out,
+        );
+        self.on_book_states(books, versions, out);
     }
 
     /// Matches every resting order whose symbol has a book version it has not seen against that
@@ -277,6 +359,7 @@ impl PaperTrader {
             }
             let fill = Qty(order.remaining.0.min(crossing));
             order.remaining = Qty(order.remaining.0 - fill.0);
+            order.filled = Qty(order.filled.0.saturating_add(fill.0));
             let update =
                 OrderUpdate::filled(order.id, order.symbol, order.price, fill, order.remaining);
             if order.remaining.0 == 0 {
@@ -439,6 +522,84 @@ mod tests {
             out,
             vec![OrderUpdate::rejected(id, S, RejectReason::UnknownOrder)]
         );
+    }
+
+    #[test]
+    fn amend_moves_a_resting_order_and_matches_it_again() {
+        let books = book();
+        let mut t = PaperTrader::new();
+        let id = ClientOrderId(3);
+        run(
+            &mut t,
+            &books,
+            new(3, OrderIntent::limit(S, Side::Buy, Price(98), Qty(4))),
+        );
+        // Grow it to 6 at 99: still below the ask, no fill.
+        let amend = |price, qty| OrderRequest::Amend {
+            client_id: id,
+            symbol: S,
+            price: Price(price),
+            qty: Qty(qty),
+        };
+        let out = run(&mut t, &books, amend(99, 6));
+        assert_eq!(out, vec![OrderUpdate::amended(id, S, Price(99), Qty(6))]);
+        // Price 101 crosses the ask (3 there): amended, then filled 3 at its limit.
+        let out = run(&mut t, &books, amend(101, 6));
+        assert_eq!(
+            out,
+            vec![
+                OrderUpdate::amended(id, S, Price(101), Qty(6)),
+                OrderUpdate::filled(id, S, Price(101), Qty(3), Qty(3)),
+            ]
+        );
+        // Total qty must exceed what filled; zero price keeps the price.
+        let out = run(&mut t, &books, amend(0, 3));
+        assert_eq!(
+            out,
+            vec![OrderUpdate::rejected(id, S, RejectReason::BadParameters)]
+        );
+        let out = run(&mut t, &books, amend(0, 4));
+        assert_eq!(out[0], OrderUpdate::amended(id, S, Price(101), Qty(1)));
+        let unknown = OrderRequest::Amend {
+            client_id: ClientOrderId(99),
+            symbol: S,
+            price: Price(1),
+            qty: Qty(1),
+        };
+        assert_eq!(
+            run(&mut t, &books, unknown),
+            vec![OrderUpdate::rejected(
+                ClientOrderId(99),
+                S,
+                RejectReason::UnknownOrder
+            )]
+        );
+    }
+
+    #[test]
+    fn cancel_all_cancels_every_resting_order() {
+        let books = book();
+        let mut t = PaperTrader::new();
+        for id in 1..=3 {
+            run(
+                &mut t,
+                &books,
+                new(
+                    id,
+                    OrderIntent::limit(S, Side::Buy, Price(90), Qty(id as i64)),
+                ),
+            );
+        }
+        assert_eq!(t.open_orders(), 3);
+        let out = run(&mut t, &books, OrderRequest::CancelAll { symbol: Some(S) });
+        assert_eq!(
+            out,
+            (1..=3)
+                .map(|id| OrderUpdate::cancelled(ClientOrderId(id), S, Qty(id as i64)))
+                .collect::<Vec<_>>()
+        );
+        assert_eq!(t.open_orders(), 0);
+        assert!(run(&mut t, &books, OrderRequest::CancelAll { symbol: None }).is_empty());
     }
 
     #[test]

@@ -404,14 +404,13 @@ impl TestHost {
         }
         self.intents_held = true;
         // Inert requests the engine will take and drop (routed away from the paper model).
-        let filler = OrderMessage {
-            trigger_tsc: 0,
-            submit_tsc: 0,
-            request: OrderRequest::Cancel {
+        let filler = OrderMessage::new(
+            0,
+            OrderRequest::Cancel {
                 client_id: ClientOrderId(0),
                 symbol: SymbolId(0),
             },
-        };
+        );
         while self.runner.intent_slots_free() > free && self.runner.push_intent(filler) {
             self.fillers += 1;
         }

@@ -133,6 +133,65 @@ fn with_paper_fills_off_orders_are_taken_and_the_test_answers_them() {
 }
 
 #[test]
+fn a_batch_enters_the_ring_whole_and_amend_and_cancel_all_reach_the_engine() {
+    let mut host = TestHost::new(symbols());
+    host.set_paper_fills(false);
+    let mut s = Trader::default();
+    host.book_snapshot(&mut s, BTC, &[(1000, ONE)], &[(1002, ONE)]);
+    let bid = OrderIntent::post_only(BTC, Side::Buy, Price(999), Qty(ONE));
+    let ask = OrderIntent::post_only(BTC, Side::Sell, Price(1003), Qty(ONE));
+    let mut ids = [ClientOrderId(0); 2];
+    host.submit_batch(&[bid, ask], &mut ids).expect("room");
+    assert_eq!(ids, [host.order_id(1), host.order_id(2)]);
+    // Refused whole: one order, several symbols, or too short an id slice.
+    let eth = OrderIntent::limit(ETH, Side::Buy, Price(5), Qty(1));
+    for (intents, n) in [(&[bid][..], 2), (&[bid, eth][..], 2), (&[bid, ask][..], 1)] {
+        let mut out = [ClientOrderId(0); 2];
+        assert_eq!(
+            host.submit_batch(intents, &mut out[..n]),
+            Err(kspin_api::SubmitError::InvalidBatch)
+        );
+    }
+    host.amend(BTC, ids[0], Price(0), Qty(2 * ONE))
+        .expect("room");
+    host.cancel_all(Some(BTC)).expect("room");
+    let taken: Vec<(u8, OrderRequest)> = host
+        .orders()
+        .iter()
+        .map(|m| (m.batch_rest, m.request))
+        .collect();
+    assert_eq!(
+        taken,
+        [
+            (
+                1,
+                OrderRequest::New {
+                    client_id: ids[0],
+                    intent: bid
+                }
+            ),
+            (
+                0,
+                OrderRequest::New {
+                    client_id: ids[1],
+                    intent: ask
+                }
+            ),
+            (
+                0,
+                OrderRequest::Amend {
+                    client_id: ids[0],
+                    symbol: BTC,
+                    price: Price(0),
+                    qty: Qty(2 * ONE)
+                }
+            ),
+            (0, OrderRequest::CancelAll { symbol: Some(BTC) }),
+        ]
+    );
+}
+
+#[test]
 fn a_dropped_link_makes_every_live_book_stale_until_its_next_snapshot() {
     let mut host = TestHost::new(symbols());
     let mut s = Trader::default();

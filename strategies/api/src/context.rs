@@ -9,6 +9,7 @@
 
 use crate::book_view::BookView;
 use crate::event::TimerId;
+use crate::fixed::{Price, Qty};
 use crate::log::LogRecord;
 use crate::order::{ClientOrderId, OrderIntent, SubmitError};
 use crate::symbol::{SymbolId, SymbolInfo};
@@ -50,6 +51,30 @@ pub trait Context {
     /// Asks for an open order to be cancelled; the answer comes as an [`crate::OrderUpdate`]
     /// (`Cancelled`, or `Rejected(UnknownOrder)`).
     fn cancel(&mut self, symbol: SymbolId, id: ClientOrderId) -> Result<(), SubmitError>;
+
+    /// Changes an open order: `qty` is its new total quantity (filled part included), `price`
+    /// its new limit price or [`Price::ZERO`] to keep it. The answer is an
+    /// [`crate::OrderUpdate`] (`Amended`, or `Rejected`).
+    fn amend(
+        &mut self,
+        symbol: SymbolId,
+        id: ClientOrderId,
+        price: Price,
+        qty: Qty,
+    ) -> Result<(), SubmitError>;
+
+    /// Cancels every open order of this strategy, on `symbol` or on every symbol; each
+    /// cancelled order is answered `Cancelled`.
+    fn cancel_all(&mut self, symbol: Option<SymbolId>) -> Result<(), SubmitError>;
+
+    /// Sends 2 to [`crate::MAX_BATCH`] orders of one symbol at once (Kraken `batch_add`: one
+    /// request, one rate-limit charge of n/2). All enter the ring or none does; `ids[i]` gets
+    /// the id of `intents[i]` (`ids` must be at least as long).
+    fn submit_batch(
+        &mut self,
+        intents: &[OrderIntent],
+        ids: &mut [ClientOrderId],
+    ) -> Result<(), SubmitError>;
 
     /// Queues a log record (the host stamps [`LogRecord::tsc`]). When the log ring is full the
     /// record is dropped and counted.

@@ -8,7 +8,7 @@
 //! [`crate::wire`] where they fit its 64-byte slots. Nothing here allocates.
 
 use crate::fixed::{Price, Qty};
-use crate::order::OrderUpdate;
+use crate::order_update::OrderUpdate;
 use crate::side::Side;
 use crate::symbol::SymbolId;
 

@@ -43,6 +43,7 @@ pub mod event;
 pub mod fixed;
 pub mod log;
 pub mod order;
+pub mod order_update;
 pub mod params;
 pub mod registry;
 pub mod replica;
@@ -61,9 +62,10 @@ pub use event::{
 pub use fixed::{Decimal, FixedDisplay, FixedError, Price, Qty};
 pub use log::{LogRecord, LogSchema, MAX_LOG_VALUES};
 pub use order::{
-    ClientOrderId, OrderIntent, OrderMessage, OrderRequest, OrderStatus, OrderType, OrderUpdate,
-    RejectReason, SubmitError,
+    ClientOrderId, OrderIntent, OrderMessage, OrderRequest, OrderType, SubmitError, TimeInForce,
+    MAX_BATCH,
 };
+pub use order_update::{OrderStatus, OrderUpdate, RejectReason, RiskReason};
 pub use params::{ParamError, Params};
 pub use registry::{BuildError, Registration, Registry};
 pub use side::{BookSide, Side};

@@ -1,13 +1,14 @@
-//! Order intents (strategy → engine) and order updates (engine → strategy).
+//! Order intents and requests (strategy → engine).
 //!
 //! A strategy describes what it wants with an [`OrderIntent`] and hands it to
-//! [`crate::Context::submit`]; the host stamps a [`ClientOrderId`] and pushes an
-//! [`OrderMessage`] into the strategy's intent ring. Everything that happens to the order comes
-//! back as an [`OrderUpdate`] event, whether the engine answers from its paper-fill model or, later,
-//! from Kraken: the contract is the same either way. All types are `Copy` and fixed-size; nothing
-//! here allocates.
+//! [`crate::Context::submit`] (or several at once to [`crate::Context::submit_batch`]); the host
+//! stamps a [`ClientOrderId`] and pushes an [`OrderMessage`] into the strategy's intent ring.
+//! Amends, cancels and cancel-all travel the same way. Everything that happens to an order comes
+//! back as an [`crate::OrderUpdate`] event, whether the engine answers from its paper-fill model
+//! or from Kraken: the contract is the same either way, so one strategy runs paper or live
+//! unchanged. All types are `Copy` and fixed-size; nothing here allocates.
 
-use crate::fixed::{Decimal, Price, Qty};
+use crate::fixed::{Price, Qty};
 use crate::side::Side;
 use crate::symbol::SymbolId;
 use core::fmt;
@@ -23,8 +24,21 @@ pub enum OrderType {
     PostOnly,
 }
 
-/// A host-assigned order id, unique within one engine run; it becomes Kraken's `cl_ord_id` when
-/// real order entry arrives.
+/// How long an order works (Kraken `time_in_force`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum TimeInForce {
+    /// Good till cancelled (Kraken's default).
+    #[default]
+    Gtc,
+    /// Immediate or cancel: what cannot fill on arrival is cancelled.
+    Ioc,
+    /// Good till date: the venue cancels it (reported `Cancelled`) at `expire_ns`, nanoseconds
+    /// since the Unix epoch.
+    Gtd { expire_ns: u64 },
+}
+
+/// A host-assigned order id, unique within one engine run. Live, the engine derives Kraken's
+/// `cl_ord_id` from it (and from a per-run prefix), so execution reports find their order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct ClientOrderId(pub u64);
 
@@ -44,9 +58,11 @@ pub struct OrderIntent {
     pub price: Price,
     /// Quantity, > 0.
     pub qty: Qty,
-    /// Free for the strategy (a signal number, a leg index); echoed nowhere, recorded with the
-    /// intent.
+    /// Free for the strategy (a signal number, a leg index); recorded with the intent, never
+    /// sent to the venue.
     pub tag: u32,
+    /// Good till cancelled unless set ([`OrderIntent::with_tif`]).
+    pub tif: TimeInForce,
 }
 
 impl OrderIntent {
@@ -58,6 +74,15 @@ impl OrderIntent {
             price,
             qty,
             tag: 0,
+            tif: TimeInForce::Gtc,
+        }
+    }
+
+    /// A limit order that only ever rests (rejected rather than taking liquidity).
+    pub const fn post_only(symbol: SymbolId, side: Side, price: Price, qty: Qty) -> OrderIntent {
+        OrderIntent {
+            order_type: OrderType::PostOnly,
+            ..OrderIntent::limit(symbol, side, price, qty)
         }
     }
 
@@ -69,11 +94,17 @@ impl OrderIntent {
             price: Price::ZERO,
             qty,
             tag: 0,
+            tif: TimeInForce::Gtc,
         }
     }
 
     pub const fn with_tag(mut self, tag: u32) -> OrderIntent {
         self.tag = tag;
+        self
+    }
+
+    pub const fn with_tif(mut self, tif: TimeInForce) -> OrderIntent {
+        self.tif = tif;
         self
     }
 
@@ -88,11 +119,15 @@ impl OrderIntent {
         if self.order_type != OrderType::Market && self.price.0 <= 0 {
             return Err(SubmitError::InvalidPrice);
         }
+        if self.order_type == OrderType::PostOnly && self.tif == TimeInForce::Ioc {
+            // Kraken refuses post-only IOC: it could never do anything.
+            return Err(SubmitError::InvalidTimeInForce);
+        }
         Ok(())
     }
 }
 
-/// Why [`crate::Context::submit`] / [`crate::Context::cancel`] refused without sending anything.
+/// Why a [`crate::Context`] order call refused without sending anything.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SubmitError {
     /// The intent ring is full: the engine core is behind. Nothing was sent; try later.
@@ -105,6 +140,10 @@ pub enum SubmitError {
     InvalidPrice,
     /// Order entry is switched off for this strategy (config) or the host is stopping.
     Disabled,
+    /// A time in force the order type cannot have (post-only IOC).
+    InvalidTimeInForce,
+    /// A batch of fewer than 2 or more than [`MAX_BATCH`] orders, or of several symbols.
+    InvalidBatch,
 }
 
 impl fmt::Display for SubmitError {
@@ -115,11 +154,17 @@ impl fmt::Display for SubmitError {
             SubmitError::InvalidQty => "quantity must be > 0",
             SubmitError::InvalidPrice => "limit price must be > 0",
             SubmitError::Disabled => "order entry disabled",
+            SubmitError::InvalidTimeInForce => "post-only orders cannot be immediate-or-cancel",
+            SubmitError::InvalidBatch => "a batch is 2 to 15 orders of one symbol",
         })
     }
 }
 
 impl std::error::Error for SubmitError {}
+
+/// Most orders in one [`crate::Context::submit_batch`]: Kraken's `batch_add` takes 2 to 15
+/// (https://docs.kraken.com/api/docs/websocket-v2/batch_add).
+pub const MAX_BATCH: usize = 15;
 
 /// What a strategy asks of the order path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,6 +177,17 @@ pub enum OrderRequest {
         client_id: ClientOrderId,
         symbol: SymbolId,
     },
+    /// Changes an open order in place (Kraken `amend_order`: queue priority is kept where the
+    /// venue allows). `qty` is the new total order quantity (filled part included); `price` the
+    /// new limit price, or [`Price::ZERO`] to keep it.
+    Amend {
+        client_id: ClientOrderId,
+        symbol: SymbolId,
+        price: Price,
+        qty: Qty,
+    },
+    /// Cancels every open order of the strategy (of `symbol`, or of every symbol).
+    CancelAll { symbol: Option<SymbolId> },
     /// Host-internal (strategies never send it): the host's replica of `symbol` disagreed with
     /// the engine's book; the engine answers with a fresh snapshot of its book (and `BookLive`
     /// if it is live), which makes the replica trustworthy again.
@@ -139,143 +195,35 @@ pub enum OrderRequest {
 }
 
 /// The element of a strategy's intent ring (host-internal: strategies use
-/// [`crate::Context::submit`]). Carries the receive TSC of the event the strategy was handling,
-/// so the engine can measure tick-to-intent latency, and the TSC at submission.
+/// [`crate::Context::submit`]). Carries the stamps of the event the strategy was handling, so
+/// the engine can measure tick-to-trade stage by stage, and the TSC at submission.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OrderMessage {
-    /// `recv_tsc` of the event being handled when the request was made (0 from `on_start`).
+    /// `recv_tsc` of the event being handled when the request was made (0 from `on_start` and
+    /// timers): the engine's read of the triggering frame.
     pub trigger_tsc: u64,
+    /// `publish_tsc` of that event: when the engine pushed it into the strategy's ring.
+    pub trigger_publish_tsc: u64,
+    /// Host TSC when the host took that event off the ring.
+    pub received_tsc: u64,
     /// Host TSC when the request entered the ring.
     pub submit_tsc: u64,
+    /// How many messages after this one belong to the same batch (0: single, or the last of a
+    /// batch). A batch is pushed all at once, so the engine sees it whole.
+    pub batch_rest: u8,
     pub request: OrderRequest,
 }
 
-/// Why the order path refused an order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum RejectReason {
-    /// The venue is not accepting this kind of order (status `maintenance`, `cancel_only`, or
-    /// a non-post-only order under `post_only`).
-    MarketClosed,
-    /// A post-only order would have taken liquidity.
-    WouldTake,
-    /// A market order found no liquidity on the other side (paper model: empty book side).
-    NoLiquidity,
-    /// Pre-trade risk limits (position, notional, rate) refused it.
-    Risk,
-    /// Price or quantity outside the pair's limits (`qty_min`, `price_increment`, ...).
-    BadParameters,
-    /// The book was stale, so the paper model could not price the order.
-    BookStale,
-    /// Cancel of an id that is not open.
-    UnknownOrder,
-    /// Anything else the venue said (the engine logs the text).
-    Other,
-}
-
-/// State an order reached.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum OrderStatus {
-    /// Accepted and working (for a resting limit order) or about to fill.
-    Accepted,
-    Rejected(RejectReason),
-    /// A (partial) fill: see [`OrderUpdate::fill_price`], [`OrderUpdate::fill_qty`],
-    /// [`OrderUpdate::remaining`]; `remaining == 0` means the order is done.
-    Filled,
-    /// Cancelled, by request or by the venue; `remaining` is what was left unfilled.
-    Cancelled,
-}
-
-/// An update about one order. Fill fields are zero unless `status == Filled` (and `remaining`
-/// for `Cancelled`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct OrderUpdate {
-    pub client_id: ClientOrderId,
-    pub symbol: SymbolId,
-    pub status: OrderStatus,
-    pub fill_price: Price,
-    pub fill_qty: Qty,
-    pub remaining: Qty,
-    /// The fee of this fill, in the pair's quote currency, exactly as the venue (or the paper
-    /// model) charged it; zero for anything but a fill.
-    pub fee: Decimal,
-}
-
-impl OrderUpdate {
-    pub const fn accepted(client_id: ClientOrderId, symbol: SymbolId) -> OrderUpdate {
-        OrderUpdate {
-            client_id,
-            symbol,
-            status: OrderStatus::Accepted,
-            fill_price: Price::ZERO,
-            fill_qty: Qty::ZERO,
-            remaining: Qty::ZERO,
-            fee: Decimal::ZERO,
-        }
-    }
-
-    /// The same update with its fill's fee.
-    pub const fn with_fee(mut self, fee: Decimal) -> OrderUpdate {
-        self.fee = fee;
-        self
-    }
-
-    pub const fn rejected(
-        client_id: ClientOrderId,
-        symbol: SymbolId,
-        reason: RejectReason,
-    ) -> OrderUpdate {
-        OrderUpdate {
-            status: OrderStatus::Rejected(reason),
-            ..OrderUpdate::accepted(client_id, symbol)
-        }
-    }
-
-    pub const fn filled(
-        client_id: ClientOrderId,
-        symbol: SymbolId,
-        price: Price,
-        qty: Qty,
-        remaining: Qty,
-    ) -> OrderUpdate {
-        OrderUpdate {
-            client_id,
-            symbol,
-            status: OrderStatus::Filled,
-            fill_price: price,
-            fill_qty: qty,
-            remaining,
-            fee: Decimal::ZERO,
-        }
-    }
-
-    pub const fn cancelled(
-        client_id: ClientOrderId,
-        symbol: SymbolId,
-        remaining: Qty,
-    ) -> OrderUpdate {
-        OrderUpdate {
-            status: OrderStatus::Cancelled,
-            remaining,
-            ..OrderUpdate::accepted(client_id, symbol)
-        }
-    }
-
-    /// `(price, qty, remaining)` of a fill.
-    #[inline]
-    pub fn fill(&self) -> Option<(Price, Qty, Qty)> {
-        match self.status {
-            OrderStatus::Filled => Some((self.fill_price, self.fill_qty, self.remaining)),
-            _ => None,
-        }
-    }
-
-    /// No further updates will follow for this order.
-    #[inline]
-    pub fn is_final(&self) -> bool {
-        match self.status {
-            OrderStatus::Accepted => false,
-            OrderStatus::Filled => self.remaining.0 == 0,
-            OrderStatus::Rejected(_) | OrderStatus::Cancelled => true,
+impl OrderMessage {
+    /// A single (unbatched) request with no trigger.
+    pub const fn new(submit_tsc: u64, request: OrderRequest) -> OrderMessage {
+        OrderMessage {
+            trigger_tsc: 0,
+            trigger_publish_tsc: 0,
+            received_tsc: 0,
+            submit_tsc,
+            batch_rest: 0,
+            request,
         }
     }
 }
@@ -307,17 +255,5 @@ mod tests {
             OrderIntent::limit(s, Side::Buy, Price(0), Qty(1)).validate(1),
             Err(SubmitError::InvalidPrice)
         );
-    }
-
-    #[test]
-    fn finality_and_fills() {
-        let (id, s) = (ClientOrderId(7), SymbolId(0));
-        assert!(!OrderUpdate::accepted(id, s).is_final());
-        let partial = OrderUpdate::filled(id, s, Price(5), Qty(2), Qty(1));
-        assert!(!partial.is_final());
-        assert_eq!(partial.fill(), Some((Price(5), Qty(2), Qty(1))));
-        assert!(OrderUpdate::filled(id, s, Price(5), Qty(3), Qty(0)).is_final());
-        assert!(OrderUpdate::rejected(id, s, RejectReason::Risk).is_final());
-        assert_eq!(OrderUpdate::cancelled(id, s, Qty(4)).fill(), None);
     }
 }

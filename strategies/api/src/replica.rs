@@ -260,7 +260,8 @@ fn book_change<B: BookView + ?Sized>(book: &B, done: &BookDone) -> BookChange {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::order::{ClientOrderId, OrderUpdate};
+    use crate::order::ClientOrderId;
+    use crate::order_update::OrderUpdate;
     use crate::wire::{LevelBatch, WireOrder};
     use crate::Decimal;
 

@@ -14,7 +14,8 @@
 
 use crate::event::{BookStale, ConnectionStatus, Ticker, Trade, WIRE_EVENT_SIZE};
 use crate::fixed::{Decimal, Price, Qty};
-use crate::order::{ClientOrderId, OrderStatus, OrderUpdate};
+use crate::order::ClientOrderId;
+use crate::order_update::{OrderStatus, OrderUpdate};
 use crate::side::BookSide;
 use crate::symbol::SymbolId;
 

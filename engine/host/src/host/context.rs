@@ -16,8 +16,8 @@ use kspin_api::replica::{Assembled, WireAssembler};
 use kspin_api::wire::WireEvent;
 use kspin_api::{
     BookView, ClientOrderId, Context, Event, EventKind, LogRecord, OrderIntent, OrderMessage,
-    OrderRequest, Strategy, SubmitError, SymbolId, SymbolInfo, TimerError, TimerFired, TimerId,
-    TimerTable,
+    OrderRequest, Price, Qty, Strategy, SubmitError, SymbolId, SymbolInfo, TimerError, TimerFired,
+    TimerId, TimerTable, MAX_BATCH,
 };
 use kspin_ring::Producer;
 use quanta::Clock;
@@ -55,6 +55,9 @@ pub(super) struct HostContext {
     pub(super) epoch: (u64, u64),
     /// `recv_tsc` of the event being handled.
     pub(super) trigger: u64,
+    /// `publish_tsc` of that event, and when this host took it (tick-to-trade stages).
+    pub(super) trigger_publish: u64,
+    pub(super) trigger_received: u64,
     /// The strategy's index in the bus (numbers its orders).
     pub(super) index: usize,
     pub(super) next_seq: u64,
@@ -98,6 +101,8 @@ impl HostContext {
             calibration_ns,
             epoch,
             trigger: 0,
+            trigger_publish: 0,
+            trigger_received: 0,
             index,
             next_seq: 1,
             timers: TimerTable::new(),
@@ -139,6 +144,8 @@ impl HostContext {
         self.trigger = event.recv_tsc;
         self.counters.events_delivered += 1;
         let received = self.clock.raw();
+        self.trigger_publish = event.publish_tsc;
+        self.trigger_received = received;
         strategy.on_event(event, self);
         let returned = self.clock.raw();
         if let Some(stages) = self.stages.as_mut() {
@@ -227,7 +234,10 @@ impl HostContext {
             }
             let message = OrderMessage {
                 trigger_tsc: self.trigger,
+                trigger_publish_tsc: self.trigger_publish,
+                received_tsc: self.trigger_received,
                 submit_tsc: now,
+                batch_rest: 0,
                 request: OrderRequest::Resnapshot {
                     symbol: SymbolId(i as u16),
                 },
@@ -242,16 +252,69 @@ impl HostContext {
         }
     }
 
-    pub(super) fn push_request(&mut self, request: OrderRequest) -> Result<(), SubmitError> {
-        let message = OrderMessage {
+    /// An intent-ring message stamped with the triggering event's stamps.
+    fn message(&self, submit_tsc: u64, request: OrderRequest, batch_rest: u8) -> OrderMessage {
+        OrderMessage {
             trigger_tsc: self.trigger,
-            submit_tsc: self.clock.raw(),
+            trigger_publish_tsc: self.trigger_publish,
+            received_tsc: self.trigger_received,
+            submit_tsc,
+            batch_rest,
             request,
-        };
+        }
+    }
+
+    pub(super) fn push_request(&mut self, request: OrderRequest) -> Result<(), SubmitError> {
+        let message = self.message(self.clock.raw(), request, 0);
         self.intents.try_push(message).map_err(|_| {
             self.counters.intents_refused += 1;
             SubmitError::RingFull
         })
+    }
+
+    /// Pushes a batch of new orders all at once (published together, so the engine sees the
+    /// batch whole), or nothing.
+    fn push_batch(
+        &mut self,
+        intents: &[OrderIntent],
+        ids: &mut [ClientOrderId],
+    ) -> Result<(), SubmitError> {
+        let n = intents.len();
+        let symbol = intents.first().map(|i| i.symbol);
+        if !(2..=MAX_BATCH).contains(&n)
+            || ids.len() < n
+            || intents.iter().any(|i| Some(i.symbol) != symbol)
+        {
+            return Err(SubmitError::InvalidBatch);
+        }
+        for intent in intents {
+            intent.validate(self.symbols.len())?;
+        }
+        if !self.intents.reserve(n) {
+            self.counters.intents_refused += 1;
+            return Err(SubmitError::RingFull);
+        }
+        let now = self.clock.raw();
+        let mut seq = self.next_seq;
+        for (k, (intent, id)) in intents.iter().zip(ids.iter_mut()).enumerate() {
+            let client_id = client_order_id(self.index, seq);
+            seq = (seq + 1) & ((1 << ORDER_SEQ_BITS) - 1);
+            let request = OrderRequest::New {
+                client_id,
+                intent: *intent,
+            };
+            // `n - 1 - k` < MAX_BATCH fits a u8.
+            let message = self.message(now, request, (n - 1 - k) as u8);
+            if self.intents.try_write(message).is_err() {
+                // Cannot happen after `reserve(n)`; leave the ring as it was.
+                self.intents.discard_unpublished();
+                return Err(SubmitError::RingFull);
+            }
+            *id = client_id;
+        }
+        self.intents.publish();
+        self.next_seq = seq;
+        Ok(())
     }
 }
 
@@ -279,6 +342,45 @@ impl Context for HostContext {
             return Err(SubmitError::UnknownSymbol);
         }
         self.push_request(OrderRequest::Cancel { client_id, symbol })
+    }
+
+    fn amend(
+        &mut self,
+        symbol: SymbolId,
+        client_id: ClientOrderId,
+        price: Price,
+        qty: Qty,
+    ) -> Result<(), SubmitError> {
+        if symbol.index() >= self.symbols.len() {
+            return Err(SubmitError::UnknownSymbol);
+        }
+        if qty.0 <= 0 {
+            return Err(SubmitError::InvalidQty);
+        }
+        if price.0 < 0 {
+            return Err(SubmitError::InvalidPrice);
+        }
+        self.push_request(OrderRequest::Amend {
+            client_id,
+            symbol,
+            price,
+            qty,
+        })
+    }
+
+    fn cancel_all(&mut self, symbol: Option<SymbolId>) -> Result<(), SubmitError> {
+        if symbol.is_some_and(|s| s.index() >= self.symbols.len()) {
+            return Err(SubmitError::UnknownSymbol);
+        }
+        self.push_request(OrderRequest::CancelAll { symbol })
+    }
+
+    fn submit_batch(
+        &mut self,
+        intents: &[OrderIntent],
+        ids: &mut [ClientOrderId],
+    ) -> Result<(), SubmitError> {
+        self.push_batch(intents, ids)
     }
 
     fn log(&mut self, mut record: LogRecord) {

@@ -181,13 +181,12 @@ fn a_resnapshot_request_hands_the_book_again_and_says_live() {
         "initial snapshot and BookLive"
     );
 
-    let request = kspin_api::OrderMessage {
-        trigger_tsc: 0,
-        submit_tsc: 0,
-        request: OrderRequest::Resnapshot {
+    let request = kspin_api::OrderMessage::new(
+        0,
+        OrderRequest::Resnapshot {
             symbol: SymbolId(0),
         },
-    };
+    );
     h.intents_mut().try_push(request).unwrap();
     let sources = [(book.clone(), true)];
     // Handed at once (the ring has room): the lane never lags for it.

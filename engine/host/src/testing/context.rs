@@ -9,8 +9,8 @@
 use core::time::Duration;
 
 use kspin_api::{
-    BookView, ClientOrderId, Context, LogRecord, OrderIntent, SubmitError, SymbolId, SymbolInfo,
-    TimerError, TimerId,
+    BookView, ClientOrderId, Context, LogRecord, OrderIntent, Price, Qty, SubmitError, SymbolId,
+    SymbolInfo, TimerError, TimerId,
 };
 
 use super::TestHost;
@@ -34,6 +34,34 @@ impl Context for TestHost {
         let cancelled = self.runner.context_mut().cancel(symbol, id);
         self.engine_turn();
         cancelled
+    }
+
+    fn amend(
+        &mut self,
+        symbol: SymbolId,
+        id: ClientOrderId,
+        price: Price,
+        qty: Qty,
+    ) -> Result<(), SubmitError> {
+        let amended = self.runner.context_mut().amend(symbol, id, price, qty);
+        self.engine_turn();
+        amended
+    }
+
+    fn cancel_all(&mut self, symbol: Option<SymbolId>) -> Result<(), SubmitError> {
+        let cancelled = self.runner.context_mut().cancel_all(symbol);
+        self.engine_turn();
+        cancelled
+    }
+
+    fn submit_batch(
+        &mut self,
+        intents: &[OrderIntent],
+        ids: &mut [ClientOrderId],
+    ) -> Result<(), SubmitError> {
+        let submitted = self.runner.context_mut().submit_batch(intents, ids);
+        self.engine_turn();
+        submitted
     }
 
     fn log(&mut self, record: LogRecord) {

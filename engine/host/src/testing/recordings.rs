@@ -54,7 +54,7 @@ impl TestHost {
             .iter()
             .filter_map(|m| match m.request {
                 OrderRequest::New { client_id, intent } => Some((client_id, intent)),
-                OrderRequest::Cancel { .. } | OrderRequest::Resnapshot { .. } => None,
+                _ => None,
             })
             .collect()
     }
