@@ -1,7 +1,8 @@
 //! Configuration of a simulated venue and the errors starting one can produce.
 //!
 //! Owns plain data only. Invariants: the default configuration starts a usable plain `ws://`
-//! venue on an ephemeral port with every listed pair; nothing here opens sockets or files.
+//! venue on an ephemeral port with every listed pair, and its trading side on two more
+//! ephemeral ports; nothing here opens sockets or files.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -10,6 +11,7 @@ use std::time::Duration;
 use super::fault::FaultSpec;
 use super::pacer::PacingMode;
 use super::send_stamps::SendStamps;
+use super::trading::SimTradingConfig;
 
 /// Kraken sends a heartbeat "approximately once every second in the absence of any other
 /// channel updates" (PROTOCOL.md §1.2).
@@ -49,6 +51,10 @@ pub struct SimConfig {
     pub send_stamps: Option<Arc<SendStamps>>,
     /// Pin the venue thread to this core (latency benchmarks); `None` = not pinned.
     pub core: Option<usize>,
+    /// The trading side (REST token endpoint, authenticated WebSocket, matching engine) on
+    /// its own two listeners; `None` = market data only. The default runs it with a throwaway
+    /// key pair (see `VenueHandle::credentials`).
+    pub trading: Option<SimTradingConfig>,
 }
 
 impl Default for SimConfig {
@@ -67,6 +73,7 @@ impl Default for SimConfig {
             start_paused: false,
             send_stamps: None,
             core: None,
+            trading: Some(SimTradingConfig::default()),
         }
     }
 }
@@ -91,4 +98,6 @@ pub enum SimError {
     UnknownSymbol(String),
     #[error("cannot start the venue thread: {0}")]
     Thread(std::io::Error),
+    #[error("trading configuration: {0}")]
+    Trading(String),
 }

@@ -1,7 +1,8 @@
 //! One client connection of the venue: the non-blocking socket (plain or TLS), the WebSocket
 //! handshake and session, and the client's subscriptions.
 //!
-//! Owns the stream and what the client subscribed to. Invariants: every socket operation is
+//! Owns the stream and what the client subscribed to (on the authenticated endpoint, its
+//! trading session). Invariants: every socket operation is
 //! non-blocking (the venue thread serves all connections and the market in one loop); a write
 //! that cannot complete stays queued in tungstenite's bounded buffer, and a client whose buffer
 //! fills is disconnected rather than allowed to grow memory; the `status` frame is the first
@@ -17,6 +18,8 @@ use tungstenite::handshake::{HandshakeError, MidHandshake};
 use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tungstenite::{Error as WsError, Message, Utf8Bytes, WebSocket};
+
+use super::trading::session::AuthSession;
 
 /// Kraken's v2 public endpoint path (`wss://ws.kraken.com/v2`, PROTOCOL.md §1.1).
 pub const ENDPOINT_PATH: &str = "/v2";
@@ -132,6 +135,8 @@ pub struct Connection {
     pub trades: Vec<usize>,
     pub tickers: Vec<(usize, TickerTrigger)>,
     pub instrument: bool,
+    /// The trading session of a connection accepted on the authenticated listener.
+    pub auth: Option<Box<AuthSession>>,
     /// Text frames queued on this connection so far (the last one's sequence number).
     pub text_frames_queued: u64,
     /// Text frames already handed to [`super::send_stamps::SendStamps`].
@@ -163,6 +168,7 @@ impl Connection {
             trades: Vec::new(),
             tickers: Vec::new(),
             instrument: false,
+            auth: None,
             text_frames_queued: 0,
             text_frames_stamped: 0,
         }
@@ -185,6 +191,7 @@ impl Connection {
             || !self.trades.is_empty()
             || !self.tickers.is_empty()
             || self.instrument
+            || self.auth.as_ref().is_some_and(|a| a.has_subscriptions())
     }
 
     /// Drives the handshake if it is in progress.

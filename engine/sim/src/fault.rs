@@ -19,6 +19,19 @@
 //!        | "refuse:" DURATION     close the listener: connections are refused, then accepted again
 //!        | "burst" [":" FACTOR "x"] [":" DURATION]  message rate × FACTOR (default 10) for
 //!                                 DURATION (default 1s)
+//!        | "ack-delay:" DURATION [":" DURATION]   trading side: every answer to order entry
+//!                                 (add/amend/cancel/batch/cancel_all/cancel_all_orders_after)
+//!                                 is held back by the first DURATION, for the second DURATION
+//!                                 (default 10s); the orders are processed at once, so their
+//!                                 `executions` events reach the client before the answer
+//!        | "reject:" COUNT [":" TEXT]  trading side: the next COUNT orders (an `add_order`, or
+//!                                 a whole `batch_add`) that pass validation are refused with
+//!                                 TEXT (default `EService:Unavailable`; any text without `@`)
+//!        | "auth-drop"            trading side: cut every authenticated connection (no
+//!                                 WebSocket close); open orders stay at the venue and keep
+//!                                 filling against the market, the dead man's switch keeps
+//!                                 running, and a reconnecting client's `executions` snapshot
+//!                                 shows the truth (`snap_trades: true` adds the fills)
 //! DURATION := NUMBER ("ms" | "s" | "m")   NUMBER may have decimals: 1.5s
 //! SIZE     := NUMBER ["B" | "KiB" | "MiB" | "KB" | "MB"]
 //! ```
@@ -43,6 +56,10 @@ pub const DEFAULT_DEEP: usize = 80_000;
 pub const MAX_DEEP: usize = 4_000_000;
 /// Default burst length.
 pub const DEFAULT_BURST: Duration = Duration::from_secs(1);
+/// How long `ack-delay` stays in force by default.
+pub const DEFAULT_ACK_DELAY_WINDOW: Duration = Duration::from_secs(10);
+/// The text `reject` refuses orders with by default.
+pub const DEFAULT_REJECT_TEXT: &str = "EService:Unavailable";
 
 /// What a fault does.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,6 +79,18 @@ pub enum FaultKind {
         factor: u32,
         duration: Duration,
     },
+    /// Trading answers held back by `delay` for `duration`.
+    AckDelay {
+        delay: Duration,
+        duration: Duration,
+    },
+    /// The next `count` orders refused with `text`.
+    Reject {
+        count: u32,
+        text: String,
+    },
+    /// Every authenticated connection cut.
+    AuthDrop,
 }
 
 /// When a fault fires.
@@ -240,10 +269,38 @@ impl FromStr for FaultSpec {
                 }
                 FaultKind::Burst { factor, duration }
             }
+            "auth-drop" => no_args(FaultKind::AuthDrop)?,
+            "ack-delay" => {
+                let (delay, window) = args.split_once(':').unwrap_or((args, ""));
+                let delay = need_duration(delay)?;
+                let duration = if window.is_empty() {
+                    DEFAULT_ACK_DELAY_WINDOW
+                } else {
+                    parse_duration(window).map_err(&bad)?
+                };
+                FaultKind::AckDelay { delay, duration }
+            }
+            "reject" => {
+                let (count, text) = args.split_once(':').unwrap_or((args, ""));
+                let count = match count.parse::<u32>() {
+                    Ok(n) if n > 0 && count.bytes().all(|b| b.is_ascii_digit()) => n,
+                    _ => {
+                        return Err(bad(
+                            "`reject` needs a count of 1 or more, e.g. `reject:3`".into()
+                        ))
+                    }
+                };
+                let text = if text.is_empty() {
+                    DEFAULT_REJECT_TEXT.to_owned()
+                } else {
+                    text.to_owned()
+                };
+                FaultKind::Reject { count, text }
+            }
             other => {
                 return Err(bad(format!(
                     "unknown fault `{other}` (drop, stall, corrupt, malformed, deep, oversized, \
-                     tls-no-close-notify, maintenance, refuse, burst)"
+                     tls-no-close-notify, maintenance, refuse, burst, ack-delay, reject, auth-drop)"
                 )))
             }
         };
@@ -267,6 +324,14 @@ impl fmt::Display for FaultKind {
             FaultKind::Burst { factor, duration } => {
                 write!(f, "burst:{factor}x:{}", fmt_duration(*duration))
             }
+            FaultKind::AckDelay { delay, duration } => write!(
+                f,
+                "ack-delay:{}:{}",
+                fmt_duration(*delay),
+                fmt_duration(*duration)
+            ),
+            FaultKind::Reject { count, text } => write!(f, "reject:{count}:{text}"),
+            FaultKind::AuthDrop => f.write_str("auth-drop"),
         }
     }
 }
@@ -383,11 +448,43 @@ mod tests {
             p("drop@250ms").when,
             FaultWhen::At(Duration::from_millis(250))
         );
+        assert_eq!(
+            p("ack-delay:300ms@2s").kind,
+            FaultKind::AckDelay {
+                delay: Duration::from_millis(300),
+                duration: DEFAULT_ACK_DELAY_WINDOW
+            }
+        );
+        assert_eq!(
+            p("ack-delay:1s:30s@2s").kind,
+            FaultKind::AckDelay {
+                delay: secs(1),
+                duration: secs(30)
+            }
+        );
+        assert_eq!(
+            p("reject:3@1s").kind,
+            FaultKind::Reject {
+                count: 3,
+                text: DEFAULT_REJECT_TEXT.into()
+            }
+        );
+        assert_eq!(
+            p("reject:2:EOrder:Insufficient funds@every:5s").kind,
+            FaultKind::Reject {
+                count: 2,
+                text: "EOrder:Insufficient funds".into()
+            }
+        );
+        assert_eq!(p("auth-drop@4s").kind, FaultKind::AuthDrop);
         for s in [
             "stall:3s@10s",
             "burst:4x:2s@every:3s",
             "malformed@every:7",
             "drop@250ms",
+            "ack-delay:250ms:2s@1s",
+            "reject:4:EOrder:Insufficient funds@3s",
+            "auth-drop@every:2s",
         ] {
             assert_eq!(p(&p(s).to_string()), p(s), "{s}");
         }
@@ -406,6 +503,11 @@ mod tests {
             ("malformed@every:0", "1 or more"),
             ("burst:0x@1s", "burst factor"),
             ("corrupt:BTCUSD@1s", "not a symbol"),
+            ("ack-delay@1s", "needs a duration"),
+            ("ack-delay:x@1s", "needs a unit"),
+            ("reject:0@1s", "count of 1 or more"),
+            ("reject@1s", "count of 1 or more"),
+            ("auth-drop:1@1s", "takes no argument"),
         ] {
             let e = s.parse::<FaultSpec>().unwrap_err();
             assert_eq!(e.spec, s);

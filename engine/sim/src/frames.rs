@@ -12,7 +12,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use kspin_api::{Price, Qty};
 
 use super::market::{TickerFigures, TradePrint};
-use super::pairs::SimPair;
+use super::pairs::{asset_precision, is_fiat, SimPair};
 
 /// `version` in the status frame (the captured 2026 value, PROTOCOL.md §1.2).
 pub const API_VERSION: &str = "2.0.10";
@@ -216,12 +216,12 @@ pub fn instrument(out: &mut String, pairs: &[&SimPair]) {
         }
         out.push_str("{\"id\":");
         push_str(out, a);
-        let fiat = matches!(*a, "USD" | "EUR" | "GBP");
+        let fiat = is_fiat(a);
         let _ = write!(
             out,
             ",\"status\":\"enabled\",\"precision\":{},\"precision_display\":{},\
              \"borrowable\":{},\"collateral_value\":1.0,\"margin_rate\":0.02}}",
-            if fiat { 4 } else { 10 },
+            asset_precision(a),
             if fiat { 2 } else { 5 },
             !fiat
         );

@@ -1,6 +1,7 @@
-//! The handle side of the simulated venue: [`SimVenue::start`] binds 127.0.0.1, prepares TLS,
-//! spawns the venue thread (`venue_loop`) and returns a [`VenueHandle`] through which tests and
-//! the CLI read the venue's books and counters, freeze the market and inject faults.
+//! The handle side of the simulated venue: [`SimVenue::start`] binds 127.0.0.1 (the public
+//! listener, and with trading the REST and authenticated listeners), prepares TLS, spawns the
+//! venue thread (`venue_loop`) and returns a [`VenueHandle`] through which tests and the CLI read
+//! the venue's books, counters, orders, balances and fills, freeze the market and inject faults.
 //!
 //! Owns the thread's join handle, the certificate and the shared state's other end.
 //! Invariants: only 127.0.0.1 is ever bound; `pause()` and `inject()` return only once the loop
@@ -15,6 +16,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use kspin_api::{Price, Qty};
+use kspin_auth::Credentials;
 
 use crate::SUPPORTED_DEPTHS;
 
@@ -25,7 +27,8 @@ use super::pairs::{find_pair, instruments, SimPair};
 use super::state::{Levels, MarketState};
 use super::stats::VenueStats;
 use super::tls::VenueCert;
-use super::venue_loop::{Shared, VenueLoop};
+use super::trading::{Balance, Exchange, Fill, Order};
+use super::venue_loop::{Shared, TradingSide, VenueLoop};
 
 /// How long `pause()` waits for the loop to acknowledge before giving up.
 const PAUSE_WAIT: Duration = Duration::from_secs(5);
@@ -51,13 +54,26 @@ impl SimVenue {
             }
             v
         };
-        let listener =
-            TcpListener::bind(("127.0.0.1", cfg.port)).map_err(|source| SimError::Bind {
-                port: cfg.port,
-                source,
-            })?;
-        listener.set_nonblocking(true).map_err(SimError::Socket)?;
+        let listener = bind(cfg.port)?;
         let addr = listener.local_addr().map_err(SimError::Socket)?;
+        let (exchange, rest, auth) = match &cfg.trading {
+            None => (None, None, None),
+            Some(t) => {
+                let resolved = t.resolve().map_err(SimError::Trading)?;
+                let exchange = Exchange::new(resolved, pairs.clone(), cfg.seed, Instant::now());
+                (
+                    Some(exchange),
+                    Some(bind(t.rest_port)?),
+                    Some(bind(t.auth_port)?),
+                )
+            }
+        };
+        let local = |l: &Option<TcpListener>| -> Result<Option<SocketAddr>, SimError> {
+            l.as_ref()
+                .map(|l| l.local_addr().map_err(SimError::Socket))
+                .transpose()
+        };
+        let (rest_addr, auth_addr) = (local(&rest)?, local(&auth)?);
         let (cert, tls_config) = if cfg.tls {
             let cert = VenueCert::generate()?;
             let config = cert.server_config()?;
@@ -74,12 +90,20 @@ impl SimVenue {
             cert_path = Some(path.clone());
         }
         let shared = Arc::new(Shared::new(
-            MarketState::new(Market::new(&pairs, cfg.seed), cfg.seed),
+            MarketState::new(Market::new(&pairs, cfg.seed), cfg.seed, exchange),
             cfg.start_paused,
         ));
         let core = cfg.core;
-        let venue = VenueLoop::new(cfg, pairs.clone(), shared.clone(), listener, tls_config)
-            .map_err(SimError::Socket)?;
+        let trading = TradingSide::new(rest, auth);
+        let venue = VenueLoop::new(
+            cfg,
+            pairs.clone(),
+            shared.clone(),
+            listener,
+            tls_config,
+            trading,
+        )
+        .map_err(SimError::Socket)?;
         let thread = std::thread::Builder::new()
             .name("kspin-sim-venue".into())
             .spawn(move || {
@@ -92,6 +116,8 @@ impl SimVenue {
             .map_err(SimError::Thread)?;
         Ok(VenueHandle {
             addr,
+            rest_addr,
+            auth_addr,
             tls: cert.is_some(),
             cert,
             cert_path,
@@ -102,9 +128,19 @@ impl SimVenue {
     }
 }
 
+/// A non-blocking listener on 127.0.0.1:`port`.
+fn bind(port: u16) -> Result<TcpListener, SimError> {
+    let listener =
+        TcpListener::bind(("127.0.0.1", port)).map_err(|source| SimError::Bind { port, source })?;
+    listener.set_nonblocking(true).map_err(SimError::Socket)?;
+    Ok(listener)
+}
+
 /// A running venue. Dropping it stops the venue like [`VenueHandle::stop`].
 pub struct VenueHandle {
     addr: SocketAddr,
+    rest_addr: Option<SocketAddr>,
+    auth_addr: Option<SocketAddr>,
     tls: bool,
     cert: Option<VenueCert>,
     cert_path: Option<PathBuf>,
@@ -127,6 +163,91 @@ impl VenueHandle {
         } else {
             format!("ws://127.0.0.1:{}/v2", self.addr.port())
         }
+    }
+
+    /// The REST endpoint's base URL for `POST /0/private/GetWebSocketsToken`:
+    /// `https://127.0.0.1:PORT` with TLS (the certificate also names 127.0.0.1),
+    /// `http://127.0.0.1:PORT` without; `None` without the trading side.
+    pub fn rest_url(&self) -> Option<String> {
+        let port = self.rest_addr?.port();
+        Some(if self.tls {
+            format!("https://127.0.0.1:{port}")
+        } else {
+            format!("http://127.0.0.1:{port}")
+        })
+    }
+
+    /// The authenticated WebSocket endpoint (Kraken's `wss://ws-auth.kraken.com/v2`):
+    /// `wss://localhost:PORT/v2` with TLS, `ws://127.0.0.1:PORT/v2` without; `None` without the
+    /// trading side.
+    pub fn auth_url(&self) -> Option<String> {
+        let port = self.auth_addr?.port();
+        Some(if self.tls {
+            format!("wss://localhost:{port}/v2")
+        } else {
+            format!("ws://127.0.0.1:{port}/v2")
+        })
+    }
+
+    /// The REST listener's address (127.0.0.1).
+    pub fn rest_addr(&self) -> Option<SocketAddr> {
+        self.rest_addr
+    }
+
+    /// The authenticated listener's address (127.0.0.1).
+    pub fn auth_addr(&self) -> Option<SocketAddr> {
+        self.auth_addr
+    }
+
+    /// The key pair the token endpoint accepts (the configured one, or the throwaway pair made
+    /// at start); `None` without the trading side.
+    pub fn credentials(&self) -> Option<Credentials> {
+        let state = self.shared.state();
+        state.exchange.as_ref().map(|e| e.credentials().clone())
+    }
+
+    /// The venue's open orders, in arrival order.
+    pub fn open_orders(&self) -> Vec<Order> {
+        let state = self.shared.state();
+        state
+            .exchange
+            .as_ref()
+            .map_or_else(Vec::new, |e| e.open_orders().to_vec())
+    }
+
+    /// The account's balances, by asset code.
+    pub fn balances(&self) -> Vec<Balance> {
+        let state = self.shared.state();
+        state
+            .exchange
+            .as_ref()
+            .map_or_else(Vec::new, |e| e.ledger().all())
+    }
+
+    /// One asset's balance (mantissa at the asset's precision; 0 if it holds none).
+    pub fn balance(&self, asset: &str) -> i128 {
+        let state = self.shared.state();
+        state
+            .exchange
+            .as_ref()
+            .map_or(0, |e| e.ledger().balance(asset))
+    }
+
+    /// Every fill of the account so far, oldest first.
+    pub fn fills(&self) -> Vec<Fill> {
+        let state = self.shared.state();
+        state
+            .exchange
+            .as_ref()
+            .map_or_else(Vec::new, |e| e.fills().to_vec())
+    }
+
+    /// Pair `symbol`'s trading rate counter now (Kraken's units; decays per the tier).
+    pub fn rate_counter(&self, symbol: &str) -> Option<f64> {
+        let index = self.pairs.iter().position(|p| p.symbol == symbol)?;
+        let state = self.shared.state();
+        let e = state.exchange.as_ref()?;
+        Some(e.ratecount(index, Instant::now()) as f64 / 100.0)
     }
 
     /// The self-signed certificate (PEM) when TLS is on.

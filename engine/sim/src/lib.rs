@@ -1,7 +1,7 @@
 //! kspin-sim: a simulated Kraken spot venue. A loopback WebSocket server (`ws://` and `wss://`)
-//! speaking Kraken's v2 public protocol closely enough that the engine cannot tell the
-//! difference, with a seeded order-flow model, valid checksums at every depth, and fault
-//! injection.
+//! speaking Kraken's v2 public and authenticated protocols closely enough that the engine cannot
+//! tell the difference, with a seeded order-flow model, valid checksums at every depth, a REST
+//! token endpoint, order entry with a matching engine, and fault injection.
 //!
 //! Owns the market model ([`market`]), the per-depth views that derive each subscription's frames
 //! ([`depth_view`]) over the venue's own reference book ([`ref_book`]: an ordered map per side and
@@ -9,10 +9,14 @@
 //! tests against the venue check the engine against something it did not compute itself), frame
 //! text ([`frames`]), requests ([`requests`]), connections ([`conn`]), TLS ([`tls`]), pacing
 //! ([`pacer`]), the send-time side channel for latency benchmarks ([`send_stamps`]), faults
-//! ([`fault`]), the venue thread ([`venue_loop`]) and its handle ([`handle`]). Invariants: binds
-//! 127.0.0.1 only; the same seed gives the same book and trade events; what a correct client
-//! holds can always be read back ([`VenueHandle::book_levels`]). It is a test tool, not the engine
-//! core: it runs on its own thread and may allocate and lock.
+//! ([`fault`]), the venue thread ([`venue_loop`]) and its handle ([`handle`]); and the trading
+//! side ([`trading`]): Kraken's REST token endpoint, the authenticated WebSocket endpoint with
+//! `executions`, `balances` and order entry, and a matching engine that trades one simulated
+//! account against the market. Invariants: binds 127.0.0.1 only; the same seed gives the same
+//! book and trade events, with or without trading; what a correct client holds can always be
+//! read back ([`VenueHandle::book_levels`], [`VenueHandle::open_orders`],
+//! [`VenueHandle::balances`], [`VenueHandle::fills`]). It is a test tool, not the engine core:
+//! it runs on its own thread and may allocate and lock, but never panics on client input.
 
 #![forbid(unsafe_code)]
 
@@ -36,6 +40,7 @@ pub mod state;
 pub mod stats;
 pub mod stream;
 pub mod tls;
+pub mod trading;
 pub mod venue_loop;
 
 pub use config::{SimConfig, SimError};
@@ -46,3 +51,7 @@ pub use pairs::{instruments, SimPair};
 pub use ref_book::RefBook;
 pub use send_stamps::SendStamps;
 pub use stats::VenueStats;
+pub use trading::{
+    Balance, Fill, LedgerEntry, Liquidity, Order, OrderStatus, OrderType, Side, SimTradingConfig,
+    TimeInForce, TradingTier,
+};

@@ -177,6 +177,17 @@ impl SymbolMarket {
         }
     }
 
+    /// Every level of `side`, best first (the matching engine walks these).
+    pub fn levels(&self, side: BookSideKind) -> impl Iterator<Item = (i64, i64)> + '_ {
+        let (bids, asks) = match side {
+            BookSideKind::Bid => (Some(self.bids.iter().rev()), None),
+            BookSideKind::Ask => (None, Some(self.asks.iter())),
+        };
+        let bids = bids.into_iter().flatten();
+        let asks = asks.into_iter().flatten();
+        bids.chain(asks).map(|(&p, &q)| (p, q))
+    }
+
     /// The most recent trades, oldest first (at most [`TRADE_TAPE`]).
     pub fn tape(&self) -> impl Iterator<Item = &TradePrint> {
         self.tape.iter()

@@ -116,6 +116,22 @@ const PAIRS: [SimPair; 7] = [
     },
 ];
 
+/// Whether an asset is a fiat currency of the table (USD, EUR, GBP).
+pub fn is_fiat(asset: &str) -> bool {
+    matches!(asset, "USD" | "EUR" | "GBP")
+}
+
+/// Decimals the venue keeps balances, ledger amounts, costs and fees of `asset` in: the
+/// `precision` of the asset in the `instrument` channel (4 for fiat, 10 for crypto, as Kraken
+/// lists them).
+pub fn asset_precision(asset: &str) -> u8 {
+    if is_fiat(asset) {
+        4
+    } else {
+        10
+    }
+}
+
 /// Every pair the venue knows, in a fixed order (the default symbol set).
 pub fn instruments() -> &'static [SimPair] {
     &PAIRS

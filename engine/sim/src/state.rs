@@ -1,7 +1,9 @@
-//! The venue's shared market state: the true market plus the depth views clients subscribe to.
+//! The venue's shared market state: the true market, the depth views clients subscribe to, and
+//! the exchange that trades the simulated account against that market.
 //!
-//! Owns the [`Market`] and one [`DepthView`] per (symbol, depth) that has at least one
-//! subscriber. Invariants: a view exists exactly while its subscriber count is > 0; every view
+//! Owns the [`Market`], one [`DepthView`] per (symbol, depth) that has at least one
+//! subscriber, and the [`Exchange`] when the trading side runs (in the same mutex, so an order
+//! is always matched against the book clients were last sent). Invariants: a view exists exactly while its subscriber count is > 0; every view
 //! equals the market's top N after each step (see `depth_view`), so [`MarketState::book_levels`]
 //! answers "what a correct client holds now" from the view, or, with no view, from the market's
 //! top N directly (the same thing). Lives behind the venue's one mutex; never does I/O.
@@ -10,6 +12,7 @@ use kspin_api::{Price, Qty};
 
 use super::depth_view::DepthView;
 use super::market::{BookSideKind, Market};
+use super::trading::Exchange;
 
 /// A view and how many subscriptions use it.
 #[derive(Debug)]
@@ -24,17 +27,19 @@ pub struct MarketState {
     pub market: Market,
     pub views: Vec<ViewSlot>,
     pub seed: u64,
+    pub exchange: Option<Exchange>,
 }
 
 /// Bids and asks, best first.
 pub type Levels = (Vec<(Price, Qty)>, Vec<(Price, Qty)>);
 
 impl MarketState {
-    pub fn new(market: Market, seed: u64) -> MarketState {
+    pub fn new(market: Market, seed: u64, exchange: Option<Exchange>) -> MarketState {
         MarketState {
             market,
             views: Vec::new(),
             seed,
+            exchange,
         }
     }
 

@@ -1,4 +1,5 @@
-//! The venue's counters: what it sent, to whom, and which faults fired.
+//! The venue's counters: what it sent, to whom, which faults fired, and what the trading side
+//! did (tokens, orders by outcome and refusal reason, fills, cancels, dead man's switch).
 //!
 //! Owns one relaxed atomic per counter, shared between the venue thread (the only writer) and the
 //! handle (reader). Invariants: counters only grow; a [`VenueStats`] is a plain copy taken at one
@@ -86,6 +87,62 @@ counters! {
     connections_cut,
     /// Times the listener was closed by `refuse`.
     refuse_windows,
+    /// Requests to the REST listener (well formed or not).
+    rest_requests,
+    /// REST requests answered 400, 404 or 405.
+    rest_bad_requests,
+    /// WebSocket tokens issued.
+    tokens_issued,
+    /// Token requests refused (bad key, signature or nonce).
+    tokens_refused,
+    /// Connections accepted on the authenticated listener.
+    auth_connections,
+    /// Authenticated connections cut by `auth-drop`.
+    auth_drops,
+    /// Trading requests (order entry and private subscriptions).
+    trading_requests,
+    /// Trading requests refused for a missing, unknown or expired token.
+    auth_refused,
+    /// Successful answers to trading requests.
+    trading_acks,
+    /// `executions` frames sent (snapshots and updates).
+    execution_frames,
+    /// `balances` frames sent (snapshots and updates).
+    balance_frames,
+    /// Orders placed (each order of a batch counts).
+    orders_placed,
+    /// Orders checked with `validate: true` and not placed.
+    orders_validated,
+    /// Orders amended.
+    orders_amended,
+    /// Orders cancelled by the client (`cancel_order`, `cancel_all`, `batch_cancel`).
+    orders_cancelled,
+    /// Unfilled rests of market and IOC orders cancelled.
+    remainders_cancelled,
+    /// Fills of the account's orders.
+    fills,
+    /// GTD orders expired.
+    orders_expired,
+    /// `cancel_all_orders_after` requests.
+    dead_man_requests,
+    /// Orders cancelled by the dead man's switch.
+    dead_man_cancels,
+    /// Refused: bad arguments, unknown pair, precision, minimums, duplicate `cl_ord_id`.
+    rejected_invalid,
+    /// Refused: `EOrder:Unknown order`.
+    rejected_unknown_order,
+    /// Refused: `EOrder:Post only order`.
+    rejected_post_only,
+    /// Refused: `EOrder:Insufficient funds`.
+    rejected_funds,
+    /// Refused: `EOrder:Orders limit exceeded`.
+    rejected_orders_limit,
+    /// Refused: `EOrder:Rate limit exceeded` (any transaction).
+    rejected_rate_limit,
+    /// Refused by the `reject` fault.
+    rejected_fault,
+    /// Refused: maintenance (`EService:Unavailable`) or an elapsed deadline.
+    rejected_unavailable,
 }
 
 impl StatsCounters {

@@ -1,11 +1,16 @@
 //! The venue thread: one loop that accepts connections, answers requests, steps the market at
-//! the paced rate, broadcasts frames, sends heartbeats and fires faults.
+//! the paced rate, broadcasts frames, sends heartbeats and fires faults ([`faults`]), and runs
+//! the trading side's listeners, requests, fills and timers ([`trading`]).
 //!
-//! Owns the listener, every connection and (behind one mutex shared with the handle) the market
-//! state. Invariants: one thread does all the work, so a snapshot and the updates after it are
-//! always consistent and every frame for a connection is queued in market order; every loop
+//! Owns the listeners, every connection and (behind one mutex shared with the handle) the market
+//! state and the exchange. Invariants: one thread does all the work, so a snapshot and the
+//! updates after it are always consistent and every frame for a connection is queued in market
+//! order (an account's fills on a market step follow that step's public frames); every loop
 //! iteration is bounded and idles at most ~1 ms, so `stop()` and `pause()` take effect
 //! promptly; only 127.0.0.1 is ever bound. It never panics on client input.
+
+mod faults;
+mod trading;
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -18,7 +23,7 @@ use tungstenite::Utf8Bytes;
 
 use super::config::SimConfig;
 use super::conn::{Connection, Progress, Sent, TickerTrigger, VenueStream};
-use super::fault::{FaultKind, FaultSchedule, MAX_DEEP, MAX_OVERSIZED};
+use super::fault::{FaultKind, FaultSchedule, MAX_OVERSIZED};
 use super::frames::{self, now_micros};
 use super::market::StepOutcome;
 use super::pacer::{pacer_for, Pacer, PacingMode};
@@ -28,6 +33,11 @@ use super::rng::SimRng;
 use super::state::MarketState;
 use super::stats::StatsCounters;
 use super::tls;
+use super::trading::exchange::Now;
+use super::trading::requests::TradingCtx;
+use super::trading::session::fan_out;
+
+pub(super) use trading::TradingSide;
 
 /// Longest the loop idles between iterations (bounds request latency and `stop()` delay).
 const MAX_IDLE: Duration = Duration::from_millis(1);
@@ -95,6 +105,7 @@ pub(super) struct VenueLoop {
     corrupt_pending: Vec<Option<usize>>,
     outcome: StepOutcome,
     was_frozen: bool,
+    trading: TradingSide,
 }
 
 impl VenueLoop {
@@ -104,6 +115,7 @@ impl VenueLoop {
         shared: Arc<Shared>,
         listener: TcpListener,
         tls: Option<Arc<ServerConfig>>,
+        trading: TradingSide,
     ) -> std::io::Result<VenueLoop> {
         let now = Instant::now();
         Ok(VenueLoop {
@@ -125,6 +137,7 @@ impl VenueLoop {
             corrupt_pending: Vec::new(),
             outcome: StepOutcome::default(),
             was_frozen: false,
+            trading,
         })
     }
 
@@ -150,6 +163,8 @@ impl VenueLoop {
             let mut idle = MAX_IDLE;
             if self.stall_until.is_none() {
                 self.accept(now);
+                self.accept_trading(now);
+                self.serve_http(now);
                 self.serve_requests(now, &mut requests);
                 let frozen =
                     self.shared.paused.load(Ordering::SeqCst) || self.maintenance_until.is_some();
@@ -164,6 +179,7 @@ impl VenueLoop {
                     idle = idle.min(self.pacer.idle(Instant::now()));
                 }
                 self.heartbeats(now);
+                self.trading_timers(now);
                 let stamps = self.cfg.send_stamps.as_deref();
                 for c in &mut self.conns {
                     if let (Some(stamps), 1) = (stamps, c.number) {
@@ -192,9 +208,15 @@ impl VenueLoop {
     }
 
     fn accept(&mut self, now: Instant) {
-        let Some(listener) = &self.listener else {
-            return;
-        };
+        if let Some(listener) = self.listener.take() {
+            self.accept_on(&listener, false, now);
+            self.listener = Some(listener);
+        }
+    }
+
+    /// Accepts WebSocket clients on `listener` (the public one, or with `auth` the
+    /// authenticated one, whose connections get a trading session).
+    fn accept_on(&mut self, listener: &TcpListener, auth: bool, now: Instant) {
         for _ in 0..ACCEPTS_PER_ITERATION {
             let tcp = match listener.accept() {
                 Ok((tcp, _)) => tcp,
@@ -230,6 +252,10 @@ impl VenueLoop {
                 .max_message_size(Some(MAX_REQUEST))
                 .max_frame_size(Some(MAX_REQUEST));
             let mut conn = Connection::start(number, connection_id, stream, ws_config, now);
+            if auth {
+                conn.auth = Some(Box::default());
+                StatsCounters::add(&self.shared.stats.auth_connections, 1);
+            }
             if conn.progress() == Progress::JustOpened {
                 self.opened(&mut conn, now);
             }
@@ -256,14 +282,19 @@ impl VenueLoop {
     }
 
     fn serve_requests(&mut self, now: Instant, requests: &mut Vec<String>) {
-        let mut state = self.shared.state();
+        let shared = self.shared.clone();
+        let stats = &shared.stats;
+        let mut state = shared.state();
         let mut conns = std::mem::take(&mut self.conns);
-        for conn in &mut conns {
+        let mut events = std::mem::take(&mut self.trading.events);
+        let maintenance = self.maintenance_until.is_some();
+        for i in 0..conns.len() {
+            let conn = &mut conns[i];
             match conn.progress() {
                 Progress::Pending => {
                     if conn.age(now) > HANDSHAKE_TIMEOUT {
                         conn.cut();
-                        StatsCounters::add(&self.shared.stats.handshakes_failed, 1);
+                        StatsCounters::add(&stats.handshakes_failed, 1);
                     }
                     continue;
                 }
@@ -271,7 +302,7 @@ impl VenueLoop {
                 Progress::Open => {}
                 Progress::Closed { handshake_failed } => {
                     if handshake_failed {
-                        StatsCounters::add(&self.shared.stats.handshakes_failed, 1);
+                        StatsCounters::add(&stats.handshakes_failed, 1);
                     }
                     continue;
                 }
@@ -279,16 +310,46 @@ impl VenueLoop {
             requests.clear();
             conn.read_requests(requests);
             for text in requests.drain(..) {
-                let mut ctx = RequestCtx {
-                    state: &mut state,
-                    stats: &self.shared.stats,
-                    pairs: &self.pairs,
-                    now,
+                let conn = &mut conns[i];
+                let time_in = now_micros();
+                let MarketState {
+                    market, exchange, ..
+                } = &mut *state;
+                let handled = match (&conn.auth, exchange.as_mut()) {
+                    (Some(_), Some(exchange)) => {
+                        let mut ctx = TradingCtx {
+                            market,
+                            exchange,
+                            stats,
+                            now: Now {
+                                at: now,
+                                us: time_in,
+                            },
+                            maintenance,
+                            events: &mut events,
+                        };
+                        super::trading::requests::handle(&mut ctx, conn, &text, time_in)
+                    }
+                    _ => false,
                 };
-                requests::handle(&mut ctx, conn, &text, now_micros());
+                if !handled {
+                    let mut ctx = RequestCtx {
+                        state: &mut state,
+                        stats,
+                        pairs: &self.pairs,
+                        now,
+                    };
+                    requests::handle(&mut ctx, conn, &text, time_in);
+                }
+                if !events.is_empty() {
+                    trading::count_events(stats, &events);
+                    fan_out(&mut conns, &events, stats, now);
+                    events.clear();
+                }
             }
         }
         self.conns = conns;
+        self.trading.events = events;
     }
 
     /// Takes the market events due now and broadcasts what they change.
@@ -316,7 +377,12 @@ impl VenueLoop {
                 .iter()
                 .position(|t| t.is_none_or(|i| i == s));
             book_frames.clear();
-            let MarketState { market, views, .. } = &mut *state;
+            let MarketState {
+                market,
+                views,
+                exchange,
+                ..
+            } = &mut *state;
             let Some(sym) = market.symbol(s) else {
                 continue;
             };
@@ -396,6 +462,18 @@ impl VenueLoop {
                 self.corrupt_pending.remove(at);
                 StatsCounters::add(&shared.stats.checksums_corrupted, corrupted_sent);
             }
+            if let Some(exchange) = exchange.as_mut() {
+                let at = Now {
+                    at: now,
+                    us: micros,
+                };
+                exchange.on_market_step(sym, &self.outcome, at, &mut self.trading.events);
+                if !self.trading.events.is_empty() {
+                    trading::count_events(&shared.stats, &self.trading.events);
+                    fan_out(&mut self.conns, &self.trading.events, &shared.stats, now);
+                    self.trading.events.clear();
+                }
+            }
         }
     }
 
@@ -432,117 +510,6 @@ impl VenueLoop {
                 st.unsubscribe_view(s, d);
             }
             StatsCounters::add(&self.shared.stats.connections_closed, 1);
-        }
-    }
-
-    fn broadcast(
-        &mut self,
-        text: Utf8Bytes,
-        counter: fn(&StatsCounters) -> &AtomicU64,
-        now: Instant,
-    ) {
-        for conn in self.conns.iter_mut().filter(|c| c.is_open()) {
-            send_text(
-                conn,
-                &self.shared.stats,
-                counter(&self.shared.stats),
-                text.clone(),
-                now,
-            );
-        }
-    }
-
-    fn send_status(&mut self, system: &str, now: Instant) {
-        for conn in self.conns.iter_mut().filter(|c| c.is_open()) {
-            let mut text = String::new();
-            frames::status(&mut text, system, conn.connection_id);
-            send_text(
-                conn,
-                &self.shared.stats,
-                &self.shared.stats.status_frames,
-                Utf8Bytes::from(text),
-                now,
-            );
-        }
-    }
-
-    fn fire(&mut self, fault: FaultKind, now: Instant) {
-        StatsCounters::add(&self.shared.stats.faults_fired, 1);
-        match fault {
-            FaultKind::Drop => {
-                for c in self.conns.iter_mut().filter(|c| !c.is_closed()) {
-                    c.cut();
-                    StatsCounters::add(&self.shared.stats.connections_cut, 1);
-                }
-            }
-            FaultKind::TlsNoCloseNotify => {
-                for c in self.conns.iter_mut().filter(|c| !c.is_closed()) {
-                    c.close_without_notify();
-                    StatsCounters::add(&self.shared.stats.connections_cut, 1);
-                }
-            }
-            FaultKind::Stall(d) => {
-                self.stall_until = Some(now + d);
-            }
-            FaultKind::Corrupt(symbol) => match symbol {
-                None => self.corrupt_pending.push(None),
-                Some(name) => {
-                    if let Some(i) = self.pairs.iter().position(|p| p.symbol == name) {
-                        self.corrupt_pending.push(Some(i));
-                    }
-                }
-            },
-            FaultKind::Malformed => {
-                self.broadcast(
-                    Utf8Bytes::from_static(frames::malformed_frame()),
-                    |s| &s.malformed_frames,
-                    now,
-                );
-            }
-            FaultKind::Deep(levels) => {
-                let text = Utf8Bytes::from(frames::deep_frame(levels.min(MAX_DEEP)));
-                self.broadcast(text, |s| &s.deep_frames, now);
-            }
-            FaultKind::Oversized(size) => {
-                let text = Utf8Bytes::from(frames::oversized_frame(size.min(MAX_OVERSIZED)));
-                self.broadcast(text, |s| &s.oversized_frames, now);
-            }
-            FaultKind::Maintenance(d) => {
-                self.maintenance_until = Some(now + d);
-                self.send_status("maintenance", now);
-            }
-            FaultKind::Refuse(d) => {
-                self.listener = None;
-                self.refuse_until = Some(now + d);
-                StatsCounters::add(&self.shared.stats.refuse_windows, 1);
-            }
-            FaultKind::Burst { factor, duration } => {
-                self.burst = Some((now + duration, factor.max(1)));
-            }
-        }
-    }
-
-    fn end_timed_faults(&mut self, now: Instant) {
-        if self.stall_until.is_some_and(|t| now >= t) {
-            self.stall_until = None;
-            self.pacer.reset(now);
-        }
-        if self.maintenance_until.is_some_and(|t| now >= t) {
-            self.maintenance_until = None;
-            self.send_status("online", now);
-        }
-        if self.burst.is_some_and(|(t, _)| now >= t) {
-            self.burst = None;
-        }
-        if self.refuse_until.is_some_and(|t| now >= t) {
-            // std sets SO_REUSEADDR on Unix listeners, so the same port binds again at once;
-            // should it not, try again next iteration.
-            if let Ok(l) = TcpListener::bind(self.addr) {
-                if l.set_nonblocking(true).is_ok() {
-                    self.listener = Some(l);
-                    self.refuse_until = None;
-                }
-            }
         }
     }
 }

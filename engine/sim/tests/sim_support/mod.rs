@@ -101,11 +101,19 @@ pub fn connect(venue: &VenueHandle) -> Client {
 }
 
 pub fn try_connect(venue: &VenueHandle) -> io::Result<Client> {
-    let tcp = tcp_connect(venue)?;
+    try_connect_at(venue.local_addr(), &venue.url(), venue.cert_pem())
+}
+
+/// Connects to `url` at `addr` (TLS trusting `pem` when given), completing both handshakes.
+pub fn try_connect_at(
+    addr: std::net::SocketAddr,
+    url: &str,
+    pem: Option<&str>,
+) -> io::Result<Client> {
+    let tcp = TcpStream::connect(addr)?;
     tcp.set_read_timeout(Some(HANG_GUARD))?;
     tcp.set_nodelay(true)?;
-    let url = venue.url();
-    let stream = match venue.cert_pem() {
+    let stream = match pem {
         None => ClientStream::Plain(tcp),
         Some(pem) => {
             let name = ServerName::try_from("localhost").unwrap();
@@ -113,7 +121,7 @@ pub fn try_connect(venue: &VenueHandle) -> io::Result<Client> {
             ClientStream::Tls(Box::new(StreamOwned::new(conn, tcp)))
         }
     };
-    let (ws, _) = tungstenite::client(url.as_str(), stream)
+    let (ws, _) = tungstenite::client(url, stream)
         .map_err(|e| io::Error::other(format!("handshake: {e}")))?;
     Ok(Client { ws })
 }
