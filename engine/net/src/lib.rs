@@ -59,6 +59,9 @@ mod byte_queue;
 mod connection;
 mod endpoint;
 mod error;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod pump;
 mod tls_config;
 mod tls_record;
