@@ -62,6 +62,9 @@ mod byte_queue;
 mod connection;
 mod endpoint;
 mod error;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod memory;
 mod pump;
 mod tls_config;

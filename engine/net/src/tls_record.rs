@@ -17,6 +17,8 @@
 //! oversize record, unknown content type, non-close alert) is a typed, connection-ending
 //! [`NetError`]; nothing panics on input. Never does: TLS 1.2, 0-RTT, renegotiation, or
 //! handshake messages split across records after the handshake (reported as `Unsupported`).
+//! With the `fuzzing` feature, `RecordLayer::with_fixed_keys` builds a layer without a
+//! handshake for the fuzz targets in `fuzz/` (`kspin_net::fuzzing`).
 
 use ring::aead::{self, Aad, LessSafeKey, Nonce, UnboundKey};
 use rustls::client::ClientConnectionData;
@@ -52,7 +54,7 @@ const ALERT_CLOSE_NOTIFY: u8 = 0;
 
 /// What a received record turned out to be, after its application data went to the sink.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum RecordOutcome {
+pub enum RecordOutcome {
     /// Application data (delivered) or a handled post-handshake message.
     Continue,
     /// The peer sent close_notify: no more data will follow.
@@ -101,11 +103,36 @@ impl Direction {
     }
 }
 
+/// The rustls side of an established session: it handles the rare post-handshake messages
+/// (session tickets, key updates).
+// The small variant exists only in fuzzing builds; boxing the kernel for it would cost the
+// engine an allocation and an indirection for nothing.
+#[allow(clippy::large_enum_variant)]
+enum Session {
+    Rustls(KernelConnection<ClientConnectionData>),
+    /// Fixed keys and no handshake behind them (`RecordLayer::with_fixed_keys`, fuzzing
+    /// builds only): every post-handshake message is refused as `Unsupported`.
+    #[cfg(feature = "fuzzing")]
+    Detached,
+}
+
+impl Session {
+    fn kernel(&mut self) -> Result<&mut KernelConnection<ClientConnectionData>, NetError> {
+        match self {
+            Session::Rustls(kernel) => Ok(kernel),
+            #[cfg(feature = "fuzzing")]
+            Session::Detached => Err(NetError::Tls(TlsFailure::Unsupported(
+                "post-handshake message without a rustls session",
+            ))),
+        }
+    }
+}
+
 /// The established TLS 1.3 session after the handshake.
-pub(crate) struct RecordLayer {
+pub struct RecordLayer {
     rx: Direction,
     tx: Direction,
-    kernel: KernelConnection<ClientConnectionData>,
+    session: Session,
     /// Records we may seal under one key before rotating it (the suite's confidentiality limit).
     tx_limit: u64,
     /// The peer asked for a key update (RFC 8446 §4.6.3); ours must precede our next data record.
@@ -128,14 +155,28 @@ impl RecordLayer {
         Ok(RecordLayer {
             rx,
             tx,
-            kernel,
+            session: Session::Rustls(kernel),
             tx_limit,
             key_update_owed: false,
         })
     }
 
+    /// A record layer without a handshake, for the fuzz targets (`fuzz/`): both directions use
+    /// `secrets` from sequence number 0, so it opens the records it seals; post-handshake
+    /// messages are refused (there is no rustls session) and the send key never rotates.
+    #[cfg(feature = "fuzzing")]
+    pub fn with_fixed_keys(secrets: &ConnectionTrafficSecrets) -> Result<RecordLayer, NetError> {
+        Ok(RecordLayer {
+            rx: Direction::new(0, secrets)?,
+            tx: Direction::new(0, secrets)?,
+            session: Session::Detached,
+            tx_limit: u64::MAX,
+            key_update_owed: false,
+        })
+    }
+
     /// Length of the complete record at the front of `buf`, or `None` if more bytes are needed.
-    pub(crate) fn complete_record_len(buf: &[u8]) -> Result<Option<usize>, NetError> {
+    pub fn complete_record_len(buf: &[u8]) -> Result<Option<usize>, NetError> {
         if buf.len() < RECORD_HEADER_LEN {
             return Ok(None);
         }
@@ -149,7 +190,7 @@ impl RecordLayer {
 
     /// Decrypts the one complete record `record` (header included) in place. Application data is
     /// passed to `sink`; post-handshake handshake messages and alerts are handled here.
-    pub(crate) fn open_record(
+    pub fn open_record(
         &mut self,
         record: &mut [u8],
         sink: &mut impl FnMut(&[u8]) -> Result<(), NetError>,
@@ -222,7 +263,8 @@ impl RecordLayer {
             messages = tail;
             match *msg_type {
                 HS_NEW_SESSION_TICKET => self
-                    .kernel
+                    .session
+                    .kernel()?
                     .handle_new_session_ticket(body)
                     .map_err(|e| NetError::Tls(tls_failure(&e)))?,
                 HS_KEY_UPDATE => {
@@ -237,7 +279,8 @@ impl RecordLayer {
                         return Err(NetError::Tls(TlsFailure::UnexpectedMessage));
                     }
                     let (seq, secrets) = self
-                        .kernel
+                        .session
+                        .kernel()?
                         .update_rx_secret()
                         .map_err(|e| NetError::Tls(tls_failure(&e)))?;
                     self.rx = Direction::new(seq, &secrets)?;
@@ -262,11 +305,7 @@ impl RecordLayer {
 
     /// Seals `plaintext` (at most [`MAX_PLAINTEXT`] bytes) as one application-data record into the
     /// front of `out`, preceded by our KeyUpdate if one is owed. Returns the bytes written.
-    pub(crate) fn seal_app_data(
-        &mut self,
-        plaintext: &[u8],
-        out: &mut [u8],
-    ) -> Result<usize, NetError> {
+    pub fn seal_app_data(&mut self, plaintext: &[u8], out: &mut [u8]) -> Result<usize, NetError> {
         if plaintext.len() > MAX_PLAINTEXT {
             return Err(NetError::State("TLS plaintext larger than one record"));
         }
@@ -291,7 +330,8 @@ impl RecordLayer {
         }
         let written = self.seal(CT_HANDSHAKE, &[HS_KEY_UPDATE, 0, 0, 1, 0], out)?;
         let (seq, secrets) = self
-            .kernel
+            .session
+            .kernel()?
             .update_tx_secret()
             .map_err(|e| NetError::Tls(tls_failure(&e)))?;
         self.tx = Direction::new(seq, &secrets)?;

@@ -30,7 +30,7 @@ pub(crate) const MAX_CONTROL_PAYLOAD: usize = 125;
 
 /// Something the decoder found, handed to the caller's callback.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) enum WsEvent<'a> {
+pub enum WsEvent<'a> {
     /// A complete text message (all fragments joined).
     Text(&'a [u8]),
     /// A ping; the caller must answer with a pong carrying the same payload (RFC 6455 §5.5.2).
@@ -61,7 +61,7 @@ enum State {
 }
 
 /// Streaming decoder for server-to-client frames.
-pub(crate) struct FrameDecoder {
+pub struct FrameDecoder {
     header: [u8; MAX_HEADER_LEN],
     header_len: usize,
     state: State,
@@ -76,7 +76,7 @@ pub(crate) struct FrameDecoder {
 
 impl FrameDecoder {
     /// `max_message_len` bounds one (assembled) text message.
-    pub(crate) fn new(max_message_len: usize) -> FrameDecoder {
+    pub fn new(max_message_len: usize) -> FrameDecoder {
         FrameDecoder {
             header: [0; MAX_HEADER_LEN],
             header_len: 0,
@@ -92,7 +92,7 @@ impl FrameDecoder {
     /// Feeds the next piece of the byte stream. Calls `on_event` for every complete message or
     /// control frame; an error from the callback stops decoding and is returned. Returns the number
     /// of text messages delivered.
-    pub(crate) fn feed(
+    pub fn feed(
         &mut self,
         mut data: &[u8],
         on_event: &mut impl FnMut(WsEvent<'_>) -> Result<(), NetError>,
