@@ -229,7 +229,7 @@ impl SmaCross {
                 self.long = side == Side::Sell;
             }
             OrderStatus::Cancelled if p.filled == 0 => self.long = side == Side::Sell,
-            OrderStatus::Accepted | OrderStatus::Amended | OrderStatus::Cancelled => {}
+            _ => {}
         }
         if u.is_final() {
             self.pending = None;

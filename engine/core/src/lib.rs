@@ -10,5 +10,6 @@ pub mod book;
 pub mod feed;
 pub mod kraken;
 pub mod pipeline;
+pub mod trading;
 
 pub use pipeline::{FrameKind, FrameOutcome, FrameSink, Pipeline, PipelineCounters};

@@ -140,7 +140,9 @@ impl PaperTrader {
     fn emit(&mut self, update: OrderUpdate, out: &mut impl FnMut(OrderUpdate)) {
         match update.status {
             kspin_api::OrderStatus::Filled => self.counters.fills += 1,
-            kspin_api::OrderStatus::Rejected(_) => self.counters.rejects += 1,
+            kspin_api::OrderStatus::Rejected(_)
+            | kspin_api::OrderStatus::AmendRejected(_)
+            | kspin_api::OrderStatus::CancelRejected(_) => self.counters.rejects += 1,
             kspin_api::OrderStatus::Cancelled => self.counters.cancels += 1,
             kspin_api::OrderStatus::Accepted | kspin_api::OrderStatus::Amended => {}
         }
@@ -240,7 +242,9 @@ impl PaperTrader {
 
     fn cancel(&mut self, id: ClientOrderId, symbol: SymbolId, out: &mut impl FnMut(OrderUpdate)) {
         if matches!(self.system, SystemStatus::Maintenance) {
-            return self.reject(id, symbol, RejectReason::MarketClosed, out);
+            let refused =
+                OrderUpdate::change_rejected(id, symbol, RejectReason::MarketClosed, true);
+            return self.emit(refused, out);
         }
         let found = self
             .orders
@@ -292,12 +296,7 @@ impl PaperTrader {
         versions: &[u64],
         out: &mut impl FnMut(OrderUpdate),
     ) {
-        if matches!(
-            self.system,
-            SystemStatus::Maintenance | SystemStatus::CancelOnly
-        ) {
-            return self.reject(id, symbol, RejectReason::MarketClosed, out);
-        }
+        let refuse = |reason| OrderUpdate::change_rejected(id, symbol, reason, false);
         let Some(i) = self
             .orders
             .iter()
@@ -308,8 +307,14 @@ impl PaperTrader {
         let Some(mut order) = self.orders[i] else {
             return;
         };
+        if matches!(
+            self.system,
+            SystemStatus::Maintenance | SystemStatus::CancelOnly
+        ) {
+            return self.emit(refuse(RejectReason::MarketClosed), out);
+        }
         if qty.0 <= order.filled.0 || price.0 < 0 {
-            return self.reject(id, symbol, RejectReason::BadParameters, out);
+            return self.emit(refuse(RejectReason::BadParameters), out);
         }
         if price.0 > 0 {
             order.price = price;
@@ -556,7 +561,12 @@ mod tests {
         let out = run(&mut t, &books, amend(0, 3));
         assert_eq!(
             out,
-            vec![OrderUpdate::rejected(id, S, RejectReason::BadParameters)]
+            vec![OrderUpdate::change_rejected(
+                id,
+                S,
+                RejectReason::BadParameters,
+                false
+            )]
         );
         let out = run(&mut t, &books, amend(0, 4));
         assert_eq!(out[0], OrderUpdate::amended(id, S, Price(101), Qty(1)));

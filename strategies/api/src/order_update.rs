@@ -187,6 +187,11 @@ pub enum OrderStatus {
     /// An amend took effect: [`OrderUpdate::amended_price`] is the order's limit price now and
     /// `remaining` its open quantity now.
     Amended,
+    /// An amend of a working order was refused; the order works on unchanged.
+    AmendRejected(RejectReason),
+    /// A cancel of a working order was refused (or could not be sent); the order may still
+    /// work or fill, and updates about it follow.
+    CancelRejected(RejectReason),
 }
 
 /// An update about one order. Fill fields are zero unless `status == Filled` (and `remaining`
@@ -279,6 +284,23 @@ impl OrderUpdate {
         }
     }
 
+    /// A refused amend or cancel of a working order (not final).
+    pub const fn change_rejected(
+        client_id: ClientOrderId,
+        symbol: SymbolId,
+        reason: RejectReason,
+        was_cancel: bool,
+    ) -> OrderUpdate {
+        OrderUpdate {
+            status: if was_cancel {
+                OrderStatus::CancelRejected(reason)
+            } else {
+                OrderStatus::AmendRejected(reason)
+            },
+            ..OrderUpdate::accepted(client_id, symbol)
+        }
+    }
+
     /// `(price, qty, remaining)` of a fill.
     #[inline]
     pub fn fill(&self) -> Option<(Price, Qty, Qty)> {
@@ -301,7 +323,10 @@ impl OrderUpdate {
     #[inline]
     pub fn is_final(&self) -> bool {
         match self.status {
-            OrderStatus::Accepted | OrderStatus::Amended => false,
+            OrderStatus::Accepted
+            | OrderStatus::Amended
+            | OrderStatus::AmendRejected(_)
+            | OrderStatus::CancelRejected(_) => false,
             OrderStatus::Filled => self.remaining.0 == 0,
             OrderStatus::Rejected(_) | OrderStatus::Cancelled => true,
         }
@@ -326,6 +351,12 @@ mod tests {
         assert!(!amended.is_final());
         assert_eq!(amended.amended_price(), Some(Price(9)));
         assert_eq!(amended.fill(), None);
+        let refused = OrderUpdate::change_rejected(id, s, RejectReason::RateLimited, true);
+        assert_eq!(
+            refused.status,
+            OrderStatus::CancelRejected(RejectReason::RateLimited)
+        );
+        assert!(!refused.is_final());
     }
 
     #[test]
