@@ -15,6 +15,10 @@ pub enum WriteError {
     /// The buffer cannot hold the request.
     #[error("request does not fit the buffer")]
     BufferTooSmall,
+    /// A decimal with more places than [`kspin_api::fixed::MAX_SCALE`] cannot be written
+    /// exactly; only order entry writes decimals, the writers here never return it.
+    #[error("decimal has more places than can be written exactly")]
+    ScaleTooLarge,
 }
 
 /// What to (un)subscribe: `{"channel":..,"symbol":[..],"depth":..,"snapshot":..}`.
