@@ -17,6 +17,7 @@ mod arena;
 mod cursor;
 mod decode;
 mod error;
+pub(crate) mod json_out;
 mod message;
 mod nesting;
 mod private;

@@ -4,7 +4,10 @@
 //! Owns [`Subscription`], [`write_subscribe`], [`write_unsubscribe`], [`write_ping`] and
 //! [`WriteError`]. Invariants: the writers never allocate; they write into `&mut [u8]` and
 //! return the length, or [`WriteError::BufferTooSmall`] leaving the buffer's content
-//! unspecified; strings are JSON-escaped, so any channel or symbol text yields valid JSON.
+//! unspecified; strings are JSON-escaped, so any channel or symbol text yields valid JSON. The
+//! bytes are written by the shared cursor in `json_out.rs`.
+
+use super::json_out::JsonOut;
 
 /// Why a request could not be written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -12,6 +15,10 @@ pub enum WriteError {
     /// The buffer cannot hold the request.
     #[error("request does not fit the buffer")]
     BufferTooSmall,
+    /// A decimal with more places than [`kspin_api::fixed::MAX_SCALE`] cannot be written
+    /// exactly; only order entry writes decimals, the writers here never return it.
+    #[error("decimal has more places than can be written exactly")]
+    ScaleTooLarge,
 }
 
 /// What to (un)subscribe: `{"channel":..,"symbol":[..],"depth":..,"snapshot":..}`.
@@ -25,83 +32,12 @@ pub struct Subscription<'s> {
     pub req_id: Option<u64>,
 }
 
-/// A cursor over the caller's buffer.
-struct Out<'b> {
-    buf: &'b mut [u8],
-    len: usize,
-}
-
-impl Out<'_> {
-    #[inline]
-    fn raw(&mut self, bytes: &[u8]) -> Result<(), WriteError> {
-        let end = self
-            .len
-            .checked_add(bytes.len())
-            .ok_or(WriteError::BufferTooSmall)?;
-        let dst = self
-            .buf
-            .get_mut(self.len..end)
-            .ok_or(WriteError::BufferTooSmall)?;
-        dst.copy_from_slice(bytes);
-        self.len = end;
-        Ok(())
-    }
-
-    fn u64(&mut self, mut v: u64) -> Result<(), WriteError> {
-        let mut digits = [0u8; 20];
-        let mut i = digits.len();
-        loop {
-            i -= 1;
-            digits[i] = b'0' + (v % 10) as u8;
-            v /= 10;
-            if v == 0 {
-                break;
-            }
-        }
-        self.raw(&digits[i..])
-    }
-
-    /// A JSON string literal with `"`, `\` and control characters escaped.
-    fn string(&mut self, s: &str) -> Result<(), WriteError> {
-        const HEX: &[u8; 16] = b"0123456789abcdef";
-        self.raw(b"\"")?;
-        let bytes = s.as_bytes();
-        let mut run = 0;
-        for (i, &c) in bytes.iter().enumerate() {
-            let esc: Option<&[u8]> = match c {
-                b'"' => Some(b"\\\""),
-                b'\\' => Some(b"\\\\"),
-                b'\n' => Some(b"\\n"),
-                b'\r' => Some(b"\\r"),
-                b'\t' => Some(b"\\t"),
-                0..=0x1f => None,
-                _ => continue,
-            };
-            self.raw(&bytes[run..i])?;
-            match esc {
-                Some(e) => self.raw(e)?,
-                None => self.raw(&[
-                    b'\\',
-                    b'u',
-                    b'0',
-                    b'0',
-                    HEX[(c >> 4) as usize],
-                    HEX[(c & 15) as usize],
-                ])?,
-            }
-            run = i + 1;
-        }
-        self.raw(&bytes[run..])?;
-        self.raw(b"\"")
-    }
-}
-
 fn write_subscription(
     buf: &mut [u8],
     method: &str,
     sub: &Subscription<'_>,
 ) -> Result<usize, WriteError> {
-    let mut out = Out { buf, len: 0 };
+    let mut out = JsonOut::new(buf);
     out.raw(b"{\"method\":")?;
     out.string(method)?;
     out.raw(b",\"params\":{\"channel\":")?;
@@ -133,7 +69,7 @@ fn write_subscription(
         out.u64(id)?;
     }
     out.raw(b"}")?;
-    Ok(out.len)
+    Ok(out.len())
 }
 
 /// Writes `{"method":"subscribe","params":{...},"req_id":N}`; returns the length.
@@ -148,14 +84,14 @@ pub fn write_unsubscribe(buf: &mut [u8], sub: &Subscription<'_>) -> Result<usize
 
 /// Writes `{"method":"ping","req_id":N}` (or without `req_id`); returns the length.
 pub fn write_ping(buf: &mut [u8], req_id: Option<u64>) -> Result<usize, WriteError> {
-    let mut out = Out { buf, len: 0 };
+    let mut out = JsonOut::new(buf);
     out.raw(b"{\"method\":\"ping\"")?;
     if let Some(id) = req_id {
         out.raw(b",\"req_id\":")?;
         out.u64(id)?;
     }
     out.raw(b"}")?;
-    Ok(out.len)
+    Ok(out.len())
 }
 
 #[cfg(test)]

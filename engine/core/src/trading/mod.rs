@@ -1,3 +1,16 @@
-//! Live order entry's state on the engine core, with no I/O.
+//! Live order entry on the engine core, with no I/O: the order-entry request writer
+//! ([`writer`]), the engine's client order ids ([`cl_ord_id`]), a model of Kraken's per-pair
+//! trading rate counter ([`rate`]), the table of orders in flight ([`orders`]), pre-trade risk
+//! arithmetic ([`risk`]) and the classification of the venue's error texts ([`venue_error`]).
+//!
+//! Invariants: nothing here allocates after construction, panics on any input, reads a clock,
+//! performs I/O or uses floating point; time is always given by the caller in nanoseconds, and
+//! prices, quantities and counters are integers. It never holds a secret beyond the session
+//! token inside [`writer::OrderWriter`], which never appears in any error or `Debug` output.
+
+pub mod cl_ord_id;
 pub mod orders;
+pub mod rate;
 pub mod risk;
+pub mod venue_error;
+pub mod writer;
