@@ -87,6 +87,18 @@ pub enum SystemStatus {
     Unknown,
 }
 
+impl From<SystemStatus> for kspin_api::SystemStatus {
+    fn from(system: SystemStatus) -> kspin_api::SystemStatus {
+        match system {
+            SystemStatus::Online => kspin_api::SystemStatus::Online,
+            SystemStatus::CancelOnly => kspin_api::SystemStatus::CancelOnly,
+            SystemStatus::Maintenance => kspin_api::SystemStatus::Maintenance,
+            SystemStatus::PostOnly => kspin_api::SystemStatus::PostOnly,
+            SystemStatus::Unknown => kspin_api::SystemStatus::Unknown,
+        }
+    }
+}
+
 impl SystemStatus {
     pub(crate) fn from_text(text: &str) -> SystemStatus {
         match text {

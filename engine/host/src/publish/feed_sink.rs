@@ -33,16 +33,6 @@ fn exchange_ns(timestamp: Option<&str>) -> u64 {
         .map_or(0, |t| u64::try_from(t).unwrap_or(0))
 }
 
-fn wire_system(system: kraken::SystemStatus) -> SystemStatus {
-    match system {
-        kraken::SystemStatus::Online => SystemStatus::Online,
-        kraken::SystemStatus::CancelOnly => SystemStatus::CancelOnly,
-        kraken::SystemStatus::Maintenance => SystemStatus::Maintenance,
-        kraken::SystemStatus::PostOnly => SystemStatus::PostOnly,
-        kraken::SystemStatus::Unknown => SystemStatus::Unknown,
-    }
-}
-
 impl FeedSink for Bus {
     fn book_updated(
         &mut self,
@@ -209,7 +199,7 @@ impl FeedSink for Bus {
         self.publish_connection(ConnectionStatus {
             link: Link::Public,
             state: LinkState::Connected,
-            system: wire_system(status.system),
+            system: SystemStatus::from(status.system),
         });
     }
 }
