@@ -108,6 +108,8 @@ pub struct Bus {
     system: SystemStatus,
     /// Some lane needs [`Bus::service`].
     attention: bool,
+    /// Orders go to a venue's order path, not the paper model.
+    orders_live: bool,
     logs: LogDrain,
     log_drain_taken: bool,
     counters: BusCounters,
@@ -152,6 +154,7 @@ impl Bus {
             precision: PrecisionGuard::new(symbols),
             system: SystemStatus::Unknown,
             attention: false,
+            orders_live: false,
             logs: LogDrain::new(symbols.to_vec()),
             log_drain_taken: false,
             counters: BusCounters::default(),
@@ -402,6 +405,17 @@ impl Bus {
             attention |= lane.needs_service();
         }
         self.attention = attention;
+    }
+
+    /// Sends the strategies' orders to a venue's order path (the runtime's order link takes
+    /// them with `Publisher::take_orders`) instead of the paper model. Start-up only.
+    pub fn set_orders_live(&mut self, live: bool) {
+        self.orders_live = live;
+    }
+
+    /// Whether orders go to a venue ([`Self::set_orders_live`]).
+    pub fn orders_live(&self) -> bool {
+        self.orders_live
     }
 
     /// Takes order requests from every strategy's intent ring and answers them from the paper

@@ -22,6 +22,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use kspin_api::{OrderMessage, OrderUpdate};
 use kspin_core::feed::{Feed, FeedMode, FeedSink, MismatchPolicy, SubscriptionState};
 use kspin_core::kraken::DecoderLimits;
 use kspin_core::Pipeline;
@@ -53,6 +54,42 @@ pub trait Publisher: FeedSink {
     fn service(&mut self, _feed: &Feed) {}
     /// The connection opened (`true`) or ended (`false`).
     fn link(&mut self, _up: bool) {}
+    /// Live order entry: hands every order request waiting in the strategies' intent rings to
+    /// `take` (with the strategy's index), instead of answering it from a paper model. A
+    /// publisher without strategies has none.
+    #[inline]
+    fn take_orders(&mut self, _feed: &Feed, _take: &mut dyn FnMut(usize, &OrderMessage)) {}
+    /// An order update for strategy `strategy` from the venue; `false` when it could not be
+    /// queued (counted by the publisher).
+    #[inline]
+    fn order_update(&mut self, _strategy: usize, _update: OrderUpdate) -> bool {
+        false
+    }
+}
+
+/// The order path of the engine core: a second connection the driver polls in the same loop
+/// ([`crate::trading::TradingLink`] live; [`NoOrderLink`] without live trading).
+pub trait OrderLink<P: Publisher> {
+    /// Once per loop iteration: drive the connection, read what it says, run its timers, take
+    /// the strategies' orders and send them.
+    fn poll(&mut self, engine: &mut Engine<P>);
+    /// Right after each market-data frame: take and send the orders it triggered (so a burst
+    /// of market data never delays an order by more than the frame in hand).
+    fn after_frame(&mut self, engine: &mut Engine<P>);
+    /// The engine is stopping: say goodbye to the venue (cancel, disarm) and close.
+    fn shutdown(&mut self, engine: &mut Engine<P>);
+}
+
+/// No live order entry: strategies' orders go to the publisher's paper model.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoOrderLink;
+
+impl<P: Publisher> OrderLink<P> for NoOrderLink {
+    #[inline]
+    fn poll(&mut self, _engine: &mut Engine<P>) {}
+    #[inline]
+    fn after_frame(&mut self, _engine: &mut Engine<P>) {}
+    fn shutdown(&mut self, _engine: &mut Engine<P>) {}
 }
 
 /// A publisher with no strategies.
@@ -127,9 +164,10 @@ enum Phase {
 const INSTRUMENT_WAIT: Duration = Duration::from_secs(10);
 
 /// The engine core; see the module docs.
-pub struct EngineCore<P: Publisher, T: Transport = WsTransport> {
+pub struct EngineCore<P: Publisher, T: Transport = WsTransport, O: OrderLink<P> = NoOrderLink> {
     cfg: CoreConfig,
     transport: T,
+    orders: O,
     /// A connection attempt is under way or open (the transport must be closed on failure).
     connected: bool,
     phase: Phase,
@@ -168,13 +206,27 @@ pub enum CoreError {
 }
 
 impl<P: Publisher, T: Transport> EngineCore<P, T> {
-    /// Builds the core and every buffer it will use. Connects on the first [`EngineCore::poll`].
+    /// Builds the core and every buffer it will use, with no live order entry. Connects on the
+    /// first [`EngineCore::poll`].
     pub fn new(
         cfg: CoreConfig,
         publisher: P,
         transport: T,
         clock: Clock,
     ) -> Result<EngineCore<P, T>, CoreError> {
+        EngineCore::with_orders(cfg, publisher, transport, NoOrderLink, clock)
+    }
+}
+
+impl<P: Publisher, T: Transport, O: OrderLink<P>> EngineCore<P, T, O> {
+    /// [`EngineCore::new`] with an order path polled in the same loop.
+    pub fn with_orders(
+        cfg: CoreConfig,
+        publisher: P,
+        transport: T,
+        orders: O,
+        clock: Clock,
+    ) -> Result<EngineCore<P, T, O>, CoreError> {
         let engine = Engine::new(&cfg.engine_config(), publisher, clock.clone())?;
         let needs_instrument = cfg.symbols.iter().any(|p| p.precision.is_none());
         let has_books = cfg.symbols.iter().any(|p| p.book);
@@ -182,6 +234,7 @@ impl<P: Publisher, T: Transport> EngineCore<P, T> {
         Ok(EngineCore {
             backoff: Backoff::new(cfg.backoff, cfg.seed),
             transport,
+            orders,
             connected: false,
             phase: Phase::Waiting { until: now },
             engine,
@@ -248,10 +301,30 @@ impl<P: Publisher, T: Transport> EngineCore<P, T> {
         &self.transport
     }
 
+    /// The order path.
+    pub fn orders(&self) -> &O {
+        &self.orders
+    }
+
+    pub fn orders_mut(&mut self) -> &mut O {
+        &mut self.orders
+    }
+
+    /// The engine (frame side), mutably (tests drive the order path with it).
+    pub fn engine_mut(&mut self) -> &mut Engine<P> {
+        &mut self.engine
+    }
+
     /// Ends the core (closing its connection) and hands back its publisher.
     pub fn into_publisher(mut self) -> P {
         self.transport.close();
         self.engine.into_publisher()
+    }
+
+    /// Ends the core (closing its connection) and hands back its publisher and order path.
+    pub fn into_parts(mut self) -> (P, O) {
+        self.transport.close();
+        (self.engine.into_publisher(), self.orders)
     }
 
     /// Runs until `stop` is set, pushing a snapshot into `stats` once a second.
@@ -266,6 +339,7 @@ impl<P: Publisher, T: Transport> EngineCore<P, T> {
                 let _ = stats.try_push(snapshot);
             }
         }
+        self.orders.shutdown(&mut self.engine);
         self.transport.close();
         self.connected = false;
         let _ = stats.try_push(CoreStats {
@@ -300,6 +374,7 @@ impl<P: Publisher, T: Transport> EngineCore<P, T> {
             }
         }
         self.engine.service();
+        self.orders.poll(&mut self.engine);
     }
 
     /// A snapshot of the counters for the monitor (also resets the interval latency).
@@ -407,9 +482,11 @@ impl<P: Publisher, T: Transport> EngineCore<P, T> {
     /// Reads every available frame and processes it; then requests, flush, timers.
     fn read(&mut self, now: Instant) {
         let engine = &mut self.engine;
+        let orders = &mut self.orders;
         let clock = &self.clock;
         let result = self.transport.read_frames(|payload| {
             engine.on_frame(payload, clock.raw());
+            orders.after_frame(engine);
         });
         let tally = self.engine.take_tally();
         self.instrument_seen |= tally.instrument_seen;

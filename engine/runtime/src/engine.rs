@@ -22,7 +22,11 @@ use quanta::Clock;
 use crate::driver::{CoreError, Publisher};
 use crate::plan::SymbolPlan;
 use crate::requests::{resync_symbol, PendingRequest, Requests};
-use crate::stages::{Stage, StageClock, StageHistograms};
+use crate::stages::{FrameStamps, Stage, StageClock, StageHistograms};
+
+/// Frames whose stage stamps the engine keeps for [`Engine::recent_frame`]: an order is written
+/// within a few frames of its trigger when a strategy keeps up.
+pub const RECENT_FRAMES: usize = 16;
 use crate::stats::LatencyRecorder;
 
 /// What the frames processed since the last [`Engine::take_tally`] did that the driver acts on.
@@ -58,6 +62,10 @@ pub struct Engine<P: Publisher> {
     stages: StageClock,
     stage_histograms: StageHistograms,
     latency: LatencyRecorder,
+    /// The stage stamps of the last [`RECENT_FRAMES`] frames, for the order path to find the
+    /// stamps of the frame that triggered an order (tick-to-trade).
+    recent: [FrameStamps; RECENT_FRAMES],
+    recent_next: usize,
     /// The exchange's last `status` said maintenance.
     maintenance: bool,
     tally: FrameTally,
@@ -88,6 +96,8 @@ impl<P: Publisher> Engine<P> {
             stages: StageClock::new(clock),
             stage_histograms: StageHistograms::new()?,
             latency: LatencyRecorder::new()?,
+            recent: [FrameStamps::default(); RECENT_FRAMES],
+            recent_next: 0,
             maintenance: false,
             tally: FrameTally::default(),
             symbols: cfg.symbols.len(),
@@ -125,6 +135,8 @@ impl<P: Publisher> Engine<P> {
         self.latency.record(clock.delta_as_nanos(read_tsc, done));
         if self.stages.enabled() {
             self.stage_histograms.record(clock, self.stages.current());
+            self.recent[self.recent_next % RECENT_FRAMES] = *self.stages.current();
+            self.recent_next = self.recent_next.wrapping_add(1);
         }
         self.publisher.frame_done(self.stages.current());
         outcome
@@ -185,6 +197,20 @@ impl<P: Publisher> Engine<P> {
         &self.pipeline
     }
 
+    /// What the order path works with, at once: the feed's books (read), the publisher (orders
+    /// taken from it, updates given to it) and the stamps of recent frames (tick-to-trade).
+    #[inline]
+    pub fn order_view(&mut self) -> (&kspin_core::feed::Feed, &mut P, RecentFrames<'_>) {
+        (
+            self.pipeline.feed(),
+            &mut self.publisher,
+            RecentFrames {
+                stamps: &self.recent,
+                next: self.recent_next,
+            },
+        )
+    }
+
     /// The requests (pre-rendered subscriptions, pending resyncs, pings), for the driver.
     pub fn requests_mut(&mut self) -> &mut Requests {
         &mut self.requests
@@ -234,6 +260,26 @@ impl<P: Publisher> Engine<P> {
     /// The clock the engine stamps with.
     pub fn clock(&self) -> &Clock {
         self.stages.clock()
+    }
+}
+
+/// The stage stamps of the last [`RECENT_FRAMES`] frames.
+#[derive(Debug, Clone, Copy)]
+pub struct RecentFrames<'a> {
+    stamps: &'a [FrameStamps; RECENT_FRAMES],
+    next: usize,
+}
+
+impl RecentFrames<'_> {
+    /// The stamps of the frame read at `read_tsc`, newest first; `None` once [`RECENT_FRAMES`]
+    /// newer frames came (or with stage stamps off).
+    pub fn find(&self, read_tsc: u64) -> Option<&FrameStamps> {
+        if read_tsc == 0 {
+            return None;
+        }
+        (1..=RECENT_FRAMES)
+            .map(|back| &self.stamps[self.next.wrapping_sub(back) % RECENT_FRAMES])
+            .find(|s| s.get(Stage::Read) == read_tsc)
     }
 }
 

@@ -12,10 +12,13 @@ pub mod plan;
 pub mod requests;
 pub mod stages;
 pub mod stats;
+pub mod trading;
 
 pub use backoff::{Backoff, BackoffPolicy, DisconnectCause};
-pub use driver::{CoreConfig, CoreError, EngineCore, NoStrategies, Publisher};
-pub use engine::{Engine, EngineConfig, FrameTally};
+pub use driver::{
+    CoreConfig, CoreError, EngineCore, NoOrderLink, NoStrategies, OrderLink, Publisher,
+};
+pub use engine::{Engine, EngineConfig, FrameTally, RecentFrames};
 pub use plan::SymbolPlan;
 pub use stages::{FrameStamps, Span, Stage, StageClock, StageHistograms, SPANS};
 pub use stats::{CoreCounters, CoreStats, LatencyRecorder, LinkState};

@@ -1,0 +1,12 @@
+//! Live order entry on the engine core: the authenticated connection and its timers
+//! ([`link`]), where its tokens come from ([`token`]), and tick-to-trade latency ([`latency`]).
+//! The order path's state and checks are [`kspin_core::trading`]'s; this module gives them a
+//! connection, a clock and the strategies' rings.
+
+pub mod latency;
+pub mod link;
+pub mod token;
+
+pub use latency::{OrderLatency, OrderPoint, OrderStamps};
+pub use link::{LinkCounters, TradingLink, TradingLinkConfig, TradingLinkState};
+pub use token::{ScriptedTokens, TokenSource};
