@@ -41,7 +41,7 @@ pub const MAX_WALK_LEVELS: usize = 16;
 pub const MAX_UPDATES_PER_REQUEST: usize = 2 + MAX_WALK_LEVELS;
 
 /// Per-strategy order counters.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PaperCounters {
     /// Requests taken from the intent ring (new orders and cancels).
     pub intents: u64,
@@ -51,6 +51,20 @@ pub struct PaperCounters {
     pub rejects: u64,
     /// `Cancelled` updates sent.
     pub cancels: u64,
+    /// `Rejected` (and refused amends and cancels) by [`RejectReason::index`].
+    pub rejects_by_reason: [u64; RejectReason::COUNT],
+}
+
+impl Default for PaperCounters {
+    fn default() -> Self {
+        PaperCounters {
+            intents: 0,
+            fills: 0,
+            rejects: 0,
+            cancels: 0,
+            rejects_by_reason: [0; RejectReason::COUNT],
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -73,6 +87,8 @@ pub struct PaperTrader {
     open: usize,
     system: SystemStatus,
     counters: PaperCounters,
+    /// Filled position per symbol (qty mantissas), sized by [`PaperTrader::with_symbols`].
+    positions: Box<[i64]>,
 }
 
 impl Default for PaperTrader {
@@ -82,7 +98,7 @@ impl Default for PaperTrader {
 }
 
 impl PaperTrader {
-    pub const fn new() -> PaperTrader {
+    pub fn new() -> PaperTrader {
         PaperTrader {
             orders: [None; MAX_OPEN_ORDERS],
             open: 0,
@@ -92,7 +108,31 @@ impl PaperTrader {
                 fills: 0,
                 rejects: 0,
                 cancels: 0,
+                rejects_by_reason: [0; RejectReason::COUNT],
             },
+            positions: Box::new([]),
+        }
+    }
+
+    /// A trader that keeps the filled position of `symbols` symbols. Start-up only.
+    pub fn with_symbols(symbols: usize) -> PaperTrader {
+        PaperTrader {
+            positions: vec![0; symbols].into_boxed_slice(),
+            ..PaperTrader::new()
+        }
+    }
+
+    /// The filled position on `symbol` (qty mantissa); `None` beyond the table.
+    pub fn position(&self, symbol: usize) -> Option<i64> {
+        self.positions.get(symbol).copied()
+    }
+
+    fn book_fill(&mut self, symbol: SymbolId, side: Side, qty: Qty) {
+        if let Some(p) = self.positions.get_mut(symbol.index()) {
+            *p = match side {
+                Side::Buy => p.saturating_add(qty.0),
+                Side::Sell => p.saturating_sub(qty.0),
+            };
         }
     }
 
@@ -140,9 +180,14 @@ impl PaperTrader {
     fn emit(&mut self, update: OrderUpdate, out: &mut impl FnMut(OrderUpdate)) {
         match update.status {
             kspin_api::OrderStatus::Filled => self.counters.fills += 1,
-            kspin_api::OrderStatus::Rejected(_)
-            | kspin_api::OrderStatus::AmendRejected(_)
-            | kspin_api::OrderStatus::CancelRejected(_) => self.counters.rejects += 1,
+            kspin_api::OrderStatus::Rejected(r)
+            | kspin_api::OrderStatus::AmendRejected(r)
+            | kspin_api::OrderStatus::CancelRejected(r) => {
+                self.counters.rejects += 1;
+                if let Some(c) = self.counters.rejects_by_reason.get_mut(r.index()) {
+                    *c += 1;
+                }
+            }
             kspin_api::OrderStatus::Cancelled => self.counters.cancels += 1,
             kspin_api::OrderStatus::Accepted | kspin_api::OrderStatus::Amended => {}
         }
@@ -216,6 +261,7 @@ impl PaperTrader {
                 }
                 let fill = Qty(remaining.0.min(qty.0));
                 remaining = Qty(remaining.0 - fill.0);
+                self.book_fill(symbol, intent.side, fill);
                 self.emit(OrderUpdate::filled(id, symbol, price, fill, remaining), out);
             }
         }
@@ -365,6 +411,7 @@ impl PaperTrader {
             let fill = Qty(order.remaining.0.min(crossing));
             order.remaining = Qty(order.remaining.0 - fill.0);
             order.filled = Qty(order.filled.0.saturating_add(fill.0));
+            self.book_fill(order.symbol, order.side, fill);
             let update =
                 OrderUpdate::filled(order.id, order.symbol, order.price, fill, order.remaining);
             if order.remaining.0 == 0 {
@@ -452,7 +499,7 @@ mod tests {
     #[test]
     fn market_buy_walks_levels_and_cancels_the_rest() {
         let books = book();
-        let mut t = PaperTrader::new();
+        let mut t = PaperTrader::with_symbols(1);
         let id = ClientOrderId(1);
         let out = run(
             &mut t,
@@ -471,6 +518,7 @@ mod tests {
         );
         assert_eq!(t.counters().fills, 3);
         assert_eq!(t.open_orders(), 0);
+        assert_eq!(t.position(0), Some(13));
     }
 
     #[test]

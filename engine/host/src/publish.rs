@@ -222,7 +222,7 @@ impl Bus {
             owes_stale: vec![false; n].into_boxed_slice(),
             pending_status: None,
             answers: AnswerQueue::new(),
-            paper: PaperTrader::new(),
+            paper: PaperTrader::with_symbols(self.symbols.len()),
             counters: LaneCounters::default(),
         });
         self.logs.add(name, logs_rx);
@@ -309,6 +309,11 @@ impl Bus {
     /// Paper-trading counters of strategy `index`.
     pub fn paper_counters(&self, index: usize) -> Option<PaperCounters> {
         self.lanes.get(index).map(|l| l.paper.counters())
+    }
+
+    /// Strategy `index`'s paper trader (positions, open orders).
+    pub fn paper_trader(&self, index: usize) -> Option<&PaperTrader> {
+        self.lanes.get(index).map(|l| &l.paper)
     }
 
     pub fn counters(&self) -> BusCounters {

@@ -36,6 +36,12 @@ enum Command {
     Bench(kspin_bench::harness::BenchArgs),
     /// List the strategies this executable can host (registry name and what each does).
     Strategies,
+    /// Throw the kill switch of a live `kspin run`: every order cancelled, no new ones.
+    Kill {
+        /// Process id of the `kspin run` (printed at its start).
+        #[arg(long)]
+        pid: i32,
+    },
     /// Host checks and jitter measurement for colocated deployment (`kspin tune --help`).
     #[command(disable_help_flag = true)]
     Tune {
@@ -86,5 +92,15 @@ where
             0
         }
         Command::Tune { args } => kspin_tuning::cli::run(args),
+        Command::Kill { pid } => match app::signals::send_kill(*pid) {
+            Ok(()) => {
+                eprintln!("kspin kill: kill switch sent to process {pid}");
+                0
+            }
+            Err(e) => {
+                eprintln!("kspin kill: process {pid}: {e}");
+                2
+            }
+        },
     }
 }

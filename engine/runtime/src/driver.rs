@@ -80,6 +80,27 @@ pub trait OrderLink<P: Publisher> {
     fn shutdown(&mut self, engine: &mut Engine<P>);
 }
 
+/// An order path chosen at start-up: `None` is [`NoOrderLink`].
+impl<P: Publisher, L: OrderLink<P>> OrderLink<P> for Option<L> {
+    #[inline]
+    fn poll(&mut self, engine: &mut Engine<P>) {
+        if let Some(link) = self {
+            link.poll(engine);
+        }
+    }
+    #[inline]
+    fn after_frame(&mut self, engine: &mut Engine<P>) {
+        if let Some(link) = self {
+            link.after_frame(engine);
+        }
+    }
+    fn shutdown(&mut self, engine: &mut Engine<P>) {
+        if let Some(link) = self {
+            link.shutdown(engine);
+        }
+    }
+}
+
 /// No live order entry: strategies' orders go to the publisher's paper model.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct NoOrderLink;

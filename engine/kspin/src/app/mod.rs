@@ -8,3 +8,4 @@ pub mod replay_report;
 pub mod run;
 pub mod signals;
 pub mod sim;
+pub mod trading;

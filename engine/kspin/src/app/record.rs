@@ -86,7 +86,7 @@ fn run_inner(args: &RecordArgs) -> Result<(), RecordError> {
         core: core_cfg,
         transport,
         venue,
-    } = prepare(&config, &mut plan)?;
+    } = prepare(&config, &mut plan, None)?;
     let header = CaptureHeader {
         venue: venue
             .as_ref()

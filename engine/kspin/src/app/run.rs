@@ -43,6 +43,10 @@ pub struct RunArgs {
     /// No per-second status lines.
     #[arg(long)]
     pub quiet: bool,
+    /// Trade on the venue: required, together with `mode = "live"` under `[trading]` in the
+    /// configuration, before any order leaves for the exchange (paper trading otherwise).
+    #[arg(long)]
+    pub live: bool,
 }
 
 /// Why `kspin run` could not start.
@@ -73,6 +77,8 @@ pub enum RunError {
     Spawn(std::io::Error),
     #[error("the engine thread panicked")]
     Panicked,
+    #[error("{0}")]
+    Trading(#[from] super::trading::TradingError),
 }
 
 /// Runs `kspin run`; returns the exit code.
@@ -92,6 +98,18 @@ fn run_inner(args: &RunArgs, registry: &Registry) -> Result<i32, RunError> {
         None => Config::builtin(),
     };
     let mut plan = config.symbol_plan()?;
+    let origin = args
+        .config
+        .as_ref()
+        .map_or("the built-in configuration".to_owned(), |p| {
+            p.display().to_string()
+        });
+    let live = super::trading::check_mode(&config, &origin, args.live)?;
+    let credentials = if live {
+        super::trading::load_credentials(&config)?
+    } else {
+        None
+    };
     super::signals::install();
 
     // Cores: the engine core, plus a note when the machine is too small for a core each.
@@ -109,7 +127,11 @@ fn run_inner(args: &RunArgs, registry: &Registry) -> Result<i32, RunError> {
         core: core_cfg,
         transport,
         venue,
-    } = prepare(&config, &mut plan)?;
+    } = prepare(
+        &config,
+        &mut plan,
+        live.then(|| super::trading::sim_trading(&config, credentials.as_ref())),
+    )?;
 
     let symbol_infos = kspin_host::symbol_infos(&plan);
     let busy_threads = 1 + config.strategies.len() + usize::from(config.venue.url == "sim");
@@ -128,7 +150,24 @@ fn run_inner(args: &RunArgs, registry: &Registry) -> Result<i32, RunError> {
     )?;
     let mut log_drain = bus.take_log_drain();
     let clock = quanta::Clock::new();
-    let mut core = EngineCore::new(core_cfg, bus, transport, clock)?;
+    let (link, kill) = if live {
+        let setup = super::trading::prepare_live(
+            &config,
+            &plan,
+            venue.as_ref(),
+            credentials,
+            clock.clone(),
+        )?;
+        for line in &setup.banner {
+            eprintln!("{line}");
+        }
+        bus.set_orders_live(true);
+        (Some(setup.link), Some(setup.kill))
+    } else {
+        eprintln!("kspin: trading on paper (orders answered by the paper-fill model; trading.mode = \"live\" and --live to trade)");
+        (None, None)
+    };
+    let mut core = EngineCore::with_orders(core_cfg, bus, transport, link, clock)?;
 
     if config.engine.lock_memory {
         eprintln!("kspin: memory: {}", kspin_tuning::process::lock_memory());
@@ -201,6 +240,11 @@ fn run_inner(args: &RunArgs, registry: &Registry) -> Result<i32, RunError> {
         if let Some(drain) = log_drain.as_mut() {
             print_logs(drain, args.quiet);
         }
+        if let Some(kill) = &kill {
+            if super::signals::kill_requested() && !kill.swap(true, Ordering::SeqCst) {
+                eprintln!("kspin: kill switch thrown: cancelling every order, refusing new ones");
+            }
+        }
         let timed_out = deadline.is_some_and(|d| Instant::now() >= d);
         if timed_out || super::signals::interrupted() || thread.is_finished() {
             break;
@@ -236,6 +280,10 @@ fn run_inner(args: &RunArgs, registry: &Registry) -> Result<i32, RunError> {
     });
     let mut summary = summary_json(&core, &plan, elapsed, venue_json);
     summary["strategies"] = strategies;
+    summary["trading"] = match core.orders() {
+        Some(link) => super::trading::live_json(link, &plan),
+        None => super::trading::paper_json(core.publisher(), &plan, config.strategies.len()),
+    };
     let bus = core.publisher().counters();
     summary["bus"] = json!({
         "unknown_symbol": bus.unknown_symbol,
@@ -263,7 +311,12 @@ pub(crate) struct Prepared {
 /// Sets up what a run needs before any thread starts: the embedded venue (when `url = "sim"`),
 /// the endpoint and TLS trust, every symbol's precision (strategy replicas need it from the first
 /// event), and the core's configuration.
-pub(crate) fn prepare(config: &Config, plan: &mut [SymbolPlan]) -> Result<Prepared, RunError> {
+/// `trading`: the embedded venue's trading side (live runs); `None` runs market data only.
+pub(crate) fn prepare(
+    config: &Config,
+    plan: &mut [SymbolPlan],
+    trading: Option<kspin_sim::SimTradingConfig>,
+) -> Result<Prepared, RunError> {
     let policy = config.mismatch_policy()?;
     // The venue: embedded simulator by default.
     let mut venue: Option<VenueHandle> = None;
@@ -284,6 +337,7 @@ pub(crate) fn prepare(config: &Config, plan: &mut [SymbolPlan]) -> Result<Prepar
             seed: config.venue.sim.seed,
             symbols: plan.iter().map(|p| p.symbol.clone()).collect(),
             faults,
+            trading,
             ..SimConfig::default()
         })?;
         eprintln!(
@@ -455,8 +509,8 @@ fn fmt_ns(ns: u64) -> String {
     }
 }
 
-fn summary_json(
-    core: &EngineCore<Bus>,
+fn summary_json<O: kspin_runtime::OrderLink<Bus>>(
+    core: &EngineCore<Bus, WsTransport, O>,
     plan: &[SymbolPlan],
     elapsed: Duration,
     venue: Option<Value>,

@@ -13,6 +13,10 @@ use serde::Deserialize;
 
 use kspin_core::book::SUPPORTED_DEPTHS;
 
+pub mod trading;
+
+pub use trading::{LimitsConfig, TradingConfig, TradingMode};
+
 /// Kraken's public v2 endpoint (PROTOCOL.md §1.1).
 pub const KRAKEN_PUBLIC_URL: &str = "wss://ws.kraken.com/v2";
 
@@ -56,6 +60,8 @@ pub struct Config {
     /// Strategies to run, each on its own core.
     #[serde(rename = "strategy")]
     pub strategies: Vec<StrategyConfig>,
+    /// Paper or live order execution, and the pre-trade limits.
+    pub trading: TradingConfig,
 }
 
 /// Where to connect.
@@ -166,6 +172,9 @@ pub struct StrategyConfig {
     /// Parameters, passed as text to the strategy's constructor.
     #[serde(default)]
     pub params: toml::Table,
+    /// This strategy's overrides of `[trading.limits]` (live trading).
+    #[serde(default)]
+    pub limits: Option<LimitsConfig>,
 }
 
 impl Default for Config {
@@ -186,6 +195,7 @@ impl Default for Config {
             // A file that names no strategy runs none; `Config::builtin()` (what `kspin run`
             // uses without --config) adds one of each built-in.
             strategies: Vec::new(),
+            trading: TradingConfig::default(),
         }
     }
 }
@@ -429,6 +439,7 @@ impl Config {
                 ),
             ));
         }
+        self.trading.validate(&plan)?;
         // Strategy names and parameters are checked against the registry by the runtime; a
         // strategy sharing the engine's core is allowed on small machines (the runtime warns).
         for (i, s) in self.strategies.iter().enumerate() {
