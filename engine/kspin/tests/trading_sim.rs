@@ -6,6 +6,8 @@
 
 mod engine_support;
 
+kspin_testkit::install_counting_allocator!();
+
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -491,5 +493,81 @@ fn the_dead_mans_switch_fires_when_the_engine_dies() {
     assert!(
         venue.open_orders().is_empty(),
         "the venue cancelled the order by itself"
+    );
+}
+
+#[test]
+fn the_live_order_path_allocates_nothing_over_tls() {
+    // The counter itself works (so a zero below means something).
+    kspin_testkit::counting(true);
+    let probe = std::hint::black_box(Vec::<u8>::with_capacity(64));
+    kspin_testkit::counting(false);
+    drop(probe);
+    assert_eq!(kspin_testkit::take_allocations(), 1);
+    let mut run = start(TradingTier::Pro, Tier::Pro, 60);
+    run.venue.pause();
+    let (bid, _) = run.touch();
+    // A resting order amended then cancelled (rate cost 1 + 4 + 8), and an IOC order that cannot
+    // fill, which the venue cancels at once (cost 1): every request kind and answer of the path.
+    let full_cycle = |run: &mut Run, k: i64| {
+        let id = run.order(OrderIntent::post_only(
+            BTC,
+            Side::Buy,
+            Price(bid - 200 - k % 50),
+            Qty(10_000),
+        ));
+        run.poll_until("accepted", |r| {
+            r.has(id, |u| u.status == OrderStatus::Accepted)
+        });
+        run.send(OrderRequest::Amend {
+            client_id: id,
+            symbol: BTC,
+            price: Price(bid - 300 - k % 50),
+            qty: Qty(12_000),
+        });
+        run.poll_until("amended", |r| {
+            r.has(id, |u| u.status == OrderStatus::Amended)
+        });
+        run.send(OrderRequest::Cancel {
+            client_id: id,
+            symbol: BTC,
+        });
+        run.poll_until("cancelled", |r| {
+            r.has(id, |u| u.status == OrderStatus::Cancelled)
+        });
+    };
+    let ioc = |run: &mut Run, k: i64| {
+        let id = run.order(
+            OrderIntent::limit(BTC, Side::Buy, Price(bid - 400 - k % 50), Qty(10_000))
+                .with_tif(kspin_api::TimeInForce::Ioc),
+        );
+        run.poll_until("ioc done", |r| {
+            r.has(id, |u| u.status == OrderStatus::Cancelled)
+        });
+    };
+    // Warm-up: every request kind once, every buffer touched.
+    for k in 0..2 {
+        full_cycle(&mut run, k);
+        ioc(&mut run, k);
+    }
+    run.core.publisher_mut().updates.reserve(1024);
+    run.core.publisher_mut().waiting.reserve(16);
+    let sent_before = run.core.orders().session().counters().orders_sent;
+    kspin_testkit::take_allocations();
+    kspin_testkit::counting(true);
+    for k in 0..40 {
+        ioc(&mut run, k);
+        if k % 10 == 0 {
+            full_cycle(&mut run, k);
+        }
+    }
+    kspin_testkit::counting(false);
+    let allocations = kspin_testkit::take_allocations();
+    let c = *run.core.orders().session().counters();
+    assert_eq!(c.orders_sent - sent_before, 44);
+    assert_eq!(c.rejects.iter().sum::<u64>(), 0, "{c:?}");
+    assert_eq!(
+        allocations, 0,
+        "{allocations} allocations on the order path"
     );
 }
