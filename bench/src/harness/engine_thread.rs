@@ -9,17 +9,28 @@ use std::thread::JoinHandle;
 
 use super::conditions::{set_up_thread, ThreadSetup};
 use super::{BenchError, BenchOptions};
-use kspin_runtime::{EngineCore, Publisher};
+use kspin_net::{Transport, WsTransport};
+use kspin_runtime::{EngineCore, NoOrderLink, OrderLink, Publisher};
+
+type Core<P, T, O> = EngineCore<P, T, O>;
 
 /// See the module docs.
-pub struct EngineThread<P: Publisher> {
+pub struct EngineThread<P: Publisher, T: Transport = WsTransport, O: OrderLink<P> = NoOrderLink> {
     stop: Arc<AtomicBool>,
-    thread: JoinHandle<(EngineCore<P>, ThreadSetup)>,
+    thread: JoinHandle<(Core<P, T, O>, ThreadSetup)>,
 }
 
-impl<P: Publisher + Send + 'static> EngineThread<P> {
+impl<P, T, O> EngineThread<P, T, O>
+where
+    P: Publisher + Send + 'static,
+    T: Transport + Send + 'static,
+    O: OrderLink<P> + Send + 'static,
+{
     /// Starts polling `core` on `opts.engine_core` (SCHED_FIFO with `opts.rt`).
-    pub fn spawn(opts: &BenchOptions, core: EngineCore<P>) -> Result<EngineThread<P>, BenchError> {
+    pub fn spawn(
+        opts: &BenchOptions,
+        core: Core<P, T, O>,
+    ) -> Result<EngineThread<P, T, O>, BenchError> {
         let stop = Arc::new(AtomicBool::new(false));
         let thread_stop = stop.clone();
         let (engine_core, rt) = (opts.engine_core, opts.rt);
@@ -38,7 +49,7 @@ impl<P: Publisher + Send + 'static> EngineThread<P> {
     }
 
     /// Stops polling and returns the core with what became of the thread's set-up.
-    pub fn stop(self) -> Result<(EngineCore<P>, ThreadSetup), BenchError> {
+    pub fn stop(self) -> Result<(Core<P, T, O>, ThreadSetup), BenchError> {
         self.stop.store(true, Ordering::Relaxed);
         self.thread.join().map_err(|_| BenchError::Panicked)
     }

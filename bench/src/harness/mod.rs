@@ -20,6 +20,7 @@ pub mod replay_speed;
 pub mod report;
 pub mod svg;
 pub mod throughput;
+pub mod tick_to_trade;
 
 use std::path::{Path, PathBuf};
 
@@ -48,6 +49,10 @@ pub enum BenchCommand {
     Throughput(BenchOptions),
     /// Frames from memory through the engine-core path, ns/message, beside serde_json.
     Replay(BenchOptions),
+    /// Market-data read → order bytes written by the live order path, per stage, against a bare
+    /// client writing a prepared order on the same loopback; writes .hgrm files.
+    #[command(name = "tick-to-trade")]
+    TickToTrade(BenchOptions),
 }
 
 /// Options shared by every benchmark (each ignores what does not apply to it).
@@ -103,6 +108,9 @@ pub struct BenchOptions {
     /// replay: passes over the frames per variant per run.
     #[arg(long, default_value_t = 20)]
     pub passes: usize,
+    /// tick-to-trade: book changes between two orders (0: about 1000 orders/s at --rate).
+    #[arg(long, default_value_t = 0)]
+    pub order_every: u32,
     /// Resolved engine core (set from --engine-core-arg or the last core).
     #[arg(skip)]
     pub engine_core: usize,
@@ -206,6 +214,15 @@ fn run_inner(args: &BenchArgs) -> Result<(), BenchError> {
             };
             ("latency", BenchOptions { venue_pacing, ..o })
         }
+        BenchCommand::TickToTrade(o) => {
+            let o = resolve(o);
+            let venue_pacing = if o.strategy_core == o.venue_core {
+                VenuePacing::SpinYield
+            } else {
+                VenuePacing::Spin
+            };
+            ("tick-to-trade", BenchOptions { venue_pacing, ..o })
+        }
         BenchCommand::Floor(o) => ("floor", resolve(o)),
         BenchCommand::Throughput(o) => ("throughput", resolve(o)),
         BenchCommand::Replay(o) => ("replay", resolve(o)),
@@ -218,7 +235,7 @@ fn run_inner(args: &BenchArgs) -> Result<(), BenchError> {
             opts.venue_core
         );
     }
-    if opts.strategy_core == opts.engine_core && name == "latency" {
+    if opts.strategy_core == opts.engine_core && (name == "latency" || name == "tick-to-trade") {
         eprintln!(
             "kspin bench: the strategy shares core {} with the engine core: it yields when idle, \
              and figures include their contention",
@@ -272,6 +289,55 @@ fn run_inner(args: &BenchArgs) -> Result<(), BenchError> {
                 }
             }
             out.insert("latency_ns".into(), Value::Object(figures));
+        }
+        "tick-to-trade" => {
+            let outcome = tick_to_trade::run(&opts, &clock)?;
+            let mut files = Vec::new();
+            std::fs::create_dir_all(&opts.out).map_err(|source| BenchError::Write {
+                path: opts.out.clone(),
+                source,
+            })?;
+            for (span, h) in &outcome.merged {
+                let path = opts.out.join(format!("tick_to_trade-{span}.hgrm"));
+                files.push(write_file(&path, &report::hgrm(h))?);
+            }
+            if !opts.json {
+                let f = &outcome.figures;
+                for key in [
+                    "tick_to_trade_ns",
+                    "engine_ns",
+                    "engine_before_write_ns",
+                    "baseline_ns",
+                ] {
+                    println!("{:<24} {}", key, report::percentiles_line(&f[key]));
+                }
+                println!(
+                    "tick-to-trade p50 / baseline p50 = {} ({} orders, {} refused; targets {})",
+                    f["ratio_p50_to_baseline"], f["orders"], f["order_rejects"], f["targets"]
+                );
+                for p in f["points"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+                    .windows(2)
+                {
+                    let key = format!(
+                        "{}_to_{}_ns",
+                        p[0].as_str().unwrap_or(""),
+                        p[1].as_str().unwrap_or("")
+                    );
+                    println!("  {:<28} {}", key, report::percentiles_line(&f[&key]));
+                }
+                for f in &files {
+                    println!("wrote {f}");
+                }
+            }
+            out.insert("threads".into(), Value::Array(outcome.threads));
+            out.insert("files".into(), json!(files));
+            for (k, v) in outcome.figures {
+                out.insert(k, v);
+            }
         }
         "throughput" => {
             let figures = throughput::run(&opts, &clock)?;

@@ -103,3 +103,62 @@ fn latency_reports_wire_to_strategy_with_every_stage_and_writes_its_files() {
     assert!(svg.contains("kspin wire→strategy"));
     let _ = std::fs::remove_dir_all(&out);
 }
+
+#[test]
+fn tick_to_trade_reports_the_engine_share_and_the_baseline() {
+    let out = std::env::temp_dir().join(format!("kspin-t2t-test-{}", std::process::id()));
+    let output = Command::new(env!("CARGO_BIN_EXE_kspin"))
+        .args([
+            "bench",
+            "tick-to-trade",
+            "--json",
+            "--runs",
+            "1",
+            "--seconds",
+            "0.5",
+            "--warmup",
+            "0.3",
+            "--rate",
+            "2000",
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .expect("kspin runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("clocksource"),
+        "run conditions printed: {stderr}"
+    );
+    let report: Value = serde_json::from_slice(&output.stdout).expect("one JSON object");
+    assert_eq!(report["bench"], "tick-to-trade");
+    for key in [
+        "tick_to_trade_ns",
+        "engine_ns",
+        "baseline_ns",
+        "engine_before_write_ns",
+    ] {
+        for q in ["p50", "p99", "p99_9", "max"] {
+            assert!(
+                report[key][q].as_u64().is_some_and(|v| v > 0),
+                "{key}.{q}: {report}"
+            );
+        }
+    }
+    assert!(report["orders"].as_u64().unwrap() > 0);
+    assert_eq!(report["order_rejects"], 0);
+    assert!(report["ratio_p50_to_baseline"].as_f64().unwrap() > 0.0);
+    for step in [
+        "read_to_decoded_ns",
+        "dequeued_to_risk_passed_ns",
+        "encoded_to_written_ns",
+    ] {
+        assert!(report[step]["count"].as_u64().unwrap() > 0, "{step}");
+    }
+    let files = report["files"].as_array().unwrap();
+    assert!(files
+        .iter()
+        .any(|f| f.as_str().unwrap().ends_with("tick_to_trade-engine.hgrm")));
+    let _ = std::fs::remove_dir_all(&out);
+}

@@ -99,6 +99,7 @@ fn start(tier: TradingTier, engine_tier: Tier, dead_man_s: u32) -> Run {
         run_id: 0x5eed,
         dead_man_timeout_s: dead_man_s,
         writer_capacity: 64 << 10,
+        enforce_rate_limit: true,
     })
     .unwrap();
     let auth_url = venue.auth_url().unwrap();

@@ -108,6 +108,7 @@ impl Run {
             run_id: 7,
             dead_man_timeout_s: 60,
             writer_capacity: 8 << 10,
+            enforce_rate_limit: true,
         })
         .unwrap();
         let link_cfg = TradingLinkConfig {

@@ -80,6 +80,9 @@ pub struct SessionConfig {
     pub dead_man_timeout_s: u32,
     /// Request buffer size.
     pub writer_capacity: usize,
+    /// Refuse orders the modelled rate counter says the venue would refuse (always, but in
+    /// latency benchmarks against a venue whose rate limit is off).
+    pub enforce_rate_limit: bool,
 }
 
 /// What the session needs from its caller: a way to write a request and a way to reach a

@@ -150,6 +150,7 @@ pub fn prepare_live(
         run_id: run_id(),
         dead_man_timeout_s: t.dead_man_timeout_s,
         writer_capacity: 64 << 10,
+        enforce_rate_limit: true,
     })
     .map_err(|e| TradingError::Session(e.to_string()))?;
 

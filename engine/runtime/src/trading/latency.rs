@@ -9,7 +9,8 @@
 //! was encoded (`encoded`), its bytes were written to the socket (`written`). The first four come
 //! from the engine's stamps of the triggering frame, the next two travel in the intent, the rest
 //! are taken by the order link. Totals: `tick_to_trade` (read → written) and `engine` (dequeued →
-//! written: what the engine adds to a strategy's decision).
+//! written: what the engine adds to a strategy's decision) and `engine_before_write` (dequeued →
+//! encoded: the same without the write syscall).
 //!
 //! Invariants: a span is recorded only when both ends were stamped, in order (an order from a
 //! timer has no triggering frame: only the engine's share is recorded); histograms are allocated
@@ -105,6 +106,9 @@ pub struct OrderLatency {
     pub tick_to_trade: Histogram<u64>,
     /// Intent dequeued → bytes written.
     pub engine: Histogram<u64>,
+    /// Intent dequeued → request encoded: the engine's own work, without the write syscall
+    /// (which a bare client pays too).
+    pub engine_before_write: Histogram<u64>,
 }
 
 impl OrderLatency {
@@ -117,6 +121,7 @@ impl OrderLatency {
             steps,
             tick_to_trade: histogram()?,
             engine: histogram()?,
+            engine_before_write: histogram()?,
         })
     }
 
@@ -136,6 +141,9 @@ impl OrderLatency {
         }
         if let Some(ns) = span(OrderPoint::Dequeued, OrderPoint::Written) {
             self.engine.saturating_record(ns);
+        }
+        if let Some(ns) = span(OrderPoint::Dequeued, OrderPoint::Encoded) {
+            self.engine_before_write.saturating_record(ns);
         }
     }
 
@@ -163,6 +171,7 @@ mod tests {
         lat.record(&clock, &s);
         assert_eq!(lat.tick_to_trade.max(), 900);
         assert_eq!(lat.engine.max(), 300);
+        assert_eq!(lat.engine_before_write.max(), 200);
         assert!(lat.steps().all(|(_, _, h)| h.len() == 1 && h.max() == 100));
         // A timer's order: no frame, only the engine's share.
         let mut t = OrderStamps::default();

@@ -100,6 +100,9 @@ pub struct SimTradingConfig {
     pub balances: Vec<(String, String)>,
     /// How long an issued token may wait before a connection subscribes with it.
     pub token_ttl: Duration,
+    /// Refuse transactions beyond the tier's rate-counter threshold (Kraken's behaviour; off
+    /// only for latency benchmarks that send more orders than any tier allows).
+    pub rate_limit: bool,
 }
 
 impl std::fmt::Debug for SimTradingConfig {
@@ -115,6 +118,7 @@ impl std::fmt::Debug for SimTradingConfig {
             .field("taker_fee_bps", &self.taker_fee_bps)
             .field("balances", &self.balances)
             .field("token_ttl", &self.token_ttl)
+            .field("rate_limit", &self.rate_limit)
             .finish()
     }
 }
@@ -148,6 +152,7 @@ impl Default for SimTradingConfig {
                 .map(|(a, v)| (a.to_string(), v.to_string()))
                 .collect(),
             token_ttl: DEFAULT_TOKEN_TTL,
+            rate_limit: true,
         }
     }
 }
@@ -162,6 +167,7 @@ pub struct ResolvedTrading {
     /// (asset, mantissa at `asset_precision(asset)`), in configuration order.
     pub balances: Vec<(String, i128)>,
     pub token_ttl: Duration,
+    pub rate_limit: bool,
 }
 
 /// Largest fee accepted (10 %: anything above is a configuration mistake).
@@ -214,6 +220,7 @@ impl SimTradingConfig {
             taker_fee_bps: self.taker_fee_bps,
             balances,
             token_ttl: self.token_ttl,
+            rate_limit: self.rate_limit,
         })
     }
 }

@@ -155,7 +155,11 @@ impl Exchange {
             orders: Vec::new(),
             fills: Vec::new(),
             ledger: Ledger::new(&cfg.balances),
-            limits: RateLimits::new(cfg.tier, n, now),
+            limits: if cfg.rate_limit {
+                RateLimits::new(cfg.tier, n, now)
+            } else {
+                RateLimits::new(cfg.tier, n, now).unenforced()
+            },
             overlays: vec![Overlay::default(); n],
             ids: IdGen::new(seed),
             next_trade_id: 1,

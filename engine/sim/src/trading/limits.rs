@@ -29,6 +29,8 @@ struct Counter {
 pub struct RateLimits {
     tier: TradingTier,
     counters: Vec<Counter>,
+    /// Refuse beyond the threshold (always, but in benchmarks).
+    enforced: bool,
 }
 
 /// The rate counter said no.
@@ -76,7 +78,14 @@ impl RateLimits {
         RateLimits {
             tier,
             counters: vec![Counter { centi: 0, at: now }; pairs],
+            enforced: true,
         }
+    }
+
+    /// Counts but never refuses (benchmarks only; see `SimTradingConfig::rate_limit`).
+    pub fn unenforced(mut self) -> RateLimits {
+        self.enforced = false;
+        self
     }
 
     pub fn tier(&self) -> TradingTier {
@@ -116,7 +125,7 @@ impl RateLimits {
     ) -> Result<(), RateLimited> {
         let after_fixed = self.value(symbol, now).saturating_add(fixed);
         let total = after_fixed.saturating_add(decaying);
-        if total > self.tier.threshold() * CENTI {
+        if self.enforced && total > self.tier.threshold() * CENTI {
             self.set(symbol, now, after_fixed);
             return Err(RateLimited);
         }

@@ -211,10 +211,11 @@ impl TradingSession {
         )
         .map_err(RejectReason::Refused)?;
         let age = now_ns.saturating_sub(order.placed_ns);
-        if self
-            .rate
-            .get(s)
-            .is_some_and(|r| r.would_exceed(rate::amend_cost(age), now_ns))
+        if self.cfg.enforce_rate_limit
+            && self
+                .rate
+                .get(s)
+                .is_some_and(|r| r.would_exceed(rate::amend_cost(age), now_ns))
         {
             return refuse(R::RateLimit);
         }

@@ -74,6 +74,7 @@ impl TradingSession {
             return refuse(R::OpenOrders);
         }
         if batch_extra == 0
+            && self.cfg.enforce_rate_limit
             && self
                 .rate
                 .get(s)
@@ -348,6 +349,7 @@ impl TradingSession {
             *e = saved;
         }
         if verdict.is_ok()
+            && self.cfg.enforce_rate_limit
             && self
                 .rate
                 .get(symbol.index())

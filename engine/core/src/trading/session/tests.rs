@@ -106,6 +106,7 @@ fn config() -> SessionConfig {
         run_id: RUN,
         dead_man_timeout_s: 60,
         writer_capacity: 8 << 10,
+        enforce_rate_limit: true,
     }
 }
 
