@@ -18,7 +18,7 @@ const ONE: i64 = 100_000_000;
 #[test]
 fn builtins_do_not_allocate_per_event() {
     let symbols = vec![SymbolInfo::new(0, "BTC/USD", 1, 8, 10)];
-    let configs: [(&str, &[(&str, &str)]); 5] = [
+    let configs: [(&str, &[(&str, &str)]); 6] = [
         ("spread_monitor", &[("symbol", "BTC/USD")]),
         ("trade_flow", &[("symbol", "BTC/USD"), ("capacity", "64")]),
         ("candles", &[("symbol", "BTC/USD"), ("interval", "1s")]),
@@ -27,6 +27,10 @@ fn builtins_do_not_allocate_per_event() {
             &[("symbol", "BTC/USD"), ("qty", "0.1"), ("interval", "1s")],
         ),
         ("whale_alert", &[("min_notional", "1000")]),
+        (
+            "quoter",
+            &[("symbol", "BTC/USD"), ("qty", "0.1"), ("take_every", "5")],
+        ),
     ];
     for (name, pairs) in configs {
         let params = Params::from_pairs(&symbols, pairs).unwrap();
@@ -59,7 +63,7 @@ fn builtins_do_not_allocate_per_event() {
         let allocated = take_allocations();
         assert_eq!(allocated, 0, "{name} allocated {allocated} times");
         assert!(host.events().len() > 6_000, "{name}");
-        if name == "sma_cross" {
+        if name == "sma_cross" || name == "quoter" {
             // Its orders went through the intent ring and were filled by the paper model.
             let paper = host.bus().paper_counters(0).unwrap();
             assert!(paper.intents > 10 && paper.fills > 10, "{paper:?}");
