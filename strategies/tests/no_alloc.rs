@@ -69,4 +69,64 @@ fn builtins_do_not_allocate_per_event() {
             assert!(paper.intents > 10 && paper.fills > 10, "{paper:?}");
         }
     }
+
+    // The quoter once more, on a market that moves under its quotes: amends, fills of resting
+    // quotes, takes, and a cancel-all on every stale book.
+    let pairs = [
+        ("symbol", "BTC/USD"),
+        ("qty", "0.1"),
+        ("take_every", "7"),
+        ("requote_bps", "0"),
+        ("min_requote_ms", "20"),
+    ];
+    let params = Params::from_pairs(&symbols, &pairs).unwrap();
+    let mut strategy = kspin_strategies::builtins()
+        .build("quoter", &params)
+        .unwrap();
+    let s: &mut dyn Strategy = &mut *strategy;
+    let mut host = TestHost::new(symbols.clone());
+    host.reserve(50_000);
+    host.start(s);
+    host.book_snapshot(s, BTC, &[(100_000, ONE)], &[(100_002, ONE)]);
+    for i in 1..=200 {
+        moving_market(&mut host, s, i); // warm-up: every kind of step once
+    }
+    take_allocations();
+    counting(true);
+    for i in 201..=2_200 {
+        moving_market(&mut host, s, i);
+    }
+    counting(false);
+    let allocated = take_allocations();
+    assert_eq!(allocated, 0, "quoter allocated {allocated} times");
+    let summary = s.summary();
+    let figure = |name| summary.get(name).map_or(0, |f| f.value);
+    for name in ["quotes_placed", "amends", "cancels", "takes", "fills"] {
+        assert!(figure(name) > 20, "{name}: {summary}");
+    }
+    // Resting quotes were filled too (the 20 ms throttle lets the market catch them).
+    assert!(figure("fills") > figure("takes"), "{summary}");
+}
+
+/// The best bid of step `i`: a triangle wave of 0 to 400 ticks above 100000 (10 bps is 100).
+fn top_bid(i: i64) -> i64 {
+    let k = i % 80;
+    100_000 + 10 * if k < 40 { k } else { 80 - k }
+}
+
+/// Step `i`: the one-level book moves from step `i - 1`'s touch to step `i`'s; every 100th
+/// step the book goes stale and comes back with a snapshot.
+fn moving_market(host: &mut TestHost, s: &mut dyn Strategy, i: i64) {
+    host.set_now(i as u64 * 1_000_000);
+    let (old, new) = (top_bid(i - 1), top_bid(i));
+    host.book_update(
+        s,
+        BTC,
+        &[(old, 0), (new, ONE)],
+        &[(old + 2, 0), (new + 2, ONE)],
+    );
+    if i % 100 == 0 {
+        host.book_stale(s, BTC, kspin_api::StaleReason::ChecksumMismatch);
+        host.book_snapshot(s, BTC, &[(new, ONE)], &[(new + 2, ONE)]);
+    }
 }
