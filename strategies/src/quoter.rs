@@ -30,8 +30,9 @@
 //! the far touch (a buy at the best ask, a sell at the best bid): a sell when long and a buy when
 //! short, of `min(qty, |position|)` so that a take never flips the position; when flat, of `qty`,
 //! buy and sell alternately (buy first). One take at a time, and only while the venue's status
-//! is `online` (or not known yet, as in paper runs); a take that cannot go out on its book
-//! change (one in flight, the limit, a one-sided book) is skipped, not made up later.
+//! is `online` (or not known yet, as in paper runs), and not within `min_requote_ms` of a
+//! rejected take; a take that cannot go out on its book change (one in flight, the limit, a
+//! one-sided book, that pause) is skipped, not made up later.
 //!
 //! **Position limit.** An order is sent only if the position stays within ±`max_position` even
 //! if every open order of its direction (quote and take, itself included) filled — the engine's
@@ -50,7 +51,9 @@
 //! **Order updates**, matched by client id (others are ignored): `Accepted` makes a quote
 //! working; `Filled` moves the position by `fill_qty` in the order's direction and ends the order
 //! when `remaining` is 0; `Cancelled` and `Rejected` end it — after `Rejected(WouldTake)` (a
-//! post-only that would have crossed) the side is simply quoted again on the next book change;
+//! post-only that would have crossed) the side is simply quoted again on the next book change,
+//! after any other rejection (a risk refusal, a rate limit, a link not up yet) only once
+//! `min_requote_ms` has passed, so a refused quote is not retried on every book change;
 //! `Amended` sets the quote's price; `AmendRejected` and `CancelRejected` leave the order working
 //! at its old price, to be amended or cancelled again later. Nothing is sent in answer to an
 //! order update, so the quoter never spins against the venue; paper and live answer with the
@@ -144,6 +147,10 @@ pub struct Quoter {
     min_requote_ns: u64,
     /// Bid, ask.
     quotes: [Option<Quote>; 2],
+    /// Exchange time before which a side is not quoted again after a rejection.
+    requote_after_ns: [u64; 2],
+    /// Exchange time before which no take goes out after a rejected one.
+    take_after_ns: u64,
     take: Option<Take>,
     next_flat_take: Side,
     book_live: bool,
@@ -204,6 +211,8 @@ impl Quoter {
             max_position: max_position.0,
             min_requote_ns: min_requote_ms * 1_000_000,
             quotes: [None; 2],
+            requote_after_ns: [0; 2],
+            take_after_ns: 0,
             take: None,
             next_flat_take: Side::Buy,
             book_live: false,
@@ -252,7 +261,7 @@ impl Quoter {
             self.work_side(ctx, side, wanted, now);
         }
         if counted && self.take_every > 0 && self.book_changes % self.take_every == 0 {
-            self.send_take(ctx, bid, ask);
+            self.send_take(ctx, bid, ask, now);
         }
     }
 
@@ -278,7 +287,7 @@ impl Quoter {
         match self.quotes[i] {
             None => {
                 let Some(price) = wanted else { return };
-                if !self.fits(side, self.qty.0) {
+                if now < self.requote_after_ns[i] || !self.fits(side, self.qty.0) {
                     return;
                 }
                 let intent = OrderIntent::post_only(self.symbol, side, price, self.qty);
@@ -336,10 +345,9 @@ impl Quoter {
     }
 
     /// The IOC take of this book change, if one is due and allowed.
-    fn send_take(&mut self, ctx: &mut dyn Context, bid: Price, ask: Price) {
-        if self.take.is_some()
-            || !matches!(self.system, SystemStatus::Online | SystemStatus::Unknown)
-        {
+    fn send_take(&mut self, ctx: &mut dyn Context, bid: Price, ask: Price, now: u64) {
+        let online = matches!(self.system, SystemStatus::Online | SystemStatus::Unknown);
+        if self.take.is_some() || !online || now < self.take_after_ns {
             return;
         }
         let (side, qty) = match self.position {
@@ -424,7 +432,7 @@ impl Quoter {
         }
     }
 
-    fn on_order(&mut self, u: &OrderUpdate, ctx: &mut dyn Context) {
+    fn on_order(&mut self, u: &OrderUpdate, now: u64, ctx: &mut dyn Context) {
         if let Some(mut take) = self.take.filter(|t| t.id == u.client_id) {
             let done = match u.status {
                 OrderStatus::Filled => {
@@ -435,6 +443,7 @@ impl Quoter {
                 OrderStatus::Cancelled => true,
                 OrderStatus::Rejected(reason) => {
                     self.count_reject(reason);
+                    self.take_after_ns = now.saturating_add(self.min_requote_ns);
                     true
                 }
                 _ => false,
@@ -468,6 +477,9 @@ impl Quoter {
             OrderStatus::Cancelled => done = true,
             OrderStatus::Rejected(reason) => {
                 self.count_reject(reason);
+                if reason != RejectReason::WouldTake {
+                    self.requote_after_ns[i] = now.saturating_add(self.min_requote_ns);
+                }
                 done = true;
             }
             OrderStatus::Amended => {
@@ -528,7 +540,7 @@ impl Strategy for Quoter {
         match event.kind {
             EventKind::Order(u) => {
                 if u.symbol == self.symbol {
-                    self.on_order(&u, ctx);
+                    self.on_order(&u, now, ctx);
                 }
                 return;
             }

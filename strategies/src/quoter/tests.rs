@@ -243,6 +243,31 @@ fn takes_every_nth_book_change_on_the_reducing_side_as_ioc_at_the_far_touch() {
 }
 
 #[test]
+fn a_rejected_take_pauses_takes_for_min_requote_ms() {
+    let (mut host, mut s) = build(&[("take_every", "1")]);
+    let s = &mut *s;
+    host.set_paper_fills(false);
+    open_book(&mut host, s);
+    host.book_update(s, BTC, &[(499_990, 2 * ONE)], &[]);
+    let first = host.order_id(3);
+    assert_eq!(host.intents()[2], (first, take(Side::Buy, 500_010, Q)));
+    let rate_limited = RejectReason::Refused(RiskReason::RateLimit);
+    host.order_update(s, OrderUpdate::rejected(first, BTC, rate_limited));
+    let refused_at = host.events().last().map_or(0, |e| e.time_ns);
+    host.set_now(refused_at + 199 * MS);
+    host.book_update(s, BTC, &[(499_990, 3 * ONE)], &[]);
+    assert_eq!(host.intents().len(), 3);
+    // Flat still; the alternation had moved on when the buy went out, so now a sell.
+    host.set_now(refused_at + 200 * MS);
+    host.book_update(s, BTC, &[(499_990, 4 * ONE)], &[]);
+    assert_eq!(
+        host.intents()[3..],
+        [(host.order_id(4), take(Side::Sell, 500_000, Q))]
+    );
+    assert_eq!((figure(s, "takes"), figure(s, "rejects_risk")), (2, 1));
+}
+
+#[test]
 fn max_position_blocks_the_growing_side_and_lets_only_reducing_takes_out() {
     let (mut host, mut s) = build(&[("max_position", "0.001"), ("take_every", "1")]);
     let s = &mut *s;
@@ -343,6 +368,33 @@ fn a_post_only_rejected_as_would_take_is_quoted_again_on_the_next_book_change() 
         (figure(s, "rejects"), figure(s, "rejects_would_take")),
         (1, 1)
     );
+}
+
+#[test]
+fn a_side_refused_for_another_reason_waits_min_requote_ms() {
+    let (mut host, mut s) = build(&[]);
+    let s = &mut *s;
+    host.set_paper_fills(false);
+    open_book(&mut host, s);
+    let (bid, ask) = (host.order_id(1), host.order_id(2));
+    // The engine refuses both before anything leaves (say, the trading link is not up yet).
+    let not_connected = RejectReason::Refused(RiskReason::NotConnected);
+    host.order_update(s, OrderUpdate::rejected(bid, BTC, not_connected));
+    host.order_update(s, OrderUpdate::rejected(ask, BTC, not_connected));
+    let refused_at = host.events().last().map_or(0, |e| e.time_ns);
+    host.set_now(refused_at + 199 * MS);
+    host.book_update(s, BTC, &[(499_990, 2 * ONE)], &[]);
+    assert_eq!(host.orders().len(), 2);
+    host.set_now(refused_at + 200 * MS);
+    host.book_update(s, BTC, &[(499_990, 3 * ONE)], &[]);
+    assert_eq!(
+        requests(&host)[2..],
+        [
+            new(&host, 3, quote(Side::Buy, 499_504)),
+            new(&host, 4, quote(Side::Sell, 500_506)),
+        ]
+    );
+    assert_eq!((figure(s, "rejects"), figure(s, "rejects_risk")), (2, 2));
 }
 
 #[test]
