@@ -107,7 +107,10 @@ fn main() {
             .iter()
             .map(|s| s.lane.events_dropped)
             .sum();
-        assert_eq!(dropped, 0, "a lane filled: the profile would measure catch-up");
+        assert_eq!(
+            dropped, 0,
+            "a lane filled: the profile would measure catch-up"
+        );
         black_box(&handles);
         (n, engine.pipeline().feed().counters().checksum_ok)
     };
