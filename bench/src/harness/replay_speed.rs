@@ -152,6 +152,8 @@ pub fn run(
     let mut checksum_mismatch = 0;
     let mut stage_figures = Value::Null;
     let mut recording_drops = 0;
+    let mut stamps_off_core = Vec::new();
+    let mut stage_records_dropped = 0;
     let scratch =
         std::env::temp_dir().join(format!("kspin-bench-replay-{}.kcap", std::process::id()));
     for run in 0..opts.runs {
@@ -173,13 +175,33 @@ pub fn run(
         let c = core.pipeline().feed().counters();
         checksum_ok = c.checksum_ok;
         checksum_mismatch = c.checksum_mismatch;
-        if let Some(h) = core.stage_histograms().span("read_to_published") {
-            stage_figures = json!({
-                "read_to_published": percentiles_json(h),
-                "read_to_decoded": core.stage_histograms().span("read_to_decoded").map(percentiles_json),
-                "decoded_to_applied": core.stage_histograms().span("decoded_to_applied").map(percentiles_json),
-            });
+        if let Some(stages) = core.stage_histograms() {
+            if let Some(h) = stages.span("read_to_published") {
+                stage_figures = json!({
+                    "read_to_published": percentiles_json(h),
+                    "read_to_decoded": stages.span("read_to_decoded").map(percentiles_json),
+                    "decoded_to_applied": stages.span("decoded_to_applied").map(percentiles_json),
+                });
+            }
         }
+        // The stamps recorded on the other core, as `kspin run` can: the engine core only
+        // copies each frame's stamps into a ring.
+        let mut split = core_for(source, NoStrategies, clock)?;
+        let (off_core_ns, dropped) = match split.take_stage_recorder() {
+            Some(recorder) => {
+                let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+                let thread = spawn_stage_recorder(recorder, opts.venue_core, stop.clone());
+                let ns = time_passes(passes, &source.frames, |f| {
+                    split.replay_frame(f, 0);
+                });
+                stop.store(true, std::sync::atomic::Ordering::Release);
+                let _ = thread.join();
+                (ns, split.stage_records_dropped())
+            }
+            None => (f64::NAN, 0),
+        };
+        stamps_off_core.push(off_core_ns);
+        stage_records_dropped += dropped;
         let mut bare = core_for(source, NoStrategies, clock)?;
         bare.set_stage_stamps(false);
         no_stamps.push(time_passes(passes, &source.frames, |f| {
@@ -217,6 +239,7 @@ pub fn run(
     let base = median(&mut baseline);
     let off = median(&mut no_stamps);
     let rec = median(&mut recording);
+    let split = median(&mut stamps_off_core);
     Ok(json!({
         "source": source.name,
         "frames": source.frames.len(),
@@ -228,6 +251,9 @@ pub fn run(
         "ratio_meaning": "baseline_ns_per_msg / ns_per_msg (how many times faster than the baseline)",
         "ns_per_msg_no_stage_stamps": round1(off),
         "stage_stamp_cost_ns": round1(ns - off),
+        "ns_per_msg_stamps_recorded_off_core": round1(split),
+        "stage_stamp_cost_off_core_ns": round1(split - off),
+        "stage_records_dropped": stage_records_dropped,
         "ns_per_msg_recording": round1(rec),
         "recording_cost_ns": round1(rec - ns),
         "recording_drops": recording_drops,
@@ -238,6 +264,28 @@ pub fn run(
         "stages_last_run": stage_figures,
         "thread": setup.to_json(),
     }))
+}
+
+/// A thread on `core` recording stage stamps until `stop`: what `kspin run` can run beside the
+/// engine core. Yields when the ring is empty (it shares the core with the other benchmarks'
+/// threads).
+fn spawn_stage_recorder(
+    mut recorder: kspin_runtime::StageRecorder,
+    core: usize,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> std::thread::JoinHandle<kspin_runtime::StageRecorder> {
+    std::thread::spawn(move || {
+        let _ = core_affinity::set_for_current(core_affinity::CoreId { id: core });
+        loop {
+            let done = stop.load(std::sync::atomic::Ordering::Acquire);
+            if recorder.drain() == 0 {
+                if done {
+                    return recorder;
+                }
+                std::thread::yield_now();
+            }
+        }
+    })
 }
 
 fn round1(x: f64) -> f64 {

@@ -194,7 +194,7 @@ impl Pipeline {
     pub fn new(limits: DecoderLimits, options: FeedOptions) -> Pipeline {
         Pipeline {
             decoder: Decoder::new(limits),
-            feed: Feed::new(options),
+            feed: Feed::with_level_capacity(options, limits.max_levels),
             counters: PipelineCounters::default(),
         }
     }

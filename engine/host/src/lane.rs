@@ -152,6 +152,24 @@ impl Lane {
         }
     }
 
+    /// Writes one event without publishing it (callers reserved room, then publish the run).
+    #[inline]
+    fn write(&mut self, event: WireEvent) {
+        match self.events.try_write(event) {
+            Ok(()) => self.counters.events_published += 1,
+            Err(_) => self.counters.events_dropped += 1,
+        }
+    }
+
+    /// Writes a run of events and publishes them together (one release store: the strategy
+    /// sees the whole run or none of it). Callers reserved room for the run first.
+    pub(super) fn push_run(&mut self, events: &[WireEvent]) {
+        for &event in events {
+            self.write(event);
+        }
+        self.events.publish();
+    }
+
     pub(super) fn mark_dirty(&mut self, symbol: usize) {
         if let Some(d) = self.dirty.get_mut(symbol) {
             if !*d {
@@ -231,7 +249,7 @@ impl Lane {
     ) {
         let (recv, publish) = (stamps.recv, stamps.publish);
         let wire = |kind| WireEvent::new(recv, publish, kind);
-        self.push(wire(WireKind::BookSnapshot(SnapshotStart {
+        self.write(wire(WireKind::BookSnapshot(SnapshotStart {
             symbol,
             reason,
         })));
@@ -247,13 +265,13 @@ impl Lane {
             );
         for (side, price, qty) in levels {
             if let Some(batch) = packer.push(side, price, qty) {
-                self.push(wire(WireKind::BookLevels(batch)));
+                self.write(wire(WireKind::BookLevels(batch)));
             }
         }
         if let Some(batch) = packer.flush() {
-            self.push(wire(WireKind::BookLevels(batch)));
+            self.write(wire(WireKind::BookLevels(batch)));
         }
-        self.push(wire(WireKind::BookDone(book_done(
+        self.write(wire(WireKind::BookDone(book_done(
             symbol,
             book,
             packer.levels(),
@@ -262,9 +280,10 @@ impl Lane {
         ))));
         let i = symbol.index();
         if !self.told_live.get(i).copied().unwrap_or(true) {
-            self.push(wire(WireKind::BookLive(symbol)));
+            self.write(wire(WireKind::BookLive(symbol)));
             self.told_live[i] = true;
         }
+        self.events.publish();
     }
 
     /// Tries to bring `symbol` up to date: a catch-up snapshot of `book` if `live`, else a
@@ -282,7 +301,7 @@ impl Lane {
         match book {
             Some(book) if live => {
                 let need = snapshot_events(book, told_live);
-                if self.events.free_slots() < need {
+                if !self.events.reserve(need) {
                     return false;
                 }
                 self.push_snapshot(symbol, book, SnapshotReason::CatchUp, stamps);
@@ -291,7 +310,7 @@ impl Lane {
             }
             _ => {
                 if told_live || self.owes_stale.get(i).copied().unwrap_or(false) {
-                    if self.events.free_slots() < 1 {
+                    if !self.events.reserve(1) {
                         return false;
                     }
                     let kind = WireKind::BookStale(BookStale {
@@ -327,7 +346,7 @@ impl Lane {
     /// Pushes one non-book event unless lagging or full (then drops and counts it).
     #[inline]
     pub(super) fn offer(&mut self, event: WireEvent) {
-        if !self.lagging() && self.events.free_slots() >= 1 {
+        if !self.lagging() && self.events.reserve(1) {
             self.push(event);
         } else {
             self.counters.events_dropped += 1;

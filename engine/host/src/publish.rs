@@ -28,7 +28,7 @@
 
 use kspin_api::wire::{LevelPacker, SnapshotReason, WireEvent, WireKind};
 use kspin_api::{
-    ConnectionStatus, Link, LogRecord, OrderMessage, OrderRequest, OrderUpdate, Price, Qty,
+    ConnectionStatus, Link, LogRecord, OrderMessage, OrderRequest, OrderUpdate,
     StaleReason as WireStale, Strategy, SymbolId, SymbolInfo, SystemStatus,
 };
 use kspin_ring::{try_spsc, Consumer, IdlePolicy, Producer};
@@ -41,8 +41,7 @@ use super::paper::{PaperCounters, PaperTrader, MAX_UPDATES_PER_REQUEST};
 use super::precision::PrecisionGuard;
 use super::stats::StrategyStats;
 use super::{BookSource, BusError};
-use kspin_core::book::OrderBook;
-use kspin_core::kraken::BookData;
+use kspin_core::book::{FixedLevel, OrderBook, SideKind};
 
 /// Slots of each strategy's intent ring (strategy → engine). A strategy sees
 /// `SubmitError::RingFull` beyond this many unanswered requests.
@@ -112,8 +111,19 @@ pub struct Bus {
     orders_live: bool,
     logs: LogDrain,
     log_drain_taken: bool,
+    /// One book update's wire events, packed once and copied to every lane
+    /// ([`UPDATE_SCRATCH_EVENTS`] slots, never grown).
+    scratch: Vec<WireEvent>,
     counters: BusCounters,
 }
+
+/// Wire events of the largest book update packed in one go: the default decoder's per-frame
+/// level limit in batches, plus the `BookDone`. A larger update (possible only with raised
+/// decoder limits) reaches strategies as a catch-up of the resulting book instead.
+pub(crate) const UPDATE_SCRATCH_EVENTS: usize =
+    kspin_core::kraken::DecoderLimits::DEFAULT_MAX_LEVELS
+        .div_ceil(kspin_api::wire::LEVELS_PER_BATCH)
+        + 1;
 
 impl std::fmt::Debug for Bus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -157,6 +167,7 @@ impl Bus {
             orders_live: false,
             logs: LogDrain::new(symbols.to_vec()),
             log_drain_taken: false,
+            scratch: Vec::with_capacity(UPDATE_SCRATCH_EVENTS),
             counters: BusCounters::default(),
         }
     }
@@ -345,7 +356,7 @@ impl Bus {
             lane.paper.set_system(system);
             // A status is not a delta: it goes out even while lagging when there is room;
             // otherwise the latest one waits for `service`.
-            if lane.pending_status.is_none() && lane.events.free_slots() >= 1 {
+            if lane.pending_status.is_none() && lane.events.reserve(1) {
                 lane.push(WireEvent::new(
                     stamps.recv,
                     stamps.publish,
@@ -378,7 +389,7 @@ impl Bus {
         let mut attention = false;
         for lane in &mut self.lanes {
             if let Some(status) = lane.pending_status {
-                if lane.events.free_slots() >= 1 {
+                if lane.events.reserve(1) {
                     lane.push(WireEvent::new(
                         stamps.recv,
                         stamps.publish,
@@ -529,12 +540,14 @@ impl Bus {
         }
     }
 
-    fn publish_update(&mut self, symbol: SymbolId, book: &OrderBook, data: &BookData<'_>) {
-        let levels = data.bids.len() + data.asks.len();
+    fn publish_update(&mut self, symbol: SymbolId, book: &OrderBook, levels: &[FixedLevel]) {
+        let count = levels.len();
         let stamps = self.stamps().at(self.book_time_ns[symbol.index()]);
         let stale = self.stale_reasons[symbol.index()];
-        if levels > u16::MAX as usize {
-            // Cannot be announced in a BookChange: give everyone the resulting book instead.
+        let need = count.div_ceil(kspin_api::wire::LEVELS_PER_BATCH) + 1;
+        if count > u16::MAX as usize || need > self.scratch.capacity() {
+            // Cannot be announced in a BookChange (or packed without growing the scratch
+            // buffer): give everyone the resulting book instead.
             self.counters.oversized_messages += 1;
             for lane in &mut self.lanes {
                 lane.counters.events_dropped += 1;
@@ -544,30 +557,30 @@ impl Bus {
             self.attention = true;
             return;
         }
-        let need = levels.div_ceil(kspin_api::wire::LEVELS_PER_BATCH) + 1;
-        let (price_scale, qty_scale) = (book.price_scale(), book.qty_scale());
+        // Pack once: the events are the same for every lane.
+        let wire = |kind| WireEvent::new(stamps.recv, stamps.publish, kind);
+        let scratch = &mut self.scratch;
+        scratch.clear();
+        let mut packer = LevelPacker::new(symbol);
+        for level in levels {
+            // Converted once by the feed, exactly as applied to the book.
+            let side = match level.side {
+                SideKind::Bid => kspin_api::BookSide::Bid,
+                SideKind::Ask => kspin_api::BookSide::Ask,
+            };
+            if let Some(batch) = packer.push(side, level.price, level.qty) {
+                scratch.push(wire(WireKind::BookLevels(batch)));
+            }
+        }
+        if let Some(batch) = packer.flush() {
+            scratch.push(wire(WireKind::BookLevels(batch)));
+        }
+        let done = book_done(symbol, book, packer.levels(), false, stamps.time_ns);
+        scratch.push(wire(WireKind::BookDone(done)));
+        debug_assert_eq!(scratch.len(), need);
         for lane in &mut self.lanes {
-            if !lane.lagging() && lane.events.free_slots() >= need {
-                let wire = |kind| WireEvent::new(stamps.recv, stamps.publish, kind);
-                let mut packer = LevelPacker::new(symbol);
-                let bids = data.bids.iter().map(|l| (kspin_api::BookSide::Bid, l));
-                let asks = data.asks.iter().map(|l| (kspin_api::BookSide::Ask, l));
-                for (side, level) in bids.chain(asks) {
-                    // The feed applied this message at these scales, so conversion succeeded
-                    // there and cannot fail here; stay total anyway (the replica ignores a
-                    // zero price and its top-of-book check would catch the difference).
-                    let price =
-                        Price::from_decimal(level.price, price_scale).unwrap_or(Price::ZERO);
-                    let qty = Qty::from_decimal(level.qty, qty_scale).unwrap_or(Qty::ZERO);
-                    if let Some(batch) = packer.push(side, price, qty) {
-                        lane.push(wire(WireKind::BookLevels(batch)));
-                    }
-                }
-                if let Some(batch) = packer.flush() {
-                    lane.push(wire(WireKind::BookLevels(batch)));
-                }
-                let done = book_done(symbol, book, packer.levels(), false, stamps.time_ns);
-                lane.push(wire(WireKind::BookDone(done)));
+            if !lane.lagging() && lane.events.reserve(need) {
+                lane.push_run(scratch);
             } else {
                 lane.counters.events_dropped += need as u64;
                 lane.mark_dirty(symbol.index());
@@ -591,7 +604,7 @@ impl Bus {
         let stale = self.stale_reasons[i];
         for lane in &mut self.lanes {
             let need = snapshot_events(book, lane.told_live[i]);
-            if !lane.lagging() && lane.events.free_slots() >= need {
+            if !lane.lagging() && lane.events.reserve(need) {
                 lane.push_snapshot(symbol, book, reason, stamps);
             } else {
                 // What the message amounts to in the engine's flow, whatever this lane was told.

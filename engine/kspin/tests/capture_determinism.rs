@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use kspin::book::{ApplyReport, OrderBook};
+use kspin::book::{ApplyReport, FixedLevel, OrderBook};
 use kspin::capture::{
     reader::capture_symbol, start_recording, Capture, CaptureHeader, OpenMode, RecordKind,
     Recording,
@@ -37,6 +37,7 @@ impl FeedSink for Probe {
         symbol: usize,
         book: &OrderBook,
         data: &BookData<'_>,
+        _levels: &[FixedLevel],
         kind: UpdateKind,
         report: &ApplyReport,
     ) {

@@ -227,6 +227,8 @@ pub enum CoreError {
     Net(#[from] kspin_net::NetError),
     #[error("too many symbols (at most {})", kspin_core::feed::MAX_SYMBOLS)]
     TooManySymbols,
+    #[error("{0}")]
+    StageRecords(#[from] crate::stage_records::StageRecordError),
 }
 
 impl<P: Publisher, T: Transport> EngineCore<P, T> {
@@ -302,9 +304,15 @@ impl<P: Publisher, T: Transport, O: OrderLink<P>> EngineCore<P, T, O> {
         self.engine.latency()
     }
 
-    /// Per-stage latency of every frame so far (read → decoded → applied → published).
-    pub fn stage_histograms(&self) -> &StageHistograms {
+    /// Per-stage latency of every frame recorded so far (read → decoded → applied →
+    /// published); `None` once [`Engine::take_stage_recorder`] handed the recording away.
+    pub fn stage_histograms(&mut self) -> Option<&StageHistograms> {
         self.engine.stage_histograms()
+    }
+
+    /// See [`Engine::take_stage_recorder`].
+    pub fn take_stage_recorder(&mut self) -> Option<crate::stage_records::StageRecorder> {
+        self.engine.take_stage_recorder()
     }
 
     /// Turns the per-stage stamps off (`false`) or on (the default).
@@ -520,6 +528,10 @@ impl<P: Publisher, T: Transport, O: OrderLink<P>> EngineCore<P, T, O> {
             Ok(report) => {
                 if report.frames > 0 {
                     self.last_rx = now;
+                } else {
+                    // Nothing to read: record the stage stamps queued meanwhile (off the
+                    // frame path; a no-op when another thread records them).
+                    self.engine.record_stages();
                 }
                 self.counters.bytes_read += report.bytes as u64;
                 let proved = tally.went_live

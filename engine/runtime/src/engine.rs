@@ -11,7 +11,7 @@
 //! resync request the feed asks for is queued (bounded, counted when full) for whoever owns the
 //! connection, and dropped by whoever has none ([`Engine::discard_requests`]).
 
-use kspin_core::book::{ApplyReport, OrderBook};
+use kspin_core::book::{ApplyReport, FixedLevel, OrderBook};
 use kspin_core::feed::{FeedMode, FeedOptions, FeedSink, MismatchPolicy, StaleReason};
 use kspin_core::kraken::{
     AckMsg, BookData, DecoderLimits, Message, StatusMsg, SystemStatus, Ticker, Trade, UpdateKind,
@@ -22,6 +22,9 @@ use quanta::Clock;
 use crate::driver::{CoreError, Publisher};
 use crate::plan::SymbolPlan;
 use crate::requests::{resync_symbol, PendingRequest, Requests};
+use crate::stage_records::{
+    stage_record_ring, StageRecordWriter, StageRecorder, STAGE_RECORD_RING,
+};
 use crate::stages::{FrameStamps, Stage, StageClock, StageHistograms};
 
 /// Frames whose stage stamps the engine keeps for [`Engine::recent_frame`]: an order is written
@@ -60,7 +63,11 @@ pub struct Engine<P: Publisher> {
     publisher: P,
     requests: Requests,
     stages: StageClock,
-    stage_histograms: StageHistograms,
+    /// Each frame's stamps go here (one slot copy); the recorder turns them into histograms.
+    stage_writer: StageRecordWriter,
+    /// The recording end while the engine keeps it: drained when the core is idle, when the
+    /// ring is full, and when the histograms are asked for. `None` once handed to a thread.
+    stage_recorder: Option<StageRecorder>,
     latency: LatencyRecorder,
     /// The stage stamps of the last [`RECENT_FRAMES`] frames, for the order path to find the
     /// stamps of the frame that triggered an order (tick-to-trade).
@@ -89,12 +96,14 @@ impl<P: Publisher> Engine<P> {
                 .add_symbol(&p.symbol, usize::from(p.depth), p.precision)
                 .ok_or(CoreError::TooManySymbols)?;
         }
+        let (stage_writer, stage_recorder) = stage_record_ring(STAGE_RECORD_RING, clock.clone())?;
         Ok(Engine {
             pipeline,
             publisher,
             requests: Requests::render(&cfg.symbols)?,
             stages: StageClock::new(clock),
-            stage_histograms: StageHistograms::new()?,
+            stage_writer,
+            stage_recorder: Some(stage_recorder),
             latency: LatencyRecorder::new()?,
             recent: [FrameStamps::default(); RECENT_FRAMES],
             recent_next: 0,
@@ -134,7 +143,14 @@ impl<P: Publisher> Engine<P> {
         let done = clock.raw();
         self.latency.record(clock.delta_as_nanos(read_tsc, done));
         if self.stages.enabled() {
-            self.stage_histograms.record(clock, self.stages.current());
+            if let Some(recorder) = &mut self.stage_recorder {
+                if !self.stage_writer.has_room() {
+                    // The engine records its own stamps (nobody took the recorder) and never
+                    // went idle (a replay, a burst): catch up now rather than drop.
+                    recorder.drain();
+                }
+            }
+            self.stage_writer.write(self.stages.current());
             self.recent[self.recent_next % RECENT_FRAMES] = *self.stages.current();
             self.recent_next = self.recent_next.wrapping_add(1);
         }
@@ -246,9 +262,33 @@ impl<P: Publisher> Engine<P> {
         &mut self.latency
     }
 
-    /// Per-stage latency of every frame so far (read → decoded → applied → published).
-    pub fn stage_histograms(&self) -> &StageHistograms {
-        &self.stage_histograms
+    /// Per-stage latency of every frame so far (read → decoded → applied → published), after
+    /// recording what is queued; `None` once [`Engine::take_stage_recorder`] handed it away.
+    pub fn stage_histograms(&mut self) -> Option<&StageHistograms> {
+        let recorder = self.stage_recorder.as_mut()?;
+        recorder.drain();
+        Some(recorder.histograms())
+    }
+
+    /// Records the stage stamps queued so far, if the engine still holds the recorder: call it
+    /// when the core has nothing else to do.
+    #[inline]
+    pub fn record_stages(&mut self) {
+        if let Some(recorder) = &mut self.stage_recorder {
+            recorder.drain();
+        }
+    }
+
+    /// Hands the stage recording to another thread (start-up): from then on the core only copies
+    /// each frame's stamps into the ring, and drops (and counts, [`Engine::stage_records_dropped`])
+    /// those that find it full. `None` if already taken.
+    pub fn take_stage_recorder(&mut self) -> Option<StageRecorder> {
+        self.stage_recorder.take()
+    }
+
+    /// Frames whose stamps were not recorded because the recorder fell behind.
+    pub fn stage_records_dropped(&self) -> u64 {
+        self.stage_writer.dropped()
     }
 
     /// Turns the per-stage stamps off (`false`) or on (the default); off, only the read → done
@@ -315,12 +355,13 @@ impl<P: Publisher> FeedSink for CoreSink<'_, P> {
         symbol: usize,
         book: &OrderBook,
         data: &BookData<'_>,
+        levels: &[FixedLevel],
         kind: UpdateKind,
         report: &ApplyReport,
     ) {
         self.stages.stamp_once(Stage::Applied);
         self.publisher
-            .book_updated(symbol, book, data, kind, report);
+            .book_updated(symbol, book, data, levels, kind, report);
         self.stages.stamp(Stage::Published);
     }
     fn checksum_mismatch(&mut self, symbol: usize, computed: u32, expected: u32) {

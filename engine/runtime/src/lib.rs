@@ -10,6 +10,7 @@ pub mod driver;
 pub mod engine;
 pub mod plan;
 pub mod requests;
+pub mod stage_records;
 pub mod stages;
 pub mod stats;
 pub mod trading;
@@ -20,5 +21,6 @@ pub use driver::{
 };
 pub use engine::{Engine, EngineConfig, FrameTally, RecentFrames};
 pub use plan::SymbolPlan;
+pub use stage_records::{stage_record_ring, StageRecordWriter, StageRecorder, STAGE_RECORD_RING};
 pub use stages::{FrameStamps, Span, Stage, StageClock, StageHistograms, SPANS};
 pub use stats::{CoreCounters, CoreStats, LatencyRecorder, LinkState};

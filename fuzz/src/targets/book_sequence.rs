@@ -17,7 +17,7 @@
 
 use std::cell::RefCell;
 
-use kspin_core::book::{ApplyReport, BookSide, OrderBook};
+use kspin_core::book::{ApplyReport, BookSide, FixedLevel, OrderBook};
 use kspin_core::feed::{Feed, FeedMode, FeedOptions, FeedSink, StaleReason};
 use kspin_core::kraken::{BookData, Decoder, DecoderLimits, UpdateKind};
 use kspin_runtime::discover::{discover_plan, DiscoverOptions};
@@ -123,10 +123,27 @@ impl FeedSink for PublicationChecker {
         symbol: usize,
         book: &OrderBook,
         data: &BookData<'_>,
+        levels: &[FixedLevel],
         _kind: UpdateKind,
         _report: &ApplyReport,
     ) {
         let frame_no = self.frame_no;
+        // The levels handed on are the message's own, converted once, bids first.
+        assert_eq!(
+            levels.len(),
+            data.bids.len() + data.asks.len(),
+            "frame {frame_no}: converted levels do not match the message"
+        );
+        let bids = levels.iter().take(data.bids.len());
+        assert!(
+            bids.clone()
+                .all(|l| l.side == kspin_core::book::SideKind::Bid)
+                && levels
+                    .iter()
+                    .skip(data.bids.len())
+                    .all(|l| l.side == kspin_core::book::SideKind::Ask),
+            "frame {frame_no}: converted levels out of side order"
+        );
         let state = book.checksum_uncached();
         if let Some(expected) = data.checksum {
             assert_eq!(

@@ -7,9 +7,11 @@
 
 pub mod checksum;
 mod checksum_cache;
+mod levels;
 pub mod order_book;
 pub mod side;
 
 pub use checksum::{book_checksum, order_checksum, CHECKSUM_LEVELS};
+pub use levels::{FixedLevel, LevelBuf};
 pub use order_book::{ApplyMode, ApplyReport, BookError, OrderBook, SUPPORTED_DEPTHS};
 pub use side::{BookSide, LevelChange, SideKind};

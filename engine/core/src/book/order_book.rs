@@ -22,6 +22,7 @@ use kspin_api::{Decimal, FixedError, Price, Qty};
 
 use super::checksum::{book_checksum, CHECKSUM_LEVELS};
 use super::checksum_cache::ChecksumCache;
+use super::levels::{FixedLevel, LevelBuf};
 use super::side::{BookSide, LevelChange, SideKind};
 
 /// Depths Kraken's v2 `book` channel accepts (PROTOCOL.md §1.4, "depth ∈ {10, 25, 100, 500, 1000}").
@@ -36,6 +37,8 @@ pub enum BookError {
     BadQty { side: SideKind, error: FixedError },
     #[error("zero price")]
     ZeroPrice { side: SideKind },
+    #[error("more levels than the engine holds for one message ({capacity})")]
+    TooManyLevels { capacity: usize },
 }
 
 /// Whether a message replaces the book or amends it.
@@ -222,6 +225,49 @@ impl OrderBook {
         Ok(self.apply_levels(mode, bids, asks))
     }
 
+    /// Converts one message's levels to this book's precision into `out` (bids, then asks, in
+    /// message order), checking every one: the engine's single conversion of a message, whose
+    /// result [`OrderBook::apply_converted`] applies and the publisher forwards. On `Err`, `out`
+    /// holds garbage and the book is untouched.
+    pub fn convert_levels<B, A>(
+        &self,
+        bids: B,
+        asks: A,
+        out: &mut LevelBuf,
+    ) -> Result<(), BookError>
+    where
+        B: Iterator<Item = (Decimal, Decimal)>,
+        A: Iterator<Item = (Decimal, Decimal)>,
+    {
+        out.clear();
+        let scales = (self.price_scale, self.qty_scale);
+        let full = |out: &LevelBuf| BookError::TooManyLevels {
+            capacity: out.capacity(),
+        };
+        for (p, q) in bids {
+            let (price, qty) = Self::convert(scales, SideKind::Bid, p, q)?;
+            let side = SideKind::Bid;
+            if !out.push(FixedLevel { side, price, qty }) {
+                return Err(full(out));
+            }
+        }
+        for (p, q) in asks {
+            let (price, qty) = Self::convert(scales, SideKind::Ask, p, q)?;
+            let side = SideKind::Ask;
+            if !out.push(FixedLevel { side, price, qty }) {
+                return Err(full(out));
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies levels converted by [`OrderBook::convert_levels`] (a snapshot first clears the
+    /// book), then truncates to depth.
+    #[inline]
+    pub fn apply_converted(&mut self, mode: ApplyMode, levels: &[FixedLevel]) -> ApplyReport {
+        self.apply_sided(mode, levels.iter().map(|l| (l.side, (l.price, l.qty))))
+    }
+
     /// The body shared by [`OrderBook::apply`] and [`OrderBook::apply_exact`]: levels at the
     /// pair's precision, bids then asks in order, then truncation and the report's top-of-book
     /// figures. Levels with a price <= 0 or a negative quantity are skipped.
@@ -231,14 +277,24 @@ impl OrderBook {
         bids: impl Iterator<Item = (Price, Qty)>,
         asks: impl Iterator<Item = (Price, Qty)>,
     ) -> ApplyReport {
+        let levels = bids
+            .map(|l| (SideKind::Bid, l))
+            .chain(asks.map(|l| (SideKind::Ask, l)));
+        self.apply_sided(mode, levels)
+    }
+
+    /// [`Self::apply_levels`] over one sequence of sided levels.
+    #[inline]
+    fn apply_sided(
+        &mut self,
+        mode: ApplyMode,
+        levels: impl Iterator<Item = (SideKind, (Price, Qty))>,
+    ) -> ApplyReport {
         let before = (self.bids.best(), self.asks.best());
         if mode == ApplyMode::Snapshot {
             self.clear();
         }
         let mut report = ApplyReport::default();
-        let levels = bids
-            .map(|l| (SideKind::Bid, l))
-            .chain(asks.map(|l| (SideKind::Ask, l)));
         for (side, (price, qty)) in levels {
             if let Some(change) = self.apply_level(side, price, qty) {
                 count(&mut report, change);
@@ -476,5 +532,58 @@ mod tests {
         .unwrap();
         assert_eq!(side_prices(book.bids()), vec![3]);
         assert!(book.asks().is_empty());
+    }
+
+    /// The feed's path (convert once, apply the converted levels) and the validating `apply`
+    /// leave the same book; a bad level or too many levels refuse the whole message with the
+    /// book untouched.
+    #[test]
+    fn converting_once_applies_as_apply_does_and_refuses_whole_messages() {
+        let snap = (
+            [lv("10.00", "1"), lv("9.50", "2")],
+            [lv("10.50", "3"), lv("11.00", "0.5")],
+        );
+        let mut by_apply = OrderBook::new(10, 2, 2);
+        by_apply
+            .apply(
+                ApplyMode::Snapshot,
+                snap.0.iter().copied(),
+                snap.1.iter().copied(),
+            )
+            .unwrap();
+        let mut by_convert = OrderBook::new(10, 2, 2);
+        let mut buf = LevelBuf::with_capacity(4);
+        by_convert
+            .convert_levels(snap.0.iter().copied(), snap.1.iter().copied(), &mut buf)
+            .unwrap();
+        let sides: Vec<_> = buf.as_slice().iter().map(|l| (l.side, l.price.0)).collect();
+        assert_eq!(
+            sides,
+            vec![
+                (SideKind::Bid, 1000),
+                (SideKind::Bid, 950),
+                (SideKind::Ask, 1050),
+                (SideKind::Ask, 1100)
+            ]
+        );
+        by_convert.apply_converted(ApplyMode::Snapshot, buf.as_slice());
+        assert_eq!(by_convert.checksum(), by_apply.checksum());
+        assert_eq!(side_prices(by_convert.asks()), side_prices(by_apply.asks()));
+
+        let before = by_convert.checksum();
+        let bad = [lv("10.001", "1")];
+        assert!(matches!(
+            by_convert.convert_levels([].iter().copied(), bad.iter().copied(), &mut buf),
+            Err(BookError::BadPrice {
+                side: SideKind::Ask,
+                ..
+            })
+        ));
+        let five = [lv("1.00", "1"); 5];
+        assert_eq!(
+            by_convert.convert_levels(five.iter().copied(), [].iter().copied(), &mut buf),
+            Err(BookError::TooManyLevels { capacity: 4 })
+        );
+        assert_eq!(by_convert.checksum(), before);
     }
 }

@@ -18,8 +18,8 @@ use super::state::{
     SymbolCounters,
 };
 use super::symbols::{PrecisionSource, SymbolTable};
-use crate::book::{ApplyMode, OrderBook};
-use crate::kraken::{AckMsg, BookData, BookMsg, Message, UpdateKind};
+use crate::book::{ApplyMode, LevelBuf, OrderBook};
+use crate::kraken::{AckMsg, BookData, BookMsg, DecoderLimits, Message, UpdateKind};
 
 /// Feed configuration.
 #[derive(Debug, Clone, Copy, Default)]
@@ -46,15 +46,26 @@ pub struct Feed {
     options: FeedOptions,
     symbols: SymbolTable,
     books: Vec<SymbolBook>,
+    /// The current message's levels, converted once: applied to the book and handed to the
+    /// sink as they were applied.
+    levels: LevelBuf,
     counters: FeedCounters,
 }
 
 impl Feed {
+    /// A feed whose messages may carry as many levels as the default decoder accepts per frame.
     pub fn new(options: FeedOptions) -> Feed {
+        Feed::with_level_capacity(options, DecoderLimits::default().max_levels)
+    }
+
+    /// A feed for messages of up to `max_levels` levels (bids and asks together): the decoder's
+    /// own per-frame limit, so nothing it decodes is refused here. Allocates: start-up only.
+    pub fn with_level_capacity(options: FeedOptions, max_levels: usize) -> Feed {
         Feed {
             options,
             symbols: SymbolTable::new(),
             books: Vec::new(),
+            levels: LevelBuf::with_capacity(max_levels),
             counters: FeedCounters::default(),
         }
     }
@@ -325,8 +336,10 @@ impl Feed {
         };
         let bids = data.bids.iter().map(|l| (l.price, l.qty));
         let asks = data.asks.iter().map(|l| (l.price, l.qty));
-        let report = match sb.book.apply(mode, bids, asks) {
-            Ok(report) => report,
+        let levels = &mut self.levels;
+        let converted = sb.book.convert_levels(bids, asks, levels);
+        let report = match converted {
+            Ok(()) => sb.book.apply_converted(mode, levels.as_slice()),
             Err(error) => {
                 let reason = RejectReason::of(&error).index();
                 sb.counters.rejected_messages += 1;
@@ -390,14 +403,14 @@ impl Feed {
         if sb.state == SubscriptionState::Unvalidated {
             // The policy gave up validating: the book keeps streaming, but strategies were told
             // it is stale and it is never reported live again.
-            sink.book_updated(index, &sb.book, data, kind, &report);
+            sink.book_updated(index, &sb.book, data, self.levels.as_slice(), kind, &report);
         } else if verified {
             let was_live = sb.state.is_live();
             sb.state = SubscriptionState::Live;
             if !was_live {
                 sink.book_live(index, &sb.book);
             }
-            sink.book_updated(index, &sb.book, data, kind, &report);
+            sink.book_updated(index, &sb.book, data, self.levels.as_slice(), kind, &report);
         } else {
             Self::go_stale(
                 options,

@@ -5,7 +5,7 @@
 //! Invariant: every callback has an empty default, so a consumer implements only what it uses;
 //! nothing here allocates or does I/O.
 
-use crate::book::{ApplyReport, OrderBook};
+use crate::book::{ApplyReport, FixedLevel, OrderBook};
 use crate::kraken::{AckMsg, BookData, StatusMsg, Ticker, Trade, UpdateKind};
 
 /// Why a book went stale.
@@ -23,12 +23,15 @@ pub enum StaleReason {
 #[allow(unused_variables)]
 pub trait FeedSink {
     /// A book message was applied and its checksum matched (or the symbol is unvalidated).
-    /// `data` is the message as decoded; `book` is the state after it.
+    /// `data` is the message as decoded; `levels` are its levels at the book's precision, bids
+    /// then asks in message order, exactly as applied (converted once, by the feed); `book` is
+    /// the state after it.
     fn book_updated(
         &mut self,
         symbol: usize,
         book: &OrderBook,
         data: &BookData<'_>,
+        levels: &[FixedLevel],
         kind: UpdateKind,
         report: &ApplyReport,
     ) {
@@ -72,10 +75,12 @@ macro_rules! forward_feed_sink {
             symbol: usize,
             book: &$crate::book::OrderBook,
             data: &$crate::kraken::BookData<'_>,
+            levels: &[$crate::book::FixedLevel],
             kind: $crate::kraken::UpdateKind,
             report: &$crate::book::ApplyReport,
         ) {
-            self.$inner.book_updated(symbol, book, data, kind, report);
+            self.$inner
+                .book_updated(symbol, book, data, levels, kind, report);
         }
         fn checksum_mismatch(&mut self, symbol: usize, computed: u32, expected: u32) {
             self.$inner.checksum_mismatch(symbol, computed, expected);

@@ -112,10 +112,12 @@ pub enum RejectReason {
     QtyInvalid,
     /// A live book message without a checksum (Kraken's v2 book always carries one).
     NoChecksum,
+    /// More levels in one message than the engine's level buffer holds.
+    TooManyLevels,
 }
 
 /// Number of [`RejectReason`]s.
-pub const REJECT_REASONS: usize = 10;
+pub const REJECT_REASONS: usize = 11;
 
 impl RejectReason {
     /// Every reason, by index.
@@ -130,6 +132,7 @@ impl RejectReason {
         RejectReason::QtyOverflow,
         RejectReason::QtyInvalid,
         RejectReason::NoChecksum,
+        RejectReason::TooManyLevels,
     ];
 
     /// The reason a book refused a message.
@@ -150,6 +153,7 @@ impl RejectReason {
                 FixedError::Empty | FixedError::Invalid => RejectReason::QtyInvalid,
             },
             BookError::ZeroPrice { .. } => RejectReason::ZeroPrice,
+            BookError::TooManyLevels { .. } => RejectReason::TooManyLevels,
         }
     }
 
@@ -166,6 +170,7 @@ impl RejectReason {
             RejectReason::QtyOverflow => "qty_overflow",
             RejectReason::QtyInvalid => "qty_invalid",
             RejectReason::NoChecksum => "no_checksum",
+            RejectReason::TooManyLevels => "too_many_levels",
         }
     }
 

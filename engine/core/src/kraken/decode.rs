@@ -55,6 +55,12 @@ pub struct DecoderLimits {
     pub max_nesting: usize,
 }
 
+impl DecoderLimits {
+    /// The default [`DecoderLimits::max_levels`]: both sides of a depth-1000 snapshot (the
+    /// largest `book` depth Kraken offers, PROTOCOL.md §1.4) plus margin.
+    pub const DEFAULT_MAX_LEVELS: usize = 2 * 1000 + 256;
+}
+
 impl Default for DecoderLimits {
     /// Room for a depth-1000 snapshot of both sides plus margin (the largest `book` depth
     /// Kraken offers is 1000, PROTOCOL.md §1.4), a 50-trade snapshot for a few dozen symbols,
@@ -62,7 +68,7 @@ impl Default for DecoderLimits {
     fn default() -> Self {
         DecoderLimits {
             max_frame_len: 1 << 20,
-            max_levels: 2 * 1000 + 256,
+            max_levels: Self::DEFAULT_MAX_LEVELS,
             max_books: 64,
             max_trades: 4096,
             max_tickers: 1024,

@@ -12,7 +12,7 @@ use kspin_api::{
 };
 
 use super::Bus;
-use kspin_core::book::{ApplyReport, OrderBook};
+use kspin_core::book::{ApplyReport, FixedLevel, OrderBook};
 use kspin_core::feed::{FeedSink, StaleReason};
 use kspin_core::kraken::{self, BookData, StatusMsg, UpdateKind};
 use kspin_core::FrameSink;
@@ -39,6 +39,7 @@ impl FeedSink for Bus {
         symbol: usize,
         book: &OrderBook,
         data: &BookData<'_>,
+        levels: &[FixedLevel],
         kind: UpdateKind,
         _report: &ApplyReport,
     ) {
@@ -52,7 +53,7 @@ impl FeedSink for Bus {
         self.observe(time_ns);
         match kind {
             UpdateKind::Snapshot => self.publish_snapshot(id, book),
-            UpdateKind::Update => self.publish_update(id, book, data),
+            UpdateKind::Update => self.publish_update(id, book, levels),
         }
     }
 
@@ -75,7 +76,7 @@ impl FeedSink for Bus {
         self.versions[symbol] = self.versions[symbol].wrapping_add(1);
         let stamps = self.stamps();
         for lane in &mut self.lanes {
-            if !lane.lagging() && lane.events.free_slots() >= 1 {
+            if !lane.lagging() && lane.events.reserve(1) {
                 let kind = WireKind::BookStale(BookStale { symbol: id, reason });
                 lane.push(WireEvent::new(stamps.recv, stamps.publish, kind));
                 lane.told_live[symbol] = false;

@@ -5,11 +5,12 @@ use super::*;
 use kspin_api::wire::{LevelBatch, SnapshotStart};
 use kspin_api::{BookSide, Decimal, StrategySummary};
 use kspin_api::{BookStale, LinkState};
+use kspin_api::{Price, Qty};
 use kspin_core::book::ApplyMode;
 use kspin_core::book::ApplyReport;
 use kspin_core::feed::{FeedSink, StaleReason};
-use kspin_core::kraken::Level;
 use kspin_core::kraken::UpdateKind;
+use kspin_core::kraken::{BookData, Level};
 
 struct Idle;
 impl Strategy for Idle {
@@ -40,6 +41,21 @@ fn data<'a>(bids: &'a [Level], asks: &'a [Level]) -> BookData<'a> {
         checksum: None,
         timestamp: None,
     }
+}
+
+/// The levels as the feed hands them on (scales 1 and 0, as in `level`).
+fn fixed(bids: &[Level], asks: &[Level]) -> Vec<FixedLevel> {
+    let sided = |side| {
+        move |l: &Level| FixedLevel {
+            side,
+            price: Price(l.price.mantissa),
+            qty: Qty(l.qty.mantissa),
+        }
+    };
+    bids.iter()
+        .map(sided(SideKind::Bid))
+        .chain(asks.iter().map(sided(SideKind::Ask)))
+        .collect()
 }
 
 fn kinds(rx: &mut Consumer<WireEvent>) -> Vec<WireKind> {
@@ -80,7 +96,14 @@ fn publishes_whole_messages_and_catches_up_a_full_ring() {
     };
     book.apply_exact(ApplyMode::Snapshot, &exact(&bids), &exact(&asks));
     bus.book_live(0, &book);
-    bus.book_updated(0, &book, &data(&bids, &asks), UpdateKind::Snapshot, &report);
+    bus.book_updated(
+        0,
+        &book,
+        &data(&bids, &asks),
+        &fixed(&bids, &asks),
+        UpdateKind::Snapshot,
+        &report,
+    );
     let done = |levels, snapshot, book: &OrderBook| {
         WireKind::BookDone(book_done(SymbolId(0), book, levels, snapshot, 0))
     };
@@ -104,7 +127,14 @@ fn publishes_whole_messages_and_catches_up_a_full_ring() {
     // An update: its levels in message order, then BookDone.
     let (ub, ua) = ([level(100, 0)], [level(102, 4)]);
     book.apply_exact(ApplyMode::Update, &exact(&ub), &exact(&ua));
-    bus.book_updated(0, &book, &data(&ub, &ua), UpdateKind::Update, &report);
+    bus.book_updated(
+        0,
+        &book,
+        &data(&ub, &ua),
+        &fixed(&ub, &ua),
+        UpdateKind::Update,
+        &report,
+    );
     assert_eq!(
         kinds(rx),
         vec![
@@ -117,7 +147,14 @@ fn publishes_whole_messages_and_catches_up_a_full_ring() {
     for q in 1..=5 {
         let ua = [level(103, q)];
         book.apply_exact(ApplyMode::Update, &[], &exact(&ua));
-        bus.book_updated(0, &book, &data(&[], &ua), UpdateKind::Update, &report);
+        bus.book_updated(
+            0,
+            &book,
+            &data(&[], &ua),
+            &fixed(&[], &ua),
+            UpdateKind::Update,
+            &report,
+        );
     }
     let c = bus.lane_counters(0).unwrap();
     assert_eq!((c.events_dropped, c.lag_episodes), (2, 1));
@@ -174,7 +211,14 @@ fn a_resnapshot_request_hands_the_book_again_and_says_live() {
     let (bids, asks) = ([level(100, 2)], [level(101, 3)]);
     bus.book_live(0, &book);
     let report = ApplyReport::default();
-    bus.book_updated(0, &book, &data(&bids, &asks), UpdateKind::Snapshot, &report);
+    bus.book_updated(
+        0,
+        &book,
+        &data(&bids, &asks),
+        &fixed(&bids, &asks),
+        UpdateKind::Snapshot,
+        &report,
+    );
     assert_eq!(
         kinds(h.events_mut()).len(),
         4,
@@ -233,7 +277,14 @@ fn a_precision_change_is_always_told_and_silences_the_symbol() {
     let report = ApplyReport::default();
     let (bids, asks) = ([level(100, 2)], [level(101, 3)]);
     bus.book_live(0, &book);
-    bus.book_updated(0, &book, &data(&bids, &asks), UpdateKind::Snapshot, &report);
+    bus.book_updated(
+        0,
+        &book,
+        &data(&bids, &asks),
+        &fixed(&bids, &asks),
+        UpdateKind::Snapshot,
+        &report,
+    );
     bus.book_stale(0, StaleReason::BadMessage);
     assert!(kinds(h.events_mut()).is_empty());
     let sources = [(book.clone(), true)];

@@ -10,7 +10,7 @@ use kspin_api::{
     BookSide, BookView, Context, Event, EventKind, FixedDisplay, OrderUpdate, Price, Qty, Strategy,
     StrategySummary, SymbolId, SymbolInfo,
 };
-use kspin_core::book::{ApplyMode, ApplyReport, OrderBook};
+use kspin_core::book::{ApplyMode, ApplyReport, FixedLevel, OrderBook};
 use kspin_core::feed::{Feed, FeedMode, FeedOptions, FeedSink, StaleReason};
 use kspin_core::kraken::{BookData, Decoder, DecoderLimits, StatusMsg, UpdateKind};
 use kspin_host::Bus;
@@ -267,13 +267,15 @@ impl FeedSink for Tee<'_> {
         symbol: usize,
         book: &OrderBook,
         data: &BookData<'_>,
+        levels: &[FixedLevel],
         kind: UpdateKind,
         report: &ApplyReport,
     ) {
         if let Some(v) = self.states.get_mut(symbol) {
             v.push(book_digest(book));
         }
-        self.bus.book_updated(symbol, book, data, kind, report);
+        self.bus
+            .book_updated(symbol, book, data, levels, kind, report);
     }
     fn book_stale(&mut self, symbol: usize, reason: StaleReason) {
         self.bus.book_stale(symbol, reason);

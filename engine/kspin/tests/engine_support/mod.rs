@@ -13,7 +13,7 @@ pub mod scripted;
 
 use std::time::{Duration, Instant};
 
-use kspin::book::{ApplyReport, OrderBook};
+use kspin::book::{ApplyReport, FixedLevel, OrderBook};
 use kspin::feed::{FeedSink, MismatchPolicy, StaleReason, SubscriptionState};
 use kspin::kraken::{AckMsg, BookData, DecoderLimits, StatusMsg, SystemStatus, UpdateKind};
 use kspin::net::{ConnLimits, Endpoint, TlsSettings, WsTransport};
@@ -56,6 +56,7 @@ impl FeedSink for Recorder {
         symbol: usize,
         book: &OrderBook,
         data: &BookData<'_>,
+        _levels: &[FixedLevel],
         _kind: UpdateKind,
         _report: &ApplyReport,
     ) {

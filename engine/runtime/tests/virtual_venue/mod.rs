@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kspin_api::{Price, Qty};
-use kspin_core::book::{ApplyReport, OrderBook};
+use kspin_core::book::{ApplyReport, FixedLevel, OrderBook};
 use kspin_core::feed::{FeedSink, MismatchPolicy, StaleReason};
 use kspin_core::kraken::{BookData, DecoderLimits, StatusMsg, UpdateKind};
 use kspin_net::memory::{memory_transport, AttemptOutcome, MemoryPeer, MemoryTransport};
@@ -52,6 +52,7 @@ impl FeedSink for Log {
         _symbol: usize,
         _book: &OrderBook,
         _data: &BookData<'_>,
+        _levels: &[FixedLevel],
         _kind: UpdateKind,
         _report: &ApplyReport,
     ) {
