@@ -197,7 +197,7 @@ impl SmaCross {
                     side,
                     filled: 0,
                 });
-                id.0 as i64
+                id.seq() as i64
             }
             Err(_) => {
                 self.submit_errors += 1;
