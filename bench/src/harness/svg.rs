@@ -77,7 +77,9 @@ fn draw(
     header.draw(&Text::new(
         subtitle.to_owned(),
         (80, 30),
-        ("sans-serif", 13).into_font().color(&RGBColor(0x55, 0x55, 0x55)),
+        ("sans-serif", 13)
+            .into_font()
+            .color(&RGBColor(0x55, 0x55, 0x55)),
     ))?;
     let mut chart = ChartBuilder::on(&body)
         .margin_right(20)
@@ -160,7 +162,11 @@ mod tests {
         let longest = svg
             .split("<polyline")
             .skip(1)
-            .map(|p| p.split("points=\"").nth(1).map_or(0, |pts| pts.split(' ').count()))
+            .map(|p| {
+                p.split("points=\"")
+                    .nth(1)
+                    .map_or(0, |pts| pts.split(' ').count())
+            })
             .max()
             .unwrap_or(0);
         assert!(longest > 20, "{svg}");

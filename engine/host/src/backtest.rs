@@ -449,3 +449,6 @@ impl Backtest {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -116,7 +116,9 @@ pub fn backtest_capture(
     }
     let (mut backtest, tape) = Backtest::new(&symbols, strategies, bcfg)
         .map_err(|e| ReplayError::Strategies(e.to_string()))?;
-    backtest.set_log_sink(Box::new(|strategy, text| eprintln!("  [{strategy}] {text}")));
+    backtest.set_log_sink(Box::new(|strategy, text| {
+        eprintln!("  [{strategy}] {text}")
+    }));
     let mut engine = Engine::new(&cfg, tape, quanta::Clock::new())?;
     let times = record_times(capture);
     let mut report = ReplayReport::empty(file);
@@ -127,7 +129,8 @@ pub fn backtest_capture(
         match record.kind {
             RecordKind::Frame => {
                 report.lines += 1;
-                if let FrameOutcome::Refused(e) = backtest.frame(&mut engine, time_ns, record.payload)
+                if let FrameOutcome::Refused(e) =
+                    backtest.frame(&mut engine, time_ns, record.payload)
                 {
                     report.bad_frame(record_no, &e);
                 }

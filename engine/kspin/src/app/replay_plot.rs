@@ -55,8 +55,14 @@ fn thin(points: Vec<(f64, f64)>, span: f64) -> Vec<(f64, f64)> {
         let (Some(&first), Some(&last)) = (column.first(), column.last()) else {
             return;
         };
-        let lowest = column.iter().copied().fold(first, |a, p| if p.1 < a.1 { p } else { a });
-        let highest = column.iter().copied().fold(first, |a, p| if p.1 > a.1 { p } else { a });
+        let lowest = column
+            .iter()
+            .copied()
+            .fold(first, |a, p| if p.1 < a.1 { p } else { a });
+        let highest = column
+            .iter()
+            .copied()
+            .fold(first, |a, p| if p.1 > a.1 { p } else { a });
         let mut keep = [first, lowest, highest, last];
         keep.sort_by(|a, b| a.0.total_cmp(&b.0));
         out.extend(keep);
@@ -95,13 +101,15 @@ fn line_plot(
     points: &[(f64, f64)],
     span: f64,
 ) -> Result<(), String> {
-    let (mut lo, mut hi) = points
-        .iter()
-        .fold((f64::MAX, f64::MIN), |(lo, hi), p| (lo.min(p.1), hi.max(p.1)));
+    let (mut lo, mut hi) = points.iter().fold((f64::MAX, f64::MIN), |(lo, hi), p| {
+        (lo.min(p.1), hi.max(p.1))
+    });
     if lo > hi {
         (lo, hi) = (0.0, 0.0);
     }
-    let pad = ((hi - lo) * 0.08).max(hi.abs().max(lo.abs()) * 0.01).max(1e-9);
+    let pad = ((hi - lo) * 0.08)
+        .max(hi.abs().max(lo.abs()) * 0.01)
+        .max(1e-9);
     let (lo, hi) = (lo - pad, hi + pad);
     let root = SVGBackend::new(path, (WIDTH, HEIGHT)).into_drawing_area();
     let draw = || -> Result<(), DrawingAreaErrorKind<std::io::Error>> {
@@ -118,7 +126,10 @@ fn line_plot(
             .y_desc(y_desc)
             .light_line_style(RGBColor(0xee, 0xee, 0xee))
             .draw()?;
-        chart.draw_series(LineSeries::new(points.iter().copied(), LINE.stroke_width(2)))?;
+        chart.draw_series(LineSeries::new(
+            points.iter().copied(),
+            LINE.stroke_width(2),
+        ))?;
         root.present()?;
         Ok(())
     };
@@ -153,7 +164,10 @@ pub fn write_plots(dir: &Path, report: &BacktestReport) -> Result<Vec<String>, S
             let pnl = steps(equity, span);
             line_plot(
                 &path,
-                &format!("{key} on {}: net PnL (realised + unrealised − fees)", symbol.name),
+                &format!(
+                    "{key} on {}: net PnL (realised + unrealised − fees)",
+                    symbol.name
+                ),
                 &format!("PnL ({quote})"),
                 &thin(pnl, span),
                 span,
@@ -194,6 +208,9 @@ mod tests {
         let thinned = thin(points, 100.0);
         assert!(thinned.len() <= COLUMNS * 4 + 4);
         assert!(thinned.iter().any(|p| p.1 == 99.0), "the spike is kept");
-        assert!(thinned.windows(2).all(|w| w[0].0 <= w[1].0), "in time order");
+        assert!(
+            thinned.windows(2).all(|w| w[0].0 <= w[1].0),
+            "in time order"
+        );
     }
 }

@@ -374,7 +374,10 @@ impl ReplayReport {
             );
         }
         if let Some(b) = &self.backtest {
-            out.push_str(&super::replay_text::backtest_text(b, self.strategies.as_ref()));
+            out.push_str(&super::replay_text::backtest_text(
+                b,
+                self.strategies.as_ref(),
+            ));
         } else if let Some(strategies) = &self.strategies {
             out.push_str(&super::replay_text::paced_text(strategies));
         }

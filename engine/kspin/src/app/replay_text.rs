@@ -28,7 +28,11 @@ pub fn rejects_text(rejects: &Value) -> String {
         .as_object()
         .into_iter()
         .flatten()
-        .filter_map(|(reason, n)| n.as_u64().filter(|&n| n > 0).map(|n| format!("{reason} {n}")))
+        .filter_map(|(reason, n)| {
+            n.as_u64()
+                .filter(|&n| n > 0)
+                .map(|n| format!("{reason} {n}"))
+        })
         .collect();
     if parts.is_empty() {
         "none".into()
@@ -53,11 +57,7 @@ pub fn backtest_text(b: &BacktestReport, json: Option<&Value>) -> String {
     let mut out = String::new();
     let s = &b.settings;
     let jitter = if s.latency_jitter_ns > 0 {
-        format!(
-            " + up to {} (seed {})",
-            fmt_ns(s.latency_jitter_ns),
-            s.seed
-        )
+        format!(" + up to {} (seed {})", fmt_ns(s.latency_jitter_ns), s.seed)
     } else {
         String::new()
     };
@@ -74,7 +74,10 @@ pub fn backtest_text(b: &BacktestReport, json: Option<&Value>) -> String {
         let (Some(ledger), Some(report)) = (b.ledgers.get(i), b.strategies.get(i)) else {
             continue;
         };
-        let received = report.host.as_ref().map_or(0, |h| h.counters.events_received);
+        let received = report
+            .host
+            .as_ref()
+            .map_or(0, |h| h.counters.events_received);
         let _ = writeln!(
             out,
             "  {key}: events received {received} (dropped {}) | requests {}, orders sent {}, fills {}, rejects {} ({})",

@@ -60,7 +60,9 @@ impl ReplayConfig {
                 format!(
                     "{:?} is not one of {}",
                     self.queue,
-                    QueueModel::ALL.map(|m| format!("\"{}\"", m.name())).join(", ")
+                    QueueModel::ALL
+                        .map(|m| format!("\"{}\"", m.name()))
+                        .join(", ")
                 ),
             )
         })
@@ -73,7 +75,10 @@ impl ReplayConfig {
             ("replay.latency_jitter_us", self.latency_jitter_us),
         ] {
             if us > MAX_LATENCY_US {
-                return Err(invalid(key, format!("must be at most {MAX_LATENCY_US} (one hour)")));
+                return Err(invalid(
+                    key,
+                    format!("must be at most {MAX_LATENCY_US} (one hour)"),
+                ));
             }
         }
         for (key, bps) in [
@@ -81,7 +86,10 @@ impl ReplayConfig {
             ("replay.taker_fee_bps", self.taker_fee_bps),
         ] {
             if bps > MAX_FEE_BPS {
-                return Err(invalid(key, format!("must be at most {MAX_FEE_BPS} (10 %)")));
+                return Err(invalid(
+                    key,
+                    format!("must be at most {MAX_FEE_BPS} (10 %)"),
+                ));
             }
         }
         Ok(())
@@ -103,7 +111,11 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            (c.replay.latency_us, c.replay.latency_jitter_us, c.replay.seed),
+            (
+                c.replay.latency_us,
+                c.replay.latency_jitter_us,
+                c.replay.seed
+            ),
             (250, 100, 9)
         );
         assert_eq!(c.replay.queue_model().unwrap().name(), "front");
@@ -113,7 +125,10 @@ mod tests {
             "replay.queue: \"middle\" is not one of \"back\", \"front\", \"cross\""
         );
         let err = Config::parse("[replay]\ntaker_fee_bps = 5000\n", "t.toml").unwrap_err();
-        assert!(err.to_string().starts_with("replay.taker_fee_bps: "), "{err}");
+        assert!(
+            err.to_string().starts_with("replay.taker_fee_bps: "),
+            "{err}"
+        );
         assert!(Config::parse("[replay]\nlatncy_us = 1\n", "t.toml").is_err());
     }
 }
