@@ -146,7 +146,9 @@ fn a_recorded_trading_configuration_replays_deterministically_with_fills_and_a_r
         "max_position",
         "max_drawdown",
     ] {
-        let v = btc[key]["BTC/USD"].as_str().unwrap_or_else(|| panic!("{key}: {btc}"));
+        let v = btc[key]["BTC/USD"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{key}: {btc}"));
         assert!(v.parse::<f64>().is_ok(), "{key} = {v:?}");
     }
     assert_ne!(btc["fees"]["BTC/USD"], "0", "taker fees are charged");
@@ -185,7 +187,10 @@ fn a_recorded_trading_configuration_replays_deterministically_with_fills_and_a_r
         .iter()
         .map(|f| f.as_str().unwrap())
         .collect();
-    for name in ["pnl-sma_cross-BTC-USD.svg", "position-sma_cross-BTC-USD.svg"] {
+    for name in [
+        "pnl-sma_cross-BTC-USD.svg",
+        "position-sma_cross-BTC-USD.svg",
+    ] {
         let file = plots.join(name);
         assert!(files.contains(&path(&file)), "{files:?}");
         let text = std::fs::read_to_string(&file).unwrap();
