@@ -34,7 +34,7 @@ struct Script {
 }
 
 impl Script {
-    fn new(intents: Vec<OrderIntent>) -> (Box<dyn Strategy>, Seen) {
+    fn boxed(intents: Vec<OrderIntent>) -> (Box<dyn Strategy>, Seen) {
         let seen = Seen::default();
         let script = Script {
             intents,
@@ -161,7 +161,7 @@ fn an_order_is_handled_against_the_book_as_it_stands_when_it_arrives() {
     // and to 110.0 at T0 + 2 ms: with 1 ms it fills at 105.0, with 0.2 ms at 101.0, with 3 ms
     // at 110.0 — each time at the arrival time, on the strategy's clock too.
     for (latency, price) in [(MS, 1050), (MS / 5, 1010), (3 * MS, 1100)] {
-        let (strategy, seen) = Script::new(vec![OrderIntent::market(S, Side::Buy, Qty(2))]);
+        let (strategy, seen) = Script::boxed(vec![OrderIntent::market(S, Side::Buy, Qty(2))]);
         let mut b = bench(strategy, latency, QueueModel::Back, RiskLimits::unlimited());
         b.start(T0);
         b.book(T0, BookFrame::Snapshot, &[(1000, 5)], &[(1010, 5)]);
@@ -196,7 +196,7 @@ fn pre_trade_refusals_are_answered_at_once_with_the_live_reason() {
         max_order_qty: Qty(1),
         ..RiskLimits::unlimited()
     };
-    let (strategy, seen) = Script::new(vec![
+    let (strategy, seen) = Script::boxed(vec![
         OrderIntent::market(S, Side::Buy, Qty(2)),
         OrderIntent::market(S, Side::Buy, Qty(1)),
     ]);
@@ -230,7 +230,7 @@ fn a_resting_order_waits_for_the_quantity_ahead_of_it() {
     // a trade of 1 at 100.0 fills the last 1.
     let run = |queue| {
         let (strategy, seen) =
-            Script::new(vec![OrderIntent::limit(S, Side::Buy, Price(1000), Qty(3))]);
+            Script::boxed(vec![OrderIntent::limit(S, Side::Buy, Price(1000), Qty(3))]);
         let mut b = bench(strategy, MS, queue, RiskLimits::unlimited());
         b.start(T0);
         b.book(T0, BookFrame::Snapshot, &[(1000, 5)], &[(1010, 5)]);
@@ -263,7 +263,7 @@ fn a_resting_order_waits_for_the_quantity_ahead_of_it() {
 #[test]
 fn the_same_input_gives_the_same_report() {
     let run = || {
-        let (strategy, _) = Script::new(vec![
+        let (strategy, _) = Script::boxed(vec![
             OrderIntent::limit(S, Side::Buy, Price(1000), Qty(3)),
             OrderIntent::market(S, Side::Sell, Qty(1)),
         ]);

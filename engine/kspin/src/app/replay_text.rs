@@ -141,18 +141,27 @@ pub fn backtest_text(b: &BacktestReport, json: Option<&Value>) -> String {
 }
 
 /// Per-strategy counts of a run or a paced replay (`{name: {...}}` as `kspin run --json` gives
-/// them): events, requests, fills, refusals.
-pub fn strategy_lines(strategies: &Value) -> String {
+/// them): events and, when the paper model answered the orders (`paper`), requests, fills and
+/// refusals (live, the `trading` line has the order figures).
+pub fn strategy_lines(strategies: &Value, paper: bool) -> String {
     let mut out = String::new();
     for (name, v) in strategies.as_object().into_iter().flatten() {
         let rejects = match &v["rejects"] {
             Value::Object(_) => rejects_text(&v["rejects"]),
             n => n.to_string(),
         };
+        let orders = if paper {
+            format!(
+                " | intents {} fills {} rejects {rejects}",
+                v["intents"], v["fills"]
+            )
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             out,
-            "  strategy {name}: events published {} received {} dropped {} | intents {} fills {} rejects {}",
-            v["events_published"], v["events_received"], v["events_dropped"], v["intents"], v["fills"], rejects
+            "  strategy {name}: events published {} received {} dropped {}{orders}",
+            v["events_published"], v["events_received"], v["events_dropped"]
         );
         if let Some(figures) = figures_text(&v["summary"]) {
             let _ = writeln!(out, "    figures: {figures}");
@@ -165,7 +174,7 @@ pub fn strategy_lines(strategies: &Value) -> String {
 pub fn paced_text(strategies: &Value) -> String {
     let mut out =
         String::from("strategies (paced: strategy threads and paper fills; not deterministic):\n");
-    out.push_str(&strategy_lines(strategies));
+    out.push_str(&strategy_lines(strategies, true));
     out
 }
 

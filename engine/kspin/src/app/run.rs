@@ -624,7 +624,8 @@ fn summary_text(s: &Value) -> String {
         fmt_ns(s["latency_ns"]["p99_9"].as_u64().unwrap_or(0)),
         fmt_ns(s["latency_ns"]["max"].as_u64().unwrap_or(0)),
     );
-    out.push_str(&super::replay_text::strategy_lines(&s["strategies"]));
+    let paper = s["trading"]["mode"] != "live";
+    out.push_str(&super::replay_text::strategy_lines(&s["strategies"], paper));
     out.push_str(&trading_text(&s["trading"]));
     if let Some(symbols) = s["symbols"].as_object() {
         for (name, v) in symbols {
