@@ -4,7 +4,8 @@
 //! --strategies CONFIG --json` replays it on the deterministic backtest: byte-identical JSON
 //! every time (with a seeded latency jitter too), fills, fees and PnL per strategy, the live
 //! pre-trade refusals by reason, SVG plots with `--plot`, and `--paced` saying it is not
-//! deterministic. Offline: the embedded simulated venue on 127.0.0.1; no timing assertion.
+//! deterministic, the human summaries, and `kspin run --quiet` keeping strategy logs. Offline:
+//! the embedded simulated venue on 127.0.0.1; no timing assertion.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -175,6 +176,25 @@ fn a_recorded_trading_configuration_replays_deterministically_with_fills_and_a_r
     assert_eq!(refused["rejects"]["risk_order_qty"].as_u64(), Some(intents));
     assert_eq!(refused["fills"], 0);
 
+    // The human summary shows the same per strategy.
+    let human =
+        String::from_utf8(kspin(&["replay", path(&capture), "--strategies", path(&config)]).stdout)
+            .unwrap();
+    for line in [
+        "strategies: deterministic backtest in exchange time; order latency 500.00µs",
+        "  sma_cross: events received ",
+        "  sma_cross#3: events received ",
+        "    BTC/USD: position ",
+        "    ETH/USD: position ",
+    ] {
+        assert!(human.contains(line), "{line:?} in\n{human}");
+    }
+    assert!(
+        human.contains(&format!("rejects {intents} (risk_order_qty {intents})")),
+        "{human}"
+    );
+    assert!(human.contains("| max drawdown "), "{human}");
+
     // A seeded jitter is deterministic too.
     let jitter = ["--latency-jitter-us", "400", "--seed", "9"];
     assert_eq!(replay(&jitter).stdout, replay(&jitter).stdout);
@@ -206,4 +226,64 @@ fn a_recorded_trading_configuration_replays_deterministically_with_fills_and_a_r
         let _ = std::fs::remove_file(f);
     }
     let _ = std::fs::remove_dir_all(&plots);
+}
+
+/// `kspin run --quiet` hides the per-second status lines only: the strategies' log lines still
+/// print, and the human summary shows each strategy's counts and figures.
+#[test]
+fn run_quiet_hides_status_lines_only_and_the_summary_shows_each_strategy() {
+    let config = temp("quiet.toml");
+    std::fs::write(
+        &config,
+        r#"
+[venue]
+url = "sim"
+[venue.sim]
+rate = 3000
+seed = 11
+[engine]
+lock_memory = false
+[[subscription]]
+symbols = ["BTC/USD"]
+channels = ["book", "trade"]
+depth = 10
+[[strategy]]
+name = "spread_monitor"
+params = { symbol = "BTC/USD", levels = 5, log_every = 100 }
+[[strategy]]
+name = "sma_cross"
+params = { symbol = "BTC/USD", qty = "0.01", interval = "100ms", fast = 1, slow = 2 }
+"#,
+    )
+    .unwrap();
+    let out = kspin(&[
+        "run",
+        "--config",
+        path(&config),
+        "--duration",
+        "2",
+        "--quiet",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.starts_with("  [spread_monitor] spread BTC/USD")),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("msg/s"),
+        "a status line under --quiet:\n{stderr}"
+    );
+    let summary = String::from_utf8_lossy(&out.stdout);
+    for line in [
+        "  strategy sma_cross: events published ",
+        "  strategy spread_monitor: events published ",
+        "    figures: candles=",
+        "    figures: book_changes=",
+        "  trading (paper): orders sent ",
+    ] {
+        assert!(summary.contains(line), "{line:?} in\n{summary}");
+    }
+    let _ = std::fs::remove_file(&config);
 }
