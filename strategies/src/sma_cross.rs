@@ -9,7 +9,8 @@
 //! state. Comparisons are exact (`sum_fast * slow` vs `sum_slow * fast`); logged SMAs are rounded
 //! to price scale + 2. Signals are skipped while the exchange is not `online` (an unknown status
 //! counts as online, for paper runs). A rejected or unfilled-cancelled order restores the
-//! previous state, so the next cross retries. Closes live in a ring preallocated to `slow`.
+//! previous state, so the next cross retries. The `signal` log's `order` is the order's number
+//! (`ClientOrderId::seq`: 1 for its first order). Closes live in a ring preallocated to `slow`.
 
 use crate::candle::CandleBuilder;
 use crate::candles::interval_param;
@@ -197,7 +198,7 @@ impl SmaCross {
                     side,
                     filled: 0,
                 });
-                id.0 as i64
+                id.seq() as i64
             }
             Err(_) => {
                 self.submit_errors += 1;

@@ -203,13 +203,13 @@ fn sma_cross_emits_intents_on_crosses_and_tracks_fills() {
             "sma BTC/USD fast=100.500 slow=100.333 close=102.0".to_owned(),
             format!(
                 "signal BTC/USD side=1 price=102.0 qty=0.50000000 order={}",
-                buy.0
+                buy.seq()
             ),
             "sma BTC/USD fast=102.500 slow=101.333 close=103.0".to_owned(),
             "sma BTC/USD fast=100.500 slow=101.000 close=98.0".to_owned(),
             format!(
                 "signal BTC/USD side=-1 price=98.0 qty=0.50000000 order={}",
-                sell.0
+                sell.seq()
             ),
             "sma BTC/USD fast=97.500 slow=99.333 close=97.0".to_owned(),
         ]

@@ -26,7 +26,7 @@ use kspin_ring::{Consumer, IdlePolicy, Idler, Producer};
 use quanta::Clock;
 
 use super::BusError;
-pub(crate) use context::client_order_id;
+pub(crate) use context::{client_order_id, CallbackTimer};
 pub(crate) use runner::StrategyRunner;
 
 mod context;

@@ -4,8 +4,10 @@
 //! snapshots, intents answered by the paper model) and its per-strategy [`lane`]s, the strategy
 //! host threads ([`host`]), their replica books ([`replica`]), the paper fill model ([`paper`]),
 //! the log drain for the monitor thread ([`logs`]), the strategies' symbol table ([`build`]), the
-//! run-summary figures ([`stats`]) and the strategy test harness ([`testing`]), which runs the
-//! engine's pipeline with this same bus and host code on one thread with a scripted clock.
+//! run-summary figures ([`stats`]), the strategy test harness ([`testing`]), which runs the
+//! engine's pipeline with this same bus and host code on one thread with a scripted clock, and
+//! the deterministic replay with trading ([`backtest`]: the same again over a capture, with a
+//! paper venue that models latency, queue position and fees, and the live pre-trade checks).
 //! Invariants: the engine core never waits for a strategy and never allocates here after
 //! start-up; a strategy never sees a book state the engine did not verify; every drop, lag
 //! episode and catch-up is counted per strategy.
@@ -17,6 +19,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod backtest;
 pub mod build;
 pub mod host;
 pub mod lane;
@@ -38,7 +41,7 @@ pub use logs::LogDrain;
 pub use paper::{PaperCounters, PaperTrader};
 pub use publish::{Bus, BusCounters, IntentRoute};
 pub use replica::Replica;
-pub use stats::{reports_json, strategy_reports, StrategyReport, StrategyStats};
+pub use stats::{report_keys, reports_json, strategy_reports, StrategyReport, StrategyStats};
 
 use kspin_core::book::OrderBook;
 use kspin_core::feed::Feed;

@@ -297,6 +297,19 @@ impl Bus {
         }
     }
 
+    /// Moves the market clock forward to `time_ns` (ns since the Unix epoch) if it is later: the
+    /// deterministic replay's paper venue answering an order at its arrival time, so the update
+    /// carries that time. Never moves it back.
+    pub fn advance_market_clock(&mut self, time_ns: u64) {
+        self.observe(time_ns);
+    }
+
+    /// Order updates strategy `index`'s answer queue can still take (0 for no such strategy):
+    /// what [`Self::publish_order_update`] accepts without losing one.
+    pub fn answer_room(&self, index: usize) -> usize {
+        self.lanes.get(index).map_or(0, |l| l.answers.free())
+    }
+
     /// The latest exchange time seen (ns since the Unix epoch; 0 before any).
     pub fn market_ns(&self) -> u64 {
         self.market_ns

@@ -117,17 +117,28 @@ pub fn strategy_reports(stats: Vec<StrategyStats>, hosts: Vec<HostReport>) -> Ve
 /// `name → report JSON` for the run summary. A name configured twice gets `#2`, `#3`, ...
 /// on its later instances.
 pub fn reports_json(reports: &[StrategyReport]) -> Value {
-    let mut map = Map::new();
+    let map: Map<String, Value> = report_keys(reports)
+        .into_iter()
+        .zip(reports)
+        .map(|(key, r)| (key, r.to_json()))
+        .collect();
+    Value::Object(map)
+}
+
+/// The key of each report in [`reports_json`], in strategy order: its name, with `#2`, `#3`,
+/// ... on later instances of a name configured more than once.
+pub fn report_keys(reports: &[StrategyReport]) -> Vec<String> {
+    let mut keys: Vec<String> = Vec::with_capacity(reports.len());
     for r in reports {
         let mut key = r.stats.name.clone();
         let mut n = 1;
-        while map.contains_key(&key) {
+        while keys.contains(&key) {
             n += 1;
             key = format!("{}#{n}", r.stats.name);
         }
-        map.insert(key, r.to_json());
+        keys.push(key);
     }
-    Value::Object(map)
+    keys
 }
 
 #[cfg(test)]

@@ -29,7 +29,7 @@
 //! strategy that never settles), never because of what the strategy does otherwise.
 
 mod context;
-mod frames;
+pub(crate) mod frames;
 mod recordings;
 
 use core::time::Duration;

@@ -26,6 +26,12 @@ fn args(file: PathBuf) -> ReplayArgs {
         precision: Vec::new(),
         paced: false,
         strategies: None,
+        latency_us: None,
+        latency_jitter_us: None,
+        seed: None,
+        queue: None,
+        plot: None,
+        timings: false,
     }
 }
 

@@ -90,9 +90,11 @@ pub trait Context {
     /// [`Context::now_ns`].
     fn tsc_to_ns(&self, tsc: u64) -> u64;
 
-    /// Fires [`crate::EventKind::Timer`] with `id` once `after` has elapsed. Setting a pending
-    /// id again moves it. Timers are wall-clock driven, so unlike market events they are not
-    /// reproducible in a replay; aggregate by exchange time where determinism matters.
+    /// Fires [`crate::EventKind::Timer`] with `id` once `after` has elapsed on the host's clock
+    /// (see [`Context::now_ns`]): the wall clock live, so a live run's timers do not line up
+    /// exactly with its market events; the replayed exchange time in a deterministic replay,
+    /// where they are reproducible. Measure windows with [`crate::Event::time_ns`] to decide
+    /// the same live and replayed. Setting a pending id again moves it.
     fn set_timer(&mut self, id: TimerId, after: Duration) -> Result<(), TimerError>;
 
     /// Cancels a pending timer (no effect if none).

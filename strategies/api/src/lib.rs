@@ -63,7 +63,7 @@ pub use fixed::{Decimal, FixedDisplay, FixedError, Price, Qty};
 pub use log::{LogRecord, LogSchema, MAX_LOG_VALUES};
 pub use order::{
     ClientOrderId, OrderIntent, OrderMessage, OrderRequest, OrderType, SubmitError, TimeInForce,
-    MAX_BATCH,
+    MAX_BATCH, ORDER_SEQ_BITS,
 };
 pub use order_update::{OrderStatus, OrderUpdate, RejectReason, RiskReason};
 pub use params::{ParamError, Params};

@@ -39,12 +39,50 @@ pub enum TimeInForce {
 
 /// A host-assigned order id, unique within one engine run. Live, the engine derives Kraken's
 /// `cl_ord_id` from it (and from a per-run prefix), so execution reports find their order.
+///
+/// The host numbers the orders of the strategy at index `i` (its place in the configuration,
+/// from 0) `(i + 1) << ORDER_SEQ_BITS | n`, `n` counting from 1 ([`ClientOrderId::for_strategy`]);
+/// it displays as `s{i}#{n}` (`s0#1` is the first strategy's first order), an id outside that
+/// numbering as `#{raw}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct ClientOrderId(pub u64);
 
+/// Low bits of a host-assigned [`ClientOrderId`] holding the strategy's own order count; the
+/// bits above hold the strategy's index + 1.
+pub const ORDER_SEQ_BITS: u32 = 40;
+
+impl ClientOrderId {
+    /// The id of the `seq`-th order (from 1, kept to [`ORDER_SEQ_BITS`] bits) of the strategy
+    /// at index `strategy`.
+    pub const fn for_strategy(strategy: usize, seq: u64) -> ClientOrderId {
+        ClientOrderId(
+            ((strategy as u64 + 1) << ORDER_SEQ_BITS) | (seq & ((1 << ORDER_SEQ_BITS) - 1)),
+        )
+    }
+
+    /// The index of the strategy that placed it, for a host-assigned id.
+    pub const fn strategy(self) -> Option<usize> {
+        match self.0 >> ORDER_SEQ_BITS {
+            0 => None,
+            s => Some((s - 1) as usize),
+        }
+    }
+
+    /// The strategy's own order number (the whole raw value for an id outside the numbering).
+    pub const fn seq(self) -> u64 {
+        match self.strategy() {
+            Some(_) => self.0 & ((1 << ORDER_SEQ_BITS) - 1),
+            None => self.0,
+        }
+    }
+}
+
 impl fmt::Display for ClientOrderId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "#{}", self.0)
+        match self.strategy() {
+            Some(s) => write!(f, "s{s}#{}", self.seq()),
+            None => write!(f, "#{}", self.0),
+        }
     }
 }
 
@@ -254,6 +292,20 @@ mod tests {
         assert_eq!(
             OrderIntent::limit(s, Side::Buy, Price(0), Qty(1)).validate(1),
             Err(SubmitError::InvalidPrice)
+        );
+    }
+
+    #[test]
+    fn host_assigned_ids_print_as_strategy_and_number() {
+        let id = ClientOrderId::for_strategy(2, 7);
+        assert_eq!(id, ClientOrderId((3 << 40) | 7));
+        assert_eq!((id.strategy(), id.seq()), (Some(2), 7));
+        assert_eq!(id.to_string(), "s2#7");
+        assert_eq!(ClientOrderId::for_strategy(0, 1).to_string(), "s0#1");
+        assert_eq!(ClientOrderId(5).to_string(), "#5");
+        assert_eq!(
+            (ClientOrderId(5).strategy(), ClientOrderId(5).seq()),
+            (None, 5)
         );
     }
 }

@@ -1,6 +1,7 @@
 //! [`HostContext`]: what one strategy's [`Context`] is backed by — its replicas, its intent and
 //! log rings, its clock and timers, the resnapshot requests of diverged replicas, its counters,
-//! stage histograms and optional per-event stamp log — and the handling of each wire event.
+//! stage histograms, optional per-event stamp log and optional callback timer (a real clock
+//! beside a scripted one) — and the handling of each wire event.
 //!
 //! The clock is injected: the strategy thread passes `Clock::new()` (the TSC), the test harness
 //! `Clock::mock()`, whose raw ticks are nanoseconds (the duration → tick calibration is then
@@ -17,7 +18,7 @@ use kspin_api::wire::WireEvent;
 use kspin_api::{
     BookView, ClientOrderId, Context, Event, EventKind, LogRecord, OrderIntent, OrderMessage,
     OrderRequest, Price, Qty, Strategy, SubmitError, SymbolId, SymbolInfo, TimerError, TimerFired,
-    TimerId, TimerTable, MAX_BATCH,
+    TimerId, TimerTable, MAX_BATCH, ORDER_SEQ_BITS,
 };
 use kspin_ring::Producer;
 use quanta::Clock;
@@ -32,13 +33,10 @@ const CALIBRATION_TICKS: u64 = 1 << 32;
 /// Least time between two resnapshot requests for one symbol: a replica diverges only through a
 /// bug, and one that keeps diverging must not turn into a snapshot storm on the engine core.
 const RESNAPSHOT_INTERVAL: Duration = Duration::from_secs(1);
-/// Bits of a client order id left for the per-strategy sequence number.
-const ORDER_SEQ_BITS: u32 = 40;
-
 /// The id the host gives the `seq`-th order (from 1) of strategy `index`: `(index + 1) << 40 | seq`,
-/// unique within a run.
+/// unique within a run ([`ClientOrderId::for_strategy`]).
 pub(crate) const fn client_order_id(index: usize, seq: u64) -> ClientOrderId {
-    ClientOrderId(((index as u64 + 1) << ORDER_SEQ_BITS) | (seq & ((1 << ORDER_SEQ_BITS) - 1)))
+    ClientOrderId::for_strategy(index, seq)
 }
 
 /// The [`Context`] of one strategy thread.
@@ -71,6 +69,31 @@ pub(super) struct HostContext {
     /// Per symbol: the tick before which no further resnapshot request is sent.
     pub(super) resnapshot_after: Vec<u64>,
     pub(super) resnapshots_waiting: usize,
+    /// Times each callback with a clock of its own (a deterministic replay scripts `clock`).
+    pub(super) callback_timer: Option<CallbackTimer>,
+}
+
+/// The duration of every strategy callback, measured with a real clock while the strategy's own
+/// clock is scripted (the deterministic replay). Allocated at start-up; recording never grows it.
+pub(crate) struct CallbackTimer {
+    clock: Clock,
+    histogram: hdrhistogram::Histogram<u64>,
+}
+
+impl CallbackTimer {
+    /// A timer reading `clock` (the TSC). Start-up only.
+    pub(crate) fn new(clock: Clock) -> Result<CallbackTimer, hdrhistogram::CreationError> {
+        Ok(CallbackTimer {
+            clock,
+            // 1 ns to 60 s at 3 significant digits.
+            histogram: hdrhistogram::Histogram::new_with_bounds(1, 60_000_000_000, 3)?,
+        })
+    }
+
+    /// Callback durations so far, ns.
+    pub(crate) fn histogram(&self) -> &hdrhistogram::Histogram<u64> {
+        &self.histogram
+    }
 }
 
 impl HostContext {
@@ -112,6 +135,7 @@ impl HostContext {
             resnapshot_pending: vec![false; n],
             resnapshot_after: vec![0; n],
             resnapshots_waiting: 0,
+            callback_timer: None,
         }
     }
 
@@ -146,8 +170,13 @@ impl HostContext {
         let received = self.clock.raw();
         self.trigger_publish = event.publish_tsc;
         self.trigger_received = received;
+        let timed = self.callback_timer.as_ref().map(|t| t.clock.raw());
         strategy.on_event(event, self);
         let returned = self.clock.raw();
+        if let (Some(start), Some(t)) = (timed, self.callback_timer.as_mut()) {
+            let took = t.clock.delta_as_nanos(start, t.clock.raw());
+            t.histogram.saturating_record(took.max(1));
+        }
         if let Some(stages) = self.stages.as_mut() {
             // The engine's stamps travel in the event; both threads read the same invariant TSC.
             let mut stamps = FrameStamps::default();

@@ -17,7 +17,7 @@ use kspin_ring::{Consumer, Producer};
 use kspin_runtime::stages::StageHistograms;
 use quanta::Clock;
 
-use super::context::HostContext;
+use super::context::{CallbackTimer, HostContext};
 use super::{EventStamps, HostCounters};
 use crate::replica::Replica;
 
@@ -60,6 +60,20 @@ impl StrategyRunner {
     pub(super) fn record_stages(&mut self, event_stamp_capacity: usize) {
         self.ctx.stages = StageHistograms::new().ok();
         self.ctx.event_stamps = Vec::with_capacity(event_stamp_capacity);
+    }
+
+    /// Times every callback with `timer`'s own clock (the deterministic replay, whose strategy
+    /// clock is scripted). Start-up only.
+    pub(crate) fn time_callbacks(&mut self, timer: CallbackTimer) {
+        self.ctx.callback_timer = Some(timer);
+    }
+
+    /// The callback durations measured so far (ns), when [`Self::time_callbacks`] was called.
+    pub(crate) fn callback_histogram(&self) -> Option<&hdrhistogram::Histogram<u64>> {
+        self.ctx
+            .callback_timer
+            .as_ref()
+            .map(CallbackTimer::histogram)
     }
 
     /// Calls `on_start`.
@@ -171,7 +185,7 @@ impl StrategyRunner {
     }
 
     /// The counters, stage histograms and stamp log, once the strategy stopped.
-    pub(super) fn finish(mut self) -> (HostCounters, Option<StageHistograms>, Vec<EventStamps>) {
+    pub(crate) fn finish(mut self) -> (HostCounters, Option<StageHistograms>, Vec<EventStamps>) {
         (
             self.counters(),
             self.ctx.stages.take(),

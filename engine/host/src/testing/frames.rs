@@ -20,13 +20,13 @@ const FRAME_CAPACITY: usize = 1 << 17;
 
 /// Whether a book frame replaces the book or amends it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum BookFrame {
+pub(crate) enum BookFrame {
     Snapshot,
     Update,
 }
 
 /// See the module docs.
-pub(super) struct FrameWriter {
+pub(crate) struct FrameWriter {
     text: String,
     symbols: Vec<SymbolInfo>,
     mirrors: Vec<OrderBook>,
@@ -35,7 +35,7 @@ pub(super) struct FrameWriter {
 }
 
 impl FrameWriter {
-    pub(super) fn new(symbols: &[SymbolInfo]) -> FrameWriter {
+    pub(crate) fn new(symbols: &[SymbolInfo]) -> FrameWriter {
         FrameWriter {
             text: String::with_capacity(FRAME_CAPACITY),
             mirrors: symbols
@@ -48,18 +48,18 @@ impl FrameWriter {
     }
 
     /// The exchange time the next book and ticker frames carry (the harness's scripted clock).
-    pub(super) fn set_now(&mut self, now_ns: u64) {
+    pub(crate) fn set_now(&mut self, now_ns: u64) {
         self.now_ns = now_ns;
     }
 
     /// The last frame written.
-    pub(super) fn text(&self) -> &[u8] {
+    pub(crate) fn text(&self) -> &[u8] {
         self.text.as_bytes()
     }
 
     /// A `book` frame of symbol `s` with `bids` and `asks` (`(price, qty)` mantissas, in message
     /// order; qty 0 removes a level) and the checksum of the book after them.
-    pub(super) fn book(
+    pub(crate) fn book(
         &mut self,
         s: usize,
         kind: BookFrame,
@@ -83,7 +83,7 @@ impl FrameWriter {
 
     /// An empty `book` update of symbol `s` whose checksum is not the book's: the feed finds a
     /// mismatch.
-    pub(super) fn bad_checksum(&mut self, s: usize) {
+    pub(crate) fn bad_checksum(&mut self, s: usize) {
         let checksum = !self.mirrors[s].checksum();
         self.book_text(s, BookFrame::Update, &[], &[], checksum);
     }
@@ -123,7 +123,7 @@ impl FrameWriter {
     }
 
     /// A `trade` frame: one trade of symbol `s` at exchange time `time_ns`.
-    pub(super) fn trade(
+    pub(crate) fn trade(
         &mut self,
         s: usize,
         side: Side,
@@ -152,7 +152,7 @@ impl FrameWriter {
 
     /// A `ticker` frame for `ticker.symbol` (the fields a [`Ticker`] does not carry are 0, or
     /// the last price).
-    pub(super) fn ticker(&mut self, s: usize, ticker: &Ticker) {
+    pub(crate) fn ticker(&mut self, s: usize, ticker: &Ticker) {
         let info = &self.symbols[s];
         let (ps, qs) = (info.price_scale, info.qty_scale);
         let last = fixed(ticker.last.0, ps);
@@ -175,7 +175,7 @@ impl FrameWriter {
     }
 
     /// A `status` frame announcing `system` (not `Unknown`, which Kraken never sends).
-    pub(super) fn status(&mut self, system: SystemStatus) {
+    pub(crate) fn status(&mut self, system: SystemStatus) {
         let system = match system {
             SystemStatus::Online | SystemStatus::Unknown => "online",
             SystemStatus::Maintenance => "maintenance",
@@ -190,7 +190,7 @@ impl FrameWriter {
     }
 
     /// An `instrument` frame giving symbol `s` the precision `price_scale` / `qty_scale`.
-    pub(super) fn instrument(&mut self, s: usize, price_scale: u8, qty_scale: u8) {
+    pub(crate) fn instrument(&mut self, s: usize, price_scale: u8, qty_scale: u8) {
         let info = &self.symbols[s];
         let (base, quote) = info
             .name

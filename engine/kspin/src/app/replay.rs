@@ -10,8 +10,10 @@
 //!   for the recording's next snapshot);
 //! - a capture written by `kspin record` (detected by its `KSPINCAP` magic): the header gives the
 //!   live run's symbols, depths and precisions, the feed runs in live mode and follows the
-//!   recording's own resyncs, link changes are replayed, and `--strategies` hosts strategies on
-//!   the bus exactly as `kspin run` does; `--paced` keeps the recorded timing.
+//!   recording's own resyncs and link changes are replayed; `--strategies` runs a deterministic
+//!   backtest (`super::backtest`: one thread, exchange time, a modelled paper venue), or with
+//!   `--paced` hosts strategies on their own threads exactly as `kspin run` does, at the recorded
+//!   timing (not deterministic).
 //!
 //! This is a command, not the engine core: it reads the whole file, formats and allocates freely.
 //! Exit status: see [`ReplayReport::exit_code`]. A bad line is reported with its number and the
@@ -51,14 +53,38 @@ pub struct ReplayArgs {
     /// from `instrument` frames in the file, else inferred from the first snapshot.
     #[arg(long, value_name = "SYMBOL=P:Q")]
     pub precision: Vec<String>,
-    /// Captures only: replay with the recorded timing (default: as fast as possible).
+    /// Captures only: replay with the recorded timing (default: as fast as possible). With
+    /// --strategies the strategies then run on their own threads with `kspin run`'s paper
+    /// fills, at timing-dependent points: not deterministic.
     #[arg(long)]
     pub paced: bool,
-    /// Run the `[[strategy]]` sections of this kspin.toml on the replayed capture (strategy
-    /// threads, rings and paper fills exactly as in `kspin run`; capture files only, whose header
-    /// gives every symbol's precision before the first frame).
+    /// Run the `[[strategy]]` sections of this kspin.toml on the replayed capture: a
+    /// deterministic backtest (one thread, exchange time, the live pre-trade checks with its
+    /// `[trading]` limits, a paper venue modelled by its `[replay]` section); capture files only,
+    /// whose header gives every symbol's precision before the first frame.
     #[arg(long, value_name = "KSPIN_TOML")]
     pub strategies: Option<PathBuf>,
+    /// Order latency in µs of exchange time: a request sent at t reaches the paper venue at
+    /// t + latency (overrides replay.latency_us; default 1000).
+    #[arg(long, value_name = "US")]
+    pub latency_us: Option<u64>,
+    /// Extra latency per request, drawn uniformly from [0, US] with --seed (overrides
+    /// replay.latency_jitter_us; default 0).
+    #[arg(long, value_name = "US")]
+    pub latency_jitter_us: Option<u64>,
+    /// Seed of the latency jitter (overrides replay.seed; default 1).
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// Queue-position model of resting orders: back (joins the back of its level), front, or
+    /// cross (fills only when the book crosses it) (overrides replay.queue; default back).
+    #[arg(long, value_name = "MODEL", value_parser = ["back", "front", "cross"])]
+    pub queue: Option<String>,
+    /// Write each strategy's PnL and position over time as SVG plots into DIR.
+    #[arg(long, value_name = "DIR")]
+    pub plot: Option<PathBuf>,
+    /// Add each strategy's callback durations (real time, so not reproducible) to --json.
+    #[arg(long)]
+    pub timings: bool,
 }
 
 /// Why a replay could not run.
@@ -81,6 +107,10 @@ pub enum ReplayError {
     Strategies(String),
     #[error("--paced needs a capture file (JSON lines carry no receive times)")]
     PacedNeedsCapture,
+    #[error("--plot needs --strategies and a deterministic replay (without --paced)")]
+    PlotNeedsBacktest,
+    #[error("--plot {dir}: {reason}")]
+    Plot { dir: String, reason: String },
     #[error("engine: {0}")]
     Engine(#[from] kspin_runtime::CoreError),
 }
@@ -263,6 +293,7 @@ pub fn replay_capture(
             engine.publisher().strategy_stats(),
             reports,
         )));
+        report.paced_strategies = true;
     }
     Ok(report)
 }
@@ -293,32 +324,34 @@ pub fn run(args: &ReplayArgs, registry: &Registry) -> i32 {
             return 2;
         }
     };
-    let strategies = match &args.strategies {
+    let config = match &args.strategies {
         Some(toml) => match crate::config::Config::load(toml) {
-            Ok(config) => config.strategies,
+            Ok(config) => Some(config),
             Err(e) => {
                 eprintln!("kspin replay: --strategies: {e}");
                 return 2;
             }
         },
-        None => Vec::new(),
+        None => None,
     };
-    let result = if kspin_runtime::capture::is_capture_file(&text) {
-        replay_capture(&path, text, args.paced, registry, &strategies)
-    } else if args.strategies.is_some() {
-        Err(ReplayError::StrategiesNeedCapture)
-    } else if args.paced {
-        Err(ReplayError::PacedNeedsCapture)
-    } else {
-        replay_text(&path, &text, args)
-    };
-    let report = match result {
+    let result = run_file(&path, text, args, registry, config.as_ref());
+    let mut report = match result {
         Ok(r) => r,
         Err(e) => {
             eprintln!("kspin replay: {e}");
             return 2;
         }
     };
+    if let (Some(dir), Some(backtest)) = (&args.plot, &report.backtest) {
+        match super::replay_plot::write_plots(dir, backtest) {
+            Ok(files) => report.plots = files,
+            Err(reason) => {
+                let dir = dir.display().to_string();
+                eprintln!("kspin replay: {}", ReplayError::Plot { dir, reason });
+                return 2;
+            }
+        }
+    }
     for (line, err) in &report.error_lines {
         eprintln!("{path}:{line}: {err}");
     }
@@ -328,6 +361,37 @@ pub fn run(args: &ReplayArgs, registry: &Registry) -> i32 {
         print!("{}", report.render_text());
     }
     report.exit_code()
+}
+
+/// Replays the file's bytes `text` as the arguments ask.
+fn run_file(
+    path: &str,
+    text: Vec<u8>,
+    args: &ReplayArgs,
+    registry: &Registry,
+    config: Option<&crate::config::Config>,
+) -> Result<ReplayReport, ReplayError> {
+    let capture = kspin_runtime::capture::is_capture_file(&text);
+    if args.plot.is_some() && (config.is_none() || args.paced) {
+        return Err(ReplayError::PlotNeedsBacktest);
+    }
+    match config {
+        Some(_) if !capture => Err(ReplayError::StrategiesNeedCapture),
+        Some(config) if !args.paced => {
+            let capture = Capture::from_bytes(text)
+                .map_err(|e| ReplayError::Capture(format!("{path}: {e}")))?;
+            super::backtest::backtest_capture(path, &capture, registry, config, args)
+        }
+        Some(config) => {
+            eprintln!(
+                "kspin replay: --paced: strategies run on their own threads at the recorded pace with kspin run's paper fills, which land at timing-dependent points: this replay is not deterministic (leave out --paced for a deterministic backtest)"
+            );
+            replay_capture(path, text, true, registry, &config.strategies)
+        }
+        None if capture => replay_capture(path, text, args.paced, registry, &[]),
+        None if args.paced => Err(ReplayError::PacedNeedsCapture),
+        None => replay_text(path, &text, args),
+    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! What `kspin replay` found: [`ReplayReport`] (frames by kind, checksums, bad frames, refused
 //! book messages by reason, updates dropped while a book was not live, books that ended not live,
-//! per-symbol outcome), its JSON and human renderings, and the exit code.
+//! per-symbol outcome, and the strategies' figures when they ran), its JSON and human renderings
+//! (the strategies' part in `replay_text.rs`), and the exit code.
 //!
 //! Owns only figures copied out of the pipeline after the replay; it formats and allocates
 //! freely (a command, not the engine core). Invariant: a replay that could not verify everything
@@ -13,6 +14,7 @@ use kspin_api::FixedDisplay;
 use kspin_core::feed::{RejectReason, SubscriptionState};
 use kspin_core::kraken::DecodeError;
 use kspin_core::{FrameKind, Pipeline};
+use kspin_host::backtest::BacktestReport;
 use kspin_runtime::discover::{DepthSource, PrecisionSource};
 use serde_json::{json, Value};
 
@@ -49,8 +51,15 @@ pub struct ReplayReport {
     /// Frames the recorder dropped (capture gaps).
     pub gaps: u64,
     pub symbols: Vec<SymbolReport>,
-    /// `kspin run`'s per-strategy figures when `--strategies` drove strategies.
+    /// `kspin run`'s per-strategy figures when `--strategies` drove strategies (with the
+    /// backtest's figures when deterministic).
     pub strategies: Option<Value>,
+    /// The deterministic replay's report, when `--strategies` ran one.
+    pub backtest: Option<BacktestReport>,
+    /// `--strategies` ran on strategy threads at the recorded pace (`--paced`).
+    pub paced_strategies: bool,
+    /// Plot files written (`--plot`).
+    pub plots: Vec<String>,
 }
 
 /// Per-symbol figures of a replay.
@@ -98,6 +107,9 @@ impl ReplayReport {
             gaps: 0,
             symbols: Vec::new(),
             strategies: None,
+            backtest: None,
+            paced_strategies: false,
+            plots: Vec::new(),
         }
     }
 
@@ -260,7 +272,21 @@ impl ReplayReport {
             "exit_code": self.exit_code(),
             "symbols": symbols,
             "strategies": self.strategies,
+            "backtest": self.backtest_json(),
+            "plots": (!self.plots.is_empty()).then_some(&self.plots),
         })
+    }
+
+    /// How strategies ran: the deterministic replay's models and bounds, or `deterministic:
+    /// false` for a paced replay; `null` without strategies.
+    fn backtest_json(&self) -> Value {
+        match &self.backtest {
+            Some(b) => b.settings_json(),
+            None if self.paced_strategies => {
+                json!({"deterministic": false, "clock": "recorded timing"})
+            }
+            None => Value::Null,
+        }
     }
 
     pub fn render_text(&self) -> String {
@@ -346,6 +372,17 @@ impl ReplayReport {
                 side(&s.best_bid),
                 side(&s.best_ask)
             );
+        }
+        if let Some(b) = &self.backtest {
+            out.push_str(&super::replay_text::backtest_text(
+                b,
+                self.strategies.as_ref(),
+            ));
+        } else if let Some(strategies) = &self.strategies {
+            out.push_str(&super::replay_text::paced_text(strategies));
+        }
+        for file in &self.plots {
+            let _ = writeln!(out, "plot: {file}");
         }
         let _ = writeln!(out, "exit code {}", self.exit_code());
         out

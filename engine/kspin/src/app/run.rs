@@ -238,7 +238,7 @@ fn run_inner(args: &RunArgs, registry: &Registry) -> Result<i32, RunError> {
             }
         }
         if let Some(drain) = log_drain.as_mut() {
-            print_logs(drain, args.quiet);
+            print_logs(drain);
         }
         if let Some(kill) = &kill {
             if super::signals::kill_requested() && !kill.swap(true, Ordering::SeqCst) {
@@ -259,7 +259,7 @@ fn run_inner(args: &RunArgs, registry: &Registry) -> Result<i32, RunError> {
         host_reports.push(host.join()?);
     }
     if let Some(drain) = log_drain.as_mut() {
-        print_logs(drain, args.quiet);
+        print_logs(drain);
     }
     let strategies = reports_json(&strategy_reports(
         core.publisher().strategy_stats(),
@@ -467,12 +467,11 @@ pub(crate) fn startup_checks(config: &Config, available_cores: usize) {
     }
 }
 
-/// Prints what the strategies logged (formatted here, off the hot cores) on stderr.
-fn print_logs(drain: &mut LogDrain, quiet: bool) {
+/// Prints what the strategies logged (formatted here, off the hot cores) on stderr; `--quiet`
+/// hides status lines only, never these.
+fn print_logs(drain: &mut LogDrain) {
     drain.drain(usize::MAX, |strategy, _record, text| {
-        if !quiet {
-            eprintln!("  [{strategy}] {text}");
-        }
+        eprintln!("  [{strategy}] {text}");
     });
 }
 
@@ -625,15 +624,9 @@ fn summary_text(s: &Value) -> String {
         fmt_ns(s["latency_ns"]["p99_9"].as_u64().unwrap_or(0)),
         fmt_ns(s["latency_ns"]["max"].as_u64().unwrap_or(0)),
     );
-    if let Some(strategies) = s["strategies"].as_object() {
-        for (name, v) in strategies {
-            let _ = writeln!(
-                out,
-                "  strategy {name} (core {}): events published {} received {} dropped {} | snapshots handed {} | intents {}",
-                v["core"], v["events_published"], v["events_received"], v["events_dropped"], v["snapshots_handed"], v["intents"]
-            );
-        }
-    }
+    let paper = s["trading"]["mode"] != "live";
+    out.push_str(&super::replay_text::strategy_lines(&s["strategies"], paper));
+    out.push_str(&trading_text(&s["trading"]));
     if let Some(symbols) = s["symbols"].as_object() {
         for (name, v) in symbols {
             let _ = writeln!(
@@ -651,4 +644,31 @@ fn summary_text(s: &Value) -> String {
         }
     }
     out
+}
+
+/// The `trading` object as one line: mode, orders, fills, refusals by reason, open orders and
+/// the positions (empty without it).
+fn trading_text(t: &Value) -> String {
+    let Some(mode) = t["mode"].as_str() else {
+        return String::new();
+    };
+    let positions: Vec<String> = t["positions"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(symbol, p)| format!("{symbol} {}", p.as_str().unwrap_or("?")))
+        .collect();
+    let rejects = super::replay_text::rejects_text(&t["rejects"]);
+    format!(
+        "  trading ({mode}): orders sent {} | fills {} | cancels {} | rejects {rejects} | open orders {} | positions {}\n",
+        t["orders_sent"],
+        t["fills"],
+        t["cancels"],
+        t["open_orders"],
+        if positions.is_empty() {
+            "-".to_owned()
+        } else {
+            positions.join(", ")
+        }
+    )
 }

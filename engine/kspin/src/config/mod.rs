@@ -13,8 +13,10 @@ use serde::Deserialize;
 
 use kspin_core::book::SUPPORTED_DEPTHS;
 
+pub mod replay;
 pub mod trading;
 
+pub use replay::ReplayConfig;
 pub use trading::{LimitsConfig, TradingConfig, TradingMode};
 
 /// Kraken's public v2 endpoint (PROTOCOL.md §1.1).
@@ -62,6 +64,8 @@ pub struct Config {
     pub strategies: Vec<StrategyConfig>,
     /// Paper or live order execution, and the pre-trade limits.
     pub trading: TradingConfig,
+    /// How `kspin replay --strategies` models the venue (latency, queue position, fees).
+    pub replay: ReplayConfig,
 }
 
 /// Where to connect.
@@ -196,6 +200,7 @@ impl Default for Config {
             // uses without --config) adds one of each built-in.
             strategies: Vec::new(),
             trading: TradingConfig::default(),
+            replay: ReplayConfig::default(),
         }
     }
 }
@@ -440,6 +445,7 @@ impl Config {
             ));
         }
         self.trading.validate(&plan)?;
+        self.replay.validate()?;
         // Strategy names and parameters are checked against the registry by the runtime; a
         // strategy sharing the engine's core is allowed on small machines (the runtime warns).
         for (i, s) in self.strategies.iter().enumerate() {

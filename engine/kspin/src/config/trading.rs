@@ -209,6 +209,30 @@ impl TradingConfig {
         symbols: &[SymbolPlan],
         precision: &[(u8, u8)],
     ) -> Result<Vec<RiskLimits>, ConfigError> {
+        self.resolve(strategies, symbols, precision, false)
+            .map(|(limits, _)| limits)
+    }
+
+    /// [`Self::resolve_limits`] for a paper replay of a configuration that may not write every
+    /// limit down (paper trading does not need them): an unset order quantity, notional or
+    /// position limit is no limit. Also says whether any was unset.
+    pub fn resolve_limits_for_replay(
+        &self,
+        strategies: &[StrategyConfig],
+        symbols: &[SymbolPlan],
+        precision: &[(u8, u8)],
+    ) -> Result<(Vec<RiskLimits>, bool), ConfigError> {
+        self.resolve(strategies, symbols, precision, true)
+    }
+
+    fn resolve(
+        &self,
+        strategies: &[StrategyConfig],
+        symbols: &[SymbolPlan],
+        precision: &[(u8, u8)],
+        unset_is_unlimited: bool,
+    ) -> Result<(Vec<RiskLimits>, bool), ConfigError> {
+        let mut unset = false;
         let mut out = Vec::with_capacity(strategies.len() * symbols.len());
         for (k, strategy) in strategies.iter().enumerate() {
             for (plan, &(ps, qs)) in symbols.iter().zip(precision) {
@@ -223,6 +247,7 @@ impl TradingConfig {
                     |field: &str| format!("limits of strategy[{k}] on {}: {field}", plan.symbol);
                 let qty = |text: &Option<String>, field: &str| -> Result<i64, ConfigError> {
                     match text {
+                        None if unset_is_unlimited => Ok(i64::MAX),
                         None => Err(invalid(
                             key(field),
                             "must be set (trading.limits or an override)",
@@ -232,7 +257,11 @@ impl TradingConfig {
                     }
                 };
                 let max_order_qty = qty(&l.max_order_qty, "max_order_qty")?;
+                unset |= l.max_order_qty.is_none()
+                    || l.max_order_notional.is_none()
+                    || l.max_position.is_none();
                 let max_order_notional = match &l.max_order_notional {
+                    None if unset_is_unlimited => i128::MAX,
                     None => {
                         return Err(invalid(
                             key("max_order_notional"),
@@ -251,7 +280,7 @@ impl TradingConfig {
                 });
             }
         }
-        Ok(out)
+        Ok((out, unset))
     }
 }
 

@@ -6,15 +6,13 @@
 //! change per order at a time; a change that cannot be sent is answered refused at once, and the
 //! order works on. Never allocates.
 
-use kspin_api::{
-    ClientOrderId, OrderType, OrderUpdate, Qty, RejectReason, RiskReason, SymbolId, SystemStatus,
-};
+use kspin_api::{ClientOrderId, OrderType, OrderUpdate, Qty, RejectReason, RiskReason, SymbolId};
 
 use super::{write_reason, OrderStage, SessionIo, TradingSession, MAX_BATCH_CANCEL};
 use crate::feed::Feed;
 use crate::trading::orders::{LiveOrder, PendingChange};
+use crate::trading::pretrade::{self, RateCheck, Standing, WorkingOrder};
 use crate::trading::rate;
-use crate::trading::risk;
 use crate::trading::writer::{AmendOrder, Fixed, OrderIds};
 
 impl TradingSession {
@@ -156,6 +154,7 @@ impl TradingSession {
         }
     }
 
+    /// The checks of an amend ([`pretrade::check_amend_order`]).
     pub(super) fn check_amend(
         &self,
         strategy: usize,
@@ -165,61 +164,30 @@ impl TradingSession {
         feed: &Feed,
         now_ns: u64,
     ) -> Result<(), RejectReason> {
-        use RiskReason as R;
-        let refuse = |r| Err(RejectReason::Refused(r));
-        if self.killed {
-            return refuse(R::KillSwitch);
-        }
-        if !self.ready {
-            return refuse(R::NotConnected);
-        }
-        if matches!(
-            self.system,
-            SystemStatus::Maintenance | SystemStatus::CancelOnly
-        ) {
-            return refuse(R::MarketClosed);
-        }
-        if order.order_type == OrderType::Market || qty.0 <= order.filled.0 || price.0 < 0 {
-            return Err(RejectReason::BadParameters);
-        }
-        if order.pending != PendingChange::None {
-            // One change at a time: the venue answers them in order, the table keeps one.
-            return Err(RejectReason::Other);
-        }
         let s = usize::from(order.symbol);
-        let Some(touch) = self.live_touch(feed, s) else {
-            return refuse(R::BookNotLive);
-        };
         let n = self.cfg.symbols.len();
-        let (Some(limits), Some(exposure)) = (
-            self.cfg.limits.get(strategy * n + s),
-            self.exposure.get(strategy * n + s),
-        ) else {
-            return refuse(R::BookNotLive);
+        let standing = Standing {
+            touch: self.live_touch(feed, s),
+            limits: self.cfg.limits.get(strategy * n + s),
+            exposure: self.exposure.get(strategy * n + s),
         };
-        let new_price = if price.0 > 0 { price } else { order.price };
-        let new_remaining = Qty(qty.0 - order.filled.0);
-        risk::check_amend(
-            limits,
-            exposure,
-            &touch,
-            order.side,
-            order.remaining(),
-            qty,
-            new_remaining,
-            new_price,
-        )
-        .map_err(RejectReason::Refused)?;
+        let working = WorkingOrder {
+            order_type: order.order_type,
+            side: order.side,
+            price: order.price,
+            filled: order.filled,
+            remaining: order.remaining(),
+            change_pending: order.pending != PendingChange::None,
+        };
         let age = now_ns.saturating_sub(order.placed_ns);
-        if self.cfg.enforce_rate_limit
-            && self
-                .rate
-                .get(s)
-                .is_some_and(|r| r.would_exceed(rate::amend_cost(age), now_ns))
-        {
-            return refuse(R::RateLimit);
-        }
-        Ok(())
+        let rate = match self.rate.get(s) {
+            Some(counter) if self.cfg.enforce_rate_limit => Some(RateCheck {
+                counter,
+                cost: rate::amend_cost(age),
+            }),
+            _ => None,
+        };
+        pretrade::check_amend_order(&self.gate(), &standing, &working, price, qty, rate, now_ns)
     }
 
     /// Cancels every open order of `strategy` (on `symbol`, or all): one `cancel_order`, or

@@ -7,7 +7,7 @@
 
 use kspin_api::{
     ClientOrderId, OrderMessage, OrderRequest, OrderType, OrderUpdate, Qty, RejectReason,
-    RiskReason, SymbolId, SystemStatus, TimeInForce,
+    RiskReason, SymbolId, TimeInForce,
 };
 
 use super::{
@@ -15,15 +15,17 @@ use super::{
 };
 use crate::feed::Feed;
 use crate::trading::cl_ord_id::ClOrdId;
+use crate::trading::pretrade::{self, Capacity, Gate, RateCheck, Standing};
 use crate::trading::rate;
-use crate::trading::risk::{self, OrderTerms, Touch};
+use crate::trading::risk::Touch;
 use crate::trading::writer::{
     write_rfc3339_utc_digits, AddOrder, BatchOrder, Fixed, OrderKind, Tif,
 };
 
 impl TradingSession {
-    /// The checks of a new order, in order; `batch_extra` orders of the same batch already
-    /// passed and count as open.
+    /// The checks of a new order, in order ([`pretrade::check_new_order`]); `batch_extra`
+    /// orders of the same batch already passed and count as open (and the batch's rate cost is
+    /// checked once, by the caller).
     pub(super) fn check_new(
         &self,
         strategy: usize,
@@ -32,57 +34,35 @@ impl TradingSession {
         batch_extra: u32,
         now_ns: u64,
     ) -> Result<(), RejectReason> {
-        use RiskReason as R;
-        let refuse = |r| Err(RejectReason::Refused(r));
-        if self.killed {
-            return refuse(R::KillSwitch);
-        }
-        if !self.ready {
-            return refuse(R::NotConnected);
-        }
-        let closed = match self.system {
-            SystemStatus::Maintenance | SystemStatus::CancelOnly => true,
-            SystemStatus::PostOnly => intent.order_type != OrderType::PostOnly,
-            SystemStatus::Online | SystemStatus::Unknown => false,
-        };
-        if closed {
-            return refuse(R::MarketClosed);
-        }
         let s = intent.symbol.index();
-        let (Some(sym), Some(touch)) = (self.cfg.symbols.get(s), self.live_touch(feed, s)) else {
-            return refuse(R::BookNotLive);
-        };
         let n = self.cfg.symbols.len();
-        let (Some(limits), Some(exposure)) = (
-            self.cfg.limits.get(strategy * n + s),
-            self.exposure.get(strategy * n + s),
-        ) else {
-            return refuse(R::BookNotLive);
+        let standing = Standing {
+            touch: self.live_touch(feed, s),
+            limits: self.cfg.limits.get(strategy * n + s),
+            exposure: self.exposure.get(strategy * n + s),
         };
-        let _ = sym;
-        let terms = OrderTerms {
-            side: intent.side,
-            order_type: intent.order_type,
-            price: intent.price,
-            qty: intent.qty,
+        let capacity = Capacity {
+            open_on_pair: self.open_per_symbol.get(s).copied().unwrap_or(0) + batch_extra,
+            max_open_per_pair: self.cfg.max_open_per_pair,
+            table_full: self.table.len() + batch_extra as usize >= self.table.capacity(),
         };
-        risk::check_new(limits, exposure, &touch, &terms).map_err(RejectReason::Refused)?;
-        let open = self.open_per_symbol.get(s).copied().unwrap_or(0) + batch_extra;
-        if open >= self.cfg.max_open_per_pair
-            || self.table.len() + batch_extra as usize >= self.table.capacity()
-        {
-            return refuse(R::OpenOrders);
+        let rate = match self.rate.get(s) {
+            Some(counter) if batch_extra == 0 && self.cfg.enforce_rate_limit => Some(RateCheck {
+                counter,
+                cost: rate::add_cost(),
+            }),
+            _ => None,
+        };
+        pretrade::check_new_order(&self.gate(), &standing, &capacity, rate, now_ns, intent)
+    }
+
+    /// What every request passes first: kill switch, connection, venue status.
+    pub(super) fn gate(&self) -> Gate {
+        Gate {
+            killed: self.killed,
+            ready: self.ready,
+            system: self.system,
         }
-        if batch_extra == 0
-            && self.cfg.enforce_rate_limit
-            && self
-                .rate
-                .get(s)
-                .is_some_and(|r| r.would_exceed(rate::add_cost(), now_ns))
-        {
-            return refuse(R::RateLimit);
-        }
-        Ok(())
     }
 
     /// The touch of `symbol`'s book if it is live at the scales strategies were given (a book
