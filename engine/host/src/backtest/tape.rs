@@ -8,7 +8,7 @@
 //! (the replay tool's, not the engine core's: it may grow them).
 
 use kspin_api::{OrderMessage, OrderUpdate, Price, Qty, Side, SymbolInfo, SystemStatus};
-use kspin_core::book::{ApplyReport, OrderBook};
+use kspin_core::book::{ApplyReport, FixedLevel, OrderBook};
 use kspin_core::feed::{Feed, FeedSink, StaleReason};
 use kspin_core::kraken::{self, AckMsg, BookData, StatusMsg, UpdateKind};
 use kspin_runtime::{FrameStamps, Publisher};
@@ -98,10 +98,11 @@ impl<P: FeedSink> FeedSink for Tape<P> {
         symbol: usize,
         book: &OrderBook,
         data: &BookData<'_>,
+        levels: &[FixedLevel],
         kind: UpdateKind,
         report: &ApplyReport,
     ) {
-        self.inner.book_updated(symbol, book, data, kind, report);
+        self.inner.book_updated(symbol, book, data, levels, kind, report);
         self.note_book(symbol);
     }
     fn checksum_mismatch(&mut self, symbol: usize, computed: u32, expected: u32) {

@@ -11,7 +11,7 @@
 //!
 //! Pure function of the capture's bytes. Allocates (one `u64` per record).
 
-use kspin_core::book::{ApplyReport, OrderBook};
+use kspin_core::book::{ApplyReport, FixedLevel, OrderBook};
 use kspin_core::feed::{FeedOptions, FeedSink};
 use kspin_core::kraken::{self, BookData, UpdateKind};
 use kspin_core::{FrameSink, Pipeline};
@@ -39,6 +39,7 @@ impl FeedSink for LatestTime {
         _symbol: usize,
         _book: &OrderBook,
         data: &BookData<'_>,
+        _levels: &[FixedLevel],
         _kind: UpdateKind,
         _report: &ApplyReport,
     ) {
