@@ -1,6 +1,7 @@
 //! The `kspin` commands. These run off the engine core: they parse arguments, read files, print
 //! and allocate as they like, and call into the engine crates for the real work.
 
+pub mod causes;
 pub mod precision;
 pub mod record;
 pub mod replay;
