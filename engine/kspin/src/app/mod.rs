@@ -9,4 +9,5 @@ pub mod replay_report;
 pub mod run;
 pub mod signals;
 pub mod sim;
+pub mod soak;
 pub mod trading;
