@@ -203,7 +203,11 @@ fn a_rejected_certificate_is_counted_and_never_retried_at_once() {
 
     // `kspin run` says so in its JSON and loudly on stderr.
     let dir = scratch("certificate");
-    let trust = write(&dir, "impostor.pem", impostor.cert_pem().unwrap_or_default());
+    let trust = write(
+        &dir,
+        "impostor.pem",
+        impostor.cert_pem().unwrap_or_default(),
+    );
     let cfg = write(
         &dir,
         "certificate.toml",
@@ -235,7 +239,10 @@ fn a_rejected_certificate_is_counted_and_never_retried_at_once() {
         "{summary}"
     );
     assert_eq!(summary["connects"], 0);
-    assert!(stderr.contains("was REJECTED (1 time(s) so far)"), "{stderr}");
+    assert!(
+        stderr.contains("was REJECTED (1 time(s) so far)"),
+        "{stderr}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -46,7 +46,10 @@ fn a_short_soak_meets_every_target() {
     }
     assert_eq!(n("recoveries"), 12, "{r}");
     assert_eq!(n("unrecovered"), 0);
-    assert_eq!((n("wrong_books_published"), n("books_unverifiable")), (0, 0));
+    assert_eq!(
+        (n("wrong_books_published"), n("books_unverifiable")),
+        (0, 0)
+    );
     assert!(n("books_checked") > 0);
     assert_eq!(n("panics"), 0);
     assert_eq!(r["reconnect_limits"]["respected"], true, "{r}");
@@ -67,7 +70,9 @@ fn a_short_soak_meets_every_target() {
     );
     assert_eq!(
         cause("frame_too_large"),
-        r["faults_injected"]["oversized_frame"].as_u64().unwrap_or(0)
+        r["faults_injected"]["oversized_frame"]
+            .as_u64()
+            .unwrap_or(0)
     );
     // Every book message verified was published and checked.
     assert_eq!(n("checksum_ok"), n("books_checked"));

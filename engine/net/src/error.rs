@@ -108,7 +108,10 @@ pub mod alert {
         (MISSING_EXTENSION, "missing_extension"),
         (UNSUPPORTED_EXTENSION, "unsupported_extension"),
         (UNRECOGNIZED_NAME, "unrecognized_name"),
-        (BAD_CERTIFICATE_STATUS_RESPONSE, "bad_certificate_status_response"),
+        (
+            BAD_CERTIFICATE_STATUS_RESPONSE,
+            "bad_certificate_status_response",
+        ),
         (UNKNOWN_PSK_IDENTITY, "unknown_psk_identity"),
         (CERTIFICATE_REQUIRED, "certificate_required"),
         (NO_APPLICATION_PROTOCOL, "no_application_protocol"),

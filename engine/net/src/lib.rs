@@ -83,6 +83,6 @@ pub use connect_plan::ConnectPlan;
 pub use connection::{ConnLimits, Connection, FlushState, HandshakeState, ReadReport};
 pub use endpoint::Endpoint;
 pub use error::{alert, HandshakeFailure, NetError, TlsFailure};
-pub use tls_record::TlsCounters;
 pub use tls_config::TlsSettings;
+pub use tls_record::TlsCounters;
 pub use transport::{Transport, WsTransport};

@@ -196,7 +196,12 @@ impl RecordLayer {
             #[allow(unreachable_patterns)]
             _ => return Err(NetError::Tls(TlsFailure::Unsupported("TLS 1.2"))),
         };
-        Ok(RecordLayer::assemble(rx, tx, Session::Rustls(kernel), tx_limit))
+        Ok(RecordLayer::assemble(
+            rx,
+            tx,
+            Session::Rustls(kernel),
+            tx_limit,
+        ))
     }
 
     fn assemble(rx: Direction, tx: Direction, session: Session, tx_limit: u64) -> RecordLayer {
@@ -454,7 +459,11 @@ impl RecordLayer {
 
     /// Seals an alert into `out`: close_notify at level warning, every other one fatal (RFC 8446
     /// §6: the level of any other alert is fatal in TLS 1.3).
-    pub(crate) fn seal_alert(&mut self, description: u8, out: &mut [u8]) -> Result<usize, NetError> {
+    pub(crate) fn seal_alert(
+        &mut self,
+        description: u8,
+        out: &mut [u8],
+    ) -> Result<usize, NetError> {
         let level = if description == alert::CLOSE_NOTIFY {
             ALERT_WARNING
         } else {

@@ -138,8 +138,11 @@ fn plaintext_and_change_cipher_spec_after_the_handshake() {
 #[test]
 fn alerts_other_than_close_notify_end_the_session() {
     each_suite(|suite| {
-        for description in [alert::HANDSHAKE_FAILURE, alert::INTERNAL_ERROR, alert::USER_CANCELED]
-        {
+        for description in [
+            alert::HANDSHAKE_FAILURE,
+            alert::INTERNAL_ERROR,
+            alert::USER_CANCELED,
+        ] {
             let mut t = fresh(suite);
             let mut wire = t.forger.seal(CT_APPLICATION_DATA, b"before", 0);
             wire.extend(t.forger.seal(CT_ALERT, &[2, description], 3));
@@ -161,16 +164,37 @@ fn key_update_not_ending_its_record_or_malformed() {
         let ticket = handshake_message(HS_NEW_SESSION_TICKET, &ticket_body(1));
         let cases: Vec<(Vec<u8>, TlsFailure)> = vec![
             // A KeyUpdate followed by a whole message, or by part of one, in the same record.
-            ([key_update.clone(), ticket.clone()].concat(), TlsFailure::UnexpectedMessage),
-            ([key_update.clone(), ticket[..3].to_vec()].concat(), TlsFailure::UnexpectedMessage),
+            (
+                [key_update.clone(), ticket.clone()].concat(),
+                TlsFailure::UnexpectedMessage,
+            ),
+            (
+                [key_update.clone(), ticket[..3].to_vec()].concat(),
+                TlsFailure::UnexpectedMessage,
+            ),
             // A request value other than 0 or 1; a body of the wrong length.
-            (handshake_message(HS_KEY_UPDATE, &[2]), TlsFailure::IllegalParameter),
-            (handshake_message(HS_KEY_UPDATE, &[0, 0]), TlsFailure::DecodeError),
-            (handshake_message(HS_KEY_UPDATE, &[]), TlsFailure::DecodeError),
+            (
+                handshake_message(HS_KEY_UPDATE, &[2]),
+                TlsFailure::IllegalParameter,
+            ),
+            (
+                handshake_message(HS_KEY_UPDATE, &[0, 0]),
+                TlsFailure::DecodeError,
+            ),
+            (
+                handshake_message(HS_KEY_UPDATE, &[]),
+                TlsFailure::DecodeError,
+            ),
             // A ticket rustls cannot parse.
-            (handshake_message(HS_NEW_SESSION_TICKET, &[1, 2, 3]), TlsFailure::DecodeError),
+            (
+                handshake_message(HS_NEW_SESSION_TICKET, &[1, 2, 3]),
+                TlsFailure::DecodeError,
+            ),
             // A message announced larger than we join.
-            (vec![HS_NEW_SESSION_TICKET, 1, 0, 0, 0], TlsFailure::DecodeError),
+            (
+                vec![HS_NEW_SESSION_TICKET, 1, 0, 0, 0],
+                TlsFailure::DecodeError,
+            ),
         ];
         for (messages, error) in cases {
             let mut t = fresh(suite);

@@ -299,7 +299,9 @@ fn to_server(s: &mut Session, data: &[u8], chunk: usize) -> Vec<u8> {
     let mut got = Vec::new();
     while !reader.is_empty() {
         s.server.read_tls(&mut reader).expect("server reads");
-        s.server.process_new_packets().expect("rustls accepts our records");
+        s.server
+            .process_new_packets()
+            .expect("rustls accepts our records");
         let mut buf = [0u8; 4096];
         loop {
             match s.server.reader().read(&mut buf) {
@@ -374,7 +376,10 @@ fn tickets_split_across_records_by_rustls_are_joined() {
         let data: Vec<u8> = (0..200u8).collect();
         wire.extend(server_sends(&mut s.server, &data));
         let opened = open_all(&mut s.layer, &wire);
-        assert_eq!((&opened.result, &opened.data), (&Ok(RecordOutcome::Continue), &data));
+        assert_eq!(
+            (&opened.result, &opened.data),
+            (&Ok(RecordOutcome::Continue), &data)
+        );
         let c = s.layer.counters();
         assert_eq!((c.tickets, c.joined_messages), (2, 2), "{suite:?}");
         assert!(opened.records > 10);
@@ -397,7 +402,10 @@ fn a_key_update_with_update_requested_then_data_in_one_read() {
         assert_eq!((c.key_updates_received, c.key_updates_requested), (1, 1));
         assert!(s.layer.key_update_due(), "the peer asked for ours");
         // Ours goes out before our next record, and rustls reads what follows under it.
-        assert_eq!(to_server(&mut s, b"ours rotated too", 64), b"ours rotated too");
+        assert_eq!(
+            to_server(&mut s, b"ours rotated too", 64),
+            b"ours rotated too"
+        );
         assert_eq!(s.layer.counters().key_updates_sent, 1);
         assert!(!s.layer.key_update_due());
         // And the server's next key update works as well.
@@ -414,7 +422,9 @@ fn a_key_update_with_update_requested_then_data_in_one_read() {
 fn our_own_key_update_and_records_of_every_size_are_read_by_rustls() {
     for suite in suites() {
         let mut s = session(suite, QUIET);
-        let big: Vec<u8> = (0..3 * MAX_PLAINTEXT + 7).map(|i| (i % 251) as u8).collect();
+        let big: Vec<u8> = (0..3 * MAX_PLAINTEXT + 7)
+            .map(|i| (i % 251) as u8)
+            .collect();
         assert_eq!(to_server(&mut s, &big, MAX_PLAINTEXT), big, "{suite:?}");
         s.layer.request_key_update();
         assert_eq!(to_server(&mut s, b"tiny", 1), b"tiny");
@@ -439,7 +449,10 @@ fn close_notify_both_ways() {
         let mut out = [0u8; 64];
         let n = s.layer.seal_close_notify(&mut out).expect("seal");
         s.server.read_tls(&mut &out[..n]).expect("server reads");
-        let state = s.server.process_new_packets().expect("close_notify accepted");
+        let state = s
+            .server
+            .process_new_packets()
+            .expect("close_notify accepted");
         assert!(state.peer_has_closed());
     }
 }
@@ -471,12 +484,13 @@ fn padding_and_zero_length_data() {
         wire.extend(s.forger.seal(CT_APPLICATION_DATA, b"", 0));
         wire.extend(s.forger.seal(CT_APPLICATION_DATA, b"", 31));
         // Padding up to the largest inner plaintext (2^14 + 1 bytes).
-        wire.extend(
-            s.forger
-                .seal(CT_APPLICATION_DATA, b"x", MAX_PLAINTEXT - 1),
-        );
+        wire.extend(s.forger.seal(CT_APPLICATION_DATA, b"x", MAX_PLAINTEXT - 1));
         wire.extend(s.forger.seal(CT_APPLICATION_DATA, b"end", 0));
-        assert_eq!(open_all(&mut s.layer, &wire), ok(b"paddedxend", 5), "{suite:?}");
+        assert_eq!(
+            open_all(&mut s.layer, &wire),
+            ok(b"paddedxend", 5),
+            "{suite:?}"
+        );
     }
 }
 
@@ -486,7 +500,10 @@ fn several_tickets_in_one_record_and_one_ticket_over_many_records() {
         let mut s = session(suite, QUIET);
         let mut messages = Vec::new();
         for nonce in 0..3 {
-            messages.extend(handshake_message(HS_NEW_SESSION_TICKET, &ticket_body(nonce)));
+            messages.extend(handshake_message(
+                HS_NEW_SESSION_TICKET,
+                &ticket_body(nonce),
+            ));
         }
         let mut wire = s.forger.seal(CT_HANDSHAKE, &messages, 7);
         // One ticket a byte per record, then a ticket and the start of the next in one record.
@@ -500,7 +517,11 @@ fn several_tickets_in_one_record_and_one_ticket_over_many_records() {
         wire.extend(s.forger.seal(CT_HANDSHAKE, &one[10..], 0));
         wire.extend(s.forger.seal(CT_APPLICATION_DATA, b"after", 0));
         let records = 1 + one.len() + 3;
-        assert_eq!(open_all(&mut s.layer, &wire), ok(b"after", records), "{suite:?}");
+        assert_eq!(
+            open_all(&mut s.layer, &wire),
+            ok(b"after", records),
+            "{suite:?}"
+        );
         let c = s.layer.counters();
         assert_eq!((c.tickets, c.joined_messages), (6, 2));
         assert!(!s.layer.handshake_pending());

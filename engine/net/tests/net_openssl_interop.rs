@@ -50,8 +50,8 @@ struct Certificate {
 
 fn certificate(tag: &str) -> Certificate {
     let key = rcgen::KeyPair::generate().expect("key");
-    let params = rcgen::CertificateParams::new(vec!["localhost".to_string(), long_name()])
-        .expect("params");
+    let params =
+        rcgen::CertificateParams::new(vec!["localhost".to_string(), long_name()]).expect("params");
     let cert = params.self_signed(&key).expect("certificate");
     let dir = std::env::temp_dir().join(format!("kspin-openssl-{}-{tag}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
@@ -100,8 +100,14 @@ impl SServer {
             .expect("openssl is not installed: apt-get install -y openssl (see the README)");
         let out = Arc::new(Mutex::new(Vec::new()));
         for pipe in [
-            child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>),
-            child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>),
+            child
+                .stdout
+                .take()
+                .map(|p| Box::new(p) as Box<dyn Read + Send>),
+            child
+                .stderr
+                .take()
+                .map(|p| Box::new(p) as Box<dyn Read + Send>),
         ]
         .into_iter()
         .flatten()
@@ -170,7 +176,10 @@ impl Drop for SServer {
 }
 
 fn count(haystack: &[u8], needle: &[u8]) -> usize {
-    haystack.windows(needle.len()).filter(|w| *w == needle).count()
+    haystack
+        .windows(needle.len())
+        .filter(|w| *w == needle)
+        .count()
 }
 
 fn server_frame(text: &[u8]) -> Vec<u8> {
@@ -242,7 +251,11 @@ fn open(server: &mut SServer, port: u16) -> Connection {
 }
 
 /// Reads until `done` holds (collecting texts), or fails on an error.
-fn read_until(conn: &mut Connection, texts: &mut Vec<Vec<u8>>, done: impl Fn(&Connection, &[Vec<u8>]) -> bool) {
+fn read_until(
+    conn: &mut Connection,
+    texts: &mut Vec<Vec<u8>>,
+    done: impl Fn(&Connection, &[Vec<u8>]) -> bool,
+) {
     let start = Instant::now();
     while !done(conn, texts) {
         conn.read_frames(|t| texts.push(t.to_vec()))
@@ -292,7 +305,8 @@ fn tickets_key_updates_both_ways_and_records_of_every_size() {
     server.write(b"k\n");
     let mut texts = Vec::new();
     read_until(&mut conn, &mut texts, |c, _| {
-        c.tls_counters().is_some_and(|t| t.key_updates_received == 1)
+        c.tls_counters()
+            .is_some_and(|t| t.key_updates_received == 1)
     });
     server.send_text(b"after k");
     assert_eq!(read_texts(&mut conn, 1), [b"after k".to_vec()]);
@@ -301,7 +315,10 @@ fn tickets_key_updates_both_ways_and_records_of_every_size() {
         c.tls_counters().is_some_and(|t| t.key_updates_sent == 1)
     });
     let tls = conn.tls_counters().expect("TLS");
-    assert_eq!((tls.key_updates_received, tls.key_updates_requested), (2, 1));
+    assert_eq!(
+        (tls.key_updates_received, tls.key_updates_requested),
+        (2, 1)
+    );
     server.send_text(b"after K");
     assert_eq!(read_texts(&mut conn, 1), [b"after K".to_vec()]);
     // s_server decrypts what we send under our new key, and under the one after our own
@@ -311,12 +328,18 @@ fn tickets_key_updates_both_ways_and_records_of_every_size() {
     send_and_flush(&mut conn, b"client after our own update");
     let start = Instant::now();
     while !received_client_text(&server.output(), b"client after our own update") {
-        assert!(start.elapsed() < DEADLINE, "s_server never decrypted our data");
+        assert!(
+            start.elapsed() < DEADLINE,
+            "s_server never decrypted our data"
+        );
         std::thread::sleep(Duration::from_millis(5));
     }
     let out = server.output();
     assert!(received_client_text(&out, b"client after our reply"));
-    assert_eq!(count(&out, b"<<< TLS 1.3, Handshake [length 0005], KeyUpdate"), 2);
+    assert_eq!(
+        count(&out, b"<<< TLS 1.3, Handshake [length 0005], KeyUpdate"),
+        2
+    );
     assert_eq!(conn.tls_counters().expect("TLS").key_updates_sent, 2);
 
     // A maximal record: s_server writes what one stdin read gave it, up to 2^14 bytes per record
@@ -346,7 +369,12 @@ fn tickets_key_updates_both_ways_and_records_of_every_size() {
     // Our orderly close: WebSocket close, then close_notify, which s_server reads.
     conn.close();
     server.wait_for("close_notify");
-    assert!(count(&server.output(), b"<<< TLS 1.3, Alert [length 0002], warning close_notify") >= 1);
+    assert!(
+        count(
+            &server.output(),
+            b"<<< TLS 1.3, Alert [length 0002], warning close_notify"
+        ) >= 1
+    );
 }
 
 #[test]
@@ -369,7 +397,13 @@ fn a_ticket_split_across_records_is_joined() {
     let tls = conn.tls_counters().expect("TLS");
     assert_eq!((tls.tickets, tls.joined_messages), (2, 2));
     // Each ticket was longer than one 512-byte record.
-    assert_eq!(count(&server.output(), b">>> TLS 1.3, Handshake [length 0209], NewSessionTicket"), 2);
+    assert_eq!(
+        count(
+            &server.output(),
+            b">>> TLS 1.3, Handshake [length 0209], NewSessionTicket"
+        ),
+        2
+    );
 }
 
 #[test]
@@ -456,12 +490,18 @@ fn a_tampered_record_is_refused_and_answered_with_bad_record_mac() {
     tamper.store(1, Ordering::SeqCst);
     server.send_text(b"tampered in flight");
     let (texts, err) = read_error(&mut conn);
-    assert!(texts.is_empty(), "no plaintext from a record that failed: {texts:?}");
+    assert!(
+        texts.is_empty(),
+        "no plaintext from a record that failed: {texts:?}"
+    );
     assert_eq!(err, NetError::Tls(TlsFailure::Decrypt));
     assert!(!conn.is_open());
     server.wait_for("bad_record_mac");
     assert_eq!(
-        count(&server.output(), b"<<< TLS 1.3, Alert [length 0002], fatal bad_record_mac"),
+        count(
+            &server.output(),
+            b"<<< TLS 1.3, Alert [length 0002], fatal bad_record_mac"
+        ),
         1
     );
 }

@@ -271,7 +271,10 @@ mod tests {
             assert_eq!(CAUSE_NAMES[ALERT_BASE + i], format!("tls_alert_{name}"));
         }
         for (i, code) in CLOSE_CODES.iter().enumerate() {
-            assert_eq!(CAUSE_NAMES[CLOSE_BASE + i], format!("websocket_close_{code}"));
+            assert_eq!(
+                CAUSE_NAMES[CLOSE_BASE + i],
+                format!("websocket_close_{code}")
+            );
         }
         let mut names = CAUSE_NAMES.to_vec();
         names.sort_unstable();
@@ -283,22 +286,55 @@ mod tests {
     fn every_net_error_has_its_cause() {
         use std::io::ErrorKind;
         let cases = [
-            (NetError::Tls(TlsFailure::UntrustedCertificate), "certificate_rejected"),
-            (NetError::Tls(TlsFailure::CertificateExpired), "certificate_rejected"),
-            (NetError::Tls(TlsFailure::AlertReceived(20)), "tls_alert_bad_record_mac"),
-            (NetError::Tls(TlsFailure::AlertReceived(200)), "tls_alert_other"),
-            (NetError::Tls(TlsFailure::Decrypt), "record_authentication_failed"),
-            (NetError::Tls(TlsFailure::UnexpectedMessage), "tls_protocol_error"),
+            (
+                NetError::Tls(TlsFailure::UntrustedCertificate),
+                "certificate_rejected",
+            ),
+            (
+                NetError::Tls(TlsFailure::CertificateExpired),
+                "certificate_rejected",
+            ),
+            (
+                NetError::Tls(TlsFailure::AlertReceived(20)),
+                "tls_alert_bad_record_mac",
+            ),
+            (
+                NetError::Tls(TlsFailure::AlertReceived(200)),
+                "tls_alert_other",
+            ),
+            (
+                NetError::Tls(TlsFailure::Decrypt),
+                "record_authentication_failed",
+            ),
+            (
+                NetError::Tls(TlsFailure::UnexpectedMessage),
+                "tls_protocol_error",
+            ),
             (NetError::Tls(TlsFailure::DecodeError), "tls_protocol_error"),
-            (NetError::Closed { code: Some(1001) }, "websocket_close_1001"),
-            (NetError::Closed { code: Some(4000) }, "websocket_close_other"),
+            (
+                NetError::Closed { code: Some(1001) },
+                "websocket_close_1001",
+            ),
+            (
+                NetError::Closed { code: Some(4000) },
+                "websocket_close_other",
+            ),
             (NetError::Closed { code: None }, "websocket_close_no_code"),
             (NetError::TlsNoCloseNotify, "eof_without_close_notify"),
             (NetError::Eof, "eof"),
-            (NetError::Connect(ErrorKind::ConnectionRefused), "connect_failed"),
+            (
+                NetError::Connect(ErrorKind::ConnectionRefused),
+                "connect_failed",
+            ),
             (NetError::Resolve, "dns_failed"),
-            (NetError::FrameTooLarge { len: 2, max: 1 }, "frame_too_large"),
-            (NetError::Protocol("binary frame"), "websocket_protocol_error"),
+            (
+                NetError::FrameTooLarge { len: 2, max: 1 },
+                "frame_too_large",
+            ),
+            (
+                NetError::Protocol("binary frame"),
+                "websocket_protocol_error",
+            ),
             (NetError::Io(ErrorKind::ConnectionReset), "io_error"),
             (NetError::WriteBufferFull, "local_error"),
         ];

@@ -18,6 +18,10 @@
 //! more than `max_attempts_per_window` attempts per rolling 10 minutes; a connection that
 //! delivers a verified book resets the failure streak). On reconnect every subscription is sent
 //! again exactly once and every book is rebuilt from its fresh snapshot.
+//!
+//! Every end is counted by its cause ([`crate::cause::EndCause`]: the transport's error mapped,
+//! or the driver's own reason — stall, checksum policy, connect timeout, local stop) in
+//! [`CoreCounters`]; a rejected certificate gets no instant retry.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -471,7 +475,11 @@ impl<P: Publisher, T: Transport, O: OrderLink<P>> EngineCore<P, T, O> {
             }
             Ok(HandshakeState::InProgress) => {
                 if now.duration_since(since) >= self.cfg.connect_timeout {
-                    self.fail(now, DisconnectCause::ConnectFailed, EndCause::ConnectTimeout);
+                    self.fail(
+                        now,
+                        DisconnectCause::ConnectFailed,
+                        EndCause::ConnectTimeout,
+                    );
                 }
             }
             Err(e) => self.fail(now, DisconnectCause::ConnectFailed, EndCause::of(&e)),

@@ -74,7 +74,10 @@ fn each_way_a_connection_ends_is_counted_under_its_own_name() {
     );
     assert_eq!(c.disconnects, 12);
     assert_eq!(c.disconnects_by_cause.total(), c.disconnects);
-    assert_eq!((c.connect_failures, c.connect_failures_by_cause.total()), (0, 0));
+    assert_eq!(
+        (c.connect_failures, c.connect_failures_by_cause.total()),
+        (0, 0)
+    );
 }
 
 #[test]
@@ -106,7 +109,9 @@ fn failed_attempts_are_counted_by_cause() {
     run.run_until(3);
     run.set_outcome(AttemptOutcome::Hang);
     run.run_until(1_000);
-    run.set_outcome(AttemptOutcome::Fail(NetError::Tls(TlsFailure::AlertReceived(40))));
+    run.set_outcome(AttemptOutcome::Fail(NetError::Tls(
+        TlsFailure::AlertReceived(40),
+    )));
     run.run_until(3_000);
     run.set_outcome(AttemptOutcome::Fail(NetError::Eof));
     run.run_until(6_000);
@@ -138,9 +143,13 @@ fn a_rejected_certificate_is_never_retried_faster_than_the_backoff() {
     // at the poll after its attempt, 1 ms later).
     assert_eq!(run.attempts, [0, 251, 752, 1_753, 3_754, 7_755, 15_756]);
     let c = run.core.counters();
-    assert_eq!(named(&c.connect_failures_by_cause), [("certificate_rejected", 7)]);
     assert_eq!(
-        c.connect_failures_by_cause.get(EndCause::CertificateRejected),
+        named(&c.connect_failures_by_cause),
+        [("certificate_rejected", 7)]
+    );
+    assert_eq!(
+        c.connect_failures_by_cause
+            .get(EndCause::CertificateRejected),
         c.connect_failures
     );
     // The venue's real certificate again: the next attempt opens and streams.

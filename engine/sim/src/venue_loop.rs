@@ -28,8 +28,8 @@ use super::frames::{self, now_micros};
 use super::market::StepOutcome;
 use super::pacer::{pacer_for, Pacer, PacingMode};
 use super::pairs::SimPair;
-use super::requests::{self, send_text, RequestCtx};
 use super::ref_book::RefBook;
+use super::requests::{self, send_text, RequestCtx};
 use super::rng::SimRng;
 use super::state::MarketState;
 use super::stats::StatsCounters;
@@ -436,8 +436,7 @@ impl VenueLoop {
                         );
                         corrupted_sent += (sent == Sent::Queued && corrupt_at.is_some()) as u64;
                         let reference = tapped.iter().find(|(d, _)| *d == depth);
-                        if let (Some(tap), Some((_, book)), Sent::Queued) =
-                            (&tap, reference, sent)
+                        if let (Some(tap), Some((_, book)), Sent::Queued) = (&tap, reference, sent)
                         {
                             tap.record(conn.connection_id, conn.text_frames_queued, s, book);
                         }

@@ -73,7 +73,8 @@ mod tests {
         let mut c = CoreCounters::default();
         assert!(log.changes(&c, "wss://x").is_empty());
         c.disconnects_by_cause.add(EndCause::Stall);
-        c.connect_failures_by_cause.add(EndCause::CertificateRejected);
+        c.connect_failures_by_cause
+            .add(EndCause::CertificateRejected);
         let lines = log.changes(&c, "wss://x");
         assert_eq!(lines.len(), 2);
         assert_eq!(lines[0], "kspin: disconnected: stall (1 so far)");

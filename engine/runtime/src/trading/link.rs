@@ -445,9 +445,7 @@ impl<T: Transport, K: TokenSource> TradingLink<T, K> {
                     self.connected = true;
                     match self.transport.connect() {
                         Ok(()) => self.phase = Phase::Handshaking { since: now },
-                        Err(e) => {
-                            self.fail(now, DisconnectCause::ConnectFailed, EndCause::of(&e))
-                        }
+                        Err(e) => self.fail(now, DisconnectCause::ConnectFailed, EndCause::of(&e)),
                     }
                 }
                 Err(failure) => {
@@ -493,7 +491,11 @@ impl<T: Transport, K: TokenSource> TradingLink<T, K> {
             }
             Ok(HandshakeState::InProgress) => {
                 if now.duration_since(since) >= self.cfg.connect_timeout {
-                    self.fail(now, DisconnectCause::ConnectFailed, EndCause::ConnectTimeout);
+                    self.fail(
+                        now,
+                        DisconnectCause::ConnectFailed,
+                        EndCause::ConnectTimeout,
+                    );
                 }
             }
             Err(e) => self.fail(now, DisconnectCause::ConnectFailed, EndCause::of(&e)),
@@ -534,7 +536,11 @@ impl<T: Transport, K: TokenSource> TradingLink<T, K> {
         }
         if refused {
             self.counters.subscribe_refused += 1;
-            return self.fail(now, DisconnectCause::ConnectFailed, EndCause::SubscribeRefused);
+            return self.fail(
+                now,
+                DisconnectCause::ConnectFailed,
+                EndCause::SubscribeRefused,
+            );
         }
         self.send_deferred(now);
         if !self.connected {
@@ -546,7 +552,11 @@ impl<T: Transport, K: TokenSource> TradingLink<T, K> {
         }
         if !self.session.is_ready() && now.duration_since(since) >= self.cfg.subscribe_timeout {
             self.counters.subscribe_refused += 1;
-            return self.fail(now, DisconnectCause::ConnectFailed, EndCause::SubscribeRefused);
+            return self.fail(
+                now,
+                DisconnectCause::ConnectFailed,
+                EndCause::SubscribeRefused,
+            );
         }
         if self.session.is_ready() {
             if !self.healthy {

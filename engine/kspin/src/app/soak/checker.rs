@@ -167,3 +167,78 @@ impl Publisher for CheckedBus {
         self.bus.link(up);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kspin_api::{Price, Qty};
+    use kspin_core::book::SideKind;
+    use kspin_core::kraken::SystemStatus;
+    use kspin_sim::RefBook;
+
+    fn status(id: u64) -> StatusMsg<'static> {
+        StatusMsg {
+            system: SystemStatus::Online,
+            api_version: "v2",
+            connection_id: id,
+            version: "",
+        }
+    }
+
+    fn publish(judge: &mut CheckedBus, book: &OrderBook) {
+        let data = BookData {
+            symbol: "BTC/USD",
+            bids: &[],
+            asks: &[],
+            checksum: None,
+            timestamp: None,
+        };
+        judge.book_updated(0, book, &data, UpdateKind::Update, &ApplyReport::default());
+    }
+
+    #[test]
+    fn a_book_that_differs_from_the_reference_by_one_level_is_wrong() {
+        let tap = Arc::new(BookTap::new());
+        let symbols = kspin_host::symbol_infos(&[kspin_runtime::plan::SymbolPlan {
+            symbol: "BTC/USD".into(),
+            depth: 10,
+            book: true,
+            trade: false,
+            ticker: false,
+            precision: Some((1, 8)),
+        }]);
+        let mut judge = CheckedBus::new(Bus::new(&symbols), Arc::clone(&tap));
+        let mut reference = RefBook::new(10, 1, 8);
+        reference.apply(
+            true,
+            &[(Price(100), Qty(5)), (Price(99), Qty(7))],
+            &[(Price(101), Qty(3))],
+        );
+        let mut book = OrderBook::new(10, 1, 8);
+        book.apply_level(SideKind::Bid, Price(100), Qty(5));
+        book.apply_level(SideKind::Bid, Price(99), Qty(7));
+        book.apply_level(SideKind::Ask, Price(101), Qty(3));
+        // Connection 42: frame 1 is the status, frames 2 and 3 carry books.
+        tap.record(42, 2, 0, &reference);
+        tap.record(42, 3, 0, &reference);
+        judge.link(true);
+        judge.on_frame(0, b"");
+        judge.status(&status(42));
+        judge.on_frame(0, b"");
+        publish(&mut judge, &book);
+        assert_eq!((judge.judgement().checked, judge.judgement().wrong), (1, 0));
+        book.apply_level(SideKind::Bid, Price(99), Qty(8));
+        judge.on_frame(0, b"");
+        publish(&mut judge, &book);
+        assert_eq!((judge.judgement().checked, judge.judgement().wrong), (2, 1));
+        assert!(judge
+            .judgement()
+            .first_wrong
+            .as_deref()
+            .is_some_and(|w| w.contains("frame 3")));
+        // A frame with no reference (no book in it at the venue) cannot be checked.
+        judge.on_frame(0, b"");
+        publish(&mut judge, &book);
+        assert_eq!(judge.judgement().unverifiable, 1);
+    }
+}

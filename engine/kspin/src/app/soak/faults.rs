@@ -165,7 +165,11 @@ impl Chooser {
 
     fn weighted(&mut self, reconnect_room: bool) -> FaultClass {
         let allowed = |c: &&FaultClass| reconnect_room || !c.reconnects();
-        let total: u64 = FaultClass::ALL.iter().filter(allowed).map(|c| c.weight()).sum();
+        let total: u64 = FaultClass::ALL
+            .iter()
+            .filter(allowed)
+            .map(|c| c.weight())
+            .sum();
         let mut pick = self.rng.below(total.max(1));
         for c in FaultClass::ALL.iter().filter(allowed) {
             if pick < c.weight() {
@@ -215,7 +219,9 @@ impl Chooser {
                 Expect::Disconnect
             }
             FaultClass::DeepNesting => {
-                let levels = self.rng.range(1_000, kspin_sim::fault::DEFAULT_DEEP as u64 + 1);
+                let levels = self
+                    .rng
+                    .range(1_000, kspin_sim::fault::DEFAULT_DEEP as u64 + 1);
                 venue.push(FaultKind::Deep(levels as usize));
                 Expect::DecodeError
             }

@@ -372,7 +372,9 @@ fn inject(
     }
     let mut after_maintenance = None;
     if injection.drop_in_maintenance {
-        let seen = poll_until(core, attempts, RECOVERY_BUDGET, |c| c.engine().maintenance())?;
+        let seen = poll_until(core, attempts, RECOVERY_BUDGET, |c| {
+            c.engine().maintenance()
+        })?;
         if seen {
             venue.inject(kspin_sim::FaultKind::Drop);
         }

@@ -86,9 +86,9 @@ impl SoakReport {
     }
 
     fn replica_divergences(&self) -> u64 {
-        self.host
-            .as_ref()
-            .map_or(0, |h| h.counters.resnapshots_requested + h.counters.assembly_faults)
+        self.host.as_ref().map_or(0, |h| {
+            h.counters.resnapshots_requested + h.counters.assembly_faults
+        })
     }
 
     /// Every target met: all faults injected and recovered, no wrong or unverifiable book, no
