@@ -38,6 +38,18 @@ impl Publisher for Bus {
         self.publish_order_update(strategy, update)
     }
 
+    fn order_link(&mut self, ready: bool) {
+        self.publish_connection(ConnectionStatus {
+            link: Link::Private,
+            state: if ready {
+                LinkState::Connected
+            } else {
+                LinkState::Disconnected
+            },
+            system: SystemStatus::Unknown,
+        });
+    }
+
     fn link(&mut self, up: bool) {
         self.publish_connection(ConnectionStatus {
             link: Link::Public,

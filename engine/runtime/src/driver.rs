@@ -70,6 +70,9 @@ pub trait Publisher: FeedSink {
     fn order_update(&mut self, _strategy: usize, _update: OrderUpdate) -> bool {
         false
     }
+    /// The order path became ready (`true`: connected, authenticated and reconciled, orders go
+    /// out) or stopped being ready.
+    fn order_link(&mut self, _ready: bool) {}
 }
 
 /// The order path of the engine core: a second connection the driver polls in the same loop
