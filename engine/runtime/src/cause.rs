@@ -215,6 +215,14 @@ impl EndCause {
     }
 }
 
+/// One connection's ends by cause, as the monitor thread logs them (the trading link's travel in
+/// [`crate::CoreStats::order_link_causes`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EndCauses {
+    pub disconnects: CauseCounts,
+    pub connect_failures: CauseCounts,
+}
+
 /// Counts by [`EndCause`]; `Copy` and fixed-size, so it travels in the core's stats snapshot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CauseCounts {

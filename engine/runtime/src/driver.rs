@@ -35,7 +35,7 @@ use kspin_ring::Producer;
 use quanta::{Clock, Instant};
 
 use super::backoff::{Backoff, BackoffPolicy, DisconnectCause};
-use super::cause::EndCause;
+use super::cause::{EndCause, EndCauses};
 use super::engine::{Engine, EngineConfig};
 use super::stages::{FrameStamps, StageHistograms};
 use super::stats::{CoreCounters, CoreStats, LatencyRecorder, LinkState};
@@ -86,6 +86,10 @@ pub trait OrderLink<P: Publisher> {
     fn after_frame(&mut self, engine: &mut Engine<P>);
     /// The engine is stopping: say goodbye to the venue (cancel, disarm) and close.
     fn shutdown(&mut self, engine: &mut Engine<P>);
+    /// The order path's connection ends by cause, for the monitor (`None`: no connection).
+    fn end_causes(&self) -> Option<EndCauses> {
+        None
+    }
 }
 
 /// An order path chosen at start-up: `None` is [`NoOrderLink`].
@@ -106,6 +110,9 @@ impl<P: Publisher, L: OrderLink<P>> OrderLink<P> for Option<L> {
         if let Some(link) = self {
             link.shutdown(engine);
         }
+    }
+    fn end_causes(&self) -> Option<EndCauses> {
+        self.as_ref().and_then(|link| link.end_causes())
     }
 }
 
@@ -422,6 +429,7 @@ impl<P: Publisher, T: Transport, O: OrderLink<P>> EngineCore<P, T, O> {
                 Phase::Handshaking { .. } => LinkState::Connecting,
                 Phase::AwaitingInstrument { .. } | Phase::Streaming => LinkState::Streaming,
             },
+            order_link_causes: self.orders.end_causes(),
             ..CoreStats::default()
         };
         s.core.requests_dropped = self.engine.requests().dropped;

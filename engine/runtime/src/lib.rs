@@ -16,7 +16,7 @@ pub mod stats;
 pub mod trading;
 
 pub use backoff::{Backoff, BackoffPolicy, DisconnectCause};
-pub use cause::{CauseCounts, EndCause, CAUSE_NAMES};
+pub use cause::{CauseCounts, EndCause, EndCauses, CAUSE_NAMES};
 pub use driver::{
     CoreConfig, CoreError, EngineCore, NoOrderLink, NoStrategies, OrderLink, Publisher,
 };

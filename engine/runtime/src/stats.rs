@@ -9,7 +9,7 @@ use hdrhistogram::Histogram;
 
 use kspin_core::feed::FeedCounters;
 
-use crate::cause::CauseCounts;
+use crate::cause::{CauseCounts, EndCauses};
 use kspin_core::PipelineCounters;
 
 pub use kspin_core::pipeline::{DECODE_ERROR_KINDS, DECODE_ERROR_NAMES};
@@ -60,6 +60,8 @@ pub struct CoreStats {
     pub pipeline: PipelineCounters,
     pub core: CoreCounters,
     pub link: LinkState,
+    /// The order path's ends by cause (`None` without a live trading link).
+    pub order_link_causes: Option<EndCauses>,
     pub books_live: u32,
     pub books_resyncing: u32,
     /// Internal latency (frame read → decoded, applied, checked, published) over the last

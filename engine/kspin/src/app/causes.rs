@@ -6,7 +6,7 @@
 //! allocates); the core just counts. A rejected certificate is printed loudly: it is what a
 //! man-in-the-middle looks like, and the core retries it only as slowly as the backoff allows.
 
-use kspin_runtime::{CauseCounts, CoreCounters, EndCause, CAUSE_NAMES};
+use kspin_runtime::{CauseCounts, CoreCounters, EndCause, EndCauses, CAUSE_NAMES};
 use serde_json::{Map, Value};
 
 /// `{cause: count}` for every cause counted at least once.
@@ -19,27 +19,43 @@ pub fn causes_json(counts: &CauseCounts) -> Value {
     )
 }
 
-/// The monitor's memory of what it last printed.
+/// The monitor's memory of what it last printed, for one connection.
 #[derive(Debug, Default)]
 pub struct CauseLog {
-    disconnects: CauseCounts,
-    connect_failures: CauseCounts,
+    /// Names the connection in each line: empty for market data, `"trading link "` for the
+    /// order path.
+    label: &'static str,
+    last: EndCauses,
 }
 
 impl CauseLog {
-    /// One line per cause whose count grew since the last call.
+    /// A log whose lines name the connection by `label` (e.g. `"trading link "`).
+    pub fn named(label: &'static str) -> CauseLog {
+        CauseLog {
+            label,
+            last: EndCauses::default(),
+        }
+    }
+
+    /// One line per market-data cause whose count grew since the last call.
     pub fn changes(&mut self, counters: &CoreCounters, venue: &str) -> Vec<String> {
+        let now = EndCauses {
+            disconnects: counters.disconnects_by_cause,
+            connect_failures: counters.connect_failures_by_cause,
+        };
+        self.changes_of(&now, venue)
+    }
+
+    /// One line per cause whose count grew since the last call.
+    pub fn changes_of(&mut self, now: &EndCauses, venue: &str) -> Vec<String> {
         let mut lines = Vec::new();
+        let label = self.label;
         for (what, now, last) in [
-            (
-                "disconnected",
-                &counters.disconnects_by_cause,
-                &mut self.disconnects,
-            ),
+            ("disconnected", &now.disconnects, &mut self.last.disconnects),
             (
                 "connection attempt failed",
-                &counters.connect_failures_by_cause,
-                &mut self.connect_failures,
+                &now.connect_failures,
+                &mut self.last.connect_failures,
             ),
         ] {
             for name in CAUSE_NAMES {
@@ -54,7 +70,7 @@ impl CauseLog {
                          venue.webpki_roots); retrying no faster than the backoff"
                     ));
                 } else {
-                    lines.push(format!("kspin: {what}: {name} ({n} so far)"));
+                    lines.push(format!("kspin: {label}{what}: {name} ({n} so far)"));
                 }
             }
             *last = *now;
@@ -84,5 +100,21 @@ mod tests {
             causes_json(&c.disconnects_by_cause),
             serde_json::json!({"stall": 1})
         );
+    }
+
+    #[test]
+    fn the_trading_link_is_named_in_its_lines() {
+        let mut log = CauseLog::named("trading link ");
+        let mut causes = EndCauses::default();
+        causes.disconnects.add(EndCause::Stall);
+        causes.disconnects.add(EndCause::Stall);
+        causes.connect_failures.add(EndCause::CertificateRejected);
+        let lines = log.changes_of(&causes, "the trading endpoint");
+        assert_eq!(
+            lines[0],
+            "kspin: trading link disconnected: stall (2 so far)"
+        );
+        assert!(lines[1].contains("the trading endpoint was REJECTED (1 time(s) so far)"));
+        assert!(log.changes_of(&causes, "the trading endpoint").is_empty());
     }
 }

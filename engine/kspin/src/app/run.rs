@@ -226,6 +226,7 @@ fn run_inner(args: &RunArgs, registry: &Registry) -> Result<i32, RunError> {
     let mut last_frames = 0u64;
     let mut last_at = started;
     let mut cause_log = super::causes::CauseLog::default();
+    let mut trading_cause_log = super::causes::CauseLog::named("trading link ");
     let venue_url = venue
         .as_ref()
         .map_or_else(|| config.venue.url.clone(), |v| v.url());
@@ -242,6 +243,11 @@ fn run_inner(args: &RunArgs, registry: &Registry) -> Result<i32, RunError> {
             }
             for line in cause_log.changes(&s.core, &venue_url) {
                 eprintln!("{line}");
+            }
+            if let Some(causes) = &s.order_link_causes {
+                for line in trading_cause_log.changes_of(causes, "the trading endpoint") {
+                    eprintln!("{line}");
+                }
             }
         }
         if let Some(drain) = log_drain.as_mut() {

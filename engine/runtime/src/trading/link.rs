@@ -31,7 +31,7 @@ use quanta::{Clock, Instant};
 use super::latency::{OrderLatency, OrderPoint, OrderStamps};
 use super::token::TokenSource;
 use crate::backoff::{Backoff, BackoffPolicy, DisconnectCause};
-use crate::cause::{CauseCounts, EndCause};
+use crate::cause::{CauseCounts, EndCause, EndCauses};
 use crate::driver::{OrderLink, Publisher};
 use crate::engine::{Engine, RecentFrames};
 use crate::stages::Stage;
@@ -766,5 +766,12 @@ impl<P: Publisher, T: Transport, K: TokenSource> OrderLink<P> for TradingLink<T,
         self.connected = false;
         let (_, publisher, _) = engine.order_view();
         self.flush_updates(publisher);
+    }
+
+    fn end_causes(&self) -> Option<EndCauses> {
+        Some(EndCauses {
+            disconnects: self.counters.disconnects_by_cause,
+            connect_failures: self.counters.connect_failures_by_cause,
+        })
     }
 }

@@ -324,6 +324,8 @@ fn soak(args: &SoakArgs) -> Result<SoakReport, SoakError> {
             break;
         }
         if !args.quiet && (n + 1) % 100 == 0 {
+            report.counters = *core.counters();
+            report.judgement = core.publisher().judgement().clone();
             eprintln!("kspin soak: {}", report.progress_line(started.elapsed()));
         }
     }
