@@ -4,8 +4,8 @@
 //! `tune`) exactly as the built-ins are hosted.
 //!
 //! Owns the argument grammar (clap) and the dispatch. Invariants: every command returns an exit
-//! code (0 success; 1 a replay that found a mismatch or rejected data; 2 a bad configuration or
-//! argument); none panics on bad input.
+//! code (0 success; 1 a replay that found a mismatch or rejected data, or a soak that missed a
+//! target; 2 a bad configuration or argument); none panics on bad input.
 
 use std::ffi::OsString;
 
@@ -30,6 +30,9 @@ enum Command {
     Sim(app::sim::SimArgs),
     /// Replay a capture (`kspin record`) or a JSON-lines recording through the engine-core path.
     Replay(app::replay::ReplayArgs),
+    /// Fault soak: the engine against the simulated venue over TLS while faults of every class
+    /// are injected, every published book compared with the venue's reference book.
+    Soak(app::soak::SoakArgs),
     /// Run the engine and record every received frame into a capture file.
     Record(app::record::RecordArgs),
     /// Latency, floor, throughput and replay benchmarks (`kspin bench --help`).
@@ -84,6 +87,7 @@ where
         Command::Sim(args) => app::sim::run_cli(args),
         Command::Replay(args) => app::replay::run(args, registry),
         Command::Record(args) => app::record::run(args),
+        Command::Soak(args) => app::soak::run(args),
         Command::Bench(args) => kspin_bench::harness::run(args),
         Command::Strategies => {
             for r in registry.iter() {

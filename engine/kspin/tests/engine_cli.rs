@@ -120,6 +120,10 @@ fn unreachable_venue_is_retried_with_backoff_and_counted() {
     let c = *core.counters();
     assert_eq!(c.connect_failures, 3, "{}", describe(&core));
     assert_eq!((c.connects, c.reconnects, c.disconnects), (0, 0, 0));
+    assert_eq!(
+        c.connect_failures_by_cause.named().collect::<Vec<_>>(),
+        [("connect_failed", 3)]
+    );
     assert_eq!(core.publisher().links_up, 0);
     assert_eq!(
         core.feed().book(0).unwrap().state,
@@ -163,6 +167,82 @@ fn kspin_run_against_a_closed_port_exits_cleanly() {
     assert_eq!(summary["connects"], 0);
     assert_eq!(summary["frames"], 0);
     assert_eq!(summary["symbols"]["BTC/USD"]["state"], "inactive");
+    assert_eq!(
+        summary["connect_failures_by_cause"],
+        serde_json::json!({"connect_failed": summary["connect_failures"]}),
+        "{summary}"
+    );
+    assert_eq!(summary["disconnects_by_cause"], serde_json::json!({}));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_rejected_certificate_is_counted_and_never_retried_at_once() {
+    // Over real sockets: the venue presents its certificate; the core trusts another venue's.
+    let real = venue(true, &["BTC/USD"], 100, false);
+    let impostor = venue(true, &["BTC/USD"], 100, false);
+    let (endpoint, mut tls) = endpoint_of(&real);
+    tls.extra_root_pem = impostor.cert_pem().map(str::to_owned);
+    let mut cfg = core_config_for(endpoint, tls, &[("BTC/USD", 10)]);
+    // Three instant retries for other failures, then an hour: a certificate failure gets none.
+    cfg.core.backoff.initial = Duration::from_secs(3_600);
+    cfg.core.backoff.max = Duration::from_secs(3_600);
+    let mut core = core(cfg);
+    poll_until(&mut core, "the rejected certificate", |c| {
+        c.counters().connect_failures == 1
+    });
+    poll_for(&mut core, Duration::from_millis(300));
+    let c = *core.counters();
+    assert_eq!(c.connect_failures, 1, "{}", describe(&core));
+    assert_eq!(
+        c.connect_failures_by_cause.named().collect::<Vec<_>>(),
+        [("certificate_rejected", 1)]
+    );
+    assert_eq!((c.connects, c.disconnects), (0, 0));
+    assert_eq!(real.stats().connections_open, 0);
+
+    // `kspin run` says so in its JSON and loudly on stderr.
+    let dir = scratch("certificate");
+    let trust = write(
+        &dir,
+        "impostor.pem",
+        impostor.cert_pem().unwrap_or_default(),
+    );
+    let cfg = write(
+        &dir,
+        "certificate.toml",
+        &format!(
+            "[venue]\nurl = \"wss://127.0.0.1:{}/v2\"\nwebpki_roots = false\ntrust_pem = {:?}\n\
+             [engine]\nlock_memory = false\n\
+             [backoff]\ninitial_ms = 3600000\nmax_ms = 3600000\njitter = 0.0\n\
+             [[subscription]]\nsymbols = [\"BTC/USD\"]\nchannels = [\"book\"]\ndepth = 10\n\
+             precision = {{ \"BTC/USD\" = \"1:8\" }}\n",
+            real.local_addr().port(),
+            trust.display().to_string()
+        ),
+    );
+    let out = run_kspin(&[
+        "run",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--duration",
+        "1.5",
+        "--json",
+        "--quiet",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let summary: Value = serde_json::from_slice(&out.stdout).expect("one JSON summary");
+    assert_eq!(
+        summary["connect_failures_by_cause"],
+        serde_json::json!({"certificate_rejected": 1}),
+        "{summary}"
+    );
+    assert_eq!(summary["connects"], 0);
+    assert!(
+        stderr.contains("was REJECTED (1 time(s) so far)"),
+        "{stderr}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -274,6 +354,12 @@ fn kspin_run_recovers_from_faults_of_a_separate_kspin_sim() {
     // The drop: one disconnect, then a reconnect; the venue saw the same.
     assert_eq!(n("disconnects"), 1, "{s}");
     assert_eq!(n("connects"), 2, "{s}");
+    // The drop cut TCP under TLS: no close_notify; our own stop at the end is counted too.
+    assert_eq!(
+        s["disconnects_by_cause"],
+        serde_json::json!({"eof_without_close_notify": 1, "local_stop": 1}),
+        "{s}"
+    );
     assert_eq!(venue("connections_cut"), 1, "{venue_stats}");
     assert_eq!(venue("connections_open"), 2, "{venue_stats}");
     assert_eq!(venue("checksums_corrupted"), 1, "{venue_stats}");

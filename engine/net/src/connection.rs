@@ -15,21 +15,20 @@
 //! `tls_out` and writes those; on plain it writes `ws_out` directly.
 
 use std::io;
-use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
+use std::net::Shutdown;
 use std::sync::Arc;
 
 use mio::net::TcpStream;
 use rustls::client::UnbufferedClientConnection;
-use rustls::pki_types::ServerName;
 use rustls::unbuffered::{ConnectionState, EncodeError, UnbufferedStatus};
-use rustls::ClientConfig;
 
 use super::byte_queue::ByteQueue;
+use super::connect_plan::ConnectPlan;
 use super::endpoint::Endpoint;
 use super::error::{tls_failure, NetError, TlsFailure};
 use super::pump::{queue_frame, read_some, seal_pending, write_queue, Input, ReadResult};
-use super::tls_config::{client_config, TlsSettings};
-use super::tls_record::{RecordLayer, MAX_RECORD};
+use super::tls_config::TlsSettings;
+use super::tls_record::{RecordLayer, TlsCounters, MAX_RECORD};
 use super::ws_decoder::{FrameDecoder, WsEvent, MAX_HEADER_LEN};
 use super::ws_encoder::{FrameEncoder, SendKind};
 use super::ws_handshake::WsHandshake;
@@ -96,6 +95,16 @@ enum Phase {
     Closed,
 }
 
+/// What a connection sends before it shuts down its side.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Goodbye {
+    /// WebSocket output still queued, then TLS close_notify.
+    CloseNotify,
+    /// A fatal TLS alert with this description, and nothing else.
+    Alert(u8),
+    Nothing,
+}
+
 pub(super) enum Tls {
     Handshaking(Box<UnbufferedClientConnection>),
     Established(Box<RecordLayer>),
@@ -119,89 +128,12 @@ pub struct Connection {
     /// Plain: socket reads. TLS: ciphertext, records decrypted in place.
     sock_in: Box<[u8]>,
     sock_in_len: usize,
+    /// During the TLS handshake: the front of `sock_in` shown to rustls, one whole record at a
+    /// time, so that at the hand-over rustls has seen nothing after the record that completed
+    /// the handshake (and any byte it still holds is a partial message: refused).
+    tls_visible: usize,
     ws_out: ByteQueue,
     tls_out: ByteQueue,
-}
-
-/// What every connection attempt to one endpoint needs, prepared once: the resolved addresses
-/// and the TLS client configuration (trusted roots parsed, extra PEM read). Reconnecting through
-/// a plan performs no DNS lookup and no file read while a cached address remains; attempts rotate
-/// through the addresses, and DNS is asked again (which may block) only after every cached
-/// address has failed in a row.
-pub struct ConnectPlan {
-    endpoint: Endpoint,
-    addrs: Vec<SocketAddr>,
-    next: usize,
-    failures_in_a_row: usize,
-    config: Option<Arc<ClientConfig>>,
-    server_name: Option<ServerName<'static>>,
-}
-
-impl ConnectPlan {
-    /// Resolves the endpoint (may block: call at start-up) and builds the TLS configuration.
-    /// A failed resolution is not an error here: the first attempt resolves again.
-    pub fn new(endpoint: &Endpoint, tls: &TlsSettings) -> Result<ConnectPlan, NetError> {
-        let (config, server_name) = if endpoint.tls {
-            let name = tls
-                .server_name_override
-                .clone()
-                .unwrap_or_else(|| endpoint.host.clone());
-            let name = ServerName::try_from(name)
-                .map_err(|_| NetError::Tls(TlsFailure::Config("invalid server name")))?;
-            (Some(client_config(tls)?), Some(name))
-        } else {
-            (None, None)
-        };
-        let mut plan = ConnectPlan {
-            endpoint: endpoint.clone(),
-            addrs: Vec::new(),
-            next: 0,
-            failures_in_a_row: 0,
-            config,
-            server_name,
-        };
-        let _ = plan.resolve();
-        Ok(plan)
-    }
-
-    fn resolve(&mut self) -> Result<(), NetError> {
-        let addrs: Vec<SocketAddr> = (self.endpoint.host.as_str(), self.endpoint.port)
-            .to_socket_addrs()
-            .map_err(|_| NetError::Resolve)?
-            .collect();
-        if addrs.is_empty() {
-            return Err(NetError::Resolve);
-        }
-        self.addrs = addrs;
-        self.next = 0;
-        self.failures_in_a_row = 0;
-        Ok(())
-    }
-
-    /// The address for the next attempt.
-    fn next_addr(&mut self) -> Result<SocketAddr, NetError> {
-        if self.addrs.is_empty() || self.failures_in_a_row >= self.addrs.len() {
-            self.resolve()?;
-        }
-        let addr = self.addrs[self.next % self.addrs.len()];
-        self.next = self.next.wrapping_add(1);
-        Ok(addr)
-    }
-
-    /// The last attempt failed before the connection opened (the next one tries another
-    /// address; after all of them failed, DNS is asked again).
-    pub fn attempt_failed(&mut self) {
-        self.failures_in_a_row = self.failures_in_a_row.saturating_add(1);
-    }
-
-    /// A connection opened: the current addresses are good.
-    pub fn attempt_succeeded(&mut self) {
-        self.failures_in_a_row = 0;
-    }
-
-    pub fn endpoint(&self) -> &Endpoint {
-        &self.endpoint
-    }
 }
 
 impl Connection {
@@ -270,6 +202,7 @@ impl Connection {
             encoder: FrameEncoder::new(),
             sock_in: vec![0; in_len].into_boxed_slice(),
             sock_in_len: 0,
+            tls_visible: 0,
             ws_out,
             tls_out: ByteQueue::new(tls_out_len),
         })
@@ -279,8 +212,8 @@ impl Connection {
     /// Never blocks. Connect timeouts are the caller's timers.
     pub fn poll_handshake(&mut self) -> Result<HandshakeState, NetError> {
         let result = self.poll_handshake_inner();
-        if result.is_err() {
-            self.phase = Phase::Closed;
+        if let Err(e) = result {
+            self.end_after(e);
         }
         result
     }
@@ -346,7 +279,7 @@ impl Connection {
                 return Err(NetError::State("TLS handshake without TLS state"));
             };
             let UnbufferedStatus { discard, state } =
-                conn.process_tls_records(&mut self.sock_in[..self.sock_in_len]);
+                conn.process_tls_records(&mut self.sock_in[..self.tls_visible]);
             let next = match state.map_err(|e| NetError::Tls(tls_failure(&e)))? {
                 ConnectionState::EncodeTlsData(mut data) => {
                     let out = self.tls_out.spare(0).unwrap_or(&mut []);
@@ -376,9 +309,16 @@ impl Connection {
             };
             self.sock_in.copy_within(discard..self.sock_in_len, 0);
             self.sock_in_len -= discard;
+            self.tls_visible -= discard;
             match next {
                 Next::Again => {}
                 Next::NeedInput => {
+                    // Show rustls the next whole record, if one is here already.
+                    let unseen = &self.sock_in[self.tls_visible..self.sock_in_len];
+                    if let Some(len) = RecordLayer::complete_record_len(unseen)? {
+                        self.tls_visible += len;
+                        continue;
+                    }
                     write_queue(&mut self.stream, &mut self.tls_out)?;
                     if self.sock_in_len == self.sock_in.len() {
                         return Err(NetError::Limits("tls_buf too small for handshake message"));
@@ -386,10 +326,16 @@ impl Connection {
                     match read_some(&mut self.stream, &mut self.sock_in[self.sock_in_len..])? {
                         ReadResult::Data(n) => self.sock_in_len += n,
                         ReadResult::WouldBlock => return Ok(false),
-                        ReadResult::Eof => return Err(NetError::Eof),
+                        ReadResult::Eof => return Err(NetError::TlsNoCloseNotify),
                     }
                 }
                 Next::Done => {
+                    // rustls has processed every record it was shown; a byte it still holds
+                    // is part of a handshake message that would span the key change (RFC 8446
+                    // §5.1: unexpected_message). What follows goes to our record layer.
+                    if self.tls_visible != 0 {
+                        return Err(NetError::Tls(TlsFailure::UnexpectedMessage));
+                    }
                     let Some(Tls::Handshaking(conn)) = self.tls.replace(Tls::Switching) else {
                         return Err(NetError::State("TLS handshake without TLS state"));
                     };
@@ -444,18 +390,11 @@ impl Connection {
             return Err(NetError::State("read_frames before Open or after close"));
         }
         let result = self.read_frames_inner(&mut on_text);
-        match result {
-            Ok(report) => Ok(report),
-            Err(NetError::Closed { code }) => {
-                // Our echo of the peer's close is queued; send it and the TLS close_notify.
-                self.finish_close();
-                Err(NetError::Closed { code })
-            }
-            Err(e) => {
-                self.phase = Phase::Closed;
-                Err(e)
-            }
+        if let Err(e) = result {
+            // A peer's close: our echo is queued; it goes out with the TLS close_notify.
+            self.end_after(e);
         }
+        result
     }
 
     fn read_frames_inner(
@@ -536,7 +475,7 @@ impl Connection {
             Ok(true) => Ok(FlushState::Done),
             Ok(false) => Ok(FlushState::Pending),
             Err(e) => {
-                self.phase = Phase::Closed;
+                self.end_after(e);
                 Err(e)
             }
         }
@@ -554,7 +493,29 @@ impl Connection {
                 &1000u16.to_be_bytes(),
             );
         }
-        self.finish_close();
+        self.say_goodbye(Goodbye::CloseNotify);
+    }
+
+    /// The TLS record layer's [`TlsCounters`] (tickets, key updates and records seen so far), once
+    /// the session is established.
+    pub fn tls_counters(&self) -> Option<TlsCounters> {
+        match &self.tls {
+            Some(Tls::Established(layer)) => Some(layer.counters()),
+            _ => None,
+        }
+    }
+
+    /// Sends a KeyUpdate of ours (rotating our send key) before the next record, as the peer's
+    /// update_requested or the suite's confidentiality limit would. Rarely needed: tests use it
+    /// to rotate keys in both directions. `false` before the TLS session is established.
+    pub fn request_key_update(&mut self) -> bool {
+        match self.tls.as_mut() {
+            Some(Tls::Established(layer)) => {
+                layer.request_key_update();
+                true
+            }
+            _ => false,
+        }
     }
 
     /// Registers the socket (readable and writable, edge-triggered) with a mio registry, for a
@@ -579,18 +540,82 @@ impl Connection {
         self.phase == Phase::Open
     }
 
-    /// Sends what is queued plus close_notify, best effort, and shuts down writing.
-    fn finish_close(&mut self) {
-        if matches!(self.phase, Phase::Open | Phase::WsHandshake) {
-            let _ = self.write_out();
-            if let Some(Tls::Established(layer)) = self.tls.as_mut() {
-                if let Some(out) = self.tls_out.spare(64) {
-                    if let Ok(n) = layer.seal_close_notify(out) {
+    /// Ends the connection after `error`, saying what RFC 8446 §6 asks: the matching fatal alert
+    /// after a TLS failure (none after the peer's own fatal alert), close_notify after every
+    /// other end that leaves the socket writable (the peer's close, EOF, a WebSocket error with
+    /// its close frame 1002 or 1009 first), nothing after an I/O error.
+    fn end_after(&mut self, error: NetError) {
+        let ws_close = match error {
+            NetError::Protocol(_) => Some(1002u16),
+            NetError::FrameTooLarge { .. } => Some(1009),
+            _ => None,
+        };
+        if let (Some(code), Phase::Open) = (ws_close, self.phase) {
+            let _ = queue_frame(
+                &mut self.encoder,
+                &mut self.ws_out,
+                SendKind::Close,
+                &code.to_be_bytes(),
+            );
+        }
+        let goodbye = match error {
+            NetError::Tls(failure) => match failure.alert() {
+                Some(description) => Goodbye::Alert(description),
+                None => Goodbye::Nothing,
+            },
+            NetError::Io(_) | NetError::Connect(_) | NetError::Resolve | NetError::Url(_) => {
+                Goodbye::Nothing
+            }
+            _ => Goodbye::CloseNotify,
+        };
+        self.say_goodbye(goodbye);
+    }
+
+    /// Writes what `goodbye` asks (best effort, never blocking) and shuts down writing.
+    fn say_goodbye(&mut self, goodbye: Goodbye) {
+        if self.phase == Phase::Closed {
+            return;
+        }
+        match (goodbye, self.tls.as_mut()) {
+            (Goodbye::Nothing, _) => {}
+            // During the handshake rustls has queued its own fatal alert for the failure.
+            // One call hands it over (rustls pops queued output before it reads input again);
+            // it is given the buffer its failed call saw, whose bytes its state may refer to.
+            (Goodbye::Alert(_), Some(Tls::Handshaking(conn))) => {
+                let visible = self.tls_visible.min(self.sock_in_len);
+                let status = conn.process_tls_records(&mut self.sock_in[..visible]);
+                if let Ok(ConnectionState::EncodeTlsData(mut data)) = status.state {
+                    let out = self.tls_out.spare(0).unwrap_or(&mut []);
+                    if let Ok(n) = data.encode(out) {
                         self.tls_out.commit(n);
                     }
                 }
                 let _ = write_queue(&mut self.stream, &mut self.tls_out);
             }
+            (Goodbye::Alert(description), Some(Tls::Established(layer))) => {
+                // Nothing after a fatal alert: queued output is dropped.
+                if let Some(out) = self.tls_out.spare(64) {
+                    if let Ok(n) = layer.seal_alert(description, out) {
+                        self.tls_out.commit(n);
+                    }
+                }
+                let _ = write_queue(&mut self.stream, &mut self.tls_out);
+            }
+            (Goodbye::CloseNotify, Some(Tls::Established(_))) => {
+                let _ = self.write_out();
+                if let Some(Tls::Established(layer)) = self.tls.as_mut() {
+                    if let Some(out) = self.tls_out.spare(64) {
+                        if let Ok(n) = layer.seal_close_notify(out) {
+                            self.tls_out.commit(n);
+                        }
+                    }
+                }
+                let _ = write_queue(&mut self.stream, &mut self.tls_out);
+            }
+            (Goodbye::CloseNotify, None) if self.phase == Phase::Open => {
+                let _ = self.write_out();
+            }
+            _ => {}
         }
         let _ = self.stream.shutdown(Shutdown::Write);
         self.phase = Phase::Closed;

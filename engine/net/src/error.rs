@@ -33,8 +33,16 @@ pub enum TlsFailure {
     /// A record or message arrived that is not allowed at this point (unexpected_message).
     #[error("unexpected TLS message")]
     UnexpectedMessage,
-    /// The peer negotiated something we do not implement (e.g. a handshake message split across
-    /// records after the handshake, a cipher suite outside TLS 1.3 AEADs).
+    /// A message could not be decoded: a wrong length, or a handshake message larger than the
+    /// bound we join (decode_error).
+    #[error("TLS message could not be decoded")]
+    DecodeError,
+    /// A field held a value the protocol forbids, e.g. a KeyUpdate request other than 0 or 1
+    /// (illegal_parameter).
+    #[error("illegal TLS parameter")]
+    IllegalParameter,
+    /// The peer negotiated something we do not implement (e.g. a cipher suite outside the TLS 1.3
+    /// AEADs), or a record sequence number would wrap.
     #[error("unsupported TLS feature: {0}")]
     Unsupported(&'static str),
     /// The TLS configuration could not be built (bad PEM, invalid server name, ...).
@@ -43,6 +51,112 @@ pub enum TlsFailure {
     /// Any other failure reported by rustls during the handshake.
     #[error("TLS handshake failed")]
     Handshake,
+}
+
+/// TLS AlertDescription values (RFC 8446 §6) that kspin sends or names.
+pub mod alert {
+    pub const CLOSE_NOTIFY: u8 = 0;
+    pub const UNEXPECTED_MESSAGE: u8 = 10;
+    pub const BAD_RECORD_MAC: u8 = 20;
+    pub const RECORD_OVERFLOW: u8 = 22;
+    pub const HANDSHAKE_FAILURE: u8 = 40;
+    pub const BAD_CERTIFICATE: u8 = 42;
+    pub const UNSUPPORTED_CERTIFICATE: u8 = 43;
+    pub const CERTIFICATE_REVOKED: u8 = 44;
+    pub const CERTIFICATE_EXPIRED: u8 = 45;
+    pub const CERTIFICATE_UNKNOWN: u8 = 46;
+    pub const ILLEGAL_PARAMETER: u8 = 47;
+    pub const UNKNOWN_CA: u8 = 48;
+    pub const ACCESS_DENIED: u8 = 49;
+    pub const DECODE_ERROR: u8 = 50;
+    pub const DECRYPT_ERROR: u8 = 51;
+    pub const PROTOCOL_VERSION: u8 = 70;
+    pub const INSUFFICIENT_SECURITY: u8 = 71;
+    pub const INTERNAL_ERROR: u8 = 80;
+    pub const INAPPROPRIATE_FALLBACK: u8 = 86;
+    pub const USER_CANCELED: u8 = 90;
+    pub const MISSING_EXTENSION: u8 = 109;
+    pub const UNSUPPORTED_EXTENSION: u8 = 110;
+    pub const UNRECOGNIZED_NAME: u8 = 112;
+    pub const BAD_CERTIFICATE_STATUS_RESPONSE: u8 = 113;
+    pub const UNKNOWN_PSK_IDENTITY: u8 = 115;
+    pub const CERTIFICATE_REQUIRED: u8 = 116;
+    pub const NO_APPLICATION_PROTOCOL: u8 = 120;
+
+    /// Every alert RFC 8446 §6 defines, with its name (snake_case, as the RFC spells it).
+    pub const NAMED: [(u8, &str); 27] = [
+        (CLOSE_NOTIFY, "close_notify"),
+        (UNEXPECTED_MESSAGE, "unexpected_message"),
+        (BAD_RECORD_MAC, "bad_record_mac"),
+        (RECORD_OVERFLOW, "record_overflow"),
+        (HANDSHAKE_FAILURE, "handshake_failure"),
+        (BAD_CERTIFICATE, "bad_certificate"),
+        (UNSUPPORTED_CERTIFICATE, "unsupported_certificate"),
+        (CERTIFICATE_REVOKED, "certificate_revoked"),
+        (CERTIFICATE_EXPIRED, "certificate_expired"),
+        (CERTIFICATE_UNKNOWN, "certificate_unknown"),
+        (ILLEGAL_PARAMETER, "illegal_parameter"),
+        (UNKNOWN_CA, "unknown_ca"),
+        (ACCESS_DENIED, "access_denied"),
+        (DECODE_ERROR, "decode_error"),
+        (DECRYPT_ERROR, "decrypt_error"),
+        (PROTOCOL_VERSION, "protocol_version"),
+        (INSUFFICIENT_SECURITY, "insufficient_security"),
+        (INTERNAL_ERROR, "internal_error"),
+        (INAPPROPRIATE_FALLBACK, "inappropriate_fallback"),
+        (USER_CANCELED, "user_canceled"),
+        (MISSING_EXTENSION, "missing_extension"),
+        (UNSUPPORTED_EXTENSION, "unsupported_extension"),
+        (UNRECOGNIZED_NAME, "unrecognized_name"),
+        (
+            BAD_CERTIFICATE_STATUS_RESPONSE,
+            "bad_certificate_status_response",
+        ),
+        (UNKNOWN_PSK_IDENTITY, "unknown_psk_identity"),
+        (CERTIFICATE_REQUIRED, "certificate_required"),
+        (NO_APPLICATION_PROTOCOL, "no_application_protocol"),
+    ];
+
+    /// The RFC name of `description`, if RFC 8446 defines it.
+    pub fn name(description: u8) -> Option<&'static str> {
+        NAMED
+            .iter()
+            .find(|(d, _)| *d == description)
+            .map(|(_, n)| *n)
+    }
+}
+
+impl TlsFailure {
+    /// The alert we send before closing on this failure (RFC 8446 §6.2), or `None` when the
+    /// peer's own fatal alert ended the session (nothing more is sent after one).
+    pub fn alert(&self) -> Option<u8> {
+        Some(match self {
+            TlsFailure::UntrustedCertificate => alert::UNKNOWN_CA,
+            TlsFailure::CertificateNameMismatch | TlsFailure::BadCertificate => {
+                alert::BAD_CERTIFICATE
+            }
+            TlsFailure::CertificateExpired => alert::CERTIFICATE_EXPIRED,
+            TlsFailure::AlertReceived(_) => return None,
+            TlsFailure::Decrypt => alert::BAD_RECORD_MAC,
+            TlsFailure::RecordOverflow => alert::RECORD_OVERFLOW,
+            TlsFailure::UnexpectedMessage => alert::UNEXPECTED_MESSAGE,
+            TlsFailure::DecodeError => alert::DECODE_ERROR,
+            TlsFailure::IllegalParameter => alert::ILLEGAL_PARAMETER,
+            TlsFailure::Handshake => alert::HANDSHAKE_FAILURE,
+            TlsFailure::Unsupported(_) | TlsFailure::Config(_) => alert::INTERNAL_ERROR,
+        })
+    }
+
+    /// Whether the server's certificate was refused (what a man-in-the-middle looks like).
+    pub fn is_certificate(&self) -> bool {
+        matches!(
+            self,
+            TlsFailure::UntrustedCertificate
+                | TlsFailure::CertificateNameMismatch
+                | TlsFailure::CertificateExpired
+                | TlsFailure::BadCertificate
+        )
+    }
 }
 
 /// Why the WebSocket upgrade (RFC 6455 §4) failed.
@@ -173,9 +287,10 @@ pub(crate) fn tls_failure(err: &rustls::Error) -> TlsFailure {
         },
         Error::AlertReceived(alert) => TlsFailure::AlertReceived(u8::from(*alert)),
         Error::DecryptError => TlsFailure::Decrypt,
-        Error::InappropriateMessage { .. } | Error::InappropriateHandshakeMessage { .. } => {
-            TlsFailure::UnexpectedMessage
-        }
+        Error::InappropriateMessage { .. }
+        | Error::InappropriateHandshakeMessage { .. }
+        | Error::PeerMisbehaved(_) => TlsFailure::UnexpectedMessage,
+        Error::InvalidMessage(_) => TlsFailure::DecodeError,
         _ => TlsFailure::Handshake,
     }
 }

@@ -54,11 +54,16 @@
 //! Binary frames are a protocol error (Kraken sends text only). Text is not UTF-8-validated here
 //! (the JSON decoder rejects bad input). Pings are answered during `read_frames`; a server close
 //! is echoed and reported as `Err(Closed { code })`; TCP EOF is `Eof` (plain, or after TLS
-//! close_notify) or `TlsNoCloseNotify` (TLS without close_notify: possible truncation).
+//! close_notify) or `TlsNoCloseNotify` (TLS without close_notify: possible truncation). Every end
+//! says goodbye as RFC 8446 §6 asks: the matching fatal alert after a TLS failure (bad_record_mac,
+//! decode_error, unexpected_message, ...; nothing after the peer's own fatal alert), close_notify
+//! after every orderly end (ours, the peer's close, EOF), a WebSocket close 1002 / 1009 first
+//! after a protocol error or an oversized frame.
 
 #![forbid(unsafe_code)]
 
 mod byte_queue;
+mod connect_plan;
 mod connection;
 mod endpoint;
 mod error;
@@ -74,8 +79,10 @@ mod ws_decoder;
 mod ws_encoder;
 mod ws_handshake;
 
-pub use connection::{ConnLimits, ConnectPlan, Connection, FlushState, HandshakeState, ReadReport};
+pub use connect_plan::ConnectPlan;
+pub use connection::{ConnLimits, Connection, FlushState, HandshakeState, ReadReport};
 pub use endpoint::Endpoint;
-pub use error::{HandshakeFailure, NetError, TlsFailure};
+pub use error::{alert, HandshakeFailure, NetError, TlsFailure};
 pub use tls_config::TlsSettings;
+pub use tls_record::TlsCounters;
 pub use transport::{Transport, WsTransport};

@@ -10,22 +10,29 @@
 //! `UnbufferedClientConnection::dangerous_into_kernel_connection()` hands over the traffic secrets
 //! and sequence numbers after the handshake plus a `KernelConnection` that still handles the two
 //! rare post-handshake events (new session tickets and key updates). This module is the
-//! "kernel": about 200 lines of RFC 8446 §5.2 record protection, tested below against rustls.
+//! "kernel": RFC 8446 §5.2 record protection, tested in `tls_record_tests.rs` against rustls's
+//! own record layer for all three TLS 1.3 cipher suites, and in `tests/net_openssl_interop.rs`
+//! against `openssl s_server`.
 //!
-//! Owns: the receive and send AEAD keys, IVs and sequence numbers, and the `KernelConnection`.
-//! Invariants: one record is opened or sealed at a time, in place; every failure (bad tag,
-//! oversize record, unknown content type, non-close alert) is a typed, connection-ending
-//! [`NetError`]; nothing panics on input. Never does: TLS 1.2, 0-RTT, renegotiation, or
-//! handshake messages split across records after the handshake (reported as `Unsupported`).
-//! With the `fuzzing` feature, `RecordLayer::with_fixed_keys` builds a layer without a
-//! handshake for the fuzz targets in `fuzz/` (`kspin_net::fuzzing`).
+//! Owns: the receive and send AEAD keys, IVs and sequence numbers, the `KernelConnection`, and a
+//! bounded buffer (allocated once, at hand-over) that joins post-handshake messages split across
+//! records (RFC 8446 §5.1 allows a NewSessionTicket to span records). Invariants: one record is
+//! opened or sealed at a time, in place; every failure (bad tag, oversize record, unknown content
+//! type, zero-length handshake record, a record of another type while a handshake message is
+//! incomplete, a KeyUpdate not ending its record, a non-close alert, a sequence number that would
+//! wrap) is a typed, connection-ending [`NetError`] whose [`TlsFailure::alert`] names the alert
+//! the connection sends before closing; nothing panics on input and no plaintext is handed over
+//! from a record that failed authentication. Never does: TLS 1.2, 0-RTT, renegotiation,
+//! post-handshake client authentication. With the `fuzzing` feature,
+//! `RecordLayer::with_fixed_keys` builds a layer without a handshake for the fuzz targets in
+//! `fuzz/` (`kspin_net::fuzzing`).
 
 use ring::aead::{self, Aad, LessSafeKey, Nonce, UnboundKey};
 use rustls::client::ClientConnectionData;
 use rustls::kernel::KernelConnection;
 use rustls::ConnectionTrafficSecrets;
 
-use super::error::{tls_failure, NetError, TlsFailure};
+use super::error::{alert, tls_failure, NetError, TlsFailure};
 
 /// TLS record header length: type(1) + legacy_version(2) + length(2). RFC 8446 §5.1.
 pub(crate) const RECORD_HEADER_LEN: usize = 5;
@@ -39,6 +46,12 @@ pub(crate) const MAX_RECORD: usize = RECORD_HEADER_LEN + MAX_CIPHERTEXT;
 const TAG_LEN: usize = 16;
 /// Bytes a sealed record adds to its plaintext: header, inner content type, tag.
 pub(crate) const SEAL_OVERHEAD: usize = RECORD_HEADER_LEN + 1 + TAG_LEN;
+/// Handshake message header: msg_type(1) + length(3). RFC 8446 §4.
+const HS_HEADER_LEN: usize = 4;
+/// Largest post-handshake message body we join: rustls's own bound on handshake messages
+/// (`MAX_HANDSHAKE_SIZE = 0xffff`, rustls-0.23.46 `msgs/deframer/handshake.rs`); a larger one is
+/// a decode_error.
+pub(crate) const MAX_HANDSHAKE_BODY: usize = 0xffff;
 
 /// TLS ContentType values (RFC 8446 §5.1).
 const CT_ALERT: u8 = 21;
@@ -49,16 +62,34 @@ const LEGACY_VERSION: [u8; 2] = [0x03, 0x03];
 /// HandshakeType values (RFC 8446 §4).
 const HS_NEW_SESSION_TICKET: u8 = 4;
 const HS_KEY_UPDATE: u8 = 24;
-/// AlertDescription close_notify (RFC 8446 §6.1).
-const ALERT_CLOSE_NOTIFY: u8 = 0;
+/// AlertLevel values (RFC 8446 §6).
+const ALERT_WARNING: u8 = 1;
+const ALERT_FATAL: u8 = 2;
 
 /// What a received record turned out to be, after its application data went to the sink.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RecordOutcome {
-    /// Application data (delivered) or a handled post-handshake message.
+    /// Application data (delivered), a handled post-handshake message, or part of one.
     Continue,
     /// The peer sent close_notify: no more data will follow.
     PeerClosed,
+}
+
+/// What the record layer has seen and done since the hand-over (tests and diagnostics).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TlsCounters {
+    /// Records opened (authenticated), of every inner type.
+    pub records_opened: u64,
+    /// NewSessionTicket messages handed to rustls.
+    pub tickets: u64,
+    /// Handshake messages that arrived split across two or more records.
+    pub joined_messages: u64,
+    /// KeyUpdates received (our receive key rotated).
+    pub key_updates_received: u64,
+    /// KeyUpdates received with update_requested.
+    pub key_updates_requested: u64,
+    /// KeyUpdates we sent (our send key rotated).
+    pub key_updates_sent: u64,
 }
 
 /// One direction's AEAD state.
@@ -92,14 +123,21 @@ impl Direction {
     }
 
     /// Per-record nonce: the IV XOR the 64-bit sequence number, left-padded (RFC 8446 §5.3).
-    fn next_nonce(&mut self) -> Nonce {
+    /// A sequence number never wraps (RFC 8446 §5.3: rekey or terminate): the last value is
+    /// refused rather than used, so the increment below cannot overflow.
+    fn next_nonce(&mut self) -> Result<Nonce, NetError> {
+        if self.seq == u64::MAX {
+            return Err(NetError::Tls(TlsFailure::Unsupported(
+                "record sequence number exhausted",
+            )));
+        }
         let mut nonce = self.iv;
         let seq = self.seq.to_be_bytes();
         for (n, s) in nonce[4..].iter_mut().zip(seq) {
             *n ^= s;
         }
-        self.seq = self.seq.wrapping_add(1);
-        Nonce::assume_unique_for_key(nonce)
+        self.seq += 1;
+        Ok(Nonce::assume_unique_for_key(nonce))
     }
 }
 
@@ -111,7 +149,7 @@ impl Direction {
 enum Session {
     Rustls(KernelConnection<ClientConnectionData>),
     /// Fixed keys and no handshake behind them (`RecordLayer::with_fixed_keys`, fuzzing
-    /// builds only): every post-handshake message is refused as `Unsupported`.
+    /// builds only): every complete post-handshake message is refused as `Unsupported`.
     #[cfg(feature = "fuzzing")]
     Detached,
 }
@@ -137,6 +175,12 @@ pub struct RecordLayer {
     tx_limit: u64,
     /// The peer asked for a key update (RFC 8446 §4.6.3); ours must precede our next data record.
     key_update_owed: bool,
+    /// Post-handshake handshake bytes not yet forming a whole message (header + body).
+    hs_buf: Box<[u8]>,
+    hs_len: usize,
+    /// Records that have contributed to the message in `hs_buf` so far.
+    hs_records: u32,
+    counters: TlsCounters,
 }
 
 impl RecordLayer {
@@ -152,27 +196,51 @@ impl RecordLayer {
             #[allow(unreachable_patterns)]
             _ => return Err(NetError::Tls(TlsFailure::Unsupported("TLS 1.2"))),
         };
-        Ok(RecordLayer {
+        Ok(RecordLayer::assemble(
             rx,
             tx,
-            session: Session::Rustls(kernel),
+            Session::Rustls(kernel),
+            tx_limit,
+        ))
+    }
+
+    fn assemble(rx: Direction, tx: Direction, session: Session, tx_limit: u64) -> RecordLayer {
+        RecordLayer {
+            rx,
+            tx,
+            session,
             tx_limit,
             key_update_owed: false,
-        })
+            hs_buf: vec![0; HS_HEADER_LEN + MAX_HANDSHAKE_BODY].into_boxed_slice(),
+            hs_len: 0,
+            hs_records: 0,
+            counters: TlsCounters::default(),
+        }
     }
 
     /// A record layer without a handshake, for the fuzz targets (`fuzz/`): both directions use
-    /// `secrets` from sequence number 0, so it opens the records it seals; post-handshake
-    /// messages are refused (there is no rustls session) and the send key never rotates.
+    /// `secrets` from sequence number 0, so it opens the records it seals; complete
+    /// post-handshake messages are refused (there is no rustls session) and the send key never
+    /// rotates.
     #[cfg(feature = "fuzzing")]
     pub fn with_fixed_keys(secrets: &ConnectionTrafficSecrets) -> Result<RecordLayer, NetError> {
-        Ok(RecordLayer {
-            rx: Direction::new(0, secrets)?,
-            tx: Direction::new(0, secrets)?,
-            session: Session::Detached,
-            tx_limit: u64::MAX,
-            key_update_owed: false,
-        })
+        Ok(RecordLayer::assemble(
+            Direction::new(0, secrets)?,
+            Direction::new(0, secrets)?,
+            Session::Detached,
+            u64::MAX,
+        ))
+    }
+
+    /// What the layer has seen and done so far.
+    pub fn counters(&self) -> TlsCounters {
+        self.counters
+    }
+
+    /// Whether part of a handshake message is waiting for the record that completes it.
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub fn handshake_pending(&self) -> bool {
+        self.hs_len > 0
     }
 
     /// Length of the complete record at the front of `buf`, or `None` if more bytes are needed.
@@ -196,86 +264,117 @@ impl RecordLayer {
         sink: &mut impl FnMut(&[u8]) -> Result<(), NetError>,
     ) -> Result<RecordOutcome, NetError> {
         debug_assert!(record.len() >= RECORD_HEADER_LEN);
+        // After the handshake every record is protected and carries the outer type
+        // application_data (RFC 8446 §5.2): a plaintext handshake, alert or change_cipher_spec
+        // record now is an unexpected_message (§5: change_cipher_spec only before the peer's
+        // Finished).
+        if record.first() != Some(&CT_APPLICATION_DATA) {
+            return Err(NetError::Tls(TlsFailure::UnexpectedMessage));
+        }
         if record.len() < RECORD_HEADER_LEN + TAG_LEN + 1 {
             return Err(NetError::Tls(TlsFailure::Decrypt));
-        }
-        // After the handshake every record is protected and carries the outer type
-        // application_data (RFC 8446 §5.2).
-        if record[0] != CT_APPLICATION_DATA {
-            return Err(NetError::Tls(TlsFailure::UnexpectedMessage));
         }
         let (header, body) = record.split_at_mut(RECORD_HEADER_LEN);
         let header: [u8; RECORD_HEADER_LEN] =
             [header[0], header[1], header[2], header[3], header[4]];
-        let nonce = self.rx.next_nonce();
+        let nonce = self.rx.next_nonce()?;
         let plain = self
             .rx
             .key
             .open_in_place(nonce, Aad::from(header), body)
             .map_err(|_| NetError::Tls(TlsFailure::Decrypt))?;
+        self.counters.records_opened += 1;
         // RFC 8446 §5.2/§5.4: an inner plaintext (content, type and padding) longer than
         // 2^14 + 1 bytes is a record_overflow, even if it decrypted.
         if plain.len() > MAX_PLAINTEXT + 1 {
             return Err(NetError::Tls(TlsFailure::RecordOverflow));
         }
-        // TLSInnerPlaintext = content || ContentType || zeros (RFC 8446 §5.2).
+        // TLSInnerPlaintext = content || ContentType || zeros (RFC 8446 §5.2); all zeros (no
+        // type) is an unexpected_message (§5.4).
         let type_at = plain
             .iter()
             .rposition(|&b| b != 0)
             .ok_or(NetError::Tls(TlsFailure::UnexpectedMessage))?;
+        let content_type = plain[type_at];
         let content = &plain[..type_at];
-        match plain[type_at] {
+        // RFC 8446 §5.1: a handshake message split across records must not be interleaved
+        // with records of another type.
+        if self.hs_len > 0 && content_type != CT_HANDSHAKE {
+            return Err(NetError::Tls(TlsFailure::UnexpectedMessage));
+        }
+        match content_type {
             CT_APPLICATION_DATA => {
+                // Zero-length application data is allowed (RFC 8446 §5.1) and delivers nothing.
                 if !content.is_empty() {
                     sink(content)?;
                 }
                 Ok(RecordOutcome::Continue)
             }
             CT_ALERT => match content {
-                [_, ALERT_CLOSE_NOTIFY] => Ok(RecordOutcome::PeerClosed),
+                [_, alert::CLOSE_NOTIFY] => Ok(RecordOutcome::PeerClosed),
                 [_, description] => Err(NetError::Tls(TlsFailure::AlertReceived(*description))),
-                _ => Err(NetError::Tls(TlsFailure::UnexpectedMessage)),
+                _ => Err(NetError::Tls(TlsFailure::DecodeError)),
             },
             CT_HANDSHAKE => {
-                self.handle_post_handshake(content)?;
+                // RFC 8446 §5.1: "Implementations MUST NOT send zero-length fragments of
+                // Handshake types".
+                if content.is_empty() {
+                    return Err(NetError::Tls(TlsFailure::UnexpectedMessage));
+                }
+                self.join_handshake(content)?;
                 Ok(RecordOutcome::Continue)
             }
             _ => Err(NetError::Tls(TlsFailure::UnexpectedMessage)),
         }
     }
 
-    /// NewSessionTicket goes to rustls (it is discarded: resumption is off); KeyUpdate rotates
-    /// our receive key and, if asked, schedules our own update (RFC 8446 §4.6.3).
-    fn handle_post_handshake(&mut self, mut messages: &[u8]) -> Result<(), NetError> {
-        while !messages.is_empty() {
-            let [msg_type, a, b, c, rest @ ..] = messages else {
-                return Err(NetError::Tls(TlsFailure::Unsupported(
-                    "handshake message split across records",
-                )));
-            };
-            let len = u32::from_be_bytes([0, *a, *b, *c]) as usize;
-            if rest.len() < len {
-                return Err(NetError::Tls(TlsFailure::Unsupported(
-                    "handshake message split across records",
-                )));
+    /// Appends one record's handshake content to the join buffer and handles every message it
+    /// completes; keeps an incomplete tail for the next record.
+    fn join_handshake(&mut self, content: &[u8]) -> Result<(), NetError> {
+        let end = self.hs_len + content.len();
+        let Some(dest) = self.hs_buf.get_mut(self.hs_len..end) else {
+            return Err(NetError::Tls(TlsFailure::DecodeError));
+        };
+        dest.copy_from_slice(content);
+        self.hs_len = end;
+        self.hs_records += 1;
+        let mut pos = 0;
+        while let [msg_type, a, b, c, rest @ ..] = &self.hs_buf[pos..self.hs_len] {
+            let len = usize::from(*a) << 16 | usize::from(*b) << 8 | usize::from(*c);
+            if len > MAX_HANDSHAKE_BODY {
+                return Err(NetError::Tls(TlsFailure::DecodeError));
             }
-            let (body, tail) = rest.split_at(len);
-            messages = tail;
-            match *msg_type {
-                HS_NEW_SESSION_TICKET => self
-                    .session
-                    .kernel()?
-                    .handle_new_session_ticket(body)
-                    .map_err(|e| NetError::Tls(tls_failure(&e)))?,
+            if rest.len() < len {
+                break;
+            }
+            let msg_type = *msg_type;
+            let body_at = pos + HS_HEADER_LEN;
+            pos = body_at + len;
+            if self.hs_records > 1 {
+                self.counters.joined_messages += 1;
+            }
+            self.hs_records = 1;
+            match msg_type {
+                HS_NEW_SESSION_TICKET => {
+                    let body = &self.hs_buf[body_at..pos];
+                    self.session
+                        .kernel()?
+                        .handle_new_session_ticket(body)
+                        .map_err(|e| NetError::Tls(tls_failure(&e)))?;
+                    self.counters.tickets += 1;
+                }
                 HS_KEY_UPDATE => {
-                    let requested = match body {
+                    let requested = match self.hs_buf[body_at..pos] {
                         [0] => false,
                         [1] => true,
-                        _ => return Err(NetError::Tls(TlsFailure::UnexpectedMessage)),
+                        // RFC 8446 §4.6.3: any other request value is an illegal_parameter; a
+                        // body of another length does not decode.
+                        [_] => return Err(NetError::Tls(TlsFailure::IllegalParameter)),
+                        _ => return Err(NetError::Tls(TlsFailure::DecodeError)),
                     };
                     // RFC 8446 §5.1: a KeyUpdate must end its record (the next record is under
                     // the new key); anything after it is an unexpected_message.
-                    if !messages.is_empty() {
+                    if pos != self.hs_len {
                         return Err(NetError::Tls(TlsFailure::UnexpectedMessage));
                     }
                     let (seq, secrets) = self
@@ -285,9 +384,16 @@ impl RecordLayer {
                         .map_err(|e| NetError::Tls(tls_failure(&e)))?;
                     self.rx = Direction::new(seq, &secrets)?;
                     self.key_update_owed |= requested;
+                    self.counters.key_updates_received += 1;
+                    self.counters.key_updates_requested += u64::from(requested);
                 }
                 _ => return Err(NetError::Tls(TlsFailure::UnexpectedMessage)),
             }
+        }
+        self.hs_buf.copy_within(pos..self.hs_len, 0);
+        self.hs_len -= pos;
+        if self.hs_len == 0 {
+            self.hs_records = 0;
         }
         Ok(())
     }
@@ -321,6 +427,12 @@ impl RecordLayer {
         self.key_update_owed || self.tx.seq >= self.tx_limit
     }
 
+    /// Asks for a KeyUpdate of ours before the next record we seal (tests rotate our send key
+    /// with it; the suite's limit and the peer's request do the same on their own).
+    pub fn request_key_update(&mut self) {
+        self.key_update_owed = true;
+    }
+
     /// Seals our KeyUpdate(update_not_requested) under the old key and rotates the send key, if
     /// the peer asked for it or the suite's confidentiality limit is reached (RFC 8446 §4.6.3,
     /// §5.5). Returns the bytes written (0 if none was due).
@@ -336,13 +448,28 @@ impl RecordLayer {
             .map_err(|e| NetError::Tls(tls_failure(&e)))?;
         self.tx = Direction::new(seq, &secrets)?;
         self.key_update_owed = false;
+        self.counters.key_updates_sent += 1;
         Ok(written)
     }
 
-    /// Seals a close_notify alert into `out`.
+    /// Seals a close_notify alert into `out` (RFC 8446 §6.1).
     pub(crate) fn seal_close_notify(&mut self, out: &mut [u8]) -> Result<usize, NetError> {
-        // Alert: level warning(1), description close_notify(0) (RFC 8446 §6).
-        self.seal(CT_ALERT, &[1, ALERT_CLOSE_NOTIFY], out)
+        self.seal_alert(alert::CLOSE_NOTIFY, out)
+    }
+
+    /// Seals an alert into `out`: close_notify at level warning, every other one fatal (RFC 8446
+    /// §6: the level of any other alert is fatal in TLS 1.3).
+    pub(crate) fn seal_alert(
+        &mut self,
+        description: u8,
+        out: &mut [u8],
+    ) -> Result<usize, NetError> {
+        let level = if description == alert::CLOSE_NOTIFY {
+            ALERT_WARNING
+        } else {
+            ALERT_FATAL
+        };
+        self.seal(CT_ALERT, &[level, description], out)
     }
 
     fn seal(
@@ -365,11 +492,11 @@ impl RecordLayer {
             length.to_be_bytes()[0],
             length.to_be_bytes()[1],
         ];
+        let nonce = self.tx.next_nonce()?;
         out[..RECORD_HEADER_LEN].copy_from_slice(&header);
         let body_end = RECORD_HEADER_LEN + inner_len;
         out[RECORD_HEADER_LEN..body_end - 1].copy_from_slice(plaintext);
         out[body_end - 1] = content_type;
-        let nonce = self.tx.next_nonce();
         let tag = self
             .tx
             .key
@@ -383,3 +510,7 @@ impl RecordLayer {
         Ok(total)
     }
 }
+
+#[cfg(test)]
+#[path = "tls_record_tests.rs"]
+mod tests;

@@ -8,9 +8,8 @@
 //! runtime then calls [`Transport::close`] and schedules the next attempt itself: a transport
 //! never reconnects or waits on its own). Time is the caller's: a transport reads no clock.
 
-use crate::connection::{
-    ConnLimits, ConnectPlan, Connection, FlushState, HandshakeState, ReadReport,
-};
+use crate::connect_plan::ConnectPlan;
+use crate::connection::{ConnLimits, Connection, FlushState, HandshakeState, ReadReport};
 use crate::endpoint::Endpoint;
 use crate::error::NetError;
 use crate::tls_config::TlsSettings;

@@ -22,6 +22,9 @@ pub enum DisconnectCause {
     ConnectFailed,
     /// The exchange announced maintenance (status `maintenance`) or the drop followed it.
     Maintenance,
+    /// The server's certificate was refused: never an instant retry (a man-in-the-middle does
+    /// not go away by asking again); the exponential delays from the first one.
+    CertificateRejected,
 }
 
 /// Backoff parameters (from `[backoff]` in `kspin.toml`).
@@ -78,11 +81,20 @@ impl Backoff {
     pub fn next_delay(&mut self, now: Duration, cause: DisconnectCause) -> Duration {
         let base = match cause {
             DisconnectCause::Maintenance => self.policy.after_maintenance,
-            DisconnectCause::Dropped | DisconnectCause::ConnectFailed => {
-                if self.streak < self.policy.instant_retries {
+            DisconnectCause::Dropped
+            | DisconnectCause::ConnectFailed
+            | DisconnectCause::CertificateRejected => {
+                let rejected = cause == DisconnectCause::CertificateRejected;
+                if !rejected && self.streak < self.policy.instant_retries {
                     Duration::ZERO
                 } else {
-                    let exp = (self.streak - self.policy.instant_retries).min(20);
+                    // A rejected certificate starts the doubling at once.
+                    let exp = if rejected {
+                        self.streak
+                    } else {
+                        self.streak - self.policy.instant_retries
+                    }
+                    .min(20);
                     self.policy
                         .initial
                         .saturating_mul(1u32 << exp)
@@ -172,6 +184,19 @@ mod tests {
         );
         b.reset_streak();
         assert_eq!(b.next_delay(t, DisconnectCause::Dropped), Duration::ZERO);
+    }
+
+    #[test]
+    fn a_rejected_certificate_is_never_retried_at_once() {
+        let mut b = Backoff::new(no_jitter(), 1);
+        let t = Duration::ZERO;
+        let delays: Vec<u128> = (0..6)
+            .map(|_| {
+                b.next_delay(t, DisconnectCause::CertificateRejected)
+                    .as_millis()
+            })
+            .collect();
+        assert_eq!(delays, vec![250, 500, 1000, 2000, 4000, 8000]);
     }
 
     #[test]

@@ -18,6 +18,10 @@
 //! more than `max_attempts_per_window` attempts per rolling 10 minutes; a connection that
 //! delivers a verified book resets the failure streak). On reconnect every subscription is sent
 //! again exactly once and every book is rebuilt from its fresh snapshot.
+//!
+//! Every end is counted by its cause ([`crate::cause::EndCause`]: the transport's error mapped,
+//! or the driver's own reason — stall, checksum policy, connect timeout, local stop) in
+//! [`CoreCounters`]; a rejected certificate gets no instant retry.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -31,6 +35,7 @@ use kspin_ring::Producer;
 use quanta::{Clock, Instant};
 
 use super::backoff::{Backoff, BackoffPolicy, DisconnectCause};
+use super::cause::{EndCause, EndCauses};
 use super::engine::{Engine, EngineConfig};
 use super::stages::{FrameStamps, StageHistograms};
 use super::stats::{CoreCounters, CoreStats, LatencyRecorder, LinkState};
@@ -81,6 +86,10 @@ pub trait OrderLink<P: Publisher> {
     fn after_frame(&mut self, engine: &mut Engine<P>);
     /// The engine is stopping: say goodbye to the venue (cancel, disarm) and close.
     fn shutdown(&mut self, engine: &mut Engine<P>);
+    /// The order path's connection ends by cause, for the monitor (`None`: no connection).
+    fn end_causes(&self) -> Option<EndCauses> {
+        None
+    }
 }
 
 /// An order path chosen at start-up: `None` is [`NoOrderLink`].
@@ -101,6 +110,9 @@ impl<P: Publisher, L: OrderLink<P>> OrderLink<P> for Option<L> {
         if let Some(link) = self {
             link.shutdown(engine);
         }
+    }
+    fn end_causes(&self) -> Option<EndCauses> {
+        self.as_ref().and_then(|link| link.end_causes())
     }
 }
 
@@ -372,6 +384,10 @@ impl<P: Publisher, T: Transport, O: OrderLink<P>> EngineCore<P, T, O> {
             }
         }
         self.orders.shutdown(&mut self.engine);
+        if self.connected {
+            // Counted by cause only: `disconnects` counts the ends nobody asked for.
+            self.counters.disconnects_by_cause.add(EndCause::LocalStop);
+        }
         self.transport.close();
         self.connected = false;
         let _ = stats.try_push(CoreStats {
@@ -421,6 +437,7 @@ impl<P: Publisher, T: Transport, O: OrderLink<P>> EngineCore<P, T, O> {
                 Phase::Handshaking { .. } => LinkState::Connecting,
                 Phase::AwaitingInstrument { .. } | Phase::Streaming => LinkState::Streaming,
             },
+            order_link_causes: self.orders.end_causes(),
             ..CoreStats::default()
         };
         s.core.requests_dropped = self.engine.requests().dropped;
@@ -449,7 +466,7 @@ impl<P: Publisher, T: Transport, O: OrderLink<P>> EngineCore<P, T, O> {
         self.connected = true;
         match self.transport.connect() {
             Ok(()) => self.phase = Phase::Handshaking { since: now },
-            Err(_) => self.fail(now, DisconnectCause::ConnectFailed),
+            Err(e) => self.fail(now, DisconnectCause::ConnectFailed, EndCause::of(&e)),
         }
     }
 
@@ -465,8 +482,8 @@ impl<P: Publisher, T: Transport, O: OrderLink<P>> EngineCore<P, T, O> {
                 self.engine.link(true);
                 if self.needs_instrument {
                     let bytes = &self.engine.requests().instrument;
-                    if self.transport.send_text(bytes).is_err() {
-                        self.fail(now, DisconnectCause::Dropped);
+                    if let Err(e) = self.transport.send_text(bytes) {
+                        self.fail(now, DisconnectCause::Dropped, EndCause::of(&e));
                         return;
                     }
                     self.counters.requests_sent += 1;
@@ -477,10 +494,14 @@ impl<P: Publisher, T: Transport, O: OrderLink<P>> EngineCore<P, T, O> {
             }
             Ok(HandshakeState::InProgress) => {
                 if now.duration_since(since) >= self.cfg.connect_timeout {
-                    self.fail(now, DisconnectCause::ConnectFailed);
+                    self.fail(
+                        now,
+                        DisconnectCause::ConnectFailed,
+                        EndCause::ConnectTimeout,
+                    );
                 }
             }
-            Err(_) => self.fail(now, DisconnectCause::ConnectFailed),
+            Err(e) => self.fail(now, DisconnectCause::ConnectFailed, EndCause::of(&e)),
         }
     }
 
@@ -496,8 +517,8 @@ impl<P: Publisher, T: Transport, O: OrderLink<P>> EngineCore<P, T, O> {
             .chain(requests.books.iter())
             .chain(requests.others.iter())
         {
-            if self.transport.send_text(bytes).is_err() {
-                self.fail(now, DisconnectCause::Dropped);
+            if let Err(e) = self.transport.send_text(bytes) {
+                self.fail(now, DisconnectCause::Dropped, EndCause::of(&e));
                 return;
             }
             self.counters.requests_sent += 1;
@@ -546,8 +567,8 @@ impl<P: Publisher, T: Transport, O: OrderLink<P>> EngineCore<P, T, O> {
                     self.backoff.reset_streak();
                 }
             }
-            Err(_) => {
-                self.fail(now, DisconnectCause::Dropped);
+            Err(e) => {
+                self.fail(now, DisconnectCause::Dropped, EndCause::of(&e));
                 return;
             }
         }
@@ -558,7 +579,7 @@ impl<P: Publisher, T: Transport, O: OrderLink<P>> EngineCore<P, T, O> {
         // Timers.
         if now.duration_since(self.last_rx) >= self.cfg.stall_timeout {
             self.counters.stalls += 1;
-            self.fail(now, DisconnectCause::Dropped);
+            self.fail(now, DisconnectCause::Dropped, EndCause::Stall);
             return;
         }
         if now.duration_since(self.last_tx) >= self.cfg.ping_interval {
@@ -567,8 +588,8 @@ impl<P: Publisher, T: Transport, O: OrderLink<P>> EngineCore<P, T, O> {
                 return;
             }
         }
-        if self.transport.flush().is_err() {
-            self.fail(now, DisconnectCause::Dropped);
+        if let Err(e) = self.transport.flush() {
+            self.fail(now, DisconnectCause::Dropped, EndCause::of(&e));
         }
     }
 
@@ -590,14 +611,17 @@ impl<P: Publisher, T: Transport, O: OrderLink<P>> EngineCore<P, T, O> {
         self.ping_id += 1;
         let ping_id = self.ping_id;
         let bytes = self.engine.requests_mut().ping(ping_id);
-        let sent = self.transport.send_text(bytes).is_ok();
+        let sent = self.transport.send_text(bytes);
         self.last_tx = now;
-        if sent {
-            self.counters.pings_sent += 1;
-            Some(ping_id)
-        } else {
-            self.fail(now, DisconnectCause::Dropped);
-            None
+        match sent {
+            Ok(()) => {
+                self.counters.pings_sent += 1;
+                Some(ping_id)
+            }
+            Err(e) => {
+                self.fail(now, DisconnectCause::Dropped, EndCause::of(&e));
+                None
+            }
         }
     }
 
@@ -606,15 +630,15 @@ impl<P: Publisher, T: Transport, O: OrderLink<P>> EngineCore<P, T, O> {
             return;
         }
         let transport = &mut self.transport;
-        let mut failed = false;
+        let mut failed = None;
         let sent = self.engine.drain_requests(|bytes| {
-            failed = transport.send_text(bytes).is_err();
-            !failed
+            failed = transport.send_text(bytes).err();
+            failed.is_none()
         });
         self.counters.requests_sent += sent;
         self.last_tx = now;
-        if failed {
-            self.fail(now, DisconnectCause::Dropped);
+        if let Some(e) = failed {
+            self.fail(now, DisconnectCause::Dropped, EndCause::of(&e));
         }
     }
 
@@ -645,16 +669,19 @@ impl<P: Publisher, T: Transport, O: OrderLink<P>> EngineCore<P, T, O> {
         }
         if expired {
             self.counters.resync_timeouts += 1;
-            self.fail(now, DisconnectCause::Dropped);
+            self.fail(now, DisconnectCause::Dropped, EndCause::ChecksumPolicy);
         }
     }
 
-    /// Ends the connection and schedules the next attempt.
-    fn fail(&mut self, now: Instant, cause: DisconnectCause) {
-        // Every failure while the exchange is in maintenance waits as after maintenance (≥ 5 s,
-        // PROTOCOL.md §4), whether the read, the connect or the handshake failed.
+    /// Ends the connection and schedules the next attempt; `end` is counted by cause.
+    fn fail(&mut self, now: Instant, cause: DisconnectCause, end: EndCause) {
+        // A refused certificate is never retried at once; every failure while the exchange is
+        // in maintenance waits as after maintenance (≥ 5 s, PROTOCOL.md §4), whether the read,
+        // the connect or the handshake failed.
         let cause = if self.engine.maintenance() {
             DisconnectCause::Maintenance
+        } else if end.is_certificate() {
+            DisconnectCause::CertificateRejected
         } else {
             cause
         };
@@ -662,8 +689,14 @@ impl<P: Publisher, T: Transport, O: OrderLink<P>> EngineCore<P, T, O> {
         self.transport.close();
         self.connected = false;
         match cause {
-            DisconnectCause::ConnectFailed => self.counters.connect_failures += 1,
-            _ => self.counters.disconnects += 1,
+            DisconnectCause::ConnectFailed | DisconnectCause::CertificateRejected => {
+                self.counters.connect_failures += 1;
+                self.counters.connect_failures_by_cause.add(end);
+            }
+            _ => {
+                self.counters.disconnects += 1;
+                self.counters.disconnects_by_cause.add(end);
+            }
         }
         self.engine.requests_mut().clear_pending();
         self.engine.link(false);

@@ -1,10 +1,11 @@
 //! kspin-runtime: the engine core's busy-polling driver ([`driver`]), reconnect timing
-//! ([`backoff`]), pre-rendered requests ([`requests`]), the stats that leave the core
+//! ([`backoff`]), why each connection ended ([`cause`]), pre-rendered requests ([`requests`]), the stats that leave the core
 //! ([`stats`]), the per-stage latency stamps and histograms ([`stages`]), and frame capture
 //! ([`capture`]).
 
 pub mod backoff;
 pub mod capture;
+pub mod cause;
 pub mod discover;
 pub mod driver;
 pub mod engine;
@@ -16,6 +17,7 @@ pub mod stats;
 pub mod trading;
 
 pub use backoff::{Backoff, BackoffPolicy, DisconnectCause};
+pub use cause::{CauseCounts, EndCause, EndCauses, CAUSE_NAMES};
 pub use driver::{
     CoreConfig, CoreError, EngineCore, NoOrderLink, NoStrategies, OrderLink, Publisher,
 };

@@ -8,6 +8,8 @@
 use hdrhistogram::Histogram;
 
 use kspin_core::feed::FeedCounters;
+
+use crate::cause::{CauseCounts, EndCauses};
 use kspin_core::PipelineCounters;
 
 pub use kspin_core::pipeline::{DECODE_ERROR_KINDS, DECODE_ERROR_NAMES};
@@ -22,6 +24,10 @@ pub struct CoreCounters {
     pub reconnects: u64,
     pub connect_failures: u64,
     pub disconnects: u64,
+    /// `connect_failures` by cause (an attempt that never opened).
+    pub connect_failures_by_cause: CauseCounts,
+    /// `disconnects` by cause, plus `local_stop` (our own shutdown, not in `disconnects`).
+    pub disconnects_by_cause: CauseCounts,
     pub stalls: u64,
     pub pings_sent: u64,
     pub requests_sent: u64,
@@ -54,6 +60,8 @@ pub struct CoreStats {
     pub pipeline: PipelineCounters,
     pub core: CoreCounters,
     pub link: LinkState,
+    /// The order path's ends by cause (`None` without a live trading link).
+    pub order_link_causes: Option<EndCauses>,
     pub books_live: u32,
     pub books_resyncing: u32,
     /// Internal latency (frame read → decoded, applied, checked, published) over the last

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::book_tap::BookTap;
 use super::fault::FaultSpec;
 use super::pacer::PacingMode;
 use super::send_stamps::SendStamps;
@@ -49,6 +50,8 @@ pub struct SimConfig {
     /// Latency benchmarks: stamp every text frame sent on the first connection here (see
     /// [`SendStamps`]).
     pub send_stamps: Option<Arc<SendStamps>>,
+    /// Soaks: record the reference book after every book frame queued (see [`BookTap`]).
+    pub book_tap: Option<Arc<BookTap>>,
     /// Pin the venue thread to this core (latency benchmarks); `None` = not pinned.
     pub core: Option<usize>,
     /// The trading side (REST token endpoint, authenticated WebSocket, matching engine) on
@@ -72,6 +75,7 @@ impl Default for SimConfig {
             pacing: PacingMode::Sleep,
             start_paused: false,
             send_stamps: None,
+            book_tap: None,
             core: None,
             trading: Some(SimTradingConfig::default()),
         }

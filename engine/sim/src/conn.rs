@@ -303,6 +303,38 @@ impl Connection {
         self.cut();
     }
 
+    /// Cuts the connection in the middle of a record: what is queued goes out as far as the
+    /// socket takes it, then one more heartbeat frame of which only the first part of its TLS
+    /// record (plain: of the frame) is written, then TCP closes without close_notify. Best effort
+    /// on a non-blocking socket.
+    pub fn truncate_and_cut(&mut self) {
+        if let Session::Open(ws) = &mut self.session {
+            let _ = ws.flush();
+            let heartbeat = super::frames::HEARTBEAT.as_bytes();
+            let mut frame = vec![0x81, heartbeat.len() as u8];
+            frame.extend_from_slice(heartbeat);
+            let mut wire = Vec::new();
+            match ws.get_mut() {
+                VenueStream::Tls(s) => {
+                    // Whatever rustls still holds, then the new record: all but its last bytes.
+                    if s.conn.writer().write_all(&frame).is_ok() {
+                        while s.conn.wants_write() {
+                            if s.conn.write_tls(&mut wire).is_err() {
+                                break;
+                            }
+                        }
+                    }
+                    wire.truncate(wire.len().saturating_sub(7));
+                    let _ = s.sock.write(&wire);
+                }
+                VenueStream::Plain(tcp) => {
+                    let _ = tcp.write(&frame[..frame.len() / 2]);
+                }
+            }
+        }
+        self.cut();
+    }
+
     /// A clean close: WebSocket close frame, then TLS close_notify, then TCP shutdown. Best
     /// effort on a non-blocking socket (what does not fit the socket buffer is dropped).
     pub fn close_gracefully(&mut self) {

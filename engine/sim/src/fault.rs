@@ -15,6 +15,8 @@
 //!        | "deep" [":" COUNT]     send one valid frame nesting COUNT arrays (default 80000)
 //!        | "oversized" [":" SIZE] send one valid frame of SIZE bytes (default 2MiB)
 //!        | "tls-no-close-notify"  WebSocket close, then TCP close without TLS close_notify
+//!        | "truncate"             cut every connection in the middle of a TLS record (plain:
+//!                                 in the middle of a frame), without close_notify
 //!        | "maintenance:" DURATION  status `maintenance`, market frozen, then status `online`
 //!        | "refuse:" DURATION     close the listener: connections are refused, then accepted again
 //!        | "burst" [":" FACTOR "x"] [":" DURATION]  message rate × FACTOR (default 10) for
@@ -73,6 +75,8 @@ pub enum FaultKind {
     Deep(usize),
     Oversized(usize),
     TlsNoCloseNotify,
+    /// Every connection cut in the middle of a record (TLS) or a frame (plain).
+    Truncate,
     Maintenance(Duration),
     Refuse(Duration),
     Burst {
@@ -229,6 +233,7 @@ impl FromStr for FaultSpec {
             "drop" => no_args(FaultKind::Drop)?,
             "malformed" => no_args(FaultKind::Malformed)?,
             "tls-no-close-notify" => no_args(FaultKind::TlsNoCloseNotify)?,
+            "truncate" => no_args(FaultKind::Truncate)?,
             "stall" => FaultKind::Stall(need_duration(args)?),
             "maintenance" => FaultKind::Maintenance(need_duration(args)?),
             "refuse" => FaultKind::Refuse(need_duration(args)?),
@@ -300,7 +305,8 @@ impl FromStr for FaultSpec {
             other => {
                 return Err(bad(format!(
                     "unknown fault `{other}` (drop, stall, corrupt, malformed, deep, oversized, \
-                     tls-no-close-notify, maintenance, refuse, burst, ack-delay, reject, auth-drop)"
+                     tls-no-close-notify, truncate, maintenance, refuse, burst, ack-delay, reject, \
+                     auth-drop)"
                 )))
             }
         };
@@ -319,6 +325,7 @@ impl fmt::Display for FaultKind {
             FaultKind::Deep(n) => write!(f, "deep:{n}"),
             FaultKind::Oversized(n) => write!(f, "oversized:{n}B"),
             FaultKind::TlsNoCloseNotify => f.write_str("tls-no-close-notify"),
+            FaultKind::Truncate => f.write_str("truncate"),
             FaultKind::Maintenance(d) => write!(f, "maintenance:{}", fmt_duration(*d)),
             FaultKind::Refuse(d) => write!(f, "refuse:{}", fmt_duration(*d)),
             FaultKind::Burst { factor, duration } => {
@@ -477,6 +484,7 @@ mod tests {
             }
         );
         assert_eq!(p("auth-drop@4s").kind, FaultKind::AuthDrop);
+        assert_eq!(p("truncate@every:3s").kind, FaultKind::Truncate);
         for s in [
             "stall:3s@10s",
             "burst:4x:2s@every:3s",

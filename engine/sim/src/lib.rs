@@ -8,7 +8,8 @@
 //! the checksum computed from the decimal text on the wire, sharing no code with `kspin-core`, so
 //! tests against the venue check the engine against something it did not compute itself), frame
 //! text ([`frames`]), requests ([`requests`]), connections ([`conn`]), TLS ([`tls`]), pacing
-//! ([`pacer`]), the send-time side channel for latency benchmarks ([`send_stamps`]), faults
+//! ([`pacer`]), the send-time side channel for latency benchmarks ([`send_stamps`]), the
+//! reference book after every book frame for soaks ([`book_tap`]), faults
 //! ([`fault`]), the venue thread ([`venue_loop`]) and its handle ([`handle`]); and the trading
 //! side ([`trading`]): Kraken's REST token endpoint, the authenticated WebSocket endpoint with
 //! `executions`, `balances` and order entry, and a matching engine that trades one simulated
@@ -23,6 +24,7 @@
 /// Book depths Kraken's v2 `book` channel accepts (PROTOCOL.md §1.4).
 pub const SUPPORTED_DEPTHS: [u16; 5] = [10, 25, 100, 500, 1000];
 
+pub mod book_tap;
 pub mod config;
 pub mod conn;
 pub mod depth_view;
@@ -43,6 +45,7 @@ pub mod tls;
 pub mod trading;
 pub mod venue_loop;
 
+pub use book_tap::{BookTap, TapEntry};
 pub use config::{SimConfig, SimError};
 pub use fault::{FaultKind, FaultParseError, FaultSpec, FaultWhen};
 pub use handle::{MantissaLevels, SimVenue, VenueHandle};

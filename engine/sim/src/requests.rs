@@ -15,6 +15,7 @@ use tungstenite::Utf8Bytes;
 
 use crate::SUPPORTED_DEPTHS;
 
+use super::book_tap::BookTap;
 use super::conn::{Connection, Sent, TickerTrigger};
 use super::frames::{self, now_micros, ReqTimes};
 use super::pairs::SimPair;
@@ -28,6 +29,8 @@ pub struct RequestCtx<'a> {
     /// The configured pairs, index-aligned with the market's symbols.
     pub pairs: &'a [&'static SimPair],
     pub now: Instant,
+    /// Where the reference book after every snapshot goes (soaks).
+    pub tap: Option<&'a BookTap>,
 }
 
 /// Queues `text` on `conn`, counting it under `counter`.
@@ -241,7 +244,17 @@ fn book(ctx: &mut RequestCtx, conn: &mut Connection, req: &Req, params: &Value, 
             book.checksum(),
             now_micros(),
         );
-        reply(ctx, conn, &ctx.stats.book_snapshots, out);
+        let sent = send_text(
+            conn,
+            ctx.stats,
+            &ctx.stats.book_snapshots,
+            Utf8Bytes::from(out),
+            ctx.now,
+        );
+        if let (Some(tap), Sent::Queued) = (ctx.tap, sent) {
+            let book = ctx.state.views[vi].view.book();
+            tap.record(conn.connection_id, conn.text_frames_queued, index, book);
+        }
     }
 }
 

@@ -28,6 +28,7 @@ use super::frames::{self, now_micros};
 use super::market::StepOutcome;
 use super::pacer::{pacer_for, Pacer, PacingMode};
 use super::pairs::SimPair;
+use super::ref_book::RefBook;
 use super::requests::{self, send_text, RequestCtx};
 use super::rng::SimRng;
 use super::state::MarketState;
@@ -338,6 +339,7 @@ impl VenueLoop {
                         stats,
                         pairs: &self.pairs,
                         now,
+                        tap: self.cfg.book_tap.as_deref(),
                     };
                     requests::handle(&mut ctx, conn, &text, time_in);
                 }
@@ -365,6 +367,9 @@ impl VenueLoop {
         let shared = self.shared.clone();
         let mut state = shared.state();
         let mut book_frames: Vec<(u16, Utf8Bytes)> = Vec::new();
+        // With a book tap: the reference book after this step, per depth (soaks only).
+        let mut tapped: Vec<(u16, RefBook)> = Vec::new();
+        let tap = self.cfg.book_tap.clone();
         let mut text = String::new();
         for _ in 0..n {
             let micros = now_micros();
@@ -377,6 +382,7 @@ impl VenueLoop {
                 .iter()
                 .position(|t| t.is_none_or(|i| i == s));
             book_frames.clear();
+            tapped.clear();
             let MarketState {
                 market,
                 views,
@@ -398,6 +404,9 @@ impl VenueLoop {
                 text.clear();
                 frames::book(&mut text, false, pair, b, a, checksum, micros);
                 book_frames.push((slot.view.depth(), Utf8Bytes::from(text.clone())));
+                if tap.is_some() {
+                    tapped.push((slot.view.depth(), slot.view.book().clone()));
+                }
             }
             let trade_frame = (!self.outcome.trades.is_empty()).then(|| {
                 text.clear();
@@ -426,6 +435,11 @@ impl VenueLoop {
                             now,
                         );
                         corrupted_sent += (sent == Sent::Queued && corrupt_at.is_some()) as u64;
+                        let reference = tapped.iter().find(|(d, _)| *d == depth);
+                        if let (Some(tap), Some((_, book)), Sent::Queued) = (&tap, reference, sent)
+                        {
+                            tap.record(conn.connection_id, conn.text_frames_queued, s, book);
+                        }
                     }
                 }
                 if let Some(f) = &trade_frame {

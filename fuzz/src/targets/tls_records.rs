@@ -145,20 +145,26 @@ impl TlsFuzzKeys {
 }
 
 /// What RFC 8446 makes of an authenticated inner plaintext, with no rustls session behind the
-/// layer (so every post-handshake message is refused).
+/// layer (so every complete post-handshake message is refused).
 #[derive(Debug)]
 enum Expected {
-    /// Application data: the content (nothing is handed over when it is empty).
+    /// Application data: the content (nothing is handed over when it is empty); also a part of
+    /// a handshake message, kept for the next record (nothing handed over).
     Data(Vec<u8>),
     PeerClosed,
     Error(NetError),
-    /// Refused, whatever the reason, and nothing handed over: a handshake message, or an empty
-    /// inner plaintext (RFC 8446 §5.4 calls that unexpected_message; the layer refuses a record
-    /// that short by its length, before decrypting it, as a decryption failure).
+    /// Refused, whatever the reason, and nothing handed over: a complete handshake message, or
+    /// an empty inner plaintext (RFC 8446 §5.4 calls that unexpected_message; the layer refuses
+    /// a record that short by its length, before decrypting it, as a decryption failure).
     AnyError,
 }
 
-fn expected(inner: &[u8]) -> Expected {
+/// Largest handshake message body the layer joins (rustls's bound, engine/net/src/tls_record.rs).
+const MAX_HANDSHAKE_BODY: usize = 0xffff;
+
+/// The expectation for `inner`, given `pending`: the bytes of a handshake message split across
+/// records so far (updated when the record adds to it).
+fn expected(inner: &[u8], pending: &mut Vec<u8>) -> Expected {
     let tls = |failure| Expected::Error(NetError::Tls(failure));
     if inner.len() > MAX_PLAINTEXT + 1 {
         return tls(TlsFailure::RecordOverflow);
@@ -170,15 +176,32 @@ fn expected(inner: &[u8]) -> Expected {
         return tls(TlsFailure::UnexpectedMessage);
     };
     let content = &inner[..type_at];
+    // RFC 8446 §5.1: nothing may interleave with a handshake message split across records.
+    if !pending.is_empty() && inner[type_at] != CT_HANDSHAKE {
+        return tls(TlsFailure::UnexpectedMessage);
+    }
     match inner[type_at] {
         CT_APPLICATION_DATA => Expected::Data(content.to_vec()),
         CT_ALERT => match content {
             [_, 0] => Expected::PeerClosed,
             [_, description] => tls(TlsFailure::AlertReceived(*description)),
-            _ => tls(TlsFailure::UnexpectedMessage),
+            _ => tls(TlsFailure::DecodeError),
         },
-        CT_HANDSHAKE if content.is_empty() => Expected::Data(Vec::new()),
-        CT_HANDSHAKE => Expected::AnyError,
+        // RFC 8446 §5.1: no zero-length handshake fragments.
+        CT_HANDSHAKE if content.is_empty() => tls(TlsFailure::UnexpectedMessage),
+        CT_HANDSHAKE => {
+            pending.extend_from_slice(content);
+            if let [_, a, b, c, rest @ ..] = &pending[..] {
+                let len = usize::from(*a) << 16 | usize::from(*b) << 8 | usize::from(*c);
+                if len > MAX_HANDSHAKE_BODY {
+                    return tls(TlsFailure::DecodeError);
+                }
+                if rest.len() >= len {
+                    return Expected::AnyError;
+                }
+            }
+            Expected::Data(Vec::new())
+        }
         _ => tls(TlsFailure::UnexpectedMessage),
     }
 }
@@ -285,6 +308,7 @@ fn receive(
     let mut authenticated = false;
     let mut at = 0;
     let mut seq = 0u64;
+    let mut pending = Vec::new();
     loop {
         let len = RecordLayer::complete_record_len(&wire[at..]);
         assert_eq!(
@@ -320,7 +344,7 @@ fn receive(
             }
             Some(inner) => {
                 authenticated = true;
-                let expected = expected(&inner);
+                let expected = expected(&inner, &mut pending);
                 match &expected {
                     Expected::Data(content) => {
                         assert_eq!(outcome, Ok(RecordOutcome::Continue), "record {seq}");
@@ -351,6 +375,13 @@ fn receive(
                     );
                 }
             }
+        }
+        if outcome == Ok(RecordOutcome::Continue) {
+            assert_eq!(
+                receiver.handshake_pending(),
+                !pending.is_empty(),
+                "record {seq}: a split handshake message kept"
+            );
         }
         if outcome != Ok(RecordOutcome::Continue) {
             // An error or close_notify ends the connection: nothing after it is read.

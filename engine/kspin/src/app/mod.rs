@@ -2,6 +2,7 @@
 //! and allocate as they like, and call into the engine crates for the real work.
 
 pub mod backtest;
+pub mod causes;
 pub mod precision;
 pub mod record;
 pub mod replay;
@@ -11,4 +12,5 @@ pub mod replay_text;
 pub mod run;
 pub mod signals;
 pub mod sim;
+pub mod soak;
 pub mod trading;

@@ -225,6 +225,11 @@ fn run_inner(args: &RunArgs, registry: &Registry) -> Result<i32, RunError> {
         .map(|s| started + Duration::from_secs_f64(s.max(0.0)));
     let mut last_frames = 0u64;
     let mut last_at = started;
+    let mut cause_log = super::causes::CauseLog::default();
+    let mut trading_cause_log = super::causes::CauseLog::named("trading link ");
+    let venue_url = venue
+        .as_ref()
+        .map_or_else(|| config.venue.url.clone(), |v| v.url());
     loop {
         std::thread::sleep(Duration::from_millis(50));
         while let Some(s) = stats_rx.try_pop() {
@@ -235,6 +240,14 @@ fn run_inner(args: &RunArgs, registry: &Registry) -> Result<i32, RunError> {
             last_at = now;
             if !args.quiet && s.link != LinkState::Stopped {
                 eprintln!("{}", status_line(started.elapsed(), rate, &s, plan.len()));
+            }
+            for line in cause_log.changes(&s.core, &venue_url) {
+                eprintln!("{line}");
+            }
+            if let Some(causes) = &s.order_link_causes {
+                for line in trading_cause_log.changes_of(causes, "the trading endpoint") {
+                    eprintln!("{line}");
+                }
             }
         }
         if let Some(drain) = log_drain.as_mut() {
@@ -592,6 +605,8 @@ fn summary_json<O: kspin_runtime::OrderLink<Bus>>(
         "connects": c.connects,
         "connect_failures": c.connect_failures,
         "disconnects": c.disconnects,
+        "connect_failures_by_cause": super::causes::causes_json(&c.connect_failures_by_cause),
+        "disconnects_by_cause": super::causes::causes_json(&c.disconnects_by_cause),
         "stalls": c.stalls,
         "pings_sent": c.pings_sent,
         "latency_ns": {"p50": q(0.5), "p99": q(0.99), "p99_9": q(0.999), "max": lat.max(), "samples": lat.len()},

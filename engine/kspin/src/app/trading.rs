@@ -380,6 +380,8 @@ pub fn live_json(link: &LiveLink, plan: &[SymbolPlan]) -> Value {
             "connects": l.connects,
             "disconnects": l.disconnects,
             "connect_failures": l.connect_failures,
+            "disconnects_by_cause": super::causes::causes_json(&l.disconnects_by_cause),
+            "connect_failures_by_cause": super::causes::causes_json(&l.connect_failures_by_cause),
             "stalls": l.stalls,
             "token_requests": l.token_requests,
             "token_failures": l.token_unreachable + l.token_refused + l.token_bad_response + l.token_timeouts,

@@ -31,6 +31,7 @@ use quanta::{Clock, Instant};
 use super::latency::{OrderLatency, OrderPoint, OrderStamps};
 use super::token::TokenSource;
 use crate::backoff::{Backoff, BackoffPolicy, DisconnectCause};
+use crate::cause::{CauseCounts, EndCause, EndCauses};
 use crate::driver::{OrderLink, Publisher};
 use crate::engine::{Engine, RecentFrames};
 use crate::stages::Stage;
@@ -93,6 +94,10 @@ pub struct LinkCounters {
     pub connects: u64,
     pub connect_failures: u64,
     pub disconnects: u64,
+    /// `connect_failures` by cause (an attempt that never opened).
+    pub connect_failures_by_cause: CauseCounts,
+    /// `disconnects` by cause.
+    pub disconnects_by_cause: CauseCounts,
     pub stalls: u64,
     /// Subscriptions the venue refused (a bad or expired token).
     pub subscribe_refused: u64,
@@ -385,9 +390,15 @@ impl<T: Transport, K: TokenSource> TradingLink<T, K> {
         (io, &mut self.session)
     }
 
-    /// Ends the connection and schedules the next attempt.
-    fn fail(&mut self, now: Instant, cause: DisconnectCause) {
+    /// Ends the connection and schedules the next attempt; `end` is counted by cause.
+    fn fail(&mut self, now: Instant, cause: DisconnectCause, end: EndCause) {
         let was_open = matches!(self.phase, Phase::Open { .. });
+        // A refused certificate is never retried at once.
+        let cause = if end.is_certificate() {
+            DisconnectCause::CertificateRejected
+        } else {
+            cause
+        };
         self.transport.close();
         self.connected = false;
         self.healthy = false;
@@ -396,8 +407,14 @@ impl<T: Transport, K: TokenSource> TradingLink<T, K> {
         self.last_dead_man = None;
         self.deferred_len = 0;
         match cause {
-            DisconnectCause::ConnectFailed if !was_open => self.counters.connect_failures += 1,
-            _ => self.counters.disconnects += 1,
+            DisconnectCause::ConnectFailed | DisconnectCause::CertificateRejected if !was_open => {
+                self.counters.connect_failures += 1;
+                self.counters.connect_failures_by_cause.add(end);
+            }
+            _ => {
+                self.counters.disconnects += 1;
+                self.counters.disconnects_by_cause.add(end);
+            }
         }
         let mut io = DeferredIo {
             buf: &mut [],
@@ -431,7 +448,7 @@ impl<T: Transport, K: TokenSource> TradingLink<T, K> {
                     self.connected = true;
                     match self.transport.connect() {
                         Ok(()) => self.phase = Phase::Handshaking { since: now },
-                        Err(_) => self.fail(now, DisconnectCause::ConnectFailed),
+                        Err(e) => self.fail(now, DisconnectCause::ConnectFailed, EndCause::of(&e)),
                     }
                 }
                 Err(failure) => {
@@ -440,7 +457,7 @@ impl<T: Transport, K: TokenSource> TradingLink<T, K> {
                         TokenFailure::Refused => self.counters.token_refused += 1,
                         TokenFailure::BadResponse => self.counters.token_bad_response += 1,
                     }
-                    self.fail(now, DisconnectCause::ConnectFailed);
+                    self.fail(now, DisconnectCause::ConnectFailed, EndCause::TokenFailed);
                     // No instant retries against a REST endpoint that just failed (a refused key
                     // stays refused): at least the backoff's first delay.
                     if let Phase::Waiting { until } = self.phase {
@@ -454,7 +471,7 @@ impl<T: Transport, K: TokenSource> TradingLink<T, K> {
             Some(_) => {} // an answer to an abandoned request
             None if now.duration_since(since) >= self.cfg.token_timeout => {
                 self.counters.token_timeouts += 1;
-                self.fail(now, DisconnectCause::ConnectFailed);
+                self.fail(now, DisconnectCause::ConnectFailed, EndCause::TokenFailed);
             }
             None => {}
         }
@@ -472,15 +489,19 @@ impl<T: Transport, K: TokenSource> TradingLink<T, K> {
                 let (mut io, session) = self.direct_io();
                 let subscribed = session.link_up(text.as_bytes(), &mut io);
                 if !subscribed || io.failed {
-                    self.fail(now, DisconnectCause::Dropped);
+                    self.fail(now, DisconnectCause::Dropped, EndCause::IoError);
                 }
             }
             Ok(HandshakeState::InProgress) => {
                 if now.duration_since(since) >= self.cfg.connect_timeout {
-                    self.fail(now, DisconnectCause::ConnectFailed);
+                    self.fail(
+                        now,
+                        DisconnectCause::ConnectFailed,
+                        EndCause::ConnectTimeout,
+                    );
                 }
             }
-            Err(_) => self.fail(now, DisconnectCause::ConnectFailed),
+            Err(e) => self.fail(now, DisconnectCause::ConnectFailed, EndCause::of(&e)),
         }
     }
 
@@ -513,12 +534,16 @@ impl<T: Transport, K: TokenSource> TradingLink<T, K> {
         if frames > 0 {
             self.last_rx = now;
         }
-        if result.is_err() {
-            return self.fail(now, DisconnectCause::Dropped);
+        if let Err(e) = result {
+            return self.fail(now, DisconnectCause::Dropped, EndCause::of(&e));
         }
         if refused {
             self.counters.subscribe_refused += 1;
-            return self.fail(now, DisconnectCause::ConnectFailed);
+            return self.fail(
+                now,
+                DisconnectCause::ConnectFailed,
+                EndCause::SubscribeRefused,
+            );
         }
         self.send_deferred(now);
         if !self.connected {
@@ -526,11 +551,15 @@ impl<T: Transport, K: TokenSource> TradingLink<T, K> {
         }
         if now.duration_since(self.last_rx) >= self.cfg.stall_timeout {
             self.counters.stalls += 1;
-            return self.fail(now, DisconnectCause::Dropped);
+            return self.fail(now, DisconnectCause::Dropped, EndCause::Stall);
         }
         if !self.session.is_ready() && now.duration_since(since) >= self.cfg.subscribe_timeout {
             self.counters.subscribe_refused += 1;
-            return self.fail(now, DisconnectCause::ConnectFailed);
+            return self.fail(
+                now,
+                DisconnectCause::ConnectFailed,
+                EndCause::SubscribeRefused,
+            );
         }
         if self.session.is_ready() {
             if !self.healthy {
@@ -548,7 +577,7 @@ impl<T: Transport, K: TokenSource> TradingLink<T, K> {
                 .is_some_and(|bytes| self.transport.send_text(bytes).is_ok());
             self.last_tx = now;
             if !sent {
-                return self.fail(now, DisconnectCause::Dropped);
+                return self.fail(now, DisconnectCause::Dropped, EndCause::IoError);
             }
             self.counters.pings_sent += 1;
         }
@@ -565,7 +594,7 @@ impl<T: Transport, K: TokenSource> TradingLink<T, K> {
             self.kill_sent = sent;
             self.last_tx = now;
             if failed {
-                return self.fail(now, DisconnectCause::Dropped);
+                return self.fail(now, DisconnectCause::Dropped, EndCause::IoError);
             }
         }
         let due = self
@@ -580,7 +609,7 @@ impl<T: Transport, K: TokenSource> TradingLink<T, K> {
             }
             self.last_dead_man = Some(now);
             if failed {
-                self.fail(now, DisconnectCause::Dropped);
+                self.fail(now, DisconnectCause::Dropped, EndCause::IoError);
             }
         }
     }
@@ -588,7 +617,7 @@ impl<T: Transport, K: TokenSource> TradingLink<T, K> {
     /// Writes the requests the session made during the read.
     fn send_deferred(&mut self, now: Instant) {
         let mut at = 0;
-        let mut failed = false;
+        let mut failed = None;
         while at + 4 <= self.deferred_len {
             let mut len = [0u8; 4];
             len.copy_from_slice(&self.deferred[at..at + 4]);
@@ -596,16 +625,20 @@ impl<T: Transport, K: TokenSource> TradingLink<T, K> {
             let Some(frame) = self.deferred.get(at + 4..at + 4 + len) else {
                 break;
             };
-            if !self.connected || self.transport.send_text(frame).is_err() {
-                failed = true;
+            if !self.connected {
+                failed = Some(EndCause::IoError);
+                break;
+            }
+            if let Err(e) = self.transport.send_text(frame) {
+                failed = Some(EndCause::of(&e));
                 break;
             }
             self.last_tx = now;
             at += 4 + len;
         }
         self.deferred_len = 0;
-        if failed && self.connected {
-            self.fail(now, DisconnectCause::Dropped);
+        if let (Some(end), true) = (failed, self.connected) {
+            self.fail(now, DisconnectCause::Dropped, end);
         }
     }
 
@@ -646,7 +679,7 @@ impl<T: Transport, K: TokenSource> TradingLink<T, K> {
         self.flush_updates(publisher);
         if failed {
             let now = self.clock.now();
-            self.fail(now, DisconnectCause::Dropped);
+            self.fail(now, DisconnectCause::Dropped, EndCause::IoError);
         }
     }
 
@@ -703,8 +736,10 @@ impl<P: Publisher, T: Transport, K: TokenSource> OrderLink<P> for TradingLink<T,
         }
         self.take_orders(engine);
         let open = self.connected && matches!(self.phase, Phase::Open { .. });
-        if open && self.transport.flush().is_err() {
-            self.fail(now, DisconnectCause::Dropped);
+        if open {
+            if let Err(e) = self.transport.flush() {
+                self.fail(now, DisconnectCause::Dropped, EndCause::of(&e));
+            }
         }
     }
 
@@ -731,5 +766,12 @@ impl<P: Publisher, T: Transport, K: TokenSource> OrderLink<P> for TradingLink<T,
         self.connected = false;
         let (_, publisher, _) = engine.order_view();
         self.flush_updates(publisher);
+    }
+
+    fn end_causes(&self) -> Option<EndCauses> {
+        Some(EndCauses {
+            disconnects: self.counters.disconnects_by_cause,
+            connect_failures: self.counters.connect_failures_by_cause,
+        })
     }
 }

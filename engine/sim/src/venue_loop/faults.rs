@@ -65,6 +65,12 @@ impl VenueLoop {
                     StatsCounters::add(&self.shared.stats.connections_cut, 1);
                 }
             }
+            FaultKind::Truncate => {
+                for c in self.conns.iter_mut().filter(|c| !c.is_closed()) {
+                    c.truncate_and_cut();
+                    StatsCounters::add(&self.shared.stats.connections_cut, 1);
+                }
+            }
             FaultKind::Stall(d) => {
                 self.stall_until = Some(now + d);
             }
