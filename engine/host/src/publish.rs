@@ -113,6 +113,8 @@ pub struct Bus {
     logs: LogDrain,
     log_drain_taken: bool,
     counters: BusCounters,
+    /// Per-lane figures for the metrics thread, when attached ([`Bus::attach_taps`]).
+    taps: Option<telemetry::LaneTapWriter>,
 }
 
 impl std::fmt::Debug for Bus {
@@ -158,6 +160,7 @@ impl Bus {
             logs: LogDrain::new(symbols.to_vec()),
             log_drain_taken: false,
             counters: BusCounters::default(),
+            taps: None,
         }
     }
 
@@ -605,5 +608,6 @@ impl Bus {
 }
 
 mod feed_sink;
+pub mod telemetry;
 #[cfg(test)]
 mod tests;

@@ -1,7 +1,7 @@
 //! kspin-runtime: the engine core's busy-polling driver ([`driver`]), reconnect timing
 //! ([`backoff`]), pre-rendered requests ([`requests`]), the stats that leave the core
-//! ([`stats`]), the per-stage latency stamps and histograms ([`stages`]), and frame capture
-//! ([`capture`]).
+//! ([`stats`]), the per-stage latency stamps and histograms ([`stages`]), the telemetry taps the
+//! metrics thread reads ([`telemetry`]), and frame capture ([`capture`]).
 
 pub mod backoff;
 pub mod capture;
@@ -12,6 +12,7 @@ pub mod plan;
 pub mod requests;
 pub mod stages;
 pub mod stats;
+pub mod telemetry;
 pub mod trading;
 
 pub use backoff::{Backoff, BackoffPolicy, DisconnectCause};
@@ -21,4 +22,5 @@ pub use driver::{
 pub use engine::{Engine, EngineConfig, FrameTally, RecentFrames};
 pub use plan::SymbolPlan;
 pub use stages::{FrameStamps, Span, Stage, StageClock, StageHistograms, SPANS};
-pub use stats::{CoreCounters, CoreStats, LatencyRecorder, LinkState};
+pub use stats::{CoreCounters, CoreStats, LatencyBuckets, LatencyRecorder, LinkState};
+pub use telemetry::{BookTop, TapConfig, TapReader, TradePrint};

@@ -29,6 +29,7 @@ use kspin_net::{HandshakeState, Transport};
 use quanta::{Clock, Instant};
 
 use super::latency::{OrderLatency, OrderPoint, OrderStamps};
+use super::telemetry::TradingTapWriter;
 use super::token::TokenSource;
 use crate::backoff::{Backoff, BackoffPolicy, DisconnectCause};
 use crate::driver::{OrderLink, Publisher};
@@ -285,6 +286,8 @@ pub struct TradingLink<T: Transport, K: TokenSource> {
     counters: LinkCounters,
     ping_buf: [u8; 64],
     ping_id: u64,
+    /// Where [`OrderLink::telemetry`] publishes, when something reads it.
+    taps: Option<TradingTapWriter>,
 }
 
 impl<T: Transport, K: TokenSource> TradingLink<T, K> {
@@ -324,6 +327,7 @@ impl<T: Transport, K: TokenSource> TradingLink<T, K> {
             counters: LinkCounters::default(),
             ping_buf: [0; 64],
             ping_id: 1 << 40,
+            taps: None,
             clock,
             cfg,
         })
@@ -331,6 +335,12 @@ impl<T: Transport, K: TokenSource> TradingLink<T, K> {
 
     pub fn session(&self) -> &TradingSession {
         &self.session
+    }
+
+    /// Publishes the link's figures into `taps` at every telemetry tick
+    /// ([`super::telemetry`]). Start-up only.
+    pub fn attach_taps(&mut self, taps: TradingTapWriter) {
+        self.taps = Some(taps);
     }
 
     pub fn counters(&self) -> &LinkCounters {
@@ -722,5 +732,12 @@ impl<P: Publisher, T: Transport, K: TokenSource> OrderLink<P> for TradingLink<T,
         self.connected = false;
         let (_, publisher, _) = engine.order_view();
         self.flush_updates(publisher);
+    }
+
+    fn telemetry(&mut self) {
+        let state = self.state();
+        if let Some(taps) = &mut self.taps {
+            taps.publish(state, &self.counters, &self.session, &self.latency);
+        }
     }
 }
