@@ -1,6 +1,8 @@
 //! The `kspin` commands. These run off the engine core: they parse arguments, read files, print
 //! and allocate as they like, and call into the engine crates for the real work.
 
+pub mod logging;
+pub mod operators;
 pub mod precision;
 pub mod record;
 pub mod replay;
@@ -8,4 +10,5 @@ pub mod replay_report;
 pub mod run;
 pub mod signals;
 pub mod sim;
+pub mod top;
 pub mod trading;

@@ -47,6 +47,10 @@ pub struct RunArgs {
     /// configuration, before any order leaves for the exchange (paper trading otherwise).
     #[arg(long)]
     pub live: bool,
+    /// Metrics, the terminal dashboard and structured logs (`--metrics`, `--tui`, `--log-format`,
+    /// `--log-file`).
+    #[command(flatten)]
+    pub ops: super::operators::OperatorArgs,
 }
 
 /// Why `kspin run` could not start.
@@ -79,6 +83,8 @@ pub enum RunError {
     Panicked,
     #[error("{0}")]
     Trading(#[from] super::trading::TradingError),
+    #[error("{0}")]
+    Operators(#[from] super::operators::OperatorsError),
 }
 
 /// Runs `kspin run`; returns the exit code.
@@ -168,6 +174,8 @@ fn run_inner(args: &RunArgs, registry: &Registry) -> Result<i32, RunError> {
         (None, None)
     };
     let mut core = EngineCore::with_orders(core_cfg, bus, transport, link, clock)?;
+    let mut ops =
+        super::operators::Operators::start(&args.ops, &config, &plan, &mut core, &mut log_drain)?;
 
     if config.engine.lock_memory {
         eprintln!("kspin: memory: {}", kspin_tuning::process::lock_memory());
@@ -228,6 +236,7 @@ fn run_inner(args: &RunArgs, registry: &Registry) -> Result<i32, RunError> {
     loop {
         std::thread::sleep(Duration::from_millis(50));
         while let Some(s) = stats_rx.try_pop() {
+            ops.on_core_stats(&s);
             let now = Instant::now();
             let rate = (s.feed.frames.saturating_sub(last_frames)) as f64
                 / now.duration_since(last_at).as_secs_f64().max(1e-9);
@@ -258,6 +267,7 @@ fn run_inner(args: &RunArgs, registry: &Registry) -> Result<i32, RunError> {
     for host in running {
         host_reports.push(host.join()?);
     }
+    ops.finish(&mut stats_rx);
     if let Some(drain) = log_drain.as_mut() {
         print_logs(drain, args.quiet);
     }

@@ -2,7 +2,7 @@
 //! loops poll to stop cleanly (summary printed, threads joined, captures closed); SIGUSR1 throws
 //! the kill switch of live trading (`kspin kill --pid PID` sends it).
 //!
-//! Owns [`install`], [`interrupted`], [`kill_requested`] and [`send_kill`]. Invariants: the handler only stores to an atomic, which
+//! Owns [`install`], [`interrupted`], [`interrupt`], [`kill_requested`] and [`send_kill`]. Invariants: the handler only stores to an atomic, which
 //! is async-signal-safe; installing it twice is harmless. It never runs on the engine core.
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -28,6 +28,12 @@ pub fn install() {
             libc::signal(signal, handler);
         }
     }
+}
+
+/// Asks the running command to stop as if SIGINT had arrived (the dashboard's `q`: the
+/// terminal is in raw mode there, so Ctrl-C is a key, not a signal).
+pub fn interrupt() {
+    INTERRUPTED.store(true, Ordering::SeqCst);
 }
 
 /// Whether SIGINT or SIGTERM arrived since start-up.

@@ -13,8 +13,10 @@ use serde::Deserialize;
 
 use kspin_core::book::SUPPORTED_DEPTHS;
 
+pub mod metrics;
 pub mod trading;
 
+pub use metrics::MetricsConfig;
 pub use trading::{LimitsConfig, TradingConfig, TradingMode};
 
 /// Kraken's public v2 endpoint (PROTOCOL.md §1.1).
@@ -62,6 +64,8 @@ pub struct Config {
     pub strategies: Vec<StrategyConfig>,
     /// Paper or live order execution, and the pre-trade limits.
     pub trading: TradingConfig,
+    /// The Prometheus endpoint.
+    pub metrics: MetricsConfig,
 }
 
 /// Where to connect.
@@ -196,6 +200,7 @@ impl Default for Config {
             // uses without --config) adds one of each built-in.
             strategies: Vec::new(),
             trading: TradingConfig::default(),
+            metrics: MetricsConfig::default(),
         }
     }
 }
@@ -345,6 +350,7 @@ impl Config {
 
     /// Semantic checks beyond the TOML shape.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        self.metrics.validate()?;
         let url = self.venue.url.as_str();
         if url != "sim" && !url.starts_with("ws://") && !url.starts_with("wss://") {
             return Err(invalid(
