@@ -3,8 +3,8 @@
 //! pipeline, bus and strategy host on one thread with a scripted clock.
 //!
 //! Owns: [`registry`] (the built-ins' registrations), the built-ins
-//! ([`spread_monitor`], [`trade_flow`], [`candles`], [`sma_cross`], [`whale_alert`]) and the
-//! shared [`candle`] aggregation. Invariants: every built-in sizes its buffers from its
+//! ([`spread_monitor`], [`trade_flow`], [`candles`], [`sma_cross`], [`whale_alert`],
+//! [`quoter`]) and the shared [`candle`] aggregation. Invariants: every built-in sizes its buffers from its
 //! parameters at construction and never allocates, blocks or uses `f64` per event; output goes
 //! only through `Context::log`, `Context::submit` and `Strategy::summary`.
 
@@ -12,6 +12,7 @@
 
 pub mod candle;
 pub mod candles;
+pub mod quoter;
 pub mod registry;
 pub mod sma_cross;
 pub mod spread_monitor;

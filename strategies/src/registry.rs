@@ -6,7 +6,7 @@
 
 use kspin_api::Registry;
 
-use crate::{candles, sma_cross, spread_monitor, trade_flow, whale_alert};
+use crate::{candles, quoter, sma_cross, spread_monitor, trade_flow, whale_alert};
 
 /// Adds every built-in strategy to `registry`.
 pub fn register_builtins(registry: &mut Registry) -> Result<(), kspin_api::BuildError> {
@@ -35,6 +35,11 @@ pub fn register_builtins(registry: &mut Registry) -> Result<(), kspin_api::Build
             whale_alert::NAME,
             "alerts on trades above a notional",
             whale_alert::WhaleAlert::from_params,
+        )?
+        .register(
+            quoter::NAME,
+            "two-sided post-only quotes with amends, IOC takes and a position limit",
+            quoter::Quoter::from_params,
         )?;
     Ok(())
 }

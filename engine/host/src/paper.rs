@@ -13,8 +13,9 @@
 //! - **Taking**: an accepted order is answered `Accepted`, then, if marketable, walks the
 //!   opposite side best first for at most [`MAX_WALK_LEVELS`] levels, one `Filled` per level at
 //!   that level's price for `min(remaining, level qty)` (a limit order stops at its limit). A
-//!   market order's unfilled remainder is `Cancelled` (immediate-or-cancel); a limit order's
-//!   remainder rests.
+//!   market order's unfilled remainder is `Cancelled` (immediate-or-cancel), and so is that of a
+//!   limit order with [`TimeInForce::Ioc`]; any other limit order's remainder rests (a
+//!   [`TimeInForce::Gtd`] expiry is not modelled).
 //! - **Resting**: on each later book state of its symbol (the bus counts book versions), a
 //!   resting buy at `L` fills at `L` for `min(remaining, sum of ask qty at prices <= L)` (sells
 //!   mirror this); `remaining == 0` ends it.
@@ -27,7 +28,7 @@
 
 use kspin_api::{
     BookSide, ClientOrderId, OrderIntent, OrderRequest, OrderType, OrderUpdate, Price, Qty,
-    RejectReason, Side, SymbolId, SystemStatus,
+    RejectReason, Side, SymbolId, SystemStatus, TimeInForce,
 };
 
 use super::BookSource;
@@ -268,7 +269,7 @@ impl PaperTrader {
         if remaining.0 == 0 {
             return;
         }
-        if market {
+        if market || intent.tif == TimeInForce::Ioc {
             return self.emit(OrderUpdate::cancelled(id, symbol, remaining), out);
         }
         let version = versions.get(symbol.index()).copied().unwrap_or(0);
@@ -575,6 +576,34 @@ mod tests {
             out,
             vec![OrderUpdate::rejected(id, S, RejectReason::UnknownOrder)]
         );
+    }
+
+    #[test]
+    fn an_ioc_limit_order_takes_to_its_limit_and_cancels_the_rest() {
+        let books = book();
+        let mut t = PaperTrader::new();
+        let id = ClientOrderId(4);
+        let ioc = OrderIntent::limit(S, Side::Buy, Price(102), Qty(10)).with_tif(TimeInForce::Ioc);
+        assert_eq!(
+            run(&mut t, &books, new(4, ioc)),
+            vec![
+                OrderUpdate::accepted(id, S),
+                OrderUpdate::filled(id, S, Price(101), Qty(3), Qty(7)),
+                OrderUpdate::filled(id, S, Price(102), Qty(4), Qty(3)),
+                OrderUpdate::cancelled(id, S, Qty(3)),
+            ]
+        );
+        // Not marketable at all: nothing rests either.
+        let id = ClientOrderId(5);
+        let ioc = OrderIntent::limit(S, Side::Sell, Price(105), Qty(2)).with_tif(TimeInForce::Ioc);
+        assert_eq!(
+            run(&mut t, &books, new(5, ioc)),
+            vec![
+                OrderUpdate::accepted(id, S),
+                OrderUpdate::cancelled(id, S, Qty(2)),
+            ]
+        );
+        assert_eq!(t.open_orders(), 0);
     }
 
     #[test]

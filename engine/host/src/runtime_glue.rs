@@ -42,6 +42,18 @@ impl Publisher for Bus {
         self.publish_taps();
     }
 
+    fn order_link(&mut self, ready: bool) {
+        self.publish_connection(ConnectionStatus {
+            link: Link::Private,
+            state: if ready {
+                LinkState::Connected
+            } else {
+                LinkState::Disconnected
+            },
+            system: SystemStatus::Unknown,
+        });
+    }
+
     fn link(&mut self, up: bool) {
         self.publish_connection(ConnectionStatus {
             link: Link::Public,

@@ -71,6 +71,9 @@ pub trait Publisher: FeedSink {
     /// Never blocks: a full ring drops.
     #[inline]
     fn telemetry(&mut self, _feed: &Feed) {}
+    /// The order path became ready (`true`: connected, authenticated and reconciled, orders go
+    /// out) or stopped being ready.
+    fn order_link(&mut self, _ready: bool) {}
 }
 
 /// The order path of the engine core: a second connection the driver polls in the same loop

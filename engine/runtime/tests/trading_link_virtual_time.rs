@@ -33,6 +33,8 @@ const EPOCH_NS: u64 = 1_796_415_480_000_000_000;
 struct Strategies {
     waiting: Vec<(usize, OrderMessage)>,
     updates: Vec<(usize, OrderUpdate)>,
+    /// What the link said about the order path, in order.
+    order_link: Vec<bool>,
 }
 
 impl FeedSink for Strategies {}
@@ -46,6 +48,9 @@ impl Publisher for Strategies {
     fn order_update(&mut self, strategy: usize, update: OrderUpdate) -> bool {
         self.updates.push((strategy, update));
         true
+    }
+    fn order_link(&mut self, ready: bool) {
+        self.order_link.push(ready);
     }
 }
 
@@ -296,6 +301,12 @@ fn a_stall_or_a_refused_subscription_ends_the_connection_and_a_fresh_token_is_fe
     let down = run.run_until(20_000, |r| r.link.state() != TradingLinkState::Ready);
     assert_eq!(down - ready, 10_000);
     assert_eq!(run.link.counters().stalls, 1);
+    run.step();
+    assert_eq!(
+        run.engine.publisher().order_link,
+        [true, false],
+        "strategies were told"
+    );
     assert!(!run.link.session().is_ready());
     // Reconnects with a new token; the venue refuses the subscription this time.
     run.run_until(1_000, |r| r.link.state() == TradingLinkState::Reconciling);

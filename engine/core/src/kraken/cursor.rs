@@ -72,6 +72,25 @@ impl<'a> Cur<'a> {
         }
     }
 
+    /// The whole frame as text, once the scanner has consumed every byte of it through this
+    /// cursor's methods; `None` while any byte is left.
+    ///
+    /// This is the one place the scanner's ASCII invariant is relied on (the decoder skips a
+    /// UTF-8 pass for accepted frames): every method of `Cur` admits only ASCII bytes, so a frame
+    /// consumed to its end is ASCII. The `decode_frame` fuzz target and the differential tests
+    /// run this with debug assertions on.
+    #[inline(always)]
+    pub(super) fn into_text(self) -> Option<&'a str> {
+        if self.i != self.b.len() {
+            return None;
+        }
+        debug_assert!(self.b.is_ascii(), "the scanner consumed a non-ASCII byte");
+        // SAFETY: `self.i == self.b.len()`: every byte of `self.b` was consumed by a method of
+        // `Cur`, each of which admits only ASCII (module invariant; strings stop at any byte
+        // above 0x7f), and ASCII is valid UTF-8.
+        Some(unsafe { core::str::from_utf8_unchecked(self.b) })
+    }
+
     #[inline(always)]
     pub(super) fn str_bytes(&mut self) -> Option<&'a [u8]> {
         let (start, len) = self.string()?;

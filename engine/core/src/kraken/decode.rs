@@ -127,13 +127,10 @@ impl Decoder {
         }
         self.arena.clear();
         if self.fast_path {
-            if let Some(scanned) = scan::scan(&mut self.arena, frame) {
-                debug_assert!(frame.is_ascii(), "the scanner accepted a non-ASCII frame");
-                // SAFETY: `scan` accepts only frames whose every byte it checked to be ASCII (see
-                // its docs), and ASCII is valid UTF-8. This skips a second pass over the frame
-                // (~150 instructions per 210-byte book update, measured with callgrind in
-                // bench/results/engine_path.md).
-                let text = unsafe { core::str::from_utf8_unchecked(frame) };
+            // An accepted frame comes back as text without a second UTF-8 pass (~150
+            // instructions per 210-byte book update, bench/results/engine_path.md): the scanner's
+            // cursor proves it ASCII (`cursor.rs`, `Cur::into_text`).
+            if let Some((scanned, text)) = scan::scan(&mut self.arena, frame) {
                 let arena = &self.arena;
                 let texts = Texts {
                     frame: text,

@@ -64,11 +64,11 @@ fn live_prefix(c: &mut Cur<'_>) -> Option<(Chan, UpdateKind)> {
 /// Decodes a plain `book` or `trade` frame into `arena`, or declines with `None`.
 /// `arena` must be cleared by the caller; on `None` it holds garbage and must be cleared again.
 ///
-/// Accepting a frame proves it is ASCII, hence UTF-8: every byte is consumed by a check that
-/// admits only ASCII (literals, structural bytes and whitespace, number grammar, and strings,
-/// which stop at any byte above 0x7f), and trailing bytes other than whitespace decline. The
-/// decoder relies on this to skip a separate UTF-8 pass on the fast path.
-pub(crate) fn scan(arena: &mut Arena, frame: &[u8]) -> Option<Scanned> {
+/// An accepted frame comes back as text: every byte is consumed by the cursor, which admits
+/// only ASCII (literals, structural bytes and whitespace, number grammar, and strings, which stop
+/// at any byte above 0x7f), and trailing bytes other than whitespace decline; `Cur::into_text`
+/// turns the fully consumed frame into `&str` without a second UTF-8 pass.
+pub(crate) fn scan<'a>(arena: &mut Arena, frame: &'a [u8]) -> Option<(Scanned, &'a str)> {
     let mut c = Cur { b: frame, i: 0 };
     c.eat(b'{')?;
     let (mut chan, mut kind, mut data) = (None, None, false);
@@ -119,10 +119,11 @@ pub(crate) fn scan(arena: &mut Arena, frame: &[u8]) -> Option<Scanned> {
     if c.peek_ws().is_some() || !data {
         return None;
     }
-    Some(match chan? {
+    let scanned = match chan? {
         Chan::Book => Scanned::Book(kind?),
         Chan::Trade => Scanned::Trade(kind?),
-    })
+    };
+    Some((scanned, c.into_text()?))
 }
 
 /// `[` element (`,` element)* `]`, calling `each` for every element.

@@ -616,7 +616,7 @@ mod tests {
 
     #[test]
     fn the_example_configs_parse() {
-        for name in ["kspin.toml", "kspin.kraken.toml"] {
+        for name in ["kspin.toml", "kspin.kraken.toml", "kspin.trading.toml"] {
             let path: PathBuf = [env!("CARGO_MANIFEST_DIR"), "..", "..", name]
                 .iter()
                 .collect();

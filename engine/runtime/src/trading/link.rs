@@ -265,6 +265,8 @@ pub struct TradingLink<T: Transport, K: TokenSource> {
     connected: bool,
     /// The current connection reached a reconciled session.
     healthy: bool,
+    /// What the publisher was last told about the order path (`Publisher::order_link`).
+    told_ready: bool,
     backoff: Backoff,
     clock: Clock,
     origin: Instant,
@@ -311,6 +313,7 @@ impl<T: Transport, K: TokenSource> TradingLink<T, K> {
             phase: Phase::Waiting { until: now },
             connected: false,
             healthy: false,
+            told_ready: false,
             origin: now,
             origin_raw: clock.raw(),
             last_rx: now,
@@ -621,6 +624,12 @@ impl<T: Transport, K: TokenSource> TradingLink<T, K> {
     fn take_orders<P: Publisher>(&mut self, engine: &mut Engine<P>) {
         let now_ns = self.now_ns();
         let (feed, publisher, recent) = engine.order_view();
+        let ready = self.session.is_ready();
+        if ready != self.told_ready {
+            // Strategies hear when orders can go out, and when they cannot.
+            self.told_ready = ready;
+            publisher.order_link(ready);
+        }
         let connected = self.connected && matches!(self.phase, Phase::Open { .. });
         let failed = {
             let clock = &self.clock;
