@@ -9,7 +9,8 @@
 //! timestamp travels as the bytes the venue sent, parsed by the reader); publishing at the
 //! interval also gives the publisher and the order path their turn to publish their own figures
 //! ([`crate::Publisher::telemetry`], [`crate::OrderLink::telemetry`]). Never on by itself: `kspin
-//! run` attaches taps only when something reads them (`--metrics`, `--tui`).
+//! run` attaches them for its operators' thread (metrics, dashboard, structured events); an engine
+//! without taps (replay, tests) skips every tick.
 
 use std::time::Duration;
 

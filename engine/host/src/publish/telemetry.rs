@@ -79,8 +79,9 @@ impl Bus {
         })
     }
 
-    /// One telemetry tick (the runtime's `Publisher::telemetry`).
-    pub(crate) fn publish_taps(&mut self) {
+    /// One telemetry tick (the runtime's `Publisher::telemetry`); once more after the
+    /// strategies stopped, so that the last figures show what they took from their rings.
+    pub fn publish_taps(&mut self) {
         let Some(taps) = &mut self.taps else {
             return;
         };

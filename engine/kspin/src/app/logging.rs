@@ -101,11 +101,13 @@ impl Bucket {
 pub struct ConsoleFilter {
     buckets: Mutex<HashMap<tracing::callsite::Identifier, Bucket>>,
     suppressed: Arc<AtomicU64>,
+    /// The least severe level shown (INFO; WARN with `--quiet`).
+    level: Level,
 }
 
 impl ConsoleFilter {
-    fn wanted(meta: &Metadata<'_>) -> bool {
-        *meta.level() <= Level::INFO
+    fn wanted(&self, meta: &Metadata<'_>) -> bool {
+        *meta.level() <= self.level
             && meta.target() != STRATEGY_TARGET
             && meta.target() != CONFIG_TARGET
     }
@@ -113,11 +115,11 @@ impl ConsoleFilter {
 
 impl<S: Subscriber> Filter<S> for ConsoleFilter {
     fn enabled(&self, meta: &Metadata<'_>, _cx: &Context<'_, S>) -> bool {
-        ConsoleFilter::wanted(meta)
+        self.wanted(meta)
     }
 
     fn callsite_enabled(&self, meta: &'static Metadata<'static>) -> tracing::subscriber::Interest {
-        if ConsoleFilter::wanted(meta) {
+        if self.wanted(meta) {
             // Sometimes: `event_enabled` rate-limits each event.
             tracing::subscriber::Interest::sometimes()
         } else {
@@ -139,15 +141,16 @@ impl<S: Subscriber> Filter<S> for ConsoleFilter {
     }
 }
 
-/// Installs the process's subscriber: the console in `format`, and `file` (every event) in
-/// `format`. With a subscriber already installed (a second run in one process) it keeps that
-/// one and says so in [`LogGuard::installed`].
-pub fn init(format: LogFormat, file: Option<&Path>) -> Result<LogGuard, LogError> {
+/// Installs the process's subscriber: the console in `format` (warnings and errors only when
+/// `quiet`), and `file` (every event) in `format`. With a subscriber already installed (a second
+/// run in one process) it keeps that one and says so in [`LogGuard::installed`].
+pub fn init(format: LogFormat, file: Option<&Path>, quiet: bool) -> Result<LogGuard, LogError> {
     let suppressed = Arc::new(AtomicU64::new(0));
     let (console_writer, console_guard) = tracing_appender::non_blocking(std::io::stderr());
     let console_filter = ConsoleFilter {
         buckets: Mutex::new(HashMap::new()),
         suppressed: Arc::clone(&suppressed),
+        level: if quiet { Level::WARN } else { Level::INFO },
     };
     let colours = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let console = match format {

@@ -51,6 +51,10 @@ pub struct OperatorArgs {
     /// `[metrics] listen`.
     #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:9184")]
     pub metrics: Option<String>,
+    /// Keep serving the final metrics SECS seconds after the run ended (a last scrape sees what
+    /// the summary says; a second Ctrl-C ends it early). Overrides `[metrics] linger_s`.
+    #[arg(long, value_name = "SECS")]
+    pub metrics_linger: Option<f64>,
     /// Show the terminal dashboard (`kspin top`) in this terminal while running; `q` stops the
     /// run.
     #[arg(long)]
@@ -79,6 +83,8 @@ pub enum OperatorsError {
     Spawn(std::io::Error),
     #[error("--tui: {0}")]
     Tui(std::io::Error),
+    #[error("--metrics-linger {0}: write seconds between 0 and 86400")]
+    Linger(f64),
 }
 
 /// The engine core `kspin run` builds.
@@ -91,6 +97,8 @@ pub struct Operators {
     thread: Option<JoinHandle<()>>,
     shared: SharedSnapshot,
     server: Option<MetricsServer>,
+    /// How long the server outlives the run ([`Operators::linger`]).
+    linger: Duration,
     tui: Option<super::top::terminal::InProcessTop>,
     _log: LogGuard,
 }
@@ -111,15 +119,21 @@ struct Worker {
 impl Operators {
     /// Starts logging, attaches the taps to `core` (and its bus and order path), takes the
     /// strategies' log drain, and starts the thread, the metrics server (`--metrics` or
-    /// `[metrics] listen`) and the dashboard (`--tui`).
+    /// `[metrics] listen`) and the dashboard (`--tui`). `quiet` (`kspin run --quiet`): the
+    /// console shows warnings and errors only, no strategy lines (the log file still gets all).
     pub fn start(
         args: &OperatorArgs,
+        quiet: bool,
         config: &Config,
         plan: &[SymbolPlan],
         core: &mut RunCore,
-        log_drain: &mut Option<LogDrain>,
+        log_drain: Option<LogDrain>,
     ) -> Result<Operators, OperatorsError> {
-        let log = logging::init(args.log_format, args.log_file.as_deref())?;
+        let linger_s = args.metrics_linger.unwrap_or(config.metrics.linger_s);
+        if !(0.0..=86_400.0).contains(&linger_s) {
+            return Err(OperatorsError::Linger(linger_s));
+        }
+        let log = logging::init(args.log_format, args.log_file.as_deref(), quiet)?;
         if !log.installed {
             eprintln!("kspin: logging was set up earlier in this process; --log-file and --log-format keep their first values");
         }
@@ -169,12 +183,12 @@ impl Operators {
             None => None,
         };
         let mut console = StrategyConsole::new(log.file.clone(), Instant::now());
-        console.enabled = !args.tui;
+        console.enabled = !args.tui && !quiet;
         let (stats_tx, stats_rx) = mpsc::channel();
         let stop = Arc::new(AtomicBool::new(false));
         let worker = Worker {
             collector,
-            drain: log_drain.take(),
+            drain: log_drain,
             stats: stats_rx,
             console,
             events: EventLog::new(),
@@ -206,6 +220,7 @@ impl Operators {
             thread: Some(thread),
             shared,
             server,
+            linger: Duration::from_secs_f64(linger_s),
             tui,
             _log: log,
         })
@@ -217,19 +232,42 @@ impl Operators {
         let _ = self.stats.send(*s);
     }
 
-    /// The run is over (core and strategies joined): forwards what is left in the stats ring,
-    /// lets the thread take the last figures and log lines, and gives the terminal back. The
-    /// metrics endpoint keeps serving the final snapshot until this is dropped.
-    pub fn finish(&mut self, stats: &mut Consumer<CoreStats>) {
+    /// The run is over (core and strategies joined): forwards what is left in the stats ring
+    /// and the bus's last lane figures (taken now that the strategies emptied their rings), lets
+    /// the thread take them and the last log lines, and gives the terminal back. The metrics
+    /// endpoint keeps serving the final snapshot until this is dropped ([`Operators::linger`]).
+    pub fn finish(&mut self, stats: &mut Consumer<CoreStats>, bus: &mut Bus) {
         while let Some(s) = stats.try_pop() {
             self.on_core_stats(&s);
         }
+        bus.publish_taps();
         self.stop.store(true, Ordering::SeqCst);
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
         if let Some(mut tui) = self.tui.take() {
             tui.stop();
+        }
+    }
+
+    /// After the summary: keeps serving the final metrics for the linger time (`--metrics-linger`,
+    /// `[metrics] linger_s`), or until the next SIGINT/SIGTERM.
+    pub fn linger(&self) {
+        let Some(server) = &self.server else {
+            return;
+        };
+        if self.linger.is_zero() {
+            return;
+        }
+        eprintln!(
+            "kspin: serving the final metrics at http://{}/metrics for {:.1}s more (Ctrl-C ends it)",
+            server.local_addr(),
+            self.linger.as_secs_f64()
+        );
+        super::signals::clear_interrupt();
+        let until = Instant::now() + self.linger;
+        while Instant::now() < until && !super::signals::interrupted() {
+            std::thread::sleep(TICK);
         }
     }
 

@@ -21,7 +21,7 @@ use crate::config::{Config, SymbolPlan};
 use crate::strategies::build_strategies;
 use kspin_api::Registry;
 use kspin_core::kraken::DecoderLimits;
-use kspin_host::{reports_json, spawn_strategy, strategy_reports, Bus, BusError, LogDrain};
+use kspin_host::{reports_json, spawn_strategy, strategy_reports, Bus, BusError};
 use kspin_net::{ConnLimits, Endpoint, TlsSettings, WsTransport};
 use kspin_runtime::stats::DECODE_ERROR_NAMES;
 use kspin_runtime::{BackoffPolicy, CoreConfig, CoreStats, EngineCore, LinkState};
@@ -154,7 +154,7 @@ fn run_inner(args: &RunArgs, registry: &Registry) -> Result<i32, RunError> {
         config.engine.ring_capacity,
         idle,
     )?;
-    let mut log_drain = bus.take_log_drain();
+    let log_drain = bus.take_log_drain();
     let clock = quanta::Clock::new();
     let (link, kill) = if live {
         let setup = super::trading::prepare_live(
@@ -174,8 +174,9 @@ fn run_inner(args: &RunArgs, registry: &Registry) -> Result<i32, RunError> {
         (None, None)
     };
     let mut core = EngineCore::with_orders(core_cfg, bus, transport, link, clock)?;
-    let mut ops =
-        super::operators::Operators::start(&args.ops, &config, &plan, &mut core, &mut log_drain)?;
+    let mut ops = super::operators::Operators::start(
+        &args.ops, args.quiet, &config, &plan, &mut core, log_drain,
+    )?;
 
     if config.engine.lock_memory {
         eprintln!("kspin: memory: {}", kspin_tuning::process::lock_memory());
@@ -246,9 +247,6 @@ fn run_inner(args: &RunArgs, registry: &Registry) -> Result<i32, RunError> {
                 eprintln!("{}", status_line(started.elapsed(), rate, &s, plan.len()));
             }
         }
-        if let Some(drain) = log_drain.as_mut() {
-            print_logs(drain, args.quiet);
-        }
         if let Some(kill) = &kill {
             if super::signals::kill_requested() && !kill.swap(true, Ordering::SeqCst) {
                 eprintln!("kspin: kill switch thrown: cancelling every order, refusing new ones");
@@ -260,17 +258,14 @@ fn run_inner(args: &RunArgs, registry: &Registry) -> Result<i32, RunError> {
         }
     }
     stop.store(true, Ordering::SeqCst);
-    let core = thread.join().map_err(|_| RunError::Panicked)?;
+    let mut core = thread.join().map_err(|_| RunError::Panicked)?;
     // The core has stopped publishing: let the strategies finish what is in their rings.
     strategies_stop.store(true, Ordering::SeqCst);
     let mut host_reports = Vec::with_capacity(running.len());
     for host in running {
         host_reports.push(host.join()?);
     }
-    ops.finish(&mut stats_rx);
-    if let Some(drain) = log_drain.as_mut() {
-        print_logs(drain, args.quiet);
-    }
+    ops.finish(&mut stats_rx, core.publisher_mut());
     let strategies = reports_json(&strategy_reports(
         core.publisher().strategy_stats(),
         host_reports,
@@ -306,6 +301,7 @@ fn run_inner(args: &RunArgs, registry: &Registry) -> Result<i32, RunError> {
     } else {
         print!("{}", summary_text(&summary));
     }
+    ops.linger();
     Ok(0)
 }
 
@@ -478,14 +474,6 @@ pub(crate) fn startup_checks(config: &Config, available_cores: usize) {
 }
 
 /// Prints what the strategies logged (formatted here, off the hot cores) on stderr.
-fn print_logs(drain: &mut LogDrain, quiet: bool) {
-    drain.drain(usize::MAX, |strategy, _record, text| {
-        if !quiet {
-            eprintln!("  [{strategy}] {text}");
-        }
-    });
-}
-
 fn status_line(elapsed: Duration, rate: f64, s: &CoreStats, symbols: usize) -> String {
     let link = match s.link {
         LinkState::Waiting => "waiting",

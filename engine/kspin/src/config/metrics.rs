@@ -21,6 +21,9 @@ pub const DEFAULT_METRICS_PORT: u16 = 9184;
 pub struct MetricsConfig {
     /// `HOST:PORT`, `:PORT` or `PORT` (loopback); unset: no endpoint.
     pub listen: Option<String>,
+    /// Seconds the endpoint keeps serving the final figures after the run ended (so that a last
+    /// scrape sees what the summary says); a second SIGINT/SIGTERM ends it early. 0: none.
+    pub linger_s: f64,
 }
 
 /// Resolves `text` to a socket address: `PORT` and `:PORT` are loopback.
@@ -44,8 +47,14 @@ pub fn parse_listen(text: &str) -> Result<SocketAddr, String> {
 }
 
 impl MetricsConfig {
-    /// Checks `listen`.
+    /// Checks `listen` and `linger_s`.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        if !(0.0..=86_400.0).contains(&self.linger_s) {
+            return Err(invalid(
+                "metrics.linger_s",
+                format!("{} is not between 0 and 86400 seconds", self.linger_s),
+            ));
+        }
         match &self.listen {
             Some(l) => parse_listen(l)
                 .map(|_| ())
@@ -74,6 +83,7 @@ mod tests {
         assert!(parse_listen("1.2.3.4").is_err());
         let bad = MetricsConfig {
             listen: Some("nope".into()),
+            ..MetricsConfig::default()
         };
         assert!(bad
             .validate()

@@ -58,8 +58,8 @@ pub fn draw(f: &mut Frame<'_>, s: &Snapshot, st: &ViewState) {
     let middle = Layout::default()
         .direction(Direction::Horizontal)
         .constraints([
-            Constraint::Percentage(30),
-            Constraint::Percentage(30),
+            Constraint::Percentage(36),
+            Constraint::Percentage(24),
             Constraint::Percentage(40),
         ])
         .split(rows[2]);
@@ -233,14 +233,14 @@ fn draw_tape(f: &mut Frame<'_>, area: Rect, s: &Snapshot) {
             Cell::from(time.to_owned()),
             Cell::from(t.symbol.clone()),
             Cell::from(t.side.clone()).style(style),
-            Cell::from(t.qty.clone()),
             Cell::from(t.price.clone()),
+            Cell::from(t.qty.clone()),
         ])
     });
     let table = Table::new(
         rows,
         [
-            // 12 + 8 + 4 + 6 + 6 and four gaps: the 40 columns inside 30% of 140.
+            // 12 + 8 + 4 + 2 × 10 and four gaps: the 48 columns inside 36% of 140.
             Constraint::Length(12),
             Constraint::Length(8),
             Constraint::Length(4),
