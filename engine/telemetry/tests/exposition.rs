@@ -191,3 +191,69 @@ fn promtool_check(text: &str) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// The example Grafana dashboard (`ops/grafana/kspin.json`) queries only metrics this crate
+/// exports: every `kspin_…` name in its expressions is a family of a full exposition (books,
+/// strategies with positions and rejects, live trading, host checks).
+#[test]
+fn the_grafana_dashboard_queries_exported_metrics_only() {
+    use kspin_telemetry::model::{HostCheck, StrategyView, TradingView};
+    let (mut snap, _) = run(3);
+    snap.strategies = vec![StrategyView {
+        name: "quoter".into(),
+        positions: [("MINA/GBP".to_owned(), "1.5".to_owned())].into(),
+        rejects_by_reason: [("risk_position".to_owned(), 1)].into(),
+        ..StrategyView::default()
+    }];
+    snap.trading = Some(TradingView {
+        positions: [("MINA/GBP".to_owned(), "-2".to_owned())].into(),
+        rejects_by_reason: [("rate_limited".to_owned(), 1)].into(),
+        ..TradingView::default()
+    });
+    snap.host_checks = vec![HostCheck {
+        id: "cmdline.isolcpus".into(),
+        verdict: "fail".into(),
+        ..HostCheck::default()
+    }];
+    let text = kspin_telemetry::prom::render(&Arc::new(snap));
+    let families: Vec<(&str, &str)> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.split_once(' '))
+        .collect();
+    let exported = |name: &str| {
+        families.iter().any(|(f, kind)| {
+            *f == name
+                || (*kind == "histogram"
+                    && ["_bucket", "_sum", "_count"]
+                        .iter()
+                        .any(|s| name.strip_suffix(s) == Some(*f)))
+        })
+    };
+    let dashboard: serde_json::Value =
+        serde_json::from_str(include_str!("../../../ops/grafana/kspin.json")).unwrap();
+    let mut exprs = Vec::new();
+    for panel in dashboard["panels"].as_array().unwrap() {
+        for t in panel["targets"].as_array().into_iter().flatten() {
+            exprs.push(t["expr"].as_str().unwrap().to_owned());
+        }
+    }
+    assert!(exprs.len() >= 20, "{exprs:?}");
+    let mut checked = 0;
+    for expr in &exprs {
+        let mut rest = expr.as_str();
+        while let Some(at) = rest.find("kspin_") {
+            let name: String = rest[at..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            assert!(exported(&name), "{name} (in {expr}) is not exported");
+            checked += 1;
+            rest = &rest[at + name.len()..];
+        }
+    }
+    assert!(
+        checked >= exprs.len(),
+        "every expression names a kspin metric"
+    );
+}
