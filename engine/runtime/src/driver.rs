@@ -383,11 +383,7 @@ impl<P: Publisher, T: Transport, O: OrderLink<P>> EngineCore<P, T, O> {
     /// attached, telemetry at the taps' interval).
     pub fn run(&mut self, stop: &AtomicBool, stats: &mut Producer<CoreStats>) {
         while !stop.load(Ordering::Relaxed) {
-            self.poll();
-            let now = self.clock.now();
-            if self.telemetry.as_ref().is_some_and(|t| t.due(now)) {
-                self.publish_telemetry(now);
-            }
+            let now = self.poll_with_telemetry();
             if now.duration_since(self.last_stats) >= Duration::from_secs(1) {
                 self.last_stats = now;
                 let snapshot = self.snapshot();
@@ -408,6 +404,17 @@ impl<P: Publisher, T: Transport, O: OrderLink<P>> EngineCore<P, T, O> {
             link: LinkState::Stopped,
             ..self.snapshot()
         });
+    }
+
+    /// [`EngineCore::poll`], then the telemetry tick when one is due (with taps attached): one
+    /// iteration of [`EngineCore::run`] without the stats. Returns the time it read. Never blocks.
+    pub fn poll_with_telemetry(&mut self) -> Instant {
+        self.poll();
+        let now = self.clock.now();
+        if self.telemetry.as_ref().is_some_and(|t| t.due(now)) {
+            self.publish_telemetry(now);
+        }
+        now
     }
 
     /// One telemetry tick: book tops, the publisher's figures, the order path's figures.
