@@ -1,8 +1,10 @@
 //! `kspin bench replay`: frames from memory through the engine-core path
 //! ([`Engine::replay_frame`] → `Pipeline::on_frame`: decode → feed → book apply → checksum →
 //! publish, with stage stamps) at full speed, in ns per message, beside serde_json → `Value` on the same frames (the
-//! same-run baseline). Also what the stage stamps cost (stamps off) and what recording costs
-//! (`Recording` into a capture ring with its writer thread running).
+//! same-run baseline). Also what the stage stamps cost (stamps off), what recording costs
+//! (`Recording` into a capture ring with its writer thread running) and what the operators'
+//! telemetry costs (`kspin run --metrics`: the trade tape and book tops at the tap interval,
+//! read by a collector thread on the other core), each as a same-run ratio to the plain run.
 //!
 //! The frames are a capture file, a JSON-lines recording, or (default) a generated book stream:
 //! the simulated venue's order flow for one symbol, every checksum valid. Every variant runs
@@ -21,14 +23,23 @@ use kspin_runtime::capture::{
     is_capture_file, start_recording_on, Capture, CaptureHeader, OpenMode, Recording,
 };
 use kspin_runtime::plan::SymbolPlan;
-use kspin_runtime::{Engine, NoStrategies, Publisher};
+use kspin_runtime::telemetry::taps;
+use kspin_runtime::{Engine, NoStrategies, Publisher, TapConfig};
 use kspin_sim::stream::book_stream;
+use kspin_telemetry::{Collector, CollectorSetup};
 
 /// The target for book updates through the engine-core path (issue 5).
 pub const TARGET_NS_PER_MSG: f64 = 250.0;
 /// Ring for the recording variant: the default (large enough that the writer keeps up with a
 /// full-speed replay on the other core).
 const RECORDING_RING: usize = kspin_runtime::capture::DEFAULT_RING_BYTES;
+
+/// Frames between two looks at the telemetry interval in the telemetry variant (the driver
+/// reads its clock every loop anyway; here a look costs a clock read the plain variant does not
+/// make, so it is made every this many frames).
+const TELEMETRY_CHECK_EVERY: usize = 64;
+/// How often the collector thread drains the taps (as `kspin run`'s operators' thread does).
+const COLLECTOR_TICK: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// Frames to replay and the symbols they need.
 pub struct ReplaySource {
@@ -154,6 +165,9 @@ pub fn run(
     let mut recording_drops = 0;
     let mut stamps_off_core = Vec::new();
     let mut stage_records_dropped = 0;
+    let mut telemetry = Vec::new();
+    let mut telemetry_dropped = 0;
+    let mut telemetry_ticks = 0;
     let scratch =
         std::env::temp_dir().join(format!("kspin-bench-replay-{}.kcap", std::process::id()));
     for run in 0..opts.runs {
@@ -233,6 +247,13 @@ pub fn run(
         }));
         drop(rec);
         recording_drops += recorder.finish()?.dropped;
+
+        // The operators' telemetry: taps attached, books published at the tap interval, a
+        // collector draining them on the other core.
+        let (t_ns, counters) = telemetry_pass(opts, clock, source, passes)?;
+        telemetry.push(t_ns);
+        telemetry_dropped += counters.books_dropped + counters.trades_dropped;
+        telemetry_ticks += counters.ticks;
     }
     let _ = std::fs::remove_file(&scratch);
     let ns = median(&mut kspin);
@@ -240,6 +261,7 @@ pub fn run(
     let off = median(&mut no_stamps);
     let rec = median(&mut recording);
     let split = median(&mut stamps_off_core);
+    let tel = median(&mut telemetry);
     Ok(json!({
         "source": source.name,
         "frames": source.frames.len(),
@@ -257,6 +279,12 @@ pub fn run(
         "ns_per_msg_recording": round1(rec),
         "recording_cost_ns": round1(rec - ns),
         "recording_drops": recording_drops,
+        "ns_per_msg_telemetry": round1(tel),
+        "telemetry_cost_ns": round1(tel - ns),
+        "telemetry_ratio": round2(tel / ns.max(1e-9)),
+        "telemetry_ratio_meaning": "ns_per_msg_telemetry / ns_per_msg in the same run (1.0: no slowdown with kspin run --metrics)",
+        "telemetry_ticks": telemetry_ticks,
+        "telemetry_dropped": telemetry_dropped,
         "checksum_ok_last_run": checksum_ok,
         "checksum_mismatch_last_run": checksum_mismatch,
         "target_ns_per_msg": TARGET_NS_PER_MSG,
@@ -286,6 +314,62 @@ fn spawn_stage_recorder(
             }
         }
     })
+}
+
+/// One run of the telemetry variant; returns its ns per frame and the taps' counters.
+fn telemetry_pass(
+    opts: &BenchOptions,
+    clock: &quanta::Clock,
+    source: &ReplaySource,
+    passes: usize,
+) -> Result<(f64, kspin_runtime::telemetry::TapCounters), BenchError> {
+    let mut core = core_for(source, NoStrategies, clock)?;
+    let (mut books, trades, reader) = taps(source.plan.len(), &TapConfig::default())
+        .map_err(|e| BenchError::Setup(format!("telemetry rings: {e}")))?;
+    core.set_trade_tap(trades);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = std::sync::Arc::clone(&stop);
+    let symbols = source.plan.iter().map(|p| p.symbol.clone()).collect();
+    let venue_core = opts.venue_core;
+    let reader_thread = std::thread::Builder::new()
+        .name("kspin-bench-collector".into())
+        .spawn(move || {
+            core_affinity::set_for_current(core_affinity::CoreId { id: venue_core });
+            let mut collector = Collector::new(CollectorSetup {
+                symbols,
+                tape_len: 256,
+                history_len: 300,
+                ..CollectorSetup::default()
+            })
+            .with_taps(reader);
+            loop {
+                let last = flag.load(std::sync::atomic::Ordering::SeqCst);
+                collector.poll();
+                std::hint::black_box(collector.snapshot());
+                if last {
+                    break;
+                }
+                std::thread::sleep(COLLECTOR_TICK);
+            }
+        })
+        .map_err(|e| BenchError::Setup(format!("collector thread: {e}")))?;
+    let mut n = 0usize;
+    let ns = time_passes(passes, &source.frames, |f| {
+        core.replay_frame(f, 0);
+        n += 1;
+        if n % TELEMETRY_CHECK_EVERY == 0 {
+            let now = clock.now();
+            if books.due(now) {
+                books.publish_books(now, core.pipeline().feed());
+                core.publisher_telemetry();
+            }
+        }
+    });
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let _ = reader_thread.join();
+    let mut counters = books.counters();
+    counters.trades_dropped = core.trades_dropped();
+    Ok((ns, counters))
 }
 
 fn round1(x: f64) -> f64 {

@@ -115,6 +115,8 @@ pub struct Bus {
     /// ([`UPDATE_SCRATCH_EVENTS`] slots, never grown).
     scratch: Vec<WireEvent>,
     counters: BusCounters,
+    /// Per-lane figures for the metrics thread, when attached ([`Bus::attach_taps`]).
+    taps: Option<telemetry::LaneTapWriter>,
 }
 
 /// Wire events of the largest book update packed in one go: the default decoder's per-frame
@@ -169,6 +171,7 @@ impl Bus {
             log_drain_taken: false,
             scratch: Vec::with_capacity(UPDATE_SCRATCH_EVENTS),
             counters: BusCounters::default(),
+            taps: None,
         }
     }
 
@@ -631,5 +634,6 @@ impl Bus {
 }
 
 mod feed_sink;
+pub mod telemetry;
 #[cfg(test)]
 mod tests;

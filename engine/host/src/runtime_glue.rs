@@ -38,6 +38,10 @@ impl Publisher for Bus {
         self.publish_order_update(strategy, update)
     }
 
+    fn telemetry(&mut self, _feed: &Feed) {
+        self.publish_taps();
+    }
+
     fn order_link(&mut self, ready: bool) {
         self.publish_connection(ConnectionStatus {
             link: Link::Private,

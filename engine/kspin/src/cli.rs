@@ -1,7 +1,7 @@
 //! The `kspin` command line, as a library: [`main_with`] is the whole `kspin` executable with a
 //! strategy [`Registry`] of the caller's choosing, so a user's own binary crate hosts its own
 //! strategies with every subcommand (`run`, `replay --strategies`, `record`, `bench`, `sim`,
-//! `tune`) exactly as the built-ins are hosted.
+//! `top`, `tune`) exactly as the built-ins are hosted.
 //!
 //! Owns the argument grammar (clap) and the dispatch. Invariants: every command returns an exit
 //! code (0 success; 1 a replay that found a mismatch or rejected data, or a soak that missed a
@@ -35,6 +35,9 @@ enum Command {
     Soak(app::soak::SoakArgs),
     /// Run the engine and record every received frame into a capture file.
     Record(app::record::RecordArgs),
+    /// Terminal dashboard of a running `kspin run --metrics`: books, trades, latency, strategy
+    /// lanes, connection state, log lines.
+    Top(app::top::TopArgs),
     /// Latency, floor, throughput and replay benchmarks (`kspin bench --help`).
     Bench(kspin_bench::harness::BenchArgs),
     /// List the strategies this executable can host (registry name and what each does).
@@ -88,6 +91,7 @@ where
         Command::Replay(args) => app::replay::run(args, registry),
         Command::Record(args) => app::record::run(args),
         Command::Soak(args) => app::soak::run(args),
+        Command::Top(args) => app::top::run(args),
         Command::Bench(args) => kspin_bench::harness::run(args),
         Command::Strategies => {
             for r in registry.iter() {

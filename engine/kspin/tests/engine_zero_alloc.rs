@@ -2,15 +2,18 @@
 //! `#[global_allocator]` (counting only on the test thread, which is the core's thread, via a
 //! thread-local switch) over more than 100 000 messages from the simulated venue through TLS —
 //! decode, feed, books, checksums, trades, the publisher, pings and their pongs, and a checksum
-//! resync (unsubscribe → ack → subscribe → snapshot) in the middle — after a warm-up. The books
-//! are then compared with the venue's.
+//! resync (unsubscribe → ack → subscribe → snapshot) in the middle, and the telemetry taps of
+//! `kspin run --metrics` (book tops every millisecond; a reader thread drains them, then stops so
+//! that the ring fills and drops) — after a warm-up. The books are then compared with the venue's.
 
 mod engine_support;
 
 kspin_testkit::install_counting_allocator!();
 
 use kspin_testkit::{counting, take_allocations};
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use engine_support::*;
 use kspin::sim::{FaultKind, PacingMode, SimConfig};
@@ -44,6 +47,26 @@ fn engine_core_allocates_nothing_over_100k_tls_messages() {
     // Pings go out on the timer while counting, and their pongs come back.
     cfg.ping_interval = Duration::from_millis(100);
     let mut core = core(cfg);
+    let tap_cfg = kspin::runtime::TapConfig {
+        interval: Duration::from_millis(1),
+        ..kspin::runtime::TapConfig::default()
+    };
+    let (books, trades, mut reader) =
+        kspin::runtime::telemetry::taps(SYMBOLS.len(), &tap_cfg).unwrap();
+    core.attach_taps(books, trades);
+    let read = Arc::new(AtomicU64::new(0));
+    let reading = Arc::new(AtomicBool::new(true));
+    let reader_thread = {
+        let (read, reading) = (Arc::clone(&read), Arc::clone(&reading));
+        std::thread::spawn(move || {
+            while reading.load(Ordering::Relaxed) {
+                let n = reader.books.pop_batch(|_| {}, usize::MAX)
+                    + reader.trades.pop_batch(|_| {}, usize::MAX);
+                read.fetch_add(n as u64, Ordering::Relaxed);
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        })
+    };
     start(&mut core);
     stream(&mut core, WARMUP);
     // Warm the resync path too (its requests are pre-rendered; this proves nothing is lazy).
@@ -56,7 +79,13 @@ fn engine_core_allocates_nothing_over_100k_tls_messages() {
     let frames_before = core.feed().counters().frames;
     let pongs_before = core.publisher().pongs;
     counting(true);
-    stream(&mut core, COUNTED / 2);
+    stream_with_telemetry(&mut core, COUNTED / 4);
+    counting(false);
+    // Nobody reads the taps from here on: the book ring fills and drops.
+    reading.store(false, Ordering::Relaxed);
+    reader_thread.join().unwrap();
+    counting(true);
+    stream_with_telemetry(&mut core, COUNTED / 4);
     // `inject` allocates on this thread (the venue's queue), not the core: not counted.
     counting(false);
     venue.inject(FaultKind::Corrupt(Some("ETH/USD".into())));
@@ -80,6 +109,10 @@ fn engine_core_allocates_nothing_over_100k_tls_messages() {
         allocations, 0,
         "allocations in EngineCore::poll while counting"
     );
+    let taps = core.snapshot().taps;
+    assert!(taps.ticks > 100, "{taps:?}");
+    assert!(read.load(Ordering::Relaxed) > 0, "the reader got book tops");
+    assert!(taps.books_dropped > 0, "the unread ring dropped: {taps:?}");
 
     venue.pause();
     drain(&mut core);
@@ -92,4 +125,20 @@ fn engine_core_allocates_nothing_over_100k_tls_messages() {
         describe(&core)
     );
     assert_eq!(venue.stats().connections_dropped_slow, 0);
+}
+
+/// [`stream`] through [`kspin::runtime::EngineCore::poll_with_telemetry`] (the loop of `run`):
+/// `n` more book messages, telemetry ticks included.
+fn stream_with_telemetry(core: &mut Core, n: u64) {
+    let target = core.feed().counters().book_messages + n;
+    let started = Instant::now();
+    let mut i = 0u32;
+    while core.feed().counters().book_messages < target {
+        core.poll_with_telemetry();
+        i = i.wrapping_add(1);
+        if i % 64 == 0 {
+            std::thread::yield_now();
+            assert!(started.elapsed() < BUDGET, "stalled\n{}", describe(core));
+        }
+    }
 }

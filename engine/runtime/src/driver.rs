@@ -39,6 +39,7 @@ use super::cause::{EndCause, EndCauses};
 use super::engine::{Engine, EngineConfig};
 use super::stages::{FrameStamps, StageHistograms};
 use super::stats::{CoreCounters, CoreStats, LatencyRecorder, LinkState};
+use super::telemetry::{CoreTelemetry, TradeTap};
 use crate::plan::SymbolPlan;
 
 /// What the core publishes into: the strategy bus, or nothing. Besides the feed's callbacks it is
@@ -70,6 +71,11 @@ pub trait Publisher: FeedSink {
     fn order_update(&mut self, _strategy: usize, _update: OrderUpdate) -> bool {
         false
     }
+    /// At each telemetry tick ([`crate::telemetry`]), when taps are attached: publish the
+    /// publisher's own figures (per-strategy lanes) into its telemetry ring, if it has one.
+    /// Never blocks: a full ring drops.
+    #[inline]
+    fn telemetry(&mut self, _feed: &Feed) {}
     /// The order path became ready (`true`: connected, authenticated and reconciled, orders go
     /// out) or stopped being ready.
     fn order_link(&mut self, _ready: bool) {}
@@ -90,6 +96,10 @@ pub trait OrderLink<P: Publisher> {
     fn end_causes(&self) -> Option<EndCauses> {
         None
     }
+    /// At each telemetry tick, when taps are attached: publish the order path's figures into
+    /// its telemetry ring, if it has one. Never blocks: a full ring drops.
+    #[inline]
+    fn telemetry(&mut self) {}
 }
 
 /// An order path chosen at start-up: `None` is [`NoOrderLink`].
@@ -113,6 +123,12 @@ impl<P: Publisher, L: OrderLink<P>> OrderLink<P> for Option<L> {
     }
     fn end_causes(&self) -> Option<EndCauses> {
         self.as_ref().and_then(|link| link.end_causes())
+    }
+    #[inline]
+    fn telemetry(&mut self) {
+        if let Some(link) = self {
+            link.telemetry();
+        }
     }
 }
 
@@ -226,6 +242,9 @@ pub struct EngineCore<P: Publisher, T: Transport = WsTransport, O: OrderLink<P> 
     /// Per symbol: since when its book has been waiting (resyncing / awaiting a snapshot).
     waiting_since: Box<[Option<Instant>]>,
     last_deadline_check: Instant,
+    /// Book tops and the publisher's and order path's figures, at the tap interval, when
+    /// something reads them ([`EngineCore::attach_taps`]).
+    telemetry: Option<CoreTelemetry>,
 }
 
 /// Why the core could not be built.
@@ -290,6 +309,7 @@ impl<P: Publisher, T: Transport, O: OrderLink<P>> EngineCore<P, T, O> {
             has_books,
             waiting_since: vec![None; cfg.symbols.len()].into_boxed_slice(),
             last_deadline_check: now,
+            telemetry: None,
             cfg,
         })
     }
@@ -371,11 +391,19 @@ impl<P: Publisher, T: Transport, O: OrderLink<P>> EngineCore<P, T, O> {
         (self.engine.into_publisher(), self.orders)
     }
 
-    /// Runs until `stop` is set, pushing a snapshot into `stats` once a second.
+    /// Attaches the telemetry taps ([`crate::telemetry::taps`]): trades go to `trades` as they
+    /// are published, books (and the publisher's and order path's figures) to `books` at its
+    /// interval while [`EngineCore::run`] runs, and once more when it stops. Start-up only.
+    pub fn attach_taps(&mut self, books: CoreTelemetry, trades: TradeTap) {
+        self.telemetry = Some(books);
+        self.engine.set_trade_tap(trades);
+    }
+
+    /// Runs until `stop` is set, pushing a snapshot into `stats` once a second (and, with taps
+    /// attached, telemetry at the taps' interval).
     pub fn run(&mut self, stop: &AtomicBool, stats: &mut Producer<CoreStats>) {
         while !stop.load(Ordering::Relaxed) {
-            self.poll();
-            let now = self.clock.now();
+            let now = self.poll_with_telemetry();
             if now.duration_since(self.last_stats) >= Duration::from_secs(1) {
                 self.last_stats = now;
                 let snapshot = self.snapshot();
@@ -390,10 +418,36 @@ impl<P: Publisher, T: Transport, O: OrderLink<P>> EngineCore<P, T, O> {
         }
         self.transport.close();
         self.connected = false;
+        // The last telemetry before the last snapshot: a reader that has both has the end state.
+        if let Some(t) = &mut self.telemetry {
+            t.publish_all_books(self.engine.pipeline().feed());
+            self.engine.publisher_telemetry();
+            self.orders.telemetry();
+        }
         let _ = stats.try_push(CoreStats {
             link: LinkState::Stopped,
             ..self.snapshot()
         });
+    }
+
+    /// [`EngineCore::poll`], then the telemetry tick when one is due (with taps attached): one
+    /// iteration of [`EngineCore::run`] without the stats. Returns the time it read. Never blocks.
+    pub fn poll_with_telemetry(&mut self) -> Instant {
+        self.poll();
+        let now = self.clock.now();
+        if self.telemetry.as_ref().is_some_and(|t| t.due(now)) {
+            self.publish_telemetry(now);
+        }
+        now
+    }
+
+    /// One telemetry tick: book tops, the publisher's figures, the order path's figures.
+    fn publish_telemetry(&mut self, now: Instant) {
+        if let Some(t) = &mut self.telemetry {
+            t.publish_books(now, self.engine.pipeline().feed());
+            self.engine.publisher_telemetry();
+            self.orders.telemetry();
+        }
     }
 
     /// One loop iteration; never blocks.
@@ -441,6 +495,10 @@ impl<P: Publisher, T: Transport, O: OrderLink<P>> EngineCore<P, T, O> {
             ..CoreStats::default()
         };
         s.core.requests_dropped = self.engine.requests().dropped;
+        if let Some(t) = &self.telemetry {
+            s.taps = t.counters();
+        }
+        s.taps.trades_dropped = self.engine.trades_dropped();
         for (_, b) in feed.books() {
             match b.state {
                 SubscriptionState::Live => s.books_live += 1,

@@ -26,6 +26,7 @@ use crate::stage_records::{
     stage_record_ring, StageRecordWriter, StageRecorder, STAGE_RECORD_RING,
 };
 use crate::stages::{FrameStamps, Stage, StageClock, StageHistograms};
+use crate::telemetry::TradeTap;
 
 /// Frames whose stage stamps the engine keeps for [`Engine::recent_frame`]: an order is written
 /// within a few frames of its trigger when a strategy keeps up.
@@ -77,6 +78,8 @@ pub struct Engine<P: Publisher> {
     maintenance: bool,
     tally: FrameTally,
     symbols: usize,
+    /// The trade tape, when something reads it ([`Engine::set_trade_tap`]).
+    trade_tap: Option<TradeTap>,
 }
 
 impl<P: Publisher> Engine<P> {
@@ -110,6 +113,7 @@ impl<P: Publisher> Engine<P> {
             maintenance: false,
             tally: FrameTally::default(),
             symbols: cfg.symbols.len(),
+            trade_tap: None,
         })
     }
 
@@ -137,6 +141,8 @@ impl<P: Publisher> Engine<P> {
             tally: &mut self.tally,
             symbols: self.symbols,
             stages: &mut self.stages,
+            trade_tap: &mut self.trade_tap,
+            recv_tsc,
         };
         let outcome = self.pipeline.on_frame(payload, recv_tsc, &mut sink);
         let clock = self.stages.clock();
@@ -301,6 +307,22 @@ impl<P: Publisher> Engine<P> {
     pub fn clock(&self) -> &Clock {
         self.stages.clock()
     }
+
+    /// Copies every trade published from now on into `tap` (the trade tape of
+    /// [`crate::telemetry`]). Start-up only.
+    pub fn set_trade_tap(&mut self, tap: TradeTap) {
+        self.trade_tap = Some(tap);
+    }
+
+    /// Trades the tape dropped on a full ring (0 without a tape).
+    pub fn trades_dropped(&self) -> u64 {
+        self.trade_tap.as_ref().map_or(0, TradeTap::dropped)
+    }
+
+    /// The publisher's telemetry turn ([`Publisher::telemetry`]) with the feed's books.
+    pub fn publisher_telemetry(&mut self) {
+        self.publisher.telemetry(self.pipeline.feed());
+    }
 }
 
 /// The stage stamps of the last [`RECENT_FRAMES`] frames.
@@ -332,6 +354,9 @@ struct CoreSink<'a, P: Publisher> {
     tally: &'a mut FrameTally,
     symbols: usize,
     stages: &'a mut StageClock,
+    trade_tap: &'a mut Option<TradeTap>,
+    /// The frame's receive stamp (what the publisher stamps events with).
+    recv_tsc: u64,
 }
 
 impl<P: Publisher> FrameSink for CoreSink<'_, P> {
@@ -385,6 +410,9 @@ impl<P: Publisher> FeedSink for CoreSink<'_, P> {
         self.stages.stamp_once(Stage::Applied);
         self.publisher.trade(symbol, trade);
         self.stages.stamp(Stage::Published);
+        if let Some(tap) = self.trade_tap {
+            tap.push(symbol, trade, self.recv_tsc);
+        }
     }
     #[inline]
     fn ticker(&mut self, symbol: usize, ticker: &Ticker<'_>) {

@@ -1,4 +1,5 @@
-//! What the engine core reports about itself: counters, an internal-latency histogram, and the
+//! What the engine core reports about itself: counters, an internal-latency histogram, fixed
+//! power-of-two latency buckets (the Prometheus histogram, [`LatencyBuckets`]), and the
 //! once-a-second [`CoreStats`] snapshot that leaves the core through an SPSC ring.
 //!
 //! Owns the core's own counters (the pipeline and the feed keep their per-frame ones) and the latency histogram,
@@ -70,12 +71,72 @@ pub struct CoreStats {
     pub p99_ns: u64,
     pub max_ns: u64,
     pub samples: u64,
+    /// Internal latency of every frame since start, in power-of-two buckets (a histogram that
+    /// travels in a `Copy` snapshot; the metrics thread exposes it).
+    pub latency: LatencyBuckets,
+    /// What the telemetry taps lost to full rings ([`crate::telemetry`]); zero without taps.
+    pub taps: crate::telemetry::TapCounters,
+}
+
+/// Buckets of [`LatencyBuckets`]: bucket `k < LATENCY_BUCKETS - 1` counts latencies in
+/// `(2^(k-1), 2^k]` ns (bucket 0: ≤ 1 ns); the last one everything above `2^(LATENCY_BUCKETS-2)`
+/// ns (about 4.3 s).
+pub const LATENCY_BUCKETS: usize = 34;
+
+/// A latency histogram of fixed power-of-two buckets: one increment per sample, no allocation,
+/// `Copy`, cumulative since start — what a Prometheus histogram needs (`le` bounds `2^k` ns).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LatencyBuckets {
+    /// Samples per bucket (see [`LATENCY_BUCKETS`]).
+    pub counts: [u64; LATENCY_BUCKETS],
+    /// Sum of every sample, in ns (wrapping after 584 years of latency).
+    pub sum_ns: u64,
+}
+
+impl Default for LatencyBuckets {
+    fn default() -> Self {
+        LatencyBuckets {
+            counts: [0; LATENCY_BUCKETS],
+            sum_ns: 0,
+        }
+    }
+}
+
+impl LatencyBuckets {
+    /// The bucket of `ns`: `ceil(log2(ns))`, capped at the last bucket.
+    #[inline]
+    pub fn bucket(ns: u64) -> usize {
+        let k = if ns <= 1 {
+            0
+        } else {
+            (u64::BITS - (ns - 1).leading_zeros()) as usize
+        };
+        k.min(LATENCY_BUCKETS - 1)
+    }
+
+    /// Upper bound of bucket `k` in ns (`None` for the last, unbounded one).
+    pub fn upper_ns(k: usize) -> Option<u64> {
+        (k < LATENCY_BUCKETS - 1).then(|| 1u64 << k)
+    }
+
+    #[inline]
+    pub fn record(&mut self, ns: u64) {
+        self.counts[Self::bucket(ns)] += 1;
+        self.sum_ns = self.sum_ns.wrapping_add(ns);
+    }
+
+    /// Samples recorded.
+    pub fn count(&self) -> u64 {
+        self.counts.iter().sum()
+    }
 }
 
 /// Two histograms: one per reporting interval (reset after each snapshot) and one for the run.
 pub struct LatencyRecorder {
     pub interval: Histogram<u64>,
     pub total: Histogram<u64>,
+    /// Every sample again, in power-of-two buckets (travels in [`CoreStats::latency`]).
+    pub buckets: LatencyBuckets,
 }
 
 impl LatencyRecorder {
@@ -84,6 +145,7 @@ impl LatencyRecorder {
         Ok(LatencyRecorder {
             interval: Histogram::new_with_bounds(1, LATENCY_MAX_NS, 3)?,
             total: Histogram::new_with_bounds(1, LATENCY_MAX_NS, 3)?,
+            buckets: LatencyBuckets::default(),
         })
     }
 
@@ -91,11 +153,13 @@ impl LatencyRecorder {
     pub fn record(&mut self, ns: u64) {
         self.interval.saturating_record(ns.max(1));
         self.total.saturating_record(ns.max(1));
+        self.buckets.record(ns);
     }
 
     /// Fills the latency fields of `stats` from the interval histogram and resets it.
     pub fn take_interval(&mut self, stats: &mut CoreStats) {
         let h = &self.interval;
+        stats.latency = self.buckets;
         stats.samples = h.len();
         if !h.is_empty() {
             stats.p50_ns = h.value_at_quantile(0.50);
@@ -128,5 +192,30 @@ mod tests {
         r.take_interval(&mut s);
         assert_eq!(s.samples, 0);
         assert_eq!(r.total.len(), 100);
+        assert_eq!(s.latency.count(), 100);
+        assert_eq!(s.latency.sum_ns, (1..=100).map(|v| v * 10).sum::<u64>());
+    }
+
+    #[test]
+    fn buckets_are_ceil_log2_with_inclusive_upper_bounds() {
+        let cases = [
+            (0, 0),
+            (1, 0),
+            (2, 1),
+            (3, 2),
+            (4, 2),
+            (5, 3),
+            (1024, 10),
+            (1025, 11),
+            (u64::MAX, LATENCY_BUCKETS - 1),
+        ];
+        for (ns, k) in cases {
+            assert_eq!(LatencyBuckets::bucket(ns), k, "{ns} ns");
+            if let Some(upper) = LatencyBuckets::upper_ns(k) {
+                assert!(ns <= upper, "{ns} ns ≤ le {upper}");
+            }
+        }
+        assert_eq!(LatencyBuckets::upper_ns(LATENCY_BUCKETS - 1), None);
+        assert_eq!(LatencyBuckets::upper_ns(32), Some(1 << 32));
     }
 }

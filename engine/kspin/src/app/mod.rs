@@ -3,6 +3,8 @@
 
 pub mod backtest;
 pub mod causes;
+pub mod logging;
+pub mod operators;
 pub mod precision;
 pub mod record;
 pub mod replay;
@@ -13,4 +15,5 @@ pub mod run;
 pub mod signals;
 pub mod sim;
 pub mod soak;
+pub mod top;
 pub mod trading;

@@ -21,7 +21,7 @@ use crate::config::{Config, SymbolPlan};
 use crate::strategies::build_strategies;
 use kspin_api::Registry;
 use kspin_core::kraken::DecoderLimits;
-use kspin_host::{reports_json, spawn_strategy, strategy_reports, Bus, BusError, LogDrain};
+use kspin_host::{reports_json, spawn_strategy, strategy_reports, Bus, BusError};
 use kspin_net::{ConnLimits, Endpoint, TlsSettings, WsTransport};
 use kspin_runtime::stats::DECODE_ERROR_NAMES;
 use kspin_runtime::{BackoffPolicy, CoreConfig, CoreStats, EngineCore, LinkState};
@@ -47,6 +47,10 @@ pub struct RunArgs {
     /// configuration, before any order leaves for the exchange (paper trading otherwise).
     #[arg(long)]
     pub live: bool,
+    /// Metrics, the terminal dashboard and structured logs (`--metrics`, `--tui`, `--log-format`,
+    /// `--log-file`).
+    #[command(flatten)]
+    pub ops: super::operators::OperatorArgs,
 }
 
 /// Why `kspin run` could not start.
@@ -79,6 +83,8 @@ pub enum RunError {
     Panicked,
     #[error("{0}")]
     Trading(#[from] super::trading::TradingError),
+    #[error("{0}")]
+    Operators(#[from] super::operators::OperatorsError),
 }
 
 /// Runs `kspin run`; returns the exit code.
@@ -148,7 +154,7 @@ fn run_inner(args: &RunArgs, registry: &Registry) -> Result<i32, RunError> {
         config.engine.ring_capacity,
         idle,
     )?;
-    let mut log_drain = bus.take_log_drain();
+    let log_drain = bus.take_log_drain();
     let clock = quanta::Clock::new();
     let (link, kill) = if live {
         let setup = super::trading::prepare_live(
@@ -168,6 +174,9 @@ fn run_inner(args: &RunArgs, registry: &Registry) -> Result<i32, RunError> {
         (None, None)
     };
     let mut core = EngineCore::with_orders(core_cfg, bus, transport, link, clock)?;
+    let mut ops = super::operators::Operators::start(
+        &args.ops, args.quiet, &config, &plan, &mut core, log_drain,
+    )?;
 
     if config.engine.lock_memory {
         eprintln!("kspin: memory: {}", kspin_tuning::process::lock_memory());
@@ -233,6 +242,7 @@ fn run_inner(args: &RunArgs, registry: &Registry) -> Result<i32, RunError> {
     loop {
         std::thread::sleep(Duration::from_millis(50));
         while let Some(s) = stats_rx.try_pop() {
+            ops.on_core_stats(&s);
             let now = Instant::now();
             let rate = (s.feed.frames.saturating_sub(last_frames)) as f64
                 / now.duration_since(last_at).as_secs_f64().max(1e-9);
@@ -250,9 +260,6 @@ fn run_inner(args: &RunArgs, registry: &Registry) -> Result<i32, RunError> {
                 }
             }
         }
-        if let Some(drain) = log_drain.as_mut() {
-            print_logs(drain);
-        }
         if let Some(kill) = &kill {
             if super::signals::kill_requested() && !kill.swap(true, Ordering::SeqCst) {
                 eprintln!("kspin: kill switch thrown: cancelling every order, refusing new ones");
@@ -264,16 +271,14 @@ fn run_inner(args: &RunArgs, registry: &Registry) -> Result<i32, RunError> {
         }
     }
     stop.store(true, Ordering::SeqCst);
-    let core = thread.join().map_err(|_| RunError::Panicked)?;
+    let mut core = thread.join().map_err(|_| RunError::Panicked)?;
     // The core has stopped publishing: let the strategies finish what is in their rings.
     strategies_stop.store(true, Ordering::SeqCst);
     let mut host_reports = Vec::with_capacity(running.len());
     for host in running {
         host_reports.push(host.join()?);
     }
-    if let Some(drain) = log_drain.as_mut() {
-        print_logs(drain);
-    }
+    ops.finish(&mut stats_rx, core.publisher_mut());
     let strategies = reports_json(&strategy_reports(
         core.publisher().strategy_stats(),
         host_reports,
@@ -309,6 +314,7 @@ fn run_inner(args: &RunArgs, registry: &Registry) -> Result<i32, RunError> {
     } else {
         print!("{}", summary_text(&summary));
     }
+    ops.linger();
     Ok(0)
 }
 
@@ -478,14 +484,6 @@ pub(crate) fn startup_checks(config: &Config, available_cores: usize) {
             "kspin: this machine has {available_cores} core(s) for {wanted} busy threads (engine, strategies, venue): they share cores, so latency figures here are not representative"
         );
     }
-}
-
-/// Prints what the strategies logged (formatted here, off the hot cores) on stderr; `--quiet`
-/// hides status lines only, never these.
-fn print_logs(drain: &mut LogDrain) {
-    drain.drain(usize::MAX, |strategy, _record, text| {
-        eprintln!("  [{strategy}] {text}");
-    });
 }
 
 fn status_line(elapsed: Duration, rate: f64, s: &CoreStats, symbols: usize) -> String {

@@ -2,8 +2,9 @@
 //! loops poll to stop cleanly (summary printed, threads joined, captures closed); SIGUSR1 throws
 //! the kill switch of live trading (`kspin kill --pid PID` sends it).
 //!
-//! Owns [`install`], [`interrupted`], [`kill_requested`] and [`send_kill`]. Invariants: the handler only stores to an atomic, which
-//! is async-signal-safe; installing it twice is harmless. It never runs on the engine core.
+//! Owns [`install`], [`interrupted`], [`interrupt`], [`clear_interrupt`], [`kill_requested`] and
+//! [`send_kill`]. Invariants: the handler only stores to an atomic, which is async-signal-safe;
+//! installing it twice is harmless. It never runs on the engine core.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -30,7 +31,19 @@ pub fn install() {
     }
 }
 
-/// Whether SIGINT or SIGTERM arrived since start-up.
+/// Asks the running command to stop as if SIGINT had arrived (the dashboard's `q`: the
+/// terminal is in raw mode there, so Ctrl-C is a key, not a signal).
+pub fn interrupt() {
+    INTERRUPTED.store(true, Ordering::SeqCst);
+}
+
+/// Forgets an interrupt already handled, so that the next SIGINT or SIGTERM can end what comes
+/// after the run (the metrics linger of `kspin run`).
+pub fn clear_interrupt() {
+    INTERRUPTED.store(false, Ordering::SeqCst);
+}
+
+/// Whether SIGINT or SIGTERM arrived since start-up (or since [`clear_interrupt`]).
 pub fn interrupted() -> bool {
     INTERRUPTED.load(Ordering::SeqCst)
 }

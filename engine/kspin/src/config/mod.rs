@@ -13,9 +13,11 @@ use serde::Deserialize;
 
 use kspin_core::book::SUPPORTED_DEPTHS;
 
+pub mod metrics;
 pub mod replay;
 pub mod trading;
 
+pub use metrics::MetricsConfig;
 pub use replay::ReplayConfig;
 pub use trading::{LimitsConfig, TradingConfig, TradingMode};
 
@@ -66,6 +68,8 @@ pub struct Config {
     pub trading: TradingConfig,
     /// How `kspin replay --strategies` models the venue (latency, queue position, fees).
     pub replay: ReplayConfig,
+    /// The Prometheus endpoint.
+    pub metrics: MetricsConfig,
 }
 
 /// Where to connect.
@@ -201,6 +205,7 @@ impl Default for Config {
             strategies: Vec::new(),
             trading: TradingConfig::default(),
             replay: ReplayConfig::default(),
+            metrics: MetricsConfig::default(),
         }
     }
 }
@@ -350,6 +355,7 @@ impl Config {
 
     /// Semantic checks beyond the TOML shape.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        self.metrics.validate()?;
         let url = self.venue.url.as_str();
         if url != "sim" && !url.starts_with("ws://") && !url.starts_with("wss://") {
             return Err(invalid(

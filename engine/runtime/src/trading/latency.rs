@@ -104,6 +104,8 @@ pub struct OrderLatency {
     steps: Vec<Histogram<u64>>,
     /// Read of the triggering frame → bytes written.
     pub tick_to_trade: Histogram<u64>,
+    /// The same samples in power-of-two buckets (what the metrics thread exposes).
+    pub tick_to_trade_buckets: crate::stats::LatencyBuckets,
     /// Intent dequeued → bytes written.
     pub engine: Histogram<u64>,
     /// Intent dequeued → request encoded: the engine's own work, without the write syscall
@@ -120,6 +122,7 @@ impl OrderLatency {
         Ok(OrderLatency {
             steps,
             tick_to_trade: histogram()?,
+            tick_to_trade_buckets: crate::stats::LatencyBuckets::default(),
             engine: histogram()?,
             engine_before_write: histogram()?,
         })
@@ -138,6 +141,7 @@ impl OrderLatency {
         }
         if let Some(ns) = span(OrderPoint::Read, OrderPoint::Written) {
             self.tick_to_trade.saturating_record(ns);
+            self.tick_to_trade_buckets.record(ns);
         }
         if let Some(ns) = span(OrderPoint::Dequeued, OrderPoint::Written) {
             self.engine.saturating_record(ns);
@@ -170,6 +174,8 @@ mod tests {
         }
         lat.record(&clock, &s);
         assert_eq!(lat.tick_to_trade.max(), 900);
+        assert_eq!(lat.tick_to_trade_buckets.count(), 1);
+        assert_eq!(lat.tick_to_trade_buckets.sum_ns, 900);
         assert_eq!(lat.engine.max(), 300);
         assert_eq!(lat.engine_before_write.max(), 200);
         assert!(lat.steps().all(|(_, _, h)| h.len() == 1 && h.max() == 100));

@@ -29,6 +29,7 @@ use kspin_net::{HandshakeState, Transport};
 use quanta::{Clock, Instant};
 
 use super::latency::{OrderLatency, OrderPoint, OrderStamps};
+use super::telemetry::TradingTapWriter;
 use super::token::TokenSource;
 use crate::backoff::{Backoff, BackoffPolicy, DisconnectCause};
 use crate::cause::{CauseCounts, EndCause, EndCauses};
@@ -292,6 +293,8 @@ pub struct TradingLink<T: Transport, K: TokenSource> {
     counters: LinkCounters,
     ping_buf: [u8; 64],
     ping_id: u64,
+    /// Where [`OrderLink::telemetry`] publishes, when something reads it.
+    taps: Option<TradingTapWriter>,
 }
 
 impl<T: Transport, K: TokenSource> TradingLink<T, K> {
@@ -332,6 +335,7 @@ impl<T: Transport, K: TokenSource> TradingLink<T, K> {
             counters: LinkCounters::default(),
             ping_buf: [0; 64],
             ping_id: 1 << 40,
+            taps: None,
             clock,
             cfg,
         })
@@ -339,6 +343,12 @@ impl<T: Transport, K: TokenSource> TradingLink<T, K> {
 
     pub fn session(&self) -> &TradingSession {
         &self.session
+    }
+
+    /// Publishes the link's figures into `taps` at every telemetry tick
+    /// ([`super::telemetry`]). Start-up only.
+    pub fn attach_taps(&mut self, taps: TradingTapWriter) {
+        self.taps = Some(taps);
     }
 
     pub fn counters(&self) -> &LinkCounters {
@@ -773,5 +783,11 @@ impl<P: Publisher, T: Transport, K: TokenSource> OrderLink<P> for TradingLink<T,
             disconnects: self.counters.disconnects_by_cause,
             connect_failures: self.counters.connect_failures_by_cause,
         })
+    }
+    fn telemetry(&mut self) {
+        let state = self.state();
+        if let Some(taps) = &mut self.taps {
+            taps.publish(state, &self.counters, &self.session, &self.latency);
+        }
     }
 }
