@@ -102,7 +102,8 @@ impl<P: FeedSink> FeedSink for Tape<P> {
         kind: UpdateKind,
         report: &ApplyReport,
     ) {
-        self.inner.book_updated(symbol, book, data, levels, kind, report);
+        self.inner
+            .book_updated(symbol, book, data, levels, kind, report);
         self.note_book(symbol);
     }
     fn checksum_mismatch(&mut self, symbol: usize, computed: u32, expected: u32) {

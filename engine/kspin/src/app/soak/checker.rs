@@ -15,7 +15,7 @@
 
 use std::sync::Arc;
 
-use kspin_core::book::{ApplyReport, OrderBook};
+use kspin_core::book::{ApplyReport, FixedLevel, OrderBook};
 use kspin_core::feed::{Feed, FeedSink, StaleReason};
 use kspin_core::kraken::{AckMsg, BookData, StatusMsg, Ticker, Trade, UpdateKind};
 use kspin_host::Bus;
@@ -100,11 +100,13 @@ impl FeedSink for CheckedBus {
         symbol: usize,
         book: &OrderBook,
         data: &BookData<'_>,
+        levels: &[FixedLevel],
         kind: UpdateKind,
         report: &ApplyReport,
     ) {
         self.judge(symbol, book);
-        self.bus.book_updated(symbol, book, data, kind, report);
+        self.bus
+            .book_updated(symbol, book, data, levels, kind, report);
     }
     fn checksum_mismatch(&mut self, symbol: usize, computed: u32, expected: u32) {
         self.bus.checksum_mismatch(symbol, computed, expected);
@@ -193,7 +195,14 @@ mod tests {
             checksum: None,
             timestamp: None,
         };
-        judge.book_updated(0, book, &data, UpdateKind::Update, &ApplyReport::default());
+        judge.book_updated(
+            0,
+            book,
+            &data,
+            &[],
+            UpdateKind::Update,
+            &ApplyReport::default(),
+        );
     }
 
     #[test]
