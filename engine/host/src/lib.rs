@@ -36,7 +36,7 @@ pub use host::{
 pub use lane::LaneCounters;
 pub use logs::LogDrain;
 pub use paper::{PaperCounters, PaperTrader};
-pub use publish::{Bus, BusCounters, IntentRoute};
+pub use publish::{Bus, BusCounters, IntentRoute, TapEnds};
 pub use replica::Replica;
 pub use stats::{reports_json, strategy_reports, StrategyReport, StrategyStats};
 
