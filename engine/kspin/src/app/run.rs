@@ -47,6 +47,13 @@ pub struct RunArgs {
     /// configuration, before any order leaves for the exchange (paper trading otherwise).
     #[arg(long)]
     pub live: bool,
+    /// Publish verified books, trades, tickers and book statuses to NATS JetStream at this
+    /// `nats://` URL (overrides `[nats] url`).
+    #[arg(long, value_name = "URL")]
+    pub nats: Option<String>,
+    /// Run engine shard N only: the symbols `[sharding]` assigns to it.
+    #[arg(long, value_name = "N")]
+    pub shard: Option<usize>,
 }
 
 /// Why `kspin run` could not start.
@@ -79,6 +86,8 @@ pub enum RunError {
     Panicked,
     #[error("{0}")]
     Trading(#[from] super::trading::TradingError),
+    #[error("nats: {0}")]
+    Nats(#[from] kspin_nats::NatsError),
 }
 
 /// Runs `kspin run`; returns the exit code.
@@ -98,6 +107,9 @@ fn run_inner(args: &RunArgs, registry: &Registry) -> Result<i32, RunError> {
         None => Config::builtin(),
     };
     let mut plan = config.symbol_plan()?;
+    if let Some(shard) = args.shard {
+        config.sharding.select(shard, &mut plan)?;
+    }
     let origin = args
         .config
         .as_ref()
@@ -149,6 +161,7 @@ fn run_inner(args: &RunArgs, registry: &Registry) -> Result<i32, RunError> {
         idle,
     )?;
     let mut log_drain = bus.take_log_drain();
+    let bridge = super::nats::start(&config, args.nats.as_deref(), &mut bus, &symbol_infos)?;
     let clock = quanta::Clock::new();
     let (link, kill) = if live {
         let setup = super::trading::prepare_live(
@@ -251,7 +264,10 @@ fn run_inner(args: &RunArgs, registry: &Registry) -> Result<i32, RunError> {
         }
     }
     stop.store(true, Ordering::SeqCst);
-    let core = thread.join().map_err(|_| RunError::Panicked)?;
+    let mut core = thread.join().map_err(|_| RunError::Panicked)?;
+    if bridge.is_some() {
+        super::nats::final_catch_up(&mut core);
+    }
     // The core has stopped publishing: let the strategies finish what is in their rings.
     strategies_stop.store(true, Ordering::SeqCst);
     let mut host_reports = Vec::with_capacity(running.len());
@@ -291,6 +307,9 @@ fn run_inner(args: &RunArgs, registry: &Registry) -> Result<i32, RunError> {
         "oversized_messages": bus.oversized_messages,
         "precision_changes": bus.precision_changes,
     });
+    if let Some(bridge) = bridge {
+        summary["nats"] = super::nats::finish(bridge, core.publisher())?;
+    }
     if args.json {
         println!("{summary}");
     } else {
@@ -553,6 +572,7 @@ fn summary_json<O: kspin_runtime::OrderLink<Bus>>(
                 "book_messages": sb.counters.book_messages,
                 "checksum_ok": sb.counters.checksum_ok,
                 "checksum_mismatch": sb.counters.checksum_mismatch,
+                "checksum": sb.book.checksum_uncached(),
                 "resyncs": sb.counters.resyncs,
                 "trades": sb.counters.trades,
                 "best_bid": fmt(sb.book.best_bid(), true),

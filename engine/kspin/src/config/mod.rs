@@ -13,8 +13,10 @@ use serde::Deserialize;
 
 use kspin_core::book::SUPPORTED_DEPTHS;
 
+pub mod nats;
 pub mod trading;
 
+pub use nats::{NatsConfig, ShardingConfig};
 pub use trading::{LimitsConfig, TradingConfig, TradingMode};
 
 /// Kraken's public v2 endpoint (PROTOCOL.md §1.1).
@@ -62,6 +64,10 @@ pub struct Config {
     pub strategies: Vec<StrategyConfig>,
     /// Paper or live order execution, and the pre-trade limits.
     pub trading: TradingConfig,
+    /// The NATS JetStream bridge (`kspin run --nats`).
+    pub nats: NatsConfig,
+    /// How symbols split across engine shards (`kspin run --shard N`).
+    pub sharding: ShardingConfig,
 }
 
 /// Where to connect.
@@ -196,6 +202,8 @@ impl Default for Config {
             // uses without --config) adds one of each built-in.
             strategies: Vec::new(),
             trading: TradingConfig::default(),
+            nats: NatsConfig::default(),
+            sharding: ShardingConfig::default(),
         }
     }
 }
@@ -410,6 +418,8 @@ impl Config {
         }
         self.mismatch_policy()?;
         let plan = self.symbol_plan()?;
+        self.nats.validate()?;
+        self.sharding.validate(&plan)?;
         if plan.len() > kspin_core::feed::MAX_SYMBOLS {
             return Err(invalid(
                 "subscription",
