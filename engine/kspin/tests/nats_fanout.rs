@@ -52,7 +52,14 @@ fn json_of(output: &std::process::Output, what: &str) -> Value {
 
 fn run(config: &Path, seconds: &str, extra: &[&str]) -> Value {
     let out = kspin()
-        .args(["run", "--quiet", "--json", "--duration", seconds, "--config"])
+        .args([
+            "run",
+            "--quiet",
+            "--json",
+            "--duration",
+            seconds,
+            "--config",
+        ])
         .arg(config)
         .args(extra)
         .output()
@@ -161,7 +168,10 @@ fn a_server_restart_mid_stream_loses_nothing_acknowledged_and_gaps_heal() {
     eprintln!("bridge: {nats}\nmirror: {all}");
     let symbols = all["symbols"].as_object().unwrap();
     let gaps: u64 = symbols.values().map(|v| v["gaps"].as_u64().unwrap()).sum();
-    let healed: u64 = symbols.values().map(|v| v["healed"].as_u64().unwrap()).sum();
+    let healed: u64 = symbols
+        .values()
+        .map(|v| v["healed"].as_u64().unwrap())
+        .sum();
     assert!(gaps > 0, "{all}");
     assert!(healed > 0 && healed <= gaps, "{all}");
     // Healed to the end: every book synced, equal to the engine's, no checksum failed.
@@ -183,7 +193,15 @@ fn two_shards_publish_into_one_namespace() {
     );
     let spawn = |shard: &str| {
         kspin()
-            .args(["run", "--quiet", "--json", "--duration", "2", "--shard", shard])
+            .args([
+                "run",
+                "--quiet",
+                "--json",
+                "--duration",
+                "2",
+                "--shard",
+                shard,
+            ])
             .arg("--config")
             .arg(&cfg)
             .stdout(Stdio::piped())
@@ -194,14 +212,25 @@ fn two_shards_publish_into_one_namespace() {
     let (a, b) = (spawn("0"), spawn("1"));
     let a = json_of(&a.wait_with_output().unwrap(), "shard 0");
     let b = json_of(&b.wait_with_output().unwrap(), "shard 1");
-    let names = |v: &Value| v["symbols"].as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+    let names = |v: &Value| {
+        v["symbols"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect::<Vec<_>>()
+    };
     assert_eq!(names(&a), ["BTC/USD"]);
     assert_eq!(names(&b), ["ETH/USD", "SOL/USD"]);
     let all = mirror(&server.url(), &[]);
     let stored = a["nats"]["stored"].as_u64().unwrap() + b["nats"]["stored"].as_u64().unwrap();
     assert_eq!(all["messages"].as_u64().unwrap(), stored, "{all}");
     assert_books_equal(&all_for(&all, &["BTC/USD"]), &a, &["BTC/USD"]);
-    assert_books_equal(&all_for(&all, &["ETH/USD", "SOL/USD"]), &b, &["ETH/USD", "SOL/USD"]);
+    assert_books_equal(
+        &all_for(&all, &["ETH/USD", "SOL/USD"]),
+        &b,
+        &["ETH/USD", "SOL/USD"],
+    );
     for s in SYMBOLS {
         assert_eq!(all["symbols"][s]["gaps"], 0, "{s}");
     }

@@ -207,9 +207,18 @@ mod tests {
 
     #[test]
     fn subjects_and_ids_follow_the_contract() {
-        assert_eq!(subject("sim", Kind::Book, "BTC/USD"), "kspin.sim.book.BTC/USD");
-        assert_eq!(subject("kraken", Kind::Trade, "A.B"), "kspin.kraken.trade.A_B");
-        assert_eq!(subject("sim", Kind::Connection, ENGINE_KEY), "kspin.sim.connection");
+        assert_eq!(
+            subject("sim", Kind::Book, "BTC/USD"),
+            "kspin.sim.book.BTC/USD"
+        );
+        assert_eq!(
+            subject("kraken", Kind::Trade, "A.B"),
+            "kspin.kraken.trade.A_B"
+        );
+        assert_eq!(
+            subject("sim", Kind::Connection, ENGINE_KEY),
+            "kspin.sim.connection"
+        );
         assert_eq!(filter(Some("ETH/USD")), "kspin.*.*.ETH/USD");
         assert_eq!(filter(None), "kspin.>");
         assert_eq!(message_id("sim", "BTC/USD", 7, 42), "sim:BTC/USD:7:42");
@@ -238,7 +247,9 @@ mod tests {
         };
         let bytes = m.to_bytes();
         assert_eq!(Message::parse(&bytes), Some(m.clone()));
-        let text = String::from_utf8(bytes).unwrap().replace("\"book\"", "\"trade\"");
+        let text = String::from_utf8(bytes)
+            .unwrap()
+            .replace("\"book\"", "\"trade\"");
         assert_eq!(Message::parse(text.as_bytes()), None);
         assert_eq!(Message::parse(b"{}"), None);
         assert_eq!(Message::parse(b"not json"), None);

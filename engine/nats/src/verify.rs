@@ -285,7 +285,7 @@ mod tests {
         v.on_message(&status(2), 0);
         v.on_message(&status(2), 0); // duplicate
         v.on_message(&status(4), 0); // gap: 3 lost
-        // An update while untrusted is skipped even if its checksum would match.
+                                     // An update while untrusted is skipped even if its checksum would match.
         let mut upd = book_msg(5, false, vec![[100, 5]], vec![[101, 5]]);
         v.on_message(&upd, 0);
         v.on_message(&book_msg(6, true, vec![[100, 7]], vec![[102, 1]]), 0);
@@ -301,7 +301,14 @@ mod tests {
         v.on_message(&upd, 0);
         let f = v.figures("X/Y").unwrap();
         assert_eq!(
-            (f.messages, f.duplicates, f.gaps, f.snapshots, f.healed, f.skipped),
+            (
+                f.messages,
+                f.duplicates,
+                f.gaps,
+                f.snapshots,
+                f.healed,
+                f.skipped
+            ),
             (6, 1, 1, 2, 1, 1)
         );
         assert_eq!((f.checksum_ok, f.checksum_mismatch), (3, 0));
@@ -329,6 +336,9 @@ mod tests {
         m.epoch = 2;
         v.on_message(&m, 0);
         let f = v.figures("X/Y").unwrap();
-        assert_eq!((f.gaps, f.duplicates, f.snapshots, f.checksum_ok), (0, 0, 2, 2));
+        assert_eq!(
+            (f.gaps, f.duplicates, f.snapshots, f.checksum_ok),
+            (0, 0, 2, 2)
+        );
     }
 }

@@ -28,7 +28,11 @@ fn executable() -> Option<PathBuf> {
         .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
         .unwrap_or_default()
         .into_iter()
-        .chain(["/usr/sbin".into(), "/usr/bin".into(), "/usr/local/bin".into()]);
+        .chain([
+            "/usr/sbin".into(),
+            "/usr/bin".into(),
+            "/usr/local/bin".into(),
+        ]);
     candidates
         .map(|d| d.join(NATS_SERVER))
         .find(|p| p.is_file())
@@ -54,10 +58,8 @@ impl NatsServer {
             .and_then(|l| l.local_addr())
             .map(|a| a.port())
             .expect("a free loopback port");
-        let store = std::env::temp_dir().join(format!(
-            "kspin-nats-{test}-{}-{port}",
-            std::process::id()
-        ));
+        let store =
+            std::env::temp_dir().join(format!("kspin-nats-{test}-{}-{port}", std::process::id()));
         let _ = std::fs::remove_dir_all(&store);
         std::fs::create_dir_all(&store).expect("store directory");
         let mut server = NatsServer {
@@ -72,7 +74,14 @@ impl NatsServer {
     fn spawn(&mut self) {
         let exe = executable().expect("nats-server present");
         let child = Command::new(exe)
-            .args(["-js", "-a", "127.0.0.1", "-p", &self.port.to_string(), "-sd"])
+            .args([
+                "-js",
+                "-a",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-sd",
+            ])
             .arg(&self.store)
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -61,9 +61,10 @@ pub fn run(args: &MirrorArgs) -> i32 {
     } else {
         print!("{}", text(&report));
     }
-    let mismatched = report["symbols"]
-        .as_object()
-        .is_some_and(|s| s.values().any(|v| v["checksum_mismatch"].as_u64() != Some(0)));
+    let mismatched = report["symbols"].as_object().is_some_and(|s| {
+        s.values()
+            .any(|v| v["checksum_mismatch"].as_u64() != Some(0))
+    });
     i32::from(mismatched)
 }
 

@@ -124,15 +124,14 @@ impl ShardingConfig {
         }
         if !self.shards.is_empty() {
             for p in plan {
-                let n = self
-                    .shards
-                    .iter()
-                    .filter(|s| s.contains(&p.symbol))
-                    .count();
+                let n = self.shards.iter().filter(|s| s.contains(&p.symbol)).count();
                 if n != 1 {
                     return Err(invalid(
                         "sharding.shards",
-                        format!("{} is listed in {n} shards; every symbol in exactly one", p.symbol),
+                        format!(
+                            "{} is listed in {n} shards; every symbol in exactly one",
+                            p.symbol
+                        ),
                     ));
                 }
             }
@@ -205,7 +204,10 @@ mod tests {
         let e = Config::parse(&twice, "t").unwrap_err().to_string();
         assert!(e.contains("BTC/USD is listed in 2 shards"), "{e}");
         let bad_url = format!("{SYMBOLS}[nats]\nurl = \"http://x\"\n");
-        assert!(Config::parse(&bad_url, "t").unwrap_err().to_string().contains("nats.url"));
+        assert!(Config::parse(&bad_url, "t")
+            .unwrap_err()
+            .to_string()
+            .contains("nats.url"));
     }
 
     #[test]

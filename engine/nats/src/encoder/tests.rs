@@ -19,7 +19,10 @@ fn book_message(
     let mut out = Vec::new();
     if let Some(reason) = snapshot {
         engine.clear();
-        out.push(wire(WireKind::BookSnapshot(SnapshotStart { symbol, reason })));
+        out.push(wire(WireKind::BookSnapshot(SnapshotStart {
+            symbol,
+            reason,
+        })));
     }
     let mut packer = LevelPacker::new(symbol);
     for &(side, p, q) in levels {
@@ -98,7 +101,10 @@ fn verified_messages_rebuild_the_engine_book_with_every_checksum() {
         verifier.on_message(&Message::parse(&m.body).unwrap(), 0);
     }
     let f = verifier.figures("X/Y").unwrap();
-    assert_eq!((f.checksum_ok, f.checksum_mismatch, f.gaps, f.snapshots), (5, 0, 0, 2));
+    assert_eq!(
+        (f.checksum_ok, f.checksum_mismatch, f.gaps, f.snapshots),
+        (5, 0, 0, 2)
+    );
     let mirrored = verifier.book("X/Y").unwrap();
     assert_eq!(mirrored.checksum_uncached(), engine.checksum_uncached());
     assert_eq!(mirrored.best_bid(), engine.best_bid());
