@@ -265,9 +265,7 @@ impl Encoder {
                     }
                     EventKind::Trade(t) => {
                         let i = t.symbol.index();
-                        let Some(info) = self.symbols.get(i) else {
-                            return None;
-                        };
+                        let info = self.symbols.get(i)?;
                         self.counters.trades += 1;
                         let body = Body::Trade(TradeBody {
                             side: match t.side {
@@ -285,9 +283,7 @@ impl Encoder {
                     }
                     EventKind::Ticker(t) => {
                         let i = t.symbol.index();
-                        let Some(info) = self.symbols.get(i) else {
-                            return None;
-                        };
+                        let info = self.symbols.get(i)?;
                         self.counters.tickers += 1;
                         let body = Body::Ticker(TickerBody {
                             bid: t.bid.0,

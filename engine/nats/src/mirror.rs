@@ -107,7 +107,7 @@ async fn mirror(config: &MirrorConfig) -> Result<Verifier, NatsError> {
         match Message::parse(&message.payload) {
             Some(m) => {
                 if config.symbols.is_empty()
-                    || config.symbols.iter().any(|s| *s == m.symbol)
+                    || config.symbols.contains(&m.symbol)
                     || m.symbol == crate::format::ENGINE_KEY
                 {
                     verifier.on_message(&m, unix_ns());
