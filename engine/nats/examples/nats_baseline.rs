@@ -95,8 +95,14 @@ fn main() {
             }
             if rate > 0.0 {
                 let due = started + Duration::from_secs_f64(sent as f64 / rate);
-                if let Some(wait) = due.checked_duration_since(Instant::now()) {
-                    tokio::time::sleep(wait).await;
+                if due > Instant::now() {
+                    // Idle until due: collect the acknowledgements first (as the bridge does).
+                    for ack in pending.drain(..) {
+                        let _ = ack.await;
+                    }
+                    if let Some(wait) = due.checked_duration_since(Instant::now()) {
+                        tokio::time::sleep(wait).await;
+                    }
                 }
             }
             let mut body = body;
@@ -107,7 +113,7 @@ fn main() {
             let publish = Publish::build().payload(body.into()).message_id(id);
             pending.push(js.send_publish(subject, publish).await.expect("send"));
             sent += 1;
-            if pending.len() >= window || rate > 0.0 {
+            if pending.len() >= window {
                 for ack in pending.drain(..) {
                     let _ = ack.await;
                 }
