@@ -6,7 +6,9 @@
 //! thread falls behind, the bus conflates the tap's lane (dropping and counting deltas) and
 //! hands it a fresh catch-up snapshot once there is room, which the bridge publishes as a
 //! snapshot. Publishing is pipelined (a batch of up to `max_in_flight` messages is sent, then
-//! its acknowledgements awaited in order). A message whose acknowledgement fails is republished
+//! its acknowledgements awaited in order). While the client is disconnected nothing is handed
+//! to it (it would buffer and flush it after the reconnect). A message whose acknowledgement
+//! fails is republished
 //! with the same `Nats-Msg-Id` (JetStream de-duplicates it if the first copy was stored) until
 //! `give_up_after` has passed for its batch; then it is counted lost and its symbol owes a
 //! snapshot, so a consumer sees a gap followed by a snapshot that heals it. A symbol whose
@@ -155,6 +157,7 @@ pub(crate) fn reconnect_delay(attempts: usize) -> Duration {
 }
 
 struct Publisher {
+    client: async_nats::Client,
     js: jetstream::Context,
     config: BridgeConfig,
     stream_ready: bool,
@@ -187,7 +190,14 @@ impl Publisher {
         }
     }
 
+    fn connected(&self) -> bool {
+        self.client.connection_state() == async_nats::connection::State::Connected
+    }
+
     async fn send_once(&mut self, m: &Outgoing) -> Result<jetstream::publish::PublishAck, bool> {
+        if !self.connected() {
+            return Err(false);
+        }
         let publish = jetstream::context::Publish::build()
             .payload(m.body.clone().into())
             .message_id(m.id.as_str());
@@ -205,17 +215,25 @@ impl Publisher {
         let mut pending = Vec::with_capacity(out.len());
         for m in out.iter() {
             self.report.published += 1;
+            // Disconnected: nothing is handed to the client (it would buffer it and flush it
+            // after the reconnect, behind what the lane delivers meanwhile); the message is
+            // retried until the deadline like any failure.
+            if !self.connected() {
+                pending.push(None);
+                continue;
+            }
             let publish = jetstream::context::Publish::build()
                 .payload(m.body.clone().into())
                 .message_id(m.id.as_str());
-            pending.push(self.js.send_publish(m.subject.clone(), publish).await);
+            pending.push(Some(self.js.send_publish(m.subject.clone(), publish).await));
         }
         for (m, sent) in out.drain(..).zip(pending) {
             let mut result = match sent {
-                Ok(future) => future
+                Some(Ok(future)) => future
                     .await
                     .map_err(|e| e.kind() == PublishErrorKind::StreamNotFound),
-                Err(e) => Err(e.kind() == PublishErrorKind::StreamNotFound),
+                Some(Err(e)) => Err(e.kind() == PublishErrorKind::StreamNotFound),
+                None => Err(false),
             };
             loop {
                 match result {
@@ -269,6 +287,7 @@ async fn run(
     let clock = quanta::Clock::new();
     let mut encoder = Encoder::new(&config.venue, unix_ns(), &symbols, clock.clone());
     let mut publisher = Publisher {
+        client: client.clone(),
         js,
         stream_ready: false,
         next_stream_try: Instant::now(),

@@ -38,6 +38,12 @@ pub(crate) fn start(
     let Some(url) = url_arg.or(config.nats.url.as_deref()) else {
         return Ok(None);
     };
+    if !url.starts_with("nats://") {
+        return Err(RunError::Config(crate::config::ConfigError::Invalid {
+            key: "--nats".into(),
+            reason: format!("{url:?} is not a nats:// URL"),
+        }));
+    }
     let tap = bus.add_tap("nats", config.nats.ring_capacity)?;
     let lane = tap.index;
     let bridge = config.nats.bridge(url, &config.venue.url);
