@@ -2,7 +2,8 @@
 //! `kspin mirror`, end to end with the real binaries: every book message's checksum verified by
 //! the mirror and its final books equal to the engine's; the server killed and restarted
 //! mid-stream (lost messages show as gaps that the next snapshot heals, republishes are
-//! de-duplicated, nothing acknowledged is missing); two engine shards into one mirror.
+//! de-duplicated, nothing acknowledged is missing); a bridge too slow for the feed (its lane
+//! conflates, the mirror still verifies every book); two engine shards into one mirror.
 //! Exact assertions on counts and books, none on speed. Skips only when `nats-server` is not
 //! installed (and fails instead under CI, which installs it).
 
@@ -176,6 +177,47 @@ fn a_server_restart_mid_stream_loses_nothing_acknowledged_and_gaps_heal() {
     assert!(healed > 0 && healed <= gaps, "{all}");
     // Healed to the end: every book synced, equal to the engine's, no checksum failed.
     assert_books_equal(&all, &engine, &SYMBOLS);
+    let _ = std::fs::remove_dir_all(d);
+}
+
+#[test]
+fn a_slow_bridge_is_conflated_and_the_mirror_still_verifies_every_book() {
+    let Some(server) = NatsServer::start("slow") else {
+        return;
+    };
+    let d = dir("slow");
+    // A 64-event lane and one message in flight at a time, against 20,000 events/s: the
+    // bridge cannot keep up, so its lane conflates and hands catch-up snapshots.
+    let cfg = config(
+        &d,
+        "k.toml",
+        &server.url(),
+        "ring_capacity = 64\nmax_in_flight = 1\n",
+    );
+    let text = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("rate = 2000", "rate = 20000");
+    std::fs::write(&cfg, text).unwrap();
+    let engine = run(&cfg, "2", &[]);
+    let nats = &engine["nats"];
+    assert!(
+        nats["lane"]["events_dropped"].as_u64().unwrap() > 0,
+        "{nats}"
+    );
+    assert!(
+        nats["lane"]["snapshots_handed"].as_u64().unwrap() > 0,
+        "{nats}"
+    );
+    assert_eq!(nats["lost"], 0, "{nats}");
+    assert_eq!(engine["checksum_mismatch"], 0);
+    let all = mirror(&server.url(), &[]);
+    assert_eq!(all["messages"], nats["stored"], "{all}");
+    assert_books_equal(&all, &engine, &SYMBOLS);
+    for s in SYMBOLS {
+        // Conflation is not a gap: the bridge's sequence has no hole, the snapshots replace
+        // the deltas the lane dropped.
+        assert_eq!(all["symbols"][s]["gaps"], 0, "{s}");
+    }
     let _ = std::fs::remove_dir_all(d);
 }
 
