@@ -131,6 +131,8 @@ pub(super) struct Lane {
     pub(super) answers: AnswerQueue,
     pub(super) paper: PaperTrader,
     pub(super) counters: LaneCounters,
+    /// Not a strategy: a tap such as the NATS bridge (`Bus::add_tap`).
+    pub(super) tap: bool,
 }
 
 impl Lane {

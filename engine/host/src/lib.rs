@@ -40,7 +40,7 @@ pub use lane::LaneCounters;
 pub use logs::LogDrain;
 pub use paper::{PaperCounters, PaperTrader};
 pub use publish::telemetry::{LanePosition, LaneStats, LaneTapReader};
-pub use publish::{Bus, BusCounters, IntentRoute};
+pub use publish::{Bus, BusCounters, IntentRoute, TapEnds};
 pub use replica::Replica;
 pub use stats::{report_keys, reports_json, strategy_reports, StrategyReport, StrategyStats};
 

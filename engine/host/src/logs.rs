@@ -33,6 +33,11 @@ impl LogDrain {
         self.sources.push((strategy.to_owned(), logs));
     }
 
+    /// Forgets the most recently added source (a tap's: it logs nothing).
+    pub(super) fn remove_last(&mut self) {
+        self.sources.pop();
+    }
+
     /// Strategies drained.
     pub fn strategies(&self) -> usize {
         self.sources.len()

@@ -83,6 +83,26 @@ pub(crate) struct LaneEnds {
     pub(crate) logs: Producer<LogRecord>,
 }
 
+/// The consumer-side ends of a *tap*: a lane like a strategy's, read by a thread that forwards
+/// verified market data elsewhere (the NATS bridge) instead of running a strategy
+/// ([`Bus::add_tap`]).
+pub struct TapEnds {
+    /// The tap's lane index ([`Bus::lane_counters`]).
+    pub index: usize,
+    /// Wire events, exactly as a strategy's host receives them.
+    pub events: Consumer<WireEvent>,
+    /// Requests back to the bus: only `OrderRequest::Resnapshot` is meaningful for a tap.
+    pub intents: Producer<OrderMessage>,
+}
+
+impl std::fmt::Debug for TapEnds {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TapEnds")
+            .field("index", &self.index)
+            .finish_non_exhaustive()
+    }
+}
+
 /// The engine side of every strategy's rings; see the module docs.
 pub struct Bus {
     symbols: Vec<SymbolInfo>,
@@ -200,6 +220,24 @@ impl Bus {
         ))
     }
 
+    /// Adds a *tap*: a lane with the same guarantees as a strategy's (all or nothing per message,
+    /// conflation with counted drops while its ring is full, a catch-up snapshot before further
+    /// deltas) for a consumer that is not a strategy, such as the NATS bridge. A tap is left out
+    /// of [`Self::strategy_stats`] and of the log drain; read its counters with
+    /// [`Self::lane_counters`]. Start-up only.
+    pub fn add_tap(&mut self, name: &str, ring_capacity: usize) -> Result<TapEnds, BusError> {
+        let ends = self.add_lane(name, None, ring_capacity)?;
+        if let Some(lane) = self.lanes.get_mut(ends.index) {
+            lane.tap = true;
+        }
+        self.logs.remove_last();
+        Ok(TapEnds {
+            index: ends.index,
+            events: ends.events,
+            intents: ends.intents,
+        })
+    }
+
     /// The lane behind [`Self::add_strategy`]: its rings, with the strategy-side ends handed
     /// back (to a strategy thread's handle, or to the test harness's host on the test thread).
     pub(crate) fn add_lane(
@@ -238,6 +276,7 @@ impl Bus {
             answers: AnswerQueue::new(),
             paper: PaperTrader::with_symbols(self.symbols.len()),
             counters: LaneCounters::default(),
+            tap: false,
         });
         self.logs.add(name, logs_rx);
         Ok(LaneEnds {
@@ -351,6 +390,7 @@ impl Bus {
     pub fn strategy_stats(&self) -> Vec<StrategyStats> {
         self.lanes
             .iter()
+            .filter(|l| !l.tap)
             .map(|l| StrategyStats {
                 name: l.name.clone(),
                 core: l.core,

@@ -26,6 +26,8 @@ struct Cli {
 enum Command {
     /// Run the engine: by default against the embedded simulated Kraken venue on loopback.
     Run(app::run::RunArgs),
+    /// Rebuild and verify the books `kspin run --nats` publishes to NATS JetStream.
+    Mirror(app::mirror::MirrorArgs),
     /// Run the simulated Kraken v2 venue alone (plain or TLS, rate, seed, faults).
     Sim(app::sim::SimArgs),
     /// Replay a capture (`kspin record`) or a JSON-lines recording through the engine-core path.
@@ -88,6 +90,7 @@ where
     match &cli.command {
         Command::Run(args) => app::run::run(args, registry),
         Command::Sim(args) => app::sim::run_cli(args),
+        Command::Mirror(args) => app::mirror::run(args),
         Command::Replay(args) => app::replay::run(args, registry),
         Command::Record(args) => app::record::run(args),
         Command::Soak(args) => app::soak::run(args),

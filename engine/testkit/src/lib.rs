@@ -2,12 +2,15 @@
 //!
 //! Owns the counting allocator of every zero-allocation test ([`alloc_count`], installed in a
 //! test binary with [`install_counting_allocator!`]) and the location of the vendored Kraken
-//! recordings and documented examples ([`vectors_dir`], [`vector`]). Test support only: it
+//! recordings and documented examples ([`vectors_dir`], [`vector`]), and a real `nats-server`
+//! for the NATS tests ([`NatsServer`]). Test support only: it
 //! allocates and panics freely outside the allocator itself.
 
 pub mod alloc_count;
+pub mod nats_server;
 
 pub use alloc_count::{allocs, counting, frees, live_bytes, take_allocations, CountingAllocator};
+pub use nats_server::NatsServer;
 
 /// Installs [`CountingAllocator`] as the calling test binary's global allocator.
 #[macro_export]

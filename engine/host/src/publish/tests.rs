@@ -310,3 +310,74 @@ fn a_precision_change_is_always_told_and_silences_the_symbol() {
     assert_eq!(kinds(h.events_mut()), vec![stale]);
     assert!(!bus.is_lagging(0));
 }
+
+/// A tap (the NATS bridge's lane) gets the strategies' wire sequence with the same conflation
+/// and catch-up, answers a resnapshot request, and is not reported as a strategy.
+#[test]
+fn a_tap_is_a_lane_like_a_strategy_but_not_one() {
+    let symbols = [SymbolInfo::new(0, "X/Y", 1, 0, 10)];
+    let mut bus = Bus::new(&symbols);
+    let _strategy = bus
+        .add_strategy("s", None, Box::new(Idle), 64, IdlePolicy::Spin)
+        .unwrap();
+    let mut tap = bus.add_tap("nats", 4).unwrap();
+    assert_eq!(tap.index, 1);
+    let mut book = OrderBook::new(10, 1, 0);
+    let report = ApplyReport::default();
+    let exact = |l: &[Level]| -> Vec<(Price, Qty)> {
+        l.iter()
+            .map(|l| (Price(l.price.mantissa), Qty(l.qty.mantissa)))
+            .collect()
+    };
+    let bids = [level(100, 2)];
+    book.apply_exact(ApplyMode::Snapshot, &exact(&bids), &[]);
+    bus.book_live(0, &book);
+    bus.book_updated(
+        0,
+        &book,
+        &data(&bids, &[]),
+        &fixed(&bids, &[]),
+        UpdateKind::Snapshot,
+        &report,
+    );
+    assert_eq!(kinds(&mut tap.events).len(), 4); // start, levels, done, live
+                                                 // Three updates of 2 events into 4 slots: the third is dropped, the tap lags.
+    for q in 1..=3 {
+        let ub = [level(99, q)];
+        book.apply_exact(ApplyMode::Update, &exact(&ub), &[]);
+        bus.book_updated(
+            0,
+            &book,
+            &data(&ub, &[]),
+            &fixed(&ub, &[]),
+            UpdateKind::Update,
+            &report,
+        );
+    }
+    let c = bus.lane_counters(1).unwrap();
+    assert_eq!((c.events_dropped, c.lag_episodes), (2, 1));
+    assert_eq!(kinds(&mut tap.events).len(), 4);
+    let sources = [(book.clone(), true)];
+    bus.service(&sources[..]);
+    let caught_up = kinds(&mut tap.events);
+    assert_eq!(
+        caught_up.first(),
+        Some(&WireKind::BookSnapshot(SnapshotStart {
+            symbol: SymbolId(0),
+            reason: SnapshotReason::CatchUp,
+        }))
+    );
+    // The bridge's replica diverged: it asks for the book again over its intent ring.
+    let request = OrderRequest::Resnapshot {
+        symbol: SymbolId(0),
+    };
+    tap.intents.try_push(OrderMessage::new(0, request)).unwrap();
+    bus.drain_intents(&sources[..]);
+    let again = kinds(&mut tap.events);
+    assert_eq!(again.len(), caught_up.len() + 1, "snapshot and BookLive");
+    assert_eq!(bus.lane_counters(1).unwrap().resnapshots_requested, 1);
+    // Only the strategy is a strategy.
+    let stats = bus.strategy_stats();
+    assert_eq!(stats.len(), 1);
+    assert_eq!(stats[0].name, "s");
+}

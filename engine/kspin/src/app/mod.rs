@@ -4,6 +4,8 @@
 pub mod backtest;
 pub mod causes;
 pub mod logging;
+pub mod mirror;
+pub mod nats;
 pub mod operators;
 pub mod precision;
 pub mod record;

@@ -51,6 +51,13 @@ pub struct RunArgs {
     /// `--log-file`).
     #[command(flatten)]
     pub ops: super::operators::OperatorArgs,
+    /// Publish verified books, trades, tickers and book statuses to NATS JetStream at this
+    /// `nats://` URL (overrides `[nats] url`).
+    #[arg(long, value_name = "URL")]
+    pub nats: Option<String>,
+    /// Run engine shard N only: the symbols `[sharding]` assigns to it.
+    #[arg(long, value_name = "N")]
+    pub shard: Option<usize>,
 }
 
 /// Why `kspin run` could not start.
@@ -85,6 +92,8 @@ pub enum RunError {
     Trading(#[from] super::trading::TradingError),
     #[error("{0}")]
     Operators(#[from] super::operators::OperatorsError),
+    #[error("nats: {0}")]
+    Nats(#[from] kspin_nats::NatsError),
 }
 
 /// Runs `kspin run`; returns the exit code.
@@ -104,6 +113,9 @@ fn run_inner(args: &RunArgs, registry: &Registry) -> Result<i32, RunError> {
         None => Config::builtin(),
     };
     let mut plan = config.symbol_plan()?;
+    if let Some(shard) = args.shard {
+        config.sharding.select(shard, &mut plan)?;
+    }
     let origin = args
         .config
         .as_ref()
@@ -155,6 +167,7 @@ fn run_inner(args: &RunArgs, registry: &Registry) -> Result<i32, RunError> {
         idle,
     )?;
     let log_drain = bus.take_log_drain();
+    let bridge = super::nats::start(&config, args.nats.as_deref(), &mut bus, &symbol_infos)?;
     let clock = quanta::Clock::new();
     let (link, kill) = if live {
         let setup = super::trading::prepare_live(
@@ -272,6 +285,9 @@ fn run_inner(args: &RunArgs, registry: &Registry) -> Result<i32, RunError> {
     }
     stop.store(true, Ordering::SeqCst);
     let mut core = thread.join().map_err(|_| RunError::Panicked)?;
+    if bridge.is_some() {
+        super::nats::final_catch_up(&mut core);
+    }
     // The core has stopped publishing: let the strategies finish what is in their rings.
     strategies_stop.store(true, Ordering::SeqCst);
     let mut host_reports = Vec::with_capacity(running.len());
@@ -309,6 +325,9 @@ fn run_inner(args: &RunArgs, registry: &Registry) -> Result<i32, RunError> {
         "oversized_messages": bus.oversized_messages,
         "precision_changes": bus.precision_changes,
     });
+    if let Some(bridge) = bridge {
+        summary["nats"] = super::nats::finish(bridge, core.publisher())?;
+    }
     if args.json {
         println!("{summary}");
     } else {
@@ -563,6 +582,7 @@ fn summary_json<O: kspin_runtime::OrderLink<Bus>>(
                 "book_messages": sb.counters.book_messages,
                 "checksum_ok": sb.counters.checksum_ok,
                 "checksum_mismatch": sb.counters.checksum_mismatch,
+                "checksum": sb.book.checksum_uncached(),
                 "resyncs": sb.counters.resyncs,
                 "trades": sb.counters.trades,
                 "best_bid": fmt(sb.book.best_bid(), true),

@@ -14,10 +14,12 @@ use serde::Deserialize;
 use kspin_core::book::SUPPORTED_DEPTHS;
 
 pub mod metrics;
+pub mod nats;
 pub mod replay;
 pub mod trading;
 
 pub use metrics::MetricsConfig;
+pub use nats::{NatsConfig, ShardingConfig};
 pub use replay::ReplayConfig;
 pub use trading::{LimitsConfig, TradingConfig, TradingMode};
 
@@ -70,6 +72,10 @@ pub struct Config {
     pub replay: ReplayConfig,
     /// The Prometheus endpoint.
     pub metrics: MetricsConfig,
+    /// The NATS JetStream bridge (`kspin run --nats`).
+    pub nats: NatsConfig,
+    /// How symbols split across engine shards (`kspin run --shard N`).
+    pub sharding: ShardingConfig,
 }
 
 /// Where to connect.
@@ -206,6 +212,8 @@ impl Default for Config {
             trading: TradingConfig::default(),
             replay: ReplayConfig::default(),
             metrics: MetricsConfig::default(),
+            nats: NatsConfig::default(),
+            sharding: ShardingConfig::default(),
         }
     }
 }
@@ -421,6 +429,8 @@ impl Config {
         }
         self.mismatch_policy()?;
         let plan = self.symbol_plan()?;
+        self.nats.validate()?;
+        self.sharding.validate(&plan)?;
         if plan.len() > kspin_core::feed::MAX_SYMBOLS {
             return Err(invalid(
                 "subscription",

@@ -1,0 +1,123 @@
+//! The mirror: a remote consumer of the bridge's stream. It reads the JetStream stream through
+//! an ordered consumer (which re-creates itself after a reconnect, resuming after the last
+//! stream sequence it delivered) and feeds every message to a [`Verifier`], which rebuilds the
+//! books, verifies each Kraken checksum and follows each symbol's sequence (gaps heal at the
+//! next snapshot, which the bridge publishes at least every `snapshot_interval`).
+//!
+//! Owns its own current-thread tokio runtime and connection; `kspin mirror` calls
+//! [`run_mirror`]. It stops after `duration`, or, with `drain`, as soon as it has read everything
+//! the stream held (nothing pending for its consumer).
+
+use std::time::{Duration, Instant};
+
+use async_nats::jetstream::{self, consumer::pull::OrderedConfig, consumer::DeliverPolicy};
+use futures_util::StreamExt;
+
+use crate::encoder::unix_ns;
+use crate::format::{filter, Message};
+use crate::{NatsError, Verifier};
+
+/// What `kspin mirror` was asked for.
+#[derive(Debug, Clone)]
+pub struct MirrorConfig {
+    pub url: String,
+    pub stream: String,
+    /// Symbols to follow (every symbol when empty).
+    pub symbols: Vec<String>,
+    /// Stop after this long.
+    pub duration: Duration,
+    /// Stop as soon as the stream has been read to its end.
+    pub drain: bool,
+    /// Start at the stream's first message (`true`) or at new messages only.
+    pub from_start: bool,
+}
+
+/// Runs the mirror on the calling thread; returns the verifier with everything it saw.
+pub fn run_mirror(config: &MirrorConfig) -> Result<Verifier, NatsError> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(NatsError::Runtime)?;
+    rt.block_on(mirror(config))
+}
+
+async fn mirror(config: &MirrorConfig) -> Result<Verifier, NatsError> {
+    let started = Instant::now();
+    let deadline = started + config.duration;
+    let client = async_nats::ConnectOptions::new()
+        .name("kspin-mirror")
+        .connection_timeout(Duration::from_secs(5))
+        .reconnect_delay_callback(crate::bridge::reconnect_delay)
+        .connect(config.url.as_str())
+        .await
+        .map_err(|e| NatsError::Connect(e.to_string()))?;
+    let js = jetstream::new(client);
+    let mut verifier = Verifier::new();
+    // The bridge creates the stream; wait for it within the run's time.
+    let stream = loop {
+        match js.get_stream(&config.stream).await {
+            Ok(s) => break s,
+            Err(e) if Instant::now() + Duration::from_millis(200) >= deadline => {
+                return Err(NatsError::Stream(e.to_string()));
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    };
+    let one = (config.symbols.len() == 1).then(|| config.symbols[0].as_str());
+    let consumer = stream
+        .create_consumer(OrderedConfig {
+            filter_subject: filter(one),
+            deliver_policy: if config.from_start {
+                DeliverPolicy::All
+            } else {
+                DeliverPolicy::New
+            },
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| NatsError::Stream(e.to_string()))?;
+    let mut stream_info = stream;
+    let empty = stream_info
+        .info()
+        .await
+        .map(|i| i.state.messages == 0)
+        .unwrap_or(false);
+    if config.drain && config.from_start && empty {
+        return Ok(verifier);
+    }
+    let mut messages = consumer
+        .messages()
+        .await
+        .map_err(|e| NatsError::Stream(e.to_string()))?;
+    loop {
+        let now = Instant::now();
+        if now >= deadline {
+            break;
+        }
+        let next = match tokio::time::timeout(deadline - now, messages.next()).await {
+            Err(_) | Ok(None) => break,
+            Ok(Some(next)) => next,
+        };
+        let Ok(message) = next else {
+            // The ordered consumer reports what it recovers from (a reset, missed heartbeats)
+            // and goes on.
+            continue;
+        };
+        let pending = message.info().map(|i| i.pending).unwrap_or(1);
+        match Message::parse(&message.payload) {
+            Some(m) => {
+                if config.symbols.is_empty()
+                    || config.symbols.contains(&m.symbol)
+                    || m.symbol == crate::format::ENGINE_KEY
+                {
+                    verifier.on_message(&m, unix_ns());
+                }
+            }
+            None => verifier.unparsable(),
+        }
+        if config.drain && pending == 0 {
+            break;
+        }
+    }
+    Ok(verifier)
+}

@@ -1,0 +1,344 @@
+//! [`Verifier`]: the mirror's books. Rebuilds each symbol's book from the bridge's messages with
+//! kspin-core's own [`OrderBook`] (same apply and truncate rules as the engine), checks every
+//! book message's Kraken checksum against the rebuilt book, and follows each symbol's sequence.
+//!
+//! Per symbol: a message numbered below the next expected one is a duplicate (dropped, counted);
+//! one numbered above it is a *gap*: the book is untrusted until the next snapshot, which
+//! *heals* it; a checksum mismatch also untrusts the book until a snapshot. Updates that arrive
+//! while the book is untrusted are skipped (counted). A new bridge run (new `epoch`) restarts the
+//! sequence. Owns no I/O; the [`crate::mirror`] loop feeds it.
+
+use std::collections::BTreeMap;
+
+use kspin_api::{Price, Qty};
+use kspin_core::book::{OrderBook, SideKind};
+use serde_json::{json, Value};
+
+use crate::format::{Body, BookBody, Kind, Message};
+
+/// Figures of one symbol.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SymbolFigures {
+    pub messages: u64,
+    pub checksum_ok: u64,
+    pub checksum_mismatch: u64,
+    pub gaps: u64,
+    /// Snapshots applied (each verified like an update).
+    pub snapshots: u64,
+    /// Gaps (and mismatches) after which a snapshot made the book trustworthy again.
+    pub healed: u64,
+    pub duplicates: u64,
+    /// Book updates skipped while waiting for a snapshot.
+    pub skipped: u64,
+    pub trades: u64,
+    pub tickers: u64,
+    pub statuses: u64,
+}
+
+#[derive(Debug)]
+struct SymbolBook {
+    epoch: u64,
+    next_seq: u64,
+    book: Option<OrderBook>,
+    /// The book matches the stream (a snapshot applied, no gap or mismatch since).
+    synced: bool,
+    /// A gap or mismatch waits for its healing snapshot.
+    broken: bool,
+    figures: SymbolFigures,
+}
+
+/// See the module docs.
+#[derive(Debug, Default)]
+pub struct Verifier {
+    symbols: BTreeMap<String, SymbolBook>,
+    /// Unique messages taken (duplicates excluded).
+    messages: u64,
+    duplicates: u64,
+    unparsable: u64,
+    /// Engine read → taken here, ns (wall clocks of the same host on loopback).
+    latency: Option<hdrhistogram::Histogram<u64>>,
+}
+
+impl Verifier {
+    pub fn new() -> Verifier {
+        Verifier {
+            latency: hdrhistogram::Histogram::new_with_bounds(1, 60_000_000_000, 3).ok(),
+            ..Verifier::default()
+        }
+    }
+
+    /// A message body that did not parse.
+    pub fn unparsable(&mut self) {
+        self.unparsable += 1;
+    }
+
+    /// Takes one message received at `now_ns` (wall clock).
+    pub fn on_message(&mut self, m: &Message, now_ns: u64) {
+        let entry = self
+            .symbols
+            .entry(m.symbol.clone())
+            .or_insert_with(|| SymbolBook {
+                epoch: m.epoch,
+                next_seq: m.seq,
+                book: None,
+                synced: false,
+                broken: false,
+                figures: SymbolFigures::default(),
+            });
+        if entry.epoch != m.epoch {
+            // A new bridge run: its sequence starts afresh; wait for its snapshot.
+            entry.epoch = m.epoch;
+            entry.next_seq = m.seq;
+            entry.synced = false;
+        }
+        if m.seq < entry.next_seq {
+            entry.figures.duplicates += 1;
+            self.duplicates += 1;
+            return;
+        }
+        if m.seq > entry.next_seq {
+            entry.figures.gaps += 1;
+            entry.synced = false;
+            entry.broken = true;
+        }
+        entry.next_seq = m.seq + 1;
+        entry.figures.messages += 1;
+        self.messages += 1;
+        if let Some(h) = self.latency.as_mut() {
+            if m.read_ns > 0 && now_ns > m.read_ns {
+                let _ = h.record(now_ns - m.read_ns);
+            }
+        }
+        match (&m.kind, &m.body) {
+            (Kind::Book, Body::Book(b)) => apply_book(entry, b),
+            (Kind::Trade, _) => entry.figures.trades += 1,
+            (Kind::Ticker, _) => entry.figures.tickers += 1,
+            _ => entry.figures.statuses += 1,
+        }
+    }
+
+    /// Unique messages taken.
+    pub fn messages(&self) -> u64 {
+        self.messages
+    }
+
+    /// Figures of `symbol`.
+    pub fn figures(&self, symbol: &str) -> Option<SymbolFigures> {
+        self.symbols.get(symbol).map(|s| s.figures)
+    }
+
+    /// The rebuilt book of `symbol` (when a snapshot arrived).
+    pub fn book(&self, symbol: &str) -> Option<&OrderBook> {
+        self.symbols.get(symbol).and_then(|s| s.book.as_ref())
+    }
+
+    /// The `--json` report: `{messages, duplicates, unparsable, latency_ns, symbols: {SYMBOL:
+    /// {checksum_ok, checksum_mismatch, gaps, snapshots, healed, ..., checksum, synced}}}`;
+    /// `only` restricts the symbols listed (every symbol seen when empty).
+    pub fn report(&self, only: &[String]) -> Value {
+        let mut symbols = serde_json::Map::new();
+        for (name, s) in &self.symbols {
+            if name == crate::format::ENGINE_KEY || (!only.is_empty() && !only.contains(name)) {
+                continue;
+            }
+            let f = s.figures;
+            symbols.insert(
+                name.clone(),
+                json!({
+                    "checksum_ok": f.checksum_ok,
+                    "checksum_mismatch": f.checksum_mismatch,
+                    "gaps": f.gaps,
+                    "snapshots": f.snapshots,
+                    "healed": f.healed,
+                    "duplicates": f.duplicates,
+                    "skipped": f.skipped,
+                    "messages": f.messages,
+                    "trades": f.trades,
+                    "tickers": f.tickers,
+                    "statuses": f.statuses,
+                    "synced": s.synced,
+                    "checksum": s.book.as_ref().map(OrderBook::checksum_uncached),
+                }),
+            );
+        }
+        let latency = self.latency.as_ref().filter(|h| !h.is_empty()).map(|h| {
+            json!({
+                "p50": h.value_at_quantile(0.5),
+                "p99": h.value_at_quantile(0.99),
+                "p99_9": h.value_at_quantile(0.999),
+                "max": h.max(),
+                "samples": h.len(),
+            })
+        });
+        json!({
+            "messages": self.messages,
+            "duplicates": self.duplicates,
+            "unparsable": self.unparsable,
+            "latency_ns": latency,
+            "symbols": symbols,
+        })
+    }
+}
+
+fn apply_book(entry: &mut SymbolBook, b: &BookBody) {
+    if b.snapshot {
+        let book = entry.book.get_or_insert_with(|| {
+            OrderBook::new(usize::from(b.depth), b.price_scale, b.qty_scale)
+        });
+        if book.depth() != usize::from(b.depth) {
+            *book = OrderBook::new(usize::from(b.depth), b.price_scale, b.qty_scale);
+        }
+        book.clear();
+        book.set_precision(b.price_scale, b.qty_scale);
+        apply_levels(book, b);
+        entry.figures.snapshots += 1;
+        if entry.broken {
+            entry.figures.healed += 1;
+            entry.broken = false;
+        }
+        entry.synced = true;
+    } else {
+        match entry.book.as_mut() {
+            Some(book) if entry.synced => apply_levels(book, b),
+            _ => {
+                entry.figures.skipped += 1;
+                return;
+            }
+        }
+    }
+    let Some(book) = entry.book.as_ref() else {
+        return;
+    };
+    if book.checksum_uncached() == b.checksum {
+        entry.figures.checksum_ok += 1;
+    } else {
+        entry.figures.checksum_mismatch += 1;
+        entry.synced = false;
+        entry.broken = true;
+    }
+}
+
+fn apply_levels(book: &mut OrderBook, b: &BookBody) {
+    for (kind, levels) in [(SideKind::Bid, &b.bids), (SideKind::Ask, &b.asks)] {
+        for &[price, qty] in levels.iter() {
+            let _ = book.apply_level(kind, Price(price), Qty(qty));
+        }
+    }
+    book.truncate_to_depth();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::{StatusBody, FORMAT_VERSION};
+
+    fn book_msg(seq: u64, snapshot: bool, bids: Vec<[i64; 2]>, asks: Vec<[i64; 2]>) -> Message {
+        let mut b = OrderBook::new(10, 1, 2);
+        for &[p, q] in &bids {
+            let _ = b.apply_level(SideKind::Bid, Price(p), Qty(q));
+        }
+        for &[p, q] in &asks {
+            let _ = b.apply_level(SideKind::Ask, Price(p), Qty(q));
+        }
+        Message {
+            v: FORMAT_VERSION,
+            kind: Kind::Book,
+            symbol: "X/Y".into(),
+            epoch: 1,
+            seq,
+            read_ns: 0,
+            time_ns: 0,
+            body: Body::Book(BookBody {
+                snapshot,
+                depth: 10,
+                price_scale: 1,
+                qty_scale: 2,
+                bids,
+                asks,
+                checksum: b.checksum_uncached(),
+                reason: None,
+            }),
+        }
+    }
+
+    fn status(seq: u64) -> Message {
+        Message {
+            v: FORMAT_VERSION,
+            kind: Kind::Status,
+            symbol: "X/Y".into(),
+            epoch: 1,
+            seq,
+            read_ns: 0,
+            time_ns: 0,
+            body: Body::Status(StatusBody {
+                live: true,
+                stale_reason: None,
+            }),
+        }
+    }
+
+    #[test]
+    fn duplicates_gaps_and_healing() {
+        let mut v = Verifier::new();
+        let snap = book_msg(1, true, vec![[100, 5]], vec![[101, 5]]);
+        v.on_message(&snap, 0);
+        v.on_message(&status(2), 0);
+        v.on_message(&status(2), 0); // duplicate
+        v.on_message(&status(4), 0); // gap: 3 lost
+                                     // An update while untrusted is skipped even if its checksum would match.
+        let mut upd = book_msg(5, false, vec![[100, 5]], vec![[101, 5]]);
+        v.on_message(&upd, 0);
+        v.on_message(&book_msg(6, true, vec![[100, 7]], vec![[102, 1]]), 0);
+        if let Body::Book(b) = &mut upd.body {
+            b.bids = vec![[100, 0], [99, 3]];
+            let mut book = OrderBook::new(10, 1, 2);
+            let _ = book.apply_level(SideKind::Bid, Price(99), Qty(3));
+            let _ = book.apply_level(SideKind::Ask, Price(102), Qty(1));
+            b.asks = vec![];
+            b.checksum = book.checksum_uncached();
+        }
+        upd.seq = 7;
+        v.on_message(&upd, 0);
+        let f = v.figures("X/Y").unwrap();
+        assert_eq!(
+            (
+                f.messages,
+                f.duplicates,
+                f.gaps,
+                f.snapshots,
+                f.healed,
+                f.skipped
+            ),
+            (6, 1, 1, 2, 1, 1)
+        );
+        assert_eq!((f.checksum_ok, f.checksum_mismatch), (3, 0));
+        assert_eq!(v.book("X/Y").unwrap().best_bid(), Some((Price(99), Qty(3))));
+        // A wrong checksum untrusts the book until the next snapshot.
+        let mut bad = book_msg(8, false, vec![[98, 1]], vec![]);
+        if let Body::Book(b) = &mut bad.body {
+            b.checksum ^= 1;
+        }
+        v.on_message(&bad, 0);
+        v.on_message(&book_msg(9, false, vec![[97, 1]], vec![]), 0);
+        let f = v.figures("X/Y").unwrap();
+        assert_eq!((f.checksum_mismatch, f.skipped), (1, 2));
+        let r = v.report(&[]);
+        assert_eq!(r["messages"], 8);
+        assert_eq!(r["symbols"]["X/Y"]["gaps"], 1);
+        assert_eq!(r["symbols"]["X/Y"]["synced"], false);
+    }
+
+    #[test]
+    fn a_new_epoch_restarts_the_sequence() {
+        let mut v = Verifier::new();
+        v.on_message(&book_msg(5, true, vec![[100, 5]], vec![]), 0);
+        let mut m = book_msg(1, true, vec![[100, 6]], vec![]);
+        m.epoch = 2;
+        v.on_message(&m, 0);
+        let f = v.figures("X/Y").unwrap();
+        assert_eq!(
+            (f.gaps, f.duplicates, f.snapshots, f.checksum_ok),
+            (0, 0, 2, 2)
+        );
+    }
+}
