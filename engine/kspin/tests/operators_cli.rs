@@ -557,7 +557,8 @@ fn kspin_run_tui_draws_the_dashboard_in_its_terminal() {
     let tui = Tmux::start(
         "tui",
         &format!(
-            "{KSPIN} run --tui --duration 4 --json > {} 2> {}",
+            // Long enough for a loaded machine to show everything; `q` ends it once it has.
+            "{KSPIN} run --tui --duration 120 --json > {} 2> {}",
             summary.display(),
             stderr.display()
         ),
@@ -573,6 +574,7 @@ fn kspin_run_tui_draws_the_dashboard_in_its_terminal() {
         "books live 4/4",
     ]);
     assert!(screen.contains("q quit"), "{screen}");
+    tui.cmd(&["send-keys", "-t", "s", "q"]);
     tui.wait_exit();
     let text = std::fs::read_to_string(&summary).unwrap();
     let s: Value = serde_json::from_str(&text).expect("the JSON summary after the dashboard");
