@@ -173,8 +173,14 @@ fn a_server_restart_mid_stream_loses_nothing_acknowledged_and_gaps_heal() {
         .values()
         .map(|v| v["healed"].as_u64().unwrap())
         .sum();
-    assert!(gaps > 0, "{all}");
-    assert!(healed > 0 && healed <= gaps, "{all}");
+    // The messages given up on leave gaps only if the server did not store them after all
+    // (whether it did depends on where the kill fell): every missing one is a detected gap,
+    // and every gap heals.
+    let missing = nats["published"].as_u64().unwrap() > all["messages"].as_u64().unwrap();
+    if missing {
+        assert!(gaps > 0 && healed > 0, "{all} {nats}");
+    }
+    assert!(healed <= gaps, "{all}");
     // Healed to the end: every book synced, equal to the engine's, no checksum failed.
     assert_books_equal(&all, &engine, &SYMBOLS);
     let _ = std::fs::remove_dir_all(d);

@@ -268,15 +268,28 @@ impl Feed {
             return;
         };
         if subscribe {
-            if b.state != SubscriptionState::Halted && b.state != SubscriptionState::Unvalidated {
-                b.state = SubscriptionState::AwaitingSnapshot;
+            match b.state {
+                // A live book stays live: the snapshot that follows the ack replaces it (a
+                // snapshot is accepted while live), so strategies are never left holding a book
+                // the feed no longer updates.
+                SubscriptionState::Live
+                | SubscriptionState::Halted
+                | SubscriptionState::Unvalidated => {}
+                _ => b.state = SubscriptionState::AwaitingSnapshot,
             }
         } else if b.state == SubscriptionState::Unsubscribing {
             // Second step of a resync.
             b.state = SubscriptionState::AwaitingSnapshot;
             sink.send_subscribe(index);
         } else if b.state != SubscriptionState::Halted {
+            // Unsubscribed by someone else (a recording of another client, an operator): no
+            // more updates will come, so a book the sink holds as live is stale from here.
+            let was_live = b.state.is_live();
             b.state = SubscriptionState::Inactive;
+            if was_live {
+                b.book.clear();
+                sink.book_stale(index, StaleReason::Halted);
+            }
         }
     }
 
