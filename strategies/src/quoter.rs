@@ -562,7 +562,12 @@ impl Strategy for Quoter {
                 match (c.link, c.state) {
                     (Link::Public, LinkState::Disconnected) => self.book_live = false,
                     (Link::Private, LinkState::Disconnected) => self.trading_down = true,
-                    (Link::Private, LinkState::Connected) => self.trading_down = false,
+                    (Link::Private, LinkState::Connected) => {
+                        // The order path is (again) ready: quotes refused while it was not may go
+                        // out at the next book change, without waiting out their requote delay.
+                        self.trading_down = false;
+                        self.requote_after_ns = [0; 2];
+                    }
                     (Link::Public, LinkState::Connected) => {}
                 }
                 if c.state == LinkState::Disconnected || (was_quoting && !self.quoting()) {

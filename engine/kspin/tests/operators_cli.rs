@@ -297,8 +297,10 @@ fn a_live_run_serves_metrics_that_promtool_accepts_and_that_match_its_summary() 
         "--config",
         cfg.to_str().unwrap(),
         "--live",
+        // Long enough for `kspin top` to attach while it streams on a loaded 2-core machine
+        // (4 s was not: the engine had stopped before the dashboard drew).
         "--duration",
-        "4",
+        "10",
         "--json",
         "--metrics",
         "127.0.0.1:0",
