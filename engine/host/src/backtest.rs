@@ -435,6 +435,7 @@ impl Backtest {
                 summary,
                 stages: None,
                 event_stamps: Vec::new(),
+                books: Vec::new(),
             });
         }
         BacktestReport {

@@ -101,6 +101,9 @@ pub struct HostReport {
     /// [`StrategyHandle::record_event_stamps`] (empty otherwise): what a latency harness joins
     /// with the engine's per-frame stamps by `recv_tsc`.
     pub event_stamps: Vec<EventStamps>,
+    /// Each symbol's name and the Kraken checksum of the strategy's replica of its book when
+    /// the thread stopped (`None`: not live then), in symbol order; empty when not taken.
+    pub books: Vec<(String, Option<u32>)>,
 }
 
 /// The four stamps (quanta raw ticks) of one delivered market event: the engine's read of the
@@ -285,6 +288,7 @@ fn run(handle: StrategyHandle, stop: &AtomicBool, pin_state: &AtomicU8) -> HostR
         logs,
         event_stamp_capacity,
     } = handle;
+    let names: Vec<String> = symbols.iter().map(|s| s.name.clone()).collect();
     let mut runner = StrategyRunner::new(index, symbols, events, intents, logs, Clock::new());
     // Allocated before the loop; recording never resizes them.
     runner.record_stages(event_stamp_capacity);
@@ -305,8 +309,20 @@ fn run(handle: StrategyHandle, stop: &AtomicBool, pin_state: &AtomicU8) -> HostR
     }
     runner.stop(&mut *strategy);
     let summary = strategy.summary();
+    let books = names
+        .into_iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let checksum = runner
+                .replica(i)
+                .filter(|r| kspin_api::BookView::is_live(*r))
+                .map(|r| r.book().checksum_uncached());
+            (name, checksum)
+        })
+        .collect();
     let (counters, stages, event_stamps) = runner.finish();
     HostReport {
+        books,
         index,
         name,
         core,

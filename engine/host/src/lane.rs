@@ -19,6 +19,7 @@ use kspin_api::{
 };
 use kspin_ring::{Consumer, Producer};
 
+use super::order_tap::{OrderTaps, TapOrder};
 use super::paper::PaperTrader;
 use super::BookSource;
 use kspin_core::book::OrderBook;
@@ -356,8 +357,8 @@ impl Lane {
     }
 
     /// Publishes waiting order updates, each as a `Meta` (its time and fee) and the update, both
-    /// or neither.
-    pub(super) fn flush_answers(&mut self, stamps: Stamps) {
+    /// or neither; each one published is copied to the order taps as strategy `index`'s.
+    pub(super) fn flush_answers(&mut self, index: usize, stamps: Stamps, taps: &mut OrderTaps) {
         while let Some(update) = self.answers.front() {
             if !self.events.reserve(2) {
                 break;
@@ -377,6 +378,12 @@ impl Lane {
             self.answers.pop();
             self.counters.events_published += 2;
             self.counters.order_updates += 1;
+            taps.copy(TapOrder {
+                strategy: u16::try_from(index).unwrap_or(u16::MAX),
+                recv_tsc: stamps.recv,
+                time_ns: stamps.time_ns,
+                update,
+            });
         }
     }
 

@@ -24,6 +24,7 @@ pub mod build;
 pub mod host;
 pub mod lane;
 pub mod logs;
+pub mod order_tap;
 pub mod paper;
 pub mod precision;
 pub mod publish;
@@ -38,6 +39,7 @@ pub use host::{
 };
 pub use lane::LaneCounters;
 pub use logs::LogDrain;
+pub use order_tap::TapOrder;
 pub use paper::{PaperCounters, PaperTrader};
 pub use publish::telemetry::{LanePosition, LaneStats, LaneTapReader};
 pub use publish::{Bus, BusCounters, IntentRoute, TapEnds};

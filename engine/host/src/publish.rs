@@ -37,6 +37,7 @@ use quanta::Clock;
 use super::host::StrategyHandle;
 use super::lane::{book_done, snapshot_events, AnswerQueue, Lane, LaneCounters, Stamps};
 use super::logs::LogDrain;
+use super::order_tap::{OrderTaps, TapOrder, ORDER_TAP_CAPACITY};
 use super::paper::{PaperCounters, PaperTrader, MAX_UPDATES_PER_REQUEST};
 use super::precision::PrecisionGuard;
 use super::stats::StrategyStats;
@@ -93,6 +94,12 @@ pub struct TapEnds {
     pub events: Consumer<WireEvent>,
     /// Requests back to the bus: only `OrderRequest::Resnapshot` is meaningful for a tap.
     pub intents: Producer<OrderMessage>,
+    /// A copy of every order update handed to a strategy (fills, acks, cancels, rejects), in
+    /// the order the strategy gets them; dropped and counted ([`Bus::order_tap_drops`]) when
+    /// full.
+    pub orders: Consumer<TapOrder>,
+    /// The names of the strategies added before the tap, by index ([`TapOrder::strategy`]).
+    pub strategies: Vec<String>,
 }
 
 impl std::fmt::Debug for TapEnds {
@@ -137,6 +144,8 @@ pub struct Bus {
     counters: BusCounters,
     /// Per-lane figures for the metrics thread, when attached ([`Bus::attach_taps`]).
     taps: Option<telemetry::LaneTapWriter>,
+    /// A copy of every order update handed to a strategy, for each tap ([`Bus::add_tap`]).
+    order_taps: OrderTaps,
 }
 
 /// Wire events of the largest book update packed in one go: the default decoder's per-frame
@@ -192,6 +201,7 @@ impl Bus {
             scratch: Vec::with_capacity(UPDATE_SCRATCH_EVENTS),
             counters: BusCounters::default(),
             taps: None,
+            order_taps: OrderTaps::default(),
         }
     }
 
@@ -231,10 +241,24 @@ impl Bus {
             lane.tap = true;
         }
         self.logs.remove_last();
+        let (orders_tx, orders) =
+            try_spsc(ORDER_TAP_CAPACITY).map_err(|source| BusError::Ring {
+                strategy: name.to_owned(),
+                what: "order tap",
+                source,
+            })?;
+        self.order_taps.add(orders_tx);
+        let strategies = self
+            .lanes
+            .iter()
+            .map(|l| if l.tap { String::new() } else { l.name.clone() })
+            .collect();
         Ok(TapEnds {
             index: ends.index,
             events: ends.events,
             intents: ends.intents,
+            orders,
+            strategies,
         })
     }
 
@@ -386,6 +410,11 @@ impl Bus {
         self.counters
     }
 
+    /// Order updates not copied to a tap because its order ring was full.
+    pub fn order_tap_drops(&self) -> u64 {
+        self.order_taps.dropped
+    }
+
     /// Per-strategy figures for the run summary (end of run; allocates).
     pub fn strategy_stats(&self) -> Vec<StrategyStats> {
         self.lanes
@@ -443,7 +472,7 @@ impl Bus {
         let stamps = self.stamps();
         let n = self.symbols.len();
         let mut attention = false;
-        for lane in &mut self.lanes {
+        for (index, lane) in self.lanes.iter_mut().enumerate() {
             if let Some(status) = lane.pending_status {
                 if lane.events.reserve(1) {
                     lane.push(WireEvent::new(
@@ -473,7 +502,7 @@ impl Bus {
                 lane.cursor = (s + 1) % n;
                 scanned += 1;
             }
-            lane.flush_answers(stamps);
+            lane.flush_answers(index, stamps, &mut self.order_taps);
             attention |= lane.needs_service();
         }
         self.attention = attention;
@@ -554,7 +583,7 @@ impl Bus {
                     }
                 });
             }
-            lane.flush_answers(stamps);
+            lane.flush_answers(index, stamps, &mut self.order_taps);
             attention |= lane.needs_service();
         }
         self.attention |= attention;
@@ -573,7 +602,7 @@ impl Bus {
         if !queued {
             lane.counters.order_updates_lost += 1;
         }
-        lane.flush_answers(stamps);
+        lane.flush_answers(index, stamps, &mut self.order_taps);
         self.attention |= lane.needs_service();
         queued
     }
@@ -677,3 +706,4 @@ mod feed_sink;
 pub mod telemetry;
 #[cfg(test)]
 mod tests;
+mod verified;

@@ -31,7 +31,8 @@ pub struct StrategyReport {
 impl StrategyReport {
     /// `{core, pinned, events_offered, events_published, events_received, events_dropped,
     /// snapshots_handed, lag_episodes, resnapshots, intents, fills, rejects, logs_dropped,
-    /// summary: {figure: "value"}}`. `events_offered` counts every event the engine had for the
+    /// summary: {figure: "value"}, books: {SYMBOL: checksum of the strategy's replica, null when
+    /// not live}}` (`books` only when the host took them). `events_offered` counts every event the engine had for the
     /// strategy, `events_published` those that entered its ring (`offered - dropped`); a strategy
     /// that ran to the end has `events_received == events_published`.
     /// Figures are exact decimal text (a figure has its own scale).
@@ -92,6 +93,14 @@ impl StrategyReport {
                 figures.insert(f.name.to_owned(), Value::String(text));
             }
             obj.insert("summary".into(), Value::Object(figures));
+            if !h.books.is_empty() {
+                let books: Map<String, Value> = h
+                    .books
+                    .iter()
+                    .map(|(name, checksum)| (name.clone(), json!(checksum)))
+                    .collect();
+                obj.insert("books".into(), Value::Object(books));
+            }
         }
         v
     }

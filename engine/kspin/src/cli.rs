@@ -90,7 +90,7 @@ where
     match &cli.command {
         Command::Run(args) => app::run::run(args, registry),
         Command::Sim(args) => app::sim::run_cli(args),
-        Command::Mirror(args) => app::mirror::run(args),
+        Command::Mirror(args) => app::mirror::run(args, registry),
         Command::Replay(args) => app::replay::run(args, registry),
         Command::Record(args) => app::record::run(args),
         Command::Soak(args) => app::soak::run(args),

@@ -1,5 +1,6 @@
-//! The bridge thread: reads the bus's tap lane (an SPSC ring like a strategy's), turns what the
-//! engine verified into messages ([`Encoder`]) and publishes them to JetStream with the official
+//! The bridge thread: reads the bus's tap lane (an SPSC ring like a strategy's) and the tap's
+//! order ring (a copy of every order update the strategies get: fills and order state changes),
+//! turns what the engine verified into messages ([`Encoder`]) and publishes them to JetStream with the official
 //! `async-nats` client on the thread's own current-thread tokio runtime.
 //!
 //! The engine core never touches NATS and never waits for it: when NATS is slow or down this
@@ -112,6 +113,8 @@ impl BridgeReport {
             "statuses": self.encoder.statuses,
             "diverged": self.encoder.diverged,
             "wire_events": self.encoder.wire_events,
+            "fills": self.encoder.fills,
+            "order_updates": self.encoder.order_updates,
         })
     }
 }
@@ -273,6 +276,8 @@ async fn run(
     let TapEnds {
         mut events,
         mut intents,
+        mut orders,
+        strategies,
         ..
     } = tap;
     let client = async_nats::ConnectOptions::new()
@@ -286,6 +291,7 @@ async fn run(
     js.set_timeout(config.ack_timeout);
     let clock = quanta::Clock::new();
     let mut encoder = Encoder::new(&config.venue, unix_ns(), &symbols, clock.clone());
+    encoder.set_strategies(strategies);
     let mut publisher = Publisher {
         client: client.clone(),
         js,
@@ -301,6 +307,10 @@ async fn run(
     let mut out: Vec<Outgoing> = Vec::with_capacity(batch + symbols.len());
     let mut stop_deadline: Option<Instant> = None;
     loop {
+        while out.len() < batch {
+            let Some(order) = orders.try_pop() else { break };
+            encoder.on_order(&order, &mut out);
+        }
         while out.len() < batch {
             let Some(wire) = events.try_pop() else { break };
             if let Some(symbol) = encoder.on_wire(&wire, &mut out) {
@@ -327,14 +337,14 @@ async fn run(
         if let Some(deadline) = stop_deadline {
             if Instant::now() >= deadline {
                 publisher.report.unsent_at_stop += out.len() as u64;
-                while events.try_pop().is_some() {
+                while events.try_pop().is_some() || orders.try_pop().is_some() {
                     publisher.report.unsent_at_stop += 1;
                 }
                 break;
             }
         }
         if out.is_empty() {
-            if stop_deadline.is_some() && events.is_empty() {
+            if stop_deadline.is_some() && events.is_empty() && orders.is_empty() {
                 break;
             }
             tokio::time::sleep(Duration::from_micros(200)).await;

@@ -4,8 +4,12 @@
 //! verified and the assembler checked against the engine's top of book; the Kraken checksum it
 //! carries is that book's.
 //!
-//! Owns the per-symbol replicas, the per-symbol sequences and the snapshot debts (a symbol whose
-//! message could not be delivered owes a fresh snapshot before its next update). Invariants:
+//! Also encodes the run's fills and order updates ([`Encoder::on_order`], from the tap's order
+//! ring), numbered in each symbol's order sequence, each fill with its identity.
+//!
+//! Owns the per-symbol replicas, the per-symbol sequences, the snapshot debts (a symbol whose
+//! message could not be delivered owes a fresh snapshot before its next update) and the fill
+//! count of each open order. Invariants:
 //! sequences increase by exactly one per message of a symbol; an update is never encoded for a
 //! symbol that owes a snapshot; nothing here does I/O (the [`crate::bridge`] thread does).
 
@@ -17,9 +21,14 @@ use kspin_api::{
 };
 use kspin_core::book::{OrderBook, SideKind};
 
+use std::collections::HashMap;
+
+use kspin_api::{OrderStatus, TradeOrderType};
+use kspin_host::TapOrder;
+
 use crate::format::{
-    message_id, subject, Body, BookBody, ConnectionBody, Kind, Level, Message, StatusBody,
-    TickerBody, TradeBody, ENGINE_KEY, FORMAT_VERSION,
+    fill_id, message_id, order_message_id, subject, Body, BookBody, ConnectionBody, Kind, Level,
+    Message, OrderBody, StatusBody, TickerBody, TradeBody, ENGINE_KEY, FORMAT_VERSION,
 };
 
 /// One message ready to publish.
@@ -95,6 +104,8 @@ impl ReplicaBook for TapBook {
 #[derive(Debug, Clone, Default)]
 struct SymbolState {
     seq: u64,
+    /// The symbol's fills and order updates (their own sequence).
+    order_seq: u64,
     /// A snapshot is owed before the next update (a message of this symbol was lost).
     owes_snapshot: bool,
     /// The book was verified at least once (there is something to snapshot).
@@ -114,6 +125,10 @@ pub struct EncoderCounters {
     pub statuses: u64,
     /// The replica disagreed with the engine (a fresh snapshot was asked for).
     pub diverged: u64,
+    /// Fills of the run's orders.
+    pub fills: u64,
+    /// Other updates of the run's orders.
+    pub order_updates: u64,
 }
 
 /// See the module docs.
@@ -131,6 +146,11 @@ pub struct Encoder {
     anchor_raw: u64,
     anchor_unix_ns: u64,
     counters: EncoderCounters,
+    /// Strategy names by bus index (for fills and order updates).
+    strategies: Vec<String>,
+    /// Fills so far of each open order, by (strategy, client id); an order's entry goes when
+    /// its last update does.
+    fills_per_order: HashMap<(u16, u64), u32>,
 }
 
 impl Encoder {
@@ -157,7 +177,91 @@ impl Encoder {
             anchor_raw,
             anchor_unix_ns: unix_ns(),
             counters: EncoderCounters::default(),
+            strategies: Vec::new(),
+            fills_per_order: HashMap::new(),
         }
+    }
+
+    /// Names the strategies of the bus, by index ([`TapOrder::strategy`]).
+    pub fn set_strategies(&mut self, names: Vec<String>) {
+        self.strategies = names;
+    }
+
+    /// Encodes one order update a strategy received: a `fill` message for a fill (with its
+    /// [`fill_id`]), an `order` message otherwise, in the symbol's order sequence.
+    pub fn on_order(&mut self, order: &TapOrder, out: &mut Vec<Outgoing>) {
+        let u = &order.update;
+        let i = u.symbol.index();
+        let Some(info) = self.symbols.get(i) else {
+            return;
+        };
+        let strategy = match self.strategies.get(usize::from(order.strategy)) {
+            Some(name) if !name.is_empty() => name.clone(),
+            _ => format!("strategy{}", order.strategy),
+        };
+        let key = (order.strategy, u.client_id.0);
+        let (kind, status, reason, fill) = match u.status {
+            OrderStatus::Filled => {
+                let n = self.fills_per_order.entry(key).or_insert(0);
+                *n += 1;
+                (
+                    Kind::Fill,
+                    "filled",
+                    None,
+                    Some(fill_id(&strategy, key.1, *n)),
+                )
+            }
+            OrderStatus::Accepted => (Kind::Order, "accepted", None, None),
+            OrderStatus::Rejected(r) => (Kind::Order, "rejected", Some(r.name()), None),
+            OrderStatus::Cancelled => (Kind::Order, "cancelled", None, None),
+            OrderStatus::Amended => (Kind::Order, "amended", None, None),
+            OrderStatus::AmendRejected(r) => (Kind::Order, "amend_rejected", Some(r.name()), None),
+            OrderStatus::CancelRejected(r) => {
+                (Kind::Order, "cancel_rejected", Some(r.name()), None)
+            }
+        };
+        if u.is_final() {
+            self.fills_per_order.remove(&key);
+        }
+        match kind {
+            Kind::Fill => self.counters.fills += 1,
+            _ => self.counters.order_updates += 1,
+        }
+        let body = Body::Order(OrderBody {
+            strategy,
+            client_id: key.1,
+            status: status.into(),
+            reason: reason.map(str::to_owned),
+            fill_id: fill,
+            price: u.fill_price.0,
+            qty: u.fill_qty.0,
+            remaining: u.remaining.0,
+            fee: u.fee.mantissa,
+            fee_scale: u.fee.scale,
+            price_scale: info.price_scale,
+            qty_scale: info.qty_scale,
+        });
+        self.states[i].order_seq += 1;
+        let seq = self.states[i].order_seq;
+        let name = info.name.as_str();
+        let message = Message {
+            v: FORMAT_VERSION,
+            kind,
+            symbol: name.to_owned(),
+            epoch: self.epoch,
+            seq,
+            read_ns: self.wall_ns(order.recv_tsc),
+            time_ns: order.time_ns,
+            body,
+        };
+        out.push(Outgoing {
+            subject: subject(&self.venue, kind, name),
+            id: order_message_id(&self.venue, name, self.epoch, seq),
+            // Not a book's message: a lost one owes no snapshot.
+            symbol: None,
+            body: message.to_bytes(),
+            snapshot: false,
+        });
     }
 
     pub fn counters(&self) -> EncoderCounters {
@@ -278,6 +382,13 @@ impl Encoder {
                             trade_id: t.trade_id,
                             price_scale: info.price_scale,
                             qty_scale: info.qty_scale,
+                            ord_type: Some(
+                                match t.ord_type {
+                                    TradeOrderType::Market => "market",
+                                    TradeOrderType::Limit => "limit",
+                                }
+                                .into(),
+                            ),
                         });
                         out.push(self.message(Some(i), Kind::Trade, read_ns, time_ns, body));
                     }

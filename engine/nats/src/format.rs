@@ -4,12 +4,16 @@
 //! (never floats), so a consumer in any language rebuilds the engine's book exactly.
 //!
 //! Subjects: `kspin.<venue>.<kind>.<SYMBOL>` with `kind` one of `book`, `trade`, `ticker`,
-//! `status` (book stale / live), and `kspin.<venue>.connection` for connection statuses.
-//! Every message of one symbol (all kinds) carries the next number of that symbol's sequence
-//! (`seq`, from 1, per bridge run `epoch`), so a consumer sees a gap whatever kind was lost.
-//! `Nats-Msg-Id` is `<venue>:<SYMBOL>:<epoch>:<seq>`: a republish after a reconnect carries the
-//! same id and JetStream drops it as a duplicate; a new run (new epoch) never collides with an
-//! old one inside the duplicate window.
+//! `status` (book stale / live), `fill` and `order` (the run's own orders), and
+//! `kspin.<venue>.connection` for connection statuses.
+//! Every market-data message of one symbol (book, trade, ticker, status) carries the next number
+//! of that symbol's sequence (`seq`, from 1, per bridge run `epoch`), so a consumer sees a gap
+//! whatever kind was lost; the run's fills and order updates of a symbol have a sequence of their
+//! own (private trading data may be routed apart from market data without leaving gaps).
+//! `Nats-Msg-Id` is `<venue>:<SYMBOL>:<epoch>:<seq>` (`<venue>:<SYMBOL>:orders:<epoch>:<seq>` for
+//! fills and order updates): a republish after a reconnect carries the same id and JetStream
+//! drops it as a duplicate; a new run (new epoch) never collides with an old one inside the
+//! duplicate window.
 //!
 //! Owns only pure functions and plain data; nothing here does I/O.
 
@@ -33,6 +37,10 @@ pub enum Kind {
     Ticker,
     Status,
     Connection,
+    /// A fill of one of the run's orders.
+    Fill,
+    /// Any other update of one of the run's orders (accepted, cancelled, amended, refused).
+    Order,
 }
 
 impl Kind {
@@ -43,7 +51,14 @@ impl Kind {
             Kind::Ticker => "ticker",
             Kind::Status => "status",
             Kind::Connection => "connection",
+            Kind::Fill => "fill",
+            Kind::Order => "order",
         }
+    }
+
+    /// Fills and order updates: the run's own orders, numbered in their own sequence.
+    pub fn is_order(self) -> bool {
+        matches!(self, Kind::Fill | Kind::Order)
     }
 }
 
@@ -85,6 +100,18 @@ pub fn message_id(venue: &str, symbol: &str, epoch: u64, seq: u64) -> String {
     format!("{venue}:{symbol}:{epoch}:{seq}")
 }
 
+/// `Nats-Msg-Id` of a fill or order update: `<venue>:<SYMBOL>:orders:<epoch>:<seq>` (never equal
+/// to a market-data id: `orders` is not a number).
+pub fn order_message_id(venue: &str, symbol: &str, epoch: u64, seq: u64) -> String {
+    format!("{venue}:{symbol}:orders:{epoch}:{seq}")
+}
+
+/// A fill's identity: `<strategy>:<client_id>:<n>`, the `n`-th fill (from 1) of the strategy's
+/// order `client_id` in this run.
+pub fn fill_id(strategy: &str, client_id: u64, n: u32) -> String {
+    format!("{strategy}:{client_id}:{n}")
+}
+
 /// One level: `[price mantissa, qty mantissa]` (qty 0 removes the price in an update).
 pub type Level = [i64; 2];
 
@@ -118,6 +145,7 @@ pub enum Body {
     Ticker(TickerBody),
     Status(StatusBody),
     Connection(ConnectionBody),
+    Order(OrderBody),
 }
 
 /// A verified book message: a full snapshot (`snapshot: true`, every level, best first) or the
@@ -148,6 +176,9 @@ pub struct TradeBody {
     pub trade_id: u64,
     pub price_scale: u8,
     pub qty_scale: u8,
+    /// The taker's order type, `limit` or `market` (absent in messages of earlier builds: limit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ord_type: Option<String>,
 }
 
 /// A ticker update.
@@ -179,6 +210,35 @@ pub struct ConnectionBody {
     pub system: String,
 }
 
+/// A fill or another update of one of the run's orders, as its strategy received it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderBody {
+    /// The strategy's name (its key in `kspin run --json` `strategies`).
+    pub strategy: String,
+    /// The order's `ClientOrderId` (as the strategy knows it).
+    pub client_id: u64,
+    /// `accepted`, `rejected`, `filled`, `cancelled`, `amended`, `amend_rejected`,
+    /// `cancel_rejected`.
+    pub status: String,
+    /// A refusal's reason name (`would_take`, `risk_position`, ...), as in `--json` rejects.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// A fill's identity ([`fill_id`]); only on fills.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fill_id: Option<String>,
+    /// A fill's price, or an amend's new limit price (mantissa at `price_scale`; 0 otherwise).
+    pub price: i64,
+    /// A fill's quantity (mantissa at `qty_scale`; 0 otherwise).
+    pub qty: i64,
+    /// Quantity still open after the update.
+    pub remaining: i64,
+    /// A fill's fee in the quote currency: mantissa at `fee_scale`.
+    pub fee: i64,
+    pub fee_scale: u8,
+    pub price_scale: u8,
+    pub qty_scale: u8,
+}
+
 impl Message {
     /// The JSON bytes.
     pub fn to_bytes(&self) -> Vec<u8> {
@@ -196,6 +256,7 @@ impl Message {
                 | (Kind::Ticker, Body::Ticker(_))
                 | (Kind::Status, Body::Status(_))
                 | (Kind::Connection, Body::Connection(_))
+                | (Kind::Fill | Kind::Order, Body::Order(_))
         );
         (m.v == FORMAT_VERSION && consistent).then_some(m)
     }
@@ -222,6 +283,47 @@ mod tests {
         assert_eq!(filter(Some("ETH/USD")), "kspin.*.*.ETH/USD");
         assert_eq!(filter(None), "kspin.>");
         assert_eq!(message_id("sim", "BTC/USD", 7, 42), "sim:BTC/USD:7:42");
+        assert_eq!(
+            subject("sim", Kind::Fill, "BTC/USD"),
+            "kspin.sim.fill.BTC/USD"
+        );
+        assert_eq!(
+            order_message_id("sim", "BTC/USD", 7, 42),
+            "sim:BTC/USD:orders:7:42"
+        );
+        assert_eq!(fill_id("quoter", 9, 2), "quoter:9:2");
+    }
+
+    #[test]
+    fn an_order_message_round_trips_and_is_told_from_the_others() {
+        let m = Message {
+            v: FORMAT_VERSION,
+            kind: Kind::Fill,
+            symbol: "BTC/USD".into(),
+            epoch: 1,
+            seq: 1,
+            read_ns: 3,
+            time_ns: 4,
+            body: Body::Order(OrderBody {
+                strategy: "quoter".into(),
+                client_id: 5,
+                status: "filled".into(),
+                reason: None,
+                fill_id: Some("quoter:5:1".into()),
+                price: 500_001,
+                qty: 100_000,
+                remaining: 0,
+                fee: 13,
+                fee_scale: 2,
+                price_scale: 1,
+                qty_scale: 8,
+            }),
+        };
+        assert_eq!(Message::parse(&m.to_bytes()), Some(m.clone()));
+        let text = String::from_utf8(m.to_bytes())
+            .unwrap()
+            .replace("\"fill\"", "\"book\"");
+        assert_eq!(Message::parse(text.as_bytes()), None);
     }
 
     #[test]

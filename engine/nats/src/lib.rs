@@ -4,7 +4,8 @@
 //! into messages, the bridge thread ([`bridge`]) that publishes them with the official
 //! `async-nats` client on its own current-thread tokio runtime, the [`Verifier`] that rebuilds
 //! and checks books on the consuming side, the mirror loop ([`mirror`]) behind `kspin mirror`,
-//! and the symbol-to-shard assignment ([`shard`]).
+//! the [`MirrorFeed`] that hands a mirror's verified books to local strategies through the same
+//! bus and host threads as `kspin run`, and the symbol-to-shard assignment ([`shard`]).
 //!
 //! Invariants: the engine core never links this crate's runtime nor waits for NATS (the bridge
 //! is fed by an SPSC lane that conflates when the bridge falls behind); only book states the
@@ -15,6 +16,7 @@
 
 pub mod bridge;
 pub mod encoder;
+pub mod feed;
 pub mod format;
 pub mod mirror;
 pub mod shard;
@@ -22,7 +24,8 @@ pub mod verify;
 
 pub use bridge::{spawn_bridge, BridgeConfig, BridgeReport, RunningBridge};
 pub use encoder::{Encoder, Outgoing};
-pub use mirror::{run_mirror, MirrorConfig};
+pub use feed::{BuildBus, FeedCounters, MirrorFeed};
+pub use mirror::{run_mirror, run_mirror_with, MirrorConfig};
 pub use verify::{SymbolFigures, Verifier};
 
 /// Why the bridge or the mirror could not run.

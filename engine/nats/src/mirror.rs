@@ -4,8 +4,11 @@
 //! books, verifies each Kraken checksum and follows each symbol's sequence (gaps heal at the
 //! next snapshot, which the bridge publishes at least every `snapshot_interval`).
 //!
+//! With a [`MirrorFeed`], every message's outcome also goes to local strategies (hosted as in
+//! `kspin run`), and the feed gets a turn at least every millisecond.
+//!
 //! Owns its own current-thread tokio runtime and connection; `kspin mirror` calls
-//! [`run_mirror`]. It stops after `duration`, or, with `drain`, as soon as it has read everything
+//! [`run_mirror`] / [`run_mirror_with`]. It stops after `duration`, or, with `drain`, as soon as it has read everything
 //! the stream held (nothing pending for its consumer).
 
 use std::time::{Duration, Instant};
@@ -15,7 +18,7 @@ use futures_util::StreamExt;
 
 use crate::encoder::unix_ns;
 use crate::format::{filter, Message};
-use crate::{NatsError, Verifier};
+use crate::{MirrorFeed, NatsError, Verifier};
 
 /// What `kspin mirror` was asked for.
 #[derive(Debug, Clone)]
@@ -34,14 +37,29 @@ pub struct MirrorConfig {
 
 /// Runs the mirror on the calling thread; returns the verifier with everything it saw.
 pub fn run_mirror(config: &MirrorConfig) -> Result<Verifier, NatsError> {
+    run_mirror_with(config, None)
+}
+
+/// [`run_mirror`], handing every message's outcome to `feed` (local strategies), which also
+/// gets a turn at least every millisecond while no message arrives.
+pub fn run_mirror_with(
+    config: &MirrorConfig,
+    feed: Option<&mut MirrorFeed<'_>>,
+) -> Result<Verifier, NatsError> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(NatsError::Runtime)?;
-    rt.block_on(mirror(config))
+    rt.block_on(mirror(config, feed))
 }
 
-async fn mirror(config: &MirrorConfig) -> Result<Verifier, NatsError> {
+/// How long the mirror waits for a message before giving local strategies a turn.
+const FEED_TURN: Duration = Duration::from_millis(1);
+
+async fn mirror(
+    config: &MirrorConfig,
+    mut feed: Option<&mut MirrorFeed<'_>>,
+) -> Result<Verifier, NatsError> {
     let started = Instant::now();
     let deadline = started + config.duration;
     let client = async_nats::ConnectOptions::new()
@@ -94,7 +112,18 @@ async fn mirror(config: &MirrorConfig) -> Result<Verifier, NatsError> {
         if now >= deadline {
             break;
         }
-        let next = match tokio::time::timeout(deadline - now, messages.next()).await {
+        if let Some(feed) = feed.as_deref_mut() {
+            if feed.error().is_some() {
+                break;
+            }
+            feed.poll(&verifier);
+        }
+        let wait = match feed {
+            Some(_) => FEED_TURN.min(deadline - now),
+            None => deadline - now,
+        };
+        let next = match tokio::time::timeout(wait, messages.next()).await {
+            Err(_) if feed.is_some() => continue,
             Err(_) | Ok(None) => break,
             Ok(Some(next)) => next,
         };
@@ -110,7 +139,10 @@ async fn mirror(config: &MirrorConfig) -> Result<Verifier, NatsError> {
                     || config.symbols.contains(&m.symbol)
                     || m.symbol == crate::format::ENGINE_KEY
                 {
-                    verifier.on_message(&m, unix_ns());
+                    let outcome = verifier.on_message(&m, unix_ns());
+                    if let Some(feed) = feed.as_deref_mut() {
+                        feed.on_message(&verifier, &m, outcome);
+                    }
                 }
             }
             None => verifier.unparsable(),

@@ -6,7 +6,11 @@
 //! one numbered above it is a *gap*: the book is untrusted until the next snapshot, which
 //! *heals* it; a checksum mismatch also untrusts the book until a snapshot. Updates that arrive
 //! while the book is untrusted are skipped (counted). A new bridge run (new `epoch`) restarts the
-//! sequence. Owns no I/O; the [`crate::mirror`] loop feeds it.
+//! sequence. Fills and order updates follow their own per-symbol sequence (duplicates dropped,
+//! gaps counted); the identities of the fills taken are kept (up to [`FILL_IDS_KEPT`]).
+//! [`Verifier::on_message`] says what a message did ([`Outcome`]), so that a
+//! [`crate::feed::MirrorFeed`] hands strategies exactly the verified book states. Owns no I/O;
+//! the [`crate::mirror`] loop feeds it.
 
 use std::collections::BTreeMap;
 
@@ -15,6 +19,47 @@ use kspin_core::book::{OrderBook, SideKind};
 use serde_json::{json, Value};
 
 use crate::format::{Body, BookBody, Kind, Message};
+
+/// Fill identities kept for the report (a long mirror run keeps the first ones).
+pub const FILL_IDS_KEPT: usize = 100_000;
+
+/// Why a trusted book stopped being trusted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Broke {
+    /// Messages of the symbol are missing.
+    Gap,
+    /// A book message's checksum did not match the rebuilt book.
+    Mismatch,
+}
+
+/// What one message did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Outcome {
+    /// Taken in its symbol's market-data sequence (not a duplicate, not a fill or order update).
+    pub taken: bool,
+    /// The book was trusted before the message and is not after it.
+    pub broke: Option<Broke>,
+    /// A book message was applied and its checksum verified; the value says whether the book
+    /// was trusted just before it (after any gap this message revealed).
+    pub verified: Option<bool>,
+}
+
+/// Fills and order updates of one symbol.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OrderFigures {
+    pub messages: u64,
+    pub fills: u64,
+    pub updates: u64,
+    pub gaps: u64,
+    pub duplicates: u64,
+}
+
+#[derive(Debug, Default)]
+struct OrderStream {
+    epoch: u64,
+    next_seq: u64,
+    figures: OrderFigures,
+}
 
 /// Figures of one symbol.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -57,6 +102,8 @@ pub struct Verifier {
     unparsable: u64,
     /// Engine read → taken here, ns (wall clocks of the same host on loopback).
     latency: Option<hdrhistogram::Histogram<u64>>,
+    orders: BTreeMap<String, OrderStream>,
+    fill_ids: Vec<String>,
 }
 
 impl Verifier {
@@ -73,7 +120,11 @@ impl Verifier {
     }
 
     /// Takes one message received at `now_ns` (wall clock).
-    pub fn on_message(&mut self, m: &Message, now_ns: u64) {
+    pub fn on_message(&mut self, m: &Message, now_ns: u64) -> Outcome {
+        if m.kind.is_order() {
+            self.on_order(m);
+            return Outcome::default();
+        }
         let entry = self
             .symbols
             .entry(m.symbol.clone())
@@ -94,8 +145,9 @@ impl Verifier {
         if m.seq < entry.next_seq {
             entry.figures.duplicates += 1;
             self.duplicates += 1;
-            return;
+            return Outcome::default();
         }
+        let trusted = entry.synced;
         if m.seq > entry.next_seq {
             entry.figures.gaps += 1;
             entry.synced = false;
@@ -109,12 +161,74 @@ impl Verifier {
                 let _ = h.record(now_ns - m.read_ns);
             }
         }
+        let before = entry.synced;
+        let mut verified = None;
+        let mut mismatch = false;
         match (&m.kind, &m.body) {
-            (Kind::Book, Body::Book(b)) => apply_book(entry, b),
+            (Kind::Book, Body::Book(b)) => match apply_book(entry, b) {
+                Some(true) => verified = Some(before),
+                Some(false) => mismatch = true,
+                None => {}
+            },
             (Kind::Trade, _) => entry.figures.trades += 1,
             (Kind::Ticker, _) => entry.figures.tickers += 1,
             _ => entry.figures.statuses += 1,
         }
+        let broke = (trusted && !entry.synced).then_some(if mismatch {
+            Broke::Mismatch
+        } else {
+            Broke::Gap
+        });
+        Outcome {
+            taken: true,
+            broke,
+            verified,
+        }
+    }
+
+    fn on_order(&mut self, m: &Message) {
+        let stream = self.orders.entry(m.symbol.clone()).or_default();
+        if stream.epoch != m.epoch {
+            stream.epoch = m.epoch;
+            stream.next_seq = m.seq;
+        }
+        if m.seq < stream.next_seq {
+            stream.figures.duplicates += 1;
+            self.duplicates += 1;
+            return;
+        }
+        if m.seq > stream.next_seq {
+            stream.figures.gaps += 1;
+        }
+        stream.next_seq = m.seq + 1;
+        stream.figures.messages += 1;
+        self.messages += 1;
+        match &m.body {
+            Body::Order(o) if m.kind == Kind::Fill => {
+                stream.figures.fills += 1;
+                if let Some(id) = &o.fill_id {
+                    if self.fill_ids.len() < FILL_IDS_KEPT {
+                        self.fill_ids.push(id.clone());
+                    }
+                }
+            }
+            _ => stream.figures.updates += 1,
+        }
+    }
+
+    /// Fills and order updates of `symbol`.
+    pub fn order_figures(&self, symbol: &str) -> Option<OrderFigures> {
+        self.orders.get(symbol).map(|o| o.figures)
+    }
+
+    /// Identities of the fills taken, in arrival order (the first [`FILL_IDS_KEPT`]).
+    pub fn fill_ids(&self) -> &[String] {
+        &self.fill_ids
+    }
+
+    /// Whether `symbol`'s book is trusted (a snapshot applied, no gap or mismatch since).
+    pub fn synced(&self, symbol: &str) -> bool {
+        self.symbols.get(symbol).is_some_and(|s| s.synced)
     }
 
     /// Unique messages taken.
@@ -170,17 +284,46 @@ impl Verifier {
                 "samples": h.len(),
             })
         });
+        let mut orders = serde_json::Map::new();
+        let mut total = OrderFigures::default();
+        for (name, o) in &self.orders {
+            if !only.is_empty() && !only.contains(name) {
+                continue;
+            }
+            let f = o.figures;
+            total.messages += f.messages;
+            total.fills += f.fills;
+            total.updates += f.updates;
+            total.gaps += f.gaps;
+            total.duplicates += f.duplicates;
+            orders.insert(
+                name.clone(),
+                json!({"messages": f.messages, "fills": f.fills, "updates": f.updates,
+                       "gaps": f.gaps, "duplicates": f.duplicates}),
+            );
+        }
         json!({
             "messages": self.messages,
             "duplicates": self.duplicates,
             "unparsable": self.unparsable,
             "latency_ns": latency,
             "symbols": symbols,
+            "orders": {
+                "messages": total.messages,
+                "fills": total.fills,
+                "updates": total.updates,
+                "gaps": total.gaps,
+                "duplicates": total.duplicates,
+                "fill_ids": self.fill_ids,
+                "symbols": orders,
+            },
         })
     }
 }
 
-fn apply_book(entry: &mut SymbolBook, b: &BookBody) {
+/// Applies a book message: `Some(true)` verified, `Some(false)` checksum mismatch, `None`
+/// skipped (waiting for a snapshot).
+fn apply_book(entry: &mut SymbolBook, b: &BookBody) -> Option<bool> {
     if b.snapshot {
         let book = entry.book.get_or_insert_with(|| {
             OrderBook::new(usize::from(b.depth), b.price_scale, b.qty_scale)
@@ -202,19 +345,19 @@ fn apply_book(entry: &mut SymbolBook, b: &BookBody) {
             Some(book) if entry.synced => apply_levels(book, b),
             _ => {
                 entry.figures.skipped += 1;
-                return;
+                return None;
             }
         }
     }
-    let Some(book) = entry.book.as_ref() else {
-        return;
-    };
+    let book = entry.book.as_ref()?;
     if book.checksum_uncached() == b.checksum {
         entry.figures.checksum_ok += 1;
+        Some(true)
     } else {
         entry.figures.checksum_mismatch += 1;
         entry.synced = false;
         entry.broken = true;
+        Some(false)
     }
 }
 

@@ -1,14 +1,14 @@
 //! The bus as the feed's [`FeedSink`]: each verified book message, trade, ticker, stale or live
 //! notice, status and precision change becomes wire events on every lane (see the parent
 //! module's invariants); and as a pipeline's [`FrameSink`], so `Pipeline::on_frame(payload,
-//! stamp, &mut bus)` stamps each frame's events with its `recv_tsc`. A child module of
+//! stamp, &mut bus)` stamps each frame's events with its `recv_tsc`. The lanes are fed through
+//! [`super::verified`], which a mirror of NATS uses too. A child module of
 //! [`super`], so it works on the bus's own fields. Never allocates, locks or blocks; no panic on
 //! input.
 
-use kspin_api::wire::{WireEvent, WireKind, WireMeta};
 use kspin_api::{
-    BookStale, ConnectionStatus, Link, LinkState, Price, Qty, StaleReason as WireStale,
-    SystemStatus, Ticker, Trade, TradeOrderType,
+    ConnectionStatus, Link, LinkState, Price, Qty, StaleReason as WireStale, SystemStatus, Ticker,
+    Trade, TradeOrderType,
 };
 
 use super::Bus;
@@ -43,50 +43,16 @@ impl FeedSink for Bus {
         kind: UpdateKind,
         _report: &ApplyReport,
     ) {
-        let Some(id) = self.visible_symbol(symbol) else {
-            return;
-        };
-        self.versions[symbol] = self.versions[symbol].wrapping_add(1);
-        self.scales[symbol] = (book.price_scale(), book.qty_scale());
-        let time_ns = exchange_ns(data.timestamp);
-        self.book_time_ns[symbol] = time_ns;
-        self.observe(time_ns);
-        match kind {
-            UpdateKind::Snapshot => self.publish_snapshot(id, book),
-            UpdateKind::Update => self.publish_update(id, book, levels),
-        }
+        let snapshot = matches!(kind, UpdateKind::Snapshot);
+        self.verified_book(symbol, book, levels, snapshot, exchange_ns(data.timestamp));
     }
 
     fn book_live(&mut self, symbol: usize, _book: &OrderBook) {
-        if self.precision.is_frozen(symbol) {
-            return;
-        }
-        if let Some(flag) = self.going_live.get_mut(symbol) {
-            *flag = true;
-        }
+        self.verified_live(symbol);
     }
 
     fn book_stale(&mut self, symbol: usize, reason: StaleReason) {
-        // A frozen symbol was made stale for strategies when it froze, with its own reason.
-        let Some(id) = self.visible_symbol(symbol) else {
-            return;
-        };
-        let reason = wire_stale(reason);
-        self.stale_reasons[symbol] = reason;
-        self.versions[symbol] = self.versions[symbol].wrapping_add(1);
-        let stamps = self.stamps();
-        for lane in &mut self.lanes {
-            if !lane.lagging() && lane.events.reserve(1) {
-                let kind = WireKind::BookStale(BookStale { symbol: id, reason });
-                lane.push(WireEvent::new(stamps.recv, stamps.publish, kind));
-                lane.told_live[symbol] = false;
-            } else {
-                lane.counters.events_dropped += 1;
-                lane.mark_dirty(symbol);
-                lane.hand_off(id, None, false, reason, stamps);
-                self.attention |= lane.lagging();
-            }
-        }
+        self.verified_stale(symbol, wire_stale(reason));
     }
 
     fn trade(&mut self, symbol: usize, trade: &kraken::Trade<'_>) {
@@ -101,9 +67,7 @@ impl FeedSink for Bus {
             self.counters.unconvertible += 1;
             return;
         };
-        let time_ns = exchange_ns(Some(trade.timestamp));
-        self.observe(time_ns);
-        let t = Trade {
+        self.verified_trade(Trade {
             symbol: id,
             side: match trade.side {
                 kraken::Side::Buy => kspin_api::Side::Buy,
@@ -117,13 +81,8 @@ impl FeedSink for Bus {
             price,
             qty,
             trade_id: trade.trade_id,
-            time_ns,
-        };
-        let stamps = self.stamps();
-        let event = WireEvent::new(stamps.recv, stamps.publish, WireKind::Trade(t));
-        for lane in &mut self.lanes {
-            lane.offer(event);
-        }
+            time_ns: exchange_ns(Some(trade.timestamp)),
+        });
     }
 
     fn ticker(&mut self, symbol: usize, ticker: &kraken::Ticker<'_>) {
@@ -148,21 +107,7 @@ impl FeedSink for Bus {
             last,
             volume,
         };
-        let time_ns = exchange_ns(ticker.timestamp);
-        self.observe(time_ns);
-        let stamps = self.stamps();
-        let event = WireEvent::new(stamps.recv, stamps.publish, WireKind::Ticker(t));
-        let meta = WireMeta {
-            time_ns: if time_ns == 0 {
-                stamps.time_ns
-            } else {
-                time_ns
-            },
-            fee: kspin_api::Decimal::ZERO,
-        };
-        for lane in &mut self.lanes {
-            lane.offer_with_meta(meta, event);
-        }
+        self.verified_ticker(t, exchange_ns(ticker.timestamp));
     }
 
     /// Freezes the symbol for strategies while its precision differs from theirs: each lane

@@ -81,6 +81,7 @@ pub(crate) fn finish(bridge: Bridge, bus: &Bus) -> Result<Value, RunError> {
     let report = bridge.running.join()?;
     let mut v = report.to_json();
     let lane = bus.lane_counters(bridge.lane).unwrap_or_default();
+    v["orders_dropped"] = json!(bus.order_tap_drops());
     v["url"] = json!(bridge.url);
     v["venue"] = json!(bridge.venue);
     v["lane"] = json!({
