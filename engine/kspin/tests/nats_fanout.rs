@@ -3,7 +3,8 @@
 //! the mirror and its final books equal to the engine's; the server killed and restarted
 //! mid-stream (lost messages show as gaps that the next snapshot heals, republishes are
 //! de-duplicated, nothing acknowledged is missing); a bridge too slow for the feed (its lane
-//! conflates, the mirror still verifies every book); two engine shards into one mirror.
+//! conflates, the mirror still verifies every book); two engine shards into one mirror; a
+//! mirror joining mid-run asks for snapshots and is synced long before the periodic one.
 //! Exact assertions on counts and books, none on speed. Skips only when `nats-server` is not
 //! installed (and fails instead under CI, which installs it).
 
@@ -293,4 +294,49 @@ fn all_for(report: &Value, symbols: &[&str]) -> Value {
         .unwrap()
         .retain(|k, _| symbols.contains(&k.as_str()));
     r
+}
+
+#[test]
+fn a_mirror_asks_for_a_snapshot_instead_of_waiting_for_the_periodic_one() {
+    let Some(server) = NatsServer::start("ask") else {
+        return;
+    };
+    let d = dir("ask");
+    // Periodic snapshots once a minute: a mirror joining mid-run has no book until then,
+    // unless it asks.
+    let cfg = config(&d, "k.toml", &server.url(), "");
+    let text = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("snapshot_interval_ms = 300", "snapshot_interval_ms = 60000");
+    std::fs::write(&cfg, text).unwrap();
+    let child = kspin()
+        .args(["run", "--quiet", "--json", "--duration", "5", "--config"])
+        .arg(&cfg)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("kspin run");
+    // Join after the initial snapshots went out.
+    std::thread::sleep(Duration::from_millis(1500));
+    let out = kspin()
+        .args(["mirror", "--nats", &server.url(), "--from", "new"])
+        .args(["--duration", "2", "--json"])
+        .output()
+        .expect("kspin mirror");
+    let joined = json_of(&out, "kspin mirror");
+    let engine = json_of(&child.wait_with_output().expect("run ends"), "kspin run");
+    let nats = &engine["nats"];
+    for s in SYMBOLS {
+        let v = &joined["symbols"][s];
+        // Healed within the mirror's 2 s, long before the 60 s periodic snapshot.
+        assert_eq!(v["synced"], true, "{s}: {v}");
+        assert!(v["snapshot_requests"].as_u64().unwrap() >= 1, "{s}: {v}");
+        assert!(v["snapshots"].as_u64().unwrap() >= 1, "{s}: {v}");
+        assert_eq!(v["checksum_mismatch"], 0, "{s}: {v}");
+    }
+    assert!(
+        nats["snapshot_requests"].as_u64().unwrap() >= SYMBOLS.len() as u64,
+        "{nats}"
+    );
+    let _ = std::fs::remove_dir_all(d);
 }

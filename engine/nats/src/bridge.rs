@@ -15,7 +15,9 @@
 //! snapshot, so a consumer sees a gap followed by a snapshot that heals it. A symbol whose
 //! message needed a retry also owes one (its messages may now be out of order in the stream).
 //! Every `snapshot_interval` each verified book is published again as a snapshot, so late
-//! joiners and consumers that lost messages heal within that interval.
+//! joiners and consumers that lost messages heal within that interval; a consumer that cannot
+//! wait asks for one on `kspinctl.<venue>.snapshot.request` (the symbol's name as the body) and
+//! the symbol's next message is a snapshot.
 //!
 //! Owns the NATS connection, the runtime and the encoder. Allocates and formats freely (it is
 //! not the engine core). At stop it drains the ring for at most `2 × give_up_after`, then counts
@@ -30,7 +32,10 @@ use async_nats::jetstream::{self, context::PublishErrorKind};
 use kspin_api::{OrderMessage, OrderRequest, SymbolInfo};
 use kspin_host::TapEnds;
 
+use futures_util::{FutureExt, StreamExt};
+
 use crate::encoder::{unix_ns, EncoderCounters, Outgoing};
+use crate::format::snapshot_request_subject;
 use crate::{Encoder, NatsError};
 
 /// How the bridge connects and publishes (`[nats]` in the configuration).
@@ -91,6 +96,9 @@ pub struct BridgeReport {
     pub resnapshot_requests: u64,
     /// Times the stream had to be looked up or created.
     pub stream_setups: u64,
+    /// Consumers' snapshot requests for a symbol this bridge carries (each answered by a
+    /// snapshot).
+    pub snapshot_requests: u64,
     pub encoder: EncoderCounters,
 }
 
@@ -106,6 +114,7 @@ impl BridgeReport {
             "unsent_at_stop": self.unsent_at_stop,
             "resnapshot_requests": self.resnapshot_requests,
             "stream_setups": self.stream_setups,
+            "snapshot_requests": self.snapshot_requests,
             "snapshots": self.encoder.snapshots,
             "updates": self.encoder.updates,
             "trades": self.encoder.trades,
@@ -287,6 +296,11 @@ async fn run(
         .connect(config.url.as_str())
         .await
         .map_err(|e| NatsError::Connect(e.to_string()))?;
+    // Queued until connected, like everything else; re-subscribed by the client on reconnect.
+    let mut requests = client
+        .subscribe(snapshot_request_subject(&config.venue))
+        .await
+        .map_err(|e| NatsError::Connect(e.to_string()))?;
     let mut js = jetstream::new(client.clone());
     js.set_timeout(config.ack_timeout);
     let clock = quanta::Clock::new();
@@ -315,6 +329,15 @@ async fn run(
             let Some(wire) = events.try_pop() else { break };
             if let Some(symbol) = encoder.on_wire(&wire, &mut out) {
                 owed_resnapshots.push(symbol);
+            }
+        }
+        while let Some(Some(request)) = requests.next().now_or_never() {
+            let name = String::from_utf8_lossy(&request.payload);
+            if encoder.request_snapshot(name.trim()) {
+                publisher.report.snapshot_requests += 1;
+                if let Some(reply) = request.reply {
+                    let _ = client.publish(reply, "ok".into()).await;
+                }
             }
         }
         owed_resnapshots.retain(|&symbol| {

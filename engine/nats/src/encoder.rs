@@ -108,6 +108,8 @@ struct SymbolState {
     order_seq: u64,
     /// A snapshot is owed before the next update (a message of this symbol was lost).
     owes_snapshot: bool,
+    /// The owed snapshot was asked for by a consumer ([`Encoder::request_snapshot`]).
+    requested: bool,
     /// The book was verified at least once (there is something to snapshot).
     has_book: bool,
     /// Why the snapshot being assembled was sent.
@@ -290,6 +292,19 @@ impl Encoder {
         }
     }
 
+    /// A consumer asked for a snapshot of the symbol named `name` (after a gap, or to start):
+    /// its next message is one (reason `requested`). `false` when this encoder does not carry
+    /// that symbol (another shard's, or unknown).
+    pub fn request_snapshot(&mut self, name: &str) -> bool {
+        let Some(i) = self.symbols.iter().position(|s| s.name == name) else {
+            return false;
+        };
+        let state = &mut self.states[i];
+        state.owes_snapshot = true;
+        state.requested = true;
+        true
+    }
+
     /// Every symbol with a verified book owes a snapshot (periodic snapshots for late joiners
     /// and for consumers healing a gap).
     pub fn owe_all_snapshots(&mut self) {
@@ -299,12 +314,14 @@ impl Encoder {
     }
 
     /// Snapshots owed by symbols whose replica is verified and live, encoded now (reason
-    /// `recovery` or `periodic`).
+    /// `recovery` or `periodic`, or `requested` when a consumer asked for it).
     pub fn pay_snapshot_debts(&mut self, reason: &str, now_raw: u64, out: &mut Vec<Outgoing>) {
         for i in 0..self.states.len() {
             let state = &self.states[i];
             if state.owes_snapshot && state.has_book && self.books[i].live {
+                let reason = if state.requested { "requested" } else { reason };
                 self.states[i].owes_snapshot = false;
+                self.states[i].requested = false;
                 let read_ns = self.wall_ns(now_raw);
                 out.push(self.snapshot_message(i, reason, read_ns, self.assembler.market_ns()));
             }
@@ -355,7 +372,9 @@ impl Encoder {
                         let reason = state.reason.take();
                         if change.snapshot || state.owes_snapshot {
                             state.owes_snapshot = false;
+                            let requested = core::mem::take(&mut state.requested);
                             let why = match (change.snapshot, reason) {
+                                (false, _) if requested => "requested",
                                 (false, _) => "recovery",
                                 (true, Some(SnapshotReason::Initial)) => "initial",
                                 (true, Some(SnapshotReason::Resync)) => "resync",

@@ -87,6 +87,25 @@ pub fn subject(venue: &str, kind: Kind, symbol: &str) -> String {
     }
 }
 
+/// The first token of control subjects: outside `kspin.>`, so that the stream never stores a
+/// request (and JetStream never answers one with a publish acknowledgement).
+pub const CONTROL_ROOT: &str = "kspinctl";
+
+/// Where a consumer asks the bridges of `venue` for a fresh snapshot of one symbol (the body is
+/// the symbol's name): `kspinctl.<venue>.snapshot.request`. The bridge carrying the symbol
+/// publishes its book as a snapshot (reason `requested`) next and replies `ok` when the
+/// request has a reply subject; bridges of other shards stay silent.
+pub fn snapshot_request_subject(venue: &str) -> String {
+    format!("{CONTROL_ROOT}.{}.snapshot.request", token(venue))
+}
+
+/// The venue token of a `kspin.<venue>.…` subject.
+pub fn venue_of(subject: &str) -> Option<&str> {
+    let mut parts = subject.split('.');
+    (parts.next() == Some(SUBJECT_ROOT)).then_some(())?;
+    parts.next().filter(|v| !v.is_empty())
+}
+
 /// What a mirror subscribes to for `symbol` (every kind), or for everything (`None`).
 pub fn filter(symbol: Option<&str>) -> String {
     match symbol {
@@ -161,7 +180,8 @@ pub struct BookBody {
     pub bids: Vec<Level>,
     pub asks: Vec<Level>,
     pub checksum: u32,
-    /// Why a snapshot was sent: `initial`, `resync`, `catch_up`, `periodic`, `recovery`.
+    /// Why a snapshot was sent: `initial`, `resync`, `catch_up`, `periodic`, `recovery`,
+    /// `requested`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
 }
@@ -292,6 +312,12 @@ mod tests {
             "sim:BTC/USD:orders:7:42"
         );
         assert_eq!(fill_id("quoter", 9, 2), "quoter:9:2");
+        assert_eq!(
+            snapshot_request_subject("sim"),
+            "kspinctl.sim.snapshot.request"
+        );
+        assert_eq!(venue_of("kspin.sim.book.BTC/USD"), Some("sim"));
+        assert_eq!(venue_of("other.sim.book"), None);
     }
 
     #[test]

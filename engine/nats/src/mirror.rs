@@ -2,7 +2,9 @@
 //! an ordered consumer (which re-creates itself after a reconnect, resuming after the last
 //! stream sequence it delivered) and feeds every message to a [`Verifier`], which rebuilds the
 //! books, verifies each Kraken checksum and follows each symbol's sequence (gaps heal at the
-//! next snapshot, which the bridge publishes at least every `snapshot_interval`).
+//! next snapshot, which the bridge publishes at least every `snapshot_interval`; with
+//! `ask_snapshots` the mirror asks for one on `kspinctl.<venue>.snapshot.request` as soon as a
+//! symbol's book is not trusted, at most every 250 ms per symbol).
 //!
 //! With a [`MirrorFeed`], every message's outcome also goes to local strategies (hosted as in
 //! `kspin run`), and the feed gets a turn at least every millisecond.
@@ -17,7 +19,9 @@ use async_nats::jetstream::{self, consumer::pull::OrderedConfig, consumer::Deliv
 use futures_util::StreamExt;
 
 use crate::encoder::unix_ns;
-use crate::format::{filter, Message};
+use std::collections::HashMap;
+
+use crate::format::{filter, snapshot_request_subject, venue_of, Message};
 use crate::{MirrorFeed, NatsError, Verifier};
 
 /// What `kspin mirror` was asked for.
@@ -33,7 +37,13 @@ pub struct MirrorConfig {
     pub drain: bool,
     /// Start at the stream's first message (`true`) or at new messages only.
     pub from_start: bool,
+    /// Ask the bridge for a snapshot of a symbol whose book is not trusted (at start, after a
+    /// gap or a mismatch) instead of only waiting for the periodic one.
+    pub ask_snapshots: bool,
 }
+
+/// How often one symbol's snapshot is asked for while its book stays untrusted.
+const ASK_EVERY: Duration = Duration::from_millis(250);
 
 /// Runs the mirror on the calling thread; returns the verifier with everything it saw.
 pub fn run_mirror(config: &MirrorConfig) -> Result<Verifier, NatsError> {
@@ -69,7 +79,8 @@ async fn mirror(
         .connect(config.url.as_str())
         .await
         .map_err(|e| NatsError::Connect(e.to_string()))?;
-    let js = jetstream::new(client);
+    let js = jetstream::new(client.clone());
+    let mut asked: HashMap<String, Instant> = HashMap::new();
     let mut verifier = Verifier::new();
     // The bridge creates the stream; wait for it within the run's time.
     let stream = loop {
@@ -133,6 +144,7 @@ async fn mirror(
             continue;
         };
         let pending = message.info().map(|i| i.pending).unwrap_or(1);
+        let venue = venue_of(message.subject.as_str()).map(str::to_owned);
         match Message::parse(&message.payload) {
             Some(m) => {
                 if config.symbols.is_empty()
@@ -142,6 +154,26 @@ async fn mirror(
                     let outcome = verifier.on_message(&m, unix_ns());
                     if let Some(feed) = feed.as_deref_mut() {
                         feed.on_message(&verifier, &m, outcome);
+                    }
+                    let untrusted = outcome.taken
+                        && m.symbol != crate::format::ENGINE_KEY
+                        && !verifier.synced(&m.symbol);
+                    if config.ask_snapshots && untrusted {
+                        let due = asked
+                            .get(&m.symbol)
+                            .is_none_or(|at| at.elapsed() >= ASK_EVERY);
+                        if let (true, Some(venue)) = (due, venue.as_deref()) {
+                            asked.insert(m.symbol.clone(), Instant::now());
+                            // Fire and forget: the snapshot itself, on the stream, is the answer.
+                            let subject = snapshot_request_subject(venue);
+                            if client
+                                .publish(subject, m.symbol.clone().into())
+                                .await
+                                .is_ok()
+                            {
+                                verifier.snapshot_requested(&m.symbol);
+                            }
+                        }
                     }
                 }
             }

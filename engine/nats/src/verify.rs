@@ -78,6 +78,8 @@ pub struct SymbolFigures {
     pub trades: u64,
     pub tickers: u64,
     pub statuses: u64,
+    /// Snapshots this mirror asked the bridge for (its book was not trusted).
+    pub snapshot_requests: u64,
 }
 
 #[derive(Debug)]
@@ -216,6 +218,13 @@ impl Verifier {
         }
     }
 
+    /// The mirror asked for a snapshot of `symbol`.
+    pub fn snapshot_requested(&mut self, symbol: &str) {
+        if let Some(s) = self.symbols.get_mut(symbol) {
+            s.figures.snapshot_requests += 1;
+        }
+    }
+
     /// Fills and order updates of `symbol`.
     pub fn order_figures(&self, symbol: &str) -> Option<OrderFigures> {
         self.orders.get(symbol).map(|o| o.figures)
@@ -270,6 +279,7 @@ impl Verifier {
                     "trades": f.trades,
                     "tickers": f.tickers,
                     "statuses": f.statuses,
+                    "snapshot_requests": f.snapshot_requests,
                     "synced": s.synced,
                     "checksum": s.book.as_ref().map(OrderBook::checksum_uncached),
                 }),

@@ -57,6 +57,10 @@ pub struct MirrorArgs {
     /// unless `--symbol` is given.
     #[arg(long, value_name = "CONFIG")]
     pub strategies: Option<PathBuf>,
+    /// Only wait for the periodic snapshot after a gap (by default the mirror asks the bridge
+    /// for one on `kspinctl.<venue>.snapshot.request`).
+    #[arg(long)]
+    pub no_snapshot_requests: bool,
 }
 
 /// Runs `kspin mirror`; returns the exit code.
@@ -68,6 +72,7 @@ pub fn run(args: &MirrorArgs, registry: &Registry) -> i32 {
         duration: Duration::from_secs_f64(args.duration.max(0.0)),
         drain: args.drain,
         from_start: args.from == "start",
+        ask_snapshots: !args.no_snapshot_requests,
     };
     let mut report = match &args.strategies {
         None => match run_mirror(&config) {
