@@ -248,9 +248,11 @@ impl Bus {
                 source,
             })?;
         self.order_taps.add(orders_tx);
+        // By index: other taps keep their slot, unnamed.
         let strategies = self
             .lanes
             .iter()
+            .take(ends.index)
             .map(|l| if l.tap { String::new() } else { l.name.clone() })
             .collect();
         Ok(TapEnds {

@@ -322,3 +322,173 @@ impl<'a> MirrorFeed<'a> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    use super::*;
+    use crate::format::{BookBody, Kind, StatusBody, TradeBody, FORMAT_VERSION};
+    use kspin_api::wire::{WireEvent, WireKind};
+    use kspin_host::TapEnds;
+
+    /// A message of `X/Y` numbered `seq`.
+    fn msg(seq: u64, kind: Kind, body: Body) -> Message {
+        Message {
+            v: FORMAT_VERSION,
+            kind,
+            symbol: "X/Y".into(),
+            epoch: 1,
+            seq,
+            read_ns: 0,
+            time_ns: 0,
+            body,
+        }
+    }
+
+    /// A book message that leaves `book` with `levels` applied, carrying its checksum.
+    fn book(
+        book: &mut OrderBook,
+        seq: u64,
+        snapshot: bool,
+        reason: &str,
+        bids: Vec<[i64; 2]>,
+    ) -> Message {
+        if snapshot {
+            book.clear();
+        }
+        for &[p, q] in &bids {
+            let _ = book.apply_level(SideKind::Bid, Price(p), Qty(q));
+        }
+        let body = Body::Book(BookBody {
+            snapshot,
+            depth: 10,
+            price_scale: 1,
+            qty_scale: 2,
+            bids,
+            asks: vec![],
+            checksum: book.checksum_uncached(),
+            reason: snapshot.then(|| reason.to_owned()),
+        });
+        msg(seq, Kind::Book, body)
+    }
+
+    fn names(events: &mut kspin_ring::Consumer<WireEvent>) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        while let Some(e) = events.try_pop() {
+            out.push(match e.kind {
+                WireKind::BookSnapshot(_) => "snapshot",
+                WireKind::BookLevels(_) => "levels",
+                WireKind::BookDone(_) => "done",
+                WireKind::BookLive(_) => "live",
+                WireKind::BookStale(_) => "stale",
+                WireKind::Trade(_) => "trade",
+                _ => "other",
+            });
+        }
+        out
+    }
+
+    /// The strategies get what `kspin run` would give them: nothing before a verified book,
+    /// then the snapshot with `BookLive`, deltas, `BookStale` at a gap, a healing snapshot
+    /// with `BookLive`, trades; periodic snapshots of a trusted book are not handed on.
+    #[test]
+    fn verified_states_reach_the_bus_as_the_feed_would_hand_them() {
+        let tap: Rc<RefCell<Option<TapEnds>>> = Rc::default();
+        let slot = Rc::clone(&tap);
+        let build = move |symbols: &[SymbolInfo]| {
+            assert_eq!((symbols[0].price_scale, symbols[0].qty_scale), (1, 2));
+            let mut bus = Bus::new(symbols);
+            *slot.borrow_mut() = Some(bus.add_tap("probe", 64).map_err(|e| e.to_string())?);
+            Ok(bus)
+        };
+        let mut feed = MirrorFeed::new(vec!["X/Y".into()], Box::new(build));
+        let mut verifier = Verifier::new();
+        let mut engine = OrderBook::new(10, 1, 2);
+        let status = msg(
+            1,
+            Kind::Status,
+            Body::Status(StatusBody {
+                live: true,
+                stale_reason: None,
+            }),
+        );
+        let trade = msg(
+            9,
+            Kind::Trade,
+            Body::Trade(TradeBody {
+                side: "sell".into(),
+                price: 100,
+                qty: 1,
+                trade_id: 3,
+                price_scale: 1,
+                qty_scale: 2,
+                ord_type: None,
+            }),
+        );
+        let mut steps = vec![status];
+        steps.push(book(&mut engine, 2, true, "initial", vec![[100, 5]]));
+        steps.push(book(&mut engine, 3, false, "", vec![[99, 1]]));
+        steps.push(book(
+            &mut engine,
+            4,
+            true,
+            "periodic",
+            vec![[100, 5], [99, 1]],
+        ));
+        // 5 is lost; 6 is skipped, 7 heals.
+        let _lost = book(&mut engine, 5, false, "", vec![[98, 2]]);
+        steps.push(book(&mut engine, 6, false, "", vec![[97, 2]]));
+        steps.push(book(
+            &mut engine,
+            7,
+            true,
+            "periodic",
+            vec![[100, 5], [99, 1], [98, 2], [97, 2]],
+        ));
+        steps.push(book(&mut engine, 8, false, "", vec![[100, 0]]));
+        steps.push(trade);
+        let mut seen = Vec::new();
+        for m in &steps {
+            let outcome = verifier.on_message(m, 0);
+            feed.on_message(&verifier, m, outcome);
+            let mut t = tap.borrow_mut();
+            if let Some(t) = t.as_mut() {
+                seen.push(names(&mut t.events));
+            } else {
+                seen.push(vec![]);
+            }
+        }
+        assert_eq!(
+            seen,
+            [
+                vec![],
+                vec!["snapshot", "levels", "done", "live"],
+                vec!["levels", "done"],
+                vec![],
+                vec!["stale"],
+                // Four levels: two batches.
+                vec!["snapshot", "levels", "levels", "done", "live"],
+                vec!["levels", "done"],
+                vec!["trade"],
+            ]
+        );
+        let c = feed.counters();
+        assert_eq!(
+            (
+                c.before_start,
+                c.snapshots,
+                c.updates,
+                c.periodic_skipped,
+                c.stale,
+                c.trades
+            ),
+            (1, 2, 2, 1, 1, 1)
+        );
+        assert_eq!(
+            verifier.book("X/Y").map(OrderBook::checksum_uncached),
+            Some(engine.checksum_uncached())
+        );
+    }
+}

@@ -381,3 +381,37 @@ fn a_tap_is_a_lane_like_a_strategy_but_not_one() {
     assert_eq!(stats.len(), 1);
     assert_eq!(stats[0].name, "s");
 }
+
+/// Every order update that reaches a strategy's ring is copied to the tap's order ring with
+/// the strategy's index, in the order the strategy gets them; a tap sees its names.
+#[test]
+fn a_tap_gets_a_copy_of_every_order_update_a_strategy_gets() {
+    use kspin_api::{ClientOrderId, OrderUpdate};
+    let symbols = [SymbolInfo::new(0, "X/Y", 1, 0, 10)];
+    let mut bus = Bus::new(&symbols);
+    let _a = bus
+        .add_strategy("a", None, Box::new(Idle), 64, IdlePolicy::Spin)
+        .unwrap();
+    let _b = bus
+        .add_strategy("b", None, Box::new(Idle), 64, IdlePolicy::Spin)
+        .unwrap();
+    let mut tap = bus.add_tap("nats", 64).unwrap();
+    assert_eq!(tap.strategies, ["a", "b"]);
+    let (id, s) = (ClientOrderId(7), SymbolId(0));
+    let updates = [
+        (1, OrderUpdate::accepted(id, s)),
+        (1, OrderUpdate::filled(id, s, Price(5), Qty(1), Qty(2))),
+        (0, OrderUpdate::cancelled(ClientOrderId(3), s, Qty(4))),
+    ];
+    for (strategy, u) in updates {
+        assert!(bus.publish_order_update(strategy, u));
+    }
+    let mut copied = Vec::new();
+    while let Some(o) = tap.orders.try_pop() {
+        copied.push((usize::from(o.strategy), o.update));
+    }
+    assert_eq!(copied, updates);
+    assert_eq!(bus.order_tap_drops(), 0);
+    // The tap itself never gets order updates on its event ring.
+    assert!(kinds(&mut tap.events).is_empty());
+}

@@ -136,3 +136,122 @@ fn a_diverged_replica_asks_for_a_snapshot_and_publishes_stale() {
     assert_eq!(m.kind, Kind::Status);
     assert_eq!(enc.counters().diverged, 1);
 }
+
+#[test]
+fn fills_and_order_updates_have_their_own_sequence_and_numbered_fill_ids() {
+    use kspin_api::{ClientOrderId, Decimal, OrderUpdate, RejectReason};
+    let info = SymbolInfo::new(0, "X/Y", 1, 2, 10);
+    let mut enc = Encoder::new("sim", 9, &[info], quanta::Clock::new());
+    enc.set_strategies(vec!["q".into()]);
+    let mut engine = OrderBook::new(10, 1, 2);
+    let mut out = Vec::new();
+    let snap = [(BookSide::Bid, 100, 5), (BookSide::Ask, 101, 2)];
+    for w in book_message(&mut engine, &snap, Some(SnapshotReason::Initial)) {
+        enc.on_wire(&w, &mut out);
+    }
+    let (id, s) = (ClientOrderId(4), SymbolId(0));
+    let tap = |strategy: u16, update: OrderUpdate| TapOrder {
+        strategy,
+        recv_tsc: 0,
+        time_ns: 77,
+        update,
+    };
+    for t in [
+        tap(0, OrderUpdate::accepted(id, s)),
+        tap(0, OrderUpdate::filled(id, s, Price(101), Qty(1), Qty(1))),
+        tap(
+            0,
+            OrderUpdate::filled(id, s, Price(101), Qty(1), Qty(0)).with_fee(Decimal {
+                mantissa: 25,
+                scale: 3,
+            }),
+        ),
+        // The same client id after the order ended: numbered afresh.
+        tap(0, OrderUpdate::filled(id, s, Price(100), Qty(2), Qty(0))),
+        tap(3, OrderUpdate::rejected(id, s, RejectReason::WouldTake)),
+    ] {
+        enc.on_order(&t, &mut out);
+    }
+    let subjects: Vec<&str> = out.iter().map(|m| m.subject.as_str()).collect();
+    assert_eq!(
+        subjects,
+        [
+            "kspin.sim.book.X/Y",
+            "kspin.sim.order.X/Y",
+            "kspin.sim.fill.X/Y",
+            "kspin.sim.fill.X/Y",
+            "kspin.sim.fill.X/Y",
+            "kspin.sim.order.X/Y",
+        ]
+    );
+    let ids: Vec<&str> = out.iter().map(|m| m.id.as_str()).collect();
+    assert_eq!(ids[0], "sim:X/Y:9:1");
+    assert_eq!(
+        ids[1..],
+        [
+            "sim:X/Y:orders:9:1",
+            "sim:X/Y:orders:9:2",
+            "sim:X/Y:orders:9:3",
+            "sim:X/Y:orders:9:4",
+            "sim:X/Y:orders:9:5"
+        ]
+    );
+    let bodies: Vec<OrderBody> = out[1..]
+        .iter()
+        .map(|m| match Message::parse(&m.body).unwrap().body {
+            Body::Order(o) => o,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    let fill_ids: Vec<Option<&str>> = bodies.iter().map(|b| b.fill_id.as_deref()).collect();
+    assert_eq!(
+        fill_ids,
+        [None, Some("q:4:1"), Some("q:4:2"), Some("q:4:1"), None]
+    );
+    assert_eq!((bodies[2].fee, bodies[2].fee_scale), (25, 3));
+    assert_eq!(
+        (bodies[2].price, bodies[2].qty, bodies[2].remaining),
+        (101, 1, 0)
+    );
+    assert_eq!(bodies[4].strategy, "strategy3");
+    assert_eq!(bodies[4].reason.as_deref(), Some("would_take"));
+    let c = enc.counters();
+    assert_eq!((c.fills, c.order_updates), (3, 2));
+    // The verifier follows the order sequence apart from the book's.
+    let mut verifier = Verifier::new();
+    for m in &out {
+        verifier.on_message(&Message::parse(&m.body).unwrap(), 0);
+    }
+    let o = verifier.order_figures("X/Y").unwrap();
+    assert_eq!((o.messages, o.fills, o.updates, o.gaps), (5, 3, 2, 0));
+    assert_eq!(verifier.fill_ids(), ["q:4:1", "q:4:2", "q:4:1"]);
+    assert_eq!(verifier.figures("X/Y").unwrap().gaps, 0);
+}
+
+#[test]
+fn a_requested_snapshot_is_the_symbols_next_message() {
+    let info = SymbolInfo::new(0, "X/Y", 1, 2, 10);
+    let mut enc = Encoder::new("sim", 9, &[info], quanta::Clock::new());
+    let mut engine = OrderBook::new(10, 1, 2);
+    let mut out = Vec::new();
+    let snap = [(BookSide::Bid, 100, 5), (BookSide::Ask, 101, 2)];
+    for w in book_message(&mut engine, &snap, Some(SnapshotReason::Initial)) {
+        enc.on_wire(&w, &mut out);
+    }
+    enc.on_wire(&wire(WireKind::BookLive(SymbolId(0))), &mut out);
+    assert!(!enc.request_snapshot("A/B"));
+    assert!(enc.request_snapshot("X/Y"));
+    enc.pay_snapshot_debts("recovery", 0, &mut out);
+    let last = Message::parse(&out.last().unwrap().body).unwrap();
+    match last.body {
+        Body::Book(b) => {
+            assert!(b.snapshot);
+            assert_eq!(b.reason.as_deref(), Some("requested"));
+        }
+        other => panic!("{other:?}"),
+    }
+    // Paid: nothing more owed.
+    let n = out.len();
+    enc.pay_snapshot_debts("recovery", 0, &mut out);
+    assert_eq!(out.len(), n);
+}
