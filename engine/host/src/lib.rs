@@ -3,7 +3,8 @@
 //! Owns [`Bus`] (engine core: one SPSC event ring per strategy, back-pressure and catch-up
 //! snapshots, intents answered by the paper model) and its per-strategy [`lane`]s, the strategy
 //! host threads ([`host`]), their replica books ([`replica`]), the paper fill model ([`paper`]),
-//! the log drain for the monitor thread ([`logs`]), the strategies' symbol table ([`build`]), the
+//! the log drain for the monitor thread ([`logs`]), the copies of order updates for taps such as
+//! the NATS bridge ([`order_tap`]), the strategies' symbol table ([`build`]), the
 //! run-summary figures ([`stats`]), the strategy test harness ([`testing`]), which runs the
 //! engine's pipeline with this same bus and host code on one thread with a scripted clock, and
 //! the deterministic replay with trading ([`backtest`]: the same again over a capture, with a

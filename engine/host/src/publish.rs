@@ -2,7 +2,9 @@
 //! market data, turns each verified book message, trade, ticker, stale notice and status into
 //! wire events on one SPSC ring per strategy, keeps lagging strategies consistent, and answers
 //! order intents from the paper model ([`super::paper`]) — or leaves them to whoever takes them
-//! instead ([`Bus::drain_intents_with`], [`Bus::publish_order_update`]).
+//! instead ([`Bus::drain_intents_with`], [`Bus::publish_order_update`]). Taps ([`tap`]) are lanes
+//! for consumers that are not strategies (the NATS bridge), with a copy of every order update;
+//! [`verified`] takes market data verified elsewhere (a NATS mirror) on the feed's own path.
 //!
 //! Owns, per strategy (a *lane*): the event producer, the intent consumer, the per-symbol dirty
 //! and told-live bits, a small queue of order updates waiting for ring room, the paper trader and
@@ -37,7 +39,7 @@ use quanta::Clock;
 use super::host::StrategyHandle;
 use super::lane::{book_done, snapshot_events, AnswerQueue, Lane, LaneCounters, Stamps};
 use super::logs::LogDrain;
-use super::order_tap::{OrderTaps, TapOrder, ORDER_TAP_CAPACITY};
+use super::order_tap::OrderTaps;
 use super::paper::{PaperCounters, PaperTrader, MAX_UPDATES_PER_REQUEST};
 use super::precision::PrecisionGuard;
 use super::stats::StrategyStats;
@@ -82,32 +84,6 @@ pub(crate) struct LaneEnds {
     pub(crate) events: Consumer<WireEvent>,
     pub(crate) intents: Producer<OrderMessage>,
     pub(crate) logs: Producer<LogRecord>,
-}
-
-/// The consumer-side ends of a *tap*: a lane like a strategy's, read by a thread that forwards
-/// verified market data elsewhere (the NATS bridge) instead of running a strategy
-/// ([`Bus::add_tap`]).
-pub struct TapEnds {
-    /// The tap's lane index ([`Bus::lane_counters`]).
-    pub index: usize,
-    /// Wire events, exactly as a strategy's host receives them.
-    pub events: Consumer<WireEvent>,
-    /// Requests back to the bus: only `OrderRequest::Resnapshot` is meaningful for a tap.
-    pub intents: Producer<OrderMessage>,
-    /// A copy of every order update handed to a strategy (fills, acks, cancels, rejects), in
-    /// the order the strategy gets them; dropped and counted ([`Bus::order_tap_drops`]) when
-    /// full.
-    pub orders: Consumer<TapOrder>,
-    /// The names of the strategies added before the tap, by index ([`TapOrder::strategy`]).
-    pub strategies: Vec<String>,
-}
-
-impl std::fmt::Debug for TapEnds {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TapEnds")
-            .field("index", &self.index)
-            .finish_non_exhaustive()
-    }
 }
 
 /// The engine side of every strategy's rings; see the module docs.
@@ -228,40 +204,6 @@ impl Bus {
             ends.intents,
             ends.logs,
         ))
-    }
-
-    /// Adds a *tap*: a lane with the same guarantees as a strategy's (all or nothing per message,
-    /// conflation with counted drops while its ring is full, a catch-up snapshot before further
-    /// deltas) for a consumer that is not a strategy, such as the NATS bridge. A tap is left out
-    /// of [`Self::strategy_stats`] and of the log drain; read its counters with
-    /// [`Self::lane_counters`]. Start-up only.
-    pub fn add_tap(&mut self, name: &str, ring_capacity: usize) -> Result<TapEnds, BusError> {
-        let ends = self.add_lane(name, None, ring_capacity)?;
-        if let Some(lane) = self.lanes.get_mut(ends.index) {
-            lane.tap = true;
-        }
-        self.logs.remove_last();
-        let (orders_tx, orders) =
-            try_spsc(ORDER_TAP_CAPACITY).map_err(|source| BusError::Ring {
-                strategy: name.to_owned(),
-                what: "order tap",
-                source,
-            })?;
-        self.order_taps.add(orders_tx);
-        // By index: other taps keep their slot, unnamed.
-        let strategies = self
-            .lanes
-            .iter()
-            .take(ends.index)
-            .map(|l| if l.tap { String::new() } else { l.name.clone() })
-            .collect();
-        Ok(TapEnds {
-            index: ends.index,
-            events: ends.events,
-            intents: ends.intents,
-            orders,
-            strategies,
-        })
     }
 
     /// The lane behind [`Self::add_strategy`]: its rings, with the strategy-side ends handed
@@ -705,7 +647,10 @@ impl Bus {
 }
 
 mod feed_sink;
+mod tap;
 pub mod telemetry;
 #[cfg(test)]
 mod tests;
 mod verified;
+
+pub use tap::TapEnds;
