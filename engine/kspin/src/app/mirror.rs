@@ -97,6 +97,12 @@ pub fn run(args: &MirrorArgs, registry: &Registry) -> i32 {
         println!("{report}");
     } else {
         print!("{}", text(&report));
+        if report["strategies"].is_object() {
+            print!(
+                "{}",
+                super::replay_text::strategy_lines(&report["strategies"], true)
+            );
+        }
     }
     let mismatched = report["symbols"].as_object().is_some_and(|s| {
         s.values()
@@ -202,6 +208,14 @@ fn text(r: &Value) -> String {
         "kspin mirror: {} messages, {} duplicates dropped",
         r["messages"], r["duplicates"]
     );
+    if r["orders"]["messages"].as_u64().is_some_and(|n| n > 0) {
+        let o = &r["orders"];
+        let _ = writeln!(
+            out,
+            "  orders: {} messages, {} fills, {} other updates | gaps {} duplicates {}",
+            o["messages"], o["fills"], o["updates"], o["gaps"], o["duplicates"]
+        );
+    }
     if let Some(symbols) = r["symbols"].as_object() {
         for (name, v) in symbols {
             let _ = writeln!(
