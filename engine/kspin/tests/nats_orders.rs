@@ -1,7 +1,8 @@
 //! A trading run on NATS, end to end with the real binaries and a real `nats-server -js` on
 //! loopback: `kspin run --live` trades against the embedded simulated venue with the bridge on;
 //! every fill and order update its strategy got is on the stream exactly once (counts equal to
-//! the run's `trading`, the venue's and the strategy's own, fill ids distinct); then
+//! the run's `trading`, the venue's and the strategy's own; fill ids distinct, numbered per order
+//! and exactly those the run says it published); then
 //! `kspin mirror --strategies` feeds a strategy from the stream through the same host as
 //! `kspin run`: its book equals the engine's (checksums) and it saw what the same strategy saw
 //! inside the run. Exact assertions, none on speed. Skips only when `nats-server` is not
@@ -154,6 +155,8 @@ fn a_trading_runs_fills_are_on_nats_and_a_mirror_feeds_strategies_the_engines_bo
         .map(|v| v.as_str().unwrap())
         .collect();
     assert_eq!(ids.len() as u64, fills);
+    // Exactly the fills the run published, in the same order.
+    assert_eq!(orders["fill_ids"], nats["fill_ids"], "{orders} {nats}");
     assert_eq!(
         ids.iter().collect::<BTreeSet<_>>().len(),
         ids.len(),

@@ -78,7 +78,7 @@ impl Default for BridgeConfig {
 }
 
 /// What the bridge did, for the run summary.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BridgeReport {
     /// Messages encoded and handed to NATS (first attempts).
     pub published: u64,
@@ -100,6 +100,8 @@ pub struct BridgeReport {
     /// snapshot).
     pub snapshot_requests: u64,
     pub encoder: EncoderCounters,
+    /// The fill ids published, in order (the first [`crate::verify::FILL_IDS_KEPT`]).
+    pub fill_ids: Vec<String>,
 }
 
 impl BridgeReport {
@@ -123,6 +125,7 @@ impl BridgeReport {
             "diverged": self.encoder.diverged,
             "wire_events": self.encoder.wire_events,
             "fills": self.encoder.fills,
+            "fill_ids": self.fill_ids,
             "order_updates": self.encoder.order_updates,
         })
     }
@@ -378,5 +381,6 @@ async fn run(
     }
     let _ = tokio::time::timeout(publisher.config.ack_timeout, client.flush()).await;
     publisher.report.encoder = encoder.counters();
+    publisher.report.fill_ids = encoder.take_fill_ids();
     Ok(publisher.report)
 }

@@ -26,6 +26,8 @@ use std::collections::HashMap;
 use kspin_api::{OrderStatus, TradeOrderType};
 use kspin_host::TapOrder;
 
+use crate::verify::FILL_IDS_KEPT;
+
 use crate::format::{
     fill_id, message_id, order_message_id, subject, Body, BookBody, ConnectionBody, Kind, Level,
     Message, OrderBody, StatusBody, TickerBody, TradeBody, ENGINE_KEY, FORMAT_VERSION,
@@ -153,6 +155,8 @@ pub struct Encoder {
     /// Fills so far of each open order, by (strategy, client id); an order's entry goes when
     /// its last update does.
     fills_per_order: HashMap<(u16, u64), u32>,
+    /// Fill ids encoded, in order (the first [`FILL_IDS_KEPT`]), for the run summary.
+    fill_ids: Vec<String>,
 }
 
 impl Encoder {
@@ -181,7 +185,13 @@ impl Encoder {
             counters: EncoderCounters::default(),
             strategies: Vec::new(),
             fills_per_order: HashMap::new(),
+            fill_ids: Vec::new(),
         }
+    }
+
+    /// The fill ids encoded so far, in order (the first [`FILL_IDS_KEPT`]), taken.
+    pub fn take_fill_ids(&mut self) -> Vec<String> {
+        core::mem::take(&mut self.fill_ids)
     }
 
     /// Names the strategies of the bus, by index ([`TapOrder::strategy`]).
@@ -206,12 +216,11 @@ impl Encoder {
             OrderStatus::Filled => {
                 let n = self.fills_per_order.entry(key).or_insert(0);
                 *n += 1;
-                (
-                    Kind::Fill,
-                    "filled",
-                    None,
-                    Some(fill_id(&strategy, key.1, *n)),
-                )
+                let id = fill_id(&strategy, key.1, *n);
+                if self.fill_ids.len() < FILL_IDS_KEPT {
+                    self.fill_ids.push(id.clone());
+                }
+                (Kind::Fill, "filled", None, Some(id))
             }
             OrderStatus::Accepted => (Kind::Order, "accepted", None, None),
             OrderStatus::Rejected(r) => (Kind::Order, "rejected", Some(r.name()), None),

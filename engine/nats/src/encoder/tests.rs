@@ -225,6 +225,7 @@ fn fills_and_order_updates_have_their_own_sequence_and_numbered_fill_ids() {
     let o = verifier.order_figures("X/Y").unwrap();
     assert_eq!((o.messages, o.fills, o.updates, o.gaps), (5, 3, 2, 0));
     assert_eq!(verifier.fill_ids(), ["q:4:1", "q:4:2", "q:4:1"]);
+    assert_eq!(enc.take_fill_ids(), verifier.fill_ids());
     assert_eq!(verifier.figures("X/Y").unwrap().gaps, 0);
 }
 
