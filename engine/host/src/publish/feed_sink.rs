@@ -25,12 +25,14 @@ fn wire_stale(reason: StaleReason) -> WireStale {
     }
 }
 
-/// An RFC3339 exchange timestamp as ns since the Unix epoch (0 when absent or unreadable).
-#[inline]
-fn exchange_ns(timestamp: Option<&str>) -> u64 {
-    timestamp
-        .and_then(kraken::time::parse_rfc3339_nanos)
-        .map_or(0, |t| u64::try_from(t).unwrap_or(0))
+impl Bus {
+    /// An RFC3339 exchange timestamp as ns since the Unix epoch (0 when absent or unreadable).
+    #[inline]
+    fn exchange_ns(&mut self, timestamp: Option<&str>) -> u64 {
+        timestamp
+            .and_then(|t| self.times.parse(t))
+            .map_or(0, |t| u64::try_from(t).unwrap_or(0))
+    }
 }
 
 impl FeedSink for Bus {
@@ -48,7 +50,7 @@ impl FeedSink for Bus {
         };
         self.versions[symbol] = self.versions[symbol].wrapping_add(1);
         self.scales[symbol] = (book.price_scale(), book.qty_scale());
-        let time_ns = exchange_ns(data.timestamp);
+        let time_ns = self.exchange_ns(data.timestamp);
         self.book_time_ns[symbol] = time_ns;
         self.observe(time_ns);
         match kind {
@@ -101,7 +103,7 @@ impl FeedSink for Bus {
             self.counters.unconvertible += 1;
             return;
         };
-        let time_ns = exchange_ns(Some(trade.timestamp));
+        let time_ns = self.exchange_ns(Some(trade.timestamp));
         self.observe(time_ns);
         let t = Trade {
             symbol: id,
@@ -148,7 +150,7 @@ impl FeedSink for Bus {
             last,
             volume,
         };
-        let time_ns = exchange_ns(ticker.timestamp);
+        let time_ns = self.exchange_ns(ticker.timestamp);
         self.observe(time_ns);
         let stamps = self.stamps();
         let event = WireEvent::new(stamps.recv, stamps.publish, WireKind::Ticker(t));
