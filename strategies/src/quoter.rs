@@ -23,8 +23,11 @@
 //! An empty side gets a post-only quote of `qty` at its wanted price if the position limit
 //! allows it. A working quote is amended (`Context::amend`: new price, total quantity kept) when
 //! the wanted price differs from its price by more than `requote_bps` of its price, and only if
-//! at least `min_requote_ms` of exchange time (`Event::time_ns`) has passed since the side's
-//! last request (its placement, amend or cancel).
+//! at least `min_requote_ms` of exchange time has passed since the side's last request (its
+//! placement, amend or cancel). The quoter's exchange time is the latest `Event::time_ns` it has
+//! seen on any event: book events carry their own book's time and engine-made events (order
+//! updates, connection changes) the feed's latest, so a delay set on one and checked on another
+//! is measured on one monotone clock, never against an earlier one.
 //!
 //! **Takes.** Every `take_every`-th book change counted while quoting, one IOC limit order at
 //! the far touch (a buy at the best ask, a sell at the best bid): a sell when long and a buy when
@@ -158,6 +161,8 @@ pub struct Quoter {
     system: SystemStatus,
     /// Book changes counted while quoting (the take clock).
     book_changes: u64,
+    /// The latest exchange time seen on any event (ns since the Unix epoch): the quoter's clock.
+    now_ns: u64,
     /// Base units at the qty scale; positive is long.
     position: i64,
     max_abs_position: i64,
@@ -218,6 +223,7 @@ impl Quoter {
             book_live: false,
             trading_down: false,
             system: SystemStatus::Unknown,
+            now_ns: 0,
             book_changes: 0,
             position: 0,
             max_abs_position: 0,
@@ -535,7 +541,8 @@ impl Quoter {
 
 impl Strategy for Quoter {
     fn on_event(&mut self, event: &Event, ctx: &mut dyn Context) {
-        let now = event.time_ns;
+        self.now_ns = self.now_ns.max(event.time_ns);
+        let now = self.now_ns;
         let was_quoting = self.quoting();
         match event.kind {
             EventKind::Order(u) => {

@@ -105,6 +105,8 @@ pub struct Bus {
     book_time_ns: Box<[u64]>,
     /// The latest exchange time seen on the feed: what events without their own time carry.
     market_ns: u64,
+    /// Exchange timestamps' parser, its last minute remembered (they share it almost always).
+    times: kspin_core::kraken::time::Rfc3339Parser,
     /// Symbols whose precision changed under the strategies: nothing of them is published.
     precision: PrecisionGuard,
     system: SystemStatus,
@@ -168,6 +170,7 @@ impl Bus {
             stale_reasons: vec![WireStale::Disconnected; n].into_boxed_slice(),
             book_time_ns: vec![0; n].into_boxed_slice(),
             market_ns: 0,
+            times: kspin_core::kraken::time::Rfc3339Parser::new(),
             precision: PrecisionGuard::new(symbols),
             system: SystemStatus::Unknown,
             attention: false,

@@ -486,3 +486,40 @@ fn parameters_are_checked() {
     assert!(error(&[base[0], base[1], ("spread_bps", "0")]).contains("`spread_bps`"));
     assert!(error(&[base[0], ("qty", "0.000000001")]).contains("`qty`"));
 }
+
+#[test]
+fn the_requote_delay_runs_on_the_latest_exchange_time_of_any_event() {
+    // Two symbols: the quoter's own book lags the feed's latest time (ETH's), which is what
+    // engine-made events such as a refusal carry.
+    let symbols = vec![
+        SymbolInfo::new(0, "BTC/USD", 1, 8, 10),
+        SymbolInfo::new(1, "ETH/USD", 2, 8, 10),
+    ];
+    let pairs = [("symbol", "BTC/USD"), ("qty", "0.001"), ("take_every", "1")];
+    let params = Params::from_pairs(&symbols, &pairs).unwrap();
+    let mut strategy = crate::builtins().build("quoter", &params).unwrap();
+    let s = &mut *strategy;
+    let mut host = TestHost::new(symbols);
+    host.set_now(T0);
+    host.start(s);
+    host.set_paper_fills(false);
+    open_book(&mut host, s);
+    host.book_update(s, BTC, &[(499_990, 2 * ONE)], &[]);
+    let first = host.order_id(3);
+    assert_eq!(host.intents()[2], (first, take(Side::Buy, 500_010, Q)));
+    let eth = SymbolId(1);
+    host.set_now(T0 + 50 * MS);
+    host.book_snapshot(s, eth, &[(300_000, ONE)], &[(300_100, ONE)]);
+    let rate_limited = RejectReason::Refused(RiskReason::RateLimit);
+    host.order_update(s, OrderUpdate::rejected(first, BTC, rate_limited));
+    let refused_at = host.events().last().map_or(0, |e| e.time_ns);
+    // ETH's time moves 200 ms past the refusal; BTC's next change is stamped earlier.
+    host.set_now(refused_at + 200 * MS);
+    host.book_update(s, eth, &[(300_000, 2 * ONE)], &[]);
+    host.set_now(T0 + 10 * MS);
+    host.book_update(s, BTC, &[(499_990, 4 * ONE)], &[]);
+    assert_eq!(
+        host.intents()[3..],
+        [(host.order_id(4), take(Side::Sell, 500_000, Q))]
+    );
+}

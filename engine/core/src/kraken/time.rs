@@ -42,9 +42,17 @@ fn days_in_month(y: i64, m: i64) -> i64 {
     }
 }
 
-/// Nanoseconds since 1970-01-01T00:00:00Z, or `None` if `text` is not an RFC3339 timestamp.
-pub fn parse_rfc3339_nanos(text: &str) -> Option<i64> {
-    let b = text.as_bytes();
+/// Bytes of the minute prefix `YYYY-MM-DDTHH:MM` that [`Rfc3339Parser`] caches.
+const MINUTE_PREFIX: usize = 16;
+
+/// Length of the form Kraken sends, `2023-10-06T17:35:55.440295Z` (PROTOCOL.md's examples and
+/// the recordings in `engine/testkit`'s test data).
+const KRAKEN_LEN: usize = 27;
+
+/// Validates the minute prefix `YYYY-MM-DDTHH:MM` and returns its seconds since the epoch
+/// (UTC, before any offset).
+#[inline]
+fn minute_secs(b: &[u8]) -> Option<i64> {
     let year = digits::<4>(b, 0)?;
     if b.get(4) != Some(&b'-')
         || b.get(7) != Some(&b'-')
@@ -54,19 +62,42 @@ pub fn parse_rfc3339_nanos(text: &str) -> Option<i64> {
     }
     let month = digits::<2>(b, 5)?;
     let day = digits::<2>(b, 8)?;
-    if b.get(13) != Some(&b':') || b.get(16) != Some(&b':') {
+    if b.get(13) != Some(&b':') {
         return None;
     }
     let hour = digits::<2>(b, 11)?;
     let minute = digits::<2>(b, 14)?;
-    let second = digits::<2>(b, 17)?;
     if !(1..=12).contains(&month)
         || day < 1
         || day > days_in_month(year, month)
         || hour > 23
         || minute > 59
-        || second > 60
     {
+        return None;
+    }
+    Some(days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60)
+}
+
+/// Everything after the minute prefix (`:SS`, an optional fraction, the zone), added to the
+/// prefix's `minute_secs`.
+#[inline]
+fn with_tail(b: &[u8], minute_secs: i64) -> Option<i64> {
+    // Kraken's usual form, `:SS.ffffffZ` (27 bytes in all), read with fixed-size steps.
+    if b.len() == KRAKEN_LEN && b[MINUTE_PREFIX] == b':' && b[19] == b'.' && b[26] == b'Z' {
+        let second = digits::<2>(b, 17)?;
+        let micros = digits::<6>(b, 20)?;
+        if second > 60 {
+            return None;
+        }
+        return (minute_secs + second)
+            .checked_mul(1_000_000_000)?
+            .checked_add(micros * 1_000);
+    }
+    if b.get(MINUTE_PREFIX) != Some(&b':') {
+        return None;
+    }
+    let second = digits::<2>(b, 17)?;
+    if second > 60 {
         return None;
     }
     let mut at = 19;
@@ -109,9 +140,56 @@ pub fn parse_rfc3339_nanos(text: &str) -> Option<i64> {
         }
         _ => return None,
     };
-    let days = days_from_civil(year, month, day);
-    let secs = days * 86_400 + hour * 3600 + minute * 60 + second - offset_secs;
+    let secs = minute_secs + second - offset_secs;
     secs.checked_mul(1_000_000_000)?.checked_add(nanos)
+}
+
+/// Nanoseconds since 1970-01-01T00:00:00Z, or `None` if `text` is not an RFC3339 timestamp.
+pub fn parse_rfc3339_nanos(text: &str) -> Option<i64> {
+    let b = text.as_bytes();
+    with_tail(b, minute_secs(b)?)
+}
+
+/// [`parse_rfc3339_nanos`] with the last valid minute prefix (`YYYY-MM-DDTHH:MM`) remembered:
+/// consecutive exchange timestamps share it almost always, so the calendar arithmetic and its
+/// checks run once a minute instead of once a message. Same results as the uncached function for
+/// every input and every history (a property test checks it); never allocates.
+#[derive(Debug, Clone, Copy)]
+pub struct Rfc3339Parser {
+    /// The last valid prefix; meaningful only when `minute_secs` is `Some`.
+    prefix: [u8; MINUTE_PREFIX],
+    minute_secs: Option<i64>,
+}
+
+impl Default for Rfc3339Parser {
+    fn default() -> Self {
+        Rfc3339Parser::new()
+    }
+}
+
+impl Rfc3339Parser {
+    pub const fn new() -> Rfc3339Parser {
+        Rfc3339Parser {
+            prefix: [0; MINUTE_PREFIX],
+            minute_secs: None,
+        }
+    }
+
+    /// Nanoseconds since the Unix epoch, or `None` if `text` is not an RFC3339 timestamp.
+    #[inline]
+    pub fn parse(&mut self, text: &str) -> Option<i64> {
+        let b = text.as_bytes();
+        let prefix = b.get(..MINUTE_PREFIX)?;
+        match self.minute_secs {
+            Some(secs) if prefix == self.prefix => with_tail(b, secs),
+            _ => {
+                let secs = minute_secs(b)?;
+                self.prefix.copy_from_slice(prefix);
+                self.minute_secs = Some(secs);
+                with_tail(b, secs)
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -161,6 +239,62 @@ mod tests {
             "2023-10-06T17:35:55.44029５Z",
         ] {
             assert_eq!(parse_rfc3339_nanos(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn the_cached_parser_reuses_only_an_identical_minute() {
+        let mut p = Rfc3339Parser::new();
+        assert_eq!(
+            p.parse("2023-10-06T17:35:55.440295Z"),
+            Some(1_696_613_755_440_295_000)
+        );
+        assert_eq!(
+            p.parse("2023-10-06T17:35:59.000001Z"),
+            Some(1_696_613_759_000_001_000)
+        );
+        assert_eq!(p.parse("2023-10-06T17:35:61Z"), None);
+        assert_eq!(
+            p.parse("2023-10-06T17:36:00Z"),
+            Some(1_696_613_760_000_000_000)
+        );
+        assert_eq!(
+            p.parse("2023-10-06t17:36:00Z"),
+            Some(1_696_613_760_000_000_000)
+        );
+        assert_eq!(p.parse("2023-02-29T00:00:00Z"), None);
+        assert_eq!(p.parse("2023-10-06T17:3"), None);
+    }
+
+    proptest::proptest! {
+        /// Over any history of valid and invalid timestamps (many sharing a minute), the cached
+        /// parser answers exactly as the uncached one.
+        #[test]
+        fn the_cached_parser_equals_the_uncached_one(
+            texts in proptest::collection::vec(
+                (0u8..4, 0u8..2, 0u8..62, 0u32..1_000_000, 0u8..5),
+                1..64,
+            )
+        ) {
+            let mut p = Rfc3339Parser::new();
+            for (day, minute, second, micros, zone) in texts {
+                let zone = ["Z", "z", "+01:30", "", "Zx"][usize::from(zone)];
+                let t = format!(
+                    "2024-02-{:02}T23:{:02}:{:02}.{:06}{}",
+                    27 + day, 58 + minute, second, micros, zone
+                );
+                proptest::prop_assert_eq!(p.parse(&t), parse_rfc3339_nanos(&t), "{}", t);
+                // Kraken's 27-byte form takes a fast path; `+00:00` forces the general one.
+                if let Some(general) = t.strip_suffix('Z') {
+                    let general = format!("{general}+00:00");
+                    proptest::prop_assert_eq!(
+                        parse_rfc3339_nanos(&t),
+                        parse_rfc3339_nanos(&general),
+                        "{}",
+                        t
+                    );
+                }
+            }
         }
     }
 }

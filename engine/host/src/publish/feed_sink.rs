@@ -25,12 +25,14 @@ fn wire_stale(reason: StaleReason) -> WireStale {
     }
 }
 
-/// An RFC3339 exchange timestamp as ns since the Unix epoch (0 when absent or unreadable).
-#[inline]
-fn exchange_ns(timestamp: Option<&str>) -> u64 {
-    timestamp
-        .and_then(kraken::time::parse_rfc3339_nanos)
-        .map_or(0, |t| u64::try_from(t).unwrap_or(0))
+impl Bus {
+    /// An RFC3339 exchange timestamp as ns since the Unix epoch (0 when absent or unreadable).
+    #[inline]
+    fn exchange_ns(&mut self, timestamp: Option<&str>) -> u64 {
+        timestamp
+            .and_then(|t| self.times.parse(t))
+            .map_or(0, |t| u64::try_from(t).unwrap_or(0))
+    }
 }
 
 impl FeedSink for Bus {
@@ -44,7 +46,8 @@ impl FeedSink for Bus {
         _report: &ApplyReport,
     ) {
         let snapshot = matches!(kind, UpdateKind::Snapshot);
-        self.verified_book(symbol, book, levels, snapshot, exchange_ns(data.timestamp));
+        let time_ns = self.exchange_ns(data.timestamp);
+        self.verified_book(symbol, book, levels, snapshot, time_ns);
     }
 
     fn book_live(&mut self, symbol: usize, _book: &OrderBook) {
@@ -67,6 +70,7 @@ impl FeedSink for Bus {
             self.counters.unconvertible += 1;
             return;
         };
+        let time_ns = self.exchange_ns(Some(trade.timestamp));
         self.verified_trade(Trade {
             symbol: id,
             side: match trade.side {
@@ -81,7 +85,7 @@ impl FeedSink for Bus {
             price,
             qty,
             trade_id: trade.trade_id,
-            time_ns: exchange_ns(Some(trade.timestamp)),
+            time_ns,
         });
     }
 
@@ -107,7 +111,8 @@ impl FeedSink for Bus {
             last,
             volume,
         };
-        self.verified_ticker(t, exchange_ns(ticker.timestamp));
+        let time_ns = self.exchange_ns(ticker.timestamp);
+        self.verified_ticker(t, time_ns);
     }
 
     /// Freezes the symbol for strategies while its precision differs from theirs: each lane
