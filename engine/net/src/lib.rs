@@ -62,9 +62,11 @@
 
 #![forbid(unsafe_code)]
 
+mod buffers;
 mod byte_queue;
 mod connect_plan;
 mod connection;
+mod connector;
 mod endpoint;
 mod error;
 #[cfg(feature = "fuzzing")]
@@ -79,6 +81,7 @@ mod ws_decoder;
 mod ws_encoder;
 mod ws_handshake;
 
+pub use buffers::ConnectionBuffers;
 pub use connect_plan::ConnectPlan;
 pub use connection::{ConnLimits, Connection, FlushState, HandshakeState, ReadReport};
 pub use endpoint::Endpoint;

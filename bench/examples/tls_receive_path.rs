@@ -1,0 +1,501 @@
+//! Which TLS receive path is fastest, wire → payload in hand (issue 13, item 6): one WebSocket
+//! text frame (Kraken-sized, 200 B, and 4 KiB) in one TLS 1.3 record, already in the client
+//! socket's kernel receive queue, until the client holds the frame's payload as a slice. Same
+//! thread, same loopback socket pair kind, same rustls server, same cipher suite
+//! (TLS_AES_256_GCM_SHA384, rustls's first choice with ring), in interleaved rounds:
+//!
+//! - (a) `kspin_net::Connection::read_frames`: read syscall, kspin's record layer (ring AEAD,
+//!   in place), kspin's frame decoder; allocates nothing.
+//! - (b) rustls `UnbufferedClientConnection`: read syscall, `process_tls_records` +
+//!   `ReadTraffic::next_record` (rustls decrypts, then copies the plaintext into a fresh `Vec`:
+//!   one allocation per record), the frame header parsed by tungstenite's `FrameHeader` as
+//!   kspin's decoder does; once with glibc malloc (b-malloc), once with every allocation of the
+//!   measuring thread served by a preallocated bump arena whose frees are no-ops (b-arena: the
+//!   cheapest any allocator can be).
+//! - (c) kernel TLS: `setsockopt(TCP_ULP, "tls")` on a connected socket; the result (an errno on
+//!   a kernel without the `tls` module) is printed, and no figure is made up.
+//!
+//! Each iteration: the server thread-side code (run inline, not timed) writes one record into its
+//! socket; then the timer starts, the client reads until it holds the payload, the timer stops.
+//! Histograms (hdrhistogram, ns from the TSC via quanta) per variant; ratios to (a) from the same
+//! run. Run: `cargo run --release -p kspin-bench --example tls_receive_path [rounds]`.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::Arc;
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+use kspin_bench::harness::conditions::RunConditions;
+use kspin_net::{ConnLimits, Connection, Endpoint, HandshakeState, TlsSettings};
+use rustls::client::UnbufferedClientConnection;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
+use rustls::unbuffered::{ConnectionState, UnbufferedStatus};
+use rustls::{ClientConfig, RootCertStore, ServerConfig, ServerConnection, StreamOwned};
+use tungstenite::protocol::frame::FrameHeader;
+
+/// Iterations per variant per round, and rounds (variants interleave round by round).
+const PER_ROUND: usize = 2_000;
+const DEFAULT_ROUNDS: usize = 25;
+const WARMUP: usize = 2_000;
+const SIZES: [usize; 2] = [200, 4096];
+
+// ---------------------------------------------------------------------------------------------
+// The bump arena behind (b-arena).
+
+/// Arena size: far more than one record's allocations between two resets.
+const ARENA_LEN: usize = 1 << 20;
+
+#[repr(align(64))]
+struct ArenaMemory(std::cell::UnsafeCell<[u8; ARENA_LEN]>);
+// SAFETY: only the thread whose `ARENA_ON` is set allocates from the arena (one thread here).
+unsafe impl Sync for ArenaMemory {}
+static ARENA: ArenaMemory = ArenaMemory(std::cell::UnsafeCell::new([0; ARENA_LEN]));
+
+thread_local! {
+    static ARENA_ON: Cell<bool> = const { Cell::new(false) };
+    static ARENA_AT: Cell<usize> = const { Cell::new(0) };
+    static ARENA_LIVE: Cell<usize> = const { Cell::new(0) };
+}
+
+fn arena_range() -> (usize, usize) {
+    let start = ARENA.0.get() as usize;
+    (start, start + ARENA_LEN)
+}
+
+fn in_arena(ptr: *mut u8) -> bool {
+    let (start, end) = arena_range();
+    (start..end).contains(&(ptr as usize))
+}
+
+/// Serves the arena thread's allocations by bumping a pointer (frees are no-ops; the arena is
+/// rewound when nothing in it is live); everything else goes to glibc malloc.
+struct BenchAllocator;
+
+impl BenchAllocator {
+    fn bump(layout: Layout) -> Option<*mut u8> {
+        if !ARENA_ON.try_with(Cell::get).unwrap_or(false) {
+            return None;
+        }
+        let (start, end) = arena_range();
+        let at = ARENA_AT.with(Cell::get);
+        let aligned = (start + at).next_multiple_of(layout.align());
+        let next = aligned.checked_add(layout.size())?;
+        if next > end {
+            return None;
+        }
+        ARENA_AT.with(|c| c.set(next - start));
+        ARENA_LIVE.with(|c| c.set(c.get() + 1));
+        Some(aligned as *mut u8)
+    }
+}
+
+// SAFETY: arena pointers are distinct, aligned and inside `ARENA` (checked above), never handed
+// out twice while live (the arena rewinds only when no allocation in it is live); all other
+// calls forward to `System` unchanged.
+unsafe impl GlobalAlloc for BenchAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        match BenchAllocator::bump(layout) {
+            Some(ptr) => ptr,
+            // SAFETY: forwarded verbatim.
+            None => unsafe { System.alloc(layout) },
+        }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        if in_arena(ptr) {
+            let _ = ARENA_LIVE.try_with(|c| c.set(c.get().saturating_sub(1)));
+        } else {
+            // SAFETY: `ptr` is not an arena pointer, so it came from System.
+            unsafe { System.dealloc(ptr, layout) }
+        }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if !in_arena(ptr) && !ARENA_ON.try_with(Cell::get).unwrap_or(false) {
+            // SAFETY: forwarded verbatim; `ptr` came from System.
+            return unsafe { System.realloc(ptr, layout, new_size) };
+        }
+        // SAFETY: `new_size` with the old alignment is a valid layout (GlobalAlloc contract).
+        let new_layout = unsafe { Layout::from_size_align_unchecked(new_size, layout.align()) };
+        // SAFETY: as `alloc`.
+        let new = unsafe { self.alloc(new_layout) };
+        if !new.is_null() {
+            debug_assert!(layout.size().min(new_size) <= new_layout.size());
+            // SAFETY: both blocks are valid for the smaller size and do not overlap (a live
+            // block is never handed out again).
+            unsafe { std::ptr::copy_nonoverlapping(ptr, new, layout.size().min(new_size)) };
+            // SAFETY: `ptr` was allocated by this allocator with `layout`.
+            unsafe { self.dealloc(ptr, layout) };
+        }
+        new
+    }
+}
+
+#[global_allocator]
+static GLOBAL: BenchAllocator = BenchAllocator;
+
+/// Turns the arena on or off for this thread; rewinds it when nothing in it is live.
+fn arena(on: bool) {
+    ARENA_ON.with(|c| c.set(on));
+    if ARENA_LIVE.with(Cell::get) == 0 {
+        ARENA_AT.with(|c| c.set(0));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Setup: certificate, server, the two clients.
+
+fn certificate() -> (Arc<ServerConfig>, String) {
+    let key = rcgen::KeyPair::generate().expect("key");
+    let params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).expect("params");
+    let cert = params.self_signed(&key).expect("cert");
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = ServerConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .expect("tls13")
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![CertificateDer::from(cert.der().to_vec())],
+            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+        )
+        .expect("server config");
+    (Arc::new(config), cert.pem())
+}
+
+type ServerStream = StreamOwned<ServerConnection, TcpStream>;
+
+/// Accepts one connection on a thread, completes TLS (and the WebSocket upgrade if `websocket`),
+/// and hands the server stream back.
+fn serve(
+    listener: TcpListener,
+    config: Arc<ServerConfig>,
+    websocket: bool,
+) -> std::thread::JoinHandle<ServerStream> {
+    std::thread::spawn(move || {
+        let (tcp, _) = listener.accept().expect("accept");
+        tcp.set_nodelay(true).expect("nodelay");
+        let mut s = StreamOwned::new(ServerConnection::new(config).expect("server"), tcp);
+        while s.conn.is_handshaking() {
+            s.conn.complete_io(&mut s.sock).expect("server handshake");
+        }
+        if websocket {
+            tungstenite::accept(s).expect("ws accept").into_inner()
+        } else {
+            s
+        }
+    })
+}
+
+/// (a): kspin's connection, handshake by rustls, records by kspin.
+fn kspin_client(config: &Arc<ServerConfig>, pem: &str) -> (Connection, ServerStream) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let server = serve(listener, Arc::clone(config), true);
+    let endpoint = Endpoint::parse(&format!("wss://127.0.0.1:{port}/v2")).expect("url");
+    let tls = TlsSettings {
+        extra_root_pem: Some(pem.to_owned()),
+        use_webpki_roots: false,
+        server_name_override: Some("localhost".into()),
+    };
+    let mut conn = Connection::connect(&endpoint, &tls, ConnLimits::default()).expect("connect");
+    while conn.poll_handshake().expect("handshake") == HandshakeState::InProgress {
+        std::thread::yield_now();
+    }
+    (conn, server.join().expect("server thread"))
+}
+
+/// (b): rustls's unbuffered client on a blocking socket, after a full handshake.
+struct RustlsClient {
+    conn: UnbufferedClientConnection,
+    sock: TcpStream,
+    incoming: Vec<u8>,
+    len: usize,
+}
+
+fn rustls_client(config: &Arc<ServerConfig>, pem: &str) -> (RustlsClient, ServerStream) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let server = serve(listener, Arc::clone(config), false);
+    let mut roots = RootCertStore::empty();
+    for cert in rustls::pki_types::pem::PemObject::pem_slice_iter(pem.as_bytes()) {
+        roots.add(cert.expect("pem")).expect("root");
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let client_config = ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .expect("tls13")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let name = ServerName::try_from("localhost").expect("name");
+    let mut conn = UnbufferedClientConnection::new(Arc::new(client_config), name).expect("client");
+    let mut sock = TcpStream::connect(addr).expect("connect");
+    sock.set_nodelay(true).expect("nodelay");
+    let mut incoming = vec![0u8; 64 * 1024];
+    let mut len = 0;
+    let mut outgoing = vec![0u8; 64 * 1024];
+    loop {
+        let UnbufferedStatus { discard, state } = conn.process_tls_records(&mut incoming[..len]);
+        let mut need_input = false;
+        let mut done = false;
+        match state.expect("client handshake") {
+            ConnectionState::EncodeTlsData(mut data) => {
+                let n = data.encode(&mut outgoing).expect("encode");
+                sock.write_all(&outgoing[..n]).expect("send");
+            }
+            ConnectionState::TransmitTlsData(data) => data.done(),
+            ConnectionState::BlockedHandshake => need_input = true,
+            ConnectionState::WriteTraffic(_) => done = true,
+            // Session tickets after the handshake: processed, nothing to do.
+            ConnectionState::ReadTraffic(_) => {}
+            _ => panic!("unexpected client state during the handshake"),
+        }
+        incoming.copy_within(discard..len, 0);
+        len -= discard;
+        if done {
+            break;
+        }
+        if need_input {
+            let n = sock.read(&mut incoming[len..]).expect("read");
+            assert!(n > 0, "server closed during the handshake");
+            len += n;
+        }
+    }
+    let server = server.join().expect("server thread");
+    (
+        RustlsClient {
+            conn,
+            sock,
+            incoming,
+            len,
+        },
+        server,
+    )
+}
+
+impl RustlsClient {
+    /// Reads until one WebSocket text payload is in hand; returns its length.
+    fn receive(&mut self) -> usize {
+        loop {
+            if let Some(n) = self.try_payload() {
+                return n;
+            }
+            let n = self
+                .sock
+                .read(&mut self.incoming[self.len..])
+                .expect("read");
+            assert!(n > 0, "server closed");
+            self.len += n;
+        }
+    }
+
+    /// Processes what is buffered: the payload length of the first text frame found.
+    fn try_payload(&mut self) -> Option<usize> {
+        loop {
+            let UnbufferedStatus { mut discard, state } = self
+                .conn
+                .process_tls_records(&mut self.incoming[..self.len]);
+            let mut got = None;
+            match state.expect("client traffic") {
+                ConnectionState::ReadTraffic(mut traffic) => {
+                    while let Some(record) = traffic.next_record() {
+                        let record = record.expect("record");
+                        discard += record.discard;
+                        got = Some(payload_len(record.payload));
+                    }
+                }
+                ConnectionState::WriteTraffic(_) => {}
+                _ => panic!("unexpected client state"),
+            }
+            self.incoming.copy_within(discard..self.len, 0);
+            self.len -= discard;
+            if got.is_some() {
+                return got;
+            }
+            // Records consumed (session tickets): look again before reading the socket.
+            if discard == 0 {
+                return None;
+            }
+        }
+    }
+}
+
+/// The payload of one whole unmasked server text frame, header parsed as kspin's decoder does.
+fn payload_len(frame: &[u8]) -> usize {
+    let mut cursor = std::io::Cursor::new(frame);
+    let (_, len) = FrameHeader::parse(&mut cursor)
+        .expect("frame header")
+        .expect("whole header");
+    let at = cursor.position() as usize;
+    let payload = &frame[at..at + len as usize];
+    std::hint::black_box(payload).len()
+}
+
+/// One unmasked WebSocket text frame with a `size`-byte JSON-ish payload.
+fn frame(size: usize) -> Vec<u8> {
+    let mut payload =
+        br#"{"channel":"book","type":"update","data":[{"symbol":"BTC/USD","bids":[{"price":"#
+            .to_vec();
+    while payload.len() < size {
+        payload.extend_from_slice(b"9");
+    }
+    payload.truncate(size);
+    let mut out = vec![0x81];
+    match size {
+        0..=125 => out.push(size as u8),
+        126..=65535 => {
+            out.push(126);
+            out.extend_from_slice(&(size as u16).to_be_bytes());
+        }
+        _ => unreachable!("frames here are at most 4 KiB"),
+    }
+    out.extend_from_slice(&payload);
+    out
+}
+
+/// Writes one frame as one TLS record into the server socket (not timed).
+fn send(server: &mut ServerStream, frame: &[u8]) {
+    server.write_all(frame).expect("server write");
+    server.flush().expect("server flush");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Kernel TLS.
+
+/// `setsockopt(TCP_ULP, "tls")` on a connected loopback socket: `Ok` if the kernel offers kTLS.
+fn try_ktls() -> Result<(), std::io::Error> {
+    use std::os::fd::AsRawFd;
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let sock = TcpStream::connect(listener.local_addr()?)?;
+    let _peer = listener.accept()?;
+    let ulp = b"tls";
+    // SAFETY: a valid socket fd and a pointer/length pair for a live 3-byte buffer.
+    let rc = unsafe {
+        libc::setsockopt(
+            sock.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_ULP,
+            ulp.as_ptr().cast(),
+            ulp.len() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+struct Variant {
+    name: &'static str,
+    hist: Histogram<u64>,
+}
+
+fn new_hist() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 60_000_000_000, 3).expect("histogram")
+}
+
+fn main() {
+    let rounds: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(DEFAULT_ROUNDS);
+    let clock = quanta::Clock::new();
+    let conditions = RunConditions::gather(&clock);
+    println!("# tls_receive_path: {rounds} rounds x {PER_ROUND} per variant, interleaved");
+    println!("# run conditions: {conditions:?}");
+    let ulp = std::fs::read_to_string("/proc/sys/net/ipv4/tcp_available_ulp")
+        .unwrap_or_else(|e| format!("unreadable: {e}"));
+    println!("# tcp_available_ulp: {}", ulp.trim());
+    match try_ktls() {
+        Ok(()) => println!("# (c) kTLS: setsockopt(TCP_ULP, \"tls\") succeeded: kTLS is offered"),
+        Err(e) => println!(
+            "# (c) kTLS: setsockopt(SOL_TCP, TCP_ULP, \"tls\") failed: {e} (errno {:?}); \
+             no kTLS figure on this machine",
+            e.raw_os_error()
+        ),
+    }
+
+    let (config, pem) = certificate();
+    for size in SIZES {
+        let frame = frame(size);
+        let (mut kspin, mut kspin_server) = kspin_client(&config, &pem);
+        let (mut rustls, mut rustls_server) = rustls_client(&config, &pem);
+        let mut variants = [
+            Variant {
+                name: "(a) kspin record layer",
+                hist: new_hist(),
+            },
+            Variant {
+                name: "(b) rustls unbuffered, glibc malloc",
+                hist: new_hist(),
+            },
+            Variant {
+                name: "(b) rustls unbuffered, bump arena",
+                hist: new_hist(),
+            },
+        ];
+        let mut run = |which: usize, n: usize, record: bool, variants: &mut [Variant; 3]| {
+            for _ in 0..n {
+                let (server, got) = match which {
+                    0 => {
+                        send(&mut kspin_server, &frame);
+                        let start = clock.raw();
+                        let mut got = 0;
+                        while got == 0 {
+                            kspin
+                                .read_frames(|payload| got = std::hint::black_box(payload).len())
+                                .expect("read_frames");
+                        }
+                        (clock.delta_as_nanos(start, clock.raw()), got)
+                    }
+                    _ => {
+                        send(&mut rustls_server, &frame);
+                        arena(which == 2);
+                        let start = clock.raw();
+                        let got = rustls.receive();
+                        let end = clock.raw();
+                        arena(false);
+                        (clock.delta_as_nanos(start, end), got)
+                    }
+                };
+                assert_eq!(got, size, "payload length");
+                if record {
+                    variants[which].hist.saturating_record(server.max(1));
+                }
+            }
+        };
+        for which in 0..3 {
+            run(which, WARMUP, false, &mut variants);
+        }
+        for _ in 0..rounds {
+            for which in 0..3 {
+                run(which, PER_ROUND, true, &mut variants);
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let base = variants[0].hist.value_at_quantile(0.5) as f64;
+        println!(
+            "\n## {size}-byte payload ({} B frame, one TLS record), ns",
+            frame.len()
+        );
+        println!("| path | n | p50 | p99 | p99.9 | max | p50 / (a) |");
+        println!("|---|---|---|---|---|---|---|");
+        for v in &variants {
+            let h = &v.hist;
+            println!(
+                "| {} | {} | {} | {} | {} | {} | {:.2} |",
+                v.name,
+                h.len(),
+                h.value_at_quantile(0.5),
+                h.value_at_quantile(0.99),
+                h.value_at_quantile(0.999),
+                h.max(),
+                h.value_at_quantile(0.5) as f64 / base
+            );
+        }
+        kspin.close();
+    }
+}
