@@ -12,9 +12,13 @@
 //!   kspin's decoder does; once with glibc malloc (b-malloc), once with every allocation of the
 //!   measuring thread served by a preallocated bump arena whose frees are no-ops (b-arena: the
 //!   cheapest any allocator can be).
+//! - floor: the same number of bytes read from a plain TCP socket (no TLS, no WebSocket): the
+//!   syscall and copy every path pays; `p50 − floor` is what each path adds to it.
 //! - (c) kernel TLS: `setsockopt(TCP_ULP, "tls")` on a connected socket; the result (an errno on
 //!   a kernel without the `tls` module) is printed, and no figure is made up.
 //!
+//! Every client socket is non-blocking and busy-polled, as kspin's core reads (a blocking read
+//! would add a sleep and a wake-up whenever the record is still in the kernel's loopback path).
 //! Each iteration: the server thread-side code (run inline, not timed) writes one record into its
 //! socket; then the timer starts, the client reads until it holds the payload, the timer stops.
 //! Histograms (hdrhistogram, ns from the TSC via quanta) per variant; ratios to (a) from the same
@@ -29,10 +33,13 @@ use std::time::Duration;
 
 use hdrhistogram::Histogram;
 use kspin_bench::harness::conditions::RunConditions;
+use kspin_net::fuzzing::{FrameDecoder, RecordLayer, WsEvent};
 use kspin_net::{ConnLimits, Connection, Endpoint, HandshakeState, TlsSettings};
 use rustls::client::UnbufferedClientConnection;
+use rustls::crypto::cipher::{AeadKey, Iv};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
 use rustls::unbuffered::{ConnectionState, UnbufferedStatus};
+use rustls::ConnectionTrafficSecrets;
 use rustls::{ClientConfig, RootCertStore, ServerConfig, ServerConnection, StreamOwned};
 use tungstenite::protocol::frame::FrameHeader;
 
@@ -217,18 +224,8 @@ fn rustls_client(config: &Arc<ServerConfig>, pem: &str) -> (RustlsClient, Server
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = listener.local_addr().expect("addr");
     let server = serve(listener, Arc::clone(config), false);
-    let mut roots = RootCertStore::empty();
-    for cert in rustls::pki_types::pem::PemObject::pem_slice_iter(pem.as_bytes()) {
-        roots.add(cert.expect("pem")).expect("root");
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let client_config = ClientConfig::builder_with_provider(provider)
-        .with_protocol_versions(&[&rustls::version::TLS13])
-        .expect("tls13")
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    let name = ServerName::try_from("localhost").expect("name");
-    let mut conn = UnbufferedClientConnection::new(Arc::new(client_config), name).expect("client");
+    let mut conn =
+        UnbufferedClientConnection::new(client_config(pem), localhost()).expect("client");
     let mut sock = TcpStream::connect(addr).expect("connect");
     sock.set_nodelay(true).expect("nodelay");
     let mut incoming = vec![0u8; 64 * 1024];
@@ -262,6 +259,7 @@ fn rustls_client(config: &Arc<ServerConfig>, pem: &str) -> (RustlsClient, Server
         }
     }
     let server = server.join().expect("server thread");
+    sock.set_nonblocking(true).expect("nonblocking");
     (
         RustlsClient {
             conn,
@@ -280,42 +278,51 @@ impl RustlsClient {
             if let Some(n) = self.try_payload() {
                 return n;
             }
-            let n = self
-                .sock
-                .read(&mut self.incoming[self.len..])
-                .expect("read");
-            assert!(n > 0, "server closed");
-            self.len += n;
+            match self.sock.read(&mut self.incoming[self.len..]) {
+                Ok(0) => panic!("server closed"),
+                Ok(n) => self.len += n,
+                // Busy-polled like kspin's socket: the record may still be on its way.
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(e) => panic!("read: {e}"),
+            }
         }
     }
 
-    /// Processes what is buffered: the payload length of the first text frame found.
     fn try_payload(&mut self) -> Option<usize> {
-        loop {
-            let UnbufferedStatus { mut discard, state } = self
-                .conn
-                .process_tls_records(&mut self.incoming[..self.len]);
-            let mut got = None;
-            match state.expect("client traffic") {
-                ConnectionState::ReadTraffic(mut traffic) => {
-                    while let Some(record) = traffic.next_record() {
-                        let record = record.expect("record");
-                        discard += record.discard;
-                        got = Some(payload_len(record.payload));
-                    }
+        take_payload(&mut self.conn, &mut self.incoming, &mut self.len)
+    }
+}
+
+/// Processes what rustls's client has buffered in `incoming[..len]`: the payload length of the
+/// first text frame found, the processed bytes discarded.
+fn take_payload(
+    conn: &mut UnbufferedClientConnection,
+    incoming: &mut [u8],
+    len: &mut usize,
+) -> Option<usize> {
+    loop {
+        let UnbufferedStatus { mut discard, state } =
+            conn.process_tls_records(&mut incoming[..*len]);
+        let mut got = None;
+        match state.expect("client traffic") {
+            ConnectionState::ReadTraffic(mut traffic) => {
+                while let Some(record) = traffic.next_record() {
+                    let record = record.expect("record");
+                    discard += record.discard;
+                    got = Some(payload_len(record.payload));
                 }
-                ConnectionState::WriteTraffic(_) => {}
-                _ => panic!("unexpected client state"),
             }
-            self.incoming.copy_within(discard..self.len, 0);
-            self.len -= discard;
-            if got.is_some() {
-                return got;
-            }
-            // Records consumed (session tickets): look again before reading the socket.
-            if discard == 0 {
-                return None;
-            }
+            ConnectionState::WriteTraffic(_) => {}
+            _ => panic!("unexpected client state"),
+        }
+        incoming.copy_within(discard..*len, 0);
+        *len -= discard;
+        if got.is_some() {
+            return got;
+        }
+        // Records consumed (session tickets): look again before reading more.
+        if discard == 0 {
+            return None;
         }
     }
 }
@@ -397,6 +404,261 @@ fn new_hist() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 60_000_000_000, 3).expect("histogram")
 }
 
+// ---------------------------------------------------------------------------------------------
+// In memory: the same paths without the socket (the ciphertext is copied into the receive
+// buffer, as the read syscall would), so the kernel's share does not blur the comparison.
+
+/// (a) in memory: kspin's record layer and frame decoder (keys fixed, AES-256-GCM as negotiated
+/// above; the fuzz targets' constructor, `kspin_net::fuzzing`).
+struct MemoryKspin {
+    sender: RecordLayer,
+    receiver: RecordLayer,
+    decoder: FrameDecoder,
+    staging: Vec<u8>,
+    staged: usize,
+    buf: Vec<u8>,
+}
+
+fn memory_kspin() -> MemoryKspin {
+    let secrets = || ConnectionTrafficSecrets::Aes256Gcm {
+        key: AeadKey::from([0x42; 32]),
+        iv: Iv::new([0x24; 12]),
+    };
+    MemoryKspin {
+        sender: RecordLayer::with_fixed_keys(&secrets()).expect("sender"),
+        receiver: RecordLayer::with_fixed_keys(&secrets()).expect("receiver"),
+        decoder: FrameDecoder::new(1 << 20),
+        staging: vec![0; 64 * 1024],
+        staged: 0,
+        buf: vec![0; 64 * 1024],
+    }
+}
+
+impl MemoryKspin {
+    /// Seals the next record (not timed).
+    fn stage(&mut self, frame: &[u8]) {
+        self.staged = self
+            .sender
+            .seal_app_data(frame, &mut self.staging)
+            .expect("seal");
+    }
+
+    /// Copy in, open in place, decode: the payload length.
+    fn receive(&mut self) -> usize {
+        let n = self.staged;
+        self.buf[..n].copy_from_slice(&self.staging[..n]);
+        let decoder = &mut self.decoder;
+        let mut got = 0;
+        let mut sink = |plain: &[u8]| {
+            decoder
+                .feed(plain, &mut |event| {
+                    if let WsEvent::Text(payload) = event {
+                        got = std::hint::black_box(payload).len();
+                    }
+                    Ok(())
+                })
+                .map(|_| ())
+        };
+        self.receiver
+            .open_record(&mut self.buf[..n], &mut sink)
+            .expect("open");
+        got
+    }
+}
+
+/// (b) in memory: rustls's unbuffered client after a full handshake with a rustls server, both
+/// in memory.
+struct MemoryRustls {
+    client: UnbufferedClientConnection,
+    server: ServerConnection,
+    incoming: Vec<u8>,
+    len: usize,
+    staging: Vec<u8>,
+}
+
+fn memory_rustls(config: &Arc<ServerConfig>, pem: &str) -> MemoryRustls {
+    let mut client =
+        UnbufferedClientConnection::new(client_config(pem), localhost()).expect("client");
+    let mut server = ServerConnection::new(Arc::clone(config)).expect("server");
+    let mut incoming = vec![0u8; 64 * 1024];
+    let mut len = 0;
+    let mut out = vec![0u8; 64 * 1024];
+    loop {
+        let UnbufferedStatus { discard, state } = client.process_tls_records(&mut incoming[..len]);
+        let mut need_input = false;
+        let mut done = false;
+        match state.expect("client handshake") {
+            ConnectionState::EncodeTlsData(mut data) => {
+                let n = data.encode(&mut out).expect("encode");
+                server.read_tls(&mut &out[..n]).expect("server reads");
+                server.process_new_packets().expect("server handshake");
+            }
+            ConnectionState::TransmitTlsData(data) => data.done(),
+            ConnectionState::BlockedHandshake => need_input = true,
+            ConnectionState::WriteTraffic(_) => done = true,
+            ConnectionState::ReadTraffic(_) => {}
+            _ => panic!("unexpected client state during the handshake"),
+        }
+        incoming.copy_within(discard..len, 0);
+        len -= discard;
+        if done {
+            break;
+        }
+        if need_input {
+            let mut flight = Vec::new();
+            server.write_tls(&mut flight).expect("server writes");
+            assert!(!flight.is_empty(), "handshake stuck");
+            incoming[len..len + flight.len()].copy_from_slice(&flight);
+            len += flight.len();
+        }
+    }
+    // Whatever the server still has (session tickets) is read with the first record.
+    let mut staging = Vec::with_capacity(64 * 1024);
+    server.write_tls(&mut staging).expect("server writes");
+    incoming[len..len + staging.len()].copy_from_slice(&staging);
+    len += staging.len();
+    MemoryRustls {
+        client,
+        server,
+        incoming,
+        len,
+        staging,
+    }
+}
+
+impl MemoryRustls {
+    /// Encrypts the next record on the server (not timed).
+    fn stage(&mut self, frame: &[u8]) {
+        self.server.writer().write_all(frame).expect("server write");
+        self.staging.clear();
+        self.server
+            .write_tls(&mut self.staging)
+            .expect("server writes");
+    }
+
+    /// Copy in, rustls decrypts and hands the record over: the payload length.
+    fn receive(&mut self) -> usize {
+        let n = self.staging.len();
+        self.incoming[self.len..self.len + n].copy_from_slice(&self.staging);
+        self.len += n;
+        take_payload(&mut self.client, &mut self.incoming, &mut self.len).expect("a record")
+    }
+}
+
+fn localhost() -> ServerName<'static> {
+    ServerName::try_from("localhost").expect("name")
+}
+
+fn client_config(pem: &str) -> Arc<ClientConfig> {
+    let mut roots = RootCertStore::empty();
+    for cert in rustls::pki_types::pem::PemObject::pem_slice_iter(pem.as_bytes()) {
+        roots.add(cert.expect("pem")).expect("root");
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    Arc::new(
+        ClientConfig::builder_with_provider(provider)
+            .with_protocol_versions(&[&rustls::version::TLS13])
+            .expect("tls13")
+            .with_root_certificates(roots)
+            .with_no_client_auth(),
+    )
+}
+
+fn memory_paths(
+    size: usize,
+    frame: &[u8],
+    rounds: usize,
+    clock: &quanta::Clock,
+    config: &Arc<ServerConfig>,
+    pem: &str,
+) {
+    let mut kspin = memory_kspin();
+    let mut rustls = memory_rustls(config, pem);
+    println!(
+        "# in memory, rustls negotiated {:?}",
+        rustls.client.negotiated_cipher_suite().map(|s| s.suite())
+    );
+    let mut variants = [
+        Variant {
+            name: "(a) kspin record layer, in memory",
+            hist: new_hist(),
+        },
+        Variant {
+            name: "(b) rustls unbuffered, glibc malloc, in memory",
+            hist: new_hist(),
+        },
+        Variant {
+            name: "(b) rustls unbuffered, bump arena, in memory",
+            hist: new_hist(),
+        },
+    ];
+    let mut run = |which: usize, n: usize, record: bool, variants: &mut [Variant; 3]| {
+        for _ in 0..n {
+            let (ns, got) = if which == 0 {
+                kspin.stage(frame);
+                let start = clock.raw();
+                let got = kspin.receive();
+                (clock.delta_as_nanos(start, clock.raw()), got)
+            } else {
+                rustls.stage(frame);
+                arena(which == 2);
+                let start = clock.raw();
+                let got = rustls.receive();
+                let end = clock.raw();
+                arena(false);
+                (clock.delta_as_nanos(start, end), got)
+            };
+            assert_eq!(got, size, "payload length");
+            if record {
+                variants[which].hist.saturating_record(ns.max(1));
+            }
+        }
+    };
+    for which in 0..3 {
+        run(which, WARMUP, false, &mut variants);
+    }
+    for _ in 0..rounds {
+        for which in 0..3 {
+            run(which, PER_ROUND, true, &mut variants);
+        }
+    }
+    print_table(
+        &format!("{size}-byte payload, in memory (ciphertext copied in, no syscall), ns"),
+        frame.len(),
+        &variants,
+        None,
+    );
+}
+
+fn print_table(title: &str, frame_len: usize, variants: &[Variant], floor: Option<usize>) {
+    let base = variants[0].hist.value_at_quantile(0.5) as f64;
+    println!("\n## {title} ({frame_len} B frame, one TLS record)");
+    println!("| path | n | p50 | p99 | p99.9 | max | p50 / (a) |");
+    println!("|---|---|---|---|---|---|---|");
+    for v in variants {
+        let h = &v.hist;
+        let p50 = h.value_at_quantile(0.5) as f64;
+        println!(
+            "| {} | {} | {} | {} | {} | {} | {:.2} |",
+            v.name,
+            h.len(),
+            p50,
+            h.value_at_quantile(0.99),
+            h.value_at_quantile(0.999),
+            h.max(),
+            p50 / base
+        );
+    }
+    if let Some(floor) = floor {
+        let floor = variants[floor].hist.value_at_quantile(0.5) as f64;
+        let added: Vec<String> = variants
+            .iter()
+            .map(|v| format!("{:.0}", v.hist.value_at_quantile(0.5) as f64 - floor))
+            .collect();
+        println!("p50 minus the floor's p50, per row: {}", added.join(", "));
+    }
+}
+
 fn main() {
     let rounds: usize = std::env::args()
         .nth(1)
@@ -423,6 +685,18 @@ fn main() {
         let frame = frame(size);
         let (mut kspin, mut kspin_server) = kspin_client(&config, &pem);
         let (mut rustls, mut rustls_server) = rustls_client(&config, &pem);
+        // The floor: the same number of bytes as the TLS record (frame + 5-byte header +
+        // content type + 16-byte tag), read from a plain socket.
+        let record_len = frame.len() + 22;
+        let floor_listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let mut floor_client =
+            TcpStream::connect(floor_listener.local_addr().expect("addr")).expect("connect");
+        let (mut floor_server, _) = floor_listener.accept().expect("accept");
+        floor_client.set_nodelay(true).expect("nodelay");
+        floor_server.set_nodelay(true).expect("nodelay");
+        floor_client.set_nonblocking(true).expect("nonblocking");
+        let floor_bytes = vec![7u8; record_len];
+        let mut floor_buf = vec![0u8; 64 * 1024];
         let mut variants = [
             Variant {
                 name: "(a) kspin record layer",
@@ -436,8 +710,12 @@ fn main() {
                 name: "(b) rustls unbuffered, bump arena",
                 hist: new_hist(),
             },
+            Variant {
+                name: "floor: read() of as many bytes, plain TCP, no TLS/WS",
+                hist: new_hist(),
+            },
         ];
-        let mut run = |which: usize, n: usize, record: bool, variants: &mut [Variant; 3]| {
+        let mut run = |which: usize, n: usize, record: bool, variants: &mut [Variant; 4]| {
             for _ in 0..n {
                 let (server, got) = match which {
                     0 => {
@@ -451,7 +729,7 @@ fn main() {
                         }
                         (clock.delta_as_nanos(start, clock.raw()), got)
                     }
-                    _ => {
+                    1 | 2 => {
                         send(&mut rustls_server, &frame);
                         arena(which == 2);
                         let start = clock.raw();
@@ -460,6 +738,20 @@ fn main() {
                         arena(false);
                         (clock.delta_as_nanos(start, end), got)
                     }
+                    _ => {
+                        floor_server.write_all(&floor_bytes).expect("floor write");
+                        let start = clock.raw();
+                        let mut got = 0;
+                        while got < record_len {
+                            match floor_client.read(&mut floor_buf[got..]) {
+                                Ok(n) => got += n,
+                                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                                Err(e) => panic!("floor read: {e}"),
+                            }
+                        }
+                        let end = clock.raw();
+                        (clock.delta_as_nanos(start, end), size + got - record_len)
+                    }
                 };
                 assert_eq!(got, size, "payload length");
                 if record {
@@ -467,35 +759,22 @@ fn main() {
                 }
             }
         };
-        for which in 0..3 {
+        for which in 0..4 {
             run(which, WARMUP, false, &mut variants);
         }
         for _ in 0..rounds {
-            for which in 0..3 {
+            for which in 0..4 {
                 run(which, PER_ROUND, true, &mut variants);
             }
             std::thread::sleep(Duration::from_millis(1));
         }
-        let base = variants[0].hist.value_at_quantile(0.5) as f64;
-        println!(
-            "\n## {size}-byte payload ({} B frame, one TLS record), ns",
-            frame.len()
+        print_table(
+            &format!("{size}-byte payload, through a loopback socket, ns"),
+            frame.len(),
+            &variants,
+            Some(3),
         );
-        println!("| path | n | p50 | p99 | p99.9 | max | p50 / (a) |");
-        println!("|---|---|---|---|---|---|---|");
-        for v in &variants {
-            let h = &v.hist;
-            println!(
-                "| {} | {} | {} | {} | {} | {} | {:.2} |",
-                v.name,
-                h.len(),
-                h.value_at_quantile(0.5),
-                h.value_at_quantile(0.99),
-                h.value_at_quantile(0.999),
-                h.max(),
-                h.value_at_quantile(0.5) as f64 / base
-            );
-        }
+        memory_paths(size, &frame, rounds, &clock, &config, &pem);
         kspin.close();
     }
 }

@@ -155,7 +155,7 @@ fn engine_core_reconnects_allocate_nothing() {
     start(&mut core);
     stream(&mut core, 500);
     // One warm-up reconnect: whatever the core touches first on that path is touched now.
-    let mut reconnect = |core: &mut Core, connects: u64| {
+    let reconnect = |core: &mut Core, connects: u64| {
         // `inject` allocates on this thread (the venue's queue), not the core: not counted.
         venue.inject(FaultKind::Drop);
         let before = (allocs(), allocated_bytes(), frees());

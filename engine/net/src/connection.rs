@@ -169,6 +169,7 @@ impl Connection {
     /// Starts a non-blocking TCP connect to the plan's next address (resolving the name first
     /// when every cached address has failed: may block) in recycled `buffers`, which come back
     /// with the error if the attempt cannot start.
+    #[allow(clippy::result_large_err)] // the buffers come back by value, never boxed (no allocation)
     pub fn connect_with(
         plan: &mut ConnectPlan,
         mut buffers: ConnectionBuffers,

@@ -35,6 +35,9 @@ const WAKER: Token = Token(1);
 const HANDSHAKE_REPOLL: Duration = Duration::from_millis(20);
 
 /// What the core asks of the connector.
+// Connections move by value through the preallocated queues on purpose: boxing them would
+// allocate per connection and put an indirection on the core's read path.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Request {
     /// Open attempt `n` (abandoning any older attempt still running).
     Connect(u64),
@@ -44,7 +47,8 @@ pub(crate) enum Request {
     Recycle(Connection),
 }
 
-/// What the connector tells the core.
+/// What the connector tells the core (by value, as [`Request`]).
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Answer {
     /// Attempt `n` is open: TCP, TLS and WebSocket handshakes done.
     Opened(u64, Connection),
@@ -96,6 +100,7 @@ impl Connector {
     }
 
     /// Queues a request and wakes the thread. Hands the request back if the queue is full.
+    #[allow(clippy::result_large_err)] // the request itself comes back, by value (see `Request`)
     pub(crate) fn request(&self, request: Request) -> Result<(), Request> {
         self.requests.push(request)?;
         // A failed wake leaves the request queued: the thread sees it at its next wake-up.

@@ -1,7 +1,7 @@
 //! What the runtime needs of a connection to the exchange, as a trait: [`Transport`]. The real
-//! one is [`WsTransport`] (mio TCP → TLS 1.3 → WebSocket, one [`Connection`] at a time over a
-//! [`ConnectPlan`]); tests drive the runtime with [`crate::memory::MemoryTransport`] on virtual
-//! time.
+//! one is [`WsTransport`] (mio TCP → TLS 1.3 → WebSocket, one [`Connection`] at a time, opened by
+//! a connector thread over a [`ConnectPlan`] and handed over open; `connector.rs`); tests drive
+//! the runtime with [`crate::memory::MemoryTransport`] on virtual time.
 //!
 //! Invariants of every implementation: no method blocks or sleeps; once a connection is open,
 //! reading, sending and flushing allocate nothing; any `Err` ends the current connection (the
@@ -50,7 +50,10 @@ pub struct WsTransport {
 
 impl WsTransport {
     /// Resolves the endpoint, prepares the TLS configuration, allocates one set of connection
-    /// buffers and starts the connector thread: start-up only (DNS may block).
+    /// buffers and starts the connector thread: start-up only (DNS may block). The thread
+    /// inherits the calling thread's CPU affinity and scheduling policy: build the transport
+    /// before pinning the engine core (`kspin run` does), so the connector never competes with
+    /// the spinning core for its CPU.
     pub fn new(
         endpoint: &Endpoint,
         tls: &TlsSettings,

@@ -9,11 +9,12 @@
 kspin_testkit::install_counting_allocator!();
 mod net_support;
 
+use std::io::Read;
 use std::time::Instant;
 
 use kspin_net::{ConnLimits, HandshakeState, Transport, WsTransport};
 use kspin_testkit::{allocated_bytes, allocs, frees};
-use net_support::{spawn_serial, DEADLINE};
+use net_support::{spawn_after_silent, spawn_serial, DEADLINE};
 use tungstenite::Message;
 
 /// Connections per run: one warm-up, then reconnects.
@@ -92,5 +93,66 @@ fn reconnects_cost_the_core_thread_nothing() {
                 "tls={tls}: reconnect {index} on the core thread"
             );
         }
+    }
+}
+
+/// The runtime's connect timeout: an attempt that never completes (the server accepted TCP and
+/// says nothing) is closed by the core while it is still running on the connector thread; the
+/// connector abandons it (its socket ends) and the next attempt opens in the recycled buffers,
+/// the core's thread again paying nothing.
+#[test]
+fn an_abandoned_attempt_ends_and_the_next_one_opens() {
+    for tls in [false, true] {
+        let server = spawn_after_silent(tls, |ws, mut silent| {
+            ws.send(Message::text("hello 1"))
+                .map_err(|e| e.to_string())?;
+            silent
+                .set_read_timeout(Some(DEADLINE))
+                .map_err(|e| e.to_string())?;
+            // The client's first bytes (ClientHello or the upgrade request), then its end.
+            let mut buf = [0u8; 4096];
+            loop {
+                match silent.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(_) => {}
+                    // A reset is an end too.
+                    Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => break,
+                    Err(e) => return Err(format!("silent connection: {e}")),
+                }
+            }
+            while ws.read().is_ok() {}
+            Ok(())
+        });
+        let mut transport =
+            WsTransport::new(&server.endpoint(), &server.trust(), ConnLimits::default()).unwrap();
+        let before = (allocs(), allocated_bytes(), frees());
+        transport.connect().unwrap();
+        for _ in 0..100 {
+            assert_eq!(
+                transport.poll_handshake().unwrap(),
+                HandshakeState::InProgress,
+                "tls={tls}: the silent server cannot have completed a handshake"
+            );
+            std::thread::yield_now();
+        }
+        // What the driver does on its connect timeout.
+        transport.close();
+        let cost = cycle(&mut transport, 1);
+        let after = (allocs(), allocated_bytes(), frees());
+        assert_eq!(
+            (after.0 - before.0, after.1 - before.1, after.2 - before.2),
+            (0, 0, 0),
+            "tls={tls}: abandoned attempt and reconnect on the core thread"
+        );
+        assert_eq!(
+            cost,
+            Cost {
+                allocations: 0,
+                bytes: 0,
+                frees: 0
+            }
+        );
+        drop(transport);
+        server.join().unwrap();
     }
 }

@@ -207,6 +207,41 @@ pub fn spawn_serial<T: Send + 'static>(
     }
 }
 
+/// Starts a server that accepts one connection and never answers on it, then serves the next
+/// one as [`spawn`] does. The script gets the silent connection too (to check how it ended).
+pub fn spawn_after_silent<T: Send + 'static>(
+    tls: bool,
+    script: impl FnOnce(&mut ServerWs, TcpStream) -> Result<T, String> + Send + 'static,
+) -> Server<T> {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (config, cert_pem) = server_config();
+    let handle = std::thread::spawn(move || {
+        let (silent, _) = listener.accept().map_err(|e| e.to_string())?;
+        let (tcp, _) = listener.accept().map_err(|e| e.to_string())?;
+        let stream = if tls {
+            let conn = ServerConnection::new(config).map_err(|e| e.to_string())?;
+            let mut s = StreamOwned::new(conn, tcp);
+            while s.conn.is_handshaking() {
+                s.conn
+                    .complete_io(&mut s.sock)
+                    .map_err(|e| format!("server TLS handshake: {e}"))?;
+            }
+            ServerStream::Tls(Box::new(s))
+        } else {
+            ServerStream::Plain(tcp)
+        };
+        let mut ws = tungstenite::accept(stream).map_err(|e| format!("ws accept: {e}"))?;
+        script(&mut ws, silent)
+    });
+    Server {
+        port,
+        tls,
+        cert_pem,
+        handle,
+    }
+}
+
 /// Polls the handshake to completion or error.
 pub fn handshake(conn: &mut Connection) -> Result<(), NetError> {
     let start = Instant::now();
