@@ -24,8 +24,6 @@
 //! Histograms (hdrhistogram, ns from the TSC via quanta) per variant; ratios to (a) from the same
 //! run. Run: `cargo run --release -p kspin-bench --example tls_receive_path [rounds]`.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
@@ -33,122 +31,24 @@ use std::time::Duration;
 
 use hdrhistogram::Histogram;
 use kspin_bench::harness::conditions::RunConditions;
-use kspin_net::fuzzing::{FrameDecoder, RecordLayer, WsEvent};
 use kspin_net::{ConnLimits, Connection, Endpoint, HandshakeState, TlsSettings};
 use rustls::client::UnbufferedClientConnection;
-use rustls::crypto::cipher::{AeadKey, Iv};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
 use rustls::unbuffered::{ConnectionState, UnbufferedStatus};
-use rustls::ConnectionTrafficSecrets;
 use rustls::{ClientConfig, RootCertStore, ServerConfig, ServerConnection, StreamOwned};
 use tungstenite::protocol::frame::FrameHeader;
+
+mod arena;
+mod memory;
+
+use arena::arena;
+use memory::memory_paths;
 
 /// Iterations per variant per round, and rounds (variants interleave round by round).
 const PER_ROUND: usize = 2_000;
 const DEFAULT_ROUNDS: usize = 25;
 const WARMUP: usize = 2_000;
 const SIZES: [usize; 2] = [200, 4096];
-
-// ---------------------------------------------------------------------------------------------
-// The bump arena behind (b-arena).
-
-/// Arena size: far more than one record's allocations between two resets.
-const ARENA_LEN: usize = 1 << 20;
-
-#[repr(align(64))]
-struct ArenaMemory(std::cell::UnsafeCell<[u8; ARENA_LEN]>);
-// SAFETY: only the thread whose `ARENA_ON` is set allocates from the arena (one thread here).
-unsafe impl Sync for ArenaMemory {}
-static ARENA: ArenaMemory = ArenaMemory(std::cell::UnsafeCell::new([0; ARENA_LEN]));
-
-thread_local! {
-    static ARENA_ON: Cell<bool> = const { Cell::new(false) };
-    static ARENA_AT: Cell<usize> = const { Cell::new(0) };
-    static ARENA_LIVE: Cell<usize> = const { Cell::new(0) };
-}
-
-fn arena_range() -> (usize, usize) {
-    let start = ARENA.0.get() as usize;
-    (start, start + ARENA_LEN)
-}
-
-fn in_arena(ptr: *mut u8) -> bool {
-    let (start, end) = arena_range();
-    (start..end).contains(&(ptr as usize))
-}
-
-/// Serves the arena thread's allocations by bumping a pointer (frees are no-ops; the arena is
-/// rewound when nothing in it is live); everything else goes to glibc malloc.
-struct BenchAllocator;
-
-impl BenchAllocator {
-    fn bump(layout: Layout) -> Option<*mut u8> {
-        if !ARENA_ON.try_with(Cell::get).unwrap_or(false) {
-            return None;
-        }
-        let (start, end) = arena_range();
-        let at = ARENA_AT.with(Cell::get);
-        let aligned = (start + at).next_multiple_of(layout.align());
-        let next = aligned.checked_add(layout.size())?;
-        if next > end {
-            return None;
-        }
-        ARENA_AT.with(|c| c.set(next - start));
-        ARENA_LIVE.with(|c| c.set(c.get() + 1));
-        Some(aligned as *mut u8)
-    }
-}
-
-// SAFETY: arena pointers are distinct, aligned and inside `ARENA` (checked above), never handed
-// out twice while live (the arena rewinds only when no allocation in it is live); all other
-// calls forward to `System` unchanged.
-unsafe impl GlobalAlloc for BenchAllocator {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        match BenchAllocator::bump(layout) {
-            Some(ptr) => ptr,
-            // SAFETY: forwarded verbatim.
-            None => unsafe { System.alloc(layout) },
-        }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        if in_arena(ptr) {
-            let _ = ARENA_LIVE.try_with(|c| c.set(c.get().saturating_sub(1)));
-        } else {
-            // SAFETY: `ptr` is not an arena pointer, so it came from System.
-            unsafe { System.dealloc(ptr, layout) }
-        }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if !in_arena(ptr) && !ARENA_ON.try_with(Cell::get).unwrap_or(false) {
-            // SAFETY: forwarded verbatim; `ptr` came from System.
-            return unsafe { System.realloc(ptr, layout, new_size) };
-        }
-        // SAFETY: `new_size` with the old alignment is a valid layout (GlobalAlloc contract).
-        let new_layout = unsafe { Layout::from_size_align_unchecked(new_size, layout.align()) };
-        // SAFETY: as `alloc`.
-        let new = unsafe { self.alloc(new_layout) };
-        if !new.is_null() {
-            debug_assert!(layout.size().min(new_size) <= new_layout.size());
-            // SAFETY: both blocks are valid for the smaller size and do not overlap (a live
-            // block is never handed out again).
-            unsafe { std::ptr::copy_nonoverlapping(ptr, new, layout.size().min(new_size)) };
-            // SAFETY: `ptr` was allocated by this allocator with `layout`.
-            unsafe { self.dealloc(ptr, layout) };
-        }
-        new
-    }
-}
-
-#[global_allocator]
-static GLOBAL: BenchAllocator = BenchAllocator;
-
-/// Turns the arena on or off for this thread; rewinds it when nothing in it is live.
-fn arena(on: bool) {
-    ARENA_ON.with(|c| c.set(on));
-    if ARENA_LIVE.with(Cell::get) == 0 {
-        ARENA_AT.with(|c| c.set(0));
-    }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Setup: certificate, server, the two clients.
@@ -404,232 +304,6 @@ fn new_hist() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 60_000_000_000, 3).expect("histogram")
 }
 
-// ---------------------------------------------------------------------------------------------
-// In memory: the same paths without the socket (the ciphertext is copied into the receive
-// buffer, as the read syscall would), so the kernel's share does not blur the comparison.
-
-/// (a) in memory: kspin's record layer and frame decoder (keys fixed, AES-256-GCM as negotiated
-/// above; the fuzz targets' constructor, `kspin_net::fuzzing`).
-struct MemoryKspin {
-    sender: RecordLayer,
-    receiver: RecordLayer,
-    decoder: FrameDecoder,
-    staging: Vec<u8>,
-    staged: usize,
-    buf: Vec<u8>,
-}
-
-fn memory_kspin() -> MemoryKspin {
-    let secrets = || ConnectionTrafficSecrets::Aes256Gcm {
-        key: AeadKey::from([0x42; 32]),
-        iv: Iv::new([0x24; 12]),
-    };
-    MemoryKspin {
-        sender: RecordLayer::with_fixed_keys(&secrets()).expect("sender"),
-        receiver: RecordLayer::with_fixed_keys(&secrets()).expect("receiver"),
-        decoder: FrameDecoder::new(1 << 20),
-        staging: vec![0; 64 * 1024],
-        staged: 0,
-        buf: vec![0; 64 * 1024],
-    }
-}
-
-impl MemoryKspin {
-    /// Seals the next record (not timed).
-    fn stage(&mut self, frame: &[u8]) {
-        self.staged = self
-            .sender
-            .seal_app_data(frame, &mut self.staging)
-            .expect("seal");
-    }
-
-    /// Copy in, open in place, decode: the payload length.
-    fn receive(&mut self) -> usize {
-        let n = self.staged;
-        self.buf[..n].copy_from_slice(&self.staging[..n]);
-        let decoder = &mut self.decoder;
-        let mut got = 0;
-        let mut sink = |plain: &[u8]| {
-            decoder
-                .feed(plain, &mut |event| {
-                    if let WsEvent::Text(payload) = event {
-                        got = std::hint::black_box(payload).len();
-                    }
-                    Ok(())
-                })
-                .map(|_| ())
-        };
-        self.receiver
-            .open_record(&mut self.buf[..n], &mut sink)
-            .expect("open");
-        got
-    }
-}
-
-/// (b) in memory: rustls's unbuffered client after a full handshake with a rustls server, both
-/// in memory.
-struct MemoryRustls {
-    client: UnbufferedClientConnection,
-    server: ServerConnection,
-    incoming: Vec<u8>,
-    len: usize,
-    staging: Vec<u8>,
-}
-
-fn memory_rustls(config: &Arc<ServerConfig>, pem: &str) -> MemoryRustls {
-    let mut client =
-        UnbufferedClientConnection::new(client_config(pem), localhost()).expect("client");
-    let mut server = ServerConnection::new(Arc::clone(config)).expect("server");
-    let mut incoming = vec![0u8; 64 * 1024];
-    let mut len = 0;
-    let mut out = vec![0u8; 64 * 1024];
-    loop {
-        let UnbufferedStatus { discard, state } = client.process_tls_records(&mut incoming[..len]);
-        let mut need_input = false;
-        let mut done = false;
-        match state.expect("client handshake") {
-            ConnectionState::EncodeTlsData(mut data) => {
-                let n = data.encode(&mut out).expect("encode");
-                server.read_tls(&mut &out[..n]).expect("server reads");
-                server.process_new_packets().expect("server handshake");
-            }
-            ConnectionState::TransmitTlsData(data) => data.done(),
-            ConnectionState::BlockedHandshake => need_input = true,
-            ConnectionState::WriteTraffic(_) => done = true,
-            ConnectionState::ReadTraffic(_) => {}
-            _ => panic!("unexpected client state during the handshake"),
-        }
-        incoming.copy_within(discard..len, 0);
-        len -= discard;
-        if done {
-            break;
-        }
-        if need_input {
-            let mut flight = Vec::new();
-            server.write_tls(&mut flight).expect("server writes");
-            assert!(!flight.is_empty(), "handshake stuck");
-            incoming[len..len + flight.len()].copy_from_slice(&flight);
-            len += flight.len();
-        }
-    }
-    // Whatever the server still has (session tickets) is read with the first record.
-    let mut staging = Vec::with_capacity(64 * 1024);
-    server.write_tls(&mut staging).expect("server writes");
-    incoming[len..len + staging.len()].copy_from_slice(&staging);
-    len += staging.len();
-    MemoryRustls {
-        client,
-        server,
-        incoming,
-        len,
-        staging,
-    }
-}
-
-impl MemoryRustls {
-    /// Encrypts the next record on the server (not timed).
-    fn stage(&mut self, frame: &[u8]) {
-        self.server.writer().write_all(frame).expect("server write");
-        self.staging.clear();
-        self.server
-            .write_tls(&mut self.staging)
-            .expect("server writes");
-    }
-
-    /// Copy in, rustls decrypts and hands the record over: the payload length.
-    fn receive(&mut self) -> usize {
-        let n = self.staging.len();
-        self.incoming[self.len..self.len + n].copy_from_slice(&self.staging);
-        self.len += n;
-        take_payload(&mut self.client, &mut self.incoming, &mut self.len).expect("a record")
-    }
-}
-
-fn localhost() -> ServerName<'static> {
-    ServerName::try_from("localhost").expect("name")
-}
-
-fn client_config(pem: &str) -> Arc<ClientConfig> {
-    let mut roots = RootCertStore::empty();
-    for cert in rustls::pki_types::pem::PemObject::pem_slice_iter(pem.as_bytes()) {
-        roots.add(cert.expect("pem")).expect("root");
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    Arc::new(
-        ClientConfig::builder_with_provider(provider)
-            .with_protocol_versions(&[&rustls::version::TLS13])
-            .expect("tls13")
-            .with_root_certificates(roots)
-            .with_no_client_auth(),
-    )
-}
-
-fn memory_paths(
-    size: usize,
-    frame: &[u8],
-    rounds: usize,
-    clock: &quanta::Clock,
-    config: &Arc<ServerConfig>,
-    pem: &str,
-) {
-    let mut kspin = memory_kspin();
-    let mut rustls = memory_rustls(config, pem);
-    println!(
-        "# in memory, rustls negotiated {:?}",
-        rustls.client.negotiated_cipher_suite().map(|s| s.suite())
-    );
-    let mut variants = [
-        Variant {
-            name: "(a) kspin record layer, in memory",
-            hist: new_hist(),
-        },
-        Variant {
-            name: "(b) rustls unbuffered, glibc malloc, in memory",
-            hist: new_hist(),
-        },
-        Variant {
-            name: "(b) rustls unbuffered, bump arena, in memory",
-            hist: new_hist(),
-        },
-    ];
-    let mut run = |which: usize, n: usize, record: bool, variants: &mut [Variant; 3]| {
-        for _ in 0..n {
-            let (ns, got) = if which == 0 {
-                kspin.stage(frame);
-                let start = clock.raw();
-                let got = kspin.receive();
-                (clock.delta_as_nanos(start, clock.raw()), got)
-            } else {
-                rustls.stage(frame);
-                arena(which == 2);
-                let start = clock.raw();
-                let got = rustls.receive();
-                let end = clock.raw();
-                arena(false);
-                (clock.delta_as_nanos(start, end), got)
-            };
-            assert_eq!(got, size, "payload length");
-            if record {
-                variants[which].hist.saturating_record(ns.max(1));
-            }
-        }
-    };
-    for which in 0..3 {
-        run(which, WARMUP, false, &mut variants);
-    }
-    for _ in 0..rounds {
-        for which in 0..3 {
-            run(which, PER_ROUND, true, &mut variants);
-        }
-    }
-    print_table(
-        &format!("{size}-byte payload, in memory (ciphertext copied in, no syscall), ns"),
-        frame.len(),
-        &variants,
-        None,
-    );
-}
-
 fn print_table(title: &str, frame_len: usize, variants: &[Variant], floor: Option<usize>) {
     let base = variants[0].hist.value_at_quantile(0.5) as f64;
     println!("\n## {title} ({frame_len} B frame, one TLS record)");
@@ -657,6 +331,25 @@ fn print_table(title: &str, frame_len: usize, variants: &[Variant], floor: Optio
             .collect();
         println!("p50 minus the floor's p50, per row: {}", added.join(", "));
     }
+}
+
+fn localhost() -> ServerName<'static> {
+    ServerName::try_from("localhost").expect("name")
+}
+
+fn client_config(pem: &str) -> Arc<ClientConfig> {
+    let mut roots = RootCertStore::empty();
+    for cert in rustls::pki_types::pem::PemObject::pem_slice_iter(pem.as_bytes()) {
+        roots.add(cert.expect("pem")).expect("root");
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    Arc::new(
+        ClientConfig::builder_with_provider(provider)
+            .with_protocol_versions(&[&rustls::version::TLS13])
+            .expect("tls13")
+            .with_root_certificates(roots)
+            .with_no_client_auth(),
+    )
 }
 
 fn main() {
