@@ -1,7 +1,7 @@
 //! A fixed-capacity FIFO of bytes (`start..end` window over one boxed slice) used for the
 //! outgoing WebSocket and TLS bytes.
 //!
-//! Owns one buffer allocated at construction and never grown. Invariant:
+//! Owns one buffer, handed in at construction (recycled across connections) and never grown. Invariant:
 //! `start <= end <= buf.len()`; the window resets to 0 when it drains and is compacted (one
 //! `copy_within`) only when the tail lacks room. Never allocates, never panics on a full queue:
 //! callers ask for room and get `None`.
@@ -13,12 +13,23 @@ pub(crate) struct ByteQueue {
 }
 
 impl ByteQueue {
+    #[cfg(test)]
     pub(crate) fn new(capacity: usize) -> ByteQueue {
+        ByteQueue::with_buffer(vec![0; capacity].into_boxed_slice())
+    }
+
+    /// An empty queue over a recycled buffer (its old contents are never read).
+    pub(crate) fn with_buffer(buf: Box<[u8]>) -> ByteQueue {
         ByteQueue {
-            buf: vec![0; capacity].into_boxed_slice(),
+            buf,
             start: 0,
             end: 0,
         }
+    }
+
+    /// Gives back the buffer (for the next connection).
+    pub(crate) fn into_buffer(self) -> Box<[u8]> {
+        self.buf
     }
 
     /// Bytes waiting to be consumed.

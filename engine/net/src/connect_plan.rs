@@ -4,8 +4,9 @@
 //!
 //! Owns the endpoint, the address list and its rotation, and the shared rustls `ClientConfig`.
 //! Invariants: attempts rotate through the cached addresses; DNS (which may block) is asked again
-//! only after every cached address has failed in a row. It never opens a socket itself
-//! ([`crate::Connection::connect_planned`] does).
+//! only after every cached address has failed in a row, and only where the plan lives: a
+//! [`crate::WsTransport`] moves its plan to its connector thread, so the engine core never
+//! resolves a name. It never opens a socket itself ([`crate::Connection::connect_with`] does).
 
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::Arc;

@@ -1,8 +1,9 @@
 //! One exchange connection: non-blocking TCP (mio), TLS 1.3 (rustls handshake, our record layer),
 //! WebSocket (tungstenite handshake and header codec, our payload handling), busy-polled.
 //!
-//! Owns the socket, the TLS and WebSocket state and every buffer, all allocated in
-//! [`Connection::connect`] from [`ConnLimits`]. Invariants: no call blocks or sleeps (the socket is
+//! Owns the socket, the TLS and WebSocket state and every buffer: a [`ConnectionBuffers`] set
+//! sized from [`ConnLimits`], handed in by [`Connection::connect_with`] (recycled from the previous
+//! connection) and given back by [`Connection::into_buffers`]. Invariants: no call blocks or sleeps (the socket is
 //! non-blocking; the only syscalls after connect are `read`, `write`, `getsockopt` while
 //! connecting and `shutdown`); once `Open`, `read_frames` / `send_text` / `flush` never allocate
 //! (proved by `engine/net/tests/net_zero_alloc.rs`); every failure is a typed [`NetError`] after which
@@ -22,14 +23,15 @@ use mio::net::TcpStream;
 use rustls::client::UnbufferedClientConnection;
 use rustls::unbuffered::{ConnectionState, EncodeError, UnbufferedStatus};
 
+use super::buffers::{BufferParts, ConnectionBuffers};
 use super::byte_queue::ByteQueue;
 use super::connect_plan::ConnectPlan;
 use super::endpoint::Endpoint;
 use super::error::{tls_failure, NetError, TlsFailure};
 use super::pump::{queue_frame, read_some, seal_pending, write_queue, Input, ReadResult};
 use super::tls_config::TlsSettings;
-use super::tls_record::{RecordLayer, TlsCounters, MAX_RECORD};
-use super::ws_decoder::{FrameDecoder, WsEvent, MAX_HEADER_LEN};
+use super::tls_record::{RecordLayer, TlsCounters, JOIN_BUFFER_LEN};
+use super::ws_decoder::{FrameDecoder, WsEvent};
 use super::ws_encoder::{FrameEncoder, SendKind};
 use super::ws_handshake::WsHandshake;
 
@@ -134,12 +136,17 @@ pub struct Connection {
     tls_visible: usize,
     ws_out: ByteQueue,
     tls_out: ByteQueue,
+    /// The TLS join buffer until the record layer takes it at the hand-over.
+    join_buf: Option<Box<[u8]>>,
+    /// What the buffers were made for (they go back to the next connection).
+    limits: ConnLimits,
+    scheme_tls: bool,
 }
 
 impl Connection {
     /// Resolves the host and starts a non-blocking TCP connect; builds the TLS client and every
     /// buffer. DNS resolution (`ToSocketAddrs`) may block: the engine core connects through a
-    /// [`ConnectPlan`] instead ([`Connection::connect_planned`]), which resolves once.
+    /// [`crate::WsTransport`] instead, whose connector thread resolves, connects and handshakes.
     pub fn connect(
         endpoint: &Endpoint,
         tls: &TlsSettings,
@@ -155,57 +162,108 @@ impl Connection {
         plan: &mut ConnectPlan,
         limits: ConnLimits,
     ) -> Result<Connection, NetError> {
-        let endpoint = plan.endpoint.clone();
-        let endpoint = &endpoint;
-        if limits.max_frame_len == 0 || limits.read_buf == 0 {
-            return Err(NetError::Limits("max_frame_len and read_buf must be > 0"));
-        }
-        if limits.write_buf < MAX_HEADER_LEN + 2 {
-            return Err(NetError::Limits("write_buf too small for a close frame"));
-        }
-        if endpoint.tls && limits.tls_buf < MAX_RECORD {
-            return Err(NetError::Limits(
-                "tls_buf must hold one 16645-byte TLS record",
+        let buffers = ConnectionBuffers::new(limits, plan.endpoint.tls)?;
+        Connection::connect_with(plan, buffers).map_err(|(error, _)| error)
+    }
+
+    /// Starts a non-blocking TCP connect to the plan's next address (resolving the name first
+    /// when every cached address has failed: may block) in recycled `buffers`, which come back
+    /// with the error if the attempt cannot start.
+    #[allow(clippy::result_large_err)] // the buffers come back by value, never boxed (no allocation)
+    pub fn connect_with(
+        plan: &mut ConnectPlan,
+        mut buffers: ConnectionBuffers,
+    ) -> Result<Connection, (NetError, ConnectionBuffers)> {
+        if buffers.tls() != plan.endpoint.tls {
+            return Err((
+                NetError::Limits("buffers made for the other scheme"),
+                buffers,
             ));
         }
         let tls_state = match (&plan.config, &plan.server_name) {
             (Some(config), Some(name)) => {
-                let conn = UnbufferedClientConnection::new(Arc::clone(config), name.clone())
-                    .map_err(|e| NetError::Tls(tls_failure(&e)))?;
-                Some(Tls::Handshaking(Box::new(conn)))
+                match UnbufferedClientConnection::new(Arc::clone(config), name.clone()) {
+                    Ok(conn) => Some(Tls::Handshaking(Box::new(conn))),
+                    Err(e) => return Err((NetError::Tls(tls_failure(&e)), buffers)),
+                }
             }
             _ => None,
         };
-        let (ws_handshake, request) = WsHandshake::start(endpoint)?;
-        let mut ws_out = ByteQueue::new(limits.write_buf.max(request.len()));
-        let spare = ws_out.spare(request.len()).ok_or(NetError::Limits(
-            "write_buf too small for the upgrade request",
-        ))?;
-        spare[..request.len()].copy_from_slice(&request);
-        ws_out.commit(request.len());
-
-        let addr = plan.next_addr()?;
-        let stream = TcpStream::connect(addr).map_err(|e| NetError::Connect(e.kind()))?;
-        let (in_len, tls_out_len) = if endpoint.tls {
-            (limits.tls_buf, limits.tls_buf)
-        } else {
-            (limits.read_buf, 0)
+        let (ws_handshake, request) = match WsHandshake::start(&plan.endpoint) {
+            Ok(started) => started,
+            Err(e) => return Err((e, buffers)),
         };
+        if buffers.ws_out.len() < request.len() {
+            // A write_buf smaller than the upgrade request (a test's tiny limit): this one
+            // connection gets a larger queue, as it always did.
+            buffers.ws_out = vec![0; request.len()].into_boxed_slice();
+        }
+        let addr = match plan.next_addr() {
+            Ok(addr) => addr,
+            Err(e) => return Err((e, buffers)),
+        };
+        let stream = match TcpStream::connect(addr) {
+            Ok(stream) => stream,
+            Err(e) => return Err((NetError::Connect(e.kind()), buffers)),
+        };
+        let limits = buffers.limits();
+        let scheme_tls = buffers.tls();
+        let ConnectionBuffers {
+            sock_in,
+            message,
+            join,
+            ws_out,
+            tls_out,
+            early,
+            ..
+        } = buffers;
+        let mut ws_out = ByteQueue::with_buffer(ws_out);
+        if let Some(spare) = ws_out.spare(request.len()) {
+            spare[..request.len()].copy_from_slice(&request);
+            ws_out.commit(request.len());
+        }
         Ok(Connection {
             stream,
             phase: Phase::Connecting,
             tls: tls_state,
             ended: None,
             ws_handshake: Some(ws_handshake),
-            early: Vec::new(),
-            decoder: FrameDecoder::new(limits.max_frame_len),
+            early,
+            decoder: FrameDecoder::with_buffer(message),
             encoder: FrameEncoder::new(),
-            sock_in: vec![0; in_len].into_boxed_slice(),
+            sock_in,
             sock_in_len: 0,
             tls_visible: 0,
             ws_out,
-            tls_out: ByteQueue::new(tls_out_len),
+            tls_out: ByteQueue::with_buffer(tls_out),
+            join_buf: Some(join),
+            limits,
+            scheme_tls,
         })
+    }
+
+    /// Takes the connection apart and gives back its buffers for the next one (the socket is
+    /// closed and the TLS state dropped here: call it off the engine core).
+    pub fn into_buffers(self) -> ConnectionBuffers {
+        let join = match (self.tls, self.join_buf) {
+            (_, Some(join)) => join,
+            (Some(Tls::Established(layer)), None) => (*layer).into_join_buffer(),
+            // Lost only if the hand-over failed half-way; the next connection gets a new one.
+            (_, None) if self.scheme_tls => vec![0; JOIN_BUFFER_LEN].into_boxed_slice(),
+            (_, None) => Box::default(),
+        };
+        ConnectionBuffers::reassemble(
+            BufferParts {
+                sock_in: self.sock_in,
+                message: self.decoder.into_buffer(),
+                join,
+                ws_out: self.ws_out.into_buffer(),
+                tls_out: self.tls_out.into_buffer(),
+                early: self.early,
+            },
+            self.limits,
+            self.scheme_tls,
+        )
     }
 
     /// Drives TCP connect → TLS handshake → WebSocket upgrade as far as the socket allows now.
@@ -342,7 +400,11 @@ impl Connection {
                     let (secrets, kernel) = conn
                         .dangerous_into_kernel_connection()
                         .map_err(|e| NetError::Tls(tls_failure(&e)))?;
-                    let layer = RecordLayer::new(secrets, kernel)?;
+                    let join = self
+                        .join_buf
+                        .take()
+                        .ok_or(NetError::State("TLS join buffer missing"))?;
+                    let layer = RecordLayer::new(secrets, kernel, join)?;
                     self.tls = Some(Tls::Established(Box::new(layer)));
                     return Ok(true);
                 }
@@ -532,6 +594,13 @@ impl Connection {
                 token,
                 mio::Interest::READABLE | mio::Interest::WRITABLE,
             )
+            .map_err(|e| NetError::Io(e.kind()))
+    }
+
+    /// Removes the socket from a registry it was [`Connection::register`]ed with.
+    pub fn deregister(&mut self, registry: &mio::Registry) -> Result<(), NetError> {
+        registry
+            .deregister(&mut self.stream)
             .map_err(|e| NetError::Io(e.kind()))
     }
 

@@ -8,9 +8,14 @@
 //! reconnects (the runtime does, on any `Err`), never sleeps and exposes nothing that waits.
 //!
 //! # Calling it
-//! `Connection::connect` (DNS may block: start-up / reconnect only) → `poll_handshake` until
-//! `Open` (the runtime's timers bound it) → busy loop of `read_frames(|payload| ..)`,
-//! `send_text` + `flush`. Any `Err` ends the connection; `close()` is best effort.
+//! The engine core uses [`WsTransport`]: `connect` asks its connector thread for a connection
+//! (name resolution, TCP connect, TLS handshake and WebSocket upgrade all run there, in buffers
+//! recycled from the previous connection) → `poll_handshake` until `Open` (the runtime's timers
+//! bound it) → busy loop of `read_frames(|payload| ..)`, `send_text` + `flush`. Any `Err` ends the
+//! connection; `close()` is best effort and gives the connection back to the connector. Across a
+//! reconnect the core's thread allocates, frees and resolves nothing
+//! (`tests/net_reconnect_alloc.rs`). `Connection::connect` does everything on the calling thread
+//! (DNS may block): start-up tools and tests.
 //!
 //! # Trust
 //! Certificates are always verified (rustls + webpki). The real endpoint uses the Mozilla roots
@@ -62,9 +67,11 @@
 
 #![forbid(unsafe_code)]
 
+mod buffers;
 mod byte_queue;
 mod connect_plan;
 mod connection;
+mod connector;
 mod endpoint;
 mod error;
 #[cfg(feature = "fuzzing")]
@@ -79,6 +86,7 @@ mod ws_decoder;
 mod ws_encoder;
 mod ws_handshake;
 
+pub use buffers::ConnectionBuffers;
 pub use connect_plan::ConnectPlan;
 pub use connection::{ConnLimits, Connection, FlushState, HandshakeState, ReadReport};
 pub use endpoint::Endpoint;

@@ -15,7 +15,8 @@
 //! against `openssl s_server`.
 //!
 //! Owns: the receive and send AEAD keys, IVs and sequence numbers, the `KernelConnection`, and a
-//! bounded buffer (allocated once, at hand-over) that joins post-handshake messages split across
+//! bounded buffer (the connection's recycled join buffer, lent at hand-over and given back by
+//! [`RecordLayer::into_join_buffer`]) that joins post-handshake messages split across
 //! records (RFC 8446 §5.1 allows a NewSessionTicket to span records). Invariants: one record is
 //! opened or sealed at a time, in place; every failure (bad tag, oversize record, unknown content
 //! type, zero-length handshake record, a record of another type while a handshake message is
@@ -52,6 +53,8 @@ const HS_HEADER_LEN: usize = 4;
 /// (`MAX_HANDSHAKE_SIZE = 0xffff`, rustls-0.23.46 `msgs/deframer/handshake.rs`); a larger one is
 /// a decode_error.
 pub(crate) const MAX_HANDSHAKE_BODY: usize = 0xffff;
+/// Size of the buffer that joins a post-handshake message split across records.
+pub(crate) const JOIN_BUFFER_LEN: usize = HS_HEADER_LEN + MAX_HANDSHAKE_BODY;
 
 /// TLS ContentType values (RFC 8446 §5.1).
 const CT_ALERT: u8 = 21;
@@ -184,11 +187,18 @@ pub struct RecordLayer {
 }
 
 impl RecordLayer {
-    /// Takes over from rustls after the handshake.
+    /// Takes over from rustls after the handshake, joining split post-handshake messages in
+    /// `join_buf` (at least [`JOIN_BUFFER_LEN`] bytes; its contents do not matter).
     pub(crate) fn new(
         secrets: rustls::ExtractedSecrets,
         kernel: KernelConnection<ClientConnectionData>,
+        join_buf: Box<[u8]>,
     ) -> Result<RecordLayer, NetError> {
+        if join_buf.len() < JOIN_BUFFER_LEN {
+            return Err(NetError::Limits(
+                "TLS join buffer smaller than a handshake message",
+            ));
+        }
         let rx = Direction::new(secrets.rx.0, &secrets.rx.1)?;
         let tx = Direction::new(secrets.tx.0, &secrets.tx.1)?;
         let tx_limit = match kernel.negotiated_cipher_suite() {
@@ -201,17 +211,29 @@ impl RecordLayer {
             tx,
             Session::Rustls(kernel),
             tx_limit,
+            join_buf,
         ))
     }
 
-    fn assemble(rx: Direction, tx: Direction, session: Session, tx_limit: u64) -> RecordLayer {
+    /// Gives back the join buffer (for the next connection); the session ends here.
+    pub(crate) fn into_join_buffer(self) -> Box<[u8]> {
+        self.hs_buf
+    }
+
+    fn assemble(
+        rx: Direction,
+        tx: Direction,
+        session: Session,
+        tx_limit: u64,
+        join_buf: Box<[u8]>,
+    ) -> RecordLayer {
         RecordLayer {
             rx,
             tx,
             session,
             tx_limit,
             key_update_owed: false,
-            hs_buf: vec![0; HS_HEADER_LEN + MAX_HANDSHAKE_BODY].into_boxed_slice(),
+            hs_buf: join_buf,
             hs_len: 0,
             hs_records: 0,
             counters: TlsCounters::default(),
@@ -229,6 +251,7 @@ impl RecordLayer {
             Direction::new(0, secrets)?,
             Session::Detached,
             u64::MAX,
+            vec![0; JOIN_BUFFER_LEN].into_boxed_slice(),
         ))
     }
 

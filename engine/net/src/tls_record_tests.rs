@@ -213,7 +213,12 @@ pub(super) fn session(suite: SupportedCipherSuite, setup: ServerSetup) -> Sessio
                     )
                 );
                 assert!(suite_matches, "negotiated {:?}", suite.suite());
-                let layer = RecordLayer::new(secrets, kernel).expect("record layer");
+                let layer = RecordLayer::new(
+                    secrets,
+                    kernel,
+                    vec![0; super::JOIN_BUFFER_LEN].into_boxed_slice(),
+                )
+                .expect("record layer");
                 assert!(!server.is_handshaking());
                 return Session {
                     layer,

@@ -1,15 +1,17 @@
 //! What the runtime needs of a connection to the exchange, as a trait: [`Transport`]. The real
-//! one is [`WsTransport`] (mio TCP → TLS 1.3 → WebSocket, one [`Connection`] at a time over a
-//! [`ConnectPlan`]); tests drive the runtime with [`crate::memory::MemoryTransport`] on virtual
-//! time.
+//! one is [`WsTransport`] (mio TCP → TLS 1.3 → WebSocket, one [`Connection`] at a time, opened by
+//! a connector thread over a [`ConnectPlan`] and handed over open; `connector.rs`); tests drive
+//! the runtime with [`crate::memory::MemoryTransport`] on virtual time.
 //!
 //! Invariants of every implementation: no method blocks or sleeps; once a connection is open,
 //! reading, sending and flushing allocate nothing; any `Err` ends the current connection (the
 //! runtime then calls [`Transport::close`] and schedules the next attempt itself: a transport
 //! never reconnects or waits on its own). Time is the caller's: a transport reads no clock.
 
+use crate::buffers::ConnectionBuffers;
 use crate::connect_plan::ConnectPlan;
 use crate::connection::{ConnLimits, Connection, FlushState, HandshakeState, ReadReport};
+use crate::connector::{Answer, Connector, Request};
 use crate::endpoint::Endpoint;
 use crate::error::NetError;
 use crate::tls_config::TlsSettings;
@@ -33,26 +35,37 @@ pub trait Transport {
     fn close(&mut self);
 }
 
-/// The exchange over mio TCP, TLS 1.3 and WebSocket; see the module docs.
+/// The exchange over mio TCP, TLS 1.3 and WebSocket; see the module docs. Connections are
+/// opened by a connector thread of its own (name resolution, TCP connect, TLS handshake,
+/// WebSocket upgrade) and handed over open; finished ones go back to it with their buffers, so
+/// the calling thread (the engine core) allocates nothing across a reconnect.
 pub struct WsTransport {
-    plan: ConnectPlan,
-    limits: ConnLimits,
+    connector: Connector,
     conn: Option<Connection>,
-    opened: bool,
+    /// The number of the latest attempt the core asked for.
+    attempt: u64,
+    /// That attempt is running on the connector (asked, not yet answered or cancelled).
+    waiting: bool,
 }
 
 impl WsTransport {
-    /// Resolves the endpoint and prepares the TLS configuration: start-up only (DNS may block).
+    /// Resolves the endpoint, prepares the TLS configuration, allocates one set of connection
+    /// buffers and starts the connector thread: start-up only (DNS may block). The thread
+    /// inherits the calling thread's CPU affinity and scheduling policy: build the transport
+    /// before pinning the engine core (`kspin run` does), so the connector never competes with
+    /// the spinning core for its CPU.
     pub fn new(
         endpoint: &Endpoint,
         tls: &TlsSettings,
         limits: ConnLimits,
     ) -> Result<WsTransport, NetError> {
+        let plan = ConnectPlan::new(endpoint, tls)?;
+        let buffers = ConnectionBuffers::new(limits, endpoint.tls)?;
         Ok(WsTransport {
-            plan: ConnectPlan::new(endpoint, tls)?,
-            limits,
+            connector: Connector::spawn(plan, buffers)?,
             conn: None,
-            opened: false,
+            attempt: 0,
+            waiting: false,
         })
     }
 
@@ -64,32 +77,54 @@ impl WsTransport {
     fn open(&mut self) -> Result<&mut Connection, NetError> {
         self.conn.as_mut().ok_or(NetError::State("no connection"))
     }
+
+    /// Gives a finished connection back to the connector (dropped here only if its queue is
+    /// full, which a core that waits for each answer never causes).
+    fn recycle(&mut self, conn: Connection) {
+        if let Err(Request::Recycle(conn)) = self.connector.request(Request::Recycle(conn)) {
+            drop(conn);
+        }
+    }
 }
 
 impl Transport for WsTransport {
     fn connect(&mut self) -> Result<(), NetError> {
         self.close();
-        self.opened = false;
-        let conn = Connection::connect_planned(&mut self.plan, self.limits);
-        match conn {
-            Ok(conn) => {
-                self.conn = Some(conn);
-                Ok(())
-            }
-            Err(e) => {
-                self.plan.attempt_failed();
-                Err(e)
-            }
+        self.attempt += 1;
+        if self
+            .connector
+            .request(Request::Connect(self.attempt))
+            .is_err()
+        {
+            return Err(NetError::State("connector queue full"));
         }
+        self.waiting = true;
+        Ok(())
     }
 
     fn poll_handshake(&mut self) -> Result<HandshakeState, NetError> {
-        let state = self.open()?.poll_handshake()?;
-        if state == HandshakeState::Open && !self.opened {
-            self.opened = true;
-            self.plan.attempt_succeeded();
+        if self.conn.is_some() {
+            return Ok(HandshakeState::Open);
         }
-        Ok(state)
+        if !self.waiting {
+            return Err(NetError::State("no connection"));
+        }
+        while let Some(answer) = self.connector.answer() {
+            match answer {
+                Answer::Opened(n, conn) if n == self.attempt => {
+                    self.waiting = false;
+                    self.conn = Some(conn);
+                    return Ok(HandshakeState::Open);
+                }
+                Answer::Failed(n, error) if n == self.attempt => {
+                    self.waiting = false;
+                    return Err(error);
+                }
+                Answer::Opened(_, stale) => self.recycle(stale),
+                Answer::Failed(..) => {}
+            }
+        }
+        Ok(HandshakeState::InProgress)
     }
 
     #[inline]
@@ -110,9 +145,11 @@ impl Transport for WsTransport {
     fn close(&mut self) {
         if let Some(mut conn) = self.conn.take() {
             conn.close();
-            if !self.opened {
-                self.plan.attempt_failed();
-            }
+            self.recycle(conn);
+        } else if self.waiting {
+            self.waiting = false;
+            // Full queue: the next Connect abandons the attempt anyway.
+            let _ = self.connector.request(Request::Cancel(self.attempt));
         }
     }
 }

@@ -76,17 +76,29 @@ pub struct FrameDecoder {
 
 impl FrameDecoder {
     /// `max_message_len` bounds one (assembled) text message.
+    #[cfg(any(test, feature = "fuzzing"))]
     pub fn new(max_message_len: usize) -> FrameDecoder {
+        FrameDecoder::with_buffer(vec![0; max_message_len].into_boxed_slice())
+    }
+
+    /// A fresh decoder over a recycled assembly buffer, whose length bounds one text message
+    /// (its old contents are never read: only bytes written since are).
+    pub fn with_buffer(message: Box<[u8]>) -> FrameDecoder {
         FrameDecoder {
             header: [0; MAX_HEADER_LEN],
             header_len: 0,
             state: State::Header,
-            message: vec![0; max_message_len].into_boxed_slice(),
+            message,
             message_len: 0,
             in_message: false,
             control: [0; MAX_CONTROL_PAYLOAD],
             control_len: 0,
         }
+    }
+
+    /// Gives back the assembly buffer (for the next connection's decoder).
+    pub fn into_buffer(self) -> Box<[u8]> {
+        self.message
     }
 
     /// Feeds the next piece of the byte stream. Calls `on_event` for every complete message or

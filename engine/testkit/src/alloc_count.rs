@@ -4,7 +4,7 @@
 //! Two ways to count, both per thread so the test harness's own threads cannot disturb a test:
 //! [`allocs`] is the calling thread's running count of allocations; [`counting`] switches the
 //! calling thread's contribution to a process-wide counter on or off, read and reset with
-//! [`take_allocations`] (for tests that count on one thread while others run). Frees are
+//! [`take_allocations`] (for tests that count on one thread while others run). Requested bytes are counted in [`allocated_bytes`]; frees are
 //! counted in [`frees`] and [`live_bytes`]. Every method forwards to `System` unchanged.
 
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -21,12 +21,14 @@ thread_local! {
     static ALLOCS: Cell<u64> = const { Cell::new(0) };
     static FREES: Cell<u64> = const { Cell::new(0) };
     static LIVE_BYTES: Cell<i64> = const { Cell::new(0) };
+    static ALLOCATED_BYTES: Cell<u64> = const { Cell::new(0) };
     static COUNTING: Cell<bool> = const { Cell::new(false) };
 }
 
 fn note_allocation(bytes: usize) {
     let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
     let _ = LIVE_BYTES.try_with(|c| c.set(c.get() + bytes as i64));
+    let _ = ALLOCATED_BYTES.try_with(|c| c.set(c.get() + bytes as u64));
     if COUNTING.try_with(Cell::get).unwrap_or(false) {
         ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
     }
@@ -62,6 +64,11 @@ unsafe impl GlobalAlloc for CountingAllocator {
 /// Allocations made by the calling thread so far.
 pub fn allocs() -> u64 {
     ALLOCS.with(Cell::get)
+}
+
+/// Bytes requested by the calling thread's allocations so far (a `realloc` counts its new size).
+pub fn allocated_bytes() -> u64 {
+    ALLOCATED_BYTES.with(Cell::get)
 }
 
 /// Frees made by the calling thread so far.

@@ -9,7 +9,9 @@
 pub mod alloc_count;
 pub mod nats_server;
 
-pub use alloc_count::{allocs, counting, frees, live_bytes, take_allocations, CountingAllocator};
+pub use alloc_count::{
+    allocated_bytes, allocs, counting, frees, live_bytes, take_allocations, CountingAllocator,
+};
 pub use nats_server::NatsServer;
 
 /// Installs [`CountingAllocator`] as the calling test binary's global allocator.

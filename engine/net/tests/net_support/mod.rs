@@ -166,6 +166,82 @@ pub fn spawn<T: Send + 'static>(
     }
 }
 
+/// Starts a server that accepts `connections` connections one after the other, completes TLS
+/// (if `tls`) and the WebSocket upgrade on each, and runs `script(index, ws)` on it (index from
+/// 0). Returns what every script returned, in order.
+pub fn spawn_serial<T: Send + 'static>(
+    tls: bool,
+    connections: usize,
+    script: impl Fn(usize, &mut ServerWs) -> Result<T, String> + Send + 'static,
+) -> Server<Vec<T>> {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (config, cert_pem) = server_config();
+    let handle = std::thread::spawn(move || {
+        let mut results = Vec::with_capacity(connections);
+        for index in 0..connections {
+            let (tcp, _) = listener.accept().map_err(|e| e.to_string())?;
+            tcp.set_nodelay(true).ok();
+            let stream = if tls {
+                let conn = ServerConnection::new(Arc::clone(&config)).map_err(|e| e.to_string())?;
+                let mut s = StreamOwned::new(conn, tcp);
+                while s.conn.is_handshaking() {
+                    s.conn
+                        .complete_io(&mut s.sock)
+                        .map_err(|e| format!("server TLS handshake {index}: {e}"))?;
+                }
+                ServerStream::Tls(Box::new(s))
+            } else {
+                ServerStream::Plain(tcp)
+            };
+            let mut ws = tungstenite::accept(stream).map_err(|e| format!("ws accept: {e}"))?;
+            results.push(script(index, &mut ws)?);
+        }
+        Ok(results)
+    });
+    Server {
+        port,
+        tls,
+        cert_pem,
+        handle,
+    }
+}
+
+/// Starts a server that accepts one connection and never answers on it, then serves the next
+/// one as [`spawn`] does. The script gets the silent connection too (to check how it ended).
+pub fn spawn_after_silent<T: Send + 'static>(
+    tls: bool,
+    script: impl FnOnce(&mut ServerWs, TcpStream) -> Result<T, String> + Send + 'static,
+) -> Server<T> {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (config, cert_pem) = server_config();
+    let handle = std::thread::spawn(move || {
+        let (silent, _) = listener.accept().map_err(|e| e.to_string())?;
+        let (tcp, _) = listener.accept().map_err(|e| e.to_string())?;
+        let stream = if tls {
+            let conn = ServerConnection::new(config).map_err(|e| e.to_string())?;
+            let mut s = StreamOwned::new(conn, tcp);
+            while s.conn.is_handshaking() {
+                s.conn
+                    .complete_io(&mut s.sock)
+                    .map_err(|e| format!("server TLS handshake: {e}"))?;
+            }
+            ServerStream::Tls(Box::new(s))
+        } else {
+            ServerStream::Plain(tcp)
+        };
+        let mut ws = tungstenite::accept(stream).map_err(|e| format!("ws accept: {e}"))?;
+        script(&mut ws, silent)
+    });
+    Server {
+        port,
+        tls,
+        cert_pem,
+        handle,
+    }
+}
+
 /// Polls the handshake to completion or error.
 pub fn handshake(conn: &mut Connection) -> Result<(), NetError> {
     let start = Instant::now();
