@@ -575,3 +575,16 @@ pub fn merged_span<'a>(
         .find(|(p, _)| *p == phase)
         .and_then(|(_, h)| h.span(span))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::round_order;
+
+    #[test]
+    fn rounds_alternate_the_phase_order_and_keep_neighbours_adjacent() {
+        assert_eq!(round_order(4, 0), vec![0, 1, 2, 3]);
+        assert_eq!(round_order(4, 1), vec![3, 2, 1, 0]);
+        assert_eq!(round_order(4, 2), vec![0, 1, 2, 3]);
+        assert_eq!(round_order(2, 5), vec![1, 0]);
+    }
+}
