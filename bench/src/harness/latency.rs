@@ -2,8 +2,11 @@
 //! write to a strategy's callback, per stage, against the raw loopback floor measured in the same
 //! run.
 //!
-//! Each run has up to four phases, each against a fresh venue (same seed, same rate, pinned) with
-//! a fresh send-stamp side channel:
+//! A run is several short rounds (`--rounds`); each round has up to four phases, each against a
+//! fresh venue (same seed, same rate, pinned) with a fresh send-stamp side channel, kspin and
+//! the busy-poll floor back to back in every round (their order alternating, see
+//! [`round_order`]), so each round's kspin p50 pairs with a floor p50 measured moments apart and
+//! [`super::latency_verdict`] can judge the paired differences and the floor's stability:
 //! - `kspin`: the engine core on its own pinned core publishing through the strategy bus to one
 //!   [`ProbeStrategy`] on the strategy core, with a [`LatencyProbe`] in front of the bus that
 //!   keeps every frame's stage stamps (no work on the core beyond a copy), and the strategy
@@ -449,6 +452,9 @@ pub fn reported_spans(phase: Phase) -> &'static [&'static str] {
     }
 }
 
+/// Key, in each phase's figures, of the per-round p50 of every reported span (in round order).
+pub const P50_PER_ROUND: &str = "p50_per_round";
+
 /// All runs of all phases: per-phase, per-span medians of the percentiles, and the merged
 /// histograms (for `.hgrm` files and plots).
 pub struct LatencyOutcome {
@@ -457,8 +463,20 @@ pub struct LatencyOutcome {
     pub threads: Vec<Value>,
 }
 
-/// Runs `phases` `opts.runs` times (interleaved: every phase once per run, so slow drift of the
-/// shared machine affects all phases alike).
+/// The order of `phases` (indices) in round `round`: as given in even rounds, reversed in odd
+/// ones, so phases listed next to each other (kspin and the busy-poll floor) always run back to
+/// back, and slow drift of the shared machine favours neither side of a pair over the run.
+pub fn round_order(phases: usize, round: usize) -> Vec<usize> {
+    if round % 2 == 0 {
+        (0..phases).collect()
+    } else {
+        (0..phases).rev().collect()
+    }
+}
+
+/// Runs `phases` in `opts.runs` rounds (interleaved: every phase once per round, in
+/// [`round_order`], so slow drift of the shared machine affects all phases alike), and reports
+/// each phase's per-round p50s beside the medians.
 pub fn run_phases(
     opts: &BenchOptions,
     clock: &quanta::Clock,
@@ -467,9 +485,10 @@ pub fn run_phases(
     let mut per_run: Vec<Vec<PhaseResult>> = phases.iter().map(|_| Vec::new()).collect();
     let scratch = std::env::temp_dir().join(format!("kspin-bench-{}.kcap", std::process::id()));
     for run in 0..opts.runs {
-        for (i, &phase) in phases.iter().enumerate() {
+        for i in round_order(phases.len(), run) {
+            let phase = phases[i];
             eprintln!(
-                "kspin bench: run {}/{} phase {} ({} s at {} events/s)",
+                "kspin bench: round {}/{} phase {} ({} s at {} events/s)",
                 run + 1,
                 opts.runs,
                 phase.name(),
@@ -492,6 +511,7 @@ pub fn run_phases(
     for (i, &phase) in phases.iter().enumerate() {
         let runs = &per_run[i];
         let mut spans = Map::new();
+        let mut p50_per_round = Map::new();
         for &span in reported_spans(phase) {
             let per: Vec<Value> = runs
                 .iter()
@@ -499,7 +519,15 @@ pub fn run_phases(
                 .map(percentiles_json)
                 .collect();
             spans.insert(span.into(), median_percentiles(&per));
+            p50_per_round.insert(
+                span.into(),
+                json!(per
+                    .iter()
+                    .map(|p| p["p50"].as_u64().unwrap_or(0))
+                    .collect::<Vec<_>>()),
+            );
         }
+        spans.insert(P50_PER_ROUND.into(), Value::Object(p50_per_round));
         spans.insert(
             "samples_per_run".into(),
             json!(runs.iter().map(|r| r.samples).collect::<Vec<_>>()),
@@ -546,4 +574,17 @@ pub fn merged_span<'a>(
         .iter()
         .find(|(p, _)| *p == phase)
         .and_then(|(_, h)| h.span(span))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::round_order;
+
+    #[test]
+    fn rounds_alternate_the_phase_order_and_keep_neighbours_adjacent() {
+        assert_eq!(round_order(4, 0), vec![0, 1, 2, 3]);
+        assert_eq!(round_order(4, 1), vec![3, 2, 1, 0]);
+        assert_eq!(round_order(4, 2), vec![0, 1, 2, 3]);
+        assert_eq!(round_order(2, 5), vec![1, 0]);
+    }
 }

@@ -2,8 +2,9 @@
 //!
 //! Every subcommand runs with no arguments on a fresh clone and finishes within a couple of
 //! minutes; prints the run conditions (cores, pinning, real-time priority, load, clock source);
-//! repeats its measurement `--runs` times and reports medians, with a ratio to a baseline measured
-//! in the same run; and with `--json` prints one JSON object with its figures. `latency` and
+//! repeats its measurement `--runs` times (`latency` and `floor`: `--rounds` interleaved rounds,
+//! judged per round by [`latency_verdict`]) and reports medians, with a ratio to a baseline
+//! measured in the same run; and with `--json` prints one JSON object with its figures. `latency` and
 //! `floor` also write HdrHistogram `.hgrm` files and an SVG plot into `--out`.
 //!
 //! This is a command, off the engine core: it allocates, formats and sleeps freely on the main
@@ -15,6 +16,8 @@ pub mod blast;
 pub mod conditions;
 pub mod engine_thread;
 pub mod latency;
+pub mod latency_summary;
+pub mod latency_verdict;
 pub mod probe;
 pub mod replay_speed;
 pub mod report;
@@ -28,7 +31,7 @@ use serde_json::{json, Map, Value};
 
 use conditions::RunConditions;
 use latency::{merged_span, Phase};
-use report::{fmt_ns, hgrm, percentiles_line};
+use report::hgrm;
 
 /// Arguments of `kspin bench`.
 #[derive(Debug, Clone, clap::Args)]
@@ -61,9 +64,15 @@ pub struct BenchOptions {
     /// Print one JSON object with the figures on stdout (progress stays on stderr).
     #[arg(long)]
     pub json: bool,
-    /// Repetitions; figures are medians over them.
-    #[arg(long, default_value_t = 3)]
-    pub runs: usize,
+    /// Repetitions; figures are medians over them (default 3; for latency and floor the same
+    /// as --rounds).
+    #[arg(long = "runs", value_name = "N")]
+    pub runs_arg: Option<usize>,
+    /// latency, floor: interleaved rounds, every phase once per round with kspin and the
+    /// busy-poll floor back to back (their order alternating); the verdict needs at least 3
+    /// (default 6, or --runs if given).
+    #[arg(long, value_name = "N")]
+    pub rounds: Option<usize>,
     /// Measured seconds per phase (latency, floor) or per maximum-rate run (throughput).
     #[arg(long, default_value_t = 2.0)]
     pub seconds: f64,
@@ -111,6 +120,9 @@ pub struct BenchOptions {
     /// tick-to-trade: book changes between two orders (0: about 1000 orders/s at --rate).
     #[arg(long, default_value_t = 0)]
     pub order_every: u32,
+    /// Resolved repetitions (from --runs, or --rounds for latency and floor).
+    #[arg(skip)]
+    pub runs: usize,
     /// Resolved engine core (set from --engine-core-arg or the last core).
     #[arg(skip)]
     pub engine_core: usize,
@@ -197,7 +209,25 @@ fn resolve(opts: &BenchOptions) -> BenchOptions {
             .find(|&c| c != o.venue_core && c != o.engine_core)
             .unwrap_or(o.venue_core)
     });
-    o.runs = o.runs.max(1);
+    o.runs = opts.runs_arg.unwrap_or(DEFAULT_RUNS).max(1);
+    o
+}
+
+/// Repetitions of every benchmark but latency and floor.
+const DEFAULT_RUNS: usize = 3;
+
+/// Rounds of latency and floor: enough for the verdict's floor-stability judgement
+/// ([`latency_verdict::MIN_ROUNDS`]) with room for a disturbed round, within two minutes.
+const DEFAULT_LATENCY_ROUNDS: usize = 6;
+
+/// [`resolve`] for latency and floor: `runs` is the number of rounds.
+fn resolve_rounds(opts: &BenchOptions) -> BenchOptions {
+    let mut o = resolve(opts);
+    o.runs = opts
+        .rounds
+        .or(opts.runs_arg)
+        .unwrap_or(DEFAULT_LATENCY_ROUNDS)
+        .max(1);
     o
 }
 
@@ -205,7 +235,7 @@ fn run_inner(args: &BenchArgs) -> Result<(), BenchError> {
     let clock = quanta::Clock::new();
     let (name, opts) = match &args.command {
         BenchCommand::Latency(o) => {
-            let o = resolve(o);
+            let o = resolve_rounds(o);
             // A strategy sharing the venue's core needs the venue to give the core away.
             let venue_pacing = if o.strategy_core == o.venue_core {
                 VenuePacing::SpinYield
@@ -223,7 +253,7 @@ fn run_inner(args: &BenchArgs) -> Result<(), BenchError> {
             };
             ("tick-to-trade", BenchOptions { venue_pacing, ..o })
         }
-        BenchCommand::Floor(o) => ("floor", resolve(o)),
+        BenchCommand::Floor(o) => ("floor", resolve_rounds(o)),
         BenchCommand::Throughput(o) => ("throughput", resolve(o)),
         BenchCommand::Replay(o) => ("replay", resolve(o)),
     };
@@ -256,7 +286,7 @@ fn run_inner(args: &BenchArgs) -> Result<(), BenchError> {
     out.insert("conditions".into(), conditions.to_json());
     out.insert(
         "options".into(),
-        json!({"runs": opts.runs, "seconds": opts.seconds, "warmup": opts.warmup,
+        json!({"runs": opts.runs, "rounds": opts.runs, "seconds": opts.seconds, "warmup": opts.warmup,
                "rate_events_per_sec": opts.rate, "symbols": opts.symbols, "depth": opts.depth,
                "trades": opts.trades, "engine_core": opts.engine_core,
                "venue_core": opts.venue_core, "strategy_core": opts.strategy_core,
@@ -265,11 +295,12 @@ fn run_inner(args: &BenchArgs) -> Result<(), BenchError> {
     match name {
         "latency" | "floor" => {
             let phases: &[Phase] = if name == "latency" {
+                // kspin and the busy-poll floor back to back in every round (see round_order).
                 &[
-                    Phase::Kspin,
                     Phase::KspinRecording,
-                    Phase::Floor,
+                    Phase::Kspin,
                     Phase::FloorSpin,
+                    Phase::Floor,
                 ]
             } else {
                 &[Phase::Floor, Phase::FloorSpin]
@@ -278,12 +309,12 @@ fn run_inner(args: &BenchArgs) -> Result<(), BenchError> {
             let files = write_latency_files(&opts.out, name, &conditions, &outcome.merged)?;
             let mut figures = outcome.figures;
             if name == "latency" {
-                figures.insert("summary".into(), latency_summary(&figures, &opts));
+                figures.insert("summary".into(), latency_summary::summary(&figures, &opts));
             }
             out.insert("threads".into(), Value::Array(outcome.threads));
             out.insert("files".into(), json!(files));
             if !opts.json {
-                print_latency(&figures);
+                latency_summary::print_latency(&figures);
                 for f in &files {
                     println!("wrote {f}");
                 }
@@ -397,112 +428,6 @@ fn unix_seconds() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
-}
-
-/// kspin's overhead above the floor, the tail ratio and what recording costs: first for the
-/// issue's end-to-end span, wire → strategy (the strategy host popped the event, just before
-/// `on_event`), then for wire → published (the engine side alone).
-fn latency_summary(f: &Map<String, Value>, opts: &BenchOptions) -> Value {
-    let get = |phase: &str, span: &str, p: &str| f[phase][span][p].as_i64().unwrap_or(0);
-    let floor_p50 = get("floor", "wire_to_read", "p50");
-    let spin_p50 = get("floor_spin", "wire_to_read", "p50");
-    // The lower of the two floors (a missing one does not count as 0).
-    let best_floor = match (floor_p50, spin_p50) {
-        (0, s) => s,
-        (f, 0) => f,
-        (f, s) => f.min(s),
-    };
-    let ratio = |num: i64, den: i64| {
-        if den > 0 {
-            (num as f64 / den as f64 * 100.0).round() / 100.0
-        } else {
-            0.0
-        }
-    };
-    let strategy_p50 = get("kspin", "wire_to_received", "p50");
-    let strategy_p999 = get("kspin", "wire_to_received", "p99_9");
-    let kspin_p50 = get("kspin", "wire_to_published", "p50");
-    let kspin_p999 = get("kspin", "wire_to_published", "p99_9");
-    json!({
-        "kspin_wire_to_strategy_p50": strategy_p50,
-        "kspin_wire_to_strategy_p99_9": strategy_p999,
-        "strategy_overhead_over_floor_p50_ns": strategy_p50 - floor_p50,
-        "strategy_overhead_over_spin_floor_p50_ns": strategy_p50 - spin_p50,
-        "strategy_p99_9_over_p50": ratio(strategy_p999, strategy_p50),
-        "strategy_core": opts.strategy_core,
-        "strategy_shares_venue_core": opts.strategy_core == opts.venue_core,
-        "target_wire_to_strategy_p50_met": strategy_p50 > 0 && strategy_p50 - best_floor <= 1_000,
-        "target_wire_to_strategy_tail_met": strategy_p50 > 0 && strategy_p999 <= 3 * strategy_p50,
-        "kspin_wire_to_published_p50": kspin_p50,
-        "floor_blocking_wire_to_read_p50": floor_p50,
-        "floor_spin_wire_to_read_p50": spin_p50,
-        "overhead_over_floor_p50_ns": kspin_p50 - floor_p50,
-        "overhead_over_spin_floor_p50_ns": kspin_p50 - spin_p50,
-        "p99_9_over_p50": ratio(kspin_p999, kspin_p50),
-        "recording_p50_delta_ns": get("kspin_recording", "wire_to_published", "p50") - kspin_p50,
-        "recording_p99_delta_ns": get("kspin_recording", "wire_to_published", "p99") - get("kspin", "wire_to_published", "p99"),
-        "recording_strategy_p50_delta_ns": get("kspin_recording", "wire_to_received", "p50") - strategy_p50,
-        "recording_strategy_p99_delta_ns": get("kspin_recording", "wire_to_received", "p99") - get("kspin", "wire_to_received", "p99"),
-        "target": "p50 within 1 µs of the floor; p99.9 within 3× its p50 (pinned cores, one each): target_wire_to_strategy_* judge wire→strategy, target_* the engine side (wire→published)",
-        "target_p50_met": kspin_p50 > 0 && kspin_p50 - best_floor <= 1_000,
-        "target_tail_met": kspin_p50 > 0 && kspin_p999 <= 3 * kspin_p50,
-    })
-}
-
-fn print_latency(f: &Map<String, Value>) {
-    for (phase, spans) in f {
-        if phase == "summary" {
-            continue;
-        }
-        println!("{phase}:");
-        for (span, p) in spans.as_object().into_iter().flatten() {
-            if p.is_object() {
-                println!("  {span:<22} {}", percentiles_line(p));
-            }
-        }
-    }
-    if let Some(s) = f.get("summary") {
-        let ns = |k: &str| fmt_ns(s[k].as_u64().unwrap_or(0));
-        println!(
-            "kspin wire→strategy p50 {} vs floor {} (blocking) / {} (busy-poll): overhead {} / {} ns; p99.9/p50 {}{}",
-            ns("kspin_wire_to_strategy_p50"),
-            ns("floor_blocking_wire_to_read_p50"),
-            ns("floor_spin_wire_to_read_p50"),
-            s["strategy_overhead_over_floor_p50_ns"],
-            s["strategy_overhead_over_spin_floor_p50_ns"],
-            s["strategy_p99_9_over_p50"],
-            if s["strategy_shares_venue_core"].as_bool() == Some(true) {
-                " (the strategy shares its core with the venue: fewer than 3 cores)"
-            } else {
-                ""
-            },
-        );
-        println!(
-            "kspin wire→published p50 {}: overhead {} / {} ns; p99.9/p50 {}; recording changes wire→strategy p50 by {} ns, p99 by {} ns",
-            ns("kspin_wire_to_published_p50"),
-            s["overhead_over_floor_p50_ns"],
-            s["overhead_over_spin_floor_p50_ns"],
-            s["p99_9_over_p50"],
-            s["recording_strategy_p50_delta_ns"],
-            s["recording_strategy_p99_delta_ns"],
-        );
-        println!(
-            "target ({}): wire→strategy p50 {}, tail {}; wire→published p50 {}, tail {}",
-            s["target"].as_str().unwrap_or(""),
-            met(&s["target_wire_to_strategy_p50_met"]),
-            met(&s["target_wire_to_strategy_tail_met"]),
-            met(&s["target_p50_met"]),
-            met(&s["target_tail_met"]),
-        );
-    }
-}
-
-fn met(v: &Value) -> &'static str {
-    if v.as_bool() == Some(true) {
-        "met"
-    } else {
-        "not met"
-    }
 }
 
 fn write_file(path: &Path, text: &str) -> Result<String, BenchError> {

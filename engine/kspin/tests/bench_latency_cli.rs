@@ -80,6 +80,21 @@ fn latency_reports_wire_to_strategy_with_every_stage_and_writes_its_files() {
         assert!(summary[key].is_i64(), "{key}: {summary}");
     }
     assert!(summary["target_wire_to_strategy_p50_met"].is_boolean());
+    // One round cannot show the floor is stable: never "met", whatever the figures.
+    assert_eq!(summary["rounds"], 1, "{summary}");
+    assert_eq!(summary["verdict"], "unreliable", "{summary}");
+    assert_eq!(summary["strategy_verdict"], "unreliable", "{summary}");
+    assert_eq!(summary["target_p50_met"], false, "{summary}");
+    for key in [
+        "floor_spin_p50_per_round",
+        "kspin_wire_to_published_p50_per_round",
+        "paired_overhead_over_spin_floor_p50_ns_per_round",
+    ] {
+        assert_eq!(summary[key].as_array().map(Vec::len), Some(1), "{key}");
+    }
+    for key in ["median", "min", "max", "q1", "q3"] {
+        assert!(summary["paired_overhead_over_spin_floor_p50_ns"][key].is_i64());
+    }
     // The strategy thread is listed with its core.
     let threads = report["threads"].as_array().unwrap();
     assert!(threads

@@ -1,6 +1,8 @@
 //! `ring_latency`: one-way core-to-core latency and throughput of kspin-ring against rtrb and
-//! crossbeam's `ArrayQueue` in the same run, plus N SPSC rings polled round-robin against one
-//! `ArrayQueue` with N producers. Owns only the command line, the round scheduling and the
+//! crossbeam's `ArrayQueue` in the same run, with the benchmark's 64-byte event and with the
+//! production `WireEvent` through the bus's reserve/publish and pop_batch calls, against the
+//! one-cache-line floor; plus N SPSC rings polled round-robin against one `ArrayQueue` with N
+//! producers. Owns only the command line, the round scheduling and the
 //! report; the measured loops are in `runs`. Never asserts on timing: it reports.
 //!
 //! Run: `cargo run --release -p kspin-bench --bin ring_latency -- --help`
@@ -15,7 +17,10 @@ use clap::Parser;
 use conditions::{CpuSample, RunConditions};
 use crossbeam_queue::ArrayQueue;
 use kspin_ring::IdlePolicy;
-use queues::{KspinBatch, KspinPop, QueueKind, RoundRobin, SharedArrayQueue};
+use queues::{
+    KspinBatch, KspinPop, KspinWireReceiver, KspinWireSender, QueueKind, RoundRobin,
+    SharedArrayQueue, SharedArrayQueueWire,
+};
 use report::{Report, ResultSet};
 use runs::{LatencyOutcome, Pacing, Placement, ThroughputOutcome};
 use std::sync::Arc;
@@ -50,6 +55,10 @@ pub struct Args {
     /// Most events the consumer takes per poll.
     #[arg(long, default_value_t = 32)]
     batch: usize,
+    /// Wire events per reserve/publish in the WireEvent throughput run (a book update of one or
+    /// two levels is one BookLevels and one BookDone event); latency runs publish each event.
+    #[arg(long, default_value_t = 2)]
+    wire_run: usize,
     /// Rounds; each figure reported is the median over rounds (queue order rotates per round).
     #[arg(long, default_value_t = 3)]
     rounds: usize,
@@ -71,12 +80,14 @@ pub struct Args {
     json: bool,
 }
 
-const SPSC_KINDS: [QueueKind; 5] = [
+const SPSC_KINDS: [QueueKind; 7] = [
     QueueKind::Mailbox,
     QueueKind::Kspin,
     QueueKind::KspinBatch,
     QueueKind::Rtrb,
     QueueKind::ArrayQueue,
+    QueueKind::KspinWire,
+    QueueKind::ArrayQueueWire,
 ];
 
 /// Producers sharing one core must not spin away each other's time slice when the queue is
@@ -112,6 +123,18 @@ fn spsc_latency(
             let queue = SharedArrayQueue(Arc::new(ArrayQueue::new(args.capacity)));
             runs::latency(vec![queue.clone()], queue, clock, p, pacing)
         }
+        QueueKind::KspinWire => {
+            let (tx, rx) = kspin_ring::spsc(args.capacity);
+            let tx = KspinWireSender {
+                producer: tx,
+                run: 1,
+            };
+            runs::latency(vec![tx], KspinWireReceiver(rx), clock, p, pacing)
+        }
+        QueueKind::ArrayQueueWire => {
+            let queue = SharedArrayQueueWire(Arc::new(ArrayQueue::new(args.capacity)));
+            runs::latency(vec![queue.clone()], queue, clock, p, pacing)
+        }
         QueueKind::Mailbox => {
             let (tx, rx) = queues::mailbox();
             runs::latency(vec![tx], rx, clock, p, pacing)
@@ -141,6 +164,24 @@ fn spsc_throughput(
         }
         QueueKind::ArrayQueue => {
             let queue = SharedArrayQueue(Arc::new(ArrayQueue::new(args.capacity)));
+            Some(runs::throughput(vec![queue.clone()], queue, clock, p, n))
+        }
+        QueueKind::KspinWire => {
+            let (tx, rx) = kspin_ring::spsc(args.capacity);
+            let tx = KspinWireSender {
+                producer: tx,
+                run: args.wire_run.max(1),
+            };
+            Some(runs::throughput(
+                vec![tx],
+                KspinWireReceiver(rx),
+                clock,
+                p,
+                n,
+            ))
+        }
+        QueueKind::ArrayQueueWire => {
+            let queue = SharedArrayQueueWire(Arc::new(ArrayQueue::new(args.capacity)));
             Some(runs::throughput(vec![queue.clone()], queue, clock, p, n))
         }
         QueueKind::Mailbox => None,
@@ -216,7 +257,7 @@ fn main() {
 
     let mut spsc: Vec<ResultSet> = SPSC_KINDS
         .iter()
-        .map(|k| ResultSet::new(k.name()))
+        .map(|k| ResultSet::new(k.name()).carrying(k.element()))
         .collect();
     let mut mpsc = [
         ResultSet::new(format!("{}x kspin-ring, round-robin", args.mpsc_producers)),

@@ -1,9 +1,14 @@
 //! The three queues under test behind one pair of traits, so every measurement runs the very
 //! same loop for each: kspin-ring (`try_pop` or `pop_batch`), rtrb and crossbeam's
 //! `ArrayQueue`, plus a round-robin reader over several receivers for the N-producer case.
-//! Invariant: all queues get the same capacity and carry the same 64-byte [`Event`].
+//! Invariant: all queues get the same capacity and carry a 64-byte, 64-aligned element: the
+//! benchmark's [`Event`], or, for the production rows, the engine → strategy [`WireEvent`]
+//! itself, converted from and to [`Event`] at the two ends (the same conversion for kspin-ring
+//! and for the `ArrayQueue` it is compared with).
 
 use crossbeam_queue::ArrayQueue;
+use kspin_api::wire::{LevelBatch, WireEvent, WireKind, LEVELS_PER_BATCH};
+use kspin_api::{BookSide, Price, Qty, SymbolId};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -25,8 +30,12 @@ const _: () = assert!(core::mem::size_of::<Event>() == 64);
 
 /// The writing side of a queue.
 pub trait Sender: Send {
-    /// Pushes without blocking; gives the event back when the queue is full.
+    /// Pushes without blocking; gives the event back when the queue is full. A sender that
+    /// publishes in runs may hold it back until its run is complete or [`Sender::flush`].
     fn try_send(&mut self, event: Event) -> Result<(), Event>;
+
+    /// Makes everything sent visible to the receiver.
+    fn flush(&mut self) {}
 }
 
 /// The reading side of a queue.
@@ -61,6 +70,12 @@ pub enum QueueKind {
     Rtrb,
     /// crossbeam-queue 0.3 `ArrayQueue` (the baseline).
     ArrayQueue,
+    /// kspin-ring carrying [`WireEvent`] the way the engine's bus does: `reserve` a run,
+    /// `try_write` each event, one `publish` per run; the consumer reads with `pop_batch`, as
+    /// the strategy host does.
+    KspinWire,
+    /// crossbeam-queue 0.3 `ArrayQueue` carrying [`WireEvent`] (the baseline of [`Self::KspinWire`]).
+    ArrayQueueWire,
     /// Not a queue: a one-line mailbox the sender overwrites and the receiver polls (sequence
     /// and stamp in one cache line, no acknowledgement), so a message costs one line handover:
     /// the floor any core-to-core queue is judged against. Latency only.
@@ -75,8 +90,116 @@ impl QueueKind {
             QueueKind::KspinBatch => "kspin-ring pop_batch",
             QueueKind::Rtrb => "rtrb",
             QueueKind::ArrayQueue => "crossbeam ArrayQueue",
+            QueueKind::KspinWire => "kspin-ring WireEvent reserve/publish",
+            QueueKind::ArrayQueueWire => "crossbeam ArrayQueue WireEvent",
             QueueKind::Mailbox => "floor: 1-line mailbox (not a queue)",
         }
+    }
+}
+
+impl QueueKind {
+    /// The element type the queue carries (rows are compared with the `ArrayQueue` of the same).
+    pub fn element(self) -> &'static str {
+        match self {
+            QueueKind::KspinWire | QueueKind::ArrayQueueWire => "WireEvent",
+            _ => "Event",
+        }
+    }
+}
+
+/// `event` as the wire event the bus writes most: a [`WireKind::BookLevels`] batch with every
+/// level filled. The send stamp rides in `recv_tsc`, the sequence in `publish_tsc`, the producer
+/// in the symbol.
+#[inline]
+pub fn to_wire(event: &Event) -> WireEvent {
+    let level = event.sequence as i64;
+    WireEvent::new(
+        event.stamp,
+        event.sequence,
+        WireKind::BookLevels(LevelBatch {
+            symbol: SymbolId(event.producer as u16),
+            count: LEVELS_PER_BATCH as u8,
+            sides: [BookSide::Bid, BookSide::Ask],
+            prices: [Price(level), Price(level + 1)],
+            qtys: [Qty(level), Qty(level + 2)],
+        }),
+    )
+}
+
+/// The [`Event`] a [`to_wire`] wire event carries.
+#[inline]
+pub fn from_wire(wire: &WireEvent) -> Event {
+    let producer = match wire.kind {
+        WireKind::BookLevels(batch) => u64::from(batch.symbol.0),
+        _ => u64::MAX,
+    };
+    Event {
+        stamp: wire.recv_tsc,
+        sequence: wire.publish_tsc,
+        producer,
+        payload: [0; 5],
+    }
+}
+
+/// kspin-ring's producer used as the engine's bus uses it: room for `run` events is reserved
+/// (from the cached view of the consumer, refreshed only when short), the events are written,
+/// and the run is published with one Release store.
+pub struct KspinWireSender {
+    pub producer: kspin_ring::Producer<WireEvent>,
+    /// Events per published run (1 in the latency runs: every event is its own message).
+    pub run: usize,
+}
+
+impl Sender for KspinWireSender {
+    #[inline]
+    fn try_send(&mut self, event: Event) -> Result<(), Event> {
+        if self.producer.unpublished() == 0 && !self.producer.reserve(self.run) {
+            return Err(event);
+        }
+        if self.producer.try_write(to_wire(&event)).is_err() {
+            return Err(event);
+        }
+        if self.producer.unpublished() >= self.run {
+            self.producer.publish();
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) {
+        self.producer.publish();
+    }
+}
+
+/// kspin-ring's consumer of wire events, read with `pop_batch` like the strategy host.
+pub struct KspinWireReceiver(pub kspin_ring::Consumer<WireEvent>);
+
+impl Receiver for KspinWireReceiver {
+    #[inline]
+    fn try_recv(&mut self) -> Option<Event> {
+        self.0.try_pop().map(|w| from_wire(&w))
+    }
+
+    #[inline]
+    fn drain(&mut self, f: &mut impl FnMut(Event), max: usize) -> usize {
+        self.0.pop_batch(|w| f(from_wire(&w)), max)
+    }
+}
+
+/// One handle on a shared `ArrayQueue` of wire events.
+#[derive(Clone)]
+pub struct SharedArrayQueueWire(pub Arc<ArrayQueue<WireEvent>>);
+
+impl Sender for SharedArrayQueueWire {
+    #[inline]
+    fn try_send(&mut self, event: Event) -> Result<(), Event> {
+        self.0.push(to_wire(&event)).map_err(|w| from_wire(&w))
+    }
+}
+
+impl Receiver for SharedArrayQueueWire {
+    #[inline]
+    fn try_recv(&mut self) -> Option<Event> {
+        self.0.pop().map(|w| from_wire(&w))
     }
 }
 

@@ -173,6 +173,7 @@ pub fn latency<S: Sender, R: Receiver>(
                         // would fill the queue and measure its depth instead of the hand-off.
                         due = clock.delta_as_nanos(start, clock.raw()) + period_ns;
                     }
+                    sender.flush();
                     (setup, retries)
                 })
             })
@@ -257,6 +258,7 @@ pub fn throughput<S: Sender, R: Receiver>(
                         };
                         push_until_accepted(&mut sender, event, &mut idler);
                     }
+                    sender.flush();
                 })
             })
             .collect();
