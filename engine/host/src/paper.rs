@@ -426,9 +426,10 @@ impl PaperTrader {
     }
 }
 
-/// A taker on `side` with limit `limit` would trade with a resting level at `level`.
+/// A taker on `side` with limit `limit` would trade with a resting level at `level` (shared with
+/// the backtest venue).
 #[inline]
-fn crosses(side: Side, limit: Price, level: Price) -> bool {
+pub(crate) fn crosses(side: Side, limit: Price, level: Price) -> bool {
     match side {
         Side::Buy => level <= limit,
         Side::Sell => level >= limit,
@@ -447,7 +448,7 @@ fn best_of(book: &OrderBook, side: BookSide) -> Option<(Price, Qty)> {
 }
 
 /// Opposite-side quantity at prices a resting order at `limit` crosses.
-fn crossing_qty(book: &OrderBook, side: Side, limit: Price) -> i64 {
+pub(crate) fn crossing_qty(book: &OrderBook, side: Side, limit: Price) -> i64 {
     let opposite = match side {
         Side::Buy => book.asks(),
         Side::Sell => book.bids(),

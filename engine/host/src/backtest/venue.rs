@@ -40,6 +40,7 @@ use kspin_core::book::OrderBook;
 
 use super::queue::QueueModel;
 use super::tape::TapeTrade;
+use crate::paper::{crosses, crossing_qty};
 use crate::BookSource;
 
 /// Basis points in one: fees are `cost × bps / BPS`.
@@ -525,14 +526,7 @@ pub(super) fn fee_of(price: Price, qty: i64, bps: u32, scales: Option<(u8, u8)>)
     }
 }
 
-/// A taker on `side` with limit `limit` would trade with a level at `level`.
-fn crosses(side: Side, limit: Price, level: Price) -> bool {
-    match side {
-        Side::Buy => level <= limit,
-        Side::Sell => level >= limit,
-    }
-}
-
+/// The best price on the side an order on `side` would trade with.
 fn best_opposite(book: &OrderBook, side: Side) -> Option<Price> {
     match side {
         Side::Buy => book.best_ask(),
@@ -551,22 +545,6 @@ fn displayed_at(book: &OrderBook, side: Side, price: Price) -> i64 {
         .iter()
         .find(|(p, _)| *p == price)
         .map_or(0, |(_, q)| q.0)
-}
-
-/// Opposite-side quantity at prices a resting order on `side` at `limit` crosses.
-fn crossing_qty(book: &OrderBook, side: Side, limit: Price) -> i64 {
-    let opposite = match side {
-        Side::Buy => book.asks(),
-        Side::Sell => book.bids(),
-    };
-    let mut sum = 0i64;
-    for (price, qty) in opposite.iter() {
-        if !crosses(side, limit, price) {
-            break;
-        }
-        sum = sum.saturating_add(qty.0);
-    }
-    sum
 }
 
 #[cfg(test)]
