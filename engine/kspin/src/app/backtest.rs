@@ -137,24 +137,10 @@ pub fn backtest_capture(
             }
             RecordKind::LinkUp => backtest.link(&mut engine, true, time_ns),
             RecordKind::LinkDown => backtest.link(&mut engine, false, time_ns),
-            RecordKind::Gap => {
-                report.gaps += 1;
-                report.note(
-                    record_no,
-                    "the recorder dropped frames here (its ring was full)".into(),
-                );
-            }
+            RecordKind::Gap => report.capture_gap(record_no),
         }
     }
-    if capture.torn_bytes() > 0 {
-        report.note(
-            capture.record_count() + 1,
-            format!(
-                "torn tail: {} bytes after the last valid record ignored",
-                capture.torn_bytes()
-            ),
-        );
-    }
+    report.torn_tail(capture);
     let provenance = cfg
         .symbols
         .iter()

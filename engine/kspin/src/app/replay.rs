@@ -247,24 +247,10 @@ pub fn replay_capture(
             }
             RecordKind::LinkUp => engine.link(true),
             RecordKind::LinkDown => engine.link(false),
-            RecordKind::Gap => {
-                report.gaps += 1;
-                report.note(
-                    record_no,
-                    "the recorder dropped frames here (its ring was full)".into(),
-                );
-            }
+            RecordKind::Gap => report.capture_gap(record_no),
         }
     }
-    if capture.torn_bytes() > 0 {
-        report.note(
-            capture.record_count() + 1,
-            format!(
-                "torn tail: {} bytes after the last valid record ignored",
-                capture.torn_bytes()
-            ),
-        );
-    }
+    report.torn_tail(&capture);
     report.fill_from(engine.pipeline(), &provenance);
     if !hosts.is_empty() {
         // Let every strategy drain its ring (the bus hands catch-up snapshots as room appears),

@@ -15,6 +15,7 @@ use kspin_core::feed::{RejectReason, SubscriptionState};
 use kspin_core::kraken::DecodeError;
 use kspin_core::{FrameKind, Pipeline};
 use kspin_host::backtest::BacktestReport;
+use kspin_runtime::capture::Capture;
 use kspin_runtime::discover::{DepthSource, PrecisionSource};
 use serde_json::{json, Value};
 
@@ -129,6 +130,28 @@ impl ReplayReport {
     pub fn note(&mut self, line: u64, reason: String) {
         if self.error_lines.len() < MAX_ERROR_LINES {
             self.error_lines.push((line, reason));
+        }
+    }
+
+    /// A capture's gap record at `record_no`: the recorder dropped frames there.
+    pub fn capture_gap(&mut self, record_no: u64) {
+        self.gaps += 1;
+        self.note(
+            record_no,
+            "the recorder dropped frames here (its ring was full)".into(),
+        );
+    }
+
+    /// A capture whose last record was torn: its bytes after the last valid record are ignored.
+    pub fn torn_tail(&mut self, capture: &Capture) {
+        if capture.torn_bytes() > 0 {
+            self.note(
+                capture.record_count() + 1,
+                format!(
+                    "torn tail: {} bytes after the last valid record ignored",
+                    capture.torn_bytes()
+                ),
+            );
         }
     }
 
