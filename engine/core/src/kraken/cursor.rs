@@ -303,7 +303,7 @@ impl<'a> Cur<'a> {
 }
 
 /// Powers of ten up to 10⁸, for folding a run of `n ≤ 8` digits into a mantissa.
-const POW10: [i64; 9] = [
+pub(super) const POW10: [i64; 9] = [
     1,
     10,
     100,
@@ -325,7 +325,7 @@ const POW10: [i64; 9] = [
 /// to the top of the word (the bytes after them fall off; zeros, that is leading zero digits,
 /// come in) and combined pairwise: 8 × 1 digit → 4 × 2 → 2 × 4 → 1 × 8, each step one multiply.
 #[inline(always)]
-fn leading_digits(word: u64) -> (u32, u64) {
+pub(super) fn leading_digits(word: u64) -> (u32, u64) {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     let v = word.wrapping_sub(ONES * u64::from(b'0'));
@@ -380,12 +380,21 @@ mod tests {
 
     #[test]
     fn leading_digits_reads_each_run_length() {
-        assert_eq!(leading_digits(u64::from_le_bytes(*b"12345678")), (8, 12_345_678));
-        assert_eq!(leading_digits(u64::from_le_bytes(*b"67226.4,")), (5, 67_226));
+        assert_eq!(
+            leading_digits(u64::from_le_bytes(*b"12345678")),
+            (8, 12_345_678)
+        );
+        assert_eq!(
+            leading_digits(u64::from_le_bytes(*b"67226.4,")),
+            (5, 67_226)
+        );
         assert_eq!(leading_digits(u64::from_le_bytes(*b"0}]}\n   ")), (1, 0));
         assert_eq!(leading_digits(u64::from_le_bytes(*b",\"qty\":0")), (0, 0));
         assert_eq!(leading_digits(u64::from_le_bytes(*b"9/:99999")), (1, 9));
-        assert_eq!(leading_digits(u64::from_le_bytes([b'7', 0xff, b'1', 0, 0, 0, 0, 0])), (1, 7));
+        assert_eq!(
+            leading_digits(u64::from_le_bytes([b'7', 0xff, b'1', 0, 0, 0, 0, 0])),
+            (1, 7)
+        );
     }
 
     proptest! {
@@ -429,4 +438,3 @@ mod tests {
         }
     }
 }
-

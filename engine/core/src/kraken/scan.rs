@@ -19,6 +19,7 @@
 use super::arena::{Arena, BookSlot, LevelRun, TradeSlot};
 use super::cursor::Cur;
 use super::message::{Level, Side, UpdateKind};
+use super::plain_level::plain_level;
 use super::visit::ord_type_of;
 
 /// What the scanner decoded into the arena.
@@ -260,8 +261,13 @@ fn book_data(c: &mut Cur<'_>, arena: &mut Arena) -> Option<()> {
 fn levels(c: &mut Cur<'_>, arena: &mut Arena) -> Option<LevelRun> {
     let start = arena.levels.len();
     array(c, |c| {
-        // The live shape `{"price":P,"qty":Q}` first; on any difference, back to the start of
-        // the element and the general member loop.
+        // The live shape `{"price":P,"qty":Q}` with short plain numbers, read in fixed windows
+        // (`plain_level.rs`); then the same shape digit by digit; on any difference, back to the
+        // start of the element and the general member loop.
+        if let Some((level, next)) = plain_level(c.b, c.i) {
+            c.i = next;
+            return arena.push_level(level).ok();
+        }
         let save = c.i;
         if c.lit(br#"{"price":"#) {
             if let Some(price) = c.decimal() {
