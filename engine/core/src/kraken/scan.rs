@@ -178,6 +178,10 @@ fn book_key(c: &mut Cur<'_>, expected: &mut u8) -> Option<u8> {
     })
 }
 
+/// Length of Kraken's RFC 3339 timestamps, `2023-09-25T07:49:37.708706Z` (PROTOCOL.md, book
+/// and trade messages): the scanner checks one of that length without a loop.
+const KRAKEN_TIMESTAMP_LEN: usize = 27;
+
 /// Members of a trade, numbered in the order Kraken sends them.
 const T_SYMBOL: u8 = 0;
 const T_SIDE: u8 = 1;
@@ -244,7 +248,7 @@ fn book_data(c: &mut Cur<'_>, arena: &mut Arena) -> Option<()> {
                 }
                 B_TIMESTAMP => {
                     once(&mut seen, 16)?;
-                    slot.timestamp = Some(c.str_span()?);
+                    slot.timestamp = Some(c.fixed_str_span::<KRAKEN_TIMESTAMP_LEN>()?);
                 }
                 _ => return None,
             }
@@ -347,7 +351,7 @@ fn trade_data(c: &mut Cur<'_>, arena: &mut Arena) -> Option<()> {
                 }
                 T_TIMESTAMP => {
                     once(&mut seen, 64)?;
-                    timestamp = Some(c.str_span()?);
+                    timestamp = Some(c.fixed_str_span::<KRAKEN_TIMESTAMP_LEN>()?);
                 }
                 _ => return None,
             }
