@@ -132,6 +132,16 @@ impl BookSide {
         self.touched_from = self.touched_from.min(rank);
     }
 
+    /// The best level as (sort key, quantity), `(0, 0)` when the side is empty: a cheap
+    /// top-of-book identity (a stored quantity is never 0, so the empty value is unambiguous).
+    #[inline]
+    pub(crate) fn best_raw(&self) -> (i64, i64) {
+        match (self.keys.first(), self.qtys.first()) {
+            (Some(&key), Some(&qty)) if self.len > 0 => (key, qty),
+            _ => (0, 0),
+        }
+    }
+
     /// The best level, if any.
     #[inline]
     pub fn best(&self) -> Option<(Price, Qty)> {
