@@ -197,8 +197,8 @@ impl SideTexts {
     /// above it are kept as they are).
     #[inline]
     fn render(&mut self, side: &BookSide, from: usize) {
-        let (keys, qtys) = side.top(CHECKSUM_LEVELS);
-        let n = keys.len().min(qtys.len()).min(CHECKSUM_LEVELS);
+        let levels = side.top(CHECKSUM_LEVELS);
+        let n = levels.len().min(CHECKSUM_LEVELS);
         let old_len = self.len.min(CHECKSUM_LEVELS);
         let from = from.min(old_len).min(n);
         let SideTexts {
@@ -218,7 +218,7 @@ impl SideTexts {
         // Pool slots taken, computed at the first miss (0: not yet).
         let mut used = 0u32;
         for r in from..n {
-            let (key, qty) = (keys[r], qtys[r]);
+            let (key, qty) = levels[r];
             // Both lists ascend by key: previous levels better than this one are gone.
             while j < old_len && pool[slot_index(slots[j])].key < key {
                 j += 1;
