@@ -171,6 +171,9 @@ struct SideTexts {
     /// `ends[r]`: the text length after level `r`.
     ends: [u16; CHECKSUM_LEVELS],
     len: usize,
+    /// The pool slots in `slots[..len]`, one bit each: kept exact through every rendering, so a
+    /// free slot is found with one bit scan.
+    live: u32,
     text: [u8; SIDE_TEXT_CAP],
 }
 
@@ -180,6 +183,7 @@ impl SideTexts {
         slots: [0; CHECKSUM_LEVELS],
         ends: [0; CHECKSUM_LEVELS],
         len: 0,
+        live: 0,
         text: [0; SIDE_TEXT_CAP],
     };
 
@@ -206,6 +210,7 @@ impl SideTexts {
             slots,
             ends,
             text,
+            live,
             ..
         } = self;
         let mut at = match from.checked_sub(1) {
@@ -215,12 +220,11 @@ impl SideTexts {
         let bid = side.kind() == SideKind::Bid;
         let mut next = *slots;
         let mut j = from;
-        // Pool slots taken, computed at the first miss (0: not yet).
-        let mut used = 0u32;
         for r in from..n {
             let (key, qty) = levels[r];
             // Both lists ascend by key: previous levels better than this one are gone.
             while j < old_len && pool[slot_index(slots[j])].key < key {
+                *live &= !(1 << slot_index(slots[j]));
                 j += 1;
             }
             let slot = if j < old_len && pool[slot_index(slots[j])].key == key {
@@ -232,9 +236,8 @@ impl SideTexts {
                 }
                 slot
             } else {
-                let taken = (&slots[..old_len], &next[from..r]);
                 let price = if bid { key.wrapping_neg() } else { key };
-                render_new(pool, taken, &mut used, key, price, qty)
+                render_new(pool, live, key, price, qty)
             };
             next[r] = slot;
             let e = &pool[slot_index(slot)];
@@ -245,6 +248,14 @@ impl SideTexts {
             at += usize::from(e.len);
             ends[r] = at as u16;
         }
+        // The previous levels not reached are gone (deleted, or pushed out of the top 10).
+        for &slot in slots.get(j..old_len).unwrap_or(&[]) {
+            *live &= !(1 << slot_index(slot));
+        }
+        debug_assert_eq!(
+            *live,
+            next[..n].iter().fold(0, |m, &s| m | 1 << slot_index(s))
+        );
         *slots = next;
         self.len = n;
     }
@@ -256,27 +267,14 @@ fn slot_index(slot: u8) -> usize {
     usize::from(slot) & (POOL - 1)
 }
 
-/// Renders a level new to the cache into a free pool slot and returns the slot. Free: in neither
-/// `taken` list (every previous slot: the kept prefix and the pending ones must stay, the passed
-/// ones need not but 10 + 10 < 32 leaves room; and the new slots so far) nor `used`, the mask this
-/// function keeps over one rendering (0 until its first call computes it from `taken`).
-/// Out of line so that the merge loop, which mostly reuses entries, keeps its registers.
+/// Renders a level new to the cache into a pool slot not in `live` (the slots of the previous
+/// levels still pending or kept, and of the new ones so far: at most 10 + 10 of the 32) and marks
+/// it live. Out of line so that the merge loop, which mostly reuses entries, keeps its registers.
 #[inline(never)]
-fn render_new(
-    pool: &mut [LevelText; POOL],
-    taken: (&[u8], &[u8]),
-    used: &mut u32,
-    key: i64,
-    price: i64,
-    qty: i64,
-) -> u8 {
-    if *used == 0 {
-        let mark = |m: u32, &s: &u8| m | 1 << slot_index(s);
-        *used = taken.0.iter().fold(0, mark) | taken.1.iter().fold(0, mark);
-    }
-    let slot = (!*used).trailing_zeros() as u8;
+fn render_new(pool: &mut [LevelText; POOL], live: &mut u32, key: i64, price: i64, qty: i64) -> u8 {
+    let slot = (!*live).trailing_zeros() as u8;
     debug_assert!(usize::from(slot) < 2 * CHECKSUM_LEVELS);
-    *used |= 1 << slot_index(slot);
+    *live |= 1 << slot_index(slot);
     pool[slot_index(slot)].set(key, price, qty);
     slot
 }
