@@ -286,6 +286,9 @@ pub(crate) struct ChecksumCache {
     bids: SideTexts,
     /// The CRC state after the asks' text.
     after_asks: crc32fast::Hasher,
+    /// A new hasher, cloned instead of calling `Hasher::new`, which re-runs the CPU feature
+    /// detection on every call.
+    fresh: crc32fast::Hasher,
 }
 
 impl ChecksumCache {
@@ -295,6 +298,7 @@ impl ChecksumCache {
             asks: SideTexts::EMPTY,
             bids: SideTexts::EMPTY,
             after_asks: crc32fast::Hasher::new(),
+            fresh: crc32fast::Hasher::new(),
         })
     }
 
@@ -311,7 +315,7 @@ impl ChecksumCache {
     ) -> u32 {
         if asks_from < CHECKSUM_LEVELS {
             self.asks.render(asks, asks_from);
-            let mut h = crc32fast::Hasher::new();
+            let mut h = self.fresh.clone();
             h.update(self.asks.text());
             self.after_asks = h;
         }
