@@ -162,8 +162,49 @@ fn step() -> impl Strategy<Value = Step> {
     )
 }
 
+/// A step shaped like live updates: 0–3 levels per side (most messages change 1–3 of the 20
+/// levels the checksum covers), prices in a band around the top of book so that inserts and
+/// deletes shift the ranks across rank 10, quantities of every digit count.
+fn small_step() -> impl Strategy<Value = Step> {
+    let level = |lo: i64, hi: i64| {
+        (
+            lo..=hi,
+            prop_oneof![3 => Just(0i64), 4 => 1i64..1_000, 2 => 1i64..i64::MAX],
+        )
+    };
+    (
+        prop::bool::weighted(0.01),
+        prop::collection::vec(level(1, 30), 0..4),
+        prop::collection::vec(level(31, 60), 0..4),
+        prop::bool::weighted(0.9),
+    )
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+    /// The memoised checksum over long streams of small updates (the shape of live traffic, where
+    /// the merge keeps most levels and renders a few), at the depths that matter.
+    #[test]
+    fn memoised_checksum_equals_uncached_over_small_updates(
+        depth in prop_oneof![Just(10usize), Just(25)],
+        first in (prop::collection::vec((1i64..=30, 1i64..1_000), 0..25),
+                  prop::collection::vec((31i64..=60, 1i64..1_000), 0..25)),
+        steps in prop::collection::vec(small_step(), 1..300),
+    ) {
+        let mut book = OrderBook::new(depth, 2, 4);
+        let exact = |v: &[(i64, i64)]| v.iter().map(|&(p, q)| (Price(p), Qty(q))).collect::<Vec<_>>();
+        book.apply_exact(ApplyMode::Snapshot, &exact(&first.0), &exact(&first.1));
+        prop_assert_eq!(book.checksum(), book.checksum_uncached());
+        for (snapshot, bids, asks, check) in &steps {
+            let mode = if *snapshot { ApplyMode::Snapshot } else { ApplyMode::Update };
+            book.apply_exact(mode, &exact(bids), &exact(asks));
+            if *check {
+                prop_assert_eq!(book.checksum(), book.checksum_uncached());
+            }
+        }
+        prop_assert_eq!(book.checksum(), book.checksum_uncached());
+    }
 
     /// The memoised `OrderBook::checksum` equals the from-scratch one after any history, whether
     /// it was taken after every message or only some, across snapshots, precision resets (which

@@ -26,7 +26,7 @@
 //!
 //! [`book_checksum`]: super::checksum::book_checksum
 
-use super::checksum::{CHECKSUM_LEVELS, DIGITS_MAX, DIGIT_PAIRS};
+use super::checksum::{CHECKSUM_LEVELS, DIGITS_MAX};
 use super::side::{BookSide, SideKind};
 
 /// Digit bytes per entry: price and quantity, each at most [`DIGITS_MAX`] digits, rounded up so
@@ -62,61 +62,81 @@ impl LevelText {
         len: 0,
     };
 
-    #[cold]
-    fn render(key: i64, price: i64, qty: i64) -> LevelText {
-        let mut e = LevelText {
-            key,
-            ..LevelText::EMPTY
-        };
-        let (digits, len) = digits_of(price.unsigned_abs());
-        e.digits[..DIGITS_BUF].copy_from_slice(&digits);
-        e.price_len = len as u8;
-        e.set_qty(qty);
-        e
+    /// Renders the level `(key; price, qty)` in place (a price new to the cache).
+    #[inline]
+    fn set(&mut self, key: i64, price: i64, qty: i64) {
+        self.key = key;
+        self.price_len = write_digits(&mut self.digits, 0, price.unsigned_abs()) as u8;
+        self.set_qty(qty);
     }
 
     #[inline]
     fn set_qty(&mut self, qty: i64) {
         self.qty = qty;
-        let (digits, len) = digits_of(qty.unsigned_abs());
         let at = usize::from(self.price_len);
-        // A fixed-size copy: `price_len` <= 19 and 19 + 20 < 40, so it always fits.
-        if let Some(dst) = self.digits.get_mut(at..at + DIGITS_BUF) {
-            dst.copy_from_slice(&digits);
-        }
-        self.len = (at + len) as u8;
+        self.len = (at + write_digits(&mut self.digits, at, qty.unsigned_abs())) as u8;
     }
 }
 
-/// Bytes of the buffer [`digits_of`] returns: 20 hold any `u64`.
-const DIGITS_BUF: usize = 20;
-const _: () = assert!(DIGITS_BUF + DIGITS_MAX <= LEVEL_DIGITS);
-
-/// The decimal digits of `v`, left-aligned, and their count (no leading zeros; none for 0, as
-/// Kraken's "strip leading zeros" turns "0" into ""). Returned in a fixed buffer so that the
-/// caller copies it with one fixed-size copy. Independent of `checksum::write_digits`, which the
+/// Writes the decimal digits of `v` at `dst[at..]` and returns their count (no leading zeros;
+/// none for 0, as Kraken's "strip leading zeros" turns "0" into ""). Bytes from there up to
+/// `at + 20` may be overwritten with garbage; `at` <= [`DIGITS_MAX`] leaves room for that (a
+/// larger `at` writes nothing and returns 0). Independent of `checksum::write_digits`, which the
 /// reference checksum uses: the property test compares two implementations.
+///
+/// `v` is cut into 8-digit chunks, each converted without a loop ([`eight_digits`]) and stored as
+/// one 8-byte word: the first chunk shifted right past its leading zeros, the next ones at their
+/// place from the end, each overwriting the previous one's zero tail.
 #[inline]
-fn digits_of(v: u64) -> ([u8; DIGITS_BUF], usize) {
-    let mut out = [0u8; DIGITS_BUF];
+fn write_digits(dst: &mut [u8; LEVEL_DIGITS], at: usize, v: u64) -> usize {
+    const CHUNK: u64 = 100_000_000;
     let len = decimal_len(v);
-    let mut i = len;
-    let mut n = v;
-    while n >= 100 && i >= 2 {
-        let pair = (n % 100) as usize * 2;
-        n /= 100;
-        i -= 2;
-        out[i] = DIGIT_PAIRS[pair];
-        out[i + 1] = DIGIT_PAIRS[pair + 1];
+    if at > DIGITS_MAX || len == 0 {
+        return 0;
     }
-    if n >= 10 && i >= 2 {
-        let pair = n as usize * 2;
-        out[i - 2] = DIGIT_PAIRS[pair];
-        out[i - 1] = DIGIT_PAIRS[pair + 1];
-    } else if n > 0 && i >= 1 {
-        out[i - 1] = b'0' + n as u8;
+    // Leading zeros of the first (most significant) chunk: 8 - its digits.
+    let lead = (8 * 3 - len) % 8;
+    let mut put = |i: usize, word: [u8; 8]| {
+        if let Some(d) = dst.get_mut(at + i..at + i + 8) {
+            d.copy_from_slice(&word);
+        }
+    };
+    let word = |n: u64| eight_digits(n as u32);
+    let first = |w: [u8; 8]| (u64::from_le_bytes(w) >> (8 * lead)).to_le_bytes();
+    if len <= 8 {
+        put(0, first(word(v)));
+    } else if len <= 16 {
+        put(0, first(word(v / CHUNK)));
+        put(len - 8, word(v % CHUNK));
+    } else {
+        let high = v / CHUNK;
+        // u64::MAX / 10^16 = 1844: three chunks cover every u64.
+        put(0, first(word(high / CHUNK)));
+        put(len - 16, word(high % CHUNK));
+        put(len - 8, word(v % CHUNK));
     }
-    (out, len)
+    len
+}
+
+const _: () = assert!(DIGITS_MAX + 20 <= LEVEL_DIGITS);
+
+/// The 8 decimal digits of `n < 10^8`, zero-padded, as ASCII. Branch-free "SIMD within a
+/// register": the two 4-digit halves go into the two 32-bit lanes of a u64, each lane is split
+/// into two 2-digit values (16-bit lanes), and each of those into two digits (8-bit lanes), by
+/// multiplying by a scaled reciprocal and shifting. Exactness (checked for every lane value by a
+/// test): `(x * 10486) >> 20 == x / 100` for `x < 10^4`, `(x * 103) >> 10 == x / 10` for
+/// `x < 100`, and no lane's product reaches the next lane (`9999 * 10486 < 2^27`,
+/// `99 * 103 < 2^14`).
+#[inline]
+fn eight_digits(n: u32) -> [u8; 8] {
+    debug_assert!(n < 100_000_000);
+    // Little-endian: the first digits go in the low lane.
+    let x = u64::from(n / 10_000) | u64::from(n % 10_000) << 32;
+    let hundreds = ((x * 10_486) >> 20) & 0x0000_007F_0000_007F;
+    let pairs = hundreds | (x - hundreds * 100) << 16;
+    let tens = ((pairs * 103) >> 10) & 0x000F_000F_000F_000F;
+    let digits = tens | (pairs - tens * 10) << 8;
+    (digits | 0x3030_3030_3030_3030).to_le_bytes()
 }
 
 /// Number of decimal digits of `v` (0 for 0).
@@ -151,6 +171,9 @@ struct SideTexts {
     /// `ends[r]`: the text length after level `r`.
     ends: [u16; CHECKSUM_LEVELS],
     len: usize,
+    /// The pool slots in `slots[..len]`, one bit each: kept exact through every rendering, so a
+    /// free slot is found with one bit scan.
+    live: u32,
     text: [u8; SIDE_TEXT_CAP],
 }
 
@@ -160,6 +183,7 @@ impl SideTexts {
         slots: [0; CHECKSUM_LEVELS],
         ends: [0; CHECKSUM_LEVELS],
         len: 0,
+        live: 0,
         text: [0; SIDE_TEXT_CAP],
     };
 
@@ -177,8 +201,8 @@ impl SideTexts {
     /// above it are kept as they are).
     #[inline]
     fn render(&mut self, side: &BookSide, from: usize) {
-        let (keys, qtys) = side.top(CHECKSUM_LEVELS);
-        let n = keys.len().min(qtys.len()).min(CHECKSUM_LEVELS);
+        let levels = side.top(CHECKSUM_LEVELS);
+        let n = levels.len().min(CHECKSUM_LEVELS);
         let old_len = self.len.min(CHECKSUM_LEVELS);
         let from = from.min(old_len).min(n);
         let SideTexts {
@@ -186,6 +210,7 @@ impl SideTexts {
             slots,
             ends,
             text,
+            live,
             ..
         } = self;
         let mut at = match from.checked_sub(1) {
@@ -196,9 +221,10 @@ impl SideTexts {
         let mut next = *slots;
         let mut j = from;
         for r in from..n {
-            let (key, qty) = (keys[r], qtys[r]);
+            let (key, qty) = levels[r];
             // Both lists ascend by key: previous levels better than this one are gone.
             while j < old_len && pool[slot_index(slots[j])].key < key {
+                *live &= !(1 << slot_index(slots[j]));
                 j += 1;
             }
             let slot = if j < old_len && pool[slot_index(slots[j])].key == key {
@@ -210,10 +236,8 @@ impl SideTexts {
                 }
                 slot
             } else {
-                let slot = free_slot(&slots[..old_len], from, j, &next[from..r]);
                 let price = if bid { key.wrapping_neg() } else { key };
-                pool[slot_index(slot)] = LevelText::render(key, price, qty);
-                slot
+                render_new(pool, live, key, price, qty)
             };
             next[r] = slot;
             let e = &pool[slot_index(slot)];
@@ -224,6 +248,14 @@ impl SideTexts {
             at += usize::from(e.len);
             ends[r] = at as u16;
         }
+        // The previous levels not reached are gone (deleted, or pushed out of the top 10).
+        for &slot in slots.get(j..old_len).unwrap_or(&[]) {
+            *live &= !(1 << slot_index(slot));
+        }
+        debug_assert_eq!(
+            *live,
+            next[..n].iter().fold(0, |m, &s| m | 1 << slot_index(s))
+        );
         *slots = next;
         self.len = n;
     }
@@ -235,20 +267,15 @@ fn slot_index(slot: u8) -> usize {
     usize::from(slot) & (POOL - 1)
 }
 
-/// A pool slot that holds none of the entries still needed during a rendering: the kept prefix
-/// `prev[..from]`, the previous levels not yet passed `prev[j..]`, and the new levels so far.
-/// At most 10 + 9 of the 32 are taken, so one below 20 is always free.
-#[cold]
-fn free_slot(prev: &[u8], from: usize, j: usize, new: &[u8]) -> u8 {
-    let kept = prev.get(..from).unwrap_or(&[]);
-    let pending = prev.get(j..).unwrap_or(&[]);
-    let used = kept
-        .iter()
-        .chain(pending)
-        .chain(new)
-        .fold(0u32, |m, &s| m | 1 << slot_index(s));
-    let slot = (!used).trailing_zeros() as u8;
+/// Renders a level new to the cache into a pool slot not in `live` (the slots of the previous
+/// levels still pending or kept, and of the new ones so far: at most 10 + 10 of the 32) and marks
+/// it live. Out of line so that the merge loop, which mostly reuses entries, keeps its registers.
+#[inline(never)]
+fn render_new(pool: &mut [LevelText; POOL], live: &mut u32, key: i64, price: i64, qty: i64) -> u8 {
+    let slot = (!*live).trailing_zeros() as u8;
     debug_assert!(usize::from(slot) < 2 * CHECKSUM_LEVELS);
+    *live |= 1 << slot_index(slot);
+    pool[slot_index(slot)].set(key, price, qty);
     slot
 }
 
@@ -259,6 +286,9 @@ pub(crate) struct ChecksumCache {
     bids: SideTexts,
     /// The CRC state after the asks' text.
     after_asks: crc32fast::Hasher,
+    /// A new hasher, cloned instead of calling `Hasher::new`, which re-runs the CPU feature
+    /// detection on every call.
+    fresh: crc32fast::Hasher,
 }
 
 impl ChecksumCache {
@@ -268,6 +298,7 @@ impl ChecksumCache {
             asks: SideTexts::EMPTY,
             bids: SideTexts::EMPTY,
             after_asks: crc32fast::Hasher::new(),
+            fresh: crc32fast::Hasher::new(),
         })
     }
 
@@ -284,7 +315,7 @@ impl ChecksumCache {
     ) -> u32 {
         if asks_from < CHECKSUM_LEVELS {
             self.asks.render(asks, asks_from);
-            let mut h = crc32fast::Hasher::new();
+            let mut h = self.fresh.clone();
             h.update(self.asks.text());
             self.after_asks = h;
         }
@@ -319,31 +350,68 @@ mod tests {
     }
 
     #[test]
-    fn digits_of_every_length_boundary() {
+    fn eight_digits_reciprocals_are_exact_for_every_lane_value() {
+        for x in 0u64..10_000 {
+            assert_eq!((x * 10_486) >> 20, x / 100, "{x}");
+            assert!(x * 10_486 < 1 << 32);
+        }
+        for x in 0u64..100 {
+            assert_eq!((x * 103) >> 10, x / 10, "{x}");
+            assert!(x * 103 < 1 << 16);
+        }
+        for n in [
+            0u32, 1, 9, 10, 1234, 10_000, 12_345_678, 99_999_999, 40_000_001,
+        ] {
+            assert_eq!(eight_digits(n), *format!("{n:08}").as_bytes());
+        }
+    }
+
+    #[test]
+    fn digits_at_every_length_boundary() {
+        // At every offset a level's quantity can start at, after a price written before it.
+        let check = |v: u64| {
+            let want = if v == 0 { String::new() } else { v.to_string() };
+            for at in [0, 1, 7, 8, 12, DIGITS_MAX] {
+                let mut dst = [b'x'; LEVEL_DIGITS];
+                let len = write_digits(&mut dst, at, v);
+                assert_eq!(&dst[at..at + len], want.as_bytes(), "{v} at {at}");
+                assert!(dst[..at].iter().all(|&b| b == b'x'), "{v} at {at}");
+            }
+        };
         let mut p = 1u64;
         loop {
             for v in [p - 1, p, p + 1] {
-                let (d, len) = digits_of(v);
-                let want = if v == 0 { String::new() } else { v.to_string() };
-                assert_eq!(&d[..len], want.as_bytes(), "{v}");
+                check(v);
             }
             match p.checked_mul(10) {
                 Some(next) => p = next,
                 None => break,
             }
         }
-        let (d, len) = digits_of(u64::MAX);
-        assert_eq!(&d[..len], u64::MAX.to_string().as_bytes());
+        check(u64::MAX);
+        // A pseudo-random sweep over every magnitude (64-bit LCG, Knuth's MMIX constants).
+        let mut x = 1u64;
+        for i in 0..20_000u32 {
+            x = x
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            check(x >> (i % 64));
+        }
     }
 
     #[test]
     fn rendering_matches_the_reference_text() {
-        let e = LevelText::render(-452852, 452852, 100000);
+        let render = |key, price, qty| {
+            let mut e = LevelText::EMPTY;
+            e.set(key, price, qty);
+            e
+        };
+        let e = render(-452852, 452852, 100000);
         assert_eq!(&e.digits[..usize::from(e.len)], b"452852100000");
-        let e = LevelText::render(i64::MIN, i64::MIN, i64::MAX);
+        let e = render(i64::MIN, i64::MIN, i64::MAX);
         let want = format!("{}{}", i64::MIN.unsigned_abs(), i64::MAX);
         assert_eq!(&e.digits[..usize::from(e.len)], want.as_bytes());
-        assert_eq!(LevelText::render(0, 0, 0).len, 0);
+        assert_eq!(render(0, 0, 0).len, 0);
     }
 
     #[test]

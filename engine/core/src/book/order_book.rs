@@ -141,10 +141,9 @@ impl OrderBook {
     /// Best bid at or above best ask.
     #[inline]
     pub fn is_crossed(&self) -> bool {
-        match (self.bids.best(), self.asks.best()) {
-            (Some((b, _)), Some((a, _))) => b >= a,
-            _ => false,
-        }
+        // A bid's key is its negated price (exact: prices are validated positive).
+        let ((bid_key, _), (ask_key, _)) = (self.bids.best_raw(), self.asks.best_raw());
+        !self.bids.is_empty() && !self.asks.is_empty() && bid_key.wrapping_neg() >= ask_key
     }
 
     pub fn clear(&mut self) {
@@ -290,7 +289,7 @@ impl OrderBook {
         mode: ApplyMode,
         levels: impl Iterator<Item = (SideKind, (Price, Qty))>,
     ) -> ApplyReport {
-        let before = (self.bids.best(), self.asks.best());
+        let before = (self.bids.best_raw(), self.asks.best_raw());
         if mode == ApplyMode::Snapshot {
             self.clear();
         }
@@ -302,7 +301,7 @@ impl OrderBook {
         }
         report.truncated = self.truncate_to_depth() as u32;
         report.crossed = self.is_crossed();
-        report.top_changed = before != (self.bids.best(), self.asks.best());
+        report.top_changed = before != (self.bids.best_raw(), self.asks.best_raw());
         report
     }
 

@@ -1,7 +1,8 @@
 //! One side of a fixed-capacity order book: price levels in a contiguous sorted array, best first.
 //!
-//! Owns two parallel boxed slices (sort keys and quantities) allocated once in [`BookSide::new`].
-//! Invariants: `keys[..len]` is strictly ascending (a bid's key is its negated price, an ask's key
+//! Owns one boxed slice of (sort key, quantity) pairs allocated once in [`BookSide::new`] (pairs,
+//! not two parallel slices, so that an insert or a removal shifts one array with one move).
+//! Invariants: the keys of `levels[..len]` are strictly ascending (a bid's key is its negated price, an ask's key
 //! its price, so "ascending key" is "best first" on both sides); every stored quantity is > 0;
 //! `len <= capacity`; `touched_from` is at most the lowest rank any mutation changed since
 //! [`BookSide::mark_seen`] (so a consumer may skip work when nothing it reads changed). It never
@@ -39,8 +40,8 @@ pub enum LevelChange {
 #[derive(Debug, Clone)]
 pub struct BookSide {
     kind: SideKind,
-    keys: Box<[i64]>,
-    qtys: Box<[i64]>,
+    /// (sort key, quantity), best first; `levels[..len]` is meaningful.
+    levels: Box<[(i64, i64)]>,
     len: usize,
     /// Lowest rank changed since the last `mark_seen` (`usize::MAX`: none).
     touched_from: usize,
@@ -52,8 +53,7 @@ impl BookSide {
         let capacity = capacity.max(1);
         BookSide {
             kind,
-            keys: vec![0; capacity].into_boxed_slice(),
-            qtys: vec![0; capacity].into_boxed_slice(),
+            levels: vec![(0, 0); capacity].into_boxed_slice(),
             len: 0,
             touched_from: 0,
         }
@@ -76,7 +76,7 @@ impl BookSide {
 
     #[inline]
     pub fn capacity(&self) -> usize {
-        self.keys.len()
+        self.levels.len()
     }
 
     #[inline]
@@ -96,22 +96,17 @@ impl BookSide {
     /// The level at `rank` (0 = best), if present.
     #[inline]
     pub fn level(&self, rank: usize) -> Option<(Price, Qty)> {
-        if rank < self.len {
-            Some((Price(self.price_of(self.keys[rank])), Qty(self.qtys[rank])))
-        } else {
-            None
+        match self.levels.get(rank) {
+            Some(&(key, qty)) if rank < self.len => Some((Price(self.price_of(key)), Qty(qty))),
+            _ => None,
         }
     }
 
-    /// Sort keys and quantities of the best `n` levels (fewer if the side holds fewer). A key is
-    /// the price for an ask and the negated price for a bid.
+    /// (sort key, quantity) of the best `n` levels (fewer if the side holds fewer). A key is the
+    /// price for an ask and the negated price for a bid.
     #[inline]
-    pub(crate) fn top(&self, n: usize) -> (&[i64], &[i64]) {
-        let n = n.min(self.len);
-        (
-            self.keys.get(..n).unwrap_or(&[]),
-            self.qtys.get(..n).unwrap_or(&[]),
-        )
+    pub(crate) fn top(&self, n: usize) -> &[(i64, i64)] {
+        self.levels.get(..n.min(self.len)).unwrap_or(&[])
     }
 
     /// The lowest rank whose level changed (inserted, removed, re-quantified or cut) since the
@@ -132,6 +127,16 @@ impl BookSide {
         self.touched_from = self.touched_from.min(rank);
     }
 
+    /// The best level as (sort key, quantity), `(0, 0)` when the side is empty: a cheap
+    /// top-of-book identity (a stored quantity is never 0, so the empty value is unambiguous).
+    #[inline]
+    pub(crate) fn best_raw(&self) -> (i64, i64) {
+        match self.levels.first() {
+            Some(&level) if self.len > 0 => level,
+            _ => (0, 0),
+        }
+    }
+
     /// The best level, if any.
     #[inline]
     pub fn best(&self) -> Option<(Price, Qty)> {
@@ -140,10 +145,9 @@ impl BookSide {
 
     /// Iterates the levels best first.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = (Price, Qty)> + '_ {
-        self.keys[..self.len]
+        self.levels[..self.len]
             .iter()
-            .zip(&self.qtys[..self.len])
-            .map(move |(&k, &q)| (Price(self.price_of(k)), Qty(q)))
+            .map(move |&(k, q)| (Price(self.price_of(k)), Qty(q)))
     }
 
     /// Position of `key` among the stored levels: `Ok(rank)` if present, else the rank it would
@@ -151,16 +155,16 @@ impl BookSide {
     /// lines), binary beyond.
     #[inline]
     fn search(&self, key: i64) -> Result<usize, usize> {
-        let keys = &self.keys[..self.len];
-        if keys.len() <= 32 {
-            for (i, &k) in keys.iter().enumerate() {
+        let levels = self.levels.get(..self.len).unwrap_or(&[]);
+        if levels.len() <= 32 {
+            for (i, &(k, _)) in levels.iter().enumerate() {
                 if k >= key {
                     return if k == key { Ok(i) } else { Err(i) };
                 }
             }
-            Err(keys.len())
+            Err(levels.len())
         } else {
-            keys.binary_search(&key)
+            levels.binary_search_by(|&(k, _)| k.cmp(&key))
         }
     }
 
@@ -172,12 +176,11 @@ impl BookSide {
             Ok(rank) => {
                 self.touch(rank);
                 if qty.0 == 0 {
-                    self.keys.copy_within(rank + 1..self.len, rank);
-                    self.qtys.copy_within(rank + 1..self.len, rank);
+                    self.levels.copy_within(rank + 1..self.len, rank);
                     self.len -= 1;
                     LevelChange::Removed
                 } else {
-                    self.qtys[rank] = qty.0;
+                    self.levels[rank].1 = qty.0;
                     LevelChange::Updated
                 }
             }
@@ -185,7 +188,7 @@ impl BookSide {
                 if qty.0 == 0 {
                     return LevelChange::AbsentDelete;
                 }
-                let cap = self.keys.len();
+                let cap = self.levels.len();
                 let mut change = LevelChange::Inserted;
                 if self.len == cap {
                     if rank == cap {
@@ -197,10 +200,8 @@ impl BookSide {
                 }
                 debug_assert!(rank <= self.len && self.len < cap);
                 self.touch(rank);
-                self.keys.copy_within(rank..self.len, rank + 1);
-                self.qtys.copy_within(rank..self.len, rank + 1);
-                self.keys[rank] = key;
-                self.qtys[rank] = qty.0;
+                self.levels.copy_within(rank..self.len, rank + 1);
+                self.levels[rank] = (key, qty.0);
                 self.len += 1;
                 change
             }
