@@ -166,11 +166,16 @@ impl Lane {
 
     /// Writes a run of events and publishes them together (one release store: the strategy
     /// sees the whole run or none of it). Callers reserved room for the run first.
+    #[inline]
     pub(super) fn push_run(&mut self, events: &[WireEvent]) {
+        let mut written = 0u64;
         for &event in events {
-            self.write(event);
+            // Cannot fail after the caller's reserve; counted either way.
+            written += u64::from(self.events.try_write(event).is_ok());
         }
         self.events.publish();
+        self.counters.events_published += written;
+        self.counters.events_dropped += events.len() as u64 - written;
     }
 
     pub(super) fn mark_dirty(&mut self, symbol: usize) {
