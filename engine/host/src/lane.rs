@@ -168,14 +168,13 @@ impl Lane {
     /// sees the whole run or none of it). Callers reserved room for the run first.
     #[inline]
     pub(super) fn push_run(&mut self, events: &[WireEvent]) {
-        let mut written = 0u64;
-        for &event in events {
-            // Cannot fail after the caller's reserve; counted either way.
-            written += u64::from(self.events.try_write(event).is_ok());
+        // Cannot fail after the caller's reserve; counted either way.
+        if self.events.try_write_run(events) {
+            self.events.publish();
+            self.counters.events_published += events.len() as u64;
+        } else {
+            self.counters.events_dropped += events.len() as u64;
         }
-        self.events.publish();
-        self.counters.events_published += written;
-        self.counters.events_dropped += events.len() as u64 - written;
     }
 
     pub(super) fn mark_dirty(&mut self, symbol: usize) {
@@ -416,6 +415,7 @@ pub(super) fn snapshot_events(book: &OrderBook, told_live: bool) -> usize {
 }
 
 /// The `BookDone` closing a message of `levels` levels that left `book` as it is.
+#[inline]
 pub(super) fn book_done(
     symbol: SymbolId,
     book: &OrderBook,
