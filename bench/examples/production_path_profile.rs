@@ -6,7 +6,8 @@
 //! consumes them, so only the engine side is counted).
 //!
 //! Run (arguments: updates per symbol, default 5000, then `nobus` to publish to nobody or `gen`
-//! to stop after generating the stream):
+//! to stop after generating the stream, then, with `nobus`, how many passes over the frames for
+//! a sampling profiler, default 1):
 //! `cargo build --release -p kspin-bench --example production_path_profile && valgrind
 //! --tool=callgrind --callgrind-out-file=/tmp/cg.out target/release/examples/production_path_profile`
 //! and the same with `gen` for the generation-only count. Instructions per message =
@@ -102,7 +103,16 @@ fn main() {
     }
     let (messages, ok) = if no_bus {
         let mut engine = Engine::new(&cfg, NoStrategies, clock).expect("engine");
-        let n = run(&mut engine, &frames);
+        // For a sampling profiler (`perf record`), the same frames again and again (each pass
+        // starts with the snapshots): the third argument, default 1.
+        let passes: usize = std::env::args()
+            .nth(3)
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(1);
+        let mut n = 0;
+        for _ in 0..passes {
+            n += run(&mut engine, &frames);
+        }
         (n, engine.pipeline().feed().counters().checksum_ok)
     } else {
         let mut bus = Bus::new(&symbol_infos(&plan));

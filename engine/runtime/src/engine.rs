@@ -146,7 +146,14 @@ impl<P: Publisher> Engine<P> {
         };
         let outcome = self.pipeline.on_frame(payload, recv_tsc, &mut sink);
         let clock = self.stages.clock();
-        let done = clock.raw();
+        // Read → published: a frame that published reuses its last `Published` stamp (one TSC
+        // read fewer per frame); one that published nothing is timed to now.
+        let published = self.stages.current().get(Stage::Published);
+        let done = if published >= read_tsc && published != 0 {
+            published
+        } else {
+            clock.raw()
+        };
         self.latency.record(clock.delta_as_nanos(read_tsc, done));
         if self.stages.enabled() {
             if let Some(recorder) = &mut self.stage_recorder {
@@ -303,6 +310,13 @@ impl<P: Publisher> Engine<P> {
         self.stages.set_enabled(on);
     }
 
+    /// Takes the inner stage stamps (decoded, applied) on one frame in `every` (default
+    /// [`crate::stages::DETAIL_SAMPLE_EVERY`]; 1: every frame). Read and published are stamped
+    /// on every frame either way.
+    pub fn set_stage_detail_sample_every(&mut self, every: u32) {
+        self.stages.set_detail_sample_every(every);
+    }
+
     /// The clock the engine stamps with.
     pub fn clock(&self) -> &Clock {
         self.stages.clock()
@@ -366,7 +380,7 @@ impl<P: Publisher> FrameSink for CoreSink<'_, P> {
     }
     #[inline]
     fn frame_decoded(&mut self, msg: &Message<'_>) {
-        self.stages.stamp(Stage::Decoded);
+        self.stages.stamp_detail(Stage::Decoded);
         if let Message::Instrument(_) = msg {
             self.tally.instrument_seen = true;
         }
@@ -384,7 +398,7 @@ impl<P: Publisher> FeedSink for CoreSink<'_, P> {
         kind: UpdateKind,
         report: &ApplyReport,
     ) {
-        self.stages.stamp_once(Stage::Applied);
+        self.stages.stamp_detail_once(Stage::Applied);
         self.publisher
             .book_updated(symbol, book, data, levels, kind, report);
         self.stages.stamp(Stage::Published);
@@ -407,7 +421,7 @@ impl<P: Publisher> FeedSink for CoreSink<'_, P> {
     }
     #[inline]
     fn trade(&mut self, symbol: usize, trade: &Trade<'_>) {
-        self.stages.stamp_once(Stage::Applied);
+        self.stages.stamp_detail_once(Stage::Applied);
         self.publisher.trade(symbol, trade);
         self.stages.stamp(Stage::Published);
         if let Some(tap) = self.trade_tap {
@@ -416,7 +430,7 @@ impl<P: Publisher> FeedSink for CoreSink<'_, P> {
     }
     #[inline]
     fn ticker(&mut self, symbol: usize, ticker: &Ticker<'_>) {
-        self.stages.stamp_once(Stage::Applied);
+        self.stages.stamp_detail_once(Stage::Applied);
         self.publisher.ticker(symbol, ticker);
         self.stages.stamp(Stage::Published);
     }

@@ -131,10 +131,13 @@ impl LatencyBuckets {
     }
 }
 
-/// Two histograms: one per reporting interval (reset after each snapshot) and one for the run.
+/// The frame latency of the run: the current reporting interval's histogram (reset after each
+/// snapshot), the finished intervals folded together, and power-of-two buckets. Each frame costs
+/// one histogram update; the run's total is assembled when asked for ([`LatencyRecorder::total`]).
 pub struct LatencyRecorder {
     pub interval: Histogram<u64>,
-    pub total: Histogram<u64>,
+    /// Every finished interval, added when it was taken.
+    finished: Histogram<u64>,
     /// Every sample again, in power-of-two buckets (travels in [`CoreStats::latency`]).
     pub buckets: LatencyBuckets,
 }
@@ -144,7 +147,7 @@ impl LatencyRecorder {
     pub fn new() -> Result<LatencyRecorder, hdrhistogram::CreationError> {
         Ok(LatencyRecorder {
             interval: Histogram::new_with_bounds(1, LATENCY_MAX_NS, 3)?,
-            total: Histogram::new_with_bounds(1, LATENCY_MAX_NS, 3)?,
+            finished: Histogram::new_with_bounds(1, LATENCY_MAX_NS, 3)?,
             buckets: LatencyBuckets::default(),
         })
     }
@@ -152,8 +155,16 @@ impl LatencyRecorder {
     #[inline]
     pub fn record(&mut self, ns: u64) {
         self.interval.saturating_record(ns.max(1));
-        self.total.saturating_record(ns.max(1));
         self.buckets.record(ns);
+    }
+
+    /// Every sample of the run so far (the finished intervals and the current one). Builds a new
+    /// histogram: for reports, never on the frame path.
+    pub fn total(&self) -> Histogram<u64> {
+        let mut total = self.finished.clone();
+        // Same bounds on both sides and every sample saturated into them: adding cannot fail.
+        let _ = total.add(&self.interval);
+        total
     }
 
     /// Fills the latency fields of `stats` from the interval histogram and resets it.
@@ -170,6 +181,8 @@ impl LatencyRecorder {
             stats.p99_ns = 0;
             stats.max_ns = 0;
         }
+        // Same bounds on both sides and every sample saturated into them: adding cannot fail.
+        let _ = self.finished.add(&self.interval);
         self.interval.reset();
     }
 }
@@ -191,7 +204,9 @@ mod tests {
         assert_eq!(s.max_ns, 1000);
         r.take_interval(&mut s);
         assert_eq!(s.samples, 0);
-        assert_eq!(r.total.len(), 100);
+        assert_eq!(r.total().len(), 100);
+        r.record(7);
+        assert_eq!(r.total().len(), 101);
         assert_eq!(s.latency.count(), 100);
         assert_eq!(s.latency.sum_ns, (1..=100).map(|v| v * 10).sum::<u64>());
     }

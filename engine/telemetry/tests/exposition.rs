@@ -118,7 +118,7 @@ fn the_snapshot_holds_the_engines_books_and_tape() {
     assert_eq!(snap.engine.trades, 6);
     assert_eq!(
         snap.latency.read_to_published.count(),
-        engine.latency().total.len()
+        engine.latency().total().len()
     );
 }
 

@@ -39,20 +39,46 @@ pub enum SymbolError {
 #[derive(Debug, Default, Clone)]
 pub struct SymbolTable {
     entries: Vec<SymbolEntry>,
+    /// Each entry's name as a [`short_key`] (or [`LONG_NAME`]), in entry order: a lookup
+    /// compares one 16-byte word per entry instead of calling `memcmp`.
+    keys: Vec<u128>,
+}
+
+/// The key of a name longer than [`short_key`] takes: never equal to a short key (whose last
+/// byte is a length of at most 15).
+const LONG_NAME: u128 = u128::MAX;
+
+/// A name of at most 15 bytes as one word: its bytes, zero padding, and its length in the last
+/// byte (so names differing only by trailing NUL bytes still differ). `None` for longer names.
+#[inline]
+fn short_key(name: &[u8]) -> Option<u128> {
+    if name.len() > 15 {
+        return None;
+    }
+    let mut key = [0u8; 16];
+    for (k, &b) in key.iter_mut().zip(name) {
+        *k = b;
+    }
+    key[15] = name.len() as u8;
+    Some(u128::from_le_bytes(key))
 }
 
 impl SymbolTable {
     pub fn new() -> SymbolTable {
         SymbolTable {
             entries: Vec::new(),
+            keys: Vec::new(),
         }
     }
 
-    /// Index of `name`, if known. Linear over a few contiguous names: for the tens of symbols
-    /// one engine core carries this beats hashing the name.
+    /// Index of `name`, if known. Linear over a few contiguous keys: for the tens of symbols one
+    /// engine core carries this beats hashing the name (names over 15 bytes compare as text).
     #[inline]
     pub fn find(&self, name: &str) -> Option<usize> {
-        self.entries.iter().position(|e| *e.name == *name)
+        match short_key(name.as_bytes()) {
+            Some(key) => self.keys.iter().position(|&k| k == key),
+            None => self.entries.iter().position(|e| *e.name == *name),
+        }
     }
 
     /// Index of `name`, adding it with `depth` and unknown precision if new.
@@ -63,6 +89,8 @@ impl SymbolTable {
         if self.entries.len() >= MAX_SYMBOLS {
             return Err(SymbolError::Full);
         }
+        self.keys
+            .push(short_key(name.as_bytes()).unwrap_or(LONG_NAME));
         self.entries.push(SymbolEntry {
             name: name.into(),
             depth,
@@ -111,5 +139,26 @@ mod tests {
         assert_eq!(t.get(0).map(|e| e.depth), Some(10));
         assert_eq!(t.find("ETH/USD"), Some(1));
         assert_eq!(t.find("XBT/USD"), None);
+    }
+
+    #[test]
+    fn short_and_long_names_are_found_exactly() {
+        let mut t = SymbolTable::new();
+        let names = [
+            "BTC/USD",
+            "BTC/USD\0",
+            "",
+            "ABCDEFGHIJKLMNO",
+            "ABCDEFGHIJKLMNOP",
+            "A-VERY-LONG-SYMBOL/NAME",
+        ];
+        for (i, n) in names.iter().enumerate() {
+            assert_eq!(t.find_or_add(n, 10), Ok(i));
+        }
+        for (i, n) in names.iter().enumerate() {
+            assert_eq!(t.find(n), Some(i), "{n:?}");
+        }
+        assert_eq!(t.find("BTC/US"), None);
+        assert_eq!(t.find("ABCDEFGHIJKLMNOQ"), None);
     }
 }

@@ -97,6 +97,35 @@ impl<'a> Cur<'a> {
         self.b.get(start..start + len)
     }
 
+    /// A string of exactly `LEN` plain bytes (Kraken's 27-byte timestamps): the bytes are
+    /// checked as whole words, with no loop, when the closing quote sits where expected; any
+    /// other string goes through [`Cur::string`] (same result, only slower).
+    #[inline(always)]
+    pub(super) fn fixed_str_span<const LEN: usize>(&mut self) -> Option<Span> {
+        const { assert!(LEN >= 8) };
+        let open = self.i;
+        if self.b.get(open) == Some(&b'"') && self.b.get(open + 1 + LEN) == Some(&b'"') {
+            let word = |at: usize| -> Option<u64> {
+                let mut w = [0u8; 8];
+                w.copy_from_slice(self.b.get(at..at + 8)?);
+                Some(u64::from_le_bytes(w))
+            };
+            let first = open + 1;
+            let mut stop = 0;
+            let mut at = first;
+            while at + 8 < first + LEN {
+                stop |= special_bytes(word(at)?);
+                at += 8;
+            }
+            stop |= special_bytes(word(first + LEN - 8)?);
+            if stop == 0 {
+                self.i = first + LEN + 1;
+                return Span::frame(first, LEN);
+            }
+        }
+        self.str_span()
+    }
+
     #[inline(always)]
     pub(super) fn str_span(&mut self) -> Option<Span> {
         let (start, len) = self.string()?;
@@ -228,34 +257,69 @@ impl<'a> Cur<'a> {
     }
 
     /// Folds the ASCII digits at the cursor into `m` (wrapping; the caller bounds the count)
-    /// and consumes them; returns how many. Iterates the remaining bytes, so there is no bounds
-    /// check per digit.
+    /// and consumes them; returns how many. Eight bytes at a time while eight remain
+    /// ([`leading_digits`]), then byte by byte: the same result as folding one digit at a time
+    /// (`m·10ⁿ + v` and n steps of `m·10 + d` agree modulo 2⁶⁴).
     #[inline(always)]
     pub(super) fn fold_digits(&mut self, m: &mut i64) -> u32 {
+        let mut k = 0u32;
+        while let Some(chunk) = self.b.get(self.i..self.i + 8) {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            let (n, v) = leading_digits(u64::from_le_bytes(word));
+            *m = m.wrapping_mul(POW10[n as usize]).wrapping_add(v as i64);
+            self.i += n as usize;
+            k += n;
+            if n < 8 {
+                return k;
+            }
+        }
         let rest = self.b.get(self.i..).unwrap_or(&[]);
-        let mut k = 0;
+        let mut tail = 0;
         for &c in rest {
             let d = c.wrapping_sub(b'0');
             if d > 9 {
                 break;
             }
             *m = m.wrapping_mul(10).wrapping_add(i64::from(d));
-            k += 1;
+            tail += 1;
         }
-        self.i += k;
-        k as u32
+        self.i += tail;
+        k + tail as u32
     }
 
-    /// A JSON integer that fits a u64 (no sign, fraction or exponent).
+    /// A JSON integer that fits a u64 (no sign, fraction or exponent). Up to 18 digits are
+    /// folded in one pass; longer tokens go through the checked path.
     #[inline(always)]
     pub(super) fn unsigned(&mut self) -> Option<u64> {
+        let start = self.i;
+        match self.peek_ws()? {
+            b'0' => {
+                self.i += 1;
+                if matches!(self.peek(), Some(b'.' | b'e' | b'E' | b'0'..=b'9')) {
+                    return None;
+                }
+                return Some(0);
+            }
+            b'1'..=b'9' => {
+                let token = self.i;
+                let mut m = 0i64;
+                let n = self.fold_digits(&mut m);
+                if n <= 18 {
+                    if matches!(self.peek(), Some(b'.' | b'e' | b'E')) {
+                        return None;
+                    }
+                    // At most 18 digits: below 10¹⁸, so the fold did not wrap.
+                    return Some(m as u64);
+                }
+                self.i = token;
+            }
+            _ => return None,
+        }
         let (tok, plain) = self.number()?;
         if !plain || !tok.iter().all(u8::is_ascii_digit) {
+            self.i = start;
             return None;
-        }
-        if tok.len() <= 19 {
-            // Up to 19 digits cannot overflow a u64.
-            return Some(tok.iter().fold(0u64, |v, &c| v * 10 + u64::from(c - b'0')));
         }
         let mut v: u64 = 0;
         for &c in tok {
@@ -265,6 +329,49 @@ impl<'a> Cur<'a> {
         }
         Some(v)
     }
+}
+
+/// Powers of ten up to 10⁸, for folding a run of `n ≤ 8` digits into a mantissa.
+pub(super) const POW10: [i64; 9] = [
+    1,
+    10,
+    100,
+    1_000,
+    10_000,
+    100_000,
+    1_000_000,
+    10_000_000,
+    100_000_000,
+];
+
+/// The ASCII digits at the start of `word` (the first byte in memory is the least significant,
+/// as `u64::from_le_bytes` reads it): how many (0 to 8) and their decimal value.
+///
+/// SWAR: subtracting `'0'` from every byte leaves a digit's value (0–9) in its byte; a byte is not
+/// a digit when that difference is above 9, which adding 0x76 carries into the byte's top bit.
+/// Borrows and carries only travel towards later bytes, and only out of a byte that is not a
+/// digit, so every byte before the first non-digit is judged exactly. The digits are then shifted
+/// to the top of the word (the bytes after them fall off; zeros, that is leading zero digits,
+/// come in) and combined pairwise: 8 × 1 digit → 4 × 2 → 2 × 4 → 1 × 8, each step one multiply.
+#[inline(always)]
+pub(super) fn leading_digits(word: u64) -> (u32, u64) {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let v = word.wrapping_sub(ONES * u64::from(b'0'));
+    let not_digit = (v.wrapping_add(ONES * 0x76) | v) & HIGH;
+    let n = if not_digit == 0 {
+        8
+    } else {
+        not_digit.trailing_zeros() / 8
+    };
+    if n == 0 {
+        return (0, 0);
+    }
+    let mut d = v << (8 * (8 - n));
+    d = d.wrapping_mul(10).wrapping_add(d >> 8) & 0x00FF_00FF_00FF_00FF;
+    d = d.wrapping_mul(100).wrapping_add(d >> 16) & 0x0000_FFFF_0000_FFFF;
+    d = d.wrapping_mul(10_000).wrapping_add(d >> 32) & 0xFFFF_FFFF;
+    (n, d)
 }
 
 /// A mask with the top bit set in every byte of `word` that is `"`, `\\`, below 0x20 or above
@@ -279,4 +386,113 @@ fn special_bytes(word: u64) -> u64 {
     // Bytes below 0x20: subtracting 0x20 borrows into the top bit (exact for ASCII bytes).
     let control = word.wrapping_sub(ONES * 0x20) & !word & HIGH;
     quote | backslash | control | (word & HIGH)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The one-digit-at-a-time fold the SWAR version must equal.
+    fn fold_bytewise(b: &[u8], m: &mut i64) -> u32 {
+        let mut k = 0;
+        for &c in b {
+            let d = c.wrapping_sub(b'0');
+            if d > 9 {
+                break;
+            }
+            *m = m.wrapping_mul(10).wrapping_add(i64::from(d));
+            k += 1;
+        }
+        k
+    }
+
+    #[test]
+    fn a_fixed_length_string_equals_the_general_string() {
+        let spans = |text: &[u8]| {
+            let mut fixed = Cur { b: text, i: 0 };
+            let mut general = Cur { b: text, i: 0 };
+            let got = fixed.fixed_str_span::<27>();
+            let want = general.str_span();
+            assert_eq!(
+                got.is_some(),
+                want.is_some(),
+                "{}",
+                String::from_utf8_lossy(text)
+            );
+            if got.is_some() {
+                assert_eq!(fixed.i, general.i);
+                assert_eq!(got, want);
+            }
+            got.and(Some(fixed.i))
+        };
+        assert_eq!(spans(br#""2025-11-22T08:26:40.108000Z"}"#), Some(29));
+        // Another length, or a special byte inside: the general path decides.
+        assert_eq!(spans(br#""2025-11-22T08:26:40.1080Z"}"#), Some(27));
+        assert_eq!(spans(br#""2025-11-22T08:26:40.1\u0030Z""#), None);
+        assert_eq!(spans(b"\"2025-11-22T08:26\x7f40.108000Z\""), Some(29));
+        assert_eq!(spans("\"2025-11-22T08:26é0.10800Z\"".as_bytes()), None);
+        assert_eq!(spans(b"\"2025-11-22T08:26\n40.108000Z\""), None);
+        assert_eq!(spans(br#""2025-11-22T08:26:40.108000Z"#), None);
+    }
+
+    #[test]
+    fn leading_digits_reads_each_run_length() {
+        assert_eq!(
+            leading_digits(u64::from_le_bytes(*b"12345678")),
+            (8, 12_345_678)
+        );
+        assert_eq!(
+            leading_digits(u64::from_le_bytes(*b"67226.4,")),
+            (5, 67_226)
+        );
+        assert_eq!(leading_digits(u64::from_le_bytes(*b"0}]}\n   ")), (1, 0));
+        assert_eq!(leading_digits(u64::from_le_bytes(*b",\"qty\":0")), (0, 0));
+        assert_eq!(leading_digits(u64::from_le_bytes(*b"9/:99999")), (1, 9));
+        assert_eq!(
+            leading_digits(u64::from_le_bytes([b'7', 0xff, b'1', 0, 0, 0, 0, 0])),
+            (1, 7)
+        );
+    }
+
+    proptest! {
+        /// Digits, their neighbours in ASCII ('/' and ':'), and any byte at all, in any mix:
+        /// the SWAR fold consumes the same digits and leaves the same mantissa.
+        #[test]
+        fn fold_digits_equals_the_bytewise_fold(
+            bytes in proptest::collection::vec(
+                prop_oneof![4 => b'0'..=b'9', 1 => Just(b'/'), 1 => Just(b':'), 1 => any::<u8>()],
+                0..40,
+            ),
+            start in any::<i64>(),
+            skip in 0usize..4,
+        ) {
+            let mut c = Cur { b: &bytes, i: skip.min(bytes.len()) };
+            let mut m = start;
+            let k = c.fold_digits(&mut m);
+            let mut want = start;
+            let want_k = fold_bytewise(&bytes[skip.min(bytes.len())..], &mut want);
+            prop_assert_eq!(k, want_k);
+            prop_assert_eq!(m, want);
+            prop_assert_eq!(c.i, skip.min(bytes.len()) + want_k as usize);
+        }
+
+        /// `unsigned` accepts exactly the plain JSON integers that fit a u64, with their value.
+        #[test]
+        fn unsigned_equals_a_checked_parse(
+            digits in "[0-9]{1,22}",
+            after in prop_oneof![Just(","), Just("}"), Just(".5"), Just("e3"), Just("")],
+        ) {
+            let text = format!("{digits}{after}");
+            let mut c = Cur { b: text.as_bytes(), i: 0 };
+            let got = c.unsigned();
+            let plain = !after.starts_with('.') && !after.starts_with('e');
+            let canonical = digits == "0" || !digits.starts_with('0');
+            let want = if plain && canonical { digits.parse::<u64>().ok() } else { None };
+            prop_assert_eq!(got, want);
+            if got.is_some() {
+                prop_assert_eq!(c.i, digits.len());
+            }
+        }
+    }
 }

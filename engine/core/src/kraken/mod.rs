@@ -20,6 +20,7 @@ mod error;
 pub(crate) mod json_out;
 mod message;
 mod nesting;
+mod plain_level;
 mod private;
 pub mod request;
 mod scalar;

@@ -19,6 +19,7 @@
 use super::arena::{Arena, BookSlot, LevelRun, TradeSlot};
 use super::cursor::Cur;
 use super::message::{Level, Side, UpdateKind};
+use super::plain_level::plain_level;
 use super::visit::ord_type_of;
 
 /// What the scanner decoded into the arena.
@@ -177,6 +178,10 @@ fn book_key(c: &mut Cur<'_>, expected: &mut u8) -> Option<u8> {
     })
 }
 
+/// Length of Kraken's RFC 3339 timestamps, `2023-09-25T07:49:37.708706Z` (PROTOCOL.md, book
+/// and trade messages): the scanner checks one of that length without a loop.
+const KRAKEN_TIMESTAMP_LEN: usize = 27;
+
 /// Members of a trade, numbered in the order Kraken sends them.
 const T_SYMBOL: u8 = 0;
 const T_SIDE: u8 = 1;
@@ -243,7 +248,7 @@ fn book_data(c: &mut Cur<'_>, arena: &mut Arena) -> Option<()> {
                 }
                 B_TIMESTAMP => {
                     once(&mut seen, 16)?;
-                    slot.timestamp = Some(c.str_span()?);
+                    slot.timestamp = Some(c.fixed_str_span::<KRAKEN_TIMESTAMP_LEN>()?);
                 }
                 _ => return None,
             }
@@ -260,8 +265,13 @@ fn book_data(c: &mut Cur<'_>, arena: &mut Arena) -> Option<()> {
 fn levels(c: &mut Cur<'_>, arena: &mut Arena) -> Option<LevelRun> {
     let start = arena.levels.len();
     array(c, |c| {
-        // The live shape `{"price":P,"qty":Q}` first; on any difference, back to the start of
-        // the element and the general member loop.
+        // The live shape `{"price":P,"qty":Q}` with short plain numbers, read in fixed windows
+        // (`plain_level.rs`); then the same shape digit by digit; on any difference, back to the
+        // start of the element and the general member loop.
+        if let Some((level, next)) = plain_level(c.b, c.i) {
+            c.i = next;
+            return arena.push_level(level).ok();
+        }
         let save = c.i;
         if c.lit(br#"{"price":"#) {
             if let Some(price) = c.decimal() {
@@ -341,7 +351,7 @@ fn trade_data(c: &mut Cur<'_>, arena: &mut Arena) -> Option<()> {
                 }
                 T_TIMESTAMP => {
                     once(&mut seen, 64)?;
-                    timestamp = Some(c.str_span()?);
+                    timestamp = Some(c.fixed_str_span::<KRAKEN_TIMESTAMP_LEN>()?);
                 }
                 _ => return None,
             }

@@ -547,7 +547,7 @@ fn summary_json<O: kspin_runtime::OrderLink<Bus>>(
     let feed = core.feed().counters();
     let pipeline = core.pipeline().counters();
     let c = core.counters();
-    let lat = &core.latency().total;
+    let lat = &core.latency().total();
     let q = |x: f64| {
         if lat.is_empty() {
             0

@@ -1,0 +1,173 @@
+//! The book scanner's fastest path: one level in Kraken's exact shape, `{"price":P,"qty":Q}`,
+//! with `P` and `Q` short plain decimals (at most 7 integer digits and 8 fraction digits, no
+//! sign, no exponent, no whitespace), each read as one or two 8-byte words (SWAR,
+//! [`leading_digits`]) with no loop and no per-digit step.
+//!
+//! Owns [`plain_level`] and [`plain_decimal`]. Invariants: they either return exactly what the
+//! cursor's general `Cur::decimal` returns for the same bytes (mantissa = all digits, scale =
+//! fraction digits) and where the token ends, or decline with `None`, and the caller then runs
+//! the general path from the same position. They decline on a sign, an exponent, a leading zero
+//! before other integer digits, a dot without digits after it, longer digit runs, and any word
+//! that would run past the frame. Property tests below hold them equal to `Decimal::parse`. They
+//! never allocate, never panic (all indexing is checked) and never read outside the slice.
+
+use kspin_api::Decimal;
+
+use super::cursor::{leading_digits, POW10};
+use super::message::Level;
+
+/// `{"price":P,"qty":Q}` at `i` (see the module docs): the level and the index just after it.
+#[inline(always)]
+pub(super) fn plain_level(b: &[u8], i: usize) -> Option<(Level, usize)> {
+    if b.get(i..i + 9)? != br#"{"price":"# {
+        return None;
+    }
+    let (price, j) = plain_decimal(b, i + 9)?;
+    if b.get(j..j + 7)? != br#","qty":"# {
+        return None;
+    }
+    let (qty, k) = plain_decimal(b, j + 7)?;
+    if *b.get(k)? != b'}' {
+        return None;
+    }
+    Some((Level { price, qty }, k + 1))
+}
+
+/// The 8 bytes at `at` as a little-endian word (the first byte least significant), if the frame
+/// has them.
+#[inline(always)]
+fn word(b: &[u8], at: usize) -> Option<u64> {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(b.get(at..at + 8)?);
+    Some(u64::from_le_bytes(w))
+}
+
+/// A plain decimal starting at `at`: its value and the index just after it.
+///
+/// The integer digits are the leading digits of the word at `at` (fewer than 8, so the byte
+/// after them is in the word too); after a dot, the fraction's are the leading digits of the word
+/// just past it, and when all 8 of them are digits the byte after them must not be one.
+#[inline(always)]
+pub(super) fn plain_decimal(b: &[u8], at: usize) -> Option<(Decimal, usize)> {
+    let (int_len, int_value) = leading_digits(word(b, at)?);
+    if int_len == 0 || int_len == 8 || (int_len > 1 && b.get(at) == Some(&b'0')) {
+        return None;
+    }
+    let mut end = at + int_len as usize;
+    let mut mantissa = int_value;
+    let mut scale = 0;
+    if *b.get(end)? == b'.' {
+        let (frac_len, frac_value) = leading_digits(word(b, end + 1)?);
+        if frac_len == 0 {
+            return None;
+        }
+        end += 1 + frac_len as usize;
+        if frac_len == 8 && b.get(end)?.is_ascii_digit() {
+            return None;
+        }
+        mantissa = mantissa * POW10[frac_len as usize] as u64 + frac_value;
+        scale = frac_len as u8;
+    }
+    if *b.get(end)? | 0x20 == b'e' {
+        return None;
+    }
+    Some((
+        Decimal {
+            mantissa: mantissa as i64,
+            scale,
+        },
+        end,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::cursor::Cur;
+    use super::*;
+    use proptest::prelude::*;
+
+    /// `text` followed by enough closing braces for every word read.
+    fn padded(text: &str) -> Option<(Decimal, usize)> {
+        let mut w = text.as_bytes().to_vec();
+        w.extend_from_slice(&[b'}'; 24]);
+        plain_decimal(&w, 0)
+    }
+
+    #[test]
+    fn reads_kraken_prices_and_quantities() {
+        let d = |m, s| Decimal {
+            mantissa: m,
+            scale: s,
+        };
+        assert_eq!(padded("67226.4"), Some((d(672_264, 1), 7)));
+        assert_eq!(padded("0.25000000"), Some((d(25_000_000, 8), 10)));
+        assert_eq!(padded("0"), Some((d(0, 0), 1)));
+        assert_eq!(padded("12"), Some((d(12, 0), 2)));
+        assert_eq!(
+            padded("1234567.12345678"),
+            Some((d(123_456_712_345_678, 8), 16))
+        );
+        for declined in [
+            "-1.5",
+            "1e5",
+            "1.5E2",
+            "01.5",
+            "1.",
+            ".5",
+            "",
+            "12345678",
+            "1.123456789",
+        ] {
+            assert_eq!(padded(declined), None, "{declined}");
+        }
+    }
+
+    #[test]
+    fn a_level_in_krakens_shape_and_nothing_else() {
+        let frame = br#"[{"price":67226.4,"qty":0.25000000},{"price":1,"qty":2}],"checksum":1"#;
+        let (level, next) = plain_level(frame, 1).unwrap();
+        assert_eq!(level.price, Decimal::parse(b"67226.4").unwrap());
+        assert_eq!(level.qty, Decimal::parse(b"0.25000000").unwrap());
+        assert_eq!(frame[next], b',');
+        let (second, after) = plain_level(frame, next + 1).unwrap();
+        assert_eq!((second.price.mantissa, second.qty.mantissa), (1, 2));
+        assert_eq!(frame[after], b']');
+        // Whitespace, another member order, or a window past the end: the general path decides.
+        assert!(plain_level(br#"{"price": 1,"qty":2}xxxxxxxxxxxxxxxx"#, 0).is_none());
+        assert!(plain_level(br#"{"qty":2,"price":1}xxxxxxxxxxxxxxxx"#, 0).is_none());
+        assert!(plain_level(br#"{"price":1,"qty":2}"#, 0).is_none());
+    }
+
+    proptest! {
+        /// Whatever `plain_decimal` accepts, the cursor's general `decimal` reads the same way
+        /// and ends at the same byte (and `Decimal::parse` agrees on the token).
+        #[test]
+        fn accepted_tokens_equal_the_general_path(
+            token in "-?[0-9]{0,10}(\\.[0-9]{0,10})?([eE][0-9])?",
+            after in proptest::collection::vec(any::<u8>(), 0..12),
+        ) {
+            let mut b = token.as_bytes().to_vec();
+            b.extend_from_slice(&after);
+            if let Some((d, end)) = plain_decimal(&b, 0) {
+                let mut general = Cur { b: &b, i: 0 };
+                prop_assert_eq!(general.decimal(), Some(d));
+                prop_assert_eq!(general.i, end);
+                prop_assert_eq!(Decimal::parse(&b[..end]), Ok(d));
+            }
+        }
+
+        /// Plain tokens of the supported lengths are accepted.
+        #[test]
+        fn plain_tokens_that_fit_are_accepted(
+            int in "0|[1-9][0-9]{0,6}",
+            frac in proptest::option::of("[0-9]{1,8}"),
+        ) {
+            let token = match &frac {
+                Some(f) => format!("{int}.{f}"),
+                None => int.clone(),
+            };
+            let got = padded(&token);
+            prop_assert_eq!(got, Some((Decimal::parse(token.as_bytes()).unwrap(), token.len())));
+        }
+    }
+}
