@@ -166,11 +166,15 @@ impl Lane {
 
     /// Writes a run of events and publishes them together (one release store: the strategy
     /// sees the whole run or none of it). Callers reserved room for the run first.
+    #[inline]
     pub(super) fn push_run(&mut self, events: &[WireEvent]) {
-        for &event in events {
-            self.write(event);
+        // Cannot fail after the caller's reserve; counted either way.
+        if self.events.try_write_run(events) {
+            self.events.publish();
+            self.counters.events_published += events.len() as u64;
+        } else {
+            self.counters.events_dropped += events.len() as u64;
         }
-        self.events.publish();
     }
 
     pub(super) fn mark_dirty(&mut self, symbol: usize) {
@@ -411,6 +415,7 @@ pub(super) fn snapshot_events(book: &OrderBook, told_live: bool) -> usize {
 }
 
 /// The `BookDone` closing a message of `levels` levels that left `book` as it is.
+#[inline]
 pub(super) fn book_done(
     symbol: SymbolId,
     book: &OrderBook,

@@ -28,7 +28,7 @@
 //!   strategy that never saw the book live), then nothing of it until the precision returns.
 //! - No allocation, lock, syscall or formatting after [`Bus::add_strategy`]; no panic on input.
 
-use kspin_api::wire::{LevelPacker, SnapshotReason, WireEvent, WireKind};
+use kspin_api::wire::{SnapshotReason, WireEvent, WireKind};
 use kspin_api::{
     ConnectionStatus, Link, LogRecord, OrderMessage, OrderRequest, OrderUpdate,
     StaleReason as WireStale, Strategy, SymbolId, SymbolInfo, SystemStatus,
@@ -37,14 +37,15 @@ use kspin_ring::{try_spsc, Consumer, IdlePolicy, Producer};
 use quanta::Clock;
 
 use super::host::StrategyHandle;
-use super::lane::{book_done, snapshot_events, AnswerQueue, Lane, LaneCounters, Stamps};
+use super::lane::{snapshot_events, AnswerQueue, Lane, LaneCounters, Stamps};
 use super::logs::LogDrain;
 use super::order_tap::OrderTaps;
 use super::paper::{PaperCounters, PaperTrader, MAX_UPDATES_PER_REQUEST};
 use super::precision::PrecisionGuard;
 use super::stats::StrategyStats;
 use super::{BookSource, BusError};
-use kspin_core::book::{FixedLevel, OrderBook, SideKind};
+use kspin_core::book::{FixedLevel, OrderBook};
+use pack::{pack_update, update_events, EMPTY_SLOT};
 
 /// Slots of each strategy's intent ring (strategy → engine). A strategy sees
 /// `SubmitError::RingFull` beyond this many unanswered requests.
@@ -117,8 +118,8 @@ pub struct Bus {
     logs: LogDrain,
     log_drain_taken: bool,
     /// One book update's wire events, packed once and copied to every lane
-    /// ([`UPDATE_SCRATCH_EVENTS`] slots, never grown).
-    scratch: Vec<WireEvent>,
+    /// ([`UPDATE_SCRATCH_EVENTS`] slots, written from the front, never grown).
+    scratch: Box<[WireEvent]>,
     counters: BusCounters,
     /// Per-lane figures for the metrics thread, when attached ([`Bus::attach_taps`]).
     taps: Option<telemetry::LaneTapWriter>,
@@ -130,9 +131,7 @@ pub struct Bus {
 /// level limit in batches, plus the `BookDone`. A larger update (possible only with raised
 /// decoder limits) reaches strategies as a catch-up of the resulting book instead.
 pub(crate) const UPDATE_SCRATCH_EVENTS: usize =
-    kspin_core::kraken::DecoderLimits::DEFAULT_MAX_LEVELS
-        .div_ceil(kspin_api::wire::LEVELS_PER_BATCH)
-        + 1;
+    update_events(kspin_core::kraken::DecoderLimits::DEFAULT_MAX_LEVELS);
 
 impl std::fmt::Debug for Bus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -177,7 +176,7 @@ impl Bus {
             orders_live: false,
             logs: LogDrain::new(symbols.to_vec()),
             log_drain_taken: false,
-            scratch: Vec::with_capacity(UPDATE_SCRATCH_EVENTS),
+            scratch: vec![EMPTY_SLOT; UPDATE_SCRATCH_EVENTS].into_boxed_slice(),
             counters: BusCounters::default(),
             taps: None,
             order_taps: OrderTaps::default(),
@@ -576,8 +575,8 @@ impl Bus {
         let count = levels.len();
         let stamps = self.stamps().at(self.book_time_ns[symbol.index()]);
         let stale = self.stale_reasons[symbol.index()];
-        let need = count.div_ceil(kspin_api::wire::LEVELS_PER_BATCH) + 1;
-        if count > u16::MAX as usize || need > self.scratch.capacity() {
+        let need = update_events(count);
+        if count > u16::MAX as usize || need > self.scratch.len() {
             // Cannot be announced in a BookChange (or packed without growing the scratch
             // buffer): give everyone the resulting book instead.
             self.counters.oversized_messages += 1;
@@ -590,29 +589,11 @@ impl Bus {
             return;
         }
         // Pack once: the events are the same for every lane.
-        let wire = |kind| WireEvent::new(stamps.recv, stamps.publish, kind);
-        let scratch = &mut self.scratch;
-        scratch.clear();
-        let mut packer = LevelPacker::new(symbol);
-        for level in levels {
-            // Converted once by the feed, exactly as applied to the book.
-            let side = match level.side {
-                SideKind::Bid => kspin_api::BookSide::Bid,
-                SideKind::Ask => kspin_api::BookSide::Ask,
-            };
-            if let Some(batch) = packer.push(side, level.price, level.qty) {
-                scratch.push(wire(WireKind::BookLevels(batch)));
-            }
-        }
-        if let Some(batch) = packer.flush() {
-            scratch.push(wire(WireKind::BookLevels(batch)));
-        }
-        let done = book_done(symbol, book, packer.levels(), false, stamps.time_ns);
-        scratch.push(wire(WireKind::BookDone(done)));
-        debug_assert_eq!(scratch.len(), need);
+        let run = pack_update(&mut self.scratch, symbol, book, levels, stamps);
+        debug_assert_eq!(run.len(), need);
         for lane in &mut self.lanes {
             if !lane.lagging() && lane.events.reserve(need) {
-                lane.push_run(scratch);
+                lane.push_run(run);
             } else {
                 lane.counters.events_dropped += need as u64;
                 lane.mark_dirty(symbol.index());
@@ -650,6 +631,7 @@ impl Bus {
 }
 
 mod feed_sink;
+mod pack;
 mod tap;
 pub mod telemetry;
 #[cfg(test)]

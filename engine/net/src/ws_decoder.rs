@@ -113,6 +113,14 @@ impl FrameDecoder {
         while !data.is_empty() || matches!(self.state, State::Payload { remaining: 0, .. }) {
             match self.state {
                 State::Header => {
+                    // Fast path: a whole text frame in the form servers send, header and all.
+                    if let Some((header_len, len)) = self.whole_text_frame(data) {
+                        let (payload, rest) = data[header_len..].split_at(len);
+                        data = rest;
+                        texts += 1;
+                        on_event(WsEvent::Text(payload))?;
+                        continue;
+                    }
                     let Some(used) = self.take_header(data)? else {
                         return Ok(texts); // all of `data` is now in the header buffer
                     };
@@ -169,6 +177,28 @@ impl FrameDecoder {
             }
         }
         Ok(texts)
+    }
+
+    /// The header length and payload length of an unfragmented, unmasked text frame with a 7- or
+    /// 16-bit length (RFC 6455 §5.2: first byte `0x81` = FIN, no RSV bit, opcode 1; second byte
+    /// below `0x80` = no mask, `126` = a 16-bit length follows) lying whole at the front of
+    /// `data`, when no header or message is being assembled and it fits the message bound: the
+    /// frames Kraken sends. `None` for anything else, which the general path (tungstenite's
+    /// header parser, `check_header`) decides exactly as before, including its errors.
+    #[inline]
+    fn whole_text_frame(&self, data: &[u8]) -> Option<(usize, usize)> {
+        if self.header_len != 0 || self.in_message || self.message_len != 0 {
+            return None;
+        }
+        let (header_len, len) = match *data {
+            [0x81, short @ 0..=125, ..] => (2, usize::from(short)),
+            [0x81, 126, hi, lo, ..] => (4, usize::from(u16::from_be_bytes([hi, lo]))),
+            _ => return None,
+        };
+        if len > self.message.len() || data.len() - header_len < len {
+            return None;
+        }
+        Some((header_len, len))
     }
 
     /// Delivers a frame whose payload is now complete in `message` / `control`. Returns whether a
@@ -442,6 +472,18 @@ mod tests {
         .concat();
         let err = decode_in_pieces(&s, 1000, 100).unwrap_err();
         assert_eq!(err, NetError::FrameTooLarge { len: 120, max: 100 });
+        // Whole in one piece (the fast path's form) it is refused the same way.
+        let whole = server_frame(0x1, true, &[b'x'; 101]);
+        let err = decode_in_pieces(&whole, whole.len(), 100).unwrap_err();
+        assert_eq!(err, NetError::FrameTooLarge { len: 101, max: 100 });
+        // A 16-bit length where 7 bits would do is accepted as the general parser accepts it.
+        let loose = [&[0x81, 126, 0, 3][..], b"abc"].concat();
+        for piece in [1, 2, 3, loose.len()] {
+            assert_eq!(
+                decode_in_pieces(&loose, piece, 100).unwrap(),
+                vec![Owned::Text(b"abc".to_vec())]
+            );
+        }
         // A 64-bit length near u64::MAX is refused before any payload.
         let mut huge = vec![0x81, 127];
         huge.extend_from_slice(&u64::MAX.to_be_bytes());

@@ -2,12 +2,14 @@
 //! requests and precision freezes.
 
 use super::*;
+use crate::lane::book_done;
 use kspin_api::wire::{LevelBatch, SnapshotStart};
 use kspin_api::{BookSide, Decimal, StrategySummary};
 use kspin_api::{BookStale, LinkState};
 use kspin_api::{Price, Qty};
 use kspin_core::book::ApplyMode;
 use kspin_core::book::ApplyReport;
+use kspin_core::book::SideKind;
 use kspin_core::feed::{FeedSink, StaleReason};
 use kspin_core::kraken::UpdateKind;
 use kspin_core::kraken::{BookData, Level};
