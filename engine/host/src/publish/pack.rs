@@ -52,8 +52,11 @@ pub(super) fn pack_update<'a>(
     };
     let wire = |kind| WireEvent::new(stamps.recv, stamps.publish, kind);
     let (batches, done) = run.split_at_mut(need - 1);
-    let (pairs, odd) = levels.as_chunks::<2>();
-    for (slot, [a, b]) in batches.iter_mut().zip(pairs) {
+    // `chunks_exact`, not `as_chunks` (Rust 1.88, above the workspace MSRV of 1.85).
+    let pairs = levels.chunks_exact(2);
+    let odd = pairs.remainder();
+    for (slot, pair) in batches.iter_mut().zip(pairs) {
+        let [a, b] = pair else { continue };
         *slot = wire(WireKind::BookLevels(LevelBatch {
             symbol,
             count: 2,
