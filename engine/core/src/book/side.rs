@@ -5,7 +5,9 @@
 //! Invariants: the keys of `levels[..len]` are strictly ascending (a bid's key is its negated price, an ask's key
 //! its price, so "ascending key" is "best first" on both sides); every stored quantity is > 0;
 //! `len <= capacity`; `touched_from` is at most the lowest rank any mutation changed since
-//! [`BookSide::mark_seen`] (so a consumer may skip work when nothing it reads changed). It never
+//! [`BookSide::mark_seen`] (so a consumer may skip work when nothing it reads changed), and the edit
+//! log holds every insert, removal, quantity change and cut of the best 10 levels since then, in
+//! order, or says it overflowed (so the checksum cache can edit its text instead of rebuilding it). It never
 //! allocates after construction, never panics on any input, and never truncates by itself: the
 //! book truncates to the subscribed depth once a whole message is applied.
 
@@ -36,6 +38,25 @@ pub enum LevelChange {
     InsertedEvictingWorst,
 }
 
+/// Ranks below this are logged as [`Edit`]s (the checksum's levels).
+const LOGGED_RANKS: usize = 10;
+
+/// Edits kept per side between two [`BookSide::mark_seen`]; more and the log overflows.
+const EDIT_LOG: usize = 16;
+
+/// One change to the best [`LOGGED_RANKS`] levels of a side, in the order it happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Edit {
+    /// The level at `rank` now has quantity `qty` (`key` unchanged).
+    Update { rank: u8, key: i64, qty: i64 },
+    /// `(key, qty)` was inserted at `rank`; the levels from there moved one rank down.
+    Insert { rank: u8, key: i64, qty: i64 },
+    /// The level at `rank` was removed; the levels after it moved one rank up.
+    Remove { rank: u8 },
+    /// Only the best `depth` levels were kept.
+    Truncate { depth: u8 },
+}
+
 /// One side of a book; see the module docs for its invariants.
 #[derive(Debug, Clone)]
 pub struct BookSide {
@@ -45,6 +66,10 @@ pub struct BookSide {
     len: usize,
     /// Lowest rank changed since the last `mark_seen` (`usize::MAX`: none).
     touched_from: usize,
+    /// Every change to ranks below [`LOGGED_RANKS`] since the last `mark_seen`, in order:
+    /// `edits[..edit_len]`; `edit_len > EDIT_LOG` means the log overflowed (changes were lost).
+    edits: [Edit; EDIT_LOG],
+    edit_len: usize,
 }
 
 impl BookSide {
@@ -56,6 +81,8 @@ impl BookSide {
             levels: vec![(0, 0); capacity].into_boxed_slice(),
             len: 0,
             touched_from: 0,
+            edits: [Edit::Truncate { depth: 0 }; EDIT_LOG],
+            edit_len: 0,
         }
     }
 
@@ -116,15 +143,37 @@ impl BookSide {
         self.touched_from
     }
 
-    /// Records that the current state has been seen: [`BookSide::touched_from`] restarts.
+    /// Records that the current state has been seen: [`BookSide::touched_from`] and the edit
+    /// log restart.
     #[inline]
     pub(crate) fn mark_seen(&mut self) {
         self.touched_from = usize::MAX;
+        self.edit_len = 0;
+    }
+
+    /// The changes to the best [`LOGGED_RANKS`] levels since the last [`BookSide::mark_seen`],
+    /// in order; `None` when there were more than the log holds. Replaying them on the levels
+    /// seen then gives the best [`LOGGED_RANKS`] levels now, except the ranks that entered the
+    /// window from beyond it (after a removal or a cut), which the replayer reads from the side.
+    #[inline]
+    pub(crate) fn edits(&self) -> Option<&[Edit]> {
+        self.edits.get(..self.edit_len)
     }
 
     #[inline]
     fn touch(&mut self, rank: usize) {
         self.touched_from = self.touched_from.min(rank);
+    }
+
+    /// Appends an edit of a rank below [`LOGGED_RANKS`] (the caller checks) to the log, or marks
+    /// the log overflowed.
+    #[inline]
+    fn log(&mut self, edit: Edit) {
+        match self.edits.get_mut(self.edit_len) {
+            Some(slot) => *slot = edit,
+            None => self.edit_len = EDIT_LOG,
+        }
+        self.edit_len += 1;
     }
 
     /// The best level as (sort key, quantity), `(0, 0)` when the side is empty: a cheap
@@ -176,10 +225,21 @@ impl BookSide {
             Ok(rank) => {
                 self.touch(rank);
                 if qty.0 == 0 {
+                    if rank < LOGGED_RANKS {
+                        self.log(Edit::Remove { rank: rank as u8 });
+                    }
                     self.levels.copy_within(rank + 1..self.len, rank);
                     self.len -= 1;
                     LevelChange::Removed
                 } else {
+                    if rank < LOGGED_RANKS {
+                        let rank = rank as u8;
+                        self.log(Edit::Update {
+                            rank,
+                            key,
+                            qty: qty.0,
+                        });
+                    }
                     self.levels[rank].1 = qty.0;
                     LevelChange::Updated
                 }
@@ -196,10 +256,23 @@ impl BookSide {
                     }
                     // Evict the worst level to make room.
                     self.len -= 1;
+                    if self.len < LOGGED_RANKS {
+                        self.log(Edit::Remove {
+                            rank: self.len as u8,
+                        });
+                    }
                     change = LevelChange::InsertedEvictingWorst;
                 }
                 debug_assert!(rank <= self.len && self.len < cap);
                 self.touch(rank);
+                if rank < LOGGED_RANKS {
+                    let rank = rank as u8;
+                    self.log(Edit::Insert {
+                        rank,
+                        key,
+                        qty: qty.0,
+                    });
+                }
                 self.levels.copy_within(rank..self.len, rank + 1);
                 self.levels[rank] = (key, qty.0);
                 self.len += 1;
@@ -215,6 +288,9 @@ impl BookSide {
             let cut = self.len - depth;
             self.len = depth;
             self.touch(depth);
+            if depth < LOGGED_RANKS {
+                self.log(Edit::Truncate { depth: depth as u8 });
+            }
             cut
         } else {
             0
@@ -226,6 +302,7 @@ impl BookSide {
     pub fn clear(&mut self) {
         if self.len > 0 {
             self.touch(0);
+            self.log(Edit::Truncate { depth: 0 });
         }
         self.len = 0;
     }
