@@ -171,13 +171,24 @@ impl SideTexts {
         let levels = side.top(CHECKSUM_LEVELS);
         let n = levels.len().min(CHECKSUM_LEVELS);
         debug_assert!(self.len <= n, "the text holds more levels than the side");
+        if self.len < n {
+            self.fill(levels, bid);
+        }
+        self.len = n;
+    }
+
+    /// Renders the side's levels from rank `len` to the end of `levels` (at most 10) at the end
+    /// of the text: the ranks that entered the top 10 from beyond it. Out of line: most
+    /// computations have none.
+    #[inline(never)]
+    fn fill(&mut self, levels: &[(i64, i64)], bid: bool) {
         let mut at = self.start(self.len);
-        let first = self.len.min(n);
-        for (&(key, qty), end) in levels.iter().zip(self.ends.iter_mut()).take(n).skip(first) {
+        let levels = levels.get(self.len..).unwrap_or(&[]);
+        let ends = self.ends.get_mut(self.len..).unwrap_or(&mut []);
+        for (&(key, qty), end) in levels.iter().zip(ends) {
             at += write_level(&mut self.text, at, price_of(key, bid), qty);
             *end = at as u16;
         }
-        self.len = n;
     }
 
     /// Applies one edit of the side to the text (see the module docs).
