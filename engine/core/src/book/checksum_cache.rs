@@ -46,7 +46,7 @@ const SIDE_TEXT_CAP: usize = CHECKSUM_LEVELS * 2 * DIGITS_MAX + LEVEL_DIGITS;
 /// `v` is cut into 8-digit chunks, each converted without a loop ([`eight_digits`]) and stored as
 /// one 8-byte word: the first chunk shifted right past its leading zeros, the next ones at their
 /// place from the end, each overwriting the previous one's zero tail.
-#[inline]
+#[inline(always)]
 fn write_digits(dst: &mut [u8], at: usize, v: u64) -> usize {
     const CHUNK: u64 = 100_000_000;
     let len = decimal_len(v);
