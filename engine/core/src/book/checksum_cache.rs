@@ -317,7 +317,7 @@ pub(crate) struct ChecksumCache {
 }
 
 impl ChecksumCache {
-    /// Allocates the cache (about 5 KiB, once, with the book). Its state is that of an empty book.
+    /// Allocates the cache (under 1 KiB, once, with the book). Its state is that of an empty book.
     pub(crate) fn new() -> Box<ChecksumCache> {
         Box::new(ChecksumCache {
             asks: SideTexts::EMPTY,

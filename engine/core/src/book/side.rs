@@ -2,14 +2,15 @@
 //!
 //! Owns one boxed slice of (sort key, quantity) pairs allocated once in [`BookSide::new`] (pairs,
 //! not two parallel slices, so that an insert or a removal shifts one array with one move).
-//! Invariants: the keys of `levels[..len]` are strictly ascending (a bid's key is its negated price, an ask's key
-//! its price, so "ascending key" is "best first" on both sides); every stored quantity is > 0;
-//! `len <= capacity`; `touched_from` is at most the lowest rank any mutation changed since
-//! [`BookSide::mark_seen`] (so a consumer may skip work when nothing it reads changed), and the edit
-//! log holds every insert, removal, quantity change and cut of the best 10 levels since then, in
-//! order, or says it overflowed (so the checksum cache can edit its text instead of rebuilding it). It never
-//! allocates after construction, never panics on any input, and never truncates by itself: the
-//! book truncates to the subscribed depth once a whole message is applied.
+//! Invariants: the keys of `levels[..len]` are strictly ascending (a bid's key is its negated
+//! price, an ask's key its price, so "ascending key" is "best first" on both sides); every stored
+//! quantity is > 0; `len <= capacity`; `touched_from` is at most the lowest rank any mutation
+//! changed since [`BookSide::mark_seen`] (so a consumer may skip work when nothing it reads
+//! changed), and the edit log holds every insert, removal, quantity change and cut of the best 10
+//! levels since then, in order, or says it overflowed (so the checksum cache can edit its text
+//! instead of rebuilding it). It never allocates after construction, never panics on any input,
+//! and never truncates by itself: the book truncates to the subscribed depth once a whole message
+//! is applied.
 
 use kspin_api::{Price, Qty};
 
@@ -38,8 +39,8 @@ pub enum LevelChange {
     InsertedEvictingWorst,
 }
 
-/// Ranks below this are logged as [`Edit`]s (the checksum's levels).
-const LOGGED_RANKS: usize = 10;
+/// Ranks below this are logged as [`Edit`]s: the levels the checksum covers.
+const LOGGED_RANKS: usize = super::checksum::CHECKSUM_LEVELS;
 
 /// Edits kept per side between two [`BookSide::mark_seen`]; more and the log overflows.
 const EDIT_LOG: usize = 16;
