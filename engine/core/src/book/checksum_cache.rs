@@ -157,7 +157,7 @@ impl SideTexts {
     /// Brings the text up to date with `side`: replays its edit log, or (log overflowed) keeps
     /// the text up to rank `from` (the lowest rank changed since the last call); then renders the
     /// ranks missing at the end.
-    #[inline]
+    #[inline(always)]
     fn render(&mut self, side: &BookSide, from: usize) {
         let bid = side.kind() == SideKind::Bid;
         match side.edits() {
