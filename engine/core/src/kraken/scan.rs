@@ -84,20 +84,29 @@ fn scan_with<'a, const PLAIN: bool>(
 ) -> Option<(Scanned, &'a str)> {
     let mut c = Cur { b: frame, i: 0 };
     c.eat(b'{')?;
+    // Kraken's own member order, matched as one literal (the general loop below gives the same
+    // result, only slower); after it comes the `data` value, then the end of the frame: any
+    // further member would repeat one of the three or be unknown, which the loop declines too.
+    if let Some((chan, kind)) = live_prefix(&mut c) {
+        let scanned = match chan {
+            Chan::Book => {
+                book_data::<PLAIN>(&mut c, arena)?;
+                Scanned::Book(kind)
+            }
+            Chan::Trade => {
+                trade_data(&mut c, arena)?;
+                Scanned::Trade(kind)
+            }
+        };
+        if c.next_or_close(b'}')? || c.peek_ws().is_some() {
+            return None;
+        }
+        return Some((scanned, c.into_text()?));
+    }
     let (mut chan, mut kind, mut data) = (None, None, false);
     let mut seen = 0u32;
-    // Kraken's own member order, matched as one literal (the general loop below gives the same
-    // result, only slower); after it comes the `data` value.
-    let mut pending_key: Option<&[u8]> = None;
-    if let Some((ch, k)) = live_prefix(&mut c) {
-        (chan, kind, seen, pending_key) = (Some(ch), Some(k), 3, Some(&b"data"[..]));
-    }
     loop {
-        let key = match pending_key.take() {
-            Some(k) => k,
-            None => c.key()?,
-        };
-        match key {
+        match c.key()? {
             b"channel" => {
                 once(&mut seen, 1)?;
                 chan = Some(match c.str_bytes()? {
