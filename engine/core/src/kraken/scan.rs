@@ -336,49 +336,55 @@ fn levels(c: &mut Cur<'_>, arena: &mut Arena) -> Option<LevelRun> {
     let start = arena.levels.len();
     array(c, |c| {
         // The live shape `{"price":P,"qty":Q}` with short plain numbers, read in fixed windows
-        // (`plain_level.rs`); then the same shape digit by digit; on any difference, back to the
-        // start of the element and the general member loop.
+        // (`plain_level.rs`), inline; anything else in [`other_level`], out of line.
         if let Some((level, next)) = plain_level(c.b, c.i) {
             c.i = next;
             return arena.push_level(level).ok();
         }
-        let save = c.i;
-        if c.lit(br#"{"price":"#) {
-            if let Some(price) = c.decimal() {
-                if c.lit(br#","qty":"#) {
-                    if let Some(qty) = c.decimal() {
-                        if c.lit(b"}") {
-                            return arena.push_level(Level { price, qty }).ok();
-                        }
-                    }
-                }
-            }
-            c.i = save;
-        }
-        c.eat(b'{')?;
-        let (mut price, mut qty) = (None, None);
-        loop {
-            match c.key()? {
-                b"price" if price.is_none() => price = Some(c.decimal()?),
-                b"qty" if qty.is_none() => qty = Some(c.decimal()?),
-                _ => return None,
-            }
-            if !c.next_or_close(b'}')? {
-                break;
-            }
-        }
-        arena
-            .push_level(Level {
-                price: price?,
-                qty: qty?,
-            })
-            .ok()
+        other_level(c, arena)
     })?;
     let len = arena.levels.len() - start;
     Some(LevelRun {
         start: start as u32,
         len: len as u32,
     })
+}
+
+/// A level [`plain_level`] declined: the same shape digit by digit; on any difference, back to
+/// the start of the element and the general member loop.
+#[inline(never)]
+fn other_level(c: &mut Cur<'_>, arena: &mut Arena) -> Option<()> {
+    let save = c.i;
+    if c.lit(br#"{"price":"#) {
+        if let Some(price) = c.decimal() {
+            if c.lit(br#","qty":"#) {
+                if let Some(qty) = c.decimal() {
+                    if c.lit(b"}") {
+                        return arena.push_level(Level { price, qty }).ok();
+                    }
+                }
+            }
+        }
+        c.i = save;
+    }
+    c.eat(b'{')?;
+    let (mut price, mut qty) = (None, None);
+    loop {
+        match c.key()? {
+            b"price" if price.is_none() => price = Some(c.decimal()?),
+            b"qty" if qty.is_none() => qty = Some(c.decimal()?),
+            _ => return None,
+        }
+        if !c.next_or_close(b'}')? {
+            break;
+        }
+    }
+    arena
+        .push_level(Level {
+            price: price?,
+            qty: qty?,
+        })
+        .ok()
 }
 
 fn trade_data(c: &mut Cur<'_>, arena: &mut Arena) -> Option<()> {
