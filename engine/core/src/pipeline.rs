@@ -210,18 +210,20 @@ impl Pipeline {
         self.counters.frames += 1;
         let frame_no = self.counters.frames;
         sink.frame_begin(stamp, payload);
-        let outcome = match self.decoder.decode(payload) {
+        // Matched by reference: moving the 168-byte message out of the result costs a copy.
+        let decoded = self.decoder.decode(payload);
+        let outcome = match &decoded {
             Ok(msg) => {
-                let kind = FrameKind::of(&msg);
+                let kind = FrameKind::of(msg);
                 self.counters.decoded_by_kind[kind.index()] += 1;
-                sink.frame_decoded(&msg);
-                self.feed.on_message(frame_no, &msg, sink);
+                sink.frame_decoded(msg);
+                self.feed.on_message(frame_no, msg, sink);
                 FrameOutcome::Decoded(kind)
             }
             Err(error) => {
                 self.counters.decode_errors += 1;
-                self.counters.decode_errors_by_kind[decode_error_index(&error)] += 1;
-                FrameOutcome::Refused(error)
+                self.counters.decode_errors_by_kind[decode_error_index(error)] += 1;
+                FrameOutcome::Refused(*error)
             }
         };
         sink.frame_end(&outcome);

@@ -50,17 +50,43 @@ const LONG_NAME: u128 = u128::MAX;
 
 /// A name of at most 15 bytes as one word: its bytes, zero padding, and its length in the last
 /// byte (so names differing only by trailing NUL bytes still differ). `None` for longer names.
+///
+/// The bytes are read as two overlapping words (8 and 8 bytes from 8 on, 4 and 4 from 4 on), the
+/// second shifted right past the bytes the first already holds: no per-byte loop and no `memcpy`
+/// call for a name's variable length.
 #[inline]
 fn short_key(name: &[u8]) -> Option<u128> {
-    if name.len() > 15 {
+    let n = name.len();
+    if n > 15 {
         return None;
     }
-    let mut key = [0u8; 16];
-    for (k, &b) in key.iter_mut().zip(name) {
-        *k = b;
+    // The `W` bytes at `at` (zeros if the name is shorter, which the length tests below rule
+    // out), first byte least significant.
+    fn word<const W: usize>(name: &[u8], at: usize) -> u64 {
+        let mut w = [0u8; 8];
+        if let (Some(dst), Some(src)) = (w.get_mut(..W), name.get(at..at + W)) {
+            dst.copy_from_slice(src);
+        }
+        u64::from_le_bytes(w)
     }
-    key[15] = name.len() as u8;
-    Some(u128::from_le_bytes(key))
+    let bytes = if n >= 8 {
+        // Bytes 8..n are the top n − 8 bytes of the word at n − 8 (none when n = 8: the shift
+        // by 64 is out of range and gives 0).
+        let high = word::<8>(name, n - 8)
+            .checked_shr(8 * (16 - n as u32))
+            .unwrap_or(0);
+        u128::from(word::<8>(name, 0)) | u128::from(high) << 64
+    } else if n >= 4 {
+        let high = (word::<4>(name, n - 4) as u32)
+            .checked_shr(8 * (8 - n as u32))
+            .unwrap_or(0);
+        u128::from(word::<4>(name, 0)) | u128::from(high) << 32
+    } else {
+        name.iter()
+            .enumerate()
+            .fold(0u128, |k, (i, &b)| k | u128::from(b) << (8 * i))
+    };
+    Some(bytes | (n as u128) << 120)
 }
 
 impl SymbolTable {
@@ -129,6 +155,30 @@ impl SymbolTable {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// The byte-at-a-time key [`short_key`] must equal.
+    fn short_key_bytewise(name: &[u8]) -> Option<u128> {
+        if name.len() > 15 {
+            return None;
+        }
+        let mut key = [0u8; 16];
+        for (k, &b) in key.iter_mut().zip(name) {
+            *k = b;
+        }
+        key[15] = name.len() as u8;
+        Some(u128::from_le_bytes(key))
+    }
+
+    proptest! {
+        /// Every length from empty to past the limit, any bytes.
+        #[test]
+        fn short_key_equals_the_bytewise_key(
+            name in proptest::collection::vec(any::<u8>(), 0..20),
+        ) {
+            prop_assert_eq!(short_key(&name), short_key_bytewise(&name));
+        }
+    }
 
     #[test]
     fn indices_are_dense_and_stable() {

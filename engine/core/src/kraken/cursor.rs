@@ -104,20 +104,28 @@ impl<'a> Cur<'a> {
     pub(super) fn fixed_str_span<const LEN: usize>(&mut self) -> Option<Span> {
         const { assert!(LEN >= 8) };
         let open = self.i;
-        if self.b.get(open) == Some(&b'"') && self.b.get(open + 1 + LEN) == Some(&b'"') {
-            let word = |at: usize| -> Option<u64> {
-                let mut w = [0u8; 8];
-                w.copy_from_slice(self.b.get(at..at + 8)?);
-                Some(u64::from_le_bytes(w))
+        let first = open + 1;
+        if let (Some(&b'"'), Some(text), Some(&b'"')) = (
+            self.b.get(open),
+            self.b.get(first..first + LEN),
+            self.b.get(first + LEN),
+        ) {
+            // `text` is exactly LEN bytes, so every window below is in it and the constant
+            // bounds unroll the loop; a window that were not would read as all-special and
+            // decline.
+            let word = |at: usize| -> u64 {
+                let mut w = [0xffu8; 8];
+                if let Some(chunk) = text.get(at..at + 8) {
+                    w.copy_from_slice(chunk);
+                }
+                u64::from_le_bytes(w)
             };
-            let first = open + 1;
-            let mut stop = 0;
-            let mut at = first;
-            while at + 8 < first + LEN {
-                stop |= special_bytes(word(at)?);
+            let mut stop = special_bytes(word(LEN - 8));
+            let mut at = 0;
+            while at + 8 < LEN {
+                stop |= special_bytes(word(at));
                 at += 8;
             }
-            stop |= special_bytes(word(first + LEN - 8)?);
             if stop == 0 {
                 self.i = first + LEN + 1;
                 return Span::frame(first, LEN);
@@ -475,6 +483,42 @@ mod tests {
             prop_assert_eq!(k, want_k);
             prop_assert_eq!(m, want);
             prop_assert_eq!(c.i, skip.min(bytes.len()) + want_k as usize);
+        }
+
+        /// A quoted run of 27 bytes (or a few more or fewer) of plain text, with or without one
+        /// byte a string scan stops at, and then anything: the fixed-length read ends where the
+        /// general string read does, with the same span, or both decline.
+        #[test]
+        fn fixed_str_span_equals_the_general_string(
+            len in 24usize..31,
+            special in proptest::option::of((
+                0usize..31,
+                prop_oneof![
+                    Just(b'"'),
+                    Just(b'\\'),
+                    Just(b'\n'),
+                    Just(0x80u8),
+                    any::<u8>(),
+                ],
+            )),
+            after in proptest::collection::vec(any::<u8>(), 0..3),
+        ) {
+            // Plain text with at most one byte a string scan may stop at, anywhere in it.
+            let mut body = vec![b'7'; len];
+            if let Some((at, byte)) = special {
+                body[at % len] = byte;
+            }
+            let mut text = vec![b'"'];
+            text.extend_from_slice(&body);
+            text.push(b'"');
+            text.extend_from_slice(&after);
+            let mut fixed = Cur { b: &text, i: 0 };
+            let mut general = Cur { b: &text, i: 0 };
+            let got = fixed.fixed_str_span::<27>();
+            prop_assert_eq!(got, general.str_span());
+            if got.is_some() {
+                prop_assert_eq!(fixed.i, general.i);
+            }
         }
 
         /// `unsigned` accepts exactly the plain JSON integers that fit a u64, with their value.

@@ -123,6 +123,11 @@ impl Decoder {
     }
 
     /// Decodes one text frame. The message borrows `frame` and the decoder until the next call.
+    ///
+    /// Inlined into the caller, so a frame the scanner accepts builds its message in the
+    /// caller's frame rather than being returned through a 168-byte copy; every other frame goes
+    /// to the general decoder, which is not inlined.
+    #[inline]
     pub fn decode<'a>(&'a mut self, frame: &'a [u8]) -> Result<Message<'a>, DecodeError> {
         let max = self.arena.limits.max_frame_len;
         if frame.len() > max {
@@ -156,9 +161,16 @@ impl Decoder {
                     }),
                 });
             }
-            // Declined: whatever it wrote is discarded and the general decoder decides.
-            self.arena.clear();
         }
+        self.decode_general(frame)
+    }
+
+    /// The general decoder (sonic-rs and the serde visitors of `visit.rs`), for every frame the
+    /// scanner did not accept (whatever it wrote to the arena is discarded first); `frame` is
+    /// within the size limit.
+    #[inline(never)]
+    fn decode_general<'a>(&'a mut self, frame: &'a [u8]) -> Result<Message<'a>, DecodeError> {
+        self.arena.clear();
         // sonic-rs skips unread values by recursion: bound the depth before it runs.
         check_nesting(frame, self.arena.limits.max_nesting)?;
         let text = core::str::from_utf8(frame).map_err(|_| DecodeError::Malformed)?;

@@ -5,7 +5,9 @@
 //! per book update; this scanner does the same frames about 4x faster (figures and commands in
 //! `bench/results/decode.md` and `bench/results/engine_path.md`).
 //!
-//! Owns [`scan`] (its byte cursor is `cursor.rs`). Invariants: it either produces exactly what
+//! Owns [`scan`] (its byte cursor is `cursor.rs`). A book entry in Kraken's exact member order is
+//! read straight through by `plain_book_entry`, anything else by a member loop; a property test
+//! below holds the two equal. Invariants: it either produces exactly what
 //! the general decoder would (same arena content, same message) or declines with `None`, and the
 //! caller then runs the general
 //! decoder, which also produces the precise error. It declines on anything outside the plain
@@ -70,22 +72,41 @@ fn live_prefix(c: &mut Cur<'_>) -> Option<(Chan, UpdateKind)> {
 /// at any byte above 0x7f), and trailing bytes other than whitespace decline; `Cur::into_text`
 /// turns the fully consumed frame into `&str` without a second UTF-8 pass.
 pub(crate) fn scan<'a>(arena: &mut Arena, frame: &'a [u8]) -> Option<(Scanned, &'a str)> {
+    scan_with::<true>(arena, frame)
+}
+
+/// [`scan`], with the plain book-entry path ([`plain_book_entry`]) on (`PLAIN`) or off: off is
+/// the reference the property tests hold the plain path to.
+#[inline(always)]
+fn scan_with<'a, const PLAIN: bool>(
+    arena: &mut Arena,
+    frame: &'a [u8],
+) -> Option<(Scanned, &'a str)> {
     let mut c = Cur { b: frame, i: 0 };
     c.eat(b'{')?;
+    // Kraken's own member order, matched as one literal (the general loop below gives the same
+    // result, only slower); after it comes the `data` value, then the end of the frame: any
+    // further member would repeat one of the three or be unknown, which the loop declines too.
+    if let Some((chan, kind)) = live_prefix(&mut c) {
+        let scanned = match chan {
+            Chan::Book => {
+                book_data::<PLAIN>(&mut c, arena)?;
+                Scanned::Book(kind)
+            }
+            Chan::Trade => {
+                trade_data(&mut c, arena)?;
+                Scanned::Trade(kind)
+            }
+        };
+        if c.next_or_close(b'}')? || c.peek_ws().is_some() {
+            return None;
+        }
+        return Some((scanned, c.into_text()?));
+    }
     let (mut chan, mut kind, mut data) = (None, None, false);
     let mut seen = 0u32;
-    // Kraken's own member order, matched as one literal (the general loop below gives the same
-    // result, only slower); after it comes the `data` value.
-    let mut pending_key: Option<&[u8]> = None;
-    if let Some((ch, k)) = live_prefix(&mut c) {
-        (chan, kind, seen, pending_key) = (Some(ch), Some(k), 3, Some(&b"data"[..]));
-    }
     loop {
-        let key = match pending_key.take() {
-            Some(k) => k,
-            None => c.key()?,
-        };
-        match key {
+        match c.key()? {
             b"channel" => {
                 once(&mut seen, 1)?;
                 chan = Some(match c.str_bytes()? {
@@ -105,7 +126,7 @@ pub(crate) fn scan<'a>(arena: &mut Arena, frame: &'a [u8]) -> Option<(Scanned, &
             b"data" => {
                 once(&mut seen, 4)?;
                 match chan? {
-                    Chan::Book => book_data(&mut c, arena)?,
+                    Chan::Book => book_data::<PLAIN>(&mut c, arena)?,
                     Chan::Trade => trade_data(&mut c, arena)?,
                 }
                 data = true;
@@ -221,8 +242,17 @@ fn trade_key(c: &mut Cur<'_>, expected: &mut u8) -> Option<u8> {
     })
 }
 
-fn book_data(c: &mut Cur<'_>, arena: &mut Arena) -> Option<()> {
+fn book_data<const PLAIN: bool>(c: &mut Cur<'_>, arena: &mut Arena) -> Option<()> {
     array(c, |c| {
+        if PLAIN {
+            let (save, pushed) = (c.i, arena.levels.len());
+            if let Some(slot) = plain_book_entry(c, arena) {
+                return arena.push_book(slot).ok();
+            }
+            // Declined: forget its levels and read the entry again, member by member.
+            c.i = save;
+            arena.levels.truncate(pushed);
+        }
         c.eat(b'{')?;
         let mut slot = BookSlot::default();
         let mut symbol = None;
@@ -261,54 +291,100 @@ fn book_data(c: &mut Cur<'_>, arena: &mut Arena) -> Option<()> {
     })
 }
 
+/// A book entry in Kraken's exact shape, `{"symbol":S,"bids":[..],"asks":[..],"checksum":N,
+/// "timestamp":T}` with no whitespace between members, read straight through: no key dispatch,
+/// no duplicate bookkeeping. It reads each value with the same cursor methods as the member loop
+/// of [`book_data`], so an entry it accepts gives the same slot and levels; on anything else
+/// (another order, a missing or extra member, whitespace) it declines, and the caller rewinds the
+/// cursor, drops the levels it pushed and runs the member loop.
+#[inline(always)]
+fn plain_book_entry(c: &mut Cur<'_>, arena: &mut Arena) -> Option<BookSlot> {
+    if !c.lit(br#"{"symbol":"#) {
+        return None;
+    }
+    let symbol = c.str_span()?;
+    if !c.lit(br#","bids":"#) {
+        return None;
+    }
+    let bids = levels(c, arena)?;
+    if !c.lit(br#","asks":"#) {
+        return None;
+    }
+    let asks = levels(c, arena)?;
+    if !c.lit(br#","checksum":"#) {
+        return None;
+    }
+    let checksum = u32::try_from(c.unsigned()?).ok()?;
+    if !c.lit(br#","timestamp":"#) {
+        return None;
+    }
+    let timestamp = c.fixed_str_span::<KRAKEN_TIMESTAMP_LEN>()?;
+    if !c.lit(b"}") {
+        return None;
+    }
+    Some(BookSlot {
+        symbol,
+        bids,
+        asks,
+        checksum: Some(checksum),
+        timestamp: Some(timestamp),
+    })
+}
+
 #[inline(always)]
 fn levels(c: &mut Cur<'_>, arena: &mut Arena) -> Option<LevelRun> {
     let start = arena.levels.len();
     array(c, |c| {
         // The live shape `{"price":P,"qty":Q}` with short plain numbers, read in fixed windows
-        // (`plain_level.rs`); then the same shape digit by digit; on any difference, back to the
-        // start of the element and the general member loop.
+        // (`plain_level.rs`), inline; anything else in [`other_level`], out of line.
         if let Some((level, next)) = plain_level(c.b, c.i) {
             c.i = next;
             return arena.push_level(level).ok();
         }
-        let save = c.i;
-        if c.lit(br#"{"price":"#) {
-            if let Some(price) = c.decimal() {
-                if c.lit(br#","qty":"#) {
-                    if let Some(qty) = c.decimal() {
-                        if c.lit(b"}") {
-                            return arena.push_level(Level { price, qty }).ok();
-                        }
-                    }
-                }
-            }
-            c.i = save;
-        }
-        c.eat(b'{')?;
-        let (mut price, mut qty) = (None, None);
-        loop {
-            match c.key()? {
-                b"price" if price.is_none() => price = Some(c.decimal()?),
-                b"qty" if qty.is_none() => qty = Some(c.decimal()?),
-                _ => return None,
-            }
-            if !c.next_or_close(b'}')? {
-                break;
-            }
-        }
-        arena
-            .push_level(Level {
-                price: price?,
-                qty: qty?,
-            })
-            .ok()
+        other_level(c, arena)
     })?;
     let len = arena.levels.len() - start;
     Some(LevelRun {
         start: start as u32,
         len: len as u32,
     })
+}
+
+/// A level [`plain_level`] declined: the same shape digit by digit; on any difference, back to
+/// the start of the element and the general member loop.
+#[inline(never)]
+fn other_level(c: &mut Cur<'_>, arena: &mut Arena) -> Option<()> {
+    let save = c.i;
+    if c.lit(br#"{"price":"#) {
+        if let Some(price) = c.decimal() {
+            if c.lit(br#","qty":"#) {
+                if let Some(qty) = c.decimal() {
+                    if c.lit(b"}") {
+                        return arena.push_level(Level { price, qty }).ok();
+                    }
+                }
+            }
+        }
+        c.i = save;
+    }
+    c.eat(b'{')?;
+    let (mut price, mut qty) = (None, None);
+    loop {
+        match c.key()? {
+            b"price" if price.is_none() => price = Some(c.decimal()?),
+            b"qty" if qty.is_none() => qty = Some(c.decimal()?),
+            _ => return None,
+        }
+        if !c.next_or_close(b'}')? {
+            break;
+        }
+    }
+    arena
+        .push_level(Level {
+            price: price?,
+            qty: qty?,
+        })
+        .ok()
 }
 
 fn trade_data(c: &mut Cur<'_>, arena: &mut Arena) -> Option<()> {
@@ -370,4 +446,100 @@ fn trade_data(c: &mut Cur<'_>, arena: &mut Arena) -> Option<()> {
         };
         arena.push_trade(slot).ok()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::decode::DecoderLimits;
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The scanner's result and arena content, as text, with the plain book-entry path on or off.
+    fn scanned<const PLAIN: bool>(frame: &[u8]) -> String {
+        let mut arena = Arena::new(DecoderLimits::default());
+        let got = scan_with::<PLAIN>(&mut arena, frame);
+        format!("{got:?} {:?} {:?}", arena.books, arena.levels)
+    }
+
+    /// A number token: Kraken's plain decimals mostly, some the plain path declines.
+    fn number() -> impl Strategy<Value = String> {
+        prop_oneof![
+            6 => (0u32..100_000, 0u32..100_000_000).prop_map(|(i, f)| format!("{i}.{f}")),
+            2 => (0u64..10_000).prop_map(|i| i.to_string()),
+            1 => Just("1e3".to_owned()),
+            1 => Just("-2.5".to_owned()),
+            1 => Just("123456789.123456789".to_owned()),
+        ]
+    }
+
+    /// `[{"price":P,"qty":Q},..]`, now and then with whitespace or members swapped.
+    fn levels_text() -> impl Strategy<Value = String> {
+        proptest::collection::vec((number(), number(), 0u8..12), 0..4).prop_map(|ls| {
+            let items: Vec<String> = ls
+                .iter()
+                .map(|(p, q, odd)| match odd {
+                    0 => format!(r#"{{"qty":{q},"price":{p}}}"#),
+                    1 => format!(r#"{{ "price":{p}, "qty":{q} }}"#),
+                    2 => format!(r#"{{"price":{p}}}"#),
+                    _ => format!(r#"{{"price":{p},"qty":{q}}}"#),
+                })
+                .collect();
+            format!("[{}]", items.join(","))
+        })
+    }
+
+    /// A book entry: Kraken's member order mostly, or members dropped, swapped, doubled or
+    /// spaced, and checksums beyond u32 now and then.
+    fn entry() -> impl Strategy<Value = String> {
+        (
+            levels_text(),
+            levels_text(),
+            prop_oneof![4 => 0u64..u64::from(u32::MAX), 1 => Just(1u64 << 33)],
+            prop_oneof![
+                4 => Just("2025-11-22T08:26:40.108000Z"),
+                1 => Just("2025-11-22T08:26:40.1Z"),
+            ],
+            0u8..16,
+        )
+            .prop_map(|(b, a, ck, ts, odd)| {
+                let m = [
+                    r#""symbol":"BTC/USD""#.to_owned(),
+                    format!(r#""bids":{b}"#),
+                    format!(r#""asks":{a}"#),
+                    format!(r#""checksum":{ck}"#),
+                    format!(r#""timestamp":"{ts}""#),
+                ];
+                let body = match odd {
+                    0 => format!("{},{},{},{}", m[0], m[2], m[1], m[3]),
+                    1 => format!("{},{},{},{}", m[0], m[1], m[2], m[3]),
+                    2 => m.join(" , "),
+                    3 => format!("{},{}", m.join(","), m[3]),
+                    4 => format!("{},{}", m[1..].join(","), m[0]),
+                    _ => m.join(","),
+                };
+                format!("{{{body}}}")
+            })
+    }
+
+    proptest! {
+        /// Book frames of one to three entries, plain or not: the plain book-entry path gives the
+        /// same result and arena as the member loop it shortcuts.
+        #[test]
+        fn the_plain_book_entry_equals_the_member_loop(
+            entries in proptest::collection::vec(entry(), 1..4),
+            snapshot in any::<bool>(),
+        ) {
+            let kind = if snapshot { "snapshot" } else { "update" };
+            let frame = format!(
+                r#"{{"channel":"book","type":"{kind}","data":[{}]}}"#,
+                entries.join(",")
+            );
+            prop_assert_eq!(
+                scanned::<true>(frame.as_bytes()),
+                scanned::<false>(frame.as_bytes()),
+                "{}",
+                frame
+            );
+        }
+    }
 }
