@@ -6,8 +6,14 @@
 //! is refused before it is read; the secret is base64-decoded into a [`Secret`] (zeroised on drop)
 //! and the text it came from is zeroised too; no error message, `Debug` or `Display` contains the
 //! secret (the public key is shown only by its first characters).
+//!
+//! Reading a file (`Credentials::from_file`, `Credentials::load`) is behind the `credentials-file`
+//! feature, which the `kspin` executable enables: crates that link this one only to sign and fetch
+//! tokens (the runtime) then carry no TOML parser.
 
-use std::path::{Path, PathBuf};
+#[cfg(feature = "credentials-file")]
+use std::path::Path;
+use std::path::PathBuf;
 
 use base64::Engine as _;
 use zeroize::Zeroizing;
@@ -52,6 +58,7 @@ impl std::fmt::Debug for Credentials {
     }
 }
 
+#[cfg(feature = "credentials-file")]
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CredentialsFile {
@@ -95,7 +102,9 @@ impl Credentials {
         }
     }
 
-    /// From a TOML file with `api_key` and `api_secret`, refused unless only its owner can read it.
+    /// From a TOML file with `api_key` and `api_secret`, refused unless only its owner can read it
+    /// (feature `credentials-file`).
+    #[cfg(feature = "credentials-file")]
     pub fn from_file(path: &Path) -> Result<Credentials, CredentialsError> {
         check_private(path)?;
         let text =
@@ -119,7 +128,9 @@ impl Credentials {
         Credentials::new(&parsed.api_key, &secret, &path.display().to_string())
     }
 
-    /// The environment first, else `file` when given; an error when neither holds credentials.
+    /// The environment first, else `file` when given; an error when neither holds credentials
+    /// (feature `credentials-file`).
+    #[cfg(feature = "credentials-file")]
     pub fn load(file: Option<&Path>) -> Result<Credentials, CredentialsError> {
         if let Some(c) = Credentials::from_env()? {
             return Ok(c);
@@ -147,7 +158,7 @@ impl Credentials {
     }
 }
 
-#[cfg(unix)]
+#[cfg(all(unix, feature = "credentials-file"))]
 fn check_private(path: &Path) -> Result<(), CredentialsError> {
     use std::os::unix::fs::PermissionsExt;
     let meta = std::fs::metadata(path).map_err(|e| CredentialsError::File {
@@ -164,7 +175,7 @@ fn check_private(path: &Path) -> Result<(), CredentialsError> {
     Ok(())
 }
 
-#[cfg(not(unix))]
+#[cfg(all(not(unix), feature = "credentials-file"))]
 fn check_private(_path: &Path) -> Result<(), CredentialsError> {
     Ok(())
 }
@@ -172,10 +183,12 @@ fn check_private(_path: &Path) -> Result<(), CredentialsError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(feature = "credentials-file")]
     use std::os::unix::fs::PermissionsExt;
 
     const SECRET: &str = "c2VudGluZWwtc2VjcmV0LWJ5dGVz"; // "sentinel-secret-bytes"
 
+    #[cfg(feature = "credentials-file")]
     fn write(name: &str, text: &str, mode: u32) -> PathBuf {
         let path = std::env::temp_dir().join(format!("kspin-cred-{}-{name}", std::process::id()));
         std::fs::write(&path, text).unwrap();
@@ -184,6 +197,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "credentials-file")]
     fn a_private_file_loads_and_an_open_one_is_refused() {
         let text = format!("api_key = \"KEY123456\"\napi_secret = \"{SECRET}\"\n");
         let ok = write("ok.toml", &text, 0o600);
@@ -216,6 +230,11 @@ mod tests {
         );
         let bad = Credentials::new("KEY", "not base64 !!! sentinel", "test").unwrap_err();
         assert!(!bad.to_string().contains("sentinel"));
+    }
+
+    #[test]
+    #[cfg(feature = "credentials-file")]
+    fn a_garbled_file_is_refused_without_quoting_it() {
         let text = "api_key = \"K\"\napi_secret = sentinel-unquoted\n";
         let path = write("garbled.toml", text, 0o600);
         let e = Credentials::from_file(&path).unwrap_err().to_string();
@@ -225,6 +244,7 @@ mod tests {
 
     #[test]
     fn missing_and_incomplete_are_named() {
+        #[cfg(feature = "credentials-file")]
         assert!(matches!(
             Credentials::load(None),
             Err(CredentialsError::Missing) | Ok(_)
