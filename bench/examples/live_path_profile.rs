@@ -22,6 +22,7 @@ use std::io::Write;
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
+use kspin_bench::harness::blast::push_frame;
 use kspin_net::Endpoint;
 use kspin_runtime::plan::SymbolPlan;
 use kspin_runtime::{Engine, EngineConfig, EngineCore, NoStrategies};
@@ -29,23 +30,6 @@ use kspin_sim::stream::book_stream;
 
 const SYMBOL: &str = "BTC/USD";
 const DEPTH: u16 = 10;
-
-/// Appends `payload` as one unmasked server-to-client WebSocket text frame (RFC 6455 §5.2).
-fn push_frame(out: &mut Vec<u8>, payload: &[u8]) {
-    out.push(0x81);
-    match payload.len() {
-        n if n < 126 => out.push(n as u8),
-        n if n <= usize::from(u16::MAX) => {
-            out.push(126);
-            out.extend_from_slice(&(n as u16).to_be_bytes());
-        }
-        n => {
-            out.push(127);
-            out.extend_from_slice(&(n as u64).to_be_bytes());
-        }
-    }
-    out.extend_from_slice(payload);
-}
 
 /// One driver iteration: what callgrind counts in `live` mode.
 #[inline(never)]

@@ -27,7 +27,7 @@ use kspin_sim::stream::book_stream;
 const UPDATES: usize = 400_000;
 
 /// Appends `payload` as one unmasked server-to-client WebSocket text frame (RFC 6455 §5.2).
-fn push_frame(out: &mut Vec<u8>, payload: &[u8]) {
+pub fn push_frame(out: &mut Vec<u8>, payload: &[u8]) {
     out.push(0x81);
     match payload.len() {
         n if n < 126 => out.push(n as u8),
