@@ -184,7 +184,7 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
 
     /// The memoised checksum over long streams of small updates (the shape of live traffic, where
-    /// the merge keeps most levels and renders a few), at the depths that matter.
+    /// a message changes a few of the levels the checksum covers), at the depths that matter.
     #[test]
     fn memoised_checksum_equals_uncached_over_small_updates(
         depth in prop_oneof![Just(10usize), Just(25)],

@@ -100,6 +100,12 @@ pub trait OrderLink<P: Publisher> {
     /// its telemetry ring, if it has one. Never blocks: a full ring drops.
     #[inline]
     fn telemetry(&mut self) {}
+    /// Whether its orders carry the decoded and applied stamps of the frame that triggered them
+    /// (the tick-to-trade breakdown). Then the engine takes those stamps on every frame instead
+    /// of on one in [`crate::stages::DETAIL_SAMPLE_EVERY`], so that every order has them.
+    fn stamps_trigger_frames(&self) -> bool {
+        false
+    }
 }
 
 /// An order path chosen at start-up: `None` is [`NoOrderLink`].
@@ -123,6 +129,10 @@ impl<P: Publisher, L: OrderLink<P>> OrderLink<P> for Option<L> {
     }
     fn end_causes(&self) -> Option<EndCauses> {
         self.as_ref().and_then(|link| link.end_causes())
+    }
+    fn stamps_trigger_frames(&self) -> bool {
+        self.as_ref()
+            .is_some_and(|link| link.stamps_trigger_frames())
     }
     #[inline]
     fn telemetry(&mut self) {
@@ -284,7 +294,10 @@ impl<P: Publisher, T: Transport, O: OrderLink<P>> EngineCore<P, T, O> {
         orders: O,
         clock: Clock,
     ) -> Result<EngineCore<P, T, O>, CoreError> {
-        let engine = Engine::new(&cfg.engine_config(), publisher, clock.clone())?;
+        let mut engine = Engine::new(&cfg.engine_config(), publisher, clock.clone())?;
+        if orders.stamps_trigger_frames() {
+            engine.set_stage_detail_sample_every(1);
+        }
         let needs_instrument = cfg.symbols.iter().any(|p| p.precision.is_none());
         let has_books = cfg.symbols.iter().any(|p| p.book);
         let now = clock.now();

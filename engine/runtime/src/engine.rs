@@ -317,6 +317,11 @@ impl<P: Publisher> Engine<P> {
         self.stages.set_detail_sample_every(every);
     }
 
+    /// On how many frames in one the inner stage stamps are taken (1: every frame).
+    pub fn stage_detail_sample_every(&self) -> u32 {
+        self.stages.detail_sample_every()
+    }
+
     /// The clock the engine stamps with.
     pub fn clock(&self) -> &Clock {
         self.stages.clock()

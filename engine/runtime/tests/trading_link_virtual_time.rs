@@ -360,3 +360,40 @@ fn the_kill_switch_cancels_everything_and_refuses_new_orders() {
     assert!(run.sent().is_empty());
     assert!(run.link.session().counters().killed);
 }
+
+#[test]
+fn an_engine_with_an_order_link_stamps_every_frame_so_every_order_has_its_trigger_stages() {
+    let plan = vec![SymbolPlan {
+        symbol: "BTC/USD".into(),
+        depth: 10,
+        book: true,
+        trade: false,
+        ticker: false,
+        precision: Some((1, 8)),
+    }];
+    let (clock, _mock) = Clock::mock();
+    let (transport, _peer) = memory_transport();
+    let plain = kspin_runtime::EngineCore::new(
+        kspin_runtime::CoreConfig::new(plan.clone()),
+        Strategies::default(),
+        transport,
+        clock.clone(),
+    )
+    .unwrap();
+    assert_eq!(
+        plain.engine().stage_detail_sample_every(),
+        kspin_runtime::stages::DETAIL_SAMPLE_EVERY
+    );
+    let link = Run::new(ScriptedTokens::always(token())).link;
+    assert!(OrderLink::<Strategies>::stamps_trigger_frames(&link));
+    let (transport, _peer) = memory_transport();
+    let trading = kspin_runtime::EngineCore::with_orders(
+        kspin_runtime::CoreConfig::new(plan),
+        Strategies::default(),
+        transport,
+        Some(link),
+        clock,
+    )
+    .unwrap();
+    assert_eq!(trading.engine().stage_detail_sample_every(), 1);
+}

@@ -718,6 +718,11 @@ fn stamp_trigger(s: &mut OrderStamps, m: &OrderMessage, recent: &RecentFrames<'_
 }
 
 impl<P: Publisher, T: Transport, K: TokenSource> OrderLink<P> for TradingLink<T, K> {
+    /// Orders carry their trigger frame's decoded and applied stamps ([`stamp_trigger`]).
+    fn stamps_trigger_frames(&self) -> bool {
+        true
+    }
+
     fn poll(&mut self, engine: &mut Engine<P>) {
         let now = self.clock.now();
         match self.phase {
