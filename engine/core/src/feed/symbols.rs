@@ -132,6 +132,8 @@ impl SymbolTable {
         self.entries.get(index)
     }
 
+    /// The entry, to change its depth or precision. Its `name` must stay as added: lookups compare
+    /// a key computed from it at [`SymbolTable::find_or_add`].
     #[inline]
     pub fn get_mut(&mut self, index: usize) -> Option<&mut SymbolEntry> {
         self.entries.get_mut(index)
