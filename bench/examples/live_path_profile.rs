@@ -22,7 +22,7 @@ use std::io::Write;
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-use kspin_bench::harness::blast::push_frame;
+use kspin_bench::harness::blast::blast_wire;
 use kspin_net::Endpoint;
 use kspin_runtime::plan::SymbolPlan;
 use kspin_runtime::{Engine, EngineConfig, EngineCore, NoStrategies};
@@ -94,21 +94,7 @@ fn main() {
         );
         return;
     }
-    let mut wire = Vec::with_capacity(updates * 240);
-    push_frame(
-        &mut wire,
-        br#"{"channel":"status","type":"update","data":[{"version":"2.0.10","system":"online","api_version":"v2","connection_id":1}]}"#,
-    );
-    push_frame(
-        &mut wire,
-        format!(
-            r#"{{"method":"subscribe","result":{{"channel":"book","depth":{DEPTH},"snapshot":true,"symbol":"{SYMBOL}"}},"success":true,"time_in":"2025-11-22T08:00:00.000000Z","time_out":"2025-11-22T08:00:00.000050Z"}}"#
-        )
-        .as_bytes(),
-    );
-    for frame in stream.frames() {
-        push_frame(&mut wire, frame);
-    }
+    let wire = blast_wire(&stream, SYMBOL, DEPTH);
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port();
     let sender = std::thread::spawn(move || {

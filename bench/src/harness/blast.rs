@@ -21,7 +21,7 @@ use super::{BenchError, BenchOptions};
 use kspin_net::Endpoint;
 use kspin_runtime::plan::SymbolPlan;
 use kspin_runtime::{EngineCore, NoStrategies};
-use kspin_sim::stream::book_stream;
+use kspin_sim::stream::{book_stream, BookStream};
 
 /// Updates sent per run (about 210 bytes each).
 const UPDATES: usize = 400_000;
@@ -43,12 +43,10 @@ pub fn push_frame(out: &mut Vec<u8>, payload: &[u8]) {
     out.extend_from_slice(payload);
 }
 
-/// One blast run: returns (updates processed per second, updates, checksum mismatches).
-fn run_once(opts: &BenchOptions, symbol: &str) -> Result<(f64, u64, u64), BenchError> {
-    let depth = opts.depth;
-    let stream = book_stream(symbol, depth, UPDATES, opts.seed)
-        .ok_or_else(|| BenchError::Setup(format!("the simulated venue lists no pair {symbol}")))?;
-    let mut wire = Vec::with_capacity(UPDATES * 240);
+/// What the engine reads in a blast run, framed as the venue would send it: a status frame, the
+/// book subscription's ack, then `stream`'s snapshot and updates, one WebSocket text frame each.
+pub fn blast_wire(stream: &BookStream, symbol: &str, depth: u16) -> Vec<u8> {
+    let mut wire = Vec::with_capacity(stream.updates.len() * 240);
     push_frame(
         &mut wire,
         br#"{"channel":"status","type":"update","data":[{"version":"2.0.10","system":"online","api_version":"v2","connection_id":1}]}"#,
@@ -63,6 +61,15 @@ fn run_once(opts: &BenchOptions, symbol: &str) -> Result<(f64, u64, u64), BenchE
     for frame in stream.frames() {
         push_frame(&mut wire, frame);
     }
+    wire
+}
+
+/// One blast run: returns (updates processed per second, updates, checksum mismatches).
+fn run_once(opts: &BenchOptions, symbol: &str) -> Result<(f64, u64, u64), BenchError> {
+    let depth = opts.depth;
+    let stream = book_stream(symbol, depth, UPDATES, opts.seed)
+        .ok_or_else(|| BenchError::Setup(format!("the simulated venue lists no pair {symbol}")))?;
+    let wire = blast_wire(&stream, symbol, depth);
     let listener =
         TcpListener::bind("127.0.0.1:0").map_err(|e| BenchError::Setup(e.to_string()))?;
     let port = listener
