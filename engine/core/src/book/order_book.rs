@@ -141,9 +141,7 @@ impl OrderBook {
     /// Best bid at or above best ask.
     #[inline]
     pub fn is_crossed(&self) -> bool {
-        // A bid's key is its negated price (exact: prices are validated positive).
-        let ((bid_key, _), (ask_key, _)) = (self.bids.best_raw(), self.asks.best_raw());
-        !self.bids.is_empty() && !self.asks.is_empty() && bid_key.wrapping_neg() >= ask_key
+        crossed((self.bids.best_raw(), self.asks.best_raw()))
     }
 
     pub fn clear(&mut self) {
@@ -300,8 +298,9 @@ impl OrderBook {
             }
         }
         report.truncated = self.truncate_to_depth() as u32;
-        report.crossed = self.is_crossed();
-        report.top_changed = before != (self.bids.best_raw(), self.asks.best_raw());
+        let after = (self.bids.best_raw(), self.asks.best_raw());
+        report.crossed = crossed(after);
+        report.top_changed = before != after;
         report
     }
 
@@ -335,6 +334,13 @@ impl OrderBook {
     ) -> ApplyReport {
         self.apply_levels(mode, bids.iter().copied(), asks.iter().copied())
     }
+}
+
+/// Whether the best bid is at or above the best ask, from the sides' `best_raw` (quantity 0: the
+/// side is empty; a bid's key is its negated price, exact as prices are validated positive).
+#[inline]
+fn crossed(((bid_key, bid_qty), (ask_key, ask_qty)): ((i64, i64), (i64, i64))) -> bool {
+    bid_qty != 0 && ask_qty != 0 && bid_key.wrapping_neg() >= ask_key
 }
 
 #[inline]
