@@ -258,6 +258,34 @@ impl OrderBook {
         Ok(())
     }
 
+    /// [`OrderBook::convert_levels`] into `out`, then, when every level converted, applies them
+    /// (a snapshot first clears the book) and truncates to depth: the engine's path for one
+    /// message. On `Err` the book is untouched and `out` holds garbage. The same as
+    /// `convert_levels` then [`OrderBook::apply_converted`], without re-checking each level.
+    #[inline]
+    pub fn convert_and_apply<B, A>(
+        &mut self,
+        mode: ApplyMode,
+        bids: B,
+        asks: A,
+        out: &mut LevelBuf,
+    ) -> Result<ApplyReport, BookError>
+    where
+        B: Iterator<Item = (Decimal, Decimal)>,
+        A: Iterator<Item = (Decimal, Decimal)>,
+    {
+        self.convert_levels(bids, asks, out)?;
+        // Every level in `out` came out of `convert`: price > 0, quantity >= 0.
+        let levels = out.as_slice().iter().map(|l| {
+            let key = match l.side {
+                SideKind::Bid => l.price.0.wrapping_neg(),
+                SideKind::Ask => l.price.0,
+            };
+            (l.side, key, l.qty)
+        });
+        Ok(self.apply_keyed(mode, levels))
+    }
+
     /// Applies levels converted by [`OrderBook::convert_levels`] (a snapshot first clears the
     /// book), then truncates to depth.
     #[inline]
@@ -297,6 +325,40 @@ impl OrderBook {
                 count(&mut report, change);
             }
         }
+        self.finish_message(before, report)
+    }
+
+    /// [`Self::apply_sided`] over levels known valid (price > 0, quantity >= 0), each with its
+    /// side's sort key (see [`BookSide::apply_key`]) instead of its price.
+    #[inline]
+    fn apply_keyed(
+        &mut self,
+        mode: ApplyMode,
+        levels: impl Iterator<Item = (SideKind, i64, Qty)>,
+    ) -> ApplyReport {
+        let before = (self.bids.best_raw(), self.asks.best_raw());
+        if mode == ApplyMode::Snapshot {
+            self.clear();
+        }
+        let mut report = ApplyReport::default();
+        for (side, key, qty) in levels {
+            let change = match side {
+                SideKind::Bid => self.bids.apply_key(key, qty),
+                SideKind::Ask => self.asks.apply_key(key, qty),
+            };
+            count(&mut report, change);
+        }
+        self.finish_message(before, report)
+    }
+
+    /// The end of a message: truncation to depth and the report's top-of-book figures
+    /// (`before`: both sides' `best_raw` before the message).
+    #[inline]
+    fn finish_message(
+        &mut self,
+        before: ((i64, i64), (i64, i64)),
+        mut report: ApplyReport,
+    ) -> ApplyReport {
         report.truncated = self.truncate_to_depth() as u32;
         let after = (self.bids.best_raw(), self.asks.best_raw());
         report.crossed = crossed(after);

@@ -239,7 +239,13 @@ impl BookSide {
     /// Applies one level: `qty == 0` removes it, otherwise inserts or replaces. `price` must be
     /// non-negative and `qty` non-negative (the book validates both before calling).
     pub fn apply(&mut self, price: Price, qty: Qty) -> LevelChange {
-        let key = self.key_of(price.0);
+        self.apply_key(self.key_of(price.0), qty)
+    }
+
+    /// [`BookSide::apply`] of the level whose sort key is `key` (the price for an ask, the
+    /// negated price for a bid).
+    #[inline]
+    pub(crate) fn apply_key(&mut self, key: i64, qty: Qty) -> LevelChange {
         match self.search(key) {
             Ok(rank) => {
                 self.touch(rank);
