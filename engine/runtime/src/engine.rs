@@ -157,14 +157,10 @@ impl<P: Publisher> Engine<P> {
         };
         self.latency.record_ticks(read_tsc, done);
         if self.stages.enabled() {
-            if let Some(recorder) = &mut self.stage_recorder {
-                if !self.stage_writer.has_room() {
-                    // The engine records its own stamps (nobody took the recorder) and never
-                    // went idle (a replay, a burst): catch up now rather than drop.
-                    recorder.drain();
-                }
-            }
-            self.stage_writer.write(self.stages.current());
+            // On a full ring, an engine that records its own stamps (nobody took the recorder)
+            // and never went idle (a replay, a burst) catches up now rather than drop.
+            self.stage_writer
+                .write_or_drain(self.stages.current(), self.stage_recorder.as_mut());
             self.recent[self.recent_next % RECENT_FRAMES] = *self.stages.current();
             self.recent_next = self.recent_next.wrapping_add(1);
         }
