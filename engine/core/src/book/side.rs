@@ -243,8 +243,8 @@ impl BookSide {
     }
 
     /// [`BookSide::apply`] of the level whose sort key is `key` (the price for an ask, the
-    /// negated price for a bid).
-    #[inline]
+    /// negated price for a bid). Always inlined: the message loop saves a call per level.
+    #[inline(always)]
     pub(crate) fn apply_key(&mut self, key: i64, qty: Qty) -> LevelChange {
         match self.search(key) {
             Ok(rank) => {
