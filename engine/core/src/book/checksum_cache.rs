@@ -1,88 +1,89 @@
-//! The memoised Kraken v2 book checksum: the same CRC32 as [`book_checksum`], but each side's
-//! checksum text (its best 10 levels' digits) is kept between computations and edited, not
-//! rebuilt: only the levels that changed are rendered.
+//! The memoised Kraken v2 book checksum: the same CRC32 as [`book_checksum`], computed from
+//! per-level remainders kept between computations instead of from the whole text: only the
+//! levels that changed are rendered and hashed.
 //!
 //! Why: an update changes 1–3 of the 20 levels the checksum covers, and rendering all 40 integers
-//! to decimal costs far more than the CRC itself (`bench/results/engine_path.md`).
+//! to decimal, or hashing the ~300 bytes of text, costs far more than combining 20 remainders.
 //!
-//! Owns, per side: that side's checksum text, the number of levels in it and where each ends;
-//! and the CRC state after the asks' text. A computation replays, per side, the side's edit log
-//! (`BookSide::edits`: every insert, removal, quantity change and cut of its best 10 levels since
-//! the previous computation, in order) on the text: a quantity change re-renders that level's
-//! quantity digits, an insert renders the new level and moves the text after it, a removal moves
-//! the text after it back. The ranks that entered the top 10 from beyond it (after removals or
-//! cuts) are then rendered at the end from the side itself. A side whose log overflowed keeps its
-//! text up to its lowest changed rank (`BookSide::touched_from`) and renders the rest.
+//! How: CRC-32 is linear, so the CRC of a concatenation follows from the pieces' remainders
+//! (`gf2`): with `pm(T)` the text's polynomial modulo the CRC polynomial, the text of a side is
+//! `L_0 ‖ … ‖ L_{n-1}` and `pm(side) = Σ pm(L_k)·x^(8·S_k)`, `S_k` the bytes after level `k`;
+//! the CRC register after the asks is `!0·x^(8|A|) + pm(A)·x^32`, and the checksum is
+//! `!(reg_A·x^(8|B|) + pm(B)·x^32)`. Each product is one carry-less multiply by a tabled power of
+//! `x`; the sum of a side's products is reduced once.
 //!
-//! Invariants: each side's text is the rendering of the side's best `len` levels as of the last
-//! computation (a prefix of its top 10), `ends[r]` the text length after rank `r`; replaying an
-//! edit keeps it a rendering of a prefix of the side as of that edit (an edit beyond the prefix
-//! changes nothing in it). Given a complete log (the book's sides record one on every mutation),
-//! the result equals [`book_checksum`] for any state and any history (a property test checks it
-//! over random histories). Memory is allocated once with the book; computing never allocates and
-//! never panics: an edit the text cannot hold (never, given the invariants) drops the side's text,
-//! which is then rendered in full.
+//! Owns, per side: each of its best 10 levels' `pm` and text length; the CRC register after the
+//! asks' text, and the bids' unreduced sum and text length (so a one-sided change re-sums that
+//! side only); and the multiply backend (`pclmulqdq` if detected at construction, else portable).
+//! A computation replays, per side, the side's edit log (`BookSide::edits`: every insert, removal,
+//! quantity change and cut of its best 10 levels since the previous computation, in order) on the
+//! per-level array: a quantity change re-hashes that level, an insert hashes the new level and
+//! moves the entries after it, a removal moves them back. The ranks that entered the top 10 from
+//! beyond it (after removals or cuts) are then hashed at the end from the side itself. A side
+//! whose log overflowed keeps its entries up to its lowest changed rank
+//! (`BookSide::touched_from`) and hashes the rest.
+//!
+//! Invariants: each side's entries are those of the side's best `len` levels as of the last
+//! computation (a prefix of its top 10); replaying an edit keeps them those of a prefix of the
+//! side as of that edit (an edit beyond the prefix changes nothing in it). Given a complete log
+//! (the book's sides record one on every mutation), the result equals [`book_checksum`] for any
+//! state and any history, on either backend (property tests check both over random histories).
+//! Memory is allocated once with the book; computing never allocates and never panics.
 //!
 //! [`book_checksum`]: super::checksum::book_checksum
+
+mod gf2;
+
+#[cfg(target_arch = "x86_64")]
+use gf2::Pclmul;
+use gf2::{reduce, shift, Clmul, Portable};
 
 use super::checksum::{CHECKSUM_LEVELS, DIGITS_MAX};
 use super::side::{BookSide, Edit, SideKind};
 
-/// Bytes of the scratch a level is rendered into: price and quantity, each at most
-/// [`DIGITS_MAX`] digits, plus the write-ahead of [`write_digits`].
-const LEVEL_DIGITS: usize = 40;
-const _: () = assert!(LEVEL_DIGITS >= DIGITS_MAX + 20);
+// The shift table covers a whole side's text (10 levels of two 19-digit magnitudes) plus the
+// 4 bytes of x^32.
+const _: () =
+    assert!(CHECKSUM_LEVELS * 2 * DIGITS_MAX + 4 < gf2::SHIFTS && gf2::SHIFTS.is_power_of_two());
 
-/// One side's text capacity: 10 levels × 38 digits, plus room for the write-ahead of rendering
-/// one level at the end.
-const SIDE_TEXT_CAP: usize = CHECKSUM_LEVELS * 2 * DIGITS_MAX + LEVEL_DIGITS;
-
-/// Writes the decimal digits of `v` at `dst[at..]` and returns their count (no leading zeros;
-/// none for 0, as Kraken's "strip leading zeros" turns "0" into ""). Bytes from there up to
-/// `at + 20` may be overwritten with garbage; without room for that (`dst.len() < at + 20`)
-/// nothing is written and 0 returned. Independent of `checksum::write_digits`, which the
-/// reference checksum uses: the property test compares two implementations.
+/// `pm(T ‖ digits(v))` from `pm(T)`, and the digit count: the decimal digits of `v` with no
+/// leading zeros (none for 0, as Kraken's "strip leading zeros" turns "0" into "").
+/// `FROM_EMPTY` says `pm` is 0 (T empty), which saves a multiply.
 ///
-/// `v` is cut into 8-digit chunks, each converted without a loop ([`eight_digits`]) and stored as
-/// one 8-byte word: the first chunk shifted right past its leading zeros, the next ones at their
-/// place from the end, each overwriting the previous one's zero tail.
+/// `v` is cut into 8-digit chunks from the end, each converted without a loop
+/// ([`eight_digits`]) into one little-endian word; the first chunk's leading `'0'`s are cleared
+/// to zero bytes, which a polynomial ignores, so every chunk is one word:
+/// `pm(T ‖ c) = pm(T)·x^(8|c|) + c`, reduced.
 #[inline(always)]
-fn write_digits(dst: &mut [u8], at: usize, v: u64) -> usize {
+fn hash_digits<C: Clmul, const FROM_EMPTY: bool>(c: C, pm: u32, v: u64) -> (u32, usize) {
     const CHUNK: u64 = 100_000_000;
     let len = decimal_len(v);
-    if dst.len() < at + 20 || len == 0 {
-        return 0;
+    if len == 0 {
+        return (pm, 0);
     }
-    // Leading zeros of the first (most significant) chunk: 8 - its digits.
-    let lead = (8 * 3 - len) % 8;
-    let mut put = |i: usize, word: [u8; 8]| {
-        if let Some(d) = dst.get_mut(at + i..at + i + 8) {
-            d.copy_from_slice(&word);
+    // Digits of the first (most significant) chunk, 1..=8.
+    let first = (len - 1) % 8 + 1;
+    let word = |n: u64| u64::from_le_bytes(eight_digits(n as u32));
+    let step = |pm: u32, bytes: usize, w: u64| reduce(c, c.clmul(u64::from(pm), shift(bytes)) ^ w);
+    let lead = |w: u64| {
+        let w = w & (u64::MAX << (8 * (8 - first)));
+        if FROM_EMPTY {
+            reduce(c, w)
+        } else {
+            step(pm, first, w)
         }
     };
-    let word = |n: u64| eight_digits(n as u32);
-    let first = |w: [u8; 8]| (u64::from_le_bytes(w) >> (8 * lead)).to_le_bytes();
-    if len <= 8 {
-        put(0, first(word(v)));
+    let pm = if len <= 8 {
+        lead(word(v))
     } else if len <= 16 {
-        put(0, first(word(v / CHUNK)));
-        put(len - 8, word(v % CHUNK));
+        step(lead(word(v / CHUNK)), 8, word(v % CHUNK))
     } else {
-        let high = v / CHUNK;
         // u64::MAX / 10^16 = 1844: three chunks cover every u64.
-        put(0, first(word(high / CHUNK)));
-        put(len - 16, word(high % CHUNK));
-        put(len - 8, word(v % CHUNK));
-    }
-    len
-}
-
-/// Renders one level (price digits then quantity digits) at `dst[at..]` and returns its length;
-/// bytes up to `at + 39` may be overwritten with garbage (0 and nothing written without room).
-#[inline]
-fn write_level(dst: &mut [u8], at: usize, price: i64, qty: i64) -> usize {
-    let price_len = write_digits(dst, at, price.unsigned_abs());
-    price_len + write_digits(dst, at + price_len, qty.unsigned_abs())
+        let high = v / CHUNK;
+        let pm = step(lead(word(high / CHUNK)), 8, word(high % CHUNK));
+        step(pm, 8, word(v % CHUNK))
+    };
+    (pm, len)
 }
 
 /// The 8 decimal digits of `n < 10^8`, zero-padded, as ASCII. Branch-free "SIMD within a
@@ -122,175 +123,139 @@ fn decimal_len(v: u64) -> usize {
     guess + usize::from(v >= POW10[guess.min(19)])
 }
 
-/// One side's text; see the module docs.
-#[derive(Clone)]
-struct SideTexts {
-    /// `ends[r]`: the text length after level `r`; `ends[..len]` is meaningful.
-    ends: [u16; CHECKSUM_LEVELS],
-    /// Levels in the text (at most [`CHECKSUM_LEVELS`]).
-    len: usize,
-    text: [u8; SIDE_TEXT_CAP],
+/// One level's share of the checksum: its text is the price's digits then the quantity's.
+/// 16 bytes, aligned: moving one is one vector load and store.
+#[derive(Clone, Copy, Debug, Default)]
+#[repr(C, align(16))]
+struct Level {
+    /// `pm` of the level's text.
+    pm: u32,
+    /// `pm` of the price's digits (a quantity change re-hashes from there).
+    price_pm: u32,
+    /// Bytes of the level's text.
+    len: u16,
+    /// Bytes of the price's digits.
+    price_len: u16,
 }
 
-impl SideTexts {
-    const EMPTY: SideTexts = SideTexts {
-        ends: [0; CHECKSUM_LEVELS],
-        len: 0,
-        text: [0; SIDE_TEXT_CAP],
-    };
+impl Level {
+    #[inline(always)]
+    fn new<C: Clmul>(c: C, price: i64, qty: i64) -> Level {
+        let (price_pm, price_len) = hash_digits::<C, true>(c, 0, price.unsigned_abs());
+        Level::priced(c, price_pm, price_len, qty)
+    }
 
-    /// Where level `r` starts (the text length for `r == len`).
-    #[inline]
-    fn start(&self, r: usize) -> usize {
-        match r.checked_sub(1) {
-            Some(p) => usize::from(self.ends[p.min(CHECKSUM_LEVELS - 1)]),
-            None => 0,
+    /// The level of this price (`pm` and length of its digits) and `qty`.
+    #[inline(always)]
+    fn priced<C: Clmul>(c: C, price_pm: u32, price_len: usize, qty: i64) -> Level {
+        let (pm, qty_len) = hash_digits::<C, false>(c, price_pm, qty.unsigned_abs());
+        Level {
+            pm,
+            price_pm,
+            len: (price_len + qty_len) as u16,
+            price_len: price_len as u16,
         }
     }
+}
 
-    /// The side's current checksum text.
-    #[inline]
-    fn text(&self) -> &[u8] {
-        self.text.get(..self.start(self.len)).unwrap_or(&[])
-    }
+/// One side's per-level entries; see the module docs.
+#[derive(Clone)]
+struct SideSums {
+    /// `levels[r]`: level `r`'s share; `levels[..len]` is meaningful.
+    levels: [Level; CHECKSUM_LEVELS],
+    /// Levels held (at most [`CHECKSUM_LEVELS`]).
+    len: usize,
+}
 
-    /// Brings the text up to date with `side`: replays its edit log, or (log overflowed) keeps
-    /// the text up to rank `from` (the lowest rank changed since the last call); then renders the
-    /// ranks missing at the end.
+impl SideSums {
+    const EMPTY: SideSums = SideSums {
+        levels: [Level {
+            pm: 0,
+            price_pm: 0,
+            len: 0,
+            price_len: 0,
+        }; CHECKSUM_LEVELS],
+        len: 0,
+    };
+
+    /// Brings the entries up to date with `side`: replays its edit log, or (log overflowed) keeps
+    /// the entries up to rank `from` (the lowest rank changed since the last call); then hashes
+    /// the ranks missing at the end.
     #[inline(always)]
-    fn render(&mut self, side: &BookSide, from: usize) {
+    fn update<C: Clmul>(&mut self, c: C, side: &BookSide, from: usize) {
         let bid = side.kind() == SideKind::Bid;
         match side.edits() {
             Some(edits) => {
                 for &edit in edits {
-                    self.replay(edit, bid);
+                    self.replay(c, edit, bid);
                 }
             }
             None => self.len = self.len.min(from),
         }
         let levels = side.top(CHECKSUM_LEVELS);
         let n = levels.len().min(CHECKSUM_LEVELS);
-        debug_assert!(self.len <= n, "the text holds more levels than the side");
+        debug_assert!(self.len <= n, "more entries than the side has levels");
         if self.len < n {
-            self.fill(levels, bid);
+            let fresh = levels.get(self.len..n).unwrap_or(&[]);
+            let slots = self.levels.get_mut(self.len..n).unwrap_or(&mut []);
+            for (&(key, qty), slot) in fresh.iter().zip(slots) {
+                *slot = Level::new(c, price_of(key, bid), qty);
+            }
         }
         self.len = n;
     }
 
-    /// Renders the side's levels from rank `len` to the end of `levels` (at most 10) at the end
-    /// of the text: the ranks that entered the top 10 from beyond it. Out of line: most
-    /// computations have none.
-    #[inline(never)]
-    fn fill(&mut self, levels: &[(i64, i64)], bid: bool) {
-        let mut at = self.start(self.len);
-        let levels = levels.get(self.len..).unwrap_or(&[]);
-        let ends = self.ends.get_mut(self.len..).unwrap_or(&mut []);
-        for (&(key, qty), end) in levels.iter().zip(ends) {
-            at += write_level(&mut self.text, at, price_of(key, bid), qty);
-            *end = at as u16;
-        }
-    }
-
-    /// Applies one edit of the side to the text (see the module docs).
-    #[inline]
-    fn replay(&mut self, edit: Edit, bid: bool) {
-        let mut level = [0u8; LEVEL_DIGITS];
+    /// Applies one edit of the side to the entries (see the module docs).
+    #[inline(always)]
+    fn replay<C: Clmul>(&mut self, c: C, edit: Edit, bid: bool) {
         match edit {
-            Edit::Update { rank, key, qty } => {
-                let r = usize::from(rank);
-                if r >= self.len {
-                    return;
+            Edit::Update { rank, qty, .. } => {
+                let held = self.levels.get_mut(..self.len).unwrap_or(&mut []);
+                if let Some(l) = held.get_mut(usize::from(rank)) {
+                    *l = Level::priced(c, l.price_pm, usize::from(l.price_len), qty);
                 }
-                let at = self.start(r) + decimal_len(price_of(key, bid).unsigned_abs());
-                let len = write_digits(&mut level, 0, qty.unsigned_abs());
-                self.put(r, at, &level, len);
             }
             Edit::Insert { rank, key, qty } => {
                 let r = usize::from(rank);
                 if r > self.len || r >= CHECKSUM_LEVELS {
                     return;
                 }
-                // The last level, if the text is full, moves out of the top 10.
-                self.len = self.len.min(CHECKSUM_LEVELS - 1);
-                let len = write_level(&mut level, 0, price_of(key, bid), qty);
-                self.insert(r, &level, len);
+                // The last level, if the side is full, moves out of the top 10.
+                let n = (self.len + 1).min(CHECKSUM_LEVELS);
+                let mut k = n - 1;
+                while k > r {
+                    self.levels[k] = self.levels[k - 1];
+                    k -= 1;
+                }
+                self.levels[r] = Level::new(c, price_of(key, bid), qty);
+                self.len = n;
             }
-            Edit::Remove { rank } => self.remove(usize::from(rank)),
+            Edit::Remove { rank } => {
+                let r = usize::from(rank);
+                if r >= self.len {
+                    return;
+                }
+                for k in r + 1..self.len {
+                    self.levels[k - 1] = self.levels[k];
+                }
+                self.len -= 1;
+            }
             Edit::Truncate { depth } => self.len = self.len.min(usize::from(depth)),
         }
     }
 
-    /// Replaces the text of level `r` from `at` to its end with `digits[..len]`.
-    #[inline]
-    fn put(&mut self, r: usize, at: usize, digits: &[u8; LEVEL_DIGITS], len: usize) {
-        let (old_end, end) = (
-            usize::from(self.ends[r.min(CHECKSUM_LEVELS - 1)]),
-            self.start(self.len),
-        );
-        let new_end = at + len;
-        if new_end != old_end {
-            let moved = end - old_end;
-            if new_end + moved > SIDE_TEXT_CAP || old_end > end {
-                return self.drop_text();
-            }
-            self.text.copy_within(old_end..end, new_end);
-            for e in self.ends.iter_mut().take(self.len).skip(r) {
-                *e = (usize::from(*e) + new_end - old_end) as u16;
-            }
+    /// The sum over levels of `pm(L_k)·x^(8·(S_k + 4))`, unreduced (that is `pm(side)·x^32`,
+    /// the CRC register after the side's text from register 0), and the text's length.
+    #[inline(always)]
+    fn sum<C: Clmul>(&self, c: C) -> (u64, usize) {
+        let mut sum = 0u64;
+        // Bytes after the level, plus the 4 of x^32.
+        let mut after = 4;
+        for l in self.levels.get(..self.len).unwrap_or(&[]).iter().rev() {
+            sum ^= c.clmul(u64::from(l.pm), shift(after));
+            after += usize::from(l.len);
         }
-        match (self.text.get_mut(at..new_end), digits.get(..len)) {
-            (Some(dst), Some(src)) => dst.copy_from_slice(src),
-            _ => self.drop_text(),
-        }
-    }
-
-    /// Inserts the level `digits[..len]` at rank `r <= len < CHECKSUM_LEVELS`.
-    #[inline]
-    fn insert(&mut self, r: usize, digits: &[u8; LEVEL_DIGITS], len: usize) {
-        let (at, end) = (self.start(r), self.start(self.len));
-        if end + len > SIDE_TEXT_CAP || at > end || self.len >= CHECKSUM_LEVELS {
-            return self.drop_text();
-        }
-        self.text.copy_within(at..end, at + len);
-        match (self.text.get_mut(at..at + len), digits.get(..len)) {
-            (Some(dst), Some(src)) => dst.copy_from_slice(src),
-            _ => return self.drop_text(),
-        }
-        let mut k = self.len;
-        while k > r {
-            self.ends[k] = self.ends[k - 1] + len as u16;
-            k -= 1;
-        }
-        self.ends[r] = (at + len) as u16;
-        self.len += 1;
-    }
-
-    /// Removes level `r` (nothing if it is not in the text).
-    #[inline]
-    fn remove(&mut self, r: usize) {
-        if r >= self.len {
-            return;
-        }
-        let (at, old_end, end) = (
-            self.start(r),
-            usize::from(self.ends[r]),
-            self.start(self.len),
-        );
-        if old_end > end || at > old_end {
-            return self.drop_text();
-        }
-        self.text.copy_within(old_end..end, at);
-        let gone = (old_end - at) as u16;
-        for k in r + 1..self.len {
-            self.ends[k - 1] = self.ends[k] - gone;
-        }
-        self.len -= 1;
-    }
-
-    /// Forgets the text (never, given the invariants): the next computation renders it in full.
-    #[cold]
-    fn drop_text(&mut self) {
-        self.len = 0;
+        (sum, after - 4)
     }
 }
 
@@ -304,26 +269,52 @@ fn price_of(key: i64, bid: bool) -> i64 {
     }
 }
 
+/// The carry-less multiply a cache uses, chosen once at construction.
+#[derive(Clone, Copy, Debug)]
+enum Backend {
+    #[cfg(target_arch = "x86_64")]
+    Pclmul(Pclmul),
+    Portable,
+}
+
+impl Backend {
+    fn detect() -> Backend {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(p) = Pclmul::detect() {
+            return Backend::Pclmul(p);
+        }
+        Backend::Portable
+    }
+}
+
 /// The checksum cache of one book; see the module docs.
 #[derive(Clone)]
 pub(crate) struct ChecksumCache {
-    asks: SideTexts,
-    bids: SideTexts,
-    /// The CRC state after the asks' text.
-    after_asks: crc32fast::Hasher,
-    /// A new hasher, cloned instead of calling `Hasher::new`, which re-runs the CPU feature
-    /// detection on every call.
-    fresh: crc32fast::Hasher,
+    asks: SideSums,
+    bids: SideSums,
+    /// The CRC register after the asks' text (from `!0`, as CRC-32 starts).
+    after_asks: u32,
+    /// The bids' [`SideSums::sum`].
+    bids_sum: u64,
+    bids_len: usize,
+    backend: Backend,
 }
 
 impl ChecksumCache {
-    /// Allocates the cache (under 1 KiB, once, with the book). Its state is that of an empty book.
+    /// Allocates the cache (once, with the book) and detects the CPU's carry-less multiply. Its
+    /// state is that of an empty book.
     pub(crate) fn new() -> Box<ChecksumCache> {
+        Self::with_backend(Backend::detect())
+    }
+
+    fn with_backend(backend: Backend) -> Box<ChecksumCache> {
         Box::new(ChecksumCache {
-            asks: SideTexts::EMPTY,
-            bids: SideTexts::EMPTY,
-            after_asks: crc32fast::Hasher::new(),
-            fresh: crc32fast::Hasher::new(),
+            asks: SideSums::EMPTY,
+            bids: SideSums::EMPTY,
+            after_asks: !0,
+            bids_sum: 0,
+            bids_len: 0,
+            backend,
         })
     }
 
@@ -338,18 +329,59 @@ impl ChecksumCache {
         asks: &BookSide,
         asks_from: usize,
     ) -> u32 {
+        match self.backend {
+            #[cfg(target_arch = "x86_64")]
+            Backend::Pclmul(p) => {
+                // SAFETY: a `Pclmul` exists only if pclmulqdq was detected on this CPU, the one
+                // target feature `checksum_pclmul` enables.
+                unsafe { self.checksum_pclmul(p, bids, bids_from, asks, asks_from) }
+            }
+            Backend::Portable => self.checksum_with(Portable, bids, bids_from, asks, asks_from),
+        }
+    }
+
+    /// [`ChecksumCache::checksum_with`] compiled with `pclmulqdq` enabled, so that the multiplies
+    /// inline as single instructions.
+    ///
+    /// # Safety
+    /// The CPU must have `pclmulqdq` (holding a [`Pclmul`] proves it).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "pclmulqdq")]
+    unsafe fn checksum_pclmul(
+        &mut self,
+        p: Pclmul,
+        bids: &BookSide,
+        bids_from: usize,
+        asks: &BookSide,
+        asks_from: usize,
+    ) -> u32 {
+        self.checksum_with(p, bids, bids_from, asks, asks_from)
+    }
+
+    #[inline(always)]
+    fn checksum_with<C: Clmul>(
+        &mut self,
+        c: C,
+        bids: &BookSide,
+        bids_from: usize,
+        asks: &BookSide,
+        asks_from: usize,
+    ) -> u32 {
         if asks_from < CHECKSUM_LEVELS {
-            self.asks.render(asks, asks_from);
-            let mut h = self.fresh.clone();
-            h.update(self.asks.text());
-            self.after_asks = h;
+            self.asks.update(c, asks, asks_from);
+            let (sum, len) = self.asks.sum(c);
+            // reg(!0, A) = !0·x^(8|A|) + pm(A)·x^32.
+            self.after_asks = reduce(c, sum ^ c.clmul(0xFFFF_FFFF, shift(len)));
         }
         if bids_from < CHECKSUM_LEVELS {
-            self.bids.render(bids, bids_from);
+            self.bids.update(c, bids, bids_from);
+            (self.bids_sum, self.bids_len) = self.bids.sum(c);
         }
-        let mut h = self.after_asks.clone();
-        h.update(self.bids.text());
-        h.finalize()
+        // reg(!0, A ‖ B) = reg(!0, A)·x^(8|B|) + pm(B)·x^32; the CRC is its complement.
+        !reduce(
+            c,
+            self.bids_sum ^ c.clmul(u64::from(self.after_asks), shift(self.bids_len)),
+        )
     }
 }
 
@@ -358,6 +390,7 @@ impl core::fmt::Debug for ChecksumCache {
         f.debug_struct("ChecksumCache")
             .field("ask_levels", &self.asks.len)
             .field("bid_levels", &self.bids.len)
+            .field("backend", &self.backend)
             .finish()
     }
 }
@@ -367,6 +400,7 @@ mod tests {
     use super::super::checksum::{book_checksum, checksum_text};
     use super::*;
     use kspin_api::{Price, Qty};
+    use proptest::prelude::*;
 
     #[test]
     fn eight_digits_reciprocals_are_exact_for_every_lane_value() {
@@ -385,16 +419,49 @@ mod tests {
         }
     }
 
+    /// Every backend the machine has.
+    fn backends() -> Vec<Backend> {
+        let mut b = vec![Backend::Portable];
+        #[cfg(target_arch = "x86_64")]
+        if let Some(p) = Pclmul::detect() {
+            b.push(Backend::Pclmul(p));
+        }
+        b
+    }
+
+    /// `hash_digits` on one backend.
+    fn hash_on(b: Backend, pm: u32, v: u64, from_empty: bool) -> (u32, usize) {
+        match (b, from_empty) {
+            #[cfg(target_arch = "x86_64")]
+            (Backend::Pclmul(p), true) => hash_digits::<_, true>(p, pm, v),
+            #[cfg(target_arch = "x86_64")]
+            (Backend::Pclmul(p), false) => hash_digits::<_, false>(p, pm, v),
+            (Backend::Portable, true) => hash_digits::<_, true>(Portable, pm, v),
+            (Backend::Portable, false) => hash_digits::<_, false>(Portable, pm, v),
+        }
+    }
+
     #[test]
-    fn digits_at_every_length_boundary() {
-        // At every offset a level's quantity can start at, after a price written before it.
+    fn digits_hash_as_their_text_at_every_length_boundary() {
+        // After every prefix length a quantity can follow (none, and prices of 1 to 19 digits),
+        // `pm(prefix ‖ digits)` equals the reference over the text itself.
         let check = |v: u64| {
-            let want = if v == 0 { String::new() } else { v.to_string() };
-            for at in [0, 1, 7, 8, 12, DIGITS_MAX] {
-                let mut dst = [b'x'; LEVEL_DIGITS];
-                let len = write_digits(&mut dst, at, v);
-                assert_eq!(&dst[at..at + len], want.as_bytes(), "{v} at {at}");
-                assert!(dst[..at].iter().all(|&b| b == b'x'), "{v} at {at}");
+            let digits = if v == 0 { String::new() } else { v.to_string() };
+            for b in backends() {
+                let got = hash_on(b, 0, v, true);
+                assert_eq!(got, (gf2::pm_of(digits.as_bytes()), digits.len()), "{v}");
+                for prefix in [
+                    "",
+                    "7",
+                    "1234567",
+                    "12345678",
+                    "987654321012",
+                    "9223372036854775808",
+                ] {
+                    let text = format!("{prefix}{digits}");
+                    let got = hash_on(b, gf2::pm_of(prefix.as_bytes()), v, false);
+                    assert_eq!(got, (gf2::pm_of(text.as_bytes()), digits.len()), "{text}");
+                }
             }
         };
         let mut p = 1u64;
@@ -408,9 +475,10 @@ mod tests {
             }
         }
         check(u64::MAX);
+        check(i64::MIN.unsigned_abs());
         // A pseudo-random sweep over every magnitude (64-bit LCG, Knuth's MMIX constants).
         let mut x = 1u64;
-        for i in 0..20_000u32 {
+        for i in 0..5_000u32 {
             x = x
                 .wrapping_mul(6_364_136_223_846_793_005)
                 .wrapping_add(1_442_695_040_888_963_407);
@@ -419,16 +487,27 @@ mod tests {
     }
 
     #[test]
-    fn rendering_matches_the_reference_text() {
-        let render = |price, qty| {
-            let mut e = [0u8; LEVEL_DIGITS];
-            let len = write_level(&mut e, 0, price, qty);
-            e[..len].to_vec()
-        };
-        assert_eq!(render(452852, 100000), b"452852100000");
-        let want = format!("{}{}", i64::MIN.unsigned_abs(), i64::MAX);
-        assert_eq!(render(i64::MIN, i64::MAX), want.as_bytes());
-        assert_eq!(render(0, 0), b"");
+    fn a_level_hashes_as_its_reference_text() {
+        let mut bids = BookSide::new(SideKind::Bid, 2);
+        let asks = BookSide::new(SideKind::Ask, 2);
+        for (price, qty) in [(452852, 100000), (i64::MAX, i64::MAX), (0, 7), (1, 1)] {
+            bids.clear();
+            bids.apply(Price(price), Qty(qty));
+            let text = checksum_text(&bids, &asks);
+            for b in backends() {
+                let level = match b {
+                    #[cfg(target_arch = "x86_64")]
+                    Backend::Pclmul(p) => Level::new(p, price, qty),
+                    Backend::Portable => Level::new(Portable, price, qty),
+                };
+                assert_eq!(level.pm, gf2::pm_of(text.as_bytes()), "{text}");
+                assert_eq!(usize::from(level.len), text.len());
+                let digits = price.to_string();
+                let price_text = if price == 0 { "" } else { digits.as_str() };
+                assert_eq!(level.price_pm, gf2::pm_of(price_text.as_bytes()));
+                assert_eq!(usize::from(level.price_len), price_text.len());
+            }
+        }
     }
 
     #[test]
@@ -467,5 +546,60 @@ mod tests {
         check(&mut cache, &mut bids, &mut asks);
         asks.apply(Price(1), Qty(1));
         check(&mut cache, &mut bids, &mut asks);
+    }
+
+    /// One change to a side: set a level (quantity 0 deletes), cut to a depth, or clear.
+    #[derive(Clone, Debug)]
+    enum Op {
+        Set { bid: bool, price: i64, qty: i64 },
+        Truncate { bid: bool, depth: usize },
+        Clear { bid: bool },
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        // A narrow band of prices so that levels cross rank 10 both ways; quantities of every
+        // digit count, and deletes.
+        let qty = prop_oneof![3 => Just(0i64), 4 => 1i64..1_000, 2 => 1i64..i64::MAX];
+        prop_oneof![
+            40 => (any::<bool>(), 1i64..40, qty).prop_map(|(bid, price, qty)| Op::Set { bid, price, qty }),
+            2 => (any::<bool>(), 0usize..14).prop_map(|(bid, depth)| Op::Truncate { bid, depth }),
+            1 => any::<bool>().prop_map(|bid| Op::Clear { bid }),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+        /// On every backend, the cache equals the from-scratch checksum after any history of
+        /// changes (including more than the edit log holds between two computations), taken
+        /// after every batch of 0 to 20 changes.
+        #[test]
+        fn every_backend_equals_the_uncached_checksum(
+            batches in prop::collection::vec(prop::collection::vec(op(), 0..20), 1..60),
+            capacity in 1usize..30,
+        ) {
+            let mut bids = BookSide::new(SideKind::Bid, capacity);
+            let mut asks = BookSide::new(SideKind::Ask, capacity);
+            let mut caches: Vec<_> = backends().into_iter().map(ChecksumCache::with_backend).collect();
+            for batch in &batches {
+                for op in batch {
+                    match *op {
+                        Op::Set { bid: true, price, qty } => { bids.apply(Price(price), Qty(qty)); }
+                        Op::Set { bid: false, price, qty } => { asks.apply(Price(price), Qty(qty)); }
+                        Op::Truncate { bid: true, depth } => { bids.truncate(depth); }
+                        Op::Truncate { bid: false, depth } => { asks.truncate(depth); }
+                        Op::Clear { bid: true } => bids.clear(),
+                        Op::Clear { bid: false } => asks.clear(),
+                    }
+                }
+                let want = book_checksum(&bids, &asks);
+                for cache in &mut caches {
+                    let got = cache.checksum(&bids, bids.touched_from(), &asks, asks.touched_from());
+                    prop_assert_eq!(got, want, "{:?}: {}", cache, checksum_text(&bids, &asks));
+                }
+                bids.mark_seen();
+                asks.mark_seen();
+            }
+        }
     }
 }
