@@ -97,9 +97,10 @@ impl<'a> Cur<'a> {
         self.b.get(start..start + len)
     }
 
-    /// A string of exactly `LEN` plain bytes (Kraken's 27-byte timestamps): the bytes are
-    /// checked as whole words, with no loop, when the closing quote sits where expected; any
-    /// other string goes through [`Cur::string`] (same result, only slower).
+    /// A string of exactly `LEN` bytes from `'-'..='Z'` (Kraken's 27-byte timestamps, digits and
+    /// `-:.TZ`): the bytes are checked as whole words ([`outside_dash_to_z`]), with no loop, when
+    /// the closing quote sits where expected; any other string goes through [`Cur::string`]
+    /// (same result, only slower: that range holds no byte a string scan stops at).
     #[inline(always)]
     pub(super) fn fixed_str_span<const LEN: usize>(&mut self) -> Option<Span> {
         const { assert!(LEN >= 8) };
@@ -120,13 +121,13 @@ impl<'a> Cur<'a> {
                 }
                 u64::from_le_bytes(w)
             };
-            let mut stop = special_bytes(word(LEN - 8));
+            let mut stop = outside_dash_to_z(word(LEN - 8));
             let mut at = 0;
             while at + 8 < LEN {
-                stop |= special_bytes(word(at));
+                stop |= outside_dash_to_z(word(at));
                 at += 8;
             }
-            if stop == 0 {
+            if stop & HIGH == 0 {
                 self.i = first + LEN + 1;
                 return Span::frame(first, LEN);
             }
@@ -382,6 +383,24 @@ pub(super) fn leading_digits(word: u64) -> (u32, u64) {
     (n, d)
 }
 
+/// The top bit of each byte.
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
+/// A word whose [`HIGH`] bits are set in every byte of `word` outside `'-'..='Z'` (0x2d–0x5a),
+/// and clear in every byte inside it; the other bits are meaningless.
+///
+/// For an ASCII byte `b` (below 0x80), `b + (0x80 − 0x2d)` reaches the top bit exactly when
+/// `b ≥ 0x2d` and `b + (0x7f − 0x5a)` exactly when `b > 0x5a`, neither carrying out of the byte;
+/// a byte from 0x80 up has its top bit set in `word` itself, so the result is set there too
+/// whatever the carries out of it do to later bytes.
+#[inline(always)]
+fn outside_dash_to_z(word: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let below = !word.wrapping_add(ONES * (0x80 - 0x2d));
+    let above = word.wrapping_add(ONES * (0x7f - 0x5a));
+    below | above | word
+}
+
 /// A mask with the top bit set in every byte of `word` that is `"`, `\\`, below 0x20 or above
 /// 0x7f (the bytes a plain string scan must stop at); zero when there is none.
 #[inline(always)]
@@ -498,6 +517,11 @@ mod tests {
                     Just(b'\\'),
                     Just(b'\n'),
                     Just(0x80u8),
+                    // Either side of each end of the fixed-length read's range.
+                    Just(b','),
+                    Just(b'-'),
+                    Just(b'Z'),
+                    Just(b'['),
                     any::<u8>(),
                 ],
             )),
@@ -518,6 +542,26 @@ mod tests {
             prop_assert_eq!(got, general.str_span());
             if got.is_some() {
                 prop_assert_eq!(fixed.i, general.i);
+            }
+        }
+
+        /// Any eight bytes: the top bits of `outside_dash_to_z` mark exactly the bytes outside
+        /// `'-'..='Z'` when all are ASCII, and some byte whenever one is outside.
+        #[test]
+        fn outside_dash_to_z_marks_the_bytes_outside_the_range(
+            bytes in proptest::array::uniform8(prop_oneof![
+                4 => 0x2du8..=0x5a,
+                2 => 0u8..0x80,
+                1 => any::<u8>(),
+            ]),
+        ) {
+            let got = outside_dash_to_z(u64::from_le_bytes(bytes)) & HIGH;
+            let outside = |b: &u8| !(b'-'..=b'Z').contains(b);
+            prop_assert_eq!(got == 0, !bytes.iter().any(outside));
+            if bytes.is_ascii() {
+                for (k, b) in bytes.iter().enumerate() {
+                    prop_assert_eq!(got >> (8 * k + 7) & 1 == 1, outside(b), "byte {}", k);
+                }
             }
         }
 
