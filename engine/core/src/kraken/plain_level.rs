@@ -3,13 +3,15 @@
 //! sign, no exponent, no whitespace), each read as one or two 8-byte words (SWAR,
 //! [`leading_digits`]) with no loop and no per-digit step.
 //!
-//! Owns [`plain_level`] and [`plain_decimal`]. Invariants: they either return exactly what the
-//! cursor's general `Cur::decimal` returns for the same bytes (mantissa = all digits, scale =
+//! Owns [`plain_level`] and [`plain_decimal`], and [`plain_unsigned`] for the book checksum.
+//! Invariants: they either return exactly what the cursor's general `Cur::decimal` (for
+//! `plain_unsigned`, `Cur::unsigned`) returns for the same bytes (mantissa = all digits, scale =
 //! fraction digits) and where the token ends, or decline with `None`, and the caller then runs
 //! the general path from the same position. They decline on a sign, an exponent, a leading zero
 //! before other integer digits, a dot without digits after it, longer digit runs, and any word
-//! that would run past the frame. Property tests below hold them equal to `Decimal::parse`. They
-//! never allocate, never panic (all indexing is checked) and never read outside the slice.
+//! that would run past the frame. Property tests below hold them equal to the cursor's methods
+//! and `Decimal::parse`. They never allocate, never panic (all indexing is checked) and never
+//! read outside the slice.
 
 use kspin_api::Decimal;
 
@@ -78,6 +80,31 @@ pub(super) fn plain_decimal(b: &[u8], at: usize) -> Option<(Decimal, usize)> {
         },
         end,
     ))
+}
+
+/// A plain unsigned integer of 1 to 15 digits starting at `at` (Kraken's checksums have at most
+/// 10): its value and the index just after it. The digits are the leading digits of the word at
+/// `at` and, when all 8 of those are digits, of the word after it (fewer than 8 there, so the
+/// byte after them is in that word).
+#[inline(always)]
+pub(super) fn plain_unsigned(b: &[u8], at: usize) -> Option<(u64, usize)> {
+    let (n, v) = leading_digits(word(b, at)?);
+    if n == 0 || (n > 1 && b.get(at) == Some(&b'0')) {
+        return None;
+    }
+    let (value, end) = if n < 8 {
+        (v, at + n as usize)
+    } else {
+        let (m, w) = leading_digits(word(b, at + 8)?);
+        if m == 8 {
+            return None;
+        }
+        (v * POW10[m as usize] as u64 + w, at + 8 + m as usize)
+    };
+    if matches!(b.get(end)?, b'.' | b'e' | b'E') {
+        return None;
+    }
+    Some((value, end))
 }
 
 #[cfg(test)]
@@ -153,6 +180,41 @@ mod tests {
                 prop_assert_eq!(general.decimal(), Some(d));
                 prop_assert_eq!(general.i, end);
                 prop_assert_eq!(Decimal::parse(&b[..end]), Ok(d));
+            }
+        }
+
+        /// Whatever `plain_unsigned` accepts, the cursor's general `unsigned` reads the same way
+        /// and ends at the same byte; canonical integers of 1 to 15 digits followed by a
+        /// delimiter are accepted.
+        #[test]
+        fn plain_unsigned_equals_the_general_path(
+            digits in "[0-9]{0,20}",
+            after in prop_oneof![
+                Just(b",".to_vec()),
+                Just(b"}".to_vec()),
+                Just(b".5".to_vec()),
+                Just(b"e3".to_vec()),
+                Just(b"E3".to_vec()),
+                proptest::collection::vec(any::<u8>(), 0..12),
+            ],
+        ) {
+            let mut b = digits.as_bytes().to_vec();
+            b.extend_from_slice(&after);
+            let got = plain_unsigned(&b, 0);
+            if let Some((v, end)) = got {
+                let mut general = Cur { b: &b, i: 0 };
+                prop_assert_eq!(general.unsigned(), Some(v));
+                prop_assert_eq!(general.i, end);
+            }
+            let canonical = digits == "0" || !digits.starts_with('0');
+            let fits = (1..=15).contains(&digits.len());
+            if canonical && fits && (after == b"," || after == b"}") {
+                let mut padded = b.clone();
+                padded.extend_from_slice(&[b'}'; 16]);
+                prop_assert_eq!(
+                    plain_unsigned(&padded, 0),
+                    Some((digits.parse::<u64>().unwrap(), digits.len()))
+                );
             }
         }
 

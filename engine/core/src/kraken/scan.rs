@@ -21,7 +21,7 @@
 use super::arena::{Arena, BookSlot, LevelRun, TradeSlot};
 use super::cursor::Cur;
 use super::message::{Level, Side, UpdateKind};
-use super::plain_level::plain_level;
+use super::plain_level::{plain_level, plain_unsigned};
 use super::visit::ord_type_of;
 
 /// What the scanner decoded into the arena.
@@ -294,7 +294,8 @@ fn book_data<const PLAIN: bool>(c: &mut Cur<'_>, arena: &mut Arena) -> Option<()
 /// A book entry in Kraken's exact shape, `{"symbol":S,"bids":[..],"asks":[..],"checksum":N,
 /// "timestamp":T}` with no whitespace between members, read straight through: no key dispatch,
 /// no duplicate bookkeeping. It reads each value with the same cursor methods as the member loop
-/// of [`book_data`], so an entry it accepts gives the same slot and levels; on anything else
+/// of [`book_data`] (the checksum first by [`plain_unsigned`], which equals `Cur::unsigned` where
+/// it accepts), so an entry it accepts gives the same slot and levels; on anything else
 /// (another order, a missing or extra member, whitespace) it declines, and the caller rewinds the
 /// cursor, drops the levels it pushed and runs the member loop.
 #[inline(always)]
@@ -314,7 +315,14 @@ fn plain_book_entry(c: &mut Cur<'_>, arena: &mut Arena) -> Option<BookSlot> {
     if !c.lit(br#","checksum":"#) {
         return None;
     }
-    let checksum = u32::try_from(c.unsigned()?).ok()?;
+    let checksum = match plain_unsigned(c.b, c.i) {
+        Some((checksum, end)) => {
+            c.i = end;
+            checksum
+        }
+        None => c.unsigned()?,
+    };
+    let checksum = u32::try_from(checksum).ok()?;
     if !c.lit(br#","timestamp":"#) {
         return None;
     }
