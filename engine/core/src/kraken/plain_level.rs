@@ -18,21 +18,32 @@ use kspin_api::Decimal;
 use super::cursor::{leading_digits, POW10};
 use super::message::Level;
 
+/// The bytes from a level's start that [`plain_level`] reads at most: `{"price":` (9), a price
+/// of at most 7 integer digits, a dot and the 8-byte word after it (to byte 25), `,"qty":` (7),
+/// then the same for the quantity (to byte 48), and the closing brace's byte.
+const LEVEL_WINDOW: usize = 49;
+
 /// `{"price":P,"qty":Q}` at `i` (see the module docs): the level and the index just after it.
+///
+/// Every byte it reads is in the [`LEVEL_WINDOW`] bytes at `i`, taken as one array with one
+/// bounds check, so the reads inside have constant bounds the compiler can check against the
+/// digit counts once rather than against the frame at every word. A level closer than that to
+/// the end of the frame is declined (the general path reads it).
 #[inline(always)]
 pub(super) fn plain_level(b: &[u8], i: usize) -> Option<(Level, usize)> {
-    if b.get(i..i + 9)? != br#"{"price":"# {
+    let w: &[u8; LEVEL_WINDOW] = b.get(i..i + LEVEL_WINDOW)?.try_into().ok()?;
+    if w.get(..9)? != br#"{"price":"# {
         return None;
     }
-    let (price, j) = plain_decimal(b, i + 9)?;
-    if b.get(j..j + 7)? != br#","qty":"# {
+    let (price, j) = plain_decimal(w, 9)?;
+    if w.get(j..j + 7)? != br#","qty":"# {
         return None;
     }
-    let (qty, k) = plain_decimal(b, j + 7)?;
-    if *b.get(k)? != b'}' {
+    let (qty, k) = plain_decimal(w, j + 7)?;
+    if *w.get(k)? != b'}' {
         return None;
     }
-    Some((Level { price, qty }, k + 1))
+    Some((Level { price, qty }, i + k + 1))
 }
 
 /// The 8 bytes at `at` as a little-endian word (the first byte least significant), if the frame
@@ -151,7 +162,7 @@ mod tests {
 
     #[test]
     fn a_level_in_krakens_shape_and_nothing_else() {
-        let frame = br#"[{"price":67226.4,"qty":0.25000000},{"price":1,"qty":2}],"checksum":1"#;
+        let frame = br#"[{"price":67226.4,"qty":0.25000000},{"price":1,"qty":2}],"checksum":1,"timestamp":"2025-11-22T08:26:40.108000Z"}"#;
         let (level, next) = plain_level(frame, 1).unwrap();
         assert_eq!(level.price, Decimal::parse(b"67226.4").unwrap());
         assert_eq!(level.qty, Decimal::parse(b"0.25000000").unwrap());
@@ -163,6 +174,14 @@ mod tests {
         assert!(plain_level(br#"{"price": 1,"qty":2}xxxxxxxxxxxxxxxx"#, 0).is_none());
         assert!(plain_level(br#"{"qty":2,"price":1}xxxxxxxxxxxxxxxx"#, 0).is_none());
         assert!(plain_level(br#"{"price":1,"qty":2}"#, 0).is_none());
+        // The longest level accepted, at the end of the frame: declined until the frame has
+        // the whole window.
+        let longest = br#"{"price":1234567.12345678,"qty":7654321.87654321}"#;
+        assert_eq!(longest.len(), LEVEL_WINDOW);
+        let (level, end) = plain_level(longest, 0).unwrap();
+        assert_eq!(end, LEVEL_WINDOW);
+        assert_eq!(level.qty, Decimal::parse(b"7654321.87654321").unwrap());
+        assert!(plain_level(&longest[..LEVEL_WINDOW - 1], 0).is_none());
     }
 
     proptest! {
@@ -180,6 +199,37 @@ mod tests {
                 prop_assert_eq!(general.decimal(), Some(d));
                 prop_assert_eq!(general.i, end);
                 prop_assert_eq!(Decimal::parse(&b[..end]), Ok(d));
+            }
+        }
+
+        /// Whatever `plain_level` accepts, the cursor reads the same level member by member and
+        /// ends at the same byte; a level in the supported shape with a whole window of frame
+        /// after its start is accepted.
+        #[test]
+        fn plain_level_equals_the_cursor(
+            price in "-?[0-9]{0,9}(\\.[0-9]{0,10})?([eE][0-9])?",
+            qty in "[0-9]{0,9}(\\.[0-9]{0,10})?",
+            spaced in any::<bool>(),
+            close in prop_oneof![4 => Just('}'), 1 => Just(']'), 1 => Just(','), 1 => Just(' ')],
+            tail in 0usize..60,
+        ) {
+            let gap = if spaced { " " } else { "" };
+            let text = format!(r#"{{"price":{gap}{price},"qty":{qty}{close}"#);
+            let mut b = text.as_bytes().to_vec();
+            b.extend(std::iter::repeat_n(b']', tail));
+            let got = plain_level(&b, 0);
+            if let Some((level, end)) = got {
+                let mut c = Cur { b: &b, i: 0 };
+                prop_assert!(c.lit(br#"{"price":"#), "price key");
+                prop_assert_eq!(c.decimal(), Some(level.price));
+                prop_assert!(c.lit(br#","qty":"#), "qty key");
+                prop_assert_eq!(c.decimal(), Some(level.qty));
+                prop_assert!(c.lit(b"}"), "closing brace");
+                prop_assert_eq!(c.i, end);
+            }
+            let plain = |t: &str| padded(t).is_some_and(|(_, n)| n == t.len());
+            if !spaced && close == '}' && plain(&price) && plain(&qty) && b.len() >= LEVEL_WINDOW {
+                prop_assert!(got.is_some(), "{}", text);
             }
         }
 
