@@ -111,28 +111,36 @@ impl<'a> Cur<'a> {
             self.b.get(first..first + LEN),
             self.b.get(first + LEN),
         ) {
-            // `text` is exactly LEN bytes, so every window below is in it and the constant
-            // bounds unroll the loop; a window that were not would read as all-special and
-            // decline.
-            let word = |at: usize| -> u64 {
-                let mut w = [0xffu8; 8];
-                if let Some(chunk) = text.get(at..at + 8) {
-                    w.copy_from_slice(chunk);
-                }
-                u64::from_le_bytes(w)
-            };
-            let mut stop = outside_dash_to_z(word(LEN - 8));
-            let mut at = 0;
-            while at + 8 < LEN {
-                stop |= outside_dash_to_z(word(at));
-                at += 8;
-            }
-            if stop & HIGH == 0 {
+            if all_dash_to_z::<LEN>(text) {
                 self.i = first + LEN + 1;
                 return Span::frame(first, LEN);
             }
         }
         self.str_span()
+    }
+
+    /// `open`, a string of exactly `LEN` bytes from `'-'..='Z'`, then `close`, all at the cursor
+    /// and in one bounds check (`open` ends with the string's opening quote, `close` starts with
+    /// its closing one): the string's span, with all of it consumed. `None`, consuming nothing,
+    /// on anything else; the caller then reads the three parts one by one (the same result
+    /// wherever this accepts, only slower).
+    #[inline(always)]
+    pub(super) fn framed_fixed_str<const LEN: usize>(
+        &mut self,
+        open: &[u8],
+        close: &[u8],
+    ) -> Option<Span> {
+        debug_assert!(open.ends_with(b"\"") && close.starts_with(b"\""));
+        let first = self.i + open.len();
+        let end = first + LEN + close.len();
+        let all = self.b.get(self.i..end)?;
+        let (head, rest) = all.split_at_checked(open.len())?;
+        let (text, tail) = rest.split_at_checked(LEN)?;
+        if head != open || tail != close || !all_dash_to_z::<LEN>(text) {
+            return None;
+        }
+        self.i = end;
+        Span::frame(first, LEN)
     }
 
     #[inline(always)]
@@ -383,6 +391,31 @@ pub(super) fn leading_digits(word: u64) -> (u32, u64) {
     (n, d)
 }
 
+/// Whether `text`, which must be `LEN` bytes long (anything else is `false`), is all bytes from
+/// `'-'..='Z'`: whole words, no loop (the constant bounds unroll it), the last one overlapping.
+#[inline(always)]
+fn all_dash_to_z<const LEN: usize>(text: &[u8]) -> bool {
+    const { assert!(LEN >= 8) };
+    if text.len() != LEN {
+        return false;
+    }
+    // Every window below is inside the LEN bytes; one that were not would read as all-outside.
+    let word = |at: usize| -> u64 {
+        let mut w = [0xffu8; 8];
+        if let Some(chunk) = text.get(at..at + 8) {
+            w.copy_from_slice(chunk);
+        }
+        u64::from_le_bytes(w)
+    };
+    let mut stop = outside_dash_to_z(word(LEN - 8));
+    let mut at = 0;
+    while at + 8 < LEN {
+        stop |= outside_dash_to_z(word(at));
+        at += 8;
+    }
+    stop & HIGH == 0
+}
+
 /// The top bit of each byte.
 const HIGH: u64 = 0x8080_8080_8080_8080;
 
@@ -480,6 +513,62 @@ mod tests {
             leading_digits(u64::from_le_bytes([b'7', 0xff, b'1', 0, 0, 0, 0, 0])),
             (1, 7)
         );
+    }
+
+    /// A 27-byte string framed by `,"t":"` and `"}`, or not quite: the one-window read
+    /// accepts only what reading the three parts one by one accepts, with the same span and
+    /// end, and accepts every plain timestamp in that frame.
+    #[test]
+    fn framed_fixed_str_equals_reading_its_parts() {
+        let open: &[u8] = br#","t":""#;
+        let close: &[u8] = br#""}"#;
+        let ts = b"2025-11-22T08:26:40.108000Z";
+        let mut cases: Vec<Vec<u8>> = Vec::new();
+        for cut in 0..=ts.len() + open.len() + close.len() + 2 {
+            let mut full = open.to_vec();
+            full.extend_from_slice(ts);
+            full.extend_from_slice(close);
+            full.extend_from_slice(b"]}");
+            cases.push(full[..cut.min(full.len())].to_vec());
+            for at in 0..full.len() {
+                for byte in [
+                    b'"',
+                    b'\\',
+                    b',',
+                    b'[',
+                    b'Z' + 1,
+                    b'-' - 1,
+                    0x80,
+                    b'x',
+                    b'7',
+                ] {
+                    let mut m = full.clone();
+                    m[at] = byte;
+                    cases.push(m);
+                }
+            }
+        }
+        let mut accepted = 0;
+        for b in &cases {
+            let mut framed = Cur { b, i: 0 };
+            let got = framed.framed_fixed_str::<27>(open, close);
+            let mut parts = Cur { b, i: 0 };
+            // The key and colon, then the string from its opening quote.
+            let want = if parts.lit::<5>(open[..5].try_into().unwrap()) {
+                parts.fixed_str_span::<27>().filter(|_| parts.lit(b"}"))
+            } else {
+                None
+            };
+            match got {
+                Some(span) => {
+                    accepted += 1;
+                    assert_eq!(Some(span), want, "{}", String::from_utf8_lossy(b));
+                    assert_eq!(framed.i, parts.i);
+                }
+                None => assert_eq!(framed.i, 0),
+            }
+        }
+        assert!(accepted > ts.len(), "{accepted}");
     }
 
     proptest! {

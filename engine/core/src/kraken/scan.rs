@@ -294,8 +294,9 @@ fn book_data<const PLAIN: bool>(c: &mut Cur<'_>, arena: &mut Arena) -> Option<()
 /// A book entry in Kraken's exact shape, `{"symbol":S,"bids":[..],"asks":[..],"checksum":N,
 /// "timestamp":T}` with no whitespace between members, read straight through: no key dispatch,
 /// no duplicate bookkeeping. It reads each value with the same cursor methods as the member loop
-/// of [`book_data`] (the checksum first by [`plain_unsigned`], which equals `Cur::unsigned` where
-/// it accepts), so an entry it accepts gives the same slot and levels; on anything else
+/// of [`book_data`] (the checksum first by [`plain_unsigned`], and the timestamp with the closing
+/// brace by `Cur::framed_fixed_str`, each equal to the cursor's one-by-one read where it
+/// accepts), so an entry it accepts gives the same slot and levels; on anything else
 /// (another order, a missing or extra member, whitespace) it declines, and the caller rewinds the
 /// cursor, drops the levels it pushed and runs the member loop.
 #[inline(always)]
@@ -323,13 +324,21 @@ fn plain_book_entry(c: &mut Cur<'_>, arena: &mut Arena) -> Option<BookSlot> {
         None => c.unsigned()?,
     };
     let checksum = u32::try_from(checksum).ok()?;
-    if !c.lit(br#","timestamp":"#) {
-        return None;
-    }
-    let timestamp = c.fixed_str_span::<KRAKEN_TIMESTAMP_LEN>()?;
-    if !c.lit(b"}") {
-        return None;
-    }
+    // The timestamp and the end of the entry in one window; the same parts one by one if not.
+    let timestamp = match c.framed_fixed_str::<KRAKEN_TIMESTAMP_LEN>(br#","timestamp":""#, br#""}"#)
+    {
+        Some(timestamp) => timestamp,
+        None => {
+            if !c.lit(br#","timestamp":"#) {
+                return None;
+            }
+            let timestamp = c.fixed_str_span::<KRAKEN_TIMESTAMP_LEN>()?;
+            if !c.lit(b"}") {
+                return None;
+            }
+            timestamp
+        }
+    };
     Some(BookSlot {
         symbol,
         bids,
