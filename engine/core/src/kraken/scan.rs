@@ -294,20 +294,28 @@ fn book_data<const PLAIN: bool>(c: &mut Cur<'_>, arena: &mut Arena) -> Option<()
 /// A book entry in Kraken's exact shape, `{"symbol":S,"bids":[..],"asks":[..],"checksum":N,
 /// "timestamp":T}` with no whitespace between members, read straight through: no key dispatch,
 /// no duplicate bookkeeping. It reads each value with the same cursor methods as the member loop
-/// of [`book_data`] (the checksum first by [`plain_unsigned`], and the timestamp with the closing
-/// brace by `Cur::framed_fixed_str`, each equal to the cursor's one-by-one read where it
-/// accepts), so an entry it accepts gives the same slot and levels; on anything else
+/// of [`book_data`] (the symbol with the keys around it first by `Cur::framed_short_str`, the
+/// checksum by [`plain_unsigned`], and the timestamp with the closing brace by
+/// `Cur::framed_fixed_str`, each equal to the cursor's one-by-one read where it accepts), so an
+/// entry it accepts gives the same slot and levels; on anything else
 /// (another order, a missing or extra member, whitespace) it declines, and the caller rewinds the
 /// cursor, drops the levels it pushed and runs the member loop.
 #[inline(always)]
 fn plain_book_entry(c: &mut Cur<'_>, arena: &mut Arena) -> Option<BookSlot> {
-    if !c.lit(br#"{"symbol":"#) {
-        return None;
-    }
-    let symbol = c.str_span()?;
-    if !c.lit(br#","bids":"#) {
-        return None;
-    }
+    // The symbol with the keys around it in one window; the same parts one by one if not.
+    let symbol = match c.framed_short_str(br#"{"symbol":""#, br#"","bids":"#) {
+        Some(symbol) => symbol,
+        None => {
+            if !c.lit(br#"{"symbol":"#) {
+                return None;
+            }
+            let symbol = c.str_span()?;
+            if !c.lit(br#","bids":"#) {
+                return None;
+            }
+            symbol
+        }
+    };
     let bids = levels(c, arena)?;
     if !c.lit(br#","asks":"#) {
         return None;
