@@ -3,7 +3,8 @@
 //! sign, no exponent, no whitespace), each read as one or two 8-byte words (SWAR,
 //! [`leading_digits`]) with no loop and no per-digit step.
 //!
-//! Owns [`plain_level`] and [`plain_decimal`], and [`plain_unsigned`] for the book checksum.
+//! Owns [`plain_level`] and its decimal reader (`plain_decimal`, as tested on its own), and
+//! [`plain_unsigned`] for the book checksum.
 //! Invariants: they either return exactly what the cursor's general `Cur::decimal` (for
 //! `plain_unsigned`, `Cur::unsigned`) returns for the same bytes (mantissa = all digits, scale =
 //! fraction digits) and where the token ends, or decline with `None`, and the caller then runs
@@ -35,13 +36,15 @@ pub(super) fn plain_level(b: &[u8], i: usize) -> Option<(Level, usize)> {
     if w.get(..9)? != br#"{"price":"# {
         return None;
     }
-    let (price, j) = plain_decimal(w, 9)?;
+    // Each decimal's end is left unchecked: the byte there must be the `,` of `,"qty":` or
+    // the closing `}`, neither a digit nor an exponent.
+    let (price, j) = plain_decimal_to::<false>(w, 9)?;
     // `,"qty":` is 7 bytes: compared as the low 7 of the word at `j` (one load, one compare).
     const QTY_KEY: u64 = u64::from_le_bytes(*b",\"qty\":\0");
     if word(w, j)? & 0x00FF_FFFF_FFFF_FFFF != QTY_KEY {
         return None;
     }
-    let (qty, k) = plain_decimal(w, j + 7)?;
+    let (qty, k) = plain_decimal_to::<false>(w, j + 7)?;
     if *w.get(k)? != b'}' {
         return None;
     }
@@ -62,8 +65,18 @@ fn word(b: &[u8], at: usize) -> Option<u64> {
 /// The integer digits are the leading digits of the word at `at` (fewer than 8, so the byte
 /// after them is in the word too); after a dot, the fraction's are the leading digits of the word
 /// just past it, and when all 8 of them are digits the byte after them must not be one.
-#[inline(always)]
+/// (Tests hold it to the general path token by token; [`plain_level`] uses its digit reading,
+/// [`plain_decimal_to`], with the end left to its own literal compares.)
+#[cfg(test)]
 pub(super) fn plain_decimal(b: &[u8], at: usize) -> Option<(Decimal, usize)> {
+    plain_decimal_to::<true>(b, at)
+}
+
+/// [`plain_decimal`], with the byte where the token ends checked (`CHECK_END`: not a digit
+/// after eight fraction digits, not an exponent) or left to the caller, which must then require
+/// that byte to be one that is neither a digit nor `e`/`E` (a `,` or `}` it compares anyway).
+#[inline(always)]
+fn plain_decimal_to<const CHECK_END: bool>(b: &[u8], at: usize) -> Option<(Decimal, usize)> {
     let (int_len, int_value) = leading_digits(word(b, at)?);
     if int_len == 0 || int_len == 8 || (int_len > 1 && b.get(at) == Some(&b'0')) {
         return None;
@@ -77,13 +90,13 @@ pub(super) fn plain_decimal(b: &[u8], at: usize) -> Option<(Decimal, usize)> {
             return None;
         }
         end += 1 + frac_len as usize;
-        if frac_len == 8 && b.get(end)?.is_ascii_digit() {
+        if CHECK_END && frac_len == 8 && b.get(end)?.is_ascii_digit() {
             return None;
         }
         mantissa = mantissa * POW10[frac_len as usize] as u64 + frac_value;
         scale = frac_len as u8;
     }
-    if *b.get(end)? | 0x20 == b'e' {
+    if CHECK_END && *b.get(end)? | 0x20 == b'e' {
         return None;
     }
     Some((
@@ -210,7 +223,11 @@ mod tests {
         #[test]
         fn plain_level_equals_the_cursor(
             price in "-?[0-9]{0,9}(\\.[0-9]{0,10})?([eE][0-9])?",
-            qty in "[0-9]{0,9}(\\.[0-9]{0,10})?",
+            qty in prop_oneof![
+                "[0-9]{0,9}(\\.[0-9]{0,10})?",
+                // Around the longest fraction read in one word.
+                "0\\.[0-9]{7,10}",
+            ],
             spaced in any::<bool>(),
             key in prop_oneof![4 => Just(r#""qty":"#), 1 => Just(r#""qty";"#), 1 => Just(r#""qtx":"#)],
             close in prop_oneof![4 => Just('}'), 1 => Just(']'), 1 => Just(','), 1 => Just(' ')],
