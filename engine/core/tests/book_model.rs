@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use kspin_api::{Decimal, Price, Qty};
-use kspin_core::book::{ApplyMode, OrderBook};
+use kspin_core::book::{ApplyMode, LevelBuf, OrderBook};
 use proptest::prelude::*;
 
 /// The reference: price -> qty per side, applied in order, truncated to depth after the message.
@@ -137,6 +137,71 @@ proptest! {
             let exact = |v: &[(i64, i64)]| v.iter().map(|&(p, q)| (Price(p), Qty(q))).collect::<Vec<_>>();
             by_exact.apply_exact(mode, &exact(bids), &exact(asks));
             prop_assert_eq!(by_decimal.checksum(), by_exact.checksum());
+        }
+    }
+}
+
+/// A raw level as a decimal: mantissas around the valid range (zero and negative prices,
+/// negative quantities) at the book's scale or one more (too precise unless divisible).
+fn raw_level(lo: i64, hi: i64) -> impl Strategy<Value = (Decimal, Decimal)> {
+    let price = (lo - 3..=hi, prop_oneof![9 => Just(2u8), 1 => Just(3u8)]);
+    let qty = (
+        prop_oneof![3 => Just(0i64), 7 => -2i64..1_000_000],
+        prop_oneof![9 => Just(4u8), 1 => Just(5u8)],
+    );
+    (price, qty).prop_map(|((p, ps), (q, qs))| {
+        (
+            Decimal {
+                mantissa: p,
+                scale: ps,
+            },
+            Decimal {
+                mantissa: q,
+                scale: qs,
+            },
+        )
+    })
+}
+
+/// (is snapshot, bids, asks) as decimals, some of them invalid, up to 40 per side (more inserts
+/// than the slack: evictions).
+type RawMessage = (bool, Vec<(Decimal, Decimal)>, Vec<(Decimal, Decimal)>);
+
+fn raw_message() -> impl Strategy<Value = RawMessage> {
+    (
+        prop::bool::weighted(0.05),
+        prop::collection::vec(raw_level(1, 60), 0..40),
+        prop::collection::vec(raw_level(50, 110), 0..40),
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    /// The engine's one-call path (`convert_and_apply`, which skips the per-level check) does
+    /// exactly what `convert_levels` then `apply_converted` (the checked general path) does:
+    /// same result, same levels handed on, same book.
+    #[test]
+    fn convert_and_apply_matches_convert_then_apply_converted(
+        depth in prop_oneof![Just(10usize), Just(3)],
+        messages in prop::collection::vec(raw_message(), 1..80),
+    ) {
+        let mut fast = OrderBook::new(depth, 2, 4);
+        let mut general = OrderBook::new(depth, 2, 4);
+        let (mut fast_out, mut general_out) = (LevelBuf::with_capacity(64), LevelBuf::with_capacity(64));
+        for (i, (snapshot, bids, asks)) in messages.iter().enumerate() {
+            let mode = if *snapshot || i == 0 { ApplyMode::Snapshot } else { ApplyMode::Update };
+            let got = fast.convert_and_apply(mode, bids.iter().copied(), asks.iter().copied(), &mut fast_out);
+            let want = general
+                .convert_levels(bids.iter().copied(), asks.iter().copied(), &mut general_out)
+                .map(|()| general.apply_converted(mode, general_out.as_slice()));
+            prop_assert_eq!(got, want);
+            if got.is_ok() {
+                prop_assert_eq!(fast_out.as_slice(), general_out.as_slice());
+            }
+            prop_assert!(fast.bids().iter().eq(general.bids().iter()));
+            prop_assert!(fast.asks().iter().eq(general.asks().iter()));
+            prop_assert_eq!(fast.checksum(), general.checksum());
         }
     }
 }

@@ -100,6 +100,7 @@ impl<P: Publisher> Engine<P> {
                 .ok_or(CoreError::TooManySymbols)?;
         }
         let (stage_writer, stage_recorder) = stage_record_ring(STAGE_RECORD_RING, clock.clone())?;
+        let latency = LatencyRecorder::new(clock.clone())?;
         Ok(Engine {
             pipeline,
             publisher,
@@ -107,7 +108,7 @@ impl<P: Publisher> Engine<P> {
             stages: StageClock::new(clock),
             stage_writer,
             stage_recorder: Some(stage_recorder),
-            latency: LatencyRecorder::new()?,
+            latency,
             recent: [FrameStamps::default(); RECENT_FRAMES],
             recent_next: 0,
             maintenance: false,
@@ -145,25 +146,21 @@ impl<P: Publisher> Engine<P> {
             recv_tsc,
         };
         let outcome = self.pipeline.on_frame(payload, recv_tsc, &mut sink);
-        let clock = self.stages.clock();
         // Read → published: a frame that published reuses its last `Published` stamp (one TSC
-        // read fewer per frame); one that published nothing is timed to now.
+        // read fewer per frame); one that published nothing is timed to now. Queued as ticks:
+        // folded into the histograms off the frame path.
         let published = self.stages.current().get(Stage::Published);
         let done = if published >= read_tsc && published != 0 {
             published
         } else {
-            clock.raw()
+            self.stages.clock().raw()
         };
-        self.latency.record(clock.delta_as_nanos(read_tsc, done));
+        self.latency.record_ticks(read_tsc, done);
         if self.stages.enabled() {
-            if let Some(recorder) = &mut self.stage_recorder {
-                if !self.stage_writer.has_room() {
-                    // The engine records its own stamps (nobody took the recorder) and never
-                    // went idle (a replay, a burst): catch up now rather than drop.
-                    recorder.drain();
-                }
-            }
-            self.stage_writer.write(self.stages.current());
+            // On a full ring, an engine that records its own stamps (nobody took the recorder)
+            // and never went idle (a replay, a burst) catches up now rather than drop.
+            self.stage_writer
+                .write_or_drain(self.stages.current(), self.stage_recorder.as_mut());
             self.recent[self.recent_next % RECENT_FRAMES] = *self.stages.current();
             self.recent_next = self.recent_next.wrapping_add(1);
         }
@@ -283,13 +280,15 @@ impl<P: Publisher> Engine<P> {
         Some(recorder.histograms())
     }
 
-    /// Records the stage stamps queued so far, if the engine still holds the recorder: call it
-    /// when the core has nothing else to do.
+    /// Records the stage stamps queued so far, if the engine still holds the recorder, and
+    /// folds the queued frame latencies into their histograms: call it when the core has
+    /// nothing else to do.
     #[inline]
     pub fn record_stages(&mut self) {
         if let Some(recorder) = &mut self.stage_recorder {
             recorder.drain();
         }
+        self.latency.fold();
     }
 
     /// Hands the stage recording to another thread (start-up): from then on the core only copies

@@ -39,6 +39,33 @@ impl StageRecordWriter {
         }
     }
 
+    /// Hands one frame's stamps on; when the ring is full, `recorder` (the engine's own, when it
+    /// still holds it) is drained to make room first, else the record is dropped and counted.
+    #[inline]
+    pub fn write_or_drain(
+        &mut self,
+        stamps: &FrameStamps,
+        recorder: Option<&mut StageRecorder>,
+    ) -> bool {
+        match self.tx.try_push(*stamps) {
+            Ok(()) => true,
+            Err(stamps) => self.write_full(stamps, recorder),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn write_full(&mut self, stamps: FrameStamps, recorder: Option<&mut StageRecorder>) -> bool {
+        if let Some(recorder) = recorder {
+            recorder.drain();
+            if self.tx.try_push(stamps).is_ok() {
+                return true;
+            }
+        }
+        self.dropped += 1;
+        false
+    }
+
     /// Whether a record fits now (reads the recorder's position only when the cached one says
     /// the ring is full).
     #[inline]

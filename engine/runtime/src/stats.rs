@@ -7,6 +7,7 @@
 //! the monitor thread, never here.
 
 use hdrhistogram::Histogram;
+use quanta::Clock;
 
 use kspin_core::feed::FeedCounters;
 
@@ -131,44 +132,110 @@ impl LatencyBuckets {
     }
 }
 
+/// Frames whose latency [`LatencyRecorder`] queues (as raw clock ticks) before folding them into
+/// its histograms.
+pub const LATENCY_QUEUE: usize = 512;
+
 /// The frame latency of the run: the current reporting interval's histogram (reset after each
-/// snapshot), the finished intervals folded together, and power-of-two buckets. Each frame costs
-/// one histogram update; the run's total is assembled when asked for ([`LatencyRecorder::total`]).
+/// snapshot), the finished intervals folded together, and power-of-two buckets. A frame's
+/// latency is queued as raw clock ticks ([`LatencyRecorder::record_ticks`], a store); the queue is
+/// folded into the histograms when the core is idle ([`LatencyRecorder::fold`]), when it is full,
+/// and before anything is read, so every frame is counted and every report sees every frame.
+/// The run's total is assembled when asked for ([`LatencyRecorder::total`]).
 pub struct LatencyRecorder {
-    pub interval: Histogram<u64>,
+    interval: Histogram<u64>,
     /// Every finished interval, added when it was taken.
     finished: Histogram<u64>,
-    /// Every sample again, in power-of-two buckets (travels in [`CoreStats::latency`]).
-    pub buckets: LatencyBuckets,
+    /// Every folded sample again, in power-of-two buckets (travels in [`CoreStats::latency`]).
+    buckets: LatencyBuckets,
+    /// Converts queued ticks to ns (the clock the engine stamps with).
+    clock: Clock,
+    /// `queue[..queued]`: latencies not folded yet, in raw ticks of `clock`.
+    queue: Box<[u64; LATENCY_QUEUE]>,
+    queued: usize,
 }
 
 impl LatencyRecorder {
-    /// Construction with fixed bounds allocates once; `saturating_record` never resizes.
-    pub fn new() -> Result<LatencyRecorder, hdrhistogram::CreationError> {
+    /// Construction with fixed bounds allocates once; recording never allocates (the histograms
+    /// are fed with `saturating_record`, which never resizes).
+    pub fn new(clock: Clock) -> Result<LatencyRecorder, hdrhistogram::CreationError> {
         Ok(LatencyRecorder {
             interval: Histogram::new_with_bounds(1, LATENCY_MAX_NS, 3)?,
             finished: Histogram::new_with_bounds(1, LATENCY_MAX_NS, 3)?,
             buckets: LatencyBuckets::default(),
+            clock,
+            queue: Box::new([0; LATENCY_QUEUE]),
+            queued: 0,
         })
     }
 
+    /// Records a latency in ns now.
     #[inline]
     pub fn record(&mut self, ns: u64) {
         self.interval.saturating_record(ns.max(1));
         self.buckets.record(ns);
     }
 
-    /// Every sample of the run so far (the finished intervals and the current one). Builds a new
-    /// histogram: for reports, never on the frame path.
+    /// Queues the latency from raw clock reading `start` to `end` (0 when `end <= start`, as
+    /// [`Clock::delta_as_nanos`]); folds the queue first when it is full.
+    #[inline]
+    pub fn record_ticks(&mut self, start: u64, end: u64) {
+        let ticks = end.saturating_sub(start);
+        match self.queue.get_mut(self.queued) {
+            Some(slot) => {
+                *slot = ticks;
+                self.queued += 1;
+            }
+            None => self.fold_then_queue(ticks),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn fold_then_queue(&mut self, ticks: u64) {
+        self.fold();
+        self.record_ticks(0, ticks);
+    }
+
+    /// Folds the queued latencies into the histograms (the core calls this when idle).
+    pub fn fold(&mut self) {
+        let queued = self.queue.get(..self.queued).unwrap_or_default();
+        for &ticks in queued {
+            let ns = self.clock.delta_as_nanos(0, ticks);
+            self.interval.saturating_record(ns.max(1));
+            self.buckets.record(ns);
+        }
+        self.queued = 0;
+    }
+
+    /// The queued latencies in ns.
+    fn queued_ns(&self) -> impl Iterator<Item = u64> + '_ {
+        let queued = self.queue.get(..self.queued).unwrap_or_default();
+        queued.iter().map(|&t| self.clock.delta_as_nanos(0, t))
+    }
+
+    /// Every sample of the run so far in power-of-two buckets, the queued ones included.
+    pub fn buckets(&self) -> LatencyBuckets {
+        let mut buckets = self.buckets;
+        self.queued_ns().for_each(|ns| buckets.record(ns));
+        buckets
+    }
+
+    /// Every sample of the run so far (the finished intervals, the current one and the queued
+    /// samples). Builds a new histogram: for reports, never on the frame path.
     pub fn total(&self) -> Histogram<u64> {
         let mut total = self.finished.clone();
         // Same bounds on both sides and every sample saturated into them: adding cannot fail.
         let _ = total.add(&self.interval);
+        self.queued_ns()
+            .for_each(|ns| total.saturating_record(ns.max(1)));
         total
     }
 
-    /// Fills the latency fields of `stats` from the interval histogram and resets it.
+    /// Fills the latency fields of `stats` from the interval histogram (the queued samples
+    /// folded in first) and resets it.
     pub fn take_interval(&mut self, stats: &mut CoreStats) {
+        self.fold();
         let h = &self.interval;
         stats.latency = self.buckets;
         stats.samples = h.len();
@@ -193,7 +260,7 @@ mod tests {
 
     #[test]
     fn interval_percentiles_then_reset() {
-        let mut r = LatencyRecorder::new().unwrap();
+        let mut r = LatencyRecorder::new(Clock::new()).unwrap();
         for v in 1..=100 {
             r.record(v * 10);
         }
@@ -209,6 +276,43 @@ mod tests {
         assert_eq!(r.total().len(), 101);
         assert_eq!(s.latency.count(), 100);
         assert_eq!(s.latency.sum_ns, (1..=100).map(|v| v * 10).sum::<u64>());
+    }
+
+    /// Queued ticks (through a full queue, an idle fold and a read with samples still queued)
+    /// give exactly the histograms, buckets and percentiles of recording each latency at once.
+    #[test]
+    fn queued_ticks_report_what_direct_records_report() {
+        let clock = Clock::new();
+        let mut queued = LatencyRecorder::new(clock.clone()).unwrap();
+        let mut direct = LatencyRecorder::new(clock.clone()).unwrap();
+        let mut x = 0x2545_f491_4f6c_dd1d_u64;
+        let check = |queued: &mut LatencyRecorder, direct: &mut LatencyRecorder| {
+            assert_eq!(queued.total(), direct.total());
+            assert_eq!(queued.buckets(), direct.buckets());
+            let (mut a, mut b) = (CoreStats::default(), CoreStats::default());
+            queued.take_interval(&mut a);
+            direct.take_interval(&mut b);
+            assert_eq!(
+                (a.samples, a.p50_ns, a.p99_ns, a.max_ns, a.latency),
+                (b.samples, b.p50_ns, b.p99_ns, b.max_ns, b.latency)
+            );
+        };
+        for round in 0..3 {
+            for _ in 0..LATENCY_QUEUE * 2 + 37 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let start = x % 1_000_000;
+                // Some ends before their start: 0 ns, as `delta_as_nanos` says.
+                let end = (start + (x >> 20) % 5_000_000).saturating_sub(1_000);
+                queued.record_ticks(start, end);
+                direct.record(clock.delta_as_nanos(start, end));
+            }
+            if round == 1 {
+                queued.fold();
+            }
+            check(&mut queued, &mut direct);
+        }
     }
 
     #[test]

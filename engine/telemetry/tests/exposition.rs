@@ -62,7 +62,7 @@ fn run(trades: u64) -> (Snapshot, Engine<NoStrategies>) {
     let stats = CoreStats {
         feed: *engine.pipeline().feed().counters(),
         pipeline: *engine.pipeline().counters(),
-        latency: engine.latency().buckets,
+        latency: engine.latency().buckets(),
         ..CoreStats::default()
     };
     collector.absorb_core(&stats);

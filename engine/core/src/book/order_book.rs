@@ -141,9 +141,7 @@ impl OrderBook {
     /// Best bid at or above best ask.
     #[inline]
     pub fn is_crossed(&self) -> bool {
-        // A bid's key is its negated price (exact: prices are validated positive).
-        let ((bid_key, _), (ask_key, _)) = (self.bids.best_raw(), self.asks.best_raw());
-        !self.bids.is_empty() && !self.asks.is_empty() && bid_key.wrapping_neg() >= ask_key
+        crossed((self.bids.best_raw(), self.asks.best_raw()))
     }
 
     pub fn clear(&mut self) {
@@ -260,6 +258,34 @@ impl OrderBook {
         Ok(())
     }
 
+    /// [`OrderBook::convert_levels`] into `out`, then, when every level converted, applies them
+    /// (a snapshot first clears the book) and truncates to depth: the engine's path for one
+    /// message. On `Err` the book is untouched and `out` holds garbage. The same as
+    /// `convert_levels` then [`OrderBook::apply_converted`], without re-checking each level.
+    #[inline]
+    pub fn convert_and_apply<B, A>(
+        &mut self,
+        mode: ApplyMode,
+        bids: B,
+        asks: A,
+        out: &mut LevelBuf,
+    ) -> Result<ApplyReport, BookError>
+    where
+        B: Iterator<Item = (Decimal, Decimal)>,
+        A: Iterator<Item = (Decimal, Decimal)>,
+    {
+        self.convert_levels(bids, asks, out)?;
+        // Every level in `out` came out of `convert`: price > 0, quantity >= 0.
+        let levels = out.as_slice().iter().map(|l| {
+            let key = match l.side {
+                SideKind::Bid => l.price.0.wrapping_neg(),
+                SideKind::Ask => l.price.0,
+            };
+            (l.side, key, l.qty)
+        });
+        Ok(self.apply_keyed(mode, levels))
+    }
+
     /// Applies levels converted by [`OrderBook::convert_levels`] (a snapshot first clears the
     /// book), then truncates to depth.
     #[inline]
@@ -299,9 +325,44 @@ impl OrderBook {
                 count(&mut report, change);
             }
         }
+        self.finish_message(before, report)
+    }
+
+    /// [`Self::apply_sided`] over levels known valid (price > 0, quantity >= 0), each with its
+    /// side's sort key (see [`BookSide::apply_key`]) instead of its price.
+    #[inline]
+    fn apply_keyed(
+        &mut self,
+        mode: ApplyMode,
+        levels: impl Iterator<Item = (SideKind, i64, Qty)>,
+    ) -> ApplyReport {
+        let before = (self.bids.best_raw(), self.asks.best_raw());
+        if mode == ApplyMode::Snapshot {
+            self.clear();
+        }
+        let mut report = ApplyReport::default();
+        for (side, key, qty) in levels {
+            let change = match side {
+                SideKind::Bid => self.bids.apply_key(key, qty),
+                SideKind::Ask => self.asks.apply_key(key, qty),
+            };
+            count(&mut report, change);
+        }
+        self.finish_message(before, report)
+    }
+
+    /// The end of a message: truncation to depth and the report's top-of-book figures
+    /// (`before`: both sides' `best_raw` before the message).
+    #[inline]
+    fn finish_message(
+        &mut self,
+        before: ((i64, i64), (i64, i64)),
+        mut report: ApplyReport,
+    ) -> ApplyReport {
         report.truncated = self.truncate_to_depth() as u32;
-        report.crossed = self.is_crossed();
-        report.top_changed = before != (self.bids.best_raw(), self.asks.best_raw());
+        let after = (self.bids.best_raw(), self.asks.best_raw());
+        report.crossed = crossed(after);
+        report.top_changed = before != after;
         report
     }
 
@@ -335,6 +396,13 @@ impl OrderBook {
     ) -> ApplyReport {
         self.apply_levels(mode, bids.iter().copied(), asks.iter().copied())
     }
+}
+
+/// Whether the best bid is at or above the best ask, from the sides' `best_raw` (quantity 0: the
+/// side is empty; a bid's key is its negated price, exact as prices are validated positive).
+#[inline]
+fn crossed(((bid_key, bid_qty), (ask_key, ask_qty)): ((i64, i64), (i64, i64))) -> bool {
+    bid_qty != 0 && ask_qty != 0 && bid_key.wrapping_neg() >= ask_key
 }
 
 #[inline]

@@ -68,8 +68,10 @@ pub struct BookSide {
     /// Lowest rank changed since the last `mark_seen` (`usize::MAX`: none).
     touched_from: usize,
     /// Every change to ranks below [`LOGGED_RANKS`] since the last `mark_seen`, in order:
-    /// `edits[..edit_len]`; `edit_len > EDIT_LOG` means the log overflowed (changes were lost).
-    edits: [Edit; EDIT_LOG],
+    /// `edits[..edit_len]`; `edit_len > EDIT_LOG` (at most `EDIT_LOG + 1`) means the log
+    /// overflowed (changes were lost). The last slot is scratch: an edit past the log lands
+    /// there, so recording one is a store without a branch.
+    edits: [Edit; EDIT_LOG + 1],
     edit_len: usize,
 }
 
@@ -82,7 +84,7 @@ impl BookSide {
             levels: vec![(0, 0); capacity].into_boxed_slice(),
             len: 0,
             touched_from: 0,
-            edits: [Edit::Truncate { depth: 0 }; EDIT_LOG],
+            edits: [Edit::Truncate { depth: 0 }; EDIT_LOG + 1],
             edit_len: 0,
         }
     }
@@ -158,7 +160,10 @@ impl BookSide {
     /// window from beyond it (after a removal or a cut), which the replayer reads from the side.
     #[inline]
     pub(crate) fn edits(&self) -> Option<&[Edit]> {
-        self.edits.get(..self.edit_len)
+        match self.edit_len {
+            len @ 0..=EDIT_LOG => self.edits.get(..len),
+            _ => None,
+        }
     }
 
     #[inline]
@@ -170,20 +175,22 @@ impl BookSide {
     /// the log overflowed.
     #[inline]
     fn log(&mut self, edit: Edit) {
-        match self.edits.get_mut(self.edit_len) {
-            Some(slot) => *slot = edit,
-            None => self.edit_len = EDIT_LOG,
-        }
-        self.edit_len += 1;
+        // Past the log, the edit goes to the scratch slot and the length stays "overflowed".
+        let at = self.edit_len.min(EDIT_LOG);
+        self.edits[at] = edit;
+        self.edit_len = at + 1;
     }
 
     /// The best level as (sort key, quantity), `(0, 0)` when the side is empty: a cheap
     /// top-of-book identity (a stored quantity is never 0, so the empty value is unambiguous).
     #[inline]
     pub(crate) fn best_raw(&self) -> (i64, i64) {
-        match self.levels.first() {
-            Some(&level) if self.len > 0 => level,
-            _ => (0, 0),
+        // `levels` is never empty (capacity >= 1): one load, then a select on `len`.
+        let level = self.levels.first().copied().unwrap_or((0, 0));
+        if self.len > 0 {
+            level
+        } else {
+            (0, 0)
         }
     }
 
@@ -207,12 +214,23 @@ impl BookSide {
     fn search(&self, key: i64) -> Result<usize, usize> {
         let levels = self.levels.get(..self.len).unwrap_or(&[]);
         if levels.len() <= 32 {
-            for (i, &(k, _)) in levels.iter().enumerate() {
+            match levels.last() {
+                Some(&(last, _)) if last >= key => {}
+                _ => return Err(levels.len()),
+            }
+            // The last key is >= `key`, so the scan stops at the last level at the latest: no
+            // bound check per step.
+            let mut i = 0;
+            loop {
+                debug_assert!(i < levels.len());
+                // SAFETY: `i < levels.len()`: every key before `i` is < `key` and the last
+                // key is >= `key` (checked above), so `i` never passes the last index.
+                let k = unsafe { levels.get_unchecked(i).0 };
                 if k >= key {
                     return if k == key { Ok(i) } else { Err(i) };
                 }
+                i += 1;
             }
-            Err(levels.len())
         } else {
             levels.binary_search_by(|&(k, _)| k.cmp(&key))
         }
@@ -221,7 +239,13 @@ impl BookSide {
     /// Applies one level: `qty == 0` removes it, otherwise inserts or replaces. `price` must be
     /// non-negative and `qty` non-negative (the book validates both before calling).
     pub fn apply(&mut self, price: Price, qty: Qty) -> LevelChange {
-        let key = self.key_of(price.0);
+        self.apply_key(self.key_of(price.0), qty)
+    }
+
+    /// [`BookSide::apply`] of the level whose sort key is `key` (the price for an ask, the
+    /// negated price for a bid). Always inlined: the message loop saves a call per level.
+    #[inline(always)]
+    pub(crate) fn apply_key(&mut self, key: i64, qty: Qty) -> LevelChange {
         match self.search(key) {
             Ok(rank) => {
                 self.touch(rank);

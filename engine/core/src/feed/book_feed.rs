@@ -349,10 +349,11 @@ impl Feed {
         };
         let bids = data.bids.iter().map(|l| (l.price, l.qty));
         let asks = data.asks.iter().map(|l| (l.price, l.qty));
-        let levels = &mut self.levels;
-        let converted = sb.book.convert_levels(bids, asks, levels);
-        let report = match converted {
-            Ok(()) => sb.book.apply_converted(mode, levels.as_slice()),
+        let report = match sb
+            .book
+            .convert_and_apply(mode, bids, asks, &mut self.levels)
+        {
+            Ok(report) => report,
             Err(error) => {
                 let reason = RejectReason::of(&error).index();
                 sb.counters.rejected_messages += 1;

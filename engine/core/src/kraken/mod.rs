@@ -21,6 +21,7 @@ pub(crate) mod json_out;
 mod message;
 mod nesting;
 mod plain_level;
+mod plain_trade;
 mod private;
 pub mod request;
 mod scalar;

@@ -3,8 +3,8 @@
 //! sign, no exponent, no whitespace), each read as one or two 8-byte words (SWAR,
 //! [`leading_digits`]) with no loop and no per-digit step.
 //!
-//! Owns [`plain_level`] and its decimal reader (`plain_decimal`, as tested on its own), and
-//! [`plain_unsigned`] for the book checksum.
+//! Owns [`plain_level`] and [`plain_decimal`] (also read by the trade reader, `plain_trade.rs`),
+//! and [`plain_unsigned`] for the book checksum.
 //! Invariants: they either return exactly what the cursor's general `Cur::decimal` (for
 //! `plain_unsigned`, `Cur::unsigned`) returns for the same bytes (mantissa = all digits, scale =
 //! fraction digits) and where the token ends, or decline with `None`, and the caller then runs
@@ -65,9 +65,9 @@ fn word(b: &[u8], at: usize) -> Option<u64> {
 /// The integer digits are the leading digits of the word at `at` (fewer than 8, so the byte
 /// after them is in the word too); after a dot, the fraction's are the leading digits of the word
 /// just past it, and when all 8 of them are digits the byte after them must not be one.
-/// (Tests hold it to the general path token by token; [`plain_level`] uses its digit reading,
-/// [`plain_decimal_to`], with the end left to its own literal compares.)
-#[cfg(test)]
+/// ([`plain_level`] uses its digit reading, [`plain_decimal_to`], with the end left to its own
+/// literal compares.)
+#[inline(always)]
 pub(super) fn plain_decimal(b: &[u8], at: usize) -> Option<(Decimal, usize)> {
     plain_decimal_to::<true>(b, at)
 }

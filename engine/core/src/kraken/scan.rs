@@ -6,8 +6,9 @@
 //! `bench/results/decode.md` and `bench/results/engine_path.md`).
 //!
 //! Owns [`scan`] (its byte cursor is `cursor.rs`). A book entry in Kraken's exact member order is
-//! read straight through by `plain_book_entry`, anything else by a member loop; a property test
-//! below holds the two equal. Invariants: it either produces exactly what
+//! read straight through by `plain_book_entry`, a trade in Kraken's exact shape by `plain_trade`
+//! (`plain_trade.rs`), anything else by a member loop; property tests below hold each plain path
+//! equal to the loop it shortcuts. Invariants: it either produces exactly what
 //! the general decoder would (same arena content, same message) or declines with `None`, and the
 //! caller then runs the general
 //! decoder, which also produces the precise error. It declines on anything outside the plain
@@ -22,6 +23,7 @@ use super::arena::{Arena, BookSlot, LevelRun, TradeSlot};
 use super::cursor::Cur;
 use super::message::{Level, Side, UpdateKind};
 use super::plain_level::{plain_level, plain_unsigned};
+use super::plain_trade::plain_trade;
 use super::visit::ord_type_of;
 
 /// What the scanner decoded into the arena.
@@ -75,8 +77,8 @@ pub(crate) fn scan<'a>(arena: &mut Arena, frame: &'a [u8]) -> Option<(Scanned, &
     scan_with::<true>(arena, frame)
 }
 
-/// [`scan`], with the plain book-entry path ([`plain_book_entry`]) on (`PLAIN`) or off: off is
-/// the reference the property tests hold the plain path to.
+/// [`scan`], with the plain book-entry and trade paths ([`plain_book_entry`], [`plain_trade`]) on
+/// (`PLAIN`) or off: off is the reference the property tests hold the plain paths to.
 #[inline(always)]
 fn scan_with<'a, const PLAIN: bool>(
     arena: &mut Arena,
@@ -94,7 +96,7 @@ fn scan_with<'a, const PLAIN: bool>(
                 Scanned::Book(kind)
             }
             Chan::Trade => {
-                trade_data(&mut c, arena)?;
+                trade_data::<PLAIN>(&mut c, arena)?;
                 Scanned::Trade(kind)
             }
         };
@@ -127,7 +129,7 @@ fn scan_with<'a, const PLAIN: bool>(
                 once(&mut seen, 4)?;
                 match chan? {
                     Chan::Book => book_data::<PLAIN>(&mut c, arena)?,
-                    Chan::Trade => trade_data(&mut c, arena)?,
+                    Chan::Trade => trade_data::<PLAIN>(&mut c, arena)?,
                 }
                 data = true;
             }
@@ -433,8 +435,16 @@ fn other_level(c: &mut Cur<'_>, arena: &mut Arena) -> Option<()> {
         .ok()
 }
 
-fn trade_data(c: &mut Cur<'_>, arena: &mut Arena) -> Option<()> {
+fn trade_data<const PLAIN: bool>(c: &mut Cur<'_>, arena: &mut Arena) -> Option<()> {
     array(c, |c| {
+        if PLAIN {
+            let save = c.i;
+            if let Some(slot) = plain_trade(c) {
+                return arena.push_trade(slot).ok();
+            }
+            // Declined: read the trade again, member by member.
+            c.i = save;
+        }
         c.eat(b'{')?;
         let (mut symbol, mut side, mut price, mut qty, mut trade_id, mut timestamp) =
             (None, None, None, None, None, None);
@@ -504,7 +514,10 @@ mod tests {
     fn scanned<const PLAIN: bool>(frame: &[u8]) -> String {
         let mut arena = Arena::new(DecoderLimits::default());
         let got = scan_with::<PLAIN>(&mut arena, frame);
-        format!("{got:?} {:?} {:?}", arena.books, arena.levels)
+        format!(
+            "{got:?} {:?} {:?} {:?}",
+            arena.books, arena.levels, arena.trades
+        )
     }
 
     /// A number token: Kraken's plain decimals mostly, some the plain path declines.
@@ -591,5 +604,73 @@ mod tests {
                 frame
             );
         }
+
+        /// Trade frames of one to three trades, plain or not: the plain trade path gives the
+        /// same result and arena as the member loop it shortcuts.
+        #[test]
+        fn the_plain_trade_equals_the_member_loop(
+            trades in proptest::collection::vec(trade(), 1..4),
+            snapshot in any::<bool>(),
+        ) {
+            let kind = if snapshot { "snapshot" } else { "update" };
+            let frame = format!(
+                r#"{{"channel":"trade","type":"{kind}","data":[{}]}}"#,
+                trades.join(",")
+            );
+            prop_assert_eq!(
+                scanned::<true>(frame.as_bytes()),
+                scanned::<false>(frame.as_bytes()),
+                "{}",
+                frame
+            );
+        }
+    }
+
+    /// A trade id token: Kraken's mostly, some the plain path declines or the loop rejects.
+    fn trade_id() -> impl Strategy<Value = String> {
+        prop_oneof![
+            6 => (0u64..10_000_000_000).prop_map(|i| i.to_string()),
+            1 => (0u64..u64::MAX).prop_map(|i| i.to_string()),
+            1 => Just("007".to_owned()),
+            1 => Just("12.0".to_owned()),
+            1 => Just("-3".to_owned()),
+        ]
+    }
+
+    /// A trade: Kraken's member order mostly, or members dropped, swapped, doubled or spaced,
+    /// other sides and order types now and then.
+    fn trade() -> impl Strategy<Value = String> {
+        (
+            number(),
+            number(),
+            trade_id(),
+            prop_oneof![4 => Just("buy"), 4 => Just("sell"), 1 => Just("hold")],
+            prop_oneof![4 => Just("limit"), 4 => Just("market"), 1 => Just("stop")],
+            prop_oneof![
+                4 => Just("2025-11-22T08:26:40.108000Z"),
+                1 => Just("2025-11-22T08:26:40.1Z"),
+            ],
+            0u8..16,
+        )
+            .prop_map(|(p, q, id, side, ord, ts, odd)| {
+                let m = [
+                    r#""symbol":"BTC/USD""#.to_owned(),
+                    format!(r#""side":"{side}""#),
+                    format!(r#""price":{p}"#),
+                    format!(r#""qty":{q}"#),
+                    format!(r#""ord_type":"{ord}""#),
+                    format!(r#""trade_id":{id}"#),
+                    format!(r#""timestamp":"{ts}""#),
+                ];
+                let body = match odd {
+                    0 => format!("{},{},{},{}", m[0], m[2], m[1], m[3..].join(",")),
+                    1 => format!("{},{}", m[..4].join(","), m[5..].join(",")),
+                    2 => m.join(" , "),
+                    3 => format!("{},{}", m.join(","), m[3]),
+                    4 => format!("{},{}", m[1..].join(","), m[0]),
+                    _ => m.join(","),
+                };
+                format!("{{{body}}}")
+            })
     }
 }
