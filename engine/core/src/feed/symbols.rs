@@ -103,8 +103,16 @@ impl SymbolTable {
     pub fn find(&self, name: &str) -> Option<usize> {
         match short_key(name.as_bytes()) {
             Some(key) => self.keys.iter().position(|&k| k == key),
-            None => self.entries.iter().position(|e| *e.name == *name),
+            None => self.find_long(name),
         }
+    }
+
+    /// [`SymbolTable::find`] for a name too long for a [`short_key`]: out of line, so the
+    /// common lookup keeps no registers for a text compare.
+    #[cold]
+    #[inline(never)]
+    fn find_long(&self, name: &str) -> Option<usize> {
+        self.entries.iter().position(|e| *e.name == *name)
     }
 
     /// Index of `name`, adding it with `depth` and unknown precision if new.

@@ -21,7 +21,13 @@ const SCRATCH_BIT: u32 = 1 << 31;
 pub(crate) const MAX_SPAN_OFFSET: usize = (SCRATCH_BIT - 1) as usize;
 
 /// A string as `start..start+len` in the frame, or in the scratch when the top bit of `start`
-/// is set. Both offsets come from `&str` sub-slices, so they always fall on char boundaries.
+/// is set.
+///
+/// Invariant: both ends fall on char boundaries of the text the span points into, because every
+/// span is made from a string the decoder read out of that text: the scanner's spans lie in a
+/// frame it accepts only when every byte is ASCII (`cursor.rs`, `Cur::into_text`), the general
+/// decoder's are `&str` sub-slices of the frame (`visit.rs`, `span_of`), and scratch spans cover
+/// whole `&str`s pushed by [`Arena::push_scratch`]. [`Texts::get`] is the one place relying on it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Span {
     start: u32,
@@ -62,7 +68,9 @@ pub(crate) struct Texts<'a> {
 
 impl<'a> Texts<'a> {
     /// The text of `span`. Spans are only made from sub-slices of these same texts, so the
-    /// range is always valid; an invalid one would resolve to `""` rather than panic.
+    /// range is always valid; one outside its text would resolve to `""` rather than panic.
+    /// The ends are not checked for char boundaries at run time: the [`Span`] invariant
+    /// guarantees them (checked here with debug assertions, which every decoder test runs).
     #[inline]
     pub(crate) fn get(&self, span: Span) -> &'a str {
         let (text, start) = if span.start & SCRATCH_BIT != 0 {
@@ -70,9 +78,19 @@ impl<'a> Texts<'a> {
         } else {
             (self.frame, span.start as usize)
         };
-        let got = text.get(start..start + span.len as usize);
-        debug_assert!(got.is_some(), "span outside its text");
-        got.unwrap_or("")
+        let end = start + span.len as usize;
+        let Some(bytes) = text.as_bytes().get(start..end) else {
+            debug_assert!(false, "span outside its text");
+            return "";
+        };
+        debug_assert!(
+            text.is_char_boundary(start) && text.is_char_boundary(end),
+            "span ends off a char boundary"
+        );
+        // SAFETY: `bytes` is `text[start..end]` (bounds checked above) and both ends are char
+        // boundaries of `text` by the `Span` invariant (debug-asserted above), so it is a
+        // sub-slice of valid UTF-8 cut at char boundaries: valid UTF-8.
+        unsafe { core::str::from_utf8_unchecked(bytes) }
     }
 
     #[inline]
@@ -396,6 +414,26 @@ mod tests {
         assert_eq!(texts.get(s1), "a\"b");
         assert_eq!(texts.get(s2), "xyz");
         assert_eq!(texts.get(Span::frame(11, 7).unwrap()), "BTC/USD");
+        // Multi-byte text on both sides of a span: it resolves to exactly its chars.
+        let wide = Texts {
+            frame: "{\"s\":\"é€x\"}",
+            scratch: "",
+        };
+        assert_eq!(wide.get(Span::frame(6, 6).unwrap()), "é€x");
+        assert_eq!(wide.get(Span::frame(8, 3).unwrap()), "€");
         assert_eq!(Span::frame(MAX_SPAN_OFFSET, 1), None);
+    }
+
+    /// The char-boundary invariant `Texts::get` relies on is asserted in builds with debug
+    /// assertions (every test build): a span cutting a char in two is caught there.
+    #[test]
+    #[cfg(debug_assertions)]
+    #[should_panic(expected = "span ends off a char boundary")]
+    fn a_span_off_a_char_boundary_is_caught_with_debug_assertions() {
+        let wide = Texts {
+            frame: "{\"s\":\"é€x\"}",
+            scratch: "",
+        };
+        wide.get(Span::frame(7, 2).unwrap());
     }
 }

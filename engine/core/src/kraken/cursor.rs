@@ -97,9 +97,10 @@ impl<'a> Cur<'a> {
         self.b.get(start..start + len)
     }
 
-    /// A string of exactly `LEN` plain bytes (Kraken's 27-byte timestamps): the bytes are
-    /// checked as whole words, with no loop, when the closing quote sits where expected; any
-    /// other string goes through [`Cur::string`] (same result, only slower).
+    /// A string of exactly `LEN` bytes from `'-'..='Z'` (Kraken's 27-byte timestamps, digits and
+    /// `-:.TZ`): the bytes are checked as whole words ([`outside_dash_to_z`]), with no loop, when
+    /// the closing quote sits where expected; any other string goes through [`Cur::string`]
+    /// (same result, only slower: that range holds no byte a string scan stops at).
     #[inline(always)]
     pub(super) fn fixed_str_span<const LEN: usize>(&mut self) -> Option<Span> {
         const { assert!(LEN >= 8) };
@@ -110,28 +111,79 @@ impl<'a> Cur<'a> {
             self.b.get(first..first + LEN),
             self.b.get(first + LEN),
         ) {
-            // `text` is exactly LEN bytes, so every window below is in it and the constant
-            // bounds unroll the loop; a window that were not would read as all-special and
-            // decline.
-            let word = |at: usize| -> u64 {
-                let mut w = [0xffu8; 8];
-                if let Some(chunk) = text.get(at..at + 8) {
-                    w.copy_from_slice(chunk);
-                }
-                u64::from_le_bytes(w)
-            };
-            let mut stop = special_bytes(word(LEN - 8));
-            let mut at = 0;
-            while at + 8 < LEN {
-                stop |= special_bytes(word(at));
-                at += 8;
-            }
-            if stop == 0 {
+            if all_dash_to_z::<LEN>(text) {
                 self.i = first + LEN + 1;
                 return Span::frame(first, LEN);
             }
         }
         self.str_span()
+    }
+
+    /// `open`, a plain string (no escape, control or non-ASCII byte) of at most 15 bytes, then
+    /// `close`, all at the cursor (`open` ends with the string's opening quote, `close` starts
+    /// with its closing one): the string's span, with all of it consumed, finding the closing
+    /// quote in two words with one bounds check. `None`, consuming nothing, on anything else
+    /// (also when fewer than 16 bytes follow the opening quote); the caller then reads the three
+    /// parts one by one (the same result wherever this accepts, only slower).
+    #[inline(always)]
+    pub(super) fn framed_short_str(&mut self, open: &[u8], close: &[u8]) -> Option<Span> {
+        debug_assert!(open.ends_with(b"\"") && close.starts_with(b"\""));
+        let first = self.i + open.len();
+        let (head, text) = self
+            .b
+            .get(self.i..first + 16)?
+            .split_at_checked(open.len())?;
+        if head != open {
+            return None;
+        }
+        let word = |at: usize| -> u64 {
+            let mut w = [0u8; 8];
+            if let Some(chunk) = text.get(at..at + 8) {
+                w.copy_from_slice(chunk);
+            }
+            u64::from_le_bytes(w)
+        };
+        // The first byte a string scan stops at, in the 16 bytes after the opening quote.
+        let low = special_bytes(word(0));
+        let len = if low != 0 {
+            (low.trailing_zeros() / 8) as usize
+        } else {
+            let high = special_bytes(word(8));
+            if high == 0 {
+                return None;
+            }
+            8 + (high.trailing_zeros() / 8) as usize
+        };
+        let end = first + len + close.len();
+        if self.b.get(first + len..end)? != close {
+            return None;
+        }
+        self.i = end;
+        Span::frame(first, len)
+    }
+
+    /// `open`, a string of exactly `LEN` bytes from `'-'..='Z'`, then `close`, all at the cursor
+    /// and in one bounds check (`open` ends with the string's opening quote, `close` starts with
+    /// its closing one): the string's span, with all of it consumed. `None`, consuming nothing,
+    /// on anything else; the caller then reads the three parts one by one (the same result
+    /// wherever this accepts, only slower).
+    #[inline(always)]
+    pub(super) fn framed_fixed_str<const LEN: usize>(
+        &mut self,
+        open: &[u8],
+        close: &[u8],
+    ) -> Option<Span> {
+        debug_assert!(open.ends_with(b"\"") && close.starts_with(b"\""));
+        let first = self.i + open.len();
+        let end = first + LEN + close.len();
+        let all = self.b.get(self.i..end)?;
+        let (head, rest) = all.split_at_checked(open.len())?;
+        let (text, tail) = rest.split_at_checked(LEN)?;
+        if head != open || tail != close || !all_dash_to_z::<LEN>(text) {
+            return None;
+        }
+        self.i = end;
+        Span::frame(first, LEN)
     }
 
     #[inline(always)]
@@ -382,6 +434,49 @@ pub(super) fn leading_digits(word: u64) -> (u32, u64) {
     (n, d)
 }
 
+/// Whether `text`, which must be `LEN` bytes long (anything else is `false`), is all bytes from
+/// `'-'..='Z'`: whole words, no loop (the constant bounds unroll it), the last one overlapping.
+#[inline(always)]
+fn all_dash_to_z<const LEN: usize>(text: &[u8]) -> bool {
+    const { assert!(LEN >= 8) };
+    if text.len() != LEN {
+        return false;
+    }
+    // Every window below is inside the LEN bytes; one that were not would read as all-outside.
+    let word = |at: usize| -> u64 {
+        let mut w = [0xffu8; 8];
+        if let Some(chunk) = text.get(at..at + 8) {
+            w.copy_from_slice(chunk);
+        }
+        u64::from_le_bytes(w)
+    };
+    let mut stop = outside_dash_to_z(word(LEN - 8));
+    let mut at = 0;
+    while at + 8 < LEN {
+        stop |= outside_dash_to_z(word(at));
+        at += 8;
+    }
+    stop & HIGH == 0
+}
+
+/// The top bit of each byte.
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
+/// A word whose [`HIGH`] bits are set in every byte of `word` outside `'-'..='Z'` (0x2d–0x5a),
+/// and clear in every byte inside it; the other bits are meaningless.
+///
+/// For an ASCII byte `b` (below 0x80), `b + (0x80 − 0x2d)` reaches the top bit exactly when
+/// `b ≥ 0x2d` and `b + (0x7f − 0x5a)` exactly when `b > 0x5a`, neither carrying out of the byte;
+/// a byte from 0x80 up has its top bit set in `word` itself, so the result is set there too
+/// whatever the carries out of it do to later bytes.
+#[inline(always)]
+fn outside_dash_to_z(word: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let below = !word.wrapping_add(ONES * (0x80 - 0x2d));
+    let above = word.wrapping_add(ONES * (0x7f - 0x5a));
+    below | above | word
+}
+
 /// A mask with the top bit set in every byte of `word` that is `"`, `\\`, below 0x20 or above
 /// 0x7f (the bytes a plain string scan must stop at); zero when there is none.
 #[inline(always)]
@@ -463,6 +558,115 @@ mod tests {
         );
     }
 
+    /// A short string framed by `{"s":"` and `","b":`, or not quite: the two-word read
+    /// accepts only what reading the three parts one by one accepts, with the same span and
+    /// end, and accepts every plain string of up to 15 bytes with 16 bytes after its quote.
+    #[test]
+    fn framed_short_str_equals_reading_its_parts() {
+        let open: &[u8] = br#"{"s":""#;
+        let close: &[u8] = br#"","b":"#;
+        let mut cases: Vec<Vec<u8>> = Vec::new();
+        let mut plain = 0;
+        for name_len in 0..18 {
+            let name: Vec<u8> = (0..name_len).map(|k| b"BTC/USD-ETH.EUR1"[k % 16]).collect();
+            let mut full = open.to_vec();
+            full.extend_from_slice(&name);
+            full.extend_from_slice(close);
+            full.extend_from_slice(br#"[{"price":1,"qty":2}]"#);
+            if name_len <= 15 {
+                plain += 1;
+            }
+            for cut in 0..=full.len() {
+                cases.push(full[..cut].to_vec());
+            }
+            for at in 0..full.len() {
+                for byte in [b'"', b'\\', b'\n', 0x7f, 0x80, 0xe9, b'x', b','] {
+                    let mut m = full.clone();
+                    m[at] = byte;
+                    cases.push(m);
+                }
+            }
+        }
+        let mut accepted = 0;
+        for b in &cases {
+            let mut framed = Cur { b, i: 0 };
+            let got = framed.framed_short_str(open, close);
+            let mut parts = Cur { b, i: 0 };
+            let want = if parts.lit::<5>(open[..5].try_into().unwrap()) {
+                parts
+                    .str_span()
+                    .filter(|_| parts.lit::<5>(close[1..].try_into().unwrap()))
+            } else {
+                None
+            };
+            match got {
+                Some(span) => {
+                    accepted += 1;
+                    assert_eq!(Some(span), want, "{}", String::from_utf8_lossy(b));
+                    assert_eq!(framed.i, parts.i);
+                }
+                None => assert_eq!(framed.i, 0),
+            }
+        }
+        assert!(accepted >= plain, "{accepted}");
+    }
+
+    /// A 27-byte string framed by `,"t":"` and `"}`, or not quite: the one-window read
+    /// accepts only what reading the three parts one by one accepts, with the same span and
+    /// end, and accepts every plain timestamp in that frame.
+    #[test]
+    fn framed_fixed_str_equals_reading_its_parts() {
+        let open: &[u8] = br#","t":""#;
+        let close: &[u8] = br#""}"#;
+        let ts = b"2025-11-22T08:26:40.108000Z";
+        let mut cases: Vec<Vec<u8>> = Vec::new();
+        for cut in 0..=ts.len() + open.len() + close.len() + 2 {
+            let mut full = open.to_vec();
+            full.extend_from_slice(ts);
+            full.extend_from_slice(close);
+            full.extend_from_slice(b"]}");
+            cases.push(full[..cut.min(full.len())].to_vec());
+            for at in 0..full.len() {
+                for byte in [
+                    b'"',
+                    b'\\',
+                    b',',
+                    b'[',
+                    b'Z' + 1,
+                    b'-' - 1,
+                    0x80,
+                    b'x',
+                    b'7',
+                ] {
+                    let mut m = full.clone();
+                    m[at] = byte;
+                    cases.push(m);
+                }
+            }
+        }
+        let mut accepted = 0;
+        for b in &cases {
+            let mut framed = Cur { b, i: 0 };
+            let got = framed.framed_fixed_str::<27>(open, close);
+            let mut parts = Cur { b, i: 0 };
+            // The key and colon, then the string from its opening quote.
+            let want = if parts.lit::<5>(open[..5].try_into().unwrap()) {
+                parts.fixed_str_span::<27>().filter(|_| parts.lit(b"}"))
+            } else {
+                None
+            };
+            match got {
+                Some(span) => {
+                    accepted += 1;
+                    assert_eq!(Some(span), want, "{}", String::from_utf8_lossy(b));
+                    assert_eq!(framed.i, parts.i);
+                }
+                None => assert_eq!(framed.i, 0),
+            }
+        }
+        assert!(accepted > ts.len(), "{accepted}");
+    }
+
     proptest! {
         /// Digits, their neighbours in ASCII ('/' and ':'), and any byte at all, in any mix:
         /// the SWAR fold consumes the same digits and leaves the same mantissa.
@@ -498,6 +702,11 @@ mod tests {
                     Just(b'\\'),
                     Just(b'\n'),
                     Just(0x80u8),
+                    // Either side of each end of the fixed-length read's range.
+                    Just(b','),
+                    Just(b'-'),
+                    Just(b'Z'),
+                    Just(b'['),
                     any::<u8>(),
                 ],
             )),
@@ -518,6 +727,26 @@ mod tests {
             prop_assert_eq!(got, general.str_span());
             if got.is_some() {
                 prop_assert_eq!(fixed.i, general.i);
+            }
+        }
+
+        /// Any eight bytes: the top bits of `outside_dash_to_z` mark exactly the bytes outside
+        /// `'-'..='Z'` when all are ASCII, and some byte whenever one is outside.
+        #[test]
+        fn outside_dash_to_z_marks_the_bytes_outside_the_range(
+            bytes in proptest::array::uniform8(prop_oneof![
+                4 => 0x2du8..=0x5a,
+                2 => 0u8..0x80,
+                1 => any::<u8>(),
+            ]),
+        ) {
+            let got = outside_dash_to_z(u64::from_le_bytes(bytes)) & HIGH;
+            let outside = |b: &u8| !(b'-'..=b'Z').contains(b);
+            prop_assert_eq!(got == 0, !bytes.iter().any(outside));
+            if bytes.is_ascii() {
+                for (k, b) in bytes.iter().enumerate() {
+                    prop_assert_eq!(got >> (8 * k + 7) & 1 == 1, outside(b), "byte {}", k);
+                }
             }
         }
 

@@ -3,34 +3,52 @@
 //! sign, no exponent, no whitespace), each read as one or two 8-byte words (SWAR,
 //! [`leading_digits`]) with no loop and no per-digit step.
 //!
-//! Owns [`plain_level`] and [`plain_decimal`]. Invariants: they either return exactly what the
-//! cursor's general `Cur::decimal` returns for the same bytes (mantissa = all digits, scale =
+//! Owns [`plain_level`] and [`plain_decimal`] (also read by the trade reader, `plain_trade.rs`),
+//! and [`plain_unsigned`] for the book checksum.
+//! Invariants: they either return exactly what the cursor's general `Cur::decimal` (for
+//! `plain_unsigned`, `Cur::unsigned`) returns for the same bytes (mantissa = all digits, scale =
 //! fraction digits) and where the token ends, or decline with `None`, and the caller then runs
 //! the general path from the same position. They decline on a sign, an exponent, a leading zero
 //! before other integer digits, a dot without digits after it, longer digit runs, and any word
-//! that would run past the frame. Property tests below hold them equal to `Decimal::parse`. They
-//! never allocate, never panic (all indexing is checked) and never read outside the slice.
+//! that would run past the frame. Property tests below hold them equal to the cursor's methods
+//! and `Decimal::parse`. They never allocate, never panic (all indexing is checked) and never
+//! read outside the slice.
 
 use kspin_api::Decimal;
 
 use super::cursor::{leading_digits, POW10};
 use super::message::Level;
 
+/// The bytes from a level's start that [`plain_level`] reads at most: `{"price":` (9), a price
+/// of at most 7 integer digits, a dot and the 8-byte word after it (to byte 25), `,"qty":` (7),
+/// then the same for the quantity (to byte 48), and the closing brace's byte.
+const LEVEL_WINDOW: usize = 49;
+
 /// `{"price":P,"qty":Q}` at `i` (see the module docs): the level and the index just after it.
+///
+/// Every byte it reads is in the [`LEVEL_WINDOW`] bytes at `i`, taken as one array with one
+/// bounds check, so the reads inside have constant bounds the compiler can check against the
+/// digit counts once rather than against the frame at every word. A level closer than that to
+/// the end of the frame is declined (the general path reads it).
 #[inline(always)]
 pub(super) fn plain_level(b: &[u8], i: usize) -> Option<(Level, usize)> {
-    if b.get(i..i + 9)? != br#"{"price":"# {
+    let w: &[u8; LEVEL_WINDOW] = b.get(i..i + LEVEL_WINDOW)?.try_into().ok()?;
+    if w.get(..9)? != br#"{"price":"# {
         return None;
     }
-    let (price, j) = plain_decimal(b, i + 9)?;
-    if b.get(j..j + 7)? != br#","qty":"# {
+    // Each decimal's end is left unchecked: the byte there must be the `,` of `,"qty":` or
+    // the closing `}`, neither a digit nor an exponent.
+    let (price, j) = plain_decimal_to::<false>(w, 9)?;
+    // `,"qty":` is 7 bytes: compared as the low 7 of the word at `j` (one load, one compare).
+    const QTY_KEY: u64 = u64::from_le_bytes(*b",\"qty\":\0");
+    if word(w, j)? & 0x00FF_FFFF_FFFF_FFFF != QTY_KEY {
         return None;
     }
-    let (qty, k) = plain_decimal(b, j + 7)?;
-    if *b.get(k)? != b'}' {
+    let (qty, k) = plain_decimal_to::<false>(w, j + 7)?;
+    if *w.get(k)? != b'}' {
         return None;
     }
-    Some((Level { price, qty }, k + 1))
+    Some((Level { price, qty }, i + k + 1))
 }
 
 /// The 8 bytes at `at` as a little-endian word (the first byte least significant), if the frame
@@ -47,8 +65,18 @@ fn word(b: &[u8], at: usize) -> Option<u64> {
 /// The integer digits are the leading digits of the word at `at` (fewer than 8, so the byte
 /// after them is in the word too); after a dot, the fraction's are the leading digits of the word
 /// just past it, and when all 8 of them are digits the byte after them must not be one.
+/// ([`plain_level`] uses its digit reading, [`plain_decimal_to`], with the end left to its own
+/// literal compares.)
 #[inline(always)]
 pub(super) fn plain_decimal(b: &[u8], at: usize) -> Option<(Decimal, usize)> {
+    plain_decimal_to::<true>(b, at)
+}
+
+/// [`plain_decimal`], with the byte where the token ends checked (`CHECK_END`: not a digit
+/// after eight fraction digits, not an exponent) or left to the caller, which must then require
+/// that byte to be one that is neither a digit nor `e`/`E` (a `,` or `}` it compares anyway).
+#[inline(always)]
+fn plain_decimal_to<const CHECK_END: bool>(b: &[u8], at: usize) -> Option<(Decimal, usize)> {
     let (int_len, int_value) = leading_digits(word(b, at)?);
     if int_len == 0 || int_len == 8 || (int_len > 1 && b.get(at) == Some(&b'0')) {
         return None;
@@ -62,13 +90,13 @@ pub(super) fn plain_decimal(b: &[u8], at: usize) -> Option<(Decimal, usize)> {
             return None;
         }
         end += 1 + frac_len as usize;
-        if frac_len == 8 && b.get(end)?.is_ascii_digit() {
+        if CHECK_END && frac_len == 8 && b.get(end)?.is_ascii_digit() {
             return None;
         }
         mantissa = mantissa * POW10[frac_len as usize] as u64 + frac_value;
         scale = frac_len as u8;
     }
-    if *b.get(end)? | 0x20 == b'e' {
+    if CHECK_END && *b.get(end)? | 0x20 == b'e' {
         return None;
     }
     Some((
@@ -78,6 +106,31 @@ pub(super) fn plain_decimal(b: &[u8], at: usize) -> Option<(Decimal, usize)> {
         },
         end,
     ))
+}
+
+/// A plain unsigned integer of 1 to 15 digits starting at `at` (Kraken's checksums have at most
+/// 10): its value and the index just after it. The digits are the leading digits of the word at
+/// `at` and, when all 8 of those are digits, of the word after it (fewer than 8 there, so the
+/// byte after them is in that word).
+#[inline(always)]
+pub(super) fn plain_unsigned(b: &[u8], at: usize) -> Option<(u64, usize)> {
+    let (n, v) = leading_digits(word(b, at)?);
+    if n == 0 || (n > 1 && b.get(at) == Some(&b'0')) {
+        return None;
+    }
+    let (value, end) = if n < 8 {
+        (v, at + n as usize)
+    } else {
+        let (m, w) = leading_digits(word(b, at + 8)?);
+        if m == 8 {
+            return None;
+        }
+        (v * POW10[m as usize] as u64 + w, at + 8 + m as usize)
+    };
+    if matches!(b.get(end)?, b'.' | b'e' | b'E') {
+        return None;
+    }
+    Some((value, end))
 }
 
 #[cfg(test)]
@@ -124,7 +177,7 @@ mod tests {
 
     #[test]
     fn a_level_in_krakens_shape_and_nothing_else() {
-        let frame = br#"[{"price":67226.4,"qty":0.25000000},{"price":1,"qty":2}],"checksum":1"#;
+        let frame = br#"[{"price":67226.4,"qty":0.25000000},{"price":1,"qty":2}],"checksum":1,"timestamp":"2025-11-22T08:26:40.108000Z"}"#;
         let (level, next) = plain_level(frame, 1).unwrap();
         assert_eq!(level.price, Decimal::parse(b"67226.4").unwrap());
         assert_eq!(level.qty, Decimal::parse(b"0.25000000").unwrap());
@@ -136,6 +189,14 @@ mod tests {
         assert!(plain_level(br#"{"price": 1,"qty":2}xxxxxxxxxxxxxxxx"#, 0).is_none());
         assert!(plain_level(br#"{"qty":2,"price":1}xxxxxxxxxxxxxxxx"#, 0).is_none());
         assert!(plain_level(br#"{"price":1,"qty":2}"#, 0).is_none());
+        // The longest level accepted, at the end of the frame: declined until the frame has
+        // the whole window.
+        let longest = br#"{"price":1234567.12345678,"qty":7654321.87654321}"#;
+        assert_eq!(longest.len(), LEVEL_WINDOW);
+        let (level, end) = plain_level(longest, 0).unwrap();
+        assert_eq!(end, LEVEL_WINDOW);
+        assert_eq!(level.qty, Decimal::parse(b"7654321.87654321").unwrap());
+        assert!(plain_level(&longest[..LEVEL_WINDOW - 1], 0).is_none());
     }
 
     proptest! {
@@ -153,6 +214,78 @@ mod tests {
                 prop_assert_eq!(general.decimal(), Some(d));
                 prop_assert_eq!(general.i, end);
                 prop_assert_eq!(Decimal::parse(&b[..end]), Ok(d));
+            }
+        }
+
+        /// Whatever `plain_level` accepts, the cursor reads the same level member by member and
+        /// ends at the same byte; a level in the supported shape with a whole window of frame
+        /// after its start is accepted.
+        #[test]
+        fn plain_level_equals_the_cursor(
+            price in "-?[0-9]{0,9}(\\.[0-9]{0,10})?([eE][0-9])?",
+            qty in prop_oneof![
+                "[0-9]{0,9}(\\.[0-9]{0,10})?",
+                // Around the longest fraction read in one word.
+                "0\\.[0-9]{7,10}",
+            ],
+            spaced in any::<bool>(),
+            key in prop_oneof![4 => Just(r#""qty":"#), 1 => Just(r#""qty";"#), 1 => Just(r#""qtx":"#)],
+            close in prop_oneof![4 => Just('}'), 1 => Just(']'), 1 => Just(','), 1 => Just(' ')],
+            tail in 0usize..60,
+        ) {
+            let gap = if spaced { " " } else { "" };
+            let text = format!(r#"{{"price":{gap}{price},{key}{qty}{close}"#);
+            let mut b = text.as_bytes().to_vec();
+            b.extend(std::iter::repeat_n(b']', tail));
+            let got = plain_level(&b, 0);
+            if let Some((level, end)) = got {
+                let mut c = Cur { b: &b, i: 0 };
+                prop_assert!(c.lit(br#"{"price":"#), "price key");
+                prop_assert_eq!(c.decimal(), Some(level.price));
+                prop_assert!(c.lit(br#","qty":"#), "qty key");
+                prop_assert_eq!(c.decimal(), Some(level.qty));
+                prop_assert!(c.lit(b"}"), "closing brace");
+                prop_assert_eq!(c.i, end);
+            }
+            let plain = |t: &str| padded(t).is_some_and(|(_, n)| n == t.len());
+            let exact = !spaced && close == '}' && key == r#""qty":"#;
+            if exact && plain(&price) && plain(&qty) && b.len() >= LEVEL_WINDOW {
+                prop_assert!(got.is_some(), "{}", text);
+            }
+        }
+
+        /// Whatever `plain_unsigned` accepts, the cursor's general `unsigned` reads the same way
+        /// and ends at the same byte; canonical integers of 1 to 15 digits followed by a
+        /// delimiter are accepted.
+        #[test]
+        fn plain_unsigned_equals_the_general_path(
+            digits in "[0-9]{0,20}",
+            after in prop_oneof![
+                Just(b",".to_vec()),
+                Just(b"}".to_vec()),
+                Just(b".5".to_vec()),
+                Just(b"e3".to_vec()),
+                Just(b"E3".to_vec()),
+                proptest::collection::vec(any::<u8>(), 0..12),
+            ],
+        ) {
+            let mut b = digits.as_bytes().to_vec();
+            b.extend_from_slice(&after);
+            let got = plain_unsigned(&b, 0);
+            if let Some((v, end)) = got {
+                let mut general = Cur { b: &b, i: 0 };
+                prop_assert_eq!(general.unsigned(), Some(v));
+                prop_assert_eq!(general.i, end);
+            }
+            let canonical = digits == "0" || !digits.starts_with('0');
+            let fits = (1..=15).contains(&digits.len());
+            if canonical && fits && (after == b"," || after == b"}") {
+                let mut padded = b.clone();
+                padded.extend_from_slice(&[b'}'; 16]);
+                prop_assert_eq!(
+                    plain_unsigned(&padded, 0),
+                    Some((digits.parse::<u64>().unwrap(), digits.len()))
+                );
             }
         }
 

@@ -22,7 +22,7 @@
 use super::arena::{Arena, BookSlot, LevelRun, TradeSlot};
 use super::cursor::Cur;
 use super::message::{Level, Side, UpdateKind};
-use super::plain_level::plain_level;
+use super::plain_level::{plain_level, plain_unsigned};
 use super::plain_trade::plain_trade;
 use super::visit::ord_type_of;
 
@@ -296,34 +296,68 @@ fn book_data<const PLAIN: bool>(c: &mut Cur<'_>, arena: &mut Arena) -> Option<()
 /// A book entry in Kraken's exact shape, `{"symbol":S,"bids":[..],"asks":[..],"checksum":N,
 /// "timestamp":T}` with no whitespace between members, read straight through: no key dispatch,
 /// no duplicate bookkeeping. It reads each value with the same cursor methods as the member loop
-/// of [`book_data`], so an entry it accepts gives the same slot and levels; on anything else
+/// of [`book_data`] (the symbol with the keys around it first by `Cur::framed_short_str`, the
+/// checksum by [`plain_unsigned`], and the timestamp with the closing brace by
+/// `Cur::framed_fixed_str`, each equal to the cursor's one-by-one read where it accepts), so an
+/// entry it accepts gives the same slot and levels; on anything else
 /// (another order, a missing or extra member, whitespace) it declines, and the caller rewinds the
 /// cursor, drops the levels it pushed and runs the member loop.
 #[inline(always)]
 fn plain_book_entry(c: &mut Cur<'_>, arena: &mut Arena) -> Option<BookSlot> {
-    if !c.lit(br#"{"symbol":"#) {
-        return None;
-    }
-    let symbol = c.str_span()?;
-    if !c.lit(br#","bids":"#) {
-        return None;
-    }
+    // The symbol with the keys around it in one window; the same parts one by one if not.
+    let symbol = match c.framed_short_str(br#"{"symbol":""#, br#"","bids":"#) {
+        Some(symbol) => symbol,
+        None => {
+            if !c.lit(br#"{"symbol":"#) {
+                return None;
+            }
+            let symbol = c.str_span()?;
+            if !c.lit(br#","bids":"#) {
+                return None;
+            }
+            symbol
+        }
+    };
     let bids = levels(c, arena)?;
     if !c.lit(br#","asks":"#) {
         return None;
     }
     let asks = levels(c, arena)?;
-    if !c.lit(br#","checksum":"#) {
-        return None;
-    }
-    let checksum = u32::try_from(c.unsigned()?).ok()?;
-    if !c.lit(br#","timestamp":"#) {
-        return None;
-    }
-    let timestamp = c.fixed_str_span::<KRAKEN_TIMESTAMP_LEN>()?;
-    if !c.lit(b"}") {
-        return None;
-    }
+    // The key and the two words `plain_unsigned` reads, in one window of the frame (one bounds
+    // check); the key and then `Cur::unsigned` if that declines.
+    const KEY: &[u8; 12] = br#","checksum":"#;
+    let plain =
+        c.b.get(c.i..c.i + KEY.len() + 16)
+            .filter(|w| w.starts_with(KEY))
+            .and_then(|w| plain_unsigned(w, KEY.len()));
+    let checksum = match plain {
+        Some((checksum, end)) => {
+            c.i += end;
+            checksum
+        }
+        None => {
+            if !c.lit(KEY) {
+                return None;
+            }
+            c.unsigned()?
+        }
+    };
+    let checksum = u32::try_from(checksum).ok()?;
+    // The timestamp and the end of the entry in one window; the same parts one by one if not.
+    let timestamp = match c.framed_fixed_str::<KRAKEN_TIMESTAMP_LEN>(br#","timestamp":""#, br#""}"#)
+    {
+        Some(timestamp) => timestamp,
+        None => {
+            if !c.lit(br#","timestamp":"#) {
+                return None;
+            }
+            let timestamp = c.fixed_str_span::<KRAKEN_TIMESTAMP_LEN>()?;
+            if !c.lit(b"}") {
+                return None;
+            }
+            timestamp
+        }
+    };
     Some(BookSlot {
         symbol,
         bids,
@@ -333,18 +367,30 @@ fn plain_book_entry(c: &mut Cur<'_>, arena: &mut Arena) -> Option<BookSlot> {
     })
 }
 
+/// A level array, as [`array`] reads one, with its element step written out in the loop so that
+/// it inlines into the entry reader instead of being a call per level.
 #[inline(always)]
 fn levels(c: &mut Cur<'_>, arena: &mut Arena) -> Option<LevelRun> {
     let start = arena.levels.len();
-    array(c, |c| {
-        // The live shape `{"price":P,"qty":Q}` with short plain numbers, read in fixed windows
-        // (`plain_level.rs`), inline; anything else in [`other_level`], out of line.
-        if let Some((level, next)) = plain_level(c.b, c.i) {
-            c.i = next;
-            return arena.push_level(level).ok();
+    c.eat(b'[')?;
+    if c.peek_ws()? == b']' {
+        c.i += 1;
+    } else {
+        // Bounded: every pass consumes at least one byte or returns.
+        loop {
+            // The live shape `{"price":P,"qty":Q}` with short plain numbers, read in fixed
+            // windows (`plain_level.rs`), inline; anything else in [`other_level`], out of line.
+            if let Some((level, next)) = plain_level(c.b, c.i) {
+                c.i = next;
+                arena.push_level(level).ok()?;
+            } else {
+                other_level(c, arena)?;
+            }
+            if !c.next_or_close(b']')? {
+                break;
+            }
         }
-        other_level(c, arena)
-    })?;
+    }
     let len = arena.levels.len() - start;
     Some(LevelRun {
         start: start as u32,
@@ -501,8 +547,8 @@ mod tests {
         })
     }
 
-    /// A book entry: Kraken's member order mostly, or members dropped, swapped, doubled or
-    /// spaced, and checksums beyond u32 now and then.
+    /// A book entry: Kraken's member order mostly, or members dropped, swapped, doubled,
+    /// spaced or misspelled, and checksums beyond u32 now and then.
     fn entry() -> impl Strategy<Value = String> {
         (
             levels_text(),
@@ -528,6 +574,10 @@ mod tests {
                     2 => m.join(" , "),
                     3 => format!("{},{}", m.join(","), m[3]),
                     4 => format!("{},{}", m[1..].join(","), m[0]),
+                    // A key of the same length as a known one but unknown: both decline.
+                    5 => m.join(",").replacen("checksum", "checksun", 1),
+                    6 => m.join(",").replacen("symbol", "symbel", 1),
+                    7 => m.join(",").replacen("timestamp", "timestemp", 1),
                     _ => m.join(","),
                 };
                 format!("{{{body}}}")

@@ -48,19 +48,27 @@ impl<'a> BookMsg<'a> {
     /// The `i`-th symbol's data; panics if `i >= len()`.
     #[inline]
     pub fn get(&self, i: usize) -> BookData<'a> {
-        let slot = &self.books[i];
-        BookData {
-            symbol: self.texts.get(slot.symbol),
-            bids: slot.bids.of(self.levels),
-            asks: slot.asks.of(self.levels),
-            checksum: slot.checksum,
-            timestamp: self.texts.opt(slot.timestamp),
-        }
+        book_data(self.texts, self.levels, &self.books[i])
     }
 
+    /// The symbols' data in message order (over the slots themselves: no index to check).
     pub fn iter(&self) -> impl Iterator<Item = BookData<'a>> {
-        let this = *self;
-        (0..this.len()).map(move |i| this.get(i))
+        let (texts, levels) = (self.texts, self.levels);
+        self.books
+            .iter()
+            .map(move |slot| book_data(texts, levels, slot))
+    }
+}
+
+/// One slot of a book message resolved against its texts and levels.
+#[inline]
+fn book_data<'a>(texts: Texts<'a>, levels: &'a [Level], slot: &BookSlot) -> BookData<'a> {
+    BookData {
+        symbol: texts.get(slot.symbol),
+        bids: slot.bids.of(levels),
+        asks: slot.asks.of(levels),
+        checksum: slot.checksum,
+        timestamp: texts.opt(slot.timestamp),
     }
 }
 
