@@ -14,7 +14,8 @@
 //! (bit 1). In wire mode the rest is the byte stream as received. In script mode the rest is a
 //! list of operations that build the stream, so that the fuzzer reaches authenticated records:
 //! `op, len_hi, len_lo, payload[len]` where `op & 3` is 0 (seal `payload` as application data:
-//! it must then open to exactly `payload`), 1 (seal `payload` as the whole inner plaintext:
+//! it must then open to exactly `payload`, or be refused as an unexpected message right after
+//! part of a split handshake message), 1 (seal `payload` as the whole inner plaintext:
 //! content, type and padding chosen by the fuzzer), 2 (`pos_hi, pos_lo, xor, data`: seal `data`
 //! as application data, then xor one byte at `pos`: it must be refused) or 3 (append `payload`
 //! unsealed).
@@ -146,7 +147,7 @@ impl TlsFuzzKeys {
 
 /// What RFC 8446 makes of an authenticated inner plaintext, with no rustls session behind the
 /// layer (so every complete post-handshake message is refused).
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 enum Expected {
     /// Application data: the content (nothing is handed over when it is empty); also a part of
     /// a handshake message, kept for the next record (nothing handed over).
@@ -344,6 +345,7 @@ fn receive(
             }
             Some(inner) => {
                 authenticated = true;
+                let split_handshake_pending = !pending.is_empty();
                 let expected = expected(&inner, &mut pending);
                 match &expected {
                     Expected::Data(content) => {
@@ -369,8 +371,15 @@ fn receive(
                     }
                 }
                 if let Some(promise) = promise {
+                    // Sealed application data opens to its content, except right after part of a
+                    // handshake message: RFC 8446 §5.1 forbids interleaving, so it must be refused.
+                    let opened_as_promised = if split_handshake_pending {
+                        expected == Expected::Error(NetError::Tls(TlsFailure::UnexpectedMessage))
+                    } else {
+                        matches!(&expected, Expected::Data(c) if *c == promise.content)
+                    };
                     assert!(
-                        matches!(&expected, Expected::Data(c) if *c == promise.content),
+                        opened_as_promised,
                         "record {seq}: sealed application data opened as {expected:?}"
                     );
                 }
