@@ -183,11 +183,11 @@ impl SideSums {
     /// the ranks missing at the end.
     #[inline(always)]
     fn update<C: Clmul>(&mut self, c: C, side: &BookSide, from: usize) {
-        let bid = side.kind() == SideKind::Bid;
+        let kind = side.kind();
         match side.edits() {
             Some(edits) => {
                 for &edit in edits {
-                    self.replay(c, edit, bid);
+                    self.replay(c, edit, kind);
                 }
             }
             None => self.len = self.len.min(from),
@@ -199,7 +199,7 @@ impl SideSums {
             let fresh = levels.get(self.len..n).unwrap_or(&[]);
             let slots = self.levels.get_mut(self.len..n).unwrap_or(&mut []);
             for (&(key, qty), slot) in fresh.iter().zip(slots) {
-                *slot = Level::new(c, price_of(key, bid), qty);
+                *slot = Level::new(c, kind.sort_key(key), qty);
             }
         }
         self.len = n;
@@ -207,7 +207,7 @@ impl SideSums {
 
     /// Applies one edit of the side to the entries (see the module docs).
     #[inline(always)]
-    fn replay<C: Clmul>(&mut self, c: C, edit: Edit, bid: bool) {
+    fn replay<C: Clmul>(&mut self, c: C, edit: Edit, kind: SideKind) {
         match edit {
             Edit::Update { rank, qty, .. } => {
                 let held = self.levels.get_mut(..self.len).unwrap_or(&mut []);
@@ -227,7 +227,7 @@ impl SideSums {
                     self.levels[k] = self.levels[k - 1];
                     k -= 1;
                 }
-                self.levels[r] = Level::new(c, price_of(key, bid), qty);
+                self.levels[r] = Level::new(c, kind.sort_key(key), qty);
                 self.len = n;
             }
             Edit::Remove { rank } => {
@@ -256,16 +256,6 @@ impl SideSums {
             after += usize::from(l.len);
         }
         (sum, after - 4)
-    }
-}
-
-/// A level's price from its sort key.
-#[inline(always)]
-fn price_of(key: i64, bid: bool) -> i64 {
-    if bid {
-        key.wrapping_neg()
-    } else {
-        key
     }
 }
 

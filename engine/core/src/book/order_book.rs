@@ -276,13 +276,10 @@ impl OrderBook {
     {
         self.convert_levels(bids, asks, out)?;
         // Every level in `out` came out of `convert`: price > 0, quantity >= 0.
-        let levels = out.as_slice().iter().map(|l| {
-            let key = match l.side {
-                SideKind::Bid => l.price.0.wrapping_neg(),
-                SideKind::Ask => l.price.0,
-            };
-            (l.side, key, l.qty)
-        });
+        let levels = out
+            .as_slice()
+            .iter()
+            .map(|l| (l.side, l.side.sort_key(l.price.0), l.qty));
         Ok(self.apply_keyed(mode, levels))
     }
 

@@ -21,6 +21,20 @@ pub enum SideKind {
     Ask,
 }
 
+impl SideKind {
+    /// A level's sort key on this side from its price, best first in ascending key order: the
+    /// price for an ask, the negated price for a bid. Its own inverse, so it also gives the
+    /// price back from a key. Prices are validated non-negative before they reach a side, so
+    /// the negation is exact.
+    #[inline(always)]
+    pub(crate) fn sort_key(self, price: i64) -> i64 {
+        match self {
+            SideKind::Ask => price,
+            SideKind::Bid => price.wrapping_neg(),
+        }
+    }
+}
+
 /// What applying one level did to a side.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LevelChange {
@@ -111,11 +125,7 @@ impl BookSide {
 
     #[inline]
     fn key_of(&self, price: i64) -> i64 {
-        match self.kind {
-            SideKind::Ask => price,
-            // Prices are validated non-negative before they reach a side, so negation is exact.
-            SideKind::Bid => price.wrapping_neg(),
-        }
+        self.kind.sort_key(price)
     }
 
     #[inline]
