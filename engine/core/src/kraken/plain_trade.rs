@@ -1,14 +1,14 @@
 //! The trade scanner's fastest path: one trade in Kraken's exact shape,
 //! `{"symbol":S,"side":"buy"|"sell","price":P,"qty":Q,"ord_type":O,"trade_id":N,"timestamp":T}`
 //! with no whitespace, read straight through: no key dispatch, no duplicate bookkeeping, the
-//! two decimals as words ([`plain_decimal`]) and the trade id as at most two words of digits
-//! ([`plain_unsigned`]).
+//! symbol and the timestamp each in one window with the keys around them (as a book entry's:
+//! `Cur::framed_short_str`, `Cur::framed_fixed_str`), the two decimals as words
+//! ([`plain_decimal`]) and the trade id as at most two words of digits ([`plain_unsigned`]).
 //!
 //! Why: a trade through the member loop cost ~1,200 instructions (callgrind, a multi-symbol
 //! capture where a fifth of the frames are trades), more than a whole book update.
 //!
-//! Owns [`plain_trade`]. Invariants: [`plain_trade`] either returns
-//! exactly the slot the member loop of `scan::trade_data` builds from the same bytes, with the
+//! Owns [`plain_trade`]. Invariants: it either returns exactly the slot the member loop of `scan::trade_data` builds from the same bytes, with the
 //! cursor just after the entry's `}`, or declines with `None`, and the caller rewinds the cursor
 //! and runs the member loop (a property test in `scan.rs` holds the two equal). Every byte it
 //! consumes is ASCII, as the cursor's invariant requires: literals, digits, and strings read by
@@ -28,13 +28,24 @@ const KRAKEN_TIMESTAMP_LEN: usize = 27;
 /// the cursor anywhere inside the entry.
 #[inline(always)]
 pub(super) fn plain_trade(c: &mut Cur<'_>) -> Option<TradeSlot> {
-    if !c.lit(br#"{"symbol":"#) {
-        return None;
-    }
-    let symbol = c.str_span()?;
-    let side = if c.lit(br#","side":"buy""#) {
+    // The symbol with the keys around it in one window, as a book entry's; the parts one by one
+    // if not.
+    let symbol = match c.framed_short_str(br#"{"symbol":""#, br#"","side":"#) {
+        Some(symbol) => symbol,
+        None => {
+            if !c.lit(br#"{"symbol":"#) {
+                return None;
+            }
+            let symbol = c.str_span()?;
+            if !c.lit(br#","side":"#) {
+                return None;
+            }
+            symbol
+        }
+    };
+    let side = if c.lit(br#""buy""#) {
         Side::Buy
-    } else if c.lit(br#","side":"sell""#) {
+    } else if c.lit(br#""sell""#) {
         Side::Sell
     } else {
         return None;
@@ -63,13 +74,21 @@ pub(super) fn plain_trade(c: &mut Cur<'_>) -> Option<TradeSlot> {
     }
     let (trade_id, next) = plain_unsigned(c.b, c.i)?;
     c.i = next;
-    if !c.lit(br#","timestamp":"#) {
-        return None;
-    }
-    let timestamp = c.fixed_str_span::<KRAKEN_TIMESTAMP_LEN>()?;
-    if !c.lit(b"}") {
-        return None;
-    }
+    // The timestamp and the end of the trade in one window; the parts one by one if not.
+    let timestamp = match c.framed_fixed_str::<KRAKEN_TIMESTAMP_LEN>(br#","timestamp":""#, br#""}"#)
+    {
+        Some(timestamp) => timestamp,
+        None => {
+            if !c.lit(br#","timestamp":"#) {
+                return None;
+            }
+            let timestamp = c.fixed_str_span::<KRAKEN_TIMESTAMP_LEN>()?;
+            if !c.lit(b"}") {
+                return None;
+            }
+            timestamp
+        }
+    };
     Some(TradeSlot {
         symbol,
         side,
