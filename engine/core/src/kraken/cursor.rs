@@ -558,6 +558,32 @@ mod tests {
         );
     }
 
+    /// Runs a one-window read (`framed`) and the same read part by part (`parts`) on every case:
+    /// where the window accepts, the parts give the same span and end where it does; where it
+    /// declines, it consumed nothing. Returns how many cases the window accepted.
+    fn accepted_as_by_parts(
+        cases: &[Vec<u8>],
+        framed: impl Fn(&mut Cur<'_>) -> Option<Span>,
+        parts: impl Fn(&mut Cur<'_>) -> Option<Span>,
+    ) -> usize {
+        let mut accepted = 0;
+        for b in cases {
+            let mut window = Cur { b, i: 0 };
+            let got = framed(&mut window);
+            let mut by_parts = Cur { b, i: 0 };
+            let want = parts(&mut by_parts);
+            match got {
+                Some(span) => {
+                    accepted += 1;
+                    assert_eq!(Some(span), want, "{}", String::from_utf8_lossy(b));
+                    assert_eq!(window.i, by_parts.i);
+                }
+                None => assert_eq!(window.i, 0),
+            }
+        }
+        accepted
+    }
+
     /// A short string framed by `{"s":"` and `","b":`, or not quite: the two-word read
     /// accepts only what reading the three parts one by one accepts, with the same span and
     /// end, and accepts every plain string of up to 15 bytes with 16 bytes after its quote.
@@ -587,27 +613,19 @@ mod tests {
                 }
             }
         }
-        let mut accepted = 0;
-        for b in &cases {
-            let mut framed = Cur { b, i: 0 };
-            let got = framed.framed_short_str(open, close);
-            let mut parts = Cur { b, i: 0 };
-            let want = if parts.lit::<5>(open[..5].try_into().unwrap()) {
-                parts
-                    .str_span()
-                    .filter(|_| parts.lit::<5>(close[1..].try_into().unwrap()))
-            } else {
-                None
-            };
-            match got {
-                Some(span) => {
-                    accepted += 1;
-                    assert_eq!(Some(span), want, "{}", String::from_utf8_lossy(b));
-                    assert_eq!(framed.i, parts.i);
+        let accepted = accepted_as_by_parts(
+            &cases,
+            |c| c.framed_short_str(open, close),
+            |parts| {
+                if parts.lit::<5>(open[..5].try_into().unwrap()) {
+                    parts
+                        .str_span()
+                        .filter(|_| parts.lit::<5>(close[1..].try_into().unwrap()))
+                } else {
+                    None
                 }
-                None => assert_eq!(framed.i, 0),
-            }
-        }
+            },
+        );
         assert!(accepted >= plain, "{accepted}");
     }
 
@@ -644,26 +662,18 @@ mod tests {
                 }
             }
         }
-        let mut accepted = 0;
-        for b in &cases {
-            let mut framed = Cur { b, i: 0 };
-            let got = framed.framed_fixed_str::<27>(open, close);
-            let mut parts = Cur { b, i: 0 };
+        let accepted = accepted_as_by_parts(
+            &cases,
+            |c| c.framed_fixed_str::<27>(open, close),
             // The key and colon, then the string from its opening quote.
-            let want = if parts.lit::<5>(open[..5].try_into().unwrap()) {
-                parts.fixed_str_span::<27>().filter(|_| parts.lit(b"}"))
-            } else {
-                None
-            };
-            match got {
-                Some(span) => {
-                    accepted += 1;
-                    assert_eq!(Some(span), want, "{}", String::from_utf8_lossy(b));
-                    assert_eq!(framed.i, parts.i);
+            |parts| {
+                if parts.lit::<5>(open[..5].try_into().unwrap()) {
+                    parts.fixed_str_span::<27>().filter(|_| parts.lit(b"}"))
+                } else {
+                    None
                 }
-                None => assert_eq!(framed.i, 0),
-            }
-        }
+            },
+        );
         assert!(accepted > ts.len(), "{accepted}");
     }
 
