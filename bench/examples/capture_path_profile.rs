@@ -5,7 +5,11 @@
 //! Unlike `production_path_profile` (book updates only), a recording carries whatever the venue
 //! sent, trades included.
 //!
-//! Run (arguments: the file, then how many frames, default all):
+//! With a third argument `off-core`, the stage recorder is taken from the engine as `kspin run`
+//! does and drained between chunks of frames outside the profiled function: the count is then
+//! the engine core's own work in the production configuration (its stamps recorded elsewhere).
+//!
+//! Run (arguments: the file, then how many frames, default all, then optionally `off-core`):
 //! `cargo build --release -p kspin-bench --example capture_path_profile && valgrind
 //! --tool=callgrind --callgrind-out-file=/tmp/cg.out --toggle-collect='*capture_path_profile::pass*'
 //! target/release/examples/capture_path_profile /tmp/multi.kcap 40000`; instructions per message
@@ -51,7 +55,26 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    pass(&mut engine, &source.frames[..n]);
+    let frames = &source.frames[..n];
+    if std::env::args().nth(3).as_deref() == Some("off-core") {
+        let Some(mut recorder) = engine.take_stage_recorder() else {
+            eprintln!("capture_path_profile: the engine has no stage recorder");
+            return ExitCode::FAILURE;
+        };
+        // Half a ring per chunk: the core never finds the ring full, as with a recorder thread
+        // that keeps up.
+        for chunk in frames.chunks(kspin_runtime::STAGE_RECORD_RING / 2) {
+            pass(&mut engine, chunk);
+            recorder.drain();
+        }
+        println!(
+            "stage records: {} recorded, {} dropped",
+            recorder.recorded(),
+            engine.stage_records_dropped()
+        );
+    } else {
+        pass(&mut engine, frames);
+    }
     let c = engine.pipeline().feed().counters();
     println!(
         "frames {n}, checksum ok {}, mismatch {}",

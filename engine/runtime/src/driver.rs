@@ -345,7 +345,8 @@ impl<P: Publisher, T: Transport, O: OrderLink<P>> EngineCore<P, T, O> {
         &self.counters
     }
 
-    pub fn latency(&self) -> &LatencyRecorder {
+    /// See [`Engine::latency`].
+    pub fn latency(&mut self) -> &LatencyRecorder {
         self.engine.latency()
     }
 

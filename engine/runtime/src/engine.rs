@@ -147,22 +147,30 @@ impl<P: Publisher> Engine<P> {
         };
         let outcome = self.pipeline.on_frame(payload, recv_tsc, &mut sink);
         // Read → published: a frame that published reuses its last `Published` stamp (one TSC
-        // read fewer per frame); one that published nothing is timed to now. Queued as ticks:
-        // folded into the histograms off the frame path.
+        // read fewer per frame); one that published nothing is stamped now, so every record
+        // carries the frame's end.
         let published = self.stages.current().get(Stage::Published);
-        let done = if published >= read_tsc && published != 0 {
-            published
-        } else {
-            self.stages.clock().raw()
-        };
-        self.latency.record_ticks(read_tsc, done);
+        let published_now = published < read_tsc || published == 0;
         if self.stages.enabled() {
-            // On a full ring, an engine that records its own stamps (nobody took the recorder)
-            // and never went idle (a replay, a burst) catches up now rather than drop.
+            if published_now {
+                self.stages.stamp(Stage::Published);
+            }
+            // The record is the only per-frame instrumentation work on the core: the recorder
+            // derives the stage spans and the frame latency from it. On a full ring, an engine
+            // that records its own stamps (nobody took the recorder) and never went idle (a
+            // replay, a burst) catches up now rather than drop.
             self.stage_writer
                 .write_or_drain(self.stages.current(), self.stage_recorder.as_mut());
             self.recent[self.recent_next % RECENT_FRAMES] = *self.stages.current();
             self.recent_next = self.recent_next.wrapping_add(1);
+        } else {
+            // Stamps off: the frame latency alone, queued as ticks and folded off the frame path.
+            let done = if published_now {
+                self.stages.clock().raw()
+            } else {
+                published
+            };
+            self.latency.record_ticks(read_tsc, done);
         }
         self.publisher.frame_done(self.stages.current());
         outcome
@@ -264,12 +272,23 @@ impl<P: Publisher> Engine<P> {
         self.publisher
     }
 
-    pub fn latency(&self) -> &LatencyRecorder {
-        &self.latency
+    /// The frame latency (read → published) of every frame so far, after recording what is
+    /// queued. With stage stamps on, the stage recorder derives it from each frame's record:
+    /// once [`Engine::take_stage_recorder`] handed the recorder away, its holder reports it
+    /// ([`StageRecorder::latency`]) and this one only has the frames run with stamps off.
+    pub fn latency(&mut self) -> &LatencyRecorder {
+        self.latency_mut()
     }
 
+    /// [`Engine::latency`], to take a reporting interval from.
     pub fn latency_mut(&mut self) -> &mut LatencyRecorder {
-        &mut self.latency
+        match &mut self.stage_recorder {
+            Some(recorder) if self.stages.enabled() => {
+                recorder.drain();
+                recorder.latency_mut()
+            }
+            _ => &mut self.latency,
+        }
     }
 
     /// Per-stage latency of every frame so far (read → decoded → applied → published), after

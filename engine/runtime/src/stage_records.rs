@@ -1,7 +1,8 @@
 //! Stage stamps recorded off the engine core: the core writes each frame's [`FrameStamps`] (one
 //! 64-byte record, one cache line) into an SPSC ring ([`StageRecordWriter`]); a
-//! [`StageRecorder`] drains the ring into the [`StageHistograms`], on another thread or on the
-//! core while it has nothing to read.
+//! [`StageRecorder`] drains the ring into the [`StageHistograms`] and the frame latency
+//! ([`LatencyRecorder`], read → published of every record), on another thread (`kspin run`'s
+//! monitor) or on the core while it has nothing to read.
 //!
 //! Invariants: writing a record is one slot copy and at most one Release store; it never
 //! allocates, locks, blocks or records a histogram. When the ring is full the record is dropped
@@ -12,7 +13,8 @@ use hdrhistogram::CreationError;
 use kspin_ring::{try_spsc, Consumer, Producer, RingError};
 use quanta::Clock;
 
-use crate::stages::{FrameStamps, StageHistograms};
+use crate::stages::{FrameStamps, Stage, StageHistograms};
+use crate::stats::LatencyRecorder;
 
 /// Records the ring holds between two drains: a burst of this many frames costs the core one
 /// slot copy each; recording catches up when the core is idle (or on the recorder's thread).
@@ -84,6 +86,9 @@ pub struct StageRecorder {
     rx: Consumer<FrameStamps>,
     clock: Clock,
     histograms: StageHistograms,
+    /// The frame latency: read → published of every record (the engine stamps `Published` at
+    /// the end of a frame that published nothing, so every frame has both).
+    latency: LatencyRecorder,
     recorded: u64,
 }
 
@@ -114,6 +119,7 @@ pub fn stage_record_ring(
     let (tx, rx) = try_spsc(capacity)?;
     let recorder = StageRecorder {
         rx,
+        latency: LatencyRecorder::new(clock.clone())?,
         clock,
         histograms: StageHistograms::new()?,
         recorded: 0,
@@ -124,10 +130,17 @@ pub fn stage_record_ring(
 impl StageRecorder {
     /// Records every queued frame; returns how many. Never allocates.
     pub fn drain(&mut self) -> usize {
-        let (clock, histograms) = (&self.clock, &mut self.histograms);
-        let n = self
-            .rx
-            .pop_batch(|stamps| histograms.record(clock, &stamps), usize::MAX);
+        let (clock, histograms, latency) = (&self.clock, &mut self.histograms, &mut self.latency);
+        let n = self.rx.pop_batch(
+            |stamps| {
+                histograms.record(clock, &stamps);
+                let (read, published) = (stamps.get(Stage::Read), stamps.get(Stage::Published));
+                if read != 0 && published >= read {
+                    latency.record(clock.delta_as_nanos(read, published));
+                }
+            },
+            usize::MAX,
+        );
         self.recorded += n as u64;
         n
     }
@@ -144,6 +157,17 @@ impl StageRecorder {
 
     pub fn histograms_mut(&mut self) -> &mut StageHistograms {
         &mut self.histograms
+    }
+
+    /// The frame latency (read → published) of every frame drained so far.
+    pub fn latency(&self) -> &LatencyRecorder {
+        &self.latency
+    }
+
+    /// The frame latency, to take a reporting interval from
+    /// ([`LatencyRecorder::take_interval`]).
+    pub fn latency_mut(&mut self) -> &mut LatencyRecorder {
+        &mut self.latency
     }
 }
 

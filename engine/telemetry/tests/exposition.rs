@@ -72,7 +72,7 @@ fn run(trades: u64) -> (Snapshot, Engine<NoStrategies>) {
 
 #[test]
 fn the_snapshot_holds_the_engines_books_and_tape() {
-    let (snap, engine) = run(6);
+    let (snap, mut engine) = run(6);
     let feed = engine.pipeline().feed();
     let sb = feed.book(0).unwrap();
     let book = &snap.books[0];
