@@ -10,7 +10,8 @@
 //! `L_0 ‖ … ‖ L_{n-1}` and `pm(side) = Σ pm(L_k)·x^(8·S_k)`, `S_k` the bytes after level `k`;
 //! the CRC register after the asks is `!0·x^(8|A|) + pm(A)·x^32`, and the checksum is
 //! `!(reg_A·x^(8|B|) + pm(B)·x^32)`. Each product is one carry-less multiply by a tabled power of
-//! `x`; the sum of a side's products is reduced once.
+//! `x`; the sum of a side's products is reduced once. A side's sum runs over all 10 slots, the
+//! ones past its levels being empty (no text, `pm` 0), so it is a fixed sequence of multiplies.
 //!
 //! Owns, per side: each of its best 10 levels' `pm` and text length; the CRC register after the
 //! asks' text, and the bids' unreduced sum and text length (so a one-sided change re-sums that
@@ -24,8 +25,9 @@
 //! (`BookSide::touched_from`) and hashes the rest.
 //!
 //! Invariants: each side's entries are those of the side's best `len` levels as of the last
-//! computation (a prefix of its top 10); replaying an edit keeps them those of a prefix of the
-//! side as of that edit (an edit beyond the prefix changes nothing in it). Given a complete log
+//! computation (a prefix of its top 10), and the slots past them are empty (a computation empties
+//! them before summing); replaying an edit keeps the entries those of a prefix of the side as of
+//! that edit (an edit beyond the prefix changes nothing in it). Given a complete log
 //! (the book's sides record one on every mutation), the result equals [`book_checksum`] for any
 //! state and any history, on either backend (property tests check both over random histories).
 //! Memory is allocated once with the book; computing never allocates and never panics.
@@ -36,7 +38,7 @@ mod gf2;
 
 #[cfg(target_arch = "x86_64")]
 use gf2::Pclmul;
-use gf2::{reduce, shift, Clmul, Portable};
+use gf2::{reduce, shift, shift32, Clmul, Portable};
 
 use super::checksum::{CHECKSUM_LEVELS, DIGITS_MAX};
 use super::side::{BookSide, Edit, SideKind};
@@ -203,6 +205,10 @@ impl SideSums {
             }
         }
         self.len = n;
+        // Past `len`, slots are empty (see `sum`).
+        for slot in self.levels.get_mut(n..).unwrap_or(&mut []) {
+            *slot = Level::default();
+        }
     }
 
     /// Applies one edit of the side to the entries (see the module docs).
@@ -248,14 +254,15 @@ impl SideSums {
     /// the CRC register after the side's text from register 0), and the text's length.
     #[inline(always)]
     fn sum<C: Clmul>(&self, c: C) -> (u64, usize) {
-        let mut sum = 0u64;
+        let mut sum = c.sum_zero();
         // Bytes after the level, plus the 4 of x^32.
         let mut after = 4;
-        for l in self.levels.get(..self.len).unwrap_or(&[]).iter().rev() {
-            sum ^= c.clmul(u64::from(l.pm), shift(after));
+        // Every slot: the ones past `len` are empty (`pm` 0, no text), adding nothing.
+        for l in self.levels.iter().rev() {
+            sum = c.sum_clmul(sum, l.pm, shift32(after));
             after += usize::from(l.len);
         }
-        (sum, after - 4)
+        (c.sum_get(sum), after - 4)
     }
 }
 
