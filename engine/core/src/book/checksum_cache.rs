@@ -228,10 +228,9 @@ impl SideSums {
                 }
                 // The last level, if the side is full, moves out of the top 10.
                 let n = (self.len + 1).min(CHECKSUM_LEVELS);
-                let mut k = n - 1;
-                while k > r {
-                    self.levels[k] = self.levels[k - 1];
-                    k -= 1;
+                let moved = self.levels.get_mut(r..n).unwrap_or(&mut []);
+                for k in (1..moved.len()).rev() {
+                    moved[k] = moved[k - 1];
                 }
                 self.levels[r] = Level::new(c, kind.sort_key(key), qty);
                 self.len = n;
@@ -241,8 +240,9 @@ impl SideSums {
                 if r >= self.len {
                     return;
                 }
-                for k in r + 1..self.len {
-                    self.levels[k - 1] = self.levels[k];
+                let moved = self.levels.get_mut(r..self.len).unwrap_or(&mut []);
+                for k in 1..moved.len() {
+                    moved[k - 1] = moved[k];
                 }
                 self.len -= 1;
             }
