@@ -54,8 +54,11 @@ const _: () =
 ///
 /// `v` is cut into 8-digit chunks from the end, each converted without a loop
 /// ([`eight_digits`]) into one little-endian word; the first chunk's leading `'0'`s are cleared
-/// to zero bytes, which a polynomial ignores, so every chunk is one word:
-/// `pm(T ‖ c) = pm(T)·x^(8|c|) + c`, reduced.
+/// to zero bytes, which a polynomial ignores, so every chunk is one word. With `c_0` the last
+/// chunk and `c_j` the one `j` chunks before it,
+/// `pm(T ‖ digits) = pm(T)·x^(8·len) + Σ_j poly(c_j)·x^(64·j)`, reduced once; a word `c_j` with
+/// `j > 0` is two 32-bit halves, `poly(c) = low(c)·x^32 + high(c)`, each multiplied by its tabled
+/// power of `x`.
 #[inline(always)]
 fn hash_digits<C: Clmul, const FROM_EMPTY: bool>(c: C, pm: u32, v: u64) -> (u32, usize) {
     const CHUNK: u64 = 100_000_000;
@@ -66,26 +69,28 @@ fn hash_digits<C: Clmul, const FROM_EMPTY: bool>(c: C, pm: u32, v: u64) -> (u32,
     // Digits of the first (most significant) chunk, 1..=8.
     let first = (len - 1) % 8 + 1;
     let word = |n: u64| u64::from_le_bytes(eight_digits(n as u32));
-    let step = |pm: u32, bytes: usize, w: u64| reduce(c, c.clmul(u64::from(pm), shift(bytes)) ^ w);
-    let lead = |w: u64| {
-        let w = w & (u64::MAX << (8 * (8 - first)));
-        if FROM_EMPTY {
-            reduce(c, w)
-        } else {
-            step(pm, first, w)
-        }
+    let lead = |n: u64| word(n) & (u64::MAX << (8 * (8 - first)));
+    // `sum + poly(w)·x^(64·j)` for `j` of 1 or 2.
+    let add_at = |sum: C::Sum, w: u64, j: usize| {
+        let sum = c.sum_clmul(sum, w as u32, shift32(8 * j + 4));
+        c.sum_clmul(sum, (w >> 32) as u32, shift32(8 * j))
     };
-    let pm = if len <= 8 {
-        lead(word(v))
+    let sum = if FROM_EMPTY {
+        c.sum_zero()
+    } else {
+        c.sum_clmul(c.sum_zero(), pm, shift32(len))
+    };
+    let sum = if len <= 8 {
+        c.sum_word(sum, lead(v))
     } else if len <= 16 {
-        step(lead(word(v / CHUNK)), 8, word(v % CHUNK))
+        c.sum_word(add_at(sum, lead(v / CHUNK), 1), word(v % CHUNK))
     } else {
         // u64::MAX / 10^16 = 1844: three chunks cover every u64.
         let high = v / CHUNK;
-        let pm = step(lead(word(high / CHUNK)), 8, word(high % CHUNK));
-        step(pm, 8, word(v % CHUNK))
+        let sum = add_at(sum, lead(high / CHUNK), 2);
+        c.sum_word(add_at(sum, word(high % CHUNK), 1), word(v % CHUNK))
     };
-    (pm, len)
+    (reduce(c, c.sum_get(sum)), len)
 }
 
 /// The 8 decimal digits of `n < 10^8`, zero-padded, as ASCII. Branch-free "SIMD within a

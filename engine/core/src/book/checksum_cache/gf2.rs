@@ -117,6 +117,9 @@ pub(super) trait Clmul: Copy {
 
     /// The sum as a `u64` polynomial.
     fn sum_get(self, sum: Self::Sum) -> u64;
+
+    /// `sum + w`, `w` a `u64` polynomial.
+    fn sum_word(self, sum: Self::Sum, w: u64) -> Self::Sum;
 }
 
 /// Portable carry-less multiply, for CPUs without `pclmulqdq`: one step per bit of `b`, which
@@ -152,6 +155,11 @@ impl Clmul for Portable {
     #[inline(always)]
     fn sum_get(self, sum: u64) -> u64 {
         sum
+    }
+
+    #[inline(always)]
+    fn sum_word(self, sum: u64, w: u64) -> u64 {
+        sum ^ w
     }
 }
 
@@ -202,6 +210,13 @@ impl Clmul for Pclmul {
     fn sum_get(self, sum: Self::Sum) -> u64 {
         // SAFETY: SSE2 is part of the x86_64 baseline; no memory is touched.
         unsafe { std::arch::x86_64::_mm_cvtsi128_si64(sum) as u64 }
+    }
+
+    #[inline(always)]
+    fn sum_word(self, sum: Self::Sum, w: u64) -> Self::Sum {
+        use std::arch::x86_64::{_mm_cvtsi64_si128, _mm_xor_si128};
+        // SAFETY: SSE2 is part of the x86_64 baseline; no memory is touched.
+        unsafe { _mm_xor_si128(sum, _mm_cvtsi64_si128(w as i64)) }
     }
 
     #[inline(always)]
@@ -298,12 +313,14 @@ mod tests {
             let two = Portable.clmul(a32, u64::from(y32)) ^ Portable.clmul(u64::from(y32), a32);
             let sum = |s| Portable.sum_clmul(Portable.sum_clmul(s, x32, y32), y32, x32);
             assert_eq!(Portable.sum_get(sum(Portable.sum_zero())), two);
+            assert_eq!(Portable.sum_get(Portable.sum_word(sum(0), b)), two ^ b);
             #[cfg(target_arch = "x86_64")]
             if let Some(p) = Pclmul::detect() {
                 assert_eq!(p.clmul(a, b), want);
                 assert_eq!(p.clmul(a32, b), Portable.clmul(a32, b));
                 let sum = p.sum_clmul(p.sum_clmul(p.sum_zero(), x32, y32), y32, x32);
                 assert_eq!(p.sum_get(sum), two);
+                assert_eq!(p.sum_get(p.sum_word(sum, b)), two ^ b);
             }
         }
     }
