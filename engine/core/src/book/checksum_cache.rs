@@ -77,8 +77,7 @@ fn hash_digits<C: Clmul, const FROM_EMPTY: bool>(c: C, pm: u32, v: u64) -> (u32,
     };
     // `sum + poly(w)·x^(64·j)` for `j` of 1 or 2.
     let add_at = |sum: C::Sum, w: u64, j: usize| {
-        let sum = c.sum_clmul(sum, w as u32, shift32(8 * j + 4));
-        c.sum_clmul(sum, (w >> 32) as u32, shift32(8 * j))
+        c.sum_clmul_halves(sum, w, [shift32(8 * j + 4), shift32(8 * j)])
     };
     // The sum's first term: pm(T)·x^(8·len).
     let start = |len: usize| {

@@ -120,6 +120,9 @@ pub(super) trait Clmul: Copy {
 
     /// `sum + w`, `w` a `u64` polynomial.
     fn sum_word(self, sum: Self::Sum, w: u64) -> Self::Sum;
+
+    /// `sum + clmul(low, k[0]) + clmul(high, k[1])`, `low` and `high` the 32-bit halves of `w`.
+    fn sum_clmul_halves(self, sum: Self::Sum, w: u64, k: [u32; 2]) -> Self::Sum;
 }
 
 /// Portable carry-less multiply, for CPUs without `pclmulqdq`: one step per bit of `b`, which
@@ -160,6 +163,12 @@ impl Clmul for Portable {
     #[inline(always)]
     fn sum_word(self, sum: u64, w: u64) -> u64 {
         sum ^ w
+    }
+
+    #[inline(always)]
+    fn sum_clmul_halves(self, sum: u64, w: u64, k: [u32; 2]) -> u64 {
+        let sum = self.sum_clmul(sum, w as u32, k[0]);
+        self.sum_clmul(sum, (w >> 32) as u32, k[1])
     }
 }
 
@@ -217,6 +226,25 @@ impl Clmul for Pclmul {
         use std::arch::x86_64::{_mm_cvtsi64_si128, _mm_xor_si128};
         // SAFETY: SSE2 is part of the x86_64 baseline; no memory is touched.
         unsafe { _mm_xor_si128(sum, _mm_cvtsi64_si128(w as i64)) }
+    }
+
+    /// The halves go to the two 64-bit lanes of one register, the factors to the two lanes of
+    /// another (one constant when `k` is), and one multiply takes each lane pair.
+    #[inline(always)]
+    fn sum_clmul_halves(self, sum: Self::Sum, w: u64, k: [u32; 2]) -> Self::Sum {
+        use std::arch::x86_64::{
+            _mm_clmulepi64_si128, _mm_cvtsi64_si128, _mm_set_epi64x, _mm_setzero_si128,
+            _mm_unpacklo_epi32, _mm_xor_si128,
+        };
+        // SAFETY: as in `clmul`: `self` proves pclmulqdq, SSE2 is baseline, no memory is touched.
+        // Interleaving with zeros leaves each half alone in its lane's low 32 bits.
+        unsafe {
+            let halves = _mm_unpacklo_epi32(_mm_cvtsi64_si128(w as i64), _mm_setzero_si128());
+            let k = _mm_set_epi64x(i64::from(k[1]), i64::from(k[0]));
+            let low = _mm_clmulepi64_si128(halves, k, 0x00);
+            let high = _mm_clmulepi64_si128(halves, k, 0x11);
+            _mm_xor_si128(sum, _mm_xor_si128(low, high))
+        }
     }
 
     #[inline(always)]
@@ -314,12 +342,20 @@ mod tests {
             let sum = |s| Portable.sum_clmul(Portable.sum_clmul(s, x32, y32), y32, x32);
             assert_eq!(Portable.sum_get(sum(Portable.sum_zero())), two);
             assert_eq!(Portable.sum_get(Portable.sum_word(sum(0), b)), two ^ b);
+            let halves =
+                Portable.clmul(a32, u64::from(y32)) ^ Portable.clmul(a >> 32, u64::from(x32));
+            assert_eq!(Portable.sum_clmul_halves(0, a, [y32, x32]), halves);
             #[cfg(target_arch = "x86_64")]
             if let Some(p) = Pclmul::detect() {
                 assert_eq!(p.clmul(a, b), want);
                 assert_eq!(p.clmul(a32, b), Portable.clmul(a32, b));
                 let sum = p.sum_clmul(p.sum_clmul(p.sum_zero(), x32, y32), y32, x32);
                 assert_eq!(p.sum_get(sum), two);
+                let halves = Portable.sum_clmul_halves(7, a, [y32, x32]);
+                assert_eq!(
+                    p.sum_get(p.sum_clmul_halves(p.sum_word(p.sum_zero(), 7), a, [y32, x32])),
+                    halves
+                );
                 assert_eq!(p.sum_get(p.sum_word(sum, b)), two ^ b);
             }
         }
