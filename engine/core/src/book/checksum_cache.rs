@@ -10,7 +10,8 @@
 //! `L_0 ‖ … ‖ L_{n-1}` and `pm(side) = Σ pm(L_k)·x^(8·S_k)`, `S_k` the bytes after level `k`;
 //! the CRC register after the asks is `!0·x^(8|A|) + pm(A)·x^32`, and the checksum is
 //! `!(reg_A·x^(8|B|) + pm(B)·x^32)`. Each product is one carry-less multiply by a tabled power of
-//! `x`; the sum of a side's products is reduced once.
+//! `x`; the sum of a side's products is reduced once. A side's sum runs over all 10 slots, the
+//! ones past its levels being empty (no text, `pm` 0), so it is a fixed sequence of multiplies.
 //!
 //! Owns, per side: each of its best 10 levels' `pm` and text length; the CRC register after the
 //! asks' text, and the bids' unreduced sum and text length (so a one-sided change re-sums that
@@ -24,8 +25,9 @@
 //! (`BookSide::touched_from`) and hashes the rest.
 //!
 //! Invariants: each side's entries are those of the side's best `len` levels as of the last
-//! computation (a prefix of its top 10); replaying an edit keeps them those of a prefix of the
-//! side as of that edit (an edit beyond the prefix changes nothing in it). Given a complete log
+//! computation (a prefix of its top 10), and the slots past them are empty (a computation empties
+//! them before summing); replaying an edit keeps the entries those of a prefix of the side as of
+//! that edit (an edit beyond the prefix changes nothing in it). Given a complete log
 //! (the book's sides record one on every mutation), the result equals [`book_checksum`] for any
 //! state and any history, on either backend (property tests check both over random histories).
 //! Memory is allocated once with the book; computing never allocates and never panics.
@@ -36,7 +38,7 @@ mod gf2;
 
 #[cfg(target_arch = "x86_64")]
 use gf2::Pclmul;
-use gf2::{reduce, shift, Clmul, Portable};
+use gf2::{reduce, shift, shift32, Clmul, Portable};
 
 use super::checksum::{CHECKSUM_LEVELS, DIGITS_MAX};
 use super::side::{BookSide, Edit, SideKind};
@@ -51,76 +53,76 @@ const _: () =
 /// `FROM_EMPTY` says `pm` is 0 (T empty), which saves a multiply.
 ///
 /// `v` is cut into 8-digit chunks from the end, each converted without a loop
-/// ([`eight_digits`]) into one little-endian word; the first chunk's leading `'0'`s are cleared
-/// to zero bytes, which a polynomial ignores, so every chunk is one word:
-/// `pm(T ‖ c) = pm(T)·x^(8|c|) + c`, reduced.
+/// ([`digit_values`]) into one little-endian word; the first chunk's leading zero digits (its
+/// low zero bytes, which also give the digit count) are cleared to zero bytes instead of `'0'`,
+/// which a polynomial ignores, so every chunk is one word. With `c_0` the last chunk and `c_j`
+/// the one `j` chunks before it, `pm(T ‖ digits) = pm(T)·x^(8·len) + Σ_j poly(c_j)·x^(64·j)`,
+/// reduced once; a word `c_j` with `j > 0` is two 32-bit halves,
+/// `poly(c) = low(c)·x^32 + high(c)`, each multiplied by its tabled power of `x`.
 #[inline(always)]
 fn hash_digits<C: Clmul, const FROM_EMPTY: bool>(c: C, pm: u32, v: u64) -> (u32, usize) {
     const CHUNK: u64 = 100_000_000;
-    let len = decimal_len(v);
-    if len == 0 {
+    if v == 0 {
         return (pm, 0);
     }
-    // Digits of the first (most significant) chunk, 1..=8.
-    let first = (len - 1) % 8 + 1;
-    let word = |n: u64| u64::from_le_bytes(eight_digits(n as u32));
-    let step = |pm: u32, bytes: usize, w: u64| reduce(c, c.clmul(u64::from(pm), shift(bytes)) ^ w);
-    let lead = |w: u64| {
-        let w = w & (u64::MAX << (8 * (8 - first)));
+    let word = |n: u64| digit_values(n as u32) | ASCII_ZEROS;
+    // The word of the first chunk `0 < n < 10^8` with its leading '0's cleared, and its digit
+    // count: its leading zero digits are its low zero bytes (a digit's byte is its value).
+    let lead = |n: u64| {
+        let d = digit_values(n as u32);
+        // Bit 63 (in the last digit's byte, above any digit value) keeps the count below 64
+        // without changing it: some digit of n > 0 is not 0.
+        let zeros = (d | 1 << 63).trailing_zeros() as usize / 8;
+        ((d | ASCII_ZEROS) & (u64::MAX << (8 * zeros)), 8 - zeros)
+    };
+    // `sum + poly(w)·x^(64·j)` for `j` of 1 or 2.
+    let add_at = |sum: C::Sum, w: u64, j: usize| {
+        c.sum_clmul_halves(sum, w, [shift32(8 * j + 4), shift32(8 * j)])
+    };
+    // The sum's first term: pm(T)·x^(8·len).
+    let start = |len: usize| {
         if FROM_EMPTY {
-            reduce(c, w)
+            c.sum_zero()
         } else {
-            step(pm, first, w)
+            c.sum_clmul(c.sum_zero(), pm, shift32(len))
         }
     };
-    let pm = if len <= 8 {
-        lead(word(v))
-    } else if len <= 16 {
-        step(lead(word(v / CHUNK)), 8, word(v % CHUNK))
+    let (sum, len) = if v < CHUNK {
+        let (w, n) = lead(v);
+        (c.sum_word(start(n), w), n)
+    } else if v < CHUNK * CHUNK {
+        let (w, n) = lead(v / CHUNK);
+        let sum = add_at(start(n + 8), w, 1);
+        (c.sum_word(sum, word(v % CHUNK)), n + 8)
     } else {
         // u64::MAX / 10^16 = 1844: three chunks cover every u64.
         let high = v / CHUNK;
-        let pm = step(lead(word(high / CHUNK)), 8, word(high % CHUNK));
-        step(pm, 8, word(v % CHUNK))
+        let (w, n) = lead(high / CHUNK);
+        let sum = add_at(add_at(start(n + 16), w, 2), word(high % CHUNK), 1);
+        (c.sum_word(sum, word(v % CHUNK)), n + 16)
     };
-    (pm, len)
+    (reduce(c, c.sum_get(sum)), len)
 }
 
-/// The 8 decimal digits of `n < 10^8`, zero-padded, as ASCII. Branch-free "SIMD within a
-/// register": the two 4-digit halves go into the two 32-bit lanes of a u64, each lane is split
-/// into two 2-digit values (16-bit lanes), and each of those into two digits (8-bit lanes), by
-/// multiplying by a scaled reciprocal and shifting. Exactness (checked for every lane value by a
-/// test): `(x * 10486) >> 20 == x / 100` for `x < 10^4`, `(x * 103) >> 10 == x / 10` for
-/// `x < 100`, and no lane's product reaches the next lane (`9999 * 10486 < 2^27`,
-/// `99 * 103 < 2^14`).
+/// Eight ASCII `'0'`s as a word.
+const ASCII_ZEROS: u64 = 0x3030_3030_3030_3030;
+
+/// The 8 decimal digits of `n < 10^8`, zero-padded, as the bytes of a little-endian word (first
+/// digit lowest), each byte the digit's value. Branch-free "SIMD within a register": the two
+/// 4-digit halves go into the two 32-bit lanes of a u64, each lane is split into two 2-digit
+/// values (16-bit lanes), and each of those into two digits (8-bit lanes), by multiplying by a
+/// scaled reciprocal and shifting. Exactness (checked for every lane value by a test):
+/// `(x * 10486) >> 20 == x / 100` for `x < 10^4`, `(x * 103) >> 10 == x / 10` for `x < 100`,
+/// and no lane's product reaches the next lane (`9999 * 10486 < 2^27`, `99 * 103 < 2^14`).
 #[inline]
-fn eight_digits(n: u32) -> [u8; 8] {
+fn digit_values(n: u32) -> u64 {
     debug_assert!(n < 100_000_000);
     // Little-endian: the first digits go in the low lane.
     let x = u64::from(n / 10_000) | u64::from(n % 10_000) << 32;
     let hundreds = ((x * 10_486) >> 20) & 0x0000_007F_0000_007F;
     let pairs = hundreds | (x - hundreds * 100) << 16;
     let tens = ((pairs * 103) >> 10) & 0x000F_000F_000F_000F;
-    let digits = tens | (pairs - tens * 10) << 8;
-    (digits | 0x3030_3030_3030_3030).to_le_bytes()
-}
-
-/// Number of decimal digits of `v` (0 for 0).
-#[inline]
-fn decimal_len(v: u64) -> usize {
-    const POW10: [u64; 20] = {
-        let mut t = [1u64; 20];
-        let mut i = 1;
-        while i < 20 {
-            t[i] = t[i - 1] * 10;
-            i += 1;
-        }
-        t
-    };
-    // floor(bits * log10(2)) is the digit count or one less (1233 / 4096 ~ log10(2)).
-    let bits = 64 - v.leading_zeros() as usize;
-    let guess = (bits * 1233) >> 12;
-    guess + usize::from(v >= POW10[guess.min(19)])
+    tens | (pairs - tens * 10) << 8
 }
 
 /// One level's share of the checksum: its text is the price's digits then the quantity's.
@@ -203,6 +205,10 @@ impl SideSums {
             }
         }
         self.len = n;
+        // Past `len`, slots are empty (see `sum`).
+        for slot in self.levels.get_mut(n..).unwrap_or(&mut []) {
+            *slot = Level::default();
+        }
     }
 
     /// Applies one edit of the side to the entries (see the module docs).
@@ -222,10 +228,9 @@ impl SideSums {
                 }
                 // The last level, if the side is full, moves out of the top 10.
                 let n = (self.len + 1).min(CHECKSUM_LEVELS);
-                let mut k = n - 1;
-                while k > r {
-                    self.levels[k] = self.levels[k - 1];
-                    k -= 1;
+                let moved = self.levels.get_mut(r..n).unwrap_or(&mut []);
+                for k in (1..moved.len()).rev() {
+                    moved[k] = moved[k - 1];
                 }
                 self.levels[r] = Level::new(c, kind.sort_key(key), qty);
                 self.len = n;
@@ -235,8 +240,9 @@ impl SideSums {
                 if r >= self.len {
                     return;
                 }
-                for k in r + 1..self.len {
-                    self.levels[k - 1] = self.levels[k];
+                let moved = self.levels.get_mut(r..self.len).unwrap_or(&mut []);
+                for k in 1..moved.len() {
+                    moved[k - 1] = moved[k];
                 }
                 self.len -= 1;
             }
@@ -248,14 +254,15 @@ impl SideSums {
     /// the CRC register after the side's text from register 0), and the text's length.
     #[inline(always)]
     fn sum<C: Clmul>(&self, c: C) -> (u64, usize) {
-        let mut sum = 0u64;
+        let mut sum = c.sum_zero();
         // Bytes after the level, plus the 4 of x^32.
         let mut after = 4;
-        for l in self.levels.get(..self.len).unwrap_or(&[]).iter().rev() {
-            sum ^= c.clmul(u64::from(l.pm), shift(after));
+        // Every slot: the ones past `len` are empty (`pm` 0, no text), adding nothing.
+        for l in self.levels.iter().rev() {
+            sum = c.sum_clmul(sum, l.pm, shift32(after));
             after += usize::from(l.len);
         }
-        (sum, after - 4)
+        (c.sum_get(sum), after - 4)
     }
 }
 
@@ -393,7 +400,7 @@ mod tests {
     use proptest::prelude::*;
 
     #[test]
-    fn eight_digits_reciprocals_are_exact_for_every_lane_value() {
+    fn digit_reciprocals_are_exact_for_every_lane_value() {
         for x in 0u64..10_000 {
             assert_eq!((x * 10_486) >> 20, x / 100, "{x}");
             assert!(x * 10_486 < 1 << 32);
@@ -405,7 +412,8 @@ mod tests {
         for n in [
             0u32, 1, 9, 10, 1234, 10_000, 12_345_678, 99_999_999, 40_000_001,
         ] {
-            assert_eq!(eight_digits(n), *format!("{n:08}").as_bytes());
+            let ascii = (digit_values(n) | ASCII_ZEROS).to_le_bytes();
+            assert_eq!(ascii, *format!("{n:08}").as_bytes());
         }
     }
 

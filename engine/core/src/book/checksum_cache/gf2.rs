@@ -68,6 +68,13 @@ pub(super) fn shift(n: usize) -> u64 {
     u64::from(SHIFT[n & (SHIFTS - 1)])
 }
 
+/// [`shift`] as a `u32` (the table's own width).
+#[inline(always)]
+pub(super) fn shift32(n: usize) -> u32 {
+    debug_assert!(n < SHIFTS, "shift by {n} bytes");
+    SHIFT[n & (SHIFTS - 1)]
+}
+
 /// `P` with its `x^32` term, reflected to 33 bits (bit 0 is `x^32`).
 const P_FULL: u64 = ((POLY as u64) << 1) | 1;
 
@@ -94,9 +101,28 @@ const MU: u64 = {
 
 /// A carry-less (GF(2) polynomial) multiply.
 pub(super) trait Clmul: Copy {
+    /// A running sum of products, kept where the multiply leaves them (a vector register for
+    /// `pclmulqdq`), so that summing many products moves no value between register files.
+    type Sum: Copy;
+
     /// The low 64 bits of the carry-less product of `a` and `b`. In the reflected representation,
     /// for `a`, `b` below 2^32 the `u64` result is the polynomial `x · a · b`.
     fn clmul(self, a: u64, b: u64) -> u64;
+
+    /// The empty sum.
+    fn sum_zero(self) -> Self::Sum;
+
+    /// `sum + clmul(a, b)`.
+    fn sum_clmul(self, sum: Self::Sum, a: u32, b: u32) -> Self::Sum;
+
+    /// The sum as a `u64` polynomial.
+    fn sum_get(self, sum: Self::Sum) -> u64;
+
+    /// `sum + w`, `w` a `u64` polynomial.
+    fn sum_word(self, sum: Self::Sum, w: u64) -> Self::Sum;
+
+    /// `sum + clmul(low, k[0]) + clmul(high, k[1])`, `low` and `high` the 32-bit halves of `w`.
+    fn sum_clmul_halves(self, sum: Self::Sum, w: u64, k: [u32; 2]) -> Self::Sum;
 }
 
 /// Portable carry-less multiply, for CPUs without `pclmulqdq`: one step per bit of `b`, which
@@ -105,6 +131,8 @@ pub(super) trait Clmul: Copy {
 pub(super) struct Portable;
 
 impl Clmul for Portable {
+    type Sum = u64;
+
     #[inline(always)]
     fn clmul(self, a: u64, b: u64) -> u64 {
         debug_assert!(b < 1 << 33);
@@ -115,6 +143,32 @@ impl Clmul for Portable {
             i += 1;
         }
         r
+    }
+
+    #[inline(always)]
+    fn sum_zero(self) -> u64 {
+        0
+    }
+
+    #[inline(always)]
+    fn sum_clmul(self, sum: u64, a: u32, b: u32) -> u64 {
+        sum ^ self.clmul(u64::from(a), u64::from(b))
+    }
+
+    #[inline(always)]
+    fn sum_get(self, sum: u64) -> u64 {
+        sum
+    }
+
+    #[inline(always)]
+    fn sum_word(self, sum: u64, w: u64) -> u64 {
+        sum ^ w
+    }
+
+    #[inline(always)]
+    fn sum_clmul_halves(self, sum: u64, w: u64, k: [u32; 2]) -> u64 {
+        let sum = self.sum_clmul(sum, w as u32, k[0]);
+        self.sum_clmul(sum, (w >> 32) as u32, k[1])
     }
 }
 
@@ -138,6 +192,61 @@ impl Pclmul {
 
 #[cfg(target_arch = "x86_64")]
 impl Clmul for Pclmul {
+    type Sum = std::arch::x86_64::__m128i;
+
+    #[inline(always)]
+    fn sum_zero(self) -> Self::Sum {
+        // SAFETY: SSE2 is part of the x86_64 baseline; no memory is touched.
+        unsafe { std::arch::x86_64::_mm_setzero_si128() }
+    }
+
+    #[inline(always)]
+    fn sum_clmul(self, sum: Self::Sum, a: u32, b: u32) -> Self::Sum {
+        use std::arch::x86_64::{_mm_clmulepi64_si128, _mm_cvtsi32_si128, _mm_xor_si128};
+        // SAFETY: as in `clmul`: `self` proves pclmulqdq, SSE2 is baseline, no memory is touched.
+        // `_mm_cvtsi32_si128` zeroes the upper bits, so the product is that of `a` and `b`.
+        unsafe {
+            let p = _mm_clmulepi64_si128(
+                _mm_cvtsi32_si128(a as i32),
+                _mm_cvtsi32_si128(b as i32),
+                0x00,
+            );
+            _mm_xor_si128(sum, p)
+        }
+    }
+
+    #[inline(always)]
+    fn sum_get(self, sum: Self::Sum) -> u64 {
+        // SAFETY: SSE2 is part of the x86_64 baseline; no memory is touched.
+        unsafe { std::arch::x86_64::_mm_cvtsi128_si64(sum) as u64 }
+    }
+
+    #[inline(always)]
+    fn sum_word(self, sum: Self::Sum, w: u64) -> Self::Sum {
+        use std::arch::x86_64::{_mm_cvtsi64_si128, _mm_xor_si128};
+        // SAFETY: SSE2 is part of the x86_64 baseline; no memory is touched.
+        unsafe { _mm_xor_si128(sum, _mm_cvtsi64_si128(w as i64)) }
+    }
+
+    /// The halves go to the two 64-bit lanes of one register, the factors to the two lanes of
+    /// another (one constant when `k` is), and one multiply takes each lane pair.
+    #[inline(always)]
+    fn sum_clmul_halves(self, sum: Self::Sum, w: u64, k: [u32; 2]) -> Self::Sum {
+        use std::arch::x86_64::{
+            _mm_clmulepi64_si128, _mm_cvtsi64_si128, _mm_set_epi64x, _mm_setzero_si128,
+            _mm_unpacklo_epi32, _mm_xor_si128,
+        };
+        // SAFETY: as in `clmul`: `self` proves pclmulqdq, SSE2 is baseline, no memory is touched.
+        // Interleaving with zeros leaves each half alone in its lane's low 32 bits.
+        unsafe {
+            let halves = _mm_unpacklo_epi32(_mm_cvtsi64_si128(w as i64), _mm_setzero_si128());
+            let k = _mm_set_epi64x(i64::from(k[1]), i64::from(k[0]));
+            let low = _mm_clmulepi64_si128(halves, k, 0x00);
+            let high = _mm_clmulepi64_si128(halves, k, 0x11);
+            _mm_xor_si128(sum, _mm_xor_si128(low, high))
+        }
+    }
+
     #[inline(always)]
     fn clmul(self, a: u64, b: u64) -> u64 {
         use std::arch::x86_64::{_mm_clmulepi64_si128, _mm_cvtsi128_si64, _mm_cvtsi64_si128};
@@ -227,10 +336,27 @@ mod tests {
                 }
             }
             assert_eq!(Portable.clmul(a, b), want);
+            // A running sum of two products is their xor.
+            let (x32, y32) = (a as u32, b as u32);
+            let two = Portable.clmul(a32, u64::from(y32)) ^ Portable.clmul(u64::from(y32), a32);
+            let sum = |s| Portable.sum_clmul(Portable.sum_clmul(s, x32, y32), y32, x32);
+            assert_eq!(Portable.sum_get(sum(Portable.sum_zero())), two);
+            assert_eq!(Portable.sum_get(Portable.sum_word(sum(0), b)), two ^ b);
+            let halves =
+                Portable.clmul(a32, u64::from(y32)) ^ Portable.clmul(a >> 32, u64::from(x32));
+            assert_eq!(Portable.sum_clmul_halves(0, a, [y32, x32]), halves);
             #[cfg(target_arch = "x86_64")]
             if let Some(p) = Pclmul::detect() {
                 assert_eq!(p.clmul(a, b), want);
                 assert_eq!(p.clmul(a32, b), Portable.clmul(a32, b));
+                let sum = p.sum_clmul(p.sum_clmul(p.sum_zero(), x32, y32), y32, x32);
+                assert_eq!(p.sum_get(sum), two);
+                let halves = Portable.sum_clmul_halves(7, a, [y32, x32]);
+                assert_eq!(
+                    p.sum_get(p.sum_clmul_halves(p.sum_word(p.sum_zero(), 7), a, [y32, x32])),
+                    halves
+                );
+                assert_eq!(p.sum_get(p.sum_word(sum, b)), two ^ b);
             }
         }
     }
