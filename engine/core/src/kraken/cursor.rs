@@ -193,11 +193,11 @@ impl<'a> Cur<'a> {
     }
 
     /// Consumes `text` if the input continues with exactly it. The length is a constant, so the
-    /// comparison compiles to a few word compares instead of a `memcmp` call.
+    /// comparison compiles to a few word compares instead of a `memcmp` call ([`same_bytes`]).
     #[inline(always)]
     pub(super) fn lit<const N: usize>(&mut self, text: &[u8; N]) -> bool {
         match self.b.get(self.i..self.i + N) {
-            Some(got) if got == text => {
+            Some(got) if same_bytes(got, text) => {
                 self.i += N;
                 true
             }
@@ -389,6 +389,33 @@ impl<'a> Cur<'a> {
         }
         Some(v)
     }
+}
+
+/// Whether `got` equals `want`. From 8 bytes on, as the XOR of whole 8-byte words (the last one
+/// overlapping), OR-ed together and tested once: the constant `N` unrolls it, where the slice
+/// comparison calls `memcmp` for literals longer than about 32 bytes (a frame's 40-byte
+/// `"channel":..,"data":` prefix). A `got` of another length is unequal.
+#[inline(always)]
+fn same_bytes<const N: usize>(got: &[u8], want: &[u8; N]) -> bool {
+    if N < 8 || got.len() != N {
+        return got == want;
+    }
+    // Every window below is inside the N bytes of both (`got.len() == N`); one that were not
+    // would read as zeros in both and hide a difference.
+    let word = |b: &[u8], at: usize| -> u64 {
+        let mut w = [0u8; 8];
+        if let Some(chunk) = b.get(at..at + 8) {
+            w.copy_from_slice(chunk);
+        }
+        u64::from_le_bytes(w)
+    };
+    let mut diff = word(got, N - 8) ^ word(want, N - 8);
+    let mut at = 0;
+    while at + 8 < N {
+        diff |= word(got, at) ^ word(want, at);
+        at += 8;
+    }
+    diff == 0
 }
 
 /// Powers of ten up to 10⁸, for folding a run of `n ≤ 8` digits into a mantissa.
@@ -677,7 +704,38 @@ mod tests {
         assert!(accepted > ts.len(), "{accepted}");
     }
 
+    /// `same_bytes` for one literal length: equal to the slice comparison on `got`.
+    fn same_as_slice_eq<const N: usize>(got: &[u8], want: &[u8; N]) -> Result<(), TestCaseError> {
+        prop_assert_eq!(same_bytes(got, want), got == want, "{:?} {:?}", got, want);
+        Ok(())
+    }
+
     proptest! {
+        /// A literal of each length the scanner uses (short ones compared as arrays, from 8 bytes
+        /// on as words), against a copy of itself with up to two bytes changed, cut or extended:
+        /// the word comparison answers as the slice comparison does.
+        #[test]
+        fn same_bytes_equals_the_slice_comparison(
+            want in proptest::collection::vec(any::<u8>(), 41),
+            changes in proptest::collection::vec((0usize..41, any::<u8>()), 0..3),
+            len_change in prop_oneof![6 => Just(0i8), 1 => Just(-1i8), 1 => Just(1i8)],
+        ) {
+            let mut got = want.clone();
+            for (at, byte) in changes {
+                got[at] = byte;
+            }
+            macro_rules! check {
+                ($($n:literal)*) => {$(
+                    let w: &[u8; $n] = want[..$n].try_into().unwrap();
+                    let end = ($n as i64 + i64::from(len_change)).max(0) as usize;
+                    let mut g = got[..$n].to_vec();
+                    g.resize(end, b'x');
+                    same_as_slice_eq(&g, w)?;
+                )*};
+            }
+            check!(1 5 7 8 9 12 15 16 17 24 31 40 41);
+        }
+
         /// Digits, their neighbours in ASCII ('/' and ':'), and any byte at all, in any mix:
         /// the SWAR fold consumes the same digits and leaves the same mantissa.
         #[test]
