@@ -437,9 +437,8 @@ pub(super) const POW10: [i64; 9] = [
 /// SWAR: subtracting `'0'` from every byte leaves a digit's value (0–9) in its byte; a byte is not
 /// a digit when that difference is above 9, which adding 0x76 carries into the byte's top bit.
 /// Borrows and carries only travel towards later bytes, and only out of a byte that is not a
-/// digit, so every byte before the first non-digit is judged exactly. The digits are then shifted
-/// to the top of the word (the bytes after them fall off; zeros, that is leading zero digits,
-/// come in) and combined pairwise: 8 × 1 digit → 4 × 2 → 2 × 4 → 1 × 8, each step one multiply.
+/// digit, so every byte before the first non-digit is judged exactly. The digits are then folded
+/// by [`fold_top`].
 #[inline(always)]
 pub(super) fn leading_digits(word: u64) -> (u32, u64) {
     const ONES: u64 = 0x0101_0101_0101_0101;
@@ -454,11 +453,22 @@ pub(super) fn leading_digits(word: u64) -> (u32, u64) {
     if n == 0 {
         return (0, 0);
     }
-    let mut d = v << (8 * (8 - n));
+    (n, fold_top(v, n))
+}
+
+/// The decimal value of the `n` (1 to 8) digit values in the low `n` bytes of `d` (the first,
+/// most significant digit in the lowest byte; whatever the bytes above them hold is ignored).
+///
+/// The digits are shifted to the top of the word (the bytes above them fall off; zeros, that is
+/// leading zero digits, come in) and combined pairwise: 8 × 1 digit → 4 × 2 → 2 × 4 → 1 × 8, each
+/// step one multiply.
+#[inline(always)]
+pub(super) fn fold_top(d: u64, n: u32) -> u64 {
+    debug_assert!((1..=8).contains(&n));
+    let mut d = d << (8 * (8 - n));
     d = d.wrapping_mul(10).wrapping_add(d >> 8) & 0x00FF_00FF_00FF_00FF;
     d = d.wrapping_mul(100).wrapping_add(d >> 16) & 0x0000_FFFF_0000_FFFF;
-    d = d.wrapping_mul(10_000).wrapping_add(d >> 32) & 0xFFFF_FFFF;
-    (n, d)
+    d.wrapping_mul(10_000).wrapping_add(d >> 32) & 0xFFFF_FFFF
 }
 
 /// Whether `text`, which must be `LEN` bytes long (anything else is `false`), is all bytes from

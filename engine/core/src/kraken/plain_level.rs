@@ -1,7 +1,8 @@
 //! The book scanner's fastest path: one level in Kraken's exact shape, `{"price":P,"qty":Q}`,
 //! with `P` and `Q` short plain decimals (at most 7 integer digits and 8 fraction digits, no
 //! sign, no exponent, no whitespace), each read as one or two 8-byte words (SWAR,
-//! [`leading_digits`]) with no loop and no per-digit step.
+//! [`leading_digits`], [`fold_top`]) with no loop and no per-digit step: a token that ends
+//! inside its first word (Kraken's prices) is folded from that word alone.
 //!
 //! Owns [`plain_level`] and [`plain_decimal`] (also read by the trade reader, `plain_trade.rs`),
 //! and [`plain_unsigned`] for the book checksum.
@@ -16,7 +17,7 @@
 
 use kspin_api::Decimal;
 
-use super::cursor::{leading_digits, POW10};
+use super::cursor::{fold_top, leading_digits, POW10};
 use super::message::Level;
 
 /// The bytes from a level's start that [`plain_level`] reads at most: `{"price":` (9), a price
@@ -75,37 +76,103 @@ pub(super) fn plain_decimal(b: &[u8], at: usize) -> Option<(Decimal, usize)> {
 /// [`plain_decimal`], with the byte where the token ends checked (`CHECK_END`: not a digit
 /// after eight fraction digits, not an exponent) or left to the caller, which must then require
 /// that byte to be one that is neither a digit nor `e`/`E` (a `,` or `}` it compares anyway).
+///
+/// A token whose end lies inside the word at `at` (a price such as `67226.4` or `0.51235`: at
+/// most 6 digits) is folded from that one word with the dot taken out ([`stops`] finds both the
+/// dot and the end); a longer fraction is read from the word after the dot.
 #[inline(always)]
 fn plain_decimal_to<const CHECK_END: bool>(b: &[u8], at: usize) -> Option<(Decimal, usize)> {
-    let (int_len, int_value) = leading_digits(word(b, at)?);
-    if int_len == 0 || int_len == 8 || (int_len > 1 && b.get(at) == Some(&b'0')) {
+    let w = word(b, at)?;
+    let stops = stops(w);
+    let int_len = stops.trailing_zeros() / 8;
+    if int_len == 0 || int_len == 8 || (int_len > 1 && w as u8 == b'0') {
         return None;
     }
-    let mut end = at + int_len as usize;
-    let mut mantissa = int_value;
-    let mut scale = 0;
-    if *b.get(end)? == b'.' {
-        let (frac_len, frac_value) = leading_digits(word(b, end + 1)?);
+    // Each digit byte's value is its low nibble.
+    let digits = w & 0x0F0F_0F0F_0F0F_0F0F;
+    // The byte after the integer digits, inside the word (`int_len < 8`).
+    let after_int = (w >> (8 * int_len)) as u8;
+    if after_int != b'.' {
+        if CHECK_END && after_int | 0x20 == b'e' {
+            return None;
+        }
+        let mantissa = fold_top(digits, int_len);
+        return Some((
+            Decimal {
+                mantissa: mantissa as i64,
+                scale: 0,
+            },
+            at + int_len as usize,
+        ));
+    }
+    // The stop after the dot (`stops` has the dot's bit, so it is not zero).
+    let later = stops & (stops - 1);
+    if later != 0 {
+        // The token ends inside the word, at `end`; `int_len` is at most 6 (the dot and a
+        // fraction digit come after the integer digits, and `end` is at most 7).
+        let end = later.trailing_zeros() / 8;
+        let frac_len = end - int_len - 1;
         if frac_len == 0 {
             return None;
         }
-        end += 1 + frac_len as usize;
-        if CHECK_END && frac_len == 8 && b.get(end)?.is_ascii_digit() {
+        if CHECK_END && (w >> (8 * end)) as u8 | 0x20 == b'e' {
             return None;
         }
-        mantissa = mantissa * POW10[frac_len as usize] as u64 + frac_value;
-        scale = frac_len as u8;
+        // The integer digits moved up one byte, onto the dot: the `end` bytes from 0 then hold a
+        // zero and every digit of the token in order.
+        let int_bytes = !(u64::MAX << (8 * int_len));
+        let joined = (digits & int_bytes) << 8 | digits & !int_bytes << 8;
+        return Some((
+            Decimal {
+                mantissa: fold_top(joined, end) as i64,
+                scale: frac_len as u8,
+            },
+            at + end as usize,
+        ));
+    }
+    let mut end = at + int_len as usize;
+    let (frac_len, frac_value) = leading_digits(word(b, end + 1)?);
+    if frac_len == 0 {
+        return None;
+    }
+    end += 1 + frac_len as usize;
+    if CHECK_END && frac_len == 8 && b.get(end)?.is_ascii_digit() {
+        return None;
     }
     if CHECK_END && *b.get(end)? | 0x20 == b'e' {
         return None;
     }
+    // A one-digit integer part (most quantities) is its digit's value, without the fold.
+    let int_value = if int_len == 1 {
+        digits & 0xF
+    } else {
+        fold_top(digits, int_len)
+    };
+    let mantissa = int_value * POW10[frac_len as usize] as u64 + frac_value;
     Some((
         Decimal {
             mantissa: mantissa as i64,
-            scale,
+            scale: frac_len as u8,
         },
         end,
     ))
+}
+
+/// A word with the top bit set in every byte of `w` that is not an ASCII digit, up to and
+/// including the second such byte when the first is ASCII; the other bits are meaningless.
+///
+/// Per byte `x`: `x + (0x80 − 0x30)` reaches the top bit exactly when `x ≥ 0x30`, and
+/// `x + (0x7f − 0x39)` exactly when `x > 0x39`; for an ASCII byte neither carries out of the
+/// byte, so the bytes up to the first byte from 0x80 up (itself marked, by its own top bit) are
+/// all judged exactly. Unlike [`leading_digits`]' subtraction, a `.` below `'0'` borrows nothing
+/// from the fraction digits after it.
+#[inline(always)]
+fn stops(w: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let below = !w.wrapping_add(ONES * (0x80 - 0x30));
+    let above = w.wrapping_add(ONES * (0x7f - 0x39));
+    (below | above | w) & HIGH
 }
 
 /// A plain unsigned integer of 1 to 15 digits starting at `at` (Kraken's checksums have at most
@@ -156,6 +223,10 @@ mod tests {
         assert_eq!(padded("0.25000000"), Some((d(25_000_000, 8), 10)));
         assert_eq!(padded("0"), Some((d(0, 0), 1)));
         assert_eq!(padded("12"), Some((d(12, 0), 2)));
+        // Ending inside the first word (folded from it alone), and just past it.
+        assert_eq!(padded("1234.56"), Some((d(123_456, 2), 7)));
+        assert_eq!(padded("12345.67"), Some((d(1_234_567, 2), 8)));
+        assert_eq!(padded("1.000001"), Some((d(1_000_001, 6), 8)));
         assert_eq!(
             padded("1234567.12345678"),
             Some((d(123_456_712_345_678, 8), 16))
