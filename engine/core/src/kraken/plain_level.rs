@@ -4,8 +4,8 @@
 //! [`leading_digits`], [`fold_top`]) with no loop and no per-digit step: a token that ends
 //! inside its first word (Kraken's prices) is folded from that word alone.
 //!
-//! Owns [`plain_level`] and [`plain_decimal`] (also read by the trade reader, `plain_trade.rs`),
-//! and [`plain_unsigned`] for the book checksum.
+//! Owns [`plain_level`] and [`price_qty`] (also read by the trade reader, `plain_trade.rs`), the
+//! [`plain_decimal`] they read, and [`plain_unsigned`] for the book checksum and the trade id.
 //! Invariants: they either return exactly what the cursor's general `Cur::decimal` (for
 //! `plain_unsigned`, `Cur::unsigned`) returns for the same bytes (mantissa = all digits, scale =
 //! fraction digits) and where the token ends, or decline with `None`, and the caller then runs
@@ -26,27 +26,42 @@ use super::message::Level;
 const LEVEL_WINDOW: usize = 49;
 
 /// `{"price":P,"qty":Q}` at `i` (see the module docs): the level and the index just after it.
+/// [`price_qty`] with a level's braces.
+#[inline(always)]
+pub(super) fn plain_level(b: &[u8], i: usize) -> Option<(Level, usize)> {
+    price_qty::<b'{', b'}'>(b, i)
+}
+
+/// `OPEN"price":P,"qty":QCLOSE` at `i`, `P` and `Q` as in a level (see the module docs): a book
+/// level (`{`, `}`), or a trade's price and quantity between the `,` before `"price"` and the `,`
+/// after the quantity. The two decimals (as a [`Level`]) and the index just after `CLOSE`.
 ///
 /// Every byte it reads is in the [`LEVEL_WINDOW`] bytes at `i`, taken as one array with one
 /// bounds check, so the reads inside have constant bounds the compiler can check against the
 /// digit counts once rather than against the frame at every word. A level closer than that to
 /// the end of the frame is declined (the general path reads it).
 #[inline(always)]
-pub(super) fn plain_level(b: &[u8], i: usize) -> Option<(Level, usize)> {
+pub(super) fn price_qty<const OPEN: u8, const CLOSE: u8>(
+    b: &[u8],
+    i: usize,
+) -> Option<(Level, usize)> {
     let w: &[u8; LEVEL_WINDOW] = b.get(i..i + LEVEL_WINDOW)?.try_into().ok()?;
-    if w.get(..9)? != br#"{"price":"# {
+    let mut key = *br#"{"price":"#;
+    key[0] = OPEN;
+    if w.get(..9)? != key {
         return None;
     }
     // Each decimal's end is left unchecked: the byte there must be the `,` of `,"qty":` or
-    // the closing `}`, neither a digit nor an exponent.
-    let (price, j) = plain_decimal_to::<false>(w, 9)?;
+    // `CLOSE` (a `}` or `,`), neither a digit nor an exponent.
+    const { assert!(!CLOSE.is_ascii_digit() && CLOSE | 0x20 != b'e') };
+    let (price, j) = plain_decimal(w, 9)?;
     // `,"qty":` is 7 bytes: compared as the low 7 of the word at `j` (one load, one compare).
     const QTY_KEY: u64 = u64::from_le_bytes(*b",\"qty\":\0");
     if word(w, j)? & 0x00FF_FFFF_FFFF_FFFF != QTY_KEY {
         return None;
     }
-    let (qty, k) = plain_decimal_to::<false>(w, j + 7)?;
-    if *w.get(k)? != b'}' {
+    let (qty, k) = plain_decimal(w, j + 7)?;
+    if *w.get(k)? != CLOSE {
         return None;
     }
     Some((Level { price, qty }, i + k + 1))
@@ -61,27 +76,17 @@ fn word(b: &[u8], at: usize) -> Option<u64> {
     Some(u64::from_le_bytes(w))
 }
 
-/// A plain decimal starting at `at`: its value and the index just after it.
+/// A plain decimal starting at `at`: its value and the index just after it, where the caller
+/// must find a byte that is neither a digit nor `e`/`E` (a `,` or `}` it compares anyway):
+/// this does not look at that byte.
 ///
 /// The integer digits are the leading digits of the word at `at` (fewer than 8, so the byte
-/// after them is in the word too); after a dot, the fraction's are the leading digits of the word
-/// just past it, and when all 8 of them are digits the byte after them must not be one.
-/// ([`plain_level`] uses its digit reading, [`plain_decimal_to`], with the end left to its own
-/// literal compares.)
+/// after them is in the word too). A token whose end lies inside that word (a price such as
+/// `67226.4` or `0.51235`: at most 6 digits) is folded from the word alone with the dot taken
+/// out ([`stops`] finds both the dot and the end); a longer fraction is read from the word just
+/// past the dot.
 #[inline(always)]
-pub(super) fn plain_decimal(b: &[u8], at: usize) -> Option<(Decimal, usize)> {
-    plain_decimal_to::<true>(b, at)
-}
-
-/// [`plain_decimal`], with the byte where the token ends checked (`CHECK_END`: not a digit
-/// after eight fraction digits, not an exponent) or left to the caller, which must then require
-/// that byte to be one that is neither a digit nor `e`/`E` (a `,` or `}` it compares anyway).
-///
-/// A token whose end lies inside the word at `at` (a price such as `67226.4` or `0.51235`: at
-/// most 6 digits) is folded from that one word with the dot taken out ([`stops`] finds both the
-/// dot and the end); a longer fraction is read from the word after the dot.
-#[inline(always)]
-fn plain_decimal_to<const CHECK_END: bool>(b: &[u8], at: usize) -> Option<(Decimal, usize)> {
+fn plain_decimal(b: &[u8], at: usize) -> Option<(Decimal, usize)> {
     let w = word(b, at)?;
     let stops = stops(w);
     let int_len = stops.trailing_zeros() / 8;
@@ -93,9 +98,6 @@ fn plain_decimal_to<const CHECK_END: bool>(b: &[u8], at: usize) -> Option<(Decim
     // The byte after the integer digits, inside the word (`int_len < 8`).
     let after_int = (w >> (8 * int_len)) as u8;
     if after_int != b'.' {
-        if CHECK_END && after_int | 0x20 == b'e' {
-            return None;
-        }
         let mantissa = fold_top(digits, int_len);
         return Some((
             Decimal {
@@ -113,9 +115,6 @@ fn plain_decimal_to<const CHECK_END: bool>(b: &[u8], at: usize) -> Option<(Decim
         let end = later.trailing_zeros() / 8;
         let frac_len = end - int_len - 1;
         if frac_len == 0 {
-            return None;
-        }
-        if CHECK_END && (w >> (8 * end)) as u8 | 0x20 == b'e' {
             return None;
         }
         // The integer digits moved up one byte, onto the dot: the `end` bytes from 0 then hold a
@@ -136,12 +135,6 @@ fn plain_decimal_to<const CHECK_END: bool>(b: &[u8], at: usize) -> Option<(Decim
         return None;
     }
     end += 1 + frac_len as usize;
-    if CHECK_END && frac_len == 8 && b.get(end)?.is_ascii_digit() {
-        return None;
-    }
-    if CHECK_END && *b.get(end)? | 0x20 == b'e' {
-        return None;
-    }
     // A one-digit integer part (most quantities) is its digit's value, without the fold.
     let int_value = if int_len == 1 {
         digits & 0xF
@@ -206,11 +199,20 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// `plain_decimal` as its callers use it: accepted only where the byte at its end is one
+    /// they compare, neither a digit nor an exponent.
+    fn delimited(b: &[u8], at: usize) -> Option<(Decimal, usize)> {
+        plain_decimal(b, at).filter(|&(_, end)| {
+            b.get(end)
+                .is_some_and(|c| !c.is_ascii_digit() && c | 0x20 != b'e')
+        })
+    }
+
     /// `text` followed by enough closing braces for every word read.
     fn padded(text: &str) -> Option<(Decimal, usize)> {
         let mut w = text.as_bytes().to_vec();
         w.extend_from_slice(&[b'}'; 24]);
-        plain_decimal(&w, 0)
+        delimited(&w, 0)
     }
 
     #[test]
@@ -271,8 +273,9 @@ mod tests {
     }
 
     proptest! {
-        /// Whatever `plain_decimal` accepts, the cursor's general `decimal` reads the same way
-        /// and ends at the same byte (and `Decimal::parse` agrees on the token).
+        /// Whatever `plain_decimal` accepts before a delimiter, the cursor's general `decimal`
+        /// reads the same way and ends at the same byte (and `Decimal::parse` agrees on the
+        /// token).
         #[test]
         fn accepted_tokens_equal_the_general_path(
             token in "-?[0-9]{0,10}(\\.[0-9]{0,10})?([eE][0-9])?",
@@ -280,7 +283,7 @@ mod tests {
         ) {
             let mut b = token.as_bytes().to_vec();
             b.extend_from_slice(&after);
-            if let Some((d, end)) = plain_decimal(&b, 0) {
+            if let Some((d, end)) = delimited(&b, 0) {
                 let mut general = Cur { b: &b, i: 0 };
                 prop_assert_eq!(general.decimal(), Some(d));
                 prop_assert_eq!(general.i, end);
