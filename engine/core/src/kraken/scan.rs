@@ -67,7 +67,8 @@ fn live_prefix(c: &mut Cur<'_>) -> Option<(Chan, UpdateKind)> {
 }
 
 /// Decodes a plain `book` or `trade` frame into `arena`, or declines with `None`.
-/// `arena` must be cleared by the caller; on `None` it holds garbage and must be cleared again.
+/// `arena` must have its levels, book entries and trades cleared by the caller
+/// (`Arena::clear_for_scan`); on `None` they hold garbage and the arena must be cleared again.
 ///
 /// An accepted frame comes back as text: every byte is consumed by the cursor, which admits
 /// only ASCII (literals, structural bytes and whitespace, number grammar, and strings, which stop
