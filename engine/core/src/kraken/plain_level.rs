@@ -45,7 +45,7 @@ pub(super) fn price_qty<const OPEN: u8, const CLOSE: u8>(
     b: &[u8],
     i: usize,
 ) -> Option<(Level, usize)> {
-    let w: &[u8; LEVEL_WINDOW] = b.get(i..i + LEVEL_WINDOW)?.try_into().ok()?;
+    let w: &[u8; LEVEL_WINDOW] = b.get(i..)?.get(..LEVEL_WINDOW)?.try_into().ok()?;
     let mut key = *br#"{"price":"#;
     key[0] = OPEN;
     if w.get(..9)? != key {
