@@ -441,6 +441,18 @@ pub(super) const POW10: [i64; 9] = [
 /// by [`fold_top`].
 #[inline(always)]
 pub(super) fn leading_digits(word: u64) -> (u32, u64) {
+    let (n, v) = digit_run(word);
+    if n == 0 {
+        return (0, 0);
+    }
+    (n, fold_top(v, n))
+}
+
+/// [`leading_digits`] before the fold: how many ASCII digits `word` starts with (0 to 8), and
+/// `word` with `'0'` taken from every byte, which holds those digits' values in their bytes (the
+/// bytes after them are meaningless).
+#[inline(always)]
+pub(super) fn digit_run(word: u64) -> (u32, u64) {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     let v = word.wrapping_sub(ONES * u64::from(b'0'));
@@ -450,10 +462,7 @@ pub(super) fn leading_digits(word: u64) -> (u32, u64) {
     } else {
         not_digit.trailing_zeros() / 8
     };
-    if n == 0 {
-        return (0, 0);
-    }
-    (n, fold_top(v, n))
+    (n, v)
 }
 
 /// The decimal value of the `n` (1 to 8) digit values in the low `n` bytes of `d` (the first,

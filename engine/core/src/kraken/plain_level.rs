@@ -17,7 +17,7 @@
 
 use kspin_api::Decimal;
 
-use super::cursor::{fold_top, leading_digits, POW10};
+use super::cursor::{digit_run, fold_top, leading_digits, POW10};
 use super::message::Level;
 
 /// The bytes from a level's start that [`plain_level`] reads at most: `{"price":` (9), a price
@@ -181,10 +181,16 @@ pub(super) fn plain_unsigned(b: &[u8], at: usize) -> Option<(u64, usize)> {
     let (value, end) = if n < 8 {
         (v, at + n as usize)
     } else {
-        let (m, w) = leading_digits(word(b, at + 8)?);
-        if m == 8 {
-            return None;
-        }
+        let (m, digits) = digit_run(word(b, at + 8)?);
+        // Kraken's checksums have 9 or 10 digits (its trade ids about as many): the one or two
+        // after the first eight are combined directly, without the fold.
+        let w = match m {
+            0 => 0,
+            1 => digits & 0xFF,
+            2 => (digits & 0xFF) * 10 + (digits >> 8 & 0xFF),
+            8 => return None,
+            _ => fold_top(digits, m),
+        };
         (v * POW10[m as usize] as u64 + w, at + 8 + m as usize)
     };
     if matches!(b.get(end)?, b'.' | b'e' | b'E') {
