@@ -295,6 +295,16 @@ impl Arena {
         self.scratch.clear();
     }
 
+    /// Forgets the previous frame's levels, book entries and trades, the only items the scanner
+    /// (`scan.rs`) writes or its messages read; [`Arena::clear`] empties the rest before the
+    /// general decoder runs.
+    #[inline]
+    pub(crate) fn clear_for_scan(&mut self) {
+        self.levels.clear();
+        self.books.clear();
+        self.trades.clear();
+    }
+
     #[inline]
     pub(crate) fn push_level(&mut self, level: Level) -> Result<(), DecodeError> {
         push_bounded(&mut self.levels, self.limits.max_levels, level, "levels")

@@ -193,11 +193,11 @@ impl<'a> Cur<'a> {
     }
 
     /// Consumes `text` if the input continues with exactly it. The length is a constant, so the
-    /// comparison compiles to a few word compares instead of a `memcmp` call.
+    /// comparison compiles to a few word compares instead of a `memcmp` call ([`same_bytes`]).
     #[inline(always)]
     pub(super) fn lit<const N: usize>(&mut self, text: &[u8; N]) -> bool {
         match self.b.get(self.i..self.i + N) {
-            Some(got) if got == text => {
+            Some(got) if same_bytes(got, text) => {
                 self.i += N;
                 true
             }
@@ -391,6 +391,33 @@ impl<'a> Cur<'a> {
     }
 }
 
+/// Whether `got` equals `want`. From 8 bytes on, as the XOR of whole 8-byte words (the last one
+/// overlapping), OR-ed together and tested once: the constant `N` unrolls it, where the slice
+/// comparison calls `memcmp` for literals longer than about 32 bytes (a frame's 40-byte
+/// `"channel":..,"data":` prefix). A `got` of another length is unequal.
+#[inline(always)]
+fn same_bytes<const N: usize>(got: &[u8], want: &[u8; N]) -> bool {
+    if N < 8 || got.len() != N {
+        return got == want;
+    }
+    // Every window below is inside the N bytes of both (`got.len() == N`); one that were not
+    // would read as zeros in both and hide a difference.
+    let word = |b: &[u8], at: usize| -> u64 {
+        let mut w = [0u8; 8];
+        if let Some(chunk) = b.get(at..at + 8) {
+            w.copy_from_slice(chunk);
+        }
+        u64::from_le_bytes(w)
+    };
+    let mut diff = word(got, N - 8) ^ word(want, N - 8);
+    let mut at = 0;
+    while at + 8 < N {
+        diff |= word(got, at) ^ word(want, at);
+        at += 8;
+    }
+    diff == 0
+}
+
 /// Powers of ten up to 10⁸, for folding a run of `n ≤ 8` digits into a mantissa.
 pub(super) const POW10: [i64; 9] = [
     1,
@@ -410,11 +437,22 @@ pub(super) const POW10: [i64; 9] = [
 /// SWAR: subtracting `'0'` from every byte leaves a digit's value (0–9) in its byte; a byte is not
 /// a digit when that difference is above 9, which adding 0x76 carries into the byte's top bit.
 /// Borrows and carries only travel towards later bytes, and only out of a byte that is not a
-/// digit, so every byte before the first non-digit is judged exactly. The digits are then shifted
-/// to the top of the word (the bytes after them fall off; zeros, that is leading zero digits,
-/// come in) and combined pairwise: 8 × 1 digit → 4 × 2 → 2 × 4 → 1 × 8, each step one multiply.
+/// digit, so every byte before the first non-digit is judged exactly. The digits are then folded
+/// by [`fold_top`].
 #[inline(always)]
 pub(super) fn leading_digits(word: u64) -> (u32, u64) {
+    let (n, v) = digit_run(word);
+    if n == 0 {
+        return (0, 0);
+    }
+    (n, fold_top(v, n))
+}
+
+/// [`leading_digits`] before the fold: how many ASCII digits `word` starts with (0 to 8), and
+/// `word` with `'0'` taken from every byte, which holds those digits' values in their bytes (the
+/// bytes after them are meaningless).
+#[inline(always)]
+pub(super) fn digit_run(word: u64) -> (u32, u64) {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     let v = word.wrapping_sub(ONES * u64::from(b'0'));
@@ -424,14 +462,22 @@ pub(super) fn leading_digits(word: u64) -> (u32, u64) {
     } else {
         not_digit.trailing_zeros() / 8
     };
-    if n == 0 {
-        return (0, 0);
-    }
-    let mut d = v << (8 * (8 - n));
+    (n, v)
+}
+
+/// The decimal value of the `n` (1 to 8) digit values in the low `n` bytes of `d` (the first,
+/// most significant digit in the lowest byte; whatever the bytes above them hold is ignored).
+///
+/// The digits are shifted to the top of the word (the bytes above them fall off; zeros, that is
+/// leading zero digits, come in) and combined pairwise: 8 × 1 digit → 4 × 2 → 2 × 4 → 1 × 8, each
+/// step one multiply.
+#[inline(always)]
+pub(super) fn fold_top(d: u64, n: u32) -> u64 {
+    debug_assert!((1..=8).contains(&n));
+    let mut d = d << (8 * (8 - n));
     d = d.wrapping_mul(10).wrapping_add(d >> 8) & 0x00FF_00FF_00FF_00FF;
     d = d.wrapping_mul(100).wrapping_add(d >> 16) & 0x0000_FFFF_0000_FFFF;
-    d = d.wrapping_mul(10_000).wrapping_add(d >> 32) & 0xFFFF_FFFF;
-    (n, d)
+    d.wrapping_mul(10_000).wrapping_add(d >> 32) & 0xFFFF_FFFF
 }
 
 /// Whether `text`, which must be `LEN` bytes long (anything else is `false`), is all bytes from
@@ -677,7 +723,38 @@ mod tests {
         assert!(accepted > ts.len(), "{accepted}");
     }
 
+    /// `same_bytes` for one literal length: equal to the slice comparison on `got`.
+    fn same_as_slice_eq<const N: usize>(got: &[u8], want: &[u8; N]) -> Result<(), TestCaseError> {
+        prop_assert_eq!(same_bytes(got, want), got == want, "{:?} {:?}", got, want);
+        Ok(())
+    }
+
     proptest! {
+        /// A literal of each length the scanner uses (short ones compared as arrays, from 8 bytes
+        /// on as words), against a copy of itself with up to two bytes changed, cut or extended:
+        /// the word comparison answers as the slice comparison does.
+        #[test]
+        fn same_bytes_equals_the_slice_comparison(
+            want in proptest::collection::vec(any::<u8>(), 41),
+            changes in proptest::collection::vec((0usize..41, any::<u8>()), 0..3),
+            len_change in prop_oneof![6 => Just(0i8), 1 => Just(-1i8), 1 => Just(1i8)],
+        ) {
+            let mut got = want.clone();
+            for (at, byte) in changes {
+                got[at] = byte;
+            }
+            macro_rules! check {
+                ($($n:literal)*) => {$(
+                    let w: &[u8; $n] = want[..$n].try_into().unwrap();
+                    let end = ($n as i64 + i64::from(len_change)).max(0) as usize;
+                    let mut g = got[..$n].to_vec();
+                    g.resize(end, b'x');
+                    same_as_slice_eq(&g, w)?;
+                )*};
+            }
+            check!(1 5 7 8 9 12 15 16 17 24 31 40 41);
+        }
+
         /// Digits, their neighbours in ASCII ('/' and ':'), and any byte at all, in any mix:
         /// the SWAR fold consumes the same digits and leaves the same mantissa.
         #[test]

@@ -136,8 +136,8 @@ impl Decoder {
                 max,
             });
         }
-        self.arena.clear();
         if self.fast_path {
+            self.arena.clear_for_scan();
             // An accepted frame comes back as text without a second UTF-8 pass (~150
             // instructions per 210-byte book update, bench/results/engine_path.md): the scanner's
             // cursor proves it ASCII (`cursor.rs`, `Cur::into_text`).

@@ -1,10 +1,11 @@
 //! The book scanner's fastest path: one level in Kraken's exact shape, `{"price":P,"qty":Q}`,
 //! with `P` and `Q` short plain decimals (at most 7 integer digits and 8 fraction digits, no
 //! sign, no exponent, no whitespace), each read as one or two 8-byte words (SWAR,
-//! [`leading_digits`]) with no loop and no per-digit step.
+//! [`leading_digits`], [`fold_top`]) with no loop and no per-digit step: a token that ends
+//! inside its first word (Kraken's prices) is folded from that word alone.
 //!
-//! Owns [`plain_level`] and [`plain_decimal`] (also read by the trade reader, `plain_trade.rs`),
-//! and [`plain_unsigned`] for the book checksum.
+//! Owns [`plain_level`] and [`price_qty`] (also read by the trade reader, `plain_trade.rs`), the
+//! [`plain_decimal`] they read, and [`plain_unsigned`] for the book checksum and the trade id.
 //! Invariants: they either return exactly what the cursor's general `Cur::decimal` (for
 //! `plain_unsigned`, `Cur::unsigned`) returns for the same bytes (mantissa = all digits, scale =
 //! fraction digits) and where the token ends, or decline with `None`, and the caller then runs
@@ -16,7 +17,7 @@
 
 use kspin_api::Decimal;
 
-use super::cursor::{leading_digits, POW10};
+use super::cursor::{digit_run, fold_top, leading_digits, POW10};
 use super::message::Level;
 
 /// The bytes from a level's start that [`plain_level`] reads at most: `{"price":` (9), a price
@@ -25,27 +26,42 @@ use super::message::Level;
 const LEVEL_WINDOW: usize = 49;
 
 /// `{"price":P,"qty":Q}` at `i` (see the module docs): the level and the index just after it.
+/// [`price_qty`] with a level's braces.
+#[inline(always)]
+pub(super) fn plain_level(b: &[u8], i: usize) -> Option<(Level, usize)> {
+    price_qty::<b'{', b'}'>(b, i)
+}
+
+/// `OPEN"price":P,"qty":QCLOSE` at `i`, `P` and `Q` as in a level (see the module docs): a book
+/// level (`{`, `}`), or a trade's price and quantity between the `,` before `"price"` and the `,`
+/// after the quantity. The two decimals (as a [`Level`]) and the index just after `CLOSE`.
 ///
 /// Every byte it reads is in the [`LEVEL_WINDOW`] bytes at `i`, taken as one array with one
 /// bounds check, so the reads inside have constant bounds the compiler can check against the
 /// digit counts once rather than against the frame at every word. A level closer than that to
 /// the end of the frame is declined (the general path reads it).
 #[inline(always)]
-pub(super) fn plain_level(b: &[u8], i: usize) -> Option<(Level, usize)> {
-    let w: &[u8; LEVEL_WINDOW] = b.get(i..i + LEVEL_WINDOW)?.try_into().ok()?;
-    if w.get(..9)? != br#"{"price":"# {
+pub(super) fn price_qty<const OPEN: u8, const CLOSE: u8>(
+    b: &[u8],
+    i: usize,
+) -> Option<(Level, usize)> {
+    let w: &[u8; LEVEL_WINDOW] = b.get(i..)?.get(..LEVEL_WINDOW)?.try_into().ok()?;
+    let mut key = *br#"{"price":"#;
+    key[0] = OPEN;
+    if w.get(..9)? != key {
         return None;
     }
     // Each decimal's end is left unchecked: the byte there must be the `,` of `,"qty":` or
-    // the closing `}`, neither a digit nor an exponent.
-    let (price, j) = plain_decimal_to::<false>(w, 9)?;
+    // `CLOSE` (a `}` or `,`), neither a digit nor an exponent.
+    const { assert!(!CLOSE.is_ascii_digit() && CLOSE | 0x20 != b'e') };
+    let (price, j) = plain_decimal(w, 9)?;
     // `,"qty":` is 7 bytes: compared as the low 7 of the word at `j` (one load, one compare).
     const QTY_KEY: u64 = u64::from_le_bytes(*b",\"qty\":\0");
     if word(w, j)? & 0x00FF_FFFF_FFFF_FFFF != QTY_KEY {
         return None;
     }
-    let (qty, k) = plain_decimal_to::<false>(w, j + 7)?;
-    if *w.get(k)? != b'}' {
+    let (qty, k) = plain_decimal(w, j + 7)?;
+    if *w.get(k)? != CLOSE {
         return None;
     }
     Some((Level { price, qty }, i + k + 1))
@@ -60,52 +76,96 @@ fn word(b: &[u8], at: usize) -> Option<u64> {
     Some(u64::from_le_bytes(w))
 }
 
-/// A plain decimal starting at `at`: its value and the index just after it.
+/// A plain decimal starting at `at`: its value and the index just after it, where the caller
+/// must find a byte that is neither a digit nor `e`/`E` (a `,` or `}` it compares anyway):
+/// this does not look at that byte.
 ///
 /// The integer digits are the leading digits of the word at `at` (fewer than 8, so the byte
-/// after them is in the word too); after a dot, the fraction's are the leading digits of the word
-/// just past it, and when all 8 of them are digits the byte after them must not be one.
-/// ([`plain_level`] uses its digit reading, [`plain_decimal_to`], with the end left to its own
-/// literal compares.)
+/// after them is in the word too). A token whose end lies inside that word (a price such as
+/// `67226.4` or `0.51235`: at most 6 digits) is folded from the word alone with the dot taken
+/// out ([`stops`] finds both the dot and the end); a longer fraction is read from the word just
+/// past the dot.
 #[inline(always)]
-pub(super) fn plain_decimal(b: &[u8], at: usize) -> Option<(Decimal, usize)> {
-    plain_decimal_to::<true>(b, at)
-}
-
-/// [`plain_decimal`], with the byte where the token ends checked (`CHECK_END`: not a digit
-/// after eight fraction digits, not an exponent) or left to the caller, which must then require
-/// that byte to be one that is neither a digit nor `e`/`E` (a `,` or `}` it compares anyway).
-#[inline(always)]
-fn plain_decimal_to<const CHECK_END: bool>(b: &[u8], at: usize) -> Option<(Decimal, usize)> {
-    let (int_len, int_value) = leading_digits(word(b, at)?);
-    if int_len == 0 || int_len == 8 || (int_len > 1 && b.get(at) == Some(&b'0')) {
+fn plain_decimal(b: &[u8], at: usize) -> Option<(Decimal, usize)> {
+    let w = word(b, at)?;
+    let stops = stops(w);
+    let int_len = stops.trailing_zeros() / 8;
+    if int_len == 0 || int_len == 8 || (int_len > 1 && w as u8 == b'0') {
         return None;
     }
-    let mut end = at + int_len as usize;
-    let mut mantissa = int_value;
-    let mut scale = 0;
-    if *b.get(end)? == b'.' {
-        let (frac_len, frac_value) = leading_digits(word(b, end + 1)?);
+    // Each digit byte's value is its low nibble.
+    let digits = w & 0x0F0F_0F0F_0F0F_0F0F;
+    // The byte after the integer digits, inside the word (`int_len < 8`).
+    let after_int = (w >> (8 * int_len)) as u8;
+    if after_int != b'.' {
+        let mantissa = fold_top(digits, int_len);
+        return Some((
+            Decimal {
+                mantissa: mantissa as i64,
+                scale: 0,
+            },
+            at + int_len as usize,
+        ));
+    }
+    // The stop after the dot (`stops` has the dot's bit, so it is not zero).
+    let later = stops & (stops - 1);
+    if later != 0 {
+        // The token ends inside the word, at `end`; `int_len` is at most 6 (the dot and a
+        // fraction digit come after the integer digits, and `end` is at most 7).
+        let end = later.trailing_zeros() / 8;
+        let frac_len = end - int_len - 1;
         if frac_len == 0 {
             return None;
         }
-        end += 1 + frac_len as usize;
-        if CHECK_END && frac_len == 8 && b.get(end)?.is_ascii_digit() {
-            return None;
-        }
-        mantissa = mantissa * POW10[frac_len as usize] as u64 + frac_value;
-        scale = frac_len as u8;
+        // The integer digits moved up one byte, onto the dot: the `end` bytes from 0 then hold a
+        // zero and every digit of the token in order.
+        let int_bytes = !(u64::MAX << (8 * int_len));
+        let joined = (digits & int_bytes) << 8 | digits & !int_bytes << 8;
+        return Some((
+            Decimal {
+                mantissa: fold_top(joined, end) as i64,
+                scale: frac_len as u8,
+            },
+            at + end as usize,
+        ));
     }
-    if CHECK_END && *b.get(end)? | 0x20 == b'e' {
+    let mut end = at + int_len as usize;
+    let (frac_len, frac_value) = leading_digits(word(b, end + 1)?);
+    if frac_len == 0 {
         return None;
     }
+    end += 1 + frac_len as usize;
+    // A one-digit integer part (most quantities) is its digit's value, without the fold.
+    let int_value = if int_len == 1 {
+        digits & 0xF
+    } else {
+        fold_top(digits, int_len)
+    };
+    let mantissa = int_value * POW10[frac_len as usize] as u64 + frac_value;
     Some((
         Decimal {
             mantissa: mantissa as i64,
-            scale,
+            scale: frac_len as u8,
         },
         end,
     ))
+}
+
+/// A word with the top bit set in every byte of `w` that is not an ASCII digit, up to and
+/// including the second such byte when the first is ASCII; the other bits are meaningless.
+///
+/// Per byte `x`: `x + (0x80 − 0x30)` reaches the top bit exactly when `x ≥ 0x30`, and
+/// `x + (0x7f − 0x39)` exactly when `x > 0x39`; for an ASCII byte neither carries out of the
+/// byte, so the bytes up to the first byte from 0x80 up (itself marked, by its own top bit) are
+/// all judged exactly. Unlike [`leading_digits`]' subtraction, a `.` below `'0'` borrows nothing
+/// from the fraction digits after it.
+#[inline(always)]
+fn stops(w: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let below = !w.wrapping_add(ONES * (0x80 - 0x30));
+    let above = w.wrapping_add(ONES * (0x7f - 0x39));
+    (below | above | w) & HIGH
 }
 
 /// A plain unsigned integer of 1 to 15 digits starting at `at` (Kraken's checksums have at most
@@ -121,10 +181,16 @@ pub(super) fn plain_unsigned(b: &[u8], at: usize) -> Option<(u64, usize)> {
     let (value, end) = if n < 8 {
         (v, at + n as usize)
     } else {
-        let (m, w) = leading_digits(word(b, at + 8)?);
-        if m == 8 {
-            return None;
-        }
+        let (m, digits) = digit_run(word(b, at + 8)?);
+        // Kraken's checksums have 9 or 10 digits (its trade ids about as many): the one or two
+        // after the first eight are combined directly, without the fold.
+        let w = match m {
+            0 => 0,
+            1 => digits & 0xFF,
+            2 => (digits & 0xFF) * 10 + (digits >> 8 & 0xFF),
+            8 => return None,
+            _ => fold_top(digits, m),
+        };
         (v * POW10[m as usize] as u64 + w, at + 8 + m as usize)
     };
     if matches!(b.get(end)?, b'.' | b'e' | b'E') {
@@ -139,11 +205,20 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// `plain_decimal` as its callers use it: accepted only where the byte at its end is one
+    /// they compare, neither a digit nor an exponent.
+    fn delimited(b: &[u8], at: usize) -> Option<(Decimal, usize)> {
+        plain_decimal(b, at).filter(|&(_, end)| {
+            b.get(end)
+                .is_some_and(|c| !c.is_ascii_digit() && c | 0x20 != b'e')
+        })
+    }
+
     /// `text` followed by enough closing braces for every word read.
     fn padded(text: &str) -> Option<(Decimal, usize)> {
         let mut w = text.as_bytes().to_vec();
         w.extend_from_slice(&[b'}'; 24]);
-        plain_decimal(&w, 0)
+        delimited(&w, 0)
     }
 
     #[test]
@@ -156,6 +231,10 @@ mod tests {
         assert_eq!(padded("0.25000000"), Some((d(25_000_000, 8), 10)));
         assert_eq!(padded("0"), Some((d(0, 0), 1)));
         assert_eq!(padded("12"), Some((d(12, 0), 2)));
+        // Ending inside the first word (folded from it alone), and just past it.
+        assert_eq!(padded("1234.56"), Some((d(123_456, 2), 7)));
+        assert_eq!(padded("12345.67"), Some((d(1_234_567, 2), 8)));
+        assert_eq!(padded("1.000001"), Some((d(1_000_001, 6), 8)));
         assert_eq!(
             padded("1234567.12345678"),
             Some((d(123_456_712_345_678, 8), 16))
@@ -200,8 +279,9 @@ mod tests {
     }
 
     proptest! {
-        /// Whatever `plain_decimal` accepts, the cursor's general `decimal` reads the same way
-        /// and ends at the same byte (and `Decimal::parse` agrees on the token).
+        /// Whatever `plain_decimal` accepts before a delimiter, the cursor's general `decimal`
+        /// reads the same way and ends at the same byte (and `Decimal::parse` agrees on the
+        /// token).
         #[test]
         fn accepted_tokens_equal_the_general_path(
             token in "-?[0-9]{0,10}(\\.[0-9]{0,10})?([eE][0-9])?",
@@ -209,7 +289,7 @@ mod tests {
         ) {
             let mut b = token.as_bytes().to_vec();
             b.extend_from_slice(&after);
-            if let Some((d, end)) = plain_decimal(&b, 0) {
+            if let Some((d, end)) = delimited(&b, 0) {
                 let mut general = Cur { b: &b, i: 0 };
                 prop_assert_eq!(general.decimal(), Some(d));
                 prop_assert_eq!(general.i, end);

@@ -3,7 +3,8 @@
 //! with no whitespace, read straight through: no key dispatch, no duplicate bookkeeping, the
 //! symbol and the timestamp each in one window with the keys around them (as a book entry's:
 //! `Cur::framed_short_str`, `Cur::framed_fixed_str`), the two decimals as words
-//! ([`plain_decimal`]) and the trade id as at most two words of digits ([`plain_unsigned`]).
+//! with the keys and commas around them in one window as a book level's (`price_qty`), and the
+//! trade id as at most two words of digits ([`plain_unsigned`]).
 //!
 //! Why: a trade through the member loop cost ~1,200 instructions (callgrind, a multi-symbol
 //! capture where a fifth of the frames are trades), more than a whole book update.
@@ -17,8 +18,9 @@
 
 use super::arena::TradeSlot;
 use super::cursor::Cur;
+use super::message::Level;
 use super::message::{OrdType, Side};
-use super::plain_level::{plain_decimal, plain_unsigned};
+use super::plain_level::{plain_unsigned, price_qty};
 use super::visit::ord_type_of;
 
 /// Length of Kraken's RFC 3339 timestamps (PROTOCOL.md, trade messages), as `scan.rs` reads them.
@@ -50,30 +52,27 @@ pub(super) fn plain_trade(c: &mut Cur<'_>) -> Option<TradeSlot> {
     } else {
         return None;
     };
-    if !c.lit(br#","price":"#) {
-        return None;
-    }
-    let (price, next) = plain_decimal(c.b, c.i)?;
+    // The price and the quantity with the keys and commas around them in one window.
+    let (Level { price, qty }, next) = price_qty::<b',', b','>(c.b, c.i)?;
     c.i = next;
-    if !c.lit(br#","qty":"#) {
-        return None;
-    }
-    let (qty, next) = plain_decimal(c.b, c.i)?;
-    c.i = next;
-    let ord_type = if c.lit(br#","ord_type":"limit""#) {
+    let ord_type = if c.lit(br#""ord_type":"limit""#) {
         OrdType::Limit
-    } else if c.lit(br#","ord_type":"market""#) {
+    } else if c.lit(br#""ord_type":"market""#) {
         OrdType::Market
-    } else if c.lit(br#","ord_type":"#) {
+    } else if c.lit(br#""ord_type":"#) {
         ord_type_of(core::str::from_utf8(c.str_bytes()?).ok()?)
     } else {
         return None;
     };
-    if !c.lit(br#","trade_id":"#) {
+    // The key and the two words `plain_unsigned` reads, in one window of the frame (one bounds
+    // check), as a book entry's checksum.
+    const KEY: &[u8; 12] = br#","trade_id":"#;
+    let w = c.b.get(c.i..c.i + KEY.len() + 16)?;
+    if !w.starts_with(KEY) {
         return None;
     }
-    let (trade_id, next) = plain_unsigned(c.b, c.i)?;
-    c.i = next;
+    let (trade_id, end) = plain_unsigned(w, KEY.len())?;
+    c.i += end;
     // The timestamp and the end of the trade in one window; the parts one by one if not.
     let timestamp = match c.framed_fixed_str::<KRAKEN_TIMESTAMP_LEN>(br#","timestamp":""#, br#""}"#)
     {

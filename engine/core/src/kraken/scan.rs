@@ -67,7 +67,8 @@ fn live_prefix(c: &mut Cur<'_>) -> Option<(Chan, UpdateKind)> {
 }
 
 /// Decodes a plain `book` or `trade` frame into `arena`, or declines with `None`.
-/// `arena` must be cleared by the caller; on `None` it holds garbage and must be cleared again.
+/// `arena` must have its levels, book entries and trades cleared by the caller
+/// (`Arena::clear_for_scan`); on `None` they hold garbage and the arena must be cleared again.
 ///
 /// An accepted frame comes back as text: every byte is consumed by the cursor, which admits
 /// only ASCII (literals, structural bytes and whitespace, number grammar, and strings, which stop
@@ -77,8 +78,9 @@ pub(crate) fn scan<'a>(arena: &mut Arena, frame: &'a [u8]) -> Option<(Scanned, &
     scan_with::<true>(arena, frame)
 }
 
-/// [`scan`], with the plain book-entry and trade paths ([`plain_book_entry`], [`plain_trade`]) on
-/// (`PLAIN`) or off: off is the reference the property tests hold the plain paths to.
+/// [`scan`], with the plain paths (the book entry's and the trade's, [`plain_book_entry`],
+/// [`plain_trade`], and the frame's closing brace as its last byte) on (`PLAIN`) or off: off is
+/// the reference the property tests hold the plain paths to.
 #[inline(always)]
 fn scan_with<'a, const PLAIN: bool>(
     arena: &mut Arena,
@@ -100,7 +102,11 @@ fn scan_with<'a, const PLAIN: bool>(
                 Scanned::Trade(kind)
             }
         };
-        if c.next_or_close(b'}')? || c.peek_ws().is_some() {
+        // The frame's closing brace as its last byte; else whitespace around it, checked by
+        // the cursor (the same result for that frame).
+        if PLAIN && c.i + 1 == c.b.len() && c.peek() == Some(b'}') {
+            c.i += 1;
+        } else if c.next_or_close(b'}')? || c.peek_ws().is_some() {
             return None;
         }
         return Some((scanned, c.into_text()?));
@@ -520,6 +526,23 @@ mod tests {
         )
     }
 
+    /// What follows a frame's `data` value: its closing brace mostly, or whitespace around it,
+    /// something else in its place, or more after it.
+    fn frame_end() -> impl Strategy<Value = &'static str> {
+        prop_oneof![
+            6 => Just("}"),
+            1 => Just(" }"),
+            1 => Just("}\n"),
+            1 => Just("} \r\n"),
+            1 => Just("]"),
+            1 => Just("}}"),
+            1 => Just("},"),
+            1 => Just(","),
+            1 => Just("} x"),
+            1 => Just(""),
+        ]
+    }
+
     /// A number token: Kraken's plain decimals mostly, some the plain path declines.
     fn number() -> impl Strategy<Value = String> {
         prop_oneof![
@@ -585,16 +608,17 @@ mod tests {
     }
 
     proptest! {
-        /// Book frames of one to three entries, plain or not: the plain book-entry path gives the
-        /// same result and arena as the member loop it shortcuts.
+        /// Book frames of one to three entries, plain or not, ending in various ways: the plain
+        /// paths give the same result and arena as the member loop and the cursor's end check.
         #[test]
         fn the_plain_book_entry_equals_the_member_loop(
             entries in proptest::collection::vec(entry(), 1..4),
             snapshot in any::<bool>(),
+            end in frame_end(),
         ) {
             let kind = if snapshot { "snapshot" } else { "update" };
             let frame = format!(
-                r#"{{"channel":"book","type":"{kind}","data":[{}]}}"#,
+                r#"{{"channel":"book","type":"{kind}","data":[{}]{end}"#,
                 entries.join(",")
             );
             prop_assert_eq!(
@@ -605,16 +629,17 @@ mod tests {
             );
         }
 
-        /// Trade frames of one to three trades, plain or not: the plain trade path gives the
-        /// same result and arena as the member loop it shortcuts.
+        /// Trade frames of one to three trades, plain or not, ending in various ways: the plain
+        /// paths give the same result and arena as the member loop and the cursor's end check.
         #[test]
         fn the_plain_trade_equals_the_member_loop(
             trades in proptest::collection::vec(trade(), 1..4),
             snapshot in any::<bool>(),
+            end in frame_end(),
         ) {
             let kind = if snapshot { "snapshot" } else { "update" };
             let frame = format!(
-                r#"{{"channel":"trade","type":"{kind}","data":[{}]}}"#,
+                r#"{{"channel":"trade","type":"{kind}","data":[{}]{end}"#,
                 trades.join(",")
             );
             prop_assert_eq!(
