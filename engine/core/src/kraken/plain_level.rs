@@ -369,6 +369,22 @@ mod tests {
             }
         }
 
+        /// Checksums and trade ids have 9 or 10 digits: the digits after the first eight are
+        /// combined on their own path, checked here at every value shape.
+        #[test]
+        fn nine_and_ten_digit_integers_read_exactly(
+            digits in "[1-9][0-9]{8,9}",
+            end in prop_oneof![Just(b','), Just(b'}')],
+        ) {
+            let mut b = digits.as_bytes().to_vec();
+            b.push(end);
+            b.extend_from_slice(&[b'}'; 16]);
+            prop_assert_eq!(
+                plain_unsigned(&b, 0),
+                Some((digits.parse::<u64>().unwrap(), digits.len()))
+            );
+        }
+
         /// Plain tokens of the supported lengths are accepted.
         #[test]
         fn plain_tokens_that_fit_are_accepted(
