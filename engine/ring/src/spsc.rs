@@ -13,6 +13,11 @@
 //!   (consumer). The fast path is one slot copy and one `Release` store: no CAS, no fence.
 //! - `head` and `tail` live on separate [`CachePadded`] units so the two cores never write the
 //!   same line.
+//! - When a slot is a whole number of cache lines that divides a page (a power of two from 64
+//!   to 4096 bytes, like the engine's 64-byte events), slot 0 starts on a page boundary: every
+//!   ring of such values has the same placement of slots within pages and within the 128-byte
+//!   line pairs the L2 prefetches together, whatever address the allocator returned. Other slot
+//!   types start wherever the allocator put the array.
 //!
 //! It never allocates after [`spsc`] returns, never blocks, never panics on the fast path, and
 //! never drops a value (`T: Copy`, so an unread value needs no drop; the slots are freed with the
@@ -30,6 +35,12 @@ const MIN_CAPACITY: usize = 2;
 /// the slot array, so the first pass over the ring never page-faults on the hot path (huge pages
 /// are multiples of it, so the stride is also correct for them, just redundant).
 const PAGE_BYTES: usize = 4096;
+
+/// Slot sizes (bytes) for which slot 0 is placed on a page boundary: whole cache lines that
+/// divide a page.
+const fn page_aligned_slots(slot_bytes: usize) -> bool {
+    slot_bytes.is_power_of_two() && slot_bytes >= 64 && slot_bytes <= PAGE_BYTES
+}
 
 /// Why a ring could not be built.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,8 +75,23 @@ struct Ring<T> {
     tail: CachePadded<AtomicUsize>,
     /// Next counter the consumer will read. Written only by the consumer.
     head: CachePadded<AtomicUsize>,
-    /// `capacity` slots; read-only pointer after construction.
+    /// `lead + capacity` slots; read-only pointer after construction. The ring uses
+    /// `slots[lead..]`; the first `lead` slots are never touched after construction.
     slots: Box<[SlotCell<MaybeUninit<T>>]>,
+    /// Slots skipped so that slot 0 of the ring starts on a page boundary (0 when the slot size
+    /// does not allow it, see [`page_aligned_slots`]). `lead + capacity <= slots.len()`.
+    lead: usize,
+}
+
+impl<T> Ring<T> {
+    /// The ring's slot `index` (`index <= mask`).
+    #[inline(always)]
+    fn slot(&self, index: usize) -> &SlotCell<MaybeUninit<T>> {
+        debug_assert!(self.lead + index < self.slots.len());
+        // SAFETY: callers pass `index = counter & mask <= mask = capacity - 1`, and the array
+        // holds `lead + capacity` slots (built so in `try_spsc`), so `lead + index` is in bounds.
+        unsafe { self.slots.get_unchecked(self.lead + index) }
+    }
 }
 
 // SAFETY: the ring hands each slot to exactly one side at a time (see the module invariants);
@@ -99,19 +125,39 @@ pub fn try_spsc<T: Copy + Send>(capacity: usize) -> Result<(Producer<T>, Consume
         .max(MIN_CAPACITY)
         .checked_next_power_of_two()
         .ok_or(too_large)?;
-    match capacity.checked_mul(size_of::<T>()) {
+    // The slot's own size (that of `T` in a normal build; loom's cell adds its bookkeeping).
+    let slot_bytes = size_of::<SlotCell<MaybeUninit<T>>>();
+    // Room to move slot 0 up to the next page boundary: at most one page's worth of slots.
+    let spare = if page_aligned_slots(slot_bytes) {
+        PAGE_BYTES / slot_bytes - 1
+    } else {
+        0
+    };
+    let allocated = capacity.checked_add(spare).ok_or(too_large)?;
+    match allocated.checked_mul(slot_bytes) {
         Some(bytes) if bytes <= isize::MAX as usize => {}
         _ => return Err(too_large),
     }
-    let slots: Box<[SlotCell<MaybeUninit<T>>]> = (0..capacity)
+    let slots: Box<[SlotCell<MaybeUninit<T>>]> = (0..allocated)
         .map(|_| SlotCell::new(MaybeUninit::uninit()))
         .collect();
     #[cfg(not(loom))]
     prefault(&slots);
+    let lead = if spare == 0 {
+        0
+    } else {
+        // The array is aligned to the slot's alignment, which divides its power-of-two size, so
+        // the distance to the next page boundary is a whole number of slots (fewer than a
+        // page's worth, so `lead <= spare`).
+        let base = slots.as_ptr() as usize;
+        (PAGE_BYTES - base % PAGE_BYTES) % PAGE_BYTES / slot_bytes
+    };
+    debug_assert!(lead <= spare && lead + capacity <= slots.len());
     let ring = Arc::new(Ring {
         tail: CachePadded::new(AtomicUsize::new(0)),
         head: CachePadded::new(AtomicUsize::new(0)),
         slots,
+        lead,
     });
     let mask = capacity - 1;
     let producer = Producer {
@@ -226,20 +272,17 @@ impl<T: Copy> Producer<T> {
         if self.room() < values.len() {
             return false;
         }
-        let slots = &self.ring.slots[..];
+        let ring = &*self.ring;
         let mut tail = self.tail;
         for &value in values {
             debug_assert!(tail.wrapping_sub(self.cached_head) <= self.mask);
-            let index = tail & self.mask;
-            debug_assert!(index < slots.len());
-            // SAFETY: `index <= mask < slots.len()`. Every counter of the run is below
-            // `cached_head + capacity` (checked above against a `head` no newer than the real
-            // one), so its slot is free and owned by this, the only producer, as in
-            // `write_slot`; the consumer will not read it before a Release store of `tail` past
-            // it publishes it.
-            let slot = unsafe { slots.get_unchecked(index) };
+            // `index <= mask`, as `Ring::slot` needs.
+            let slot = ring.slot(tail & self.mask);
             slot.with_mut(|ptr| {
-                // SAFETY: the slot is owned by this side (see above).
+                // SAFETY: every counter of the run is below `cached_head + capacity` (checked
+                // above against a `head` no newer than the real one), so its slot is free and
+                // owned by this, the only producer, as in `write_slot`; the consumer will not
+                // read it before a Release store of `tail` past it publishes it.
                 unsafe { (*ptr).write(value) };
             });
             tail = tail.wrapping_add(1);
@@ -291,16 +334,14 @@ impl<T: Copy> Producer<T> {
     fn write_slot(&mut self, value: T) {
         let tail = self.tail;
         debug_assert!(tail.wrapping_sub(self.cached_head) <= self.mask);
-        let index = tail & self.mask;
-        debug_assert!(index < self.ring.slots.len());
-        // SAFETY: `index <= mask < slots.len()`. The slot at counter `tail` is free (`tail -
-        // head < capacity`, checked by the caller against a `head` no newer than the real one)
-        // and so owned by this, the only producer; the consumer will not read it until a Release
-        // store of `tail` past it publishes it.
-        let slot = unsafe { self.ring.slots.get_unchecked(index) };
+        // `index <= mask`, as `Ring::slot` needs.
+        let slot = self.ring.slot(tail & self.mask);
         slot.with_mut(|ptr| {
-            // SAFETY: the slot is owned by this side (see above); writing a `MaybeUninit`
-            // through the cell's pointer is what the cell is for.
+            // SAFETY: the slot at counter `tail` is free (`tail - head < capacity`, checked by
+            // the caller against a `head` no newer than the real one) and so owned by this, the
+            // only producer; the consumer will not read it until a Release store of `tail` past
+            // it publishes it. Writing a `MaybeUninit` through the cell's pointer is what the
+            // cell is for.
             unsafe { (*ptr).write(value) };
         });
         self.tail = tail.wrapping_add(1);
@@ -399,10 +440,8 @@ impl<T: Copy> Consumer<T> {
     #[inline(always)]
     fn read_slot(&self, counter: usize) -> T {
         debug_assert!(counter.wrapping_sub(self.head) < self.cached_tail.wrapping_sub(self.head));
-        let index = counter & self.mask;
-        debug_assert!(index < self.ring.slots.len());
-        // SAFETY: `index <= mask < slots.len()`.
-        let slot = unsafe { self.ring.slots.get_unchecked(index) };
+        // `index <= mask`, as `Ring::slot` needs.
+        let slot = self.ring.slot(counter & self.mask);
         slot.with(|ptr| {
             // SAFETY: `counter` is in `head..cached_tail`, and `cached_tail` was read with
             // Acquire from the producer's Release store, so the slot holds an initialised value
@@ -653,9 +692,56 @@ mod tests {
         #[repr(C, align(64))]
         struct Line([u64; 8]);
         let (producer, _consumer) = spsc::<Line>(8);
-        let base = producer.ring.slots.as_ptr() as usize;
+        let base = producer.ring.slot(0) as *const _ as usize;
         assert_eq!(base % 64, 0);
-        assert_eq!(core::mem::size_of_val(&producer.ring.slots[0]), 64);
+        assert_eq!(core::mem::size_of_val(producer.ring.slot(0)), 64);
+    }
+
+    #[test]
+    fn slot_zero_of_a_cache_line_sized_ring_starts_a_page_whatever_the_allocation() {
+        #[derive(Clone, Copy, Debug, PartialEq)]
+        #[repr(C, align(64))]
+        struct Line([u64; 8]);
+        #[derive(Clone, Copy)]
+        #[repr(C, align(128))]
+        struct Pair([u64; 16]);
+        // Different earlier allocations move where the allocator puts the slot array.
+        let mut keep = Vec::new();
+        for shift in 0..70 {
+            keep.push(vec![0_u8; 1 + shift * 64]);
+            let (mut producer, mut consumer) = spsc::<Line>(256);
+            let ring = &*producer.ring;
+            assert_eq!(ring.slot(0) as *const _ as usize % PAGE_BYTES, 0);
+            assert!(ring.lead + producer.capacity() <= ring.slots.len());
+            assert!(ring.slots.len() < producer.capacity() + PAGE_BYTES / 64);
+            // The whole ring is still usable: fill it twice over (wrapping), reading back in order.
+            for lap in 0..2_u64 {
+                for i in 0..256 {
+                    producer.try_push(Line([lap * 1000 + i; 8])).unwrap();
+                }
+                assert!(producer.try_push(Line([0; 8])).is_err());
+                let mut next = lap * 1000;
+                assert_eq!(
+                    consumer.pop_batch(
+                        |v| {
+                            assert_eq!(v, Line([next; 8]));
+                            next += 1;
+                        },
+                        usize::MAX,
+                    ),
+                    256
+                );
+            }
+            let (producer, _consumer) = spsc::<Pair>(4);
+            assert_eq!(producer.ring.slot(0) as *const _ as usize % PAGE_BYTES, 0);
+        }
+        // Slots that are not whole lines dividing a page keep the array as allocated.
+        let (producer, _consumer) = spsc::<[u8; 24]>(8);
+        assert_eq!(producer.ring.lead, 0);
+        assert_eq!(producer.ring.slots.len(), 8);
+        let (producer, _consumer) = spsc::<u64>(8);
+        assert_eq!(producer.ring.lead, 0);
+        assert_eq!(producer.ring.slots.len(), 8);
     }
 
     #[test]
