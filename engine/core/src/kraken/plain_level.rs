@@ -168,6 +168,24 @@ fn stops(w: u64) -> u64 {
     (below | above | w) & HIGH
 }
 
+/// `key` at `at`, then a plain unsigned integer ([`plain_unsigned`]), read in one window of `b`
+/// (one bounds check): the value and the position after it. `None` when the window does not
+/// hold them (near the end of `b`, another key, a token `plain_unsigned` declines); the caller
+/// then reads the parts one by one.
+#[inline(always)]
+pub(super) fn keyed_plain_unsigned<const K: usize>(
+    b: &[u8],
+    at: usize,
+    key: &[u8; K],
+) -> Option<(u64, usize)> {
+    let w = b.get(at..at + K + 16)?;
+    if !w.starts_with(key) {
+        return None;
+    }
+    let (v, end) = plain_unsigned(w, K)?;
+    Some((v, at + end))
+}
+
 /// A plain unsigned integer of 1 to 15 digits starting at `at` (Kraken's checksums have at most
 /// 10): its value and the index just after it. The digits are the leading digits of the word at
 /// `at` and, when all 8 of those are digits, of the word after it (fewer than 8 there, so the

@@ -4,7 +4,7 @@
 //! symbol and the timestamp each in one window with the keys around them (as a book entry's:
 //! `Cur::framed_short_str`, `Cur::framed_fixed_str`), the two decimals as words
 //! with the keys and commas around them in one window as a book level's (`price_qty`), and the
-//! trade id as at most two words of digits ([`plain_unsigned`]).
+//! trade id with its key in one window ([`keyed_plain_unsigned`]), as a book entry's checksum.
 //!
 //! Why: a trade through the member loop cost ~1,200 instructions (callgrind, a multi-symbol
 //! capture where a fifth of the frames are trades), more than a whole book update.
@@ -20,11 +20,9 @@ use super::arena::TradeSlot;
 use super::cursor::Cur;
 use super::message::Level;
 use super::message::{OrdType, Side};
-use super::plain_level::{plain_unsigned, price_qty};
+use super::plain_level::{keyed_plain_unsigned, price_qty};
+use super::scan::closing_timestamp;
 use super::visit::ord_type_of;
-
-/// Length of Kraken's RFC 3339 timestamps (PROTOCOL.md, trade messages), as `scan.rs` reads them.
-const KRAKEN_TIMESTAMP_LEN: usize = 27;
 
 /// One trade in Kraken's exact member order at the cursor (see the module docs), or `None` with
 /// the cursor anywhere inside the entry.
@@ -64,30 +62,10 @@ pub(super) fn plain_trade(c: &mut Cur<'_>) -> Option<TradeSlot> {
     } else {
         return None;
     };
-    // The key and the two words `plain_unsigned` reads, in one window of the frame (one bounds
-    // check), as a book entry's checksum.
-    const KEY: &[u8; 12] = br#","trade_id":"#;
-    let w = c.b.get(c.i..c.i + KEY.len() + 16)?;
-    if !w.starts_with(KEY) {
-        return None;
-    }
-    let (trade_id, end) = plain_unsigned(w, KEY.len())?;
-    c.i += end;
-    // The timestamp and the end of the trade in one window; the parts one by one if not.
-    let timestamp = match c.framed_fixed_str::<KRAKEN_TIMESTAMP_LEN>(br#","timestamp":""#, br#""}"#)
-    {
-        Some(timestamp) => timestamp,
-        None => {
-            if !c.lit(br#","timestamp":"#) {
-                return None;
-            }
-            let timestamp = c.fixed_str_span::<KRAKEN_TIMESTAMP_LEN>()?;
-            if !c.lit(b"}") {
-                return None;
-            }
-            timestamp
-        }
-    };
+    // The key and the id in one window, as a book entry's checksum.
+    let (trade_id, end) = keyed_plain_unsigned(c.b, c.i, br#","trade_id":"#)?;
+    c.i = end;
+    let timestamp = closing_timestamp(c)?;
     Some(TradeSlot {
         symbol,
         side,

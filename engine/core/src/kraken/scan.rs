@@ -19,10 +19,10 @@
 //! generated streams and on mutated frames. It never allocates and never panics (all indexing
 //! is checked).
 
-use super::arena::{Arena, BookSlot, LevelRun, TradeSlot};
+use super::arena::{Arena, BookSlot, LevelRun, Span, TradeSlot};
 use super::cursor::Cur;
 use super::message::{Level, Side, UpdateKind};
-use super::plain_level::{plain_level, plain_unsigned};
+use super::plain_level::{keyed_plain_unsigned, plain_level};
 use super::plain_trade::plain_trade;
 use super::visit::ord_type_of;
 
@@ -209,7 +209,24 @@ fn book_key(c: &mut Cur<'_>, expected: &mut u8) -> Option<u8> {
 
 /// Length of Kraken's RFC 3339 timestamps, `2023-09-25T07:49:37.708706Z` (PROTOCOL.md, book
 /// and trade messages): the scanner checks one of that length without a loop.
-const KRAKEN_TIMESTAMP_LEN: usize = 27;
+pub(super) const KRAKEN_TIMESTAMP_LEN: usize = 27;
+
+/// `,"timestamp":"…"}`, the last member of a plain book entry or trade and the object's end:
+/// in one window (`Cur::framed_fixed_str`), or the same parts one by one if that declines. The
+/// timestamp's span.
+#[inline(always)]
+pub(super) fn closing_timestamp(c: &mut Cur<'_>) -> Option<Span> {
+    if let Some(timestamp) =
+        c.framed_fixed_str::<KRAKEN_TIMESTAMP_LEN>(br#","timestamp":""#, br#""}"#)
+    {
+        return Some(timestamp);
+    }
+    if !c.lit(br#","timestamp":"#) {
+        return None;
+    }
+    let timestamp = c.fixed_str_span::<KRAKEN_TIMESTAMP_LEN>()?;
+    c.lit(b"}").then_some(timestamp)
+}
 
 /// Members of a trade, numbered in the order Kraken sends them.
 const T_SYMBOL: u8 = 0;
@@ -329,16 +346,11 @@ fn plain_book_entry(c: &mut Cur<'_>, arena: &mut Arena) -> Option<BookSlot> {
         return None;
     }
     let asks = levels(c, arena)?;
-    // The key and the two words `plain_unsigned` reads, in one window of the frame (one bounds
-    // check); the key and then `Cur::unsigned` if that declines.
+    // The key and the checksum in one window; the key and then `Cur::unsigned` if that declines.
     const KEY: &[u8; 12] = br#","checksum":"#;
-    let plain =
-        c.b.get(c.i..c.i + KEY.len() + 16)
-            .filter(|w| w.starts_with(KEY))
-            .and_then(|w| plain_unsigned(w, KEY.len()));
-    let checksum = match plain {
+    let checksum = match keyed_plain_unsigned(c.b, c.i, KEY) {
         Some((checksum, end)) => {
-            c.i += end;
+            c.i = end;
             checksum
         }
         None => {
@@ -349,21 +361,7 @@ fn plain_book_entry(c: &mut Cur<'_>, arena: &mut Arena) -> Option<BookSlot> {
         }
     };
     let checksum = u32::try_from(checksum).ok()?;
-    // The timestamp and the end of the entry in one window; the same parts one by one if not.
-    let timestamp = match c.framed_fixed_str::<KRAKEN_TIMESTAMP_LEN>(br#","timestamp":""#, br#""}"#)
-    {
-        Some(timestamp) => timestamp,
-        None => {
-            if !c.lit(br#","timestamp":"#) {
-                return None;
-            }
-            let timestamp = c.fixed_str_span::<KRAKEN_TIMESTAMP_LEN>()?;
-            if !c.lit(b"}") {
-                return None;
-            }
-            timestamp
-        }
-    };
+    let timestamp = closing_timestamp(c)?;
     Some(BookSlot {
         symbol,
         bids,
