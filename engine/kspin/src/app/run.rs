@@ -24,7 +24,7 @@ use kspin_core::kraken::DecoderLimits;
 use kspin_host::{reports_json, spawn_strategy, strategy_reports, Bus, BusError};
 use kspin_net::{ConnLimits, Endpoint, TlsSettings, WsTransport};
 use kspin_runtime::stats::DECODE_ERROR_NAMES;
-use kspin_runtime::{BackoffPolicy, CoreConfig, CoreStats, EngineCore, LinkState};
+use kspin_runtime::{BackoffPolicy, CoreConfig, CoreStats, EngineCore, LinkState, StageRecorder};
 use kspin_sim::{FaultSpec, SimConfig, SimVenue, VenueHandle};
 
 /// Arguments of `kspin run`.
@@ -211,9 +211,7 @@ fn run_inner(args: &RunArgs, registry: &Registry) -> Result<i32, RunError> {
     let (mut stats_tx, mut stats_rx) = kspin_ring::spsc::<CoreStats>(64);
     // Stage stamps and the frame latency are recorded here, on the monitor thread: the core only
     // copies each frame's 64-byte record into the ring.
-    let mut stages = core
-        .take_stage_recorder()
-        .map(|recorder| MonitorStages { recorder });
+    let mut stages = core.take_stage_recorder();
     let rt_priority = config.engine.rt_priority;
     let core_stop = Arc::clone(&stop);
     let started = Instant::now();
@@ -260,11 +258,11 @@ fn run_inner(args: &RunArgs, registry: &Registry) -> Result<i32, RunError> {
     loop {
         std::thread::sleep(MONITOR_TICK);
         if let Some(stages) = &mut stages {
-            stages.recorder.drain();
+            stages.drain();
         }
         while let Some(mut s) = stats_rx.try_pop() {
             if let Some(stages) = &mut stages {
-                stages.fill(&mut s);
+                fill_latency(stages, &mut s);
             }
             ops.on_core_stats(&s);
             let now = Instant::now();
@@ -308,7 +306,7 @@ fn run_inner(args: &RunArgs, registry: &Registry) -> Result<i32, RunError> {
     // The last snapshots with the last frames' latency; `finish` then finds the ring empty.
     if let Some(stages) = &mut stages {
         while let Some(mut s) = stats_rx.try_pop() {
-            stages.fill(&mut s);
+            fill_latency(stages, &mut s);
             ops.on_core_stats(&s);
         }
     }
@@ -558,18 +556,15 @@ fn fmt_ns(ns: u64) -> String {
 
 fn summary_json<O: kspin_runtime::OrderLink<Bus>>(
     core: &mut EngineCore<Bus, WsTransport, O>,
-    stages: Option<&mut MonitorStages>,
+    stages: Option<&mut StageRecorder>,
     plan: &[SymbolPlan],
     elapsed: Duration,
     venue: Option<Value>,
 ) -> Value {
     let (lat, stages_json) = match stages {
         Some(stages) => {
-            stages.recorder.drain();
-            (
-                stages.recorder.latency().total(),
-                stages_json(stages.recorder.histograms()),
-            )
+            stages.drain();
+            (stages.latency().total(), stages_json(stages.histograms()))
         }
         None => (core.latency().total(), Value::Null),
     };
@@ -668,18 +663,11 @@ fn summary_json<O: kspin_runtime::OrderLink<Bus>>(
 /// the core's once-a-second snapshots say.
 const MONITOR_TICK: Duration = Duration::from_millis(1);
 
-/// The engine core's stage recording, held by the monitor thread.
-struct MonitorStages {
-    recorder: kspin_runtime::StageRecorder,
-}
-
-impl MonitorStages {
-    /// Fills a core snapshot's latency fields (the core no longer has them) from the frames
-    /// recorded so far, and starts the next interval.
-    fn fill(&mut self, s: &mut CoreStats) {
-        self.recorder.drain();
-        self.recorder.latency_mut().take_interval(s);
-    }
+/// Fills a core snapshot's latency fields (the core no longer has them) from the frames the
+/// monitor thread's stage recorder has recorded so far, and starts the next interval.
+fn fill_latency(recorder: &mut StageRecorder, s: &mut CoreStats) {
+    recorder.drain();
+    recorder.latency_mut().take_interval(s);
 }
 
 /// Per-stage percentiles (ns) of the spans that have samples, keyed by span name.
