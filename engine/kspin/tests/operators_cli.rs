@@ -415,7 +415,10 @@ fn a_live_run_serves_metrics_that_promtool_accepts_and_that_match_its_summary() 
     // Every frame timed once, by the monitor thread's stage recorder: the frame latency and the
     // read → published stage span are the same samples.
     assert_eq!(s["latency_ns"]["samples"], s["frames"], "{s}");
-    assert_eq!(s["stages_ns"]["read_to_published"]["samples"], s["frames"], "{s}");
+    assert_eq!(
+        s["stages_ns"]["read_to_published"]["samples"], s["frames"],
+        "{s}"
+    );
     let book = &s["symbols"]["BTC/USD"];
     let sym = [("symbol", "BTC/USD")];
     for (metric, key) in [
