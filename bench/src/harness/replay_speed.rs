@@ -186,8 +186,8 @@ pub fn run(
             std::hint::black_box(v.ok());
         }));
         // The production configuration, as `kspin run` runs it: stage stamps on, recorded (with
-        // the frame latency) by another thread on the other core; the engine core only copies
-        // each frame's stamps into a ring.
+        // the frame latency) by another thread on the other core every millisecond; the engine
+        // core only writes each frame's 16-byte record into a ring.
         let mut core = core_for(source, NoStrategies, clock)?;
         let Some(recorder) = core.take_stage_recorder() else {
             return Err(BenchError::Setup("the engine has no stage recorder".into()));
@@ -301,26 +301,31 @@ pub fn run(
     }))
 }
 
-/// A thread on `core` recording stage stamps until `stop`: what `kspin run` can run beside the
-/// engine core. Yields when the ring is empty (it shares the core with the other benchmarks'
-/// threads).
+/// A thread on `core` recording stage stamps until `stop`, as `kspin run`'s monitor does: it
+/// drains the ring every [`kspin_runtime::stage_records::STAGE_RECORDER_TICK`] and sleeps in
+/// between. Returns once the thread runs on its core, as `kspin run`'s monitor does before the
+/// first frame arrives (a connection takes milliseconds to open).
 fn spawn_stage_recorder(
     mut recorder: kspin_runtime::StageRecorder,
     core: usize,
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
 ) -> std::thread::JoinHandle<kspin_runtime::StageRecorder> {
-    std::thread::spawn(move || {
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let thread = std::thread::spawn(move || {
         let _ = core_affinity::set_for_current(core_affinity::CoreId { id: core });
+        let _ = ready_tx.send(());
         loop {
             let done = stop.load(std::sync::atomic::Ordering::Acquire);
-            if recorder.drain() == 0 {
-                if done {
-                    return recorder;
-                }
-                std::thread::yield_now();
+            recorder.drain();
+            if done {
+                return recorder;
             }
+            std::thread::sleep(kspin_runtime::stage_records::STAGE_RECORDER_TICK);
         }
-    })
+    });
+    // An error means the thread ended early; the join reports it.
+    let _ = ready_rx.recv();
+    thread
 }
 
 /// One run of the telemetry variant; returns its ns per frame and the taps' counters.

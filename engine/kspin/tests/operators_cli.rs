@@ -412,11 +412,20 @@ fn a_live_run_serves_metrics_that_promtool_accepts_and_that_match_its_summary() 
         sample(&m, "kspin_engine_latency_seconds_count", &[]),
         s["latency_ns"]["samples"].as_u64().unwrap() as f64
     );
-    // The frame latency and the read → published stage span are the same samples (a frame whose
-    // record the monitor's ring could not take is in neither).
+    // The frame latency and the read → published stage span are the same samples, every frame
+    // but those whose record the monitor's ring could not take (counted, and in neither).
     assert_eq!(
         s["latency_ns"]["samples"], s["stages_ns"]["read_to_published"]["samples"],
         "{s}"
+    );
+    assert_eq!(
+        s["latency_ns"]["samples"].as_u64().unwrap() as f64 + n("stage_records_dropped"),
+        n("frames"),
+        "{s}"
+    );
+    assert_eq!(
+        sample(&m, "kspin_telemetry_dropped_total", &[("ring", "stages")]),
+        n("stage_records_dropped")
     );
     let book = &s["symbols"]["BTC/USD"];
     let sym = [("symbol", "BTC/USD")];

@@ -513,6 +513,7 @@ impl<P: Publisher, T: Transport, O: OrderLink<P>> EngineCore<P, T, O> {
             s.taps = t.counters();
         }
         s.taps.trades_dropped = self.engine.trades_dropped();
+        s.stage_records_dropped = self.engine.stage_records_dropped();
         for (_, b) in feed.books() {
             match b.state {
                 SubscriptionState::Live => s.books_live += 1,

@@ -1,13 +1,13 @@
-//! Stage stamps recorded off the engine core: the core writes each frame's [`FrameStamps`] (one
-//! 64-byte record, one cache line) into an SPSC ring ([`StageRecordWriter`]); a
+//! Stage stamps recorded off the engine core: the core hands each frame's stamps on as one
+//! 16-byte [`StageRecord`] (four to a cache line) through an SPSC ring ([`StageRecordWriter`]); a
 //! [`StageRecorder`] drains the ring into the [`StageHistograms`] and the frame latency
 //! ([`LatencyRecorder`], read → published of every record), on another thread (`kspin run`'s
-//! monitor) or on the core while it has nothing to read.
+//! monitor, every [`STAGE_RECORDER_TICK`]) or on the core while it has nothing to read.
 //!
-//! Invariants: writing a record is one slot copy and at most one Release store; it never
-//! allocates, locks, blocks or records a histogram. When the ring is full the record is dropped
-//! and counted ([`StageRecordWriter::dropped`]), never waited for. The recorder owns the
-//! histograms; whoever holds it decides where the recording work runs.
+//! Invariants: writing a record is a few subtractions, one 16-byte slot write and at most one
+//! Release store; it never allocates, locks, blocks or records a histogram. When the ring is full
+//! the record is dropped and counted ([`StageRecordWriter::dropped`]), never waited for. The
+//! recorder owns the histograms; whoever holds it decides where the recording work runs.
 
 use hdrhistogram::CreationError;
 use kspin_ring::{try_spsc, Consumer, Producer, RingError};
@@ -16,15 +16,83 @@ use quanta::Clock;
 use crate::stages::{FrameStamps, Stage, StageHistograms};
 use crate::stats::LatencyRecorder;
 
-/// Records the ring holds between two drains: a burst of this many frames costs the core one
-/// slot copy each; recording catches up when the core is idle (or on the recorder's thread).
-/// 1024 × 64 B = 64 KiB, small beside the histograms (~200 KiB each) it keeps out of the core's
-/// cache.
-pub const STAGE_RECORD_RING: usize = 1024;
+/// Records the ring holds between two drains. A recorder that drains every
+/// [`STAGE_RECORDER_TICK`] (1 ms) keeps up with 8 M frames/s, twice what one engine core
+/// replays from memory (`bench/RESULTS.md`, replay) and thousands of times a venue
+/// connection's rate, with room for a monitor thread starved for a few milliseconds on a loaded
+/// machine (CI's 2 cores starved a 1,024-record ring). 8,192 × 16 B = 128 KiB: the core writes
+/// it sequentially, and the recorder reads it in bulk, once per lap of each line.
+pub const STAGE_RECORD_RING: usize = 8192;
+
+/// How often a recorder on another thread drains the ring (`kspin run`'s monitor;
+/// `kspin bench replay`'s recorder thread, which measures the same configuration). Draining in
+/// bulk, not spinning on the ring, keeps the record lines from bouncing between the two cores
+/// once per frame.
+pub const STAGE_RECORDER_TICK: std::time::Duration = std::time::Duration::from_millis(1);
+
+/// One frame's stamps as the engine core hands them on: the TSC ticks from `Read` to `Decoded`,
+/// `Applied` and `Published` (the stages the core stamps; the others belong to benchmarks and
+/// strategy hosts, which record their own [`FrameStamps`]). 16 bytes, aligned so four records
+/// share a cache line and none straddles two: the core's per-frame cost is a quarter of a line
+/// crossing to the recorder's core, where a whole [`FrameStamps`] was one line per frame.
+///
+/// A stage counts as reached when it has a stamp no earlier than `Read`'s; a frame without a
+/// `Read` stamp reaches nothing. A span longer than `u32::MAX` ticks (1.4 s at 3 GHz) is
+/// recorded as that many ticks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[repr(C, align(16))]
+pub struct StageRecord {
+    /// Ticks from `Read` to [`RECORDED_STAGES`]`[i]`.
+    after_read: [u32; 3],
+    /// Bit `i`: [`RECORDED_STAGES`]`[i]` was reached.
+    reached: u32,
+}
+
+const _: () = assert!(core::mem::size_of::<StageRecord>() == 16);
+
+/// The stages a [`StageRecord`] carries, after `Read`.
+const RECORDED_STAGES: [Stage; 3] = [Stage::Decoded, Stage::Applied, Stage::Published];
+
+impl StageRecord {
+    /// The record of `stamps` (see the type's docs for what counts as reached).
+    #[inline]
+    pub fn of(stamps: &FrameStamps) -> StageRecord {
+        let read = stamps.get(Stage::Read);
+        let mut record = StageRecord::default();
+        if read == 0 {
+            return record;
+        }
+        for (i, stage) in RECORDED_STAGES.into_iter().enumerate() {
+            let tsc = stamps.get(stage);
+            if tsc >= read {
+                record.reached |= 1 << i;
+                record.after_read[i] = u32::try_from(tsc - read).unwrap_or(u32::MAX);
+            }
+        }
+        record
+    }
+
+    /// The stamps back, with `Read` at `read` (non-zero; only the differences are kept) and
+    /// every stage not reached at 0.
+    pub fn stamps(&self, read: u64) -> FrameStamps {
+        let mut stamps = FrameStamps::default();
+        stamps.set(Stage::Read, read);
+        for (i, stage) in RECORDED_STAGES.into_iter().enumerate() {
+            if self.reached & (1 << i) != 0 {
+                stamps.set(stage, read + u64::from(self.after_read[i]));
+            }
+        }
+        stamps
+    }
+}
+
+/// The `Read` stamp a drained record is rebuilt with: any non-zero tick, as the histograms and
+/// the latency only take differences.
+const REBUILT_READ: u64 = 1;
 
 /// The core's end: see the module docs.
 pub struct StageRecordWriter {
-    tx: Producer<FrameStamps>,
+    tx: Producer<StageRecord>,
     dropped: u64,
 }
 
@@ -32,7 +100,7 @@ impl StageRecordWriter {
     /// Hands one frame's stamps on, or counts it dropped when the ring is full.
     #[inline]
     pub fn write(&mut self, stamps: &FrameStamps) -> bool {
-        match self.tx.try_push(*stamps) {
+        match self.tx.try_push(StageRecord::of(stamps)) {
             Ok(()) => true,
             Err(_) => {
                 self.dropped += 1;
@@ -49,18 +117,18 @@ impl StageRecordWriter {
         stamps: &FrameStamps,
         recorder: Option<&mut StageRecorder>,
     ) -> bool {
-        match self.tx.try_push(*stamps) {
+        match self.tx.try_push(StageRecord::of(stamps)) {
             Ok(()) => true,
-            Err(stamps) => self.write_full(stamps, recorder),
+            Err(record) => self.write_full(record, recorder),
         }
     }
 
     #[cold]
     #[inline(never)]
-    fn write_full(&mut self, stamps: FrameStamps, recorder: Option<&mut StageRecorder>) -> bool {
+    fn write_full(&mut self, record: StageRecord, recorder: Option<&mut StageRecorder>) -> bool {
         if let Some(recorder) = recorder {
             recorder.drain();
-            if self.tx.try_push(stamps).is_ok() {
+            if self.tx.try_push(record).is_ok() {
                 return true;
             }
         }
@@ -83,7 +151,7 @@ impl StageRecordWriter {
 
 /// The recording end: drains the ring into its histograms. `Send`: it may run on any thread.
 pub struct StageRecorder {
-    rx: Consumer<FrameStamps>,
+    rx: Consumer<StageRecord>,
     clock: Clock,
     histograms: StageHistograms,
     /// The frame latency: read → published of every record (the engine stamps `Published` at
@@ -132,7 +200,8 @@ impl StageRecorder {
     pub fn drain(&mut self) -> usize {
         let (clock, histograms, latency) = (&self.clock, &mut self.histograms, &mut self.latency);
         let n = self.rx.pop_batch(
-            |stamps| {
+            |record| {
+                let stamps = record.stamps(REBUILT_READ);
                 histograms.record(clock, &stamps);
                 let (read, published) = (stamps.get(Stage::Read), stamps.get(Stage::Published));
                 if read != 0 && published >= read {
@@ -181,6 +250,64 @@ mod tests {
         s.set(Stage::Read, read);
         s.set(Stage::Published, published);
         s
+    }
+
+    #[test]
+    fn a_record_keeps_each_stage_after_read_and_forgets_the_rest() {
+        let mut s = FrameStamps::default();
+        s.set(Stage::Read, 1_000);
+        s.set(Stage::Applied, 1_250);
+        s.set(Stage::Published, 1_000);
+        let rebuilt = StageRecord::of(&s).stamps(7);
+        assert_eq!(
+            Stage::ALL.map(|stage| rebuilt.get(stage)),
+            [0, 7, 0, 257, 7, 0, 0, 0]
+        );
+        // A stage stamped before `Read` is not reached; neither is anything without `Read`.
+        s.set(Stage::Decoded, 999);
+        assert_eq!(StageRecord::of(&s).stamps(7).get(Stage::Decoded), 0);
+        s.set(Stage::Read, 0);
+        assert_eq!(StageRecord::of(&s), StageRecord::default());
+        // A span past `u32::MAX` ticks saturates.
+        s.set(Stage::Read, 5);
+        s.set(Stage::Published, 5 + (1 << 40));
+        let published = StageRecord::of(&s).stamps(1).get(Stage::Published);
+        assert_eq!(published, 1 + u64::from(u32::MAX));
+    }
+
+    /// Through the record, the histograms get exactly what the stamps themselves give them, for
+    /// every combination of reached stages (the engine core's stamps: read first).
+    #[test]
+    fn recording_the_record_equals_recording_the_stamps() {
+        let (clock, _mock) = Clock::mock();
+        for reached in 0..8u32 {
+            let mut s = FrameStamps::default();
+            s.set(Stage::Read, 10_000);
+            for (i, stage) in RECORDED_STAGES.into_iter().enumerate() {
+                if reached & (1 << i) != 0 {
+                    s.set(stage, 10_000 + 100 * (i as u64 + 1) + u64::from(reached));
+                }
+            }
+            let mut direct = StageHistograms::new().unwrap();
+            direct.record(&clock, &s);
+            let (mut w, mut r) = stage_record_ring(2, clock.clone()).unwrap();
+            assert!(w.write(&s));
+            assert_eq!(r.drain(), 1);
+            for ((span, a), (_, b)) in direct.iter().zip(r.histograms().iter()) {
+                assert_eq!(
+                    (a.len(), a.min(), a.max()),
+                    (b.len(), b.min(), b.max()),
+                    "{} with stages {reached:03b}",
+                    span.name
+                );
+            }
+            let latency = r.latency().total();
+            let published = reached & 0b100 != 0;
+            assert_eq!(latency.len(), u64::from(published));
+            if published {
+                assert_eq!(latency.max(), 300 + u64::from(reached));
+            }
+        }
     }
 
     #[test]

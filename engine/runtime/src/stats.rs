@@ -77,6 +77,9 @@ pub struct CoreStats {
     pub latency: LatencyBuckets,
     /// What the telemetry taps lost to full rings ([`crate::telemetry`]); zero without taps.
     pub taps: crate::telemetry::TapCounters,
+    /// Frames whose stage record found the stage record ring full
+    /// ([`crate::Engine::stage_records_dropped`]): left out of the latency figures.
+    pub stage_records_dropped: u64,
 }
 
 /// Buckets of [`LatencyBuckets`]: bucket `k < LATENCY_BUCKETS - 1` counts latencies in

@@ -267,6 +267,7 @@ impl Collector {
                     .max()
                     .unwrap_or(0),
                 trading: self.trading_stats.map_or(0, |t| t.dropped),
+                stages: core.stage_records_dropped,
             },
         };
         if self.setup.trading_live {

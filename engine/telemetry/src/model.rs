@@ -256,4 +256,8 @@ pub struct TapsDropped {
     pub trades: u64,
     pub lanes: u64,
     pub trading: u64,
+    /// Frames whose stage record (stage spans and frame latency) the monitor thread's ring could
+    /// not take: missing from the latency figures.
+    #[serde(default)]
+    pub stages: u64,
 }

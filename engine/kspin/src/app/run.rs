@@ -210,7 +210,7 @@ fn run_inner(args: &RunArgs, registry: &Registry) -> Result<i32, RunError> {
     }
     let (mut stats_tx, mut stats_rx) = kspin_ring::spsc::<CoreStats>(64);
     // Stage stamps and the frame latency are recorded here, on the monitor thread: the core only
-    // copies each frame's 64-byte record into the ring.
+    // writes each frame's 16-byte record into the ring.
     let mut stages = core.take_stage_recorder();
     let rt_priority = config.engine.rt_priority;
     let core_stop = Arc::clone(&stop);
@@ -652,16 +652,19 @@ fn summary_json<O: kspin_runtime::OrderLink<Bus>>(
         "pings_sent": c.pings_sent,
         "latency_ns": {"p50": q(0.5), "p99": q(0.99), "p99_9": q(0.999), "max": lat.max(), "samples": lat.len()},
         "stages_ns": stages_json,
+        // Frames whose stage record found the ring full (the monitor thread fell behind): they
+        // are missing from `stages_ns` and `latency_ns`, so samples + this = frames.
+        "stage_records_dropped": core.engine().stage_records_dropped(),
         "symbols": symbols,
         "subscribed": plan.len(),
         "venue": venue,
     })
 }
 
-/// How often the monitor thread looks at the core: drains the stage record ring (1,024 records
-/// per millisecond is ~1 M frames/s, far above what a venue connection delivers) and prints what
-/// the core's once-a-second snapshots say.
-const MONITOR_TICK: Duration = Duration::from_millis(1);
+/// How often the monitor thread looks at the core: drains the stage record ring (sized for this
+/// tick, [`kspin_runtime::stage_records::STAGE_RECORDER_TICK`]) and prints what the core's
+/// once-a-second snapshots say.
+const MONITOR_TICK: Duration = kspin_runtime::stage_records::STAGE_RECORDER_TICK;
 
 /// Fills a core snapshot's latency fields (the core no longer has them) from the frames the
 /// monitor thread's stage recorder has recorded so far, and starts the next interval.
@@ -721,6 +724,13 @@ fn summary_text(s: &Value) -> String {
     .collect();
     if !inner.is_empty() {
         let _ = writeln!(out, "  stages (p50, sampled frames): {}", inner.join(", "));
+    }
+    let unrecorded = s["stage_records_dropped"].as_u64().unwrap_or(0);
+    if unrecorded > 0 {
+        let _ = writeln!(
+            out,
+            "  {unrecorded} frames not timed: the monitor thread fell behind the stage record ring"
+        );
     }
     let paper = s["trading"]["mode"] != "live";
     out.push_str(&super::replay_text::strategy_lines(&s["strategies"], paper));

@@ -256,12 +256,13 @@ pub(super) fn encode_engine(enc: &mut Families, s: &Snapshot) {
     counter(
         enc,
         "kspin_telemetry_dropped",
-        "Telemetry records the engine core dropped because the metrics thread was slow (books, trades, lanes, trading).",
+        "Telemetry records the engine core dropped because the metrics thread was slow (books, trades, lanes, trading; stages: frames left out of the latency figures).",
         &[
             (labels(&[("ring", "books")]), s.taps_dropped.books),
             (labels(&[("ring", "trades")]), s.taps_dropped.trades),
             (labels(&[("ring", "lanes")]), s.taps_dropped.lanes),
             (labels(&[("ring", "trading")]), s.taps_dropped.trading),
+            (labels(&[("ring", "stages")]), s.taps_dropped.stages),
         ],
     )
 }
