@@ -16,13 +16,13 @@ use quanta::Clock;
 use crate::stages::{FrameStamps, Stage, StageHistograms};
 use crate::stats::LatencyRecorder;
 
-/// Records the ring holds between two drains. A recorder that drains every
-/// [`STAGE_RECORDER_TICK`] (1 ms) keeps up with 8 M frames/s, twice what one engine core
-/// replays from memory (`bench/RESULTS.md`, replay) and thousands of times a venue
-/// connection's rate, with room for a monitor thread starved for a few milliseconds on a loaded
-/// machine (CI's 2 cores starved a 1,024-record ring). 8,192 × 16 B = 128 KiB: the core writes
-/// it sequentially, and the recorder reads it in bulk, once per lap of each line.
-pub const STAGE_RECORD_RING: usize = 8192;
+/// Records the ring holds between two drains. At the most one engine core replays from memory,
+/// ~5 M frames/s (`bench/RESULTS.md`, replay), it holds 6.5 ms: a recorder draining every
+/// [`STAGE_RECORDER_TICK`] keeps up even when its thread is held off the CPU for a few
+/// milliseconds (a 1,024-record ring dropped records in CI's loaded live run, a 16,384-record one
+/// in some replays on this 2-vCPU VM). 32,768 × 16 B = 512 KiB, written sequentially by the core
+/// and read in bulk by the recorder; 16,384 and 32,768 replayed at the same speed.
+pub const STAGE_RECORD_RING: usize = 32768;
 
 /// How often a recorder on another thread drains the ring (`kspin run`'s monitor;
 /// `kspin bench replay`'s recorder thread, which measures the same configuration). Draining in
