@@ -1,7 +1,7 @@
 //! The book scanner's fastest path: one level in Kraken's exact shape, `{"price":P,"qty":Q}`,
 //! with `P` and `Q` short plain decimals (at most 7 integer digits and 8 fraction digits, no
 //! sign, no exponent, no whitespace), each read as one or two 8-byte words (SWAR,
-//! [`leading_digits`], [`fold_top`]) with no loop and no per-digit step: a token that ends
+//! [`digit_run`], [`fold_top`]) with no loop and no per-digit step: a token that ends
 //! inside its first word (Kraken's prices) is folded from that word alone.
 //!
 //! Owns [`plain_level`] and [`price_qty`] (also read by the trade reader, `plain_trade.rs`), the
@@ -17,7 +17,7 @@
 
 use kspin_api::Decimal;
 
-use super::cursor::{digit_run, fold_top, leading_digits, POW10};
+use super::cursor::{digit_run, fold_top, POW10};
 use super::message::Level;
 
 /// The bytes from a level's start that [`plain_level`] reads at most: `{"price":` (9), a price
@@ -130,7 +130,7 @@ fn plain_decimal(b: &[u8], at: usize) -> Option<(Decimal, usize)> {
         ));
     }
     let mut end = at + int_len as usize;
-    let (frac_len, frac_value) = leading_digits(word(b, end + 1)?);
+    let (frac_len, frac_digits) = digit_run(word(b, end + 1)?);
     if frac_len == 0 {
         return None;
     }
@@ -141,7 +141,13 @@ fn plain_decimal(b: &[u8], at: usize) -> Option<(Decimal, usize)> {
     } else {
         fold_top(digits, int_len)
     };
-    let mantissa = int_value * POW10[frac_len as usize] as u64 + frac_value;
+    // Eight fraction digits (Kraken's quantities): the fold's shift and the power of ten are
+    // constants.
+    let mantissa = if frac_len == 8 {
+        int_value * 100_000_000 + fold_top(frac_digits, 8)
+    } else {
+        int_value * POW10[frac_len as usize] as u64 + fold_top(frac_digits, frac_len)
+    };
     Some((
         Decimal {
             mantissa: mantissa as i64,
@@ -157,7 +163,7 @@ fn plain_decimal(b: &[u8], at: usize) -> Option<(Decimal, usize)> {
 /// Per byte `x`: `x + (0x80 − 0x30)` reaches the top bit exactly when `x ≥ 0x30`, and
 /// `x + (0x7f − 0x39)` exactly when `x > 0x39`; for an ASCII byte neither carries out of the
 /// byte, so the bytes up to the first byte from 0x80 up (itself marked, by its own top bit) are
-/// all judged exactly. Unlike [`leading_digits`]' subtraction, a `.` below `'0'` borrows nothing
+/// all judged exactly. Unlike [`digit_run`]'s subtraction, a `.` below `'0'` borrows nothing
 /// from the fraction digits after it.
 #[inline(always)]
 fn stops(w: u64) -> u64 {
@@ -192,24 +198,27 @@ pub(super) fn keyed_plain_unsigned<const K: usize>(
 /// byte after them is in that word).
 #[inline(always)]
 pub(super) fn plain_unsigned(b: &[u8], at: usize) -> Option<(u64, usize)> {
-    let (n, v) = leading_digits(word(b, at)?);
-    if n == 0 || (n > 1 && b.get(at) == Some(&b'0')) {
+    let first = word(b, at)?;
+    let (n, digits) = digit_run(first);
+    if n == 0 || (n > 1 && first as u8 == b'0') {
         return None;
     }
     let (value, end) = if n < 8 {
-        (v, at + n as usize)
+        (fold_top(digits, n), at + n as usize)
     } else {
-        let (m, digits) = digit_run(word(b, at + 8)?);
+        // Eight digits: folded with a constant shift.
+        let v = fold_top(digits, 8);
+        let (m, next) = digit_run(word(b, at + 8)?);
         // Kraken's checksums have 9 or 10 digits (its trade ids about as many): the one or two
-        // after the first eight are combined directly, without the fold.
-        let w = match m {
-            0 => 0,
-            1 => digits & 0xFF,
-            2 => (digits & 0xFF) * 10 + (digits >> 8 & 0xFF),
+        // after the first eight are combined directly, without the fold or a table.
+        let value = match m {
+            0 => v,
+            1 => v * 10 + (next & 0xFF),
+            2 => v * 100 + (next & 0xFF) * 10 + (next >> 8 & 0xFF),
             8 => return None,
-            _ => fold_top(digits, m),
+            _ => v * POW10[m as usize] as u64 + fold_top(next, m),
         };
-        (v * POW10[m as usize] as u64 + w, at + 8 + m as usize)
+        (value, at + 8 + m as usize)
     };
     if matches!(b.get(end)?, b'.' | b'e' | b'E') {
         return None;
