@@ -291,11 +291,11 @@ fn book_data<const PLAIN: bool>(c: &mut Cur<'_>, arena: &mut Arena) -> Option<()
                 }
                 B_BIDS => {
                     once(&mut seen, 2)?;
-                    slot.bids = levels(c, arena)?;
+                    slot.bids = levels::<PLAIN>(c, arena)?;
                 }
                 B_ASKS => {
                     once(&mut seen, 4)?;
-                    slot.asks = levels(c, arena)?;
+                    slot.asks = levels::<PLAIN>(c, arena)?;
                 }
                 B_CHECKSUM => {
                     once(&mut seen, 8)?;
@@ -341,11 +341,11 @@ fn plain_book_entry(c: &mut Cur<'_>, arena: &mut Arena) -> Option<BookSlot> {
             symbol
         }
     };
-    let bids = levels(c, arena)?;
+    let bids = levels::<true>(c, arena)?;
     if !c.lit(br#","asks":"#) {
         return None;
     }
-    let asks = levels(c, arena)?;
+    let asks = levels::<true>(c, arena)?;
     // The key and the checksum in one window; the key and then `Cur::unsigned` if that declines.
     const KEY: &[u8; 12] = br#","checksum":"#;
     let checksum = match keyed_plain_unsigned(c.b, c.i, KEY) {
@@ -372,14 +372,31 @@ fn plain_book_entry(c: &mut Cur<'_>, arena: &mut Arena) -> Option<BookSlot> {
 }
 
 /// A level array, as [`array`] reads one, with its element step written out in the loop so that
-/// it inlines into the entry reader instead of being a call per level.
+/// it inlines into the entry reader instead of being a call per level. With `PLAIN`, an opening
+/// `[]` or `[{` (Kraken's, no whitespace) is read as two bytes at once; anything else, or
+/// without `PLAIN`, byte by byte around whitespace (the same result).
 #[inline(always)]
-fn levels(c: &mut Cur<'_>, arena: &mut Arena) -> Option<LevelRun> {
+fn levels<const PLAIN: bool>(c: &mut Cur<'_>, arena: &mut Arena) -> Option<LevelRun> {
     let start = arena.levels.len();
-    c.eat(b'[')?;
-    if c.peek_ws()? == b']' {
-        c.i += 1;
-    } else {
+    let empty = match c.b.get(c.i..c.i + 2) {
+        Some(b"[]") if PLAIN => {
+            c.i += 2;
+            true
+        }
+        Some(b"[{") if PLAIN => {
+            c.i += 1;
+            false
+        }
+        _ => {
+            c.eat(b'[')?;
+            let empty = c.peek_ws()? == b']';
+            if empty {
+                c.i += 1;
+            }
+            empty
+        }
+    };
+    if !empty {
         // Bounded: every pass consumes at least one byte or returns.
         loop {
             // The live shape `{"price":P,"qty":Q}` with short plain numbers, read in fixed
@@ -552,20 +569,25 @@ mod tests {
         ]
     }
 
-    /// `[{"price":P,"qty":Q},..]`, now and then with whitespace or members swapped.
+    /// `[{"price":P,"qty":Q},..]`, now and then with whitespace or members swapped, or with
+    /// whitespace or something else after the opening bracket.
     fn levels_text() -> impl Strategy<Value = String> {
-        proptest::collection::vec((number(), number(), 0u8..12), 0..4).prop_map(|ls| {
-            let items: Vec<String> = ls
-                .iter()
-                .map(|(p, q, odd)| match odd {
-                    0 => format!(r#"{{"qty":{q},"price":{p}}}"#),
-                    1 => format!(r#"{{ "price":{p}, "qty":{q} }}"#),
-                    2 => format!(r#"{{"price":{p}}}"#),
-                    _ => format!(r#"{{"price":{p},"qty":{q}}}"#),
-                })
-                .collect();
-            format!("[{}]", items.join(","))
-        })
+        (
+            proptest::collection::vec((number(), number(), 0u8..12), 0..4),
+            prop_oneof![6 => Just("["), 1 => Just("[ "), 1 => Just("[\n"), 1 => Just("[[")],
+        )
+            .prop_map(|(ls, open)| {
+                let items: Vec<String> = ls
+                    .iter()
+                    .map(|(p, q, odd)| match odd {
+                        0 => format!(r#"{{"qty":{q},"price":{p}}}"#),
+                        1 => format!(r#"{{ "price":{p}, "qty":{q} }}"#),
+                        2 => format!(r#"{{"price":{p}}}"#),
+                        _ => format!(r#"{{"price":{p},"qty":{q}}}"#),
+                    })
+                    .collect();
+                format!("{open}{}]", items.join(","))
+            })
     }
 
     /// A book entry: Kraken's member order mostly, or members dropped, swapped, doubled,
