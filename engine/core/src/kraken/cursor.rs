@@ -122,17 +122,17 @@ impl<'a> Cur<'a> {
     /// `open`, a plain string (no escape, control or non-ASCII byte) of at most 15 bytes, then
     /// `close`, all at the cursor (`open` ends with the string's opening quote, `close` starts
     /// with its closing one): the string's span, with all of it consumed, finding the closing
-    /// quote in two words with one bounds check. `None`, consuming nothing, on anything else
-    /// (also when fewer than 16 bytes follow the opening quote); the caller then reads the three
-    /// parts one by one (the same result wherever this accepts, only slower).
+    /// quote in two words, all in one window with one bounds check. `None`, consuming nothing,
+    /// on anything else (also when fewer than `16 + close.len()` bytes follow the opening
+    /// quote); the caller then reads the three parts one by one (the same result wherever this
+    /// accepts, only slower).
     #[inline(always)]
     pub(super) fn framed_short_str(&mut self, open: &[u8], close: &[u8]) -> Option<Span> {
         debug_assert!(open.ends_with(b"\"") && close.starts_with(b"\""));
         let first = self.i + open.len();
-        let (head, text) = self
-            .b
-            .get(self.i..first + 16)?
-            .split_at_checked(open.len())?;
+        let window = self.b.get(self.i..first + 16 + close.len())?;
+        let (head, rest) = window.split_at_checked(open.len())?;
+        let text = rest.get(..16)?;
         if head != open {
             return None;
         }
@@ -154,11 +154,11 @@ impl<'a> Cur<'a> {
             }
             8 + (high.trailing_zeros() / 8) as usize
         };
-        let end = first + len + close.len();
-        if self.b.get(first + len..end)? != close {
+        // Inside the window: `len` is at most 15.
+        if rest.get(len..len + close.len())? != close {
             return None;
         }
-        self.i = end;
+        self.i = first + len + close.len();
         Span::frame(first, len)
     }
 
