@@ -291,11 +291,11 @@ fn book_data<const PLAIN: bool>(c: &mut Cur<'_>, arena: &mut Arena) -> Option<()
                 }
                 B_BIDS => {
                     once(&mut seen, 2)?;
-                    slot.bids = levels::<PLAIN>(c, arena)?;
+                    slot.bids = levels::<PLAIN, 0>(c, arena, &[])?;
                 }
                 B_ASKS => {
                     once(&mut seen, 4)?;
-                    slot.asks = levels::<PLAIN>(c, arena)?;
+                    slot.asks = levels::<PLAIN, 0>(c, arena, &[])?;
                 }
                 B_CHECKSUM => {
                     once(&mut seen, 8)?;
@@ -319,33 +319,28 @@ fn book_data<const PLAIN: bool>(c: &mut Cur<'_>, arena: &mut Arena) -> Option<()
 /// A book entry in Kraken's exact shape, `{"symbol":S,"bids":[..],"asks":[..],"checksum":N,
 /// "timestamp":T}` with no whitespace between members, read straight through: no key dispatch,
 /// no duplicate bookkeeping. It reads each value with the same cursor methods as the member loop
-/// of [`book_data`] (the symbol with the keys around it first by `Cur::framed_short_str`, the
-/// checksum by [`plain_unsigned`], and the timestamp with the closing brace by
+/// of [`book_data`] (the symbol with its key and quotes first by `Cur::framed_short_str`, each
+/// level array's key with its opening by [`levels`], the checksum by
+/// [`plain_unsigned`], and the timestamp with the closing brace by
 /// `Cur::framed_fixed_str`, each equal to the cursor's one-by-one read where it accepts), so an
 /// entry it accepts gives the same slot and levels; on anything else
 /// (another order, a missing or extra member, whitespace) it declines, and the caller rewinds the
 /// cursor, drops the levels it pushed and runs the member loop.
 #[inline(always)]
 fn plain_book_entry(c: &mut Cur<'_>, arena: &mut Arena) -> Option<BookSlot> {
-    // The symbol with the keys around it in one window; the same parts one by one if not.
-    let symbol = match c.framed_short_str(br#"{"symbol":""#, br#"","bids":"#) {
+    // The symbol with its key and quotes in one window; the same parts one by one if not.
+    let symbol = match c.framed_short_str(br#"{"symbol":""#, b"\"") {
         Some(symbol) => symbol,
         None => {
             if !c.lit(br#"{"symbol":"#) {
                 return None;
             }
-            let symbol = c.str_span()?;
-            if !c.lit(br#","bids":"#) {
-                return None;
-            }
-            symbol
+            c.str_span()?
         }
     };
-    let bids = levels::<true>(c, arena)?;
-    if !c.lit(br#","asks":"#) {
-        return None;
-    }
-    let asks = levels::<true>(c, arena)?;
+    // Each key with the bracket (and the byte) after it in one window.
+    let bids = levels::<true, 8>(c, arena, br#","bids":"#)?;
+    let asks = levels::<true, 8>(c, arena, br#","asks":"#)?;
     // The key and the checksum in one window; the key and then `Cur::unsigned` if that declines.
     const KEY: &[u8; 12] = br#","checksum":"#;
     let checksum = match keyed_plain_unsigned(c.b, c.i, KEY) {
@@ -371,23 +366,34 @@ fn plain_book_entry(c: &mut Cur<'_>, arena: &mut Arena) -> Option<BookSlot> {
     })
 }
 
-/// A level array, as [`array`] reads one, with its element step written out in the loop so that
-/// it inlines into the entry reader instead of being a call per level. With `PLAIN`, an opening
-/// `[]` or `[{` (Kraken's, no whitespace) is read as two bytes at once; anything else, or
-/// without `PLAIN`, byte by byte around whitespace (the same result).
+/// `key` (a member's `,"key":`, or nothing), then a level array, as [`array`] reads one, with
+/// its element step written out in the loop so that it inlines into the entry reader instead
+/// of being a call per level. With `PLAIN`, `key` and an opening `[]` or `[{` (Kraken's, no
+/// whitespace) are compared in one window; anything else, or without `PLAIN`, `key` as a
+/// literal and the bracket byte by byte around whitespace (the same result).
 #[inline(always)]
-fn levels<const PLAIN: bool>(c: &mut Cur<'_>, arena: &mut Arena) -> Option<LevelRun> {
+fn levels<const PLAIN: bool, const K: usize>(
+    c: &mut Cur<'_>,
+    arena: &mut Arena,
+    key: &[u8; K],
+) -> Option<LevelRun> {
     let start = arena.levels.len();
-    let empty = match c.b.get(c.i..c.i + 2) {
-        Some(b"[]") if PLAIN => {
-            c.i += 2;
+    let opening =
+        c.b.get(c.i..c.i + K + 2)
+            .and_then(|w| w.split_first_chunk::<K>());
+    let empty = match opening {
+        Some((k, b"[]")) if PLAIN && k == key => {
+            c.i += K + 2;
             true
         }
-        Some(b"[{") if PLAIN => {
-            c.i += 1;
+        Some((k, b"[{")) if PLAIN && k == key => {
+            c.i += K + 1;
             false
         }
         _ => {
+            if !c.lit(key) {
+                return None;
+            }
             c.eat(b'[')?;
             let empty = c.peek_ws()? == b']';
             if empty {
@@ -621,6 +627,8 @@ mod tests {
                     5 => m.join(",").replacen("checksum", "checksun", 1),
                     6 => m.join(",").replacen("symbol", "symbel", 1),
                     7 => m.join(",").replacen("timestamp", "timestemp", 1),
+                    8 => m.join(",").replacen("bids", "bidz", 1),
+                    9 => m.join(",").replacen("asks", "askz", 1),
                     _ => m.join(","),
                 };
                 format!("{{{body}}}")
