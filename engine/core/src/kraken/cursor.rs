@@ -508,19 +508,18 @@ fn all_dash_to_z<const LEN: usize>(text: &[u8]) -> bool {
 /// The top bit of each byte.
 const HIGH: u64 = 0x8080_8080_8080_8080;
 
-/// A word whose [`HIGH`] bits are set in every byte of `word` outside `'-'..='Z'` (0x2d–0x5a),
-/// and clear in every byte inside it; the other bits are meaningless.
+/// A word whose [`HIGH`] bits are all clear when every byte of `word` is inside `'-'..='Z'`
+/// (0x2d–0x5a), and set in the first byte (the least significant) outside it otherwise; the
+/// other bits are meaningless. The caller asks only whether any byte is outside.
 ///
-/// For an ASCII byte `b` (below 0x80), `b + (0x80 − 0x2d)` reaches the top bit exactly when
-/// `b ≥ 0x2d` and `b + (0x7f − 0x5a)` exactly when `b > 0x5a`, neither carrying out of the byte;
-/// a byte from 0x80 up has its top bit set in `word` itself, so the result is set there too
-/// whatever the carries out of it do to later bytes.
+/// Per byte `b`, `b − 0x2d` has its top bit set when `b < 0x2d` (it borrows) or `b ≥ 0xad`, and
+/// `b + (0x7f − 0x5a)` when `0x5a < b < 0xdb`: between them every byte outside the range. A byte
+/// inside the range neither borrows nor carries, so every byte up to the first outside one is
+/// judged exactly; what a borrow or carry out of that byte does to later bytes does not matter.
 #[inline(always)]
 fn outside_dash_to_z(word: u64) -> u64 {
     const ONES: u64 = 0x0101_0101_0101_0101;
-    let below = !word.wrapping_add(ONES * (0x80 - 0x2d));
-    let above = word.wrapping_add(ONES * (0x7f - 0x5a));
-    below | above | word
+    word.wrapping_sub(ONES * 0x2d) | word.wrapping_add(ONES * (0x7f - 0x5a))
 }
 
 /// A mask with the top bit set in every byte of `word` that is `"`, `\\`, below 0x20 or above
@@ -817,23 +816,23 @@ mod tests {
             }
         }
 
-        /// Any eight bytes: the top bits of `outside_dash_to_z` mark exactly the bytes outside
-        /// `'-'..='Z'` when all are ASCII, and some byte whenever one is outside.
+        /// Any eight bytes: the top bits of `outside_dash_to_z` are clear exactly when all bytes
+        /// are inside `'-'..='Z'`, and otherwise mark the first byte outside and none before it.
         #[test]
-        fn outside_dash_to_z_marks_the_bytes_outside_the_range(
+        fn outside_dash_to_z_marks_the_first_byte_outside_the_range(
             bytes in proptest::array::uniform8(prop_oneof![
-                4 => 0x2du8..=0x5a,
+                8 => 0x2du8..=0x5a,
                 2 => 0u8..0x80,
                 1 => any::<u8>(),
+                // Either side of each end of the range.
+                1 => prop_oneof![Just(0x2cu8), Just(0x2d), Just(0x5a), Just(0x5b)],
             ]),
         ) {
             let got = outside_dash_to_z(u64::from_le_bytes(bytes)) & HIGH;
             let outside = |b: &u8| !(b'-'..=b'Z').contains(b);
             prop_assert_eq!(got == 0, !bytes.iter().any(outside));
-            if bytes.is_ascii() {
-                for (k, b) in bytes.iter().enumerate() {
-                    prop_assert_eq!(got >> (8 * k + 7) & 1 == 1, outside(b), "byte {}", k);
-                }
+            if let Some(first) = bytes.iter().position(outside) {
+                prop_assert_eq!(got.trailing_zeros() as usize, 8 * first + 7, "byte {}", first);
             }
         }
 
