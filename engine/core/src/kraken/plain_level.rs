@@ -160,18 +160,19 @@ fn plain_decimal(b: &[u8], at: usize) -> Option<(Decimal, usize)> {
 /// A word with the top bit set in every byte of `w` that is not an ASCII digit, up to and
 /// including the second such byte when the first is ASCII; the other bits are meaningless.
 ///
-/// Per byte `x`: `x + (0x80 − 0x30)` reaches the top bit exactly when `x ≥ 0x30`, and
-/// `x + (0x7f − 0x39)` exactly when `x > 0x39`; for an ASCII byte neither carries out of the
-/// byte, so the bytes up to the first byte from 0x80 up (itself marked, by its own top bit) are
-/// all judged exactly. Unlike [`digit_run`]'s subtraction, a `.` below `'0'` borrows nothing
-/// from the fraction digits after it.
+/// Per byte `x`: `x + (0x80 − 0x30)` reaches the top bit exactly when `x ≥ 0x30` (for
+/// `x < 0xb0`; from there it carries out and its byte is below 0x80), and `x + (0x7f − 0x39)`
+/// exactly when `0x39 < x < 0xba`: between them every byte that is not a digit, the ones from
+/// 0x80 up included. An ASCII byte carries out of neither sum, so the bytes up to the first
+/// byte from 0x80 up (itself marked) are all judged exactly. Unlike [`digit_run`]'s
+/// subtraction, a `.` below `'0'` borrows nothing from the fraction digits after it.
 #[inline(always)]
 fn stops(w: u64) -> u64 {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     let below = !w.wrapping_add(ONES * (0x80 - 0x30));
     let above = w.wrapping_add(ONES * (0x7f - 0x39));
-    (below | above | w) & HIGH
+    (below | above) & HIGH
 }
 
 /// `key` at `at`, then a plain unsigned integer ([`plain_unsigned`]), read in one window of `b`
@@ -410,6 +411,28 @@ mod tests {
                 plain_unsigned(&b, 0),
                 Some((digits.parse::<u64>().unwrap(), digits.len()))
             );
+        }
+
+        /// Any eight bytes: the lowest byte `stops` marks is the first that is not a digit, and
+        /// when that one is ASCII, the next marked one is the second.
+        #[test]
+        fn stops_marks_the_first_two_non_digits(
+            bytes in proptest::array::uniform8(prop_oneof![
+                8 => b'0'..=b'9',
+                2 => 0u8..0x80,
+                2 => any::<u8>(),
+                1 => prop_oneof![Just(b'/'), Just(b':'), Just(b'.'), Just(0x80u8), Just(0xb0), Just(0xba)],
+            ]),
+        ) {
+            let marked = stops(u64::from_le_bytes(bytes));
+            let mut non_digits = bytes.iter().enumerate().filter(|(_, b)| !b.is_ascii_digit());
+            let first = non_digits.next();
+            let lowest = |m: u64| (m != 0).then(|| m.trailing_zeros() as usize);
+            prop_assert_eq!(lowest(marked), first.map(|(k, _)| 8 * k + 7));
+            if first.is_some_and(|(_, b)| b.is_ascii()) {
+                let second = non_digits.next();
+                prop_assert_eq!(lowest(marked & (marked - 1)), second.map(|(k, _)| 8 * k + 7));
+            }
         }
 
         /// Plain tokens of the supported lengths are accepted.
