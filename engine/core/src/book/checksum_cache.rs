@@ -38,7 +38,7 @@ mod gf2;
 
 #[cfg(target_arch = "x86_64")]
 use gf2::Pclmul;
-use gf2::{reduce, shift, shift32, Clmul, Portable};
+use gf2::{reduce, shift, shift32, shift32_in_table, Clmul, Portable};
 
 use super::checksum::{CHECKSUM_LEVELS, DIGITS_MAX};
 use super::side::{BookSide, Edit, SideKind};
@@ -259,7 +259,11 @@ impl SideSums {
         let mut after = 4;
         // Every slot: the ones past `len` are empty (`pm` 0, no text), adding nothing.
         for l in self.levels.iter().rev() {
-            sum = c.sum_clmul(sum, l.pm, shift32(after));
+            debug_assert!(usize::from(l.len) <= 2 * DIGITS_MAX);
+            // SAFETY: `after` is 4 plus the lengths of the levels after this one, each at most
+            // two magnitudes of DIGITS_MAX digits (`Level::priced`): below the table's size
+            // (asserted at compile time above), as `shift32_in_table` requires.
+            sum = c.sum_clmul(sum, l.pm, unsafe { shift32_in_table(after) });
             after += usize::from(l.len);
         }
         (c.sum_get(sum), after - 4)

@@ -75,6 +75,18 @@ pub(super) fn shift32(n: usize) -> u32 {
     SHIFT[n & (SHIFTS - 1)]
 }
 
+/// [`shift32`] without the mask that keeps `n` in the table, for callers that bound `n` by
+/// construction.
+///
+/// # Safety
+/// `n < SHIFTS`.
+#[inline(always)]
+pub(super) unsafe fn shift32_in_table(n: usize) -> u32 {
+    debug_assert!(n < SHIFTS, "shift by {n} bytes");
+    // SAFETY: `n < SHIFTS`, the table's length (the caller's contract).
+    unsafe { *SHIFT.get_unchecked(n) }
+}
+
 /// `P` with its `x^32` term, reflected to 33 bits (bit 0 is `x^32`).
 const P_FULL: u64 = ((POLY as u64) << 1) | 1;
 
