@@ -337,8 +337,22 @@ impl ChecksumCache {
                 // target feature `checksum_pclmul` enables.
                 unsafe { self.checksum_pclmul(p, bids, bids_from, asks, asks_from) }
             }
-            Backend::Portable => self.checksum_with(Portable, bids, bids_from, asks, asks_from),
+            Backend::Portable => self.checksum_portable(bids, bids_from, asks, asks_from),
         }
+    }
+
+    /// [`ChecksumCache::checksum_with`] on the portable multiply, out of line like
+    /// [`ChecksumCache::checksum_pclmul`]: the dispatch above then inlines into its caller
+    /// without the registers and stack the inlined computation would need.
+    #[inline(never)]
+    fn checksum_portable(
+        &mut self,
+        bids: &BookSide,
+        bids_from: usize,
+        asks: &BookSide,
+        asks_from: usize,
+    ) -> u32 {
+        self.checksum_with(Portable, bids, bids_from, asks, asks_from)
     }
 
     /// [`ChecksumCache::checksum_with`] compiled with `pclmulqdq` enabled, so that the multiplies
