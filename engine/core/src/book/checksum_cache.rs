@@ -114,15 +114,24 @@ const ASCII_ZEROS: u64 = 0x3030_3030_3030_3030;
 /// scaled reciprocal and shifting. Exactness (checked for every lane value by a test):
 /// `(x * 10486) >> 20 == x / 100` for `x < 10^4`, `(x * 103) >> 10 == x / 10` for `x < 100`,
 /// and no lane's product reaches the next lane (`9999 * 10486 < 2^27`, `99 * 103 < 2^14`).
+///
+/// Each split puts the quotient `q` in the low lane and the remainder `v - q·d` in the high one,
+/// `q | (v - q·d) << s`; the two have no bit in common, so that is the sum
+/// `(v << s) + q·(1 - d·2^s)` (shifts distribute over differences modulo 2^64), which wrapping
+/// arithmetic computes with one multiply by a constant and one add.
 #[inline]
 fn digit_values(n: u32) -> u64 {
     debug_assert!(n < 100_000_000);
+    // `v·2^s + q·(1 - d·2^s)`, wrapping: see above.
+    let split = |v: u64, q: u64, d: u64, s: u32| {
+        (v << s).wrapping_add(q.wrapping_mul(1u64.wrapping_sub(d << s)))
+    };
     // Little-endian: the first digits go in the low lane.
-    let x = u64::from(n / 10_000) | u64::from(n % 10_000) << 32;
+    let x = split(u64::from(n), u64::from(n / 10_000), 10_000, 32);
     let hundreds = ((x * 10_486) >> 20) & 0x0000_007F_0000_007F;
-    let pairs = hundreds | (x - hundreds * 100) << 16;
+    let pairs = split(x, hundreds, 100, 16);
     let tens = ((pairs * 103) >> 10) & 0x000F_000F_000F_000F;
-    tens | (pairs - tens * 10) << 8
+    split(pairs, tens, 10, 8)
 }
 
 /// One level's share of the checksum: its text is the price's digits then the quantity's.
@@ -427,9 +436,13 @@ mod tests {
             assert_eq!((x * 103) >> 10, x / 10, "{x}");
             assert!(x * 103 < 1 << 16);
         }
+        let strided = (0u32..100_000_000).step_by(9_973);
         for n in [
             0u32, 1, 9, 10, 1234, 10_000, 12_345_678, 99_999_999, 40_000_001,
-        ] {
+        ]
+        .into_iter()
+        .chain(strided)
+        {
             let ascii = (digit_values(n) | ASCII_ZEROS).to_le_bytes();
             assert_eq!(ascii, *format!("{n:08}").as_bytes());
         }
