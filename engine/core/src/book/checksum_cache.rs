@@ -70,10 +70,11 @@ fn hash_digits<C: Clmul, const FROM_EMPTY: bool>(c: C, pm: u32, v: u64) -> (u32,
     // count: its leading zero digits are its low zero bytes (a digit's byte is its value).
     let lead = |n: u64| {
         let d = digit_values(n as u32);
-        // Bit 63 (in the last digit's byte, above any digit value) keeps the count below 64
-        // without changing it: some digit of n > 0 is not 0.
-        let zeros = (d | 1 << 63).trailing_zeros() as usize / 8;
-        ((d | ASCII_ZEROS) & (u64::MAX << (8 * zeros)), 8 - zeros)
+        // Some digit of n > 0 is not 0, so `zeros < 8`; the wrapping shift keeps even an
+        // impossible 8 from panicking.
+        let zeros = d.trailing_zeros() / 8;
+        let word = (d | ASCII_ZEROS) & u64::MAX.wrapping_shl(8 * zeros);
+        (word, 8 - zeros as usize)
     };
     // `sum + poly(w)·x^(64·j)` for `j` of 1 or 2.
     let add_at = |sum: C::Sum, w: u64, j: usize| {
