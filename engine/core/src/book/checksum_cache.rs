@@ -38,7 +38,7 @@ mod gf2;
 
 #[cfg(target_arch = "x86_64")]
 use gf2::Pclmul;
-use gf2::{reduce, shift, shift32, shift32_in_table, Clmul, Portable};
+use gf2::{ones_shifted, reduce, shift, shift32, shift32_in_table, Clmul, Portable};
 
 use super::checksum::{CHECKSUM_LEVELS, DIGITS_MAX};
 use super::side::{BookSide, Edit, SideKind};
@@ -396,7 +396,7 @@ impl ChecksumCache {
             self.asks.update(c, asks, asks_from);
             let (sum, len) = self.asks.sum(c);
             // reg(!0, A) = !0·x^(8|A|) + pm(A)·x^32.
-            self.after_asks = reduce(c, sum ^ c.clmul(0xFFFF_FFFF, shift(len)));
+            self.after_asks = reduce(c, sum ^ ones_shifted(len));
         }
         if bids_from < CHECKSUM_LEVELS {
             self.bids.update(c, bids, bids_from);
