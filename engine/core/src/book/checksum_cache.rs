@@ -12,6 +12,8 @@
 //! `!(reg_A·x^(8|B|) + pm(B)·x^32)`. Each product is one carry-less multiply by a tabled power of
 //! `x`; the sum of a side's products is reduced once. A side's sum runs over all 10 slots, the
 //! ones past its levels being empty (no text, `pm` 0), so it is a fixed sequence of multiplies.
+//! A level's `pm` comes from its price and quantity as integers, without rendering them
+//! (`digits`).
 //!
 //! Owns, per side: each of its best 10 levels' `pm` and text length; the CRC register after the
 //! asks' text, and the bids' unreduced sum and text length (so a one-sided change re-sums that
@@ -34,11 +36,13 @@
 //!
 //! [`book_checksum`]: super::checksum::book_checksum
 
+mod digits;
 mod gf2;
 
+use digits::hash_digits;
 #[cfg(target_arch = "x86_64")]
 use gf2::Pclmul;
-use gf2::{reduce, shift, shift32, Clmul, Portable};
+use gf2::{ones_shifted, reduce, shift, shift32_in_table, Clmul, Portable};
 
 use super::checksum::{CHECKSUM_LEVELS, DIGITS_MAX};
 use super::side::{BookSide, Edit, SideKind};
@@ -47,83 +51,6 @@ use super::side::{BookSide, Edit, SideKind};
 // 4 bytes of x^32.
 const _: () =
     assert!(CHECKSUM_LEVELS * 2 * DIGITS_MAX + 4 < gf2::SHIFTS && gf2::SHIFTS.is_power_of_two());
-
-/// `pm(T ‖ digits(v))` from `pm(T)`, and the digit count: the decimal digits of `v` with no
-/// leading zeros (none for 0, as Kraken's "strip leading zeros" turns "0" into "").
-/// `FROM_EMPTY` says `pm` is 0 (T empty), which saves a multiply.
-///
-/// `v` is cut into 8-digit chunks from the end, each converted without a loop
-/// ([`digit_values`]) into one little-endian word; the first chunk's leading zero digits (its
-/// low zero bytes, which also give the digit count) are cleared to zero bytes instead of `'0'`,
-/// which a polynomial ignores, so every chunk is one word. With `c_0` the last chunk and `c_j`
-/// the one `j` chunks before it, `pm(T ‖ digits) = pm(T)·x^(8·len) + Σ_j poly(c_j)·x^(64·j)`,
-/// reduced once; a word `c_j` with `j > 0` is two 32-bit halves,
-/// `poly(c) = low(c)·x^32 + high(c)`, each multiplied by its tabled power of `x`.
-#[inline(always)]
-fn hash_digits<C: Clmul, const FROM_EMPTY: bool>(c: C, pm: u32, v: u64) -> (u32, usize) {
-    const CHUNK: u64 = 100_000_000;
-    if v == 0 {
-        return (pm, 0);
-    }
-    let word = |n: u64| digit_values(n as u32) | ASCII_ZEROS;
-    // The word of the first chunk `0 < n < 10^8` with its leading '0's cleared, and its digit
-    // count: its leading zero digits are its low zero bytes (a digit's byte is its value).
-    let lead = |n: u64| {
-        let d = digit_values(n as u32);
-        // Bit 63 (in the last digit's byte, above any digit value) keeps the count below 64
-        // without changing it: some digit of n > 0 is not 0.
-        let zeros = (d | 1 << 63).trailing_zeros() as usize / 8;
-        ((d | ASCII_ZEROS) & (u64::MAX << (8 * zeros)), 8 - zeros)
-    };
-    // `sum + poly(w)·x^(64·j)` for `j` of 1 or 2.
-    let add_at = |sum: C::Sum, w: u64, j: usize| {
-        c.sum_clmul_halves(sum, w, [shift32(8 * j + 4), shift32(8 * j)])
-    };
-    // The sum's first term: pm(T)·x^(8·len).
-    let start = |len: usize| {
-        if FROM_EMPTY {
-            c.sum_zero()
-        } else {
-            c.sum_clmul(c.sum_zero(), pm, shift32(len))
-        }
-    };
-    let (sum, len) = if v < CHUNK {
-        let (w, n) = lead(v);
-        (c.sum_word(start(n), w), n)
-    } else if v < CHUNK * CHUNK {
-        let (w, n) = lead(v / CHUNK);
-        let sum = add_at(start(n + 8), w, 1);
-        (c.sum_word(sum, word(v % CHUNK)), n + 8)
-    } else {
-        // u64::MAX / 10^16 = 1844: three chunks cover every u64.
-        let high = v / CHUNK;
-        let (w, n) = lead(high / CHUNK);
-        let sum = add_at(add_at(start(n + 16), w, 2), word(high % CHUNK), 1);
-        (c.sum_word(sum, word(v % CHUNK)), n + 16)
-    };
-    (reduce(c, c.sum_get(sum)), len)
-}
-
-/// Eight ASCII `'0'`s as a word.
-const ASCII_ZEROS: u64 = 0x3030_3030_3030_3030;
-
-/// The 8 decimal digits of `n < 10^8`, zero-padded, as the bytes of a little-endian word (first
-/// digit lowest), each byte the digit's value. Branch-free "SIMD within a register": the two
-/// 4-digit halves go into the two 32-bit lanes of a u64, each lane is split into two 2-digit
-/// values (16-bit lanes), and each of those into two digits (8-bit lanes), by multiplying by a
-/// scaled reciprocal and shifting. Exactness (checked for every lane value by a test):
-/// `(x * 10486) >> 20 == x / 100` for `x < 10^4`, `(x * 103) >> 10 == x / 10` for `x < 100`,
-/// and no lane's product reaches the next lane (`9999 * 10486 < 2^27`, `99 * 103 < 2^14`).
-#[inline]
-fn digit_values(n: u32) -> u64 {
-    debug_assert!(n < 100_000_000);
-    // Little-endian: the first digits go in the low lane.
-    let x = u64::from(n / 10_000) | u64::from(n % 10_000) << 32;
-    let hundreds = ((x * 10_486) >> 20) & 0x0000_007F_0000_007F;
-    let pairs = hundreds | (x - hundreds * 100) << 16;
-    let tens = ((pairs * 103) >> 10) & 0x000F_000F_000F_000F;
-    tens | (pairs - tens * 10) << 8
-}
 
 /// One level's share of the checksum: its text is the price's digits then the quantity's.
 /// 16 bytes, aligned: moving one is one vector load and store.
@@ -259,7 +186,11 @@ impl SideSums {
         let mut after = 4;
         // Every slot: the ones past `len` are empty (`pm` 0, no text), adding nothing.
         for l in self.levels.iter().rev() {
-            sum = c.sum_clmul(sum, l.pm, shift32(after));
+            debug_assert!(usize::from(l.len) <= 2 * DIGITS_MAX);
+            // SAFETY: `after` is 4 plus the lengths of the levels after this one, each at most
+            // two magnitudes of DIGITS_MAX digits (`Level::priced`): below the table's size
+            // (asserted at compile time above), as `shift32_in_table` requires.
+            sum = c.sum_clmul(sum, l.pm, unsafe { shift32_in_table(after) });
             after += usize::from(l.len);
         }
         (c.sum_get(sum), after - 4)
@@ -333,8 +264,22 @@ impl ChecksumCache {
                 // target feature `checksum_pclmul` enables.
                 unsafe { self.checksum_pclmul(p, bids, bids_from, asks, asks_from) }
             }
-            Backend::Portable => self.checksum_with(Portable, bids, bids_from, asks, asks_from),
+            Backend::Portable => self.checksum_portable(bids, bids_from, asks, asks_from),
         }
+    }
+
+    /// [`ChecksumCache::checksum_with`] on the portable multiply, out of line like
+    /// [`ChecksumCache::checksum_pclmul`]: the dispatch above then inlines into its caller
+    /// without the registers and stack the inlined computation would need.
+    #[inline(never)]
+    fn checksum_portable(
+        &mut self,
+        bids: &BookSide,
+        bids_from: usize,
+        asks: &BookSide,
+        asks_from: usize,
+    ) -> u32 {
+        self.checksum_with(Portable, bids, bids_from, asks, asks_from)
     }
 
     /// [`ChecksumCache::checksum_with`] compiled with `pclmulqdq` enabled, so that the multiplies
@@ -368,7 +313,7 @@ impl ChecksumCache {
             self.asks.update(c, asks, asks_from);
             let (sum, len) = self.asks.sum(c);
             // reg(!0, A) = !0·x^(8|A|) + pm(A)·x^32.
-            self.after_asks = reduce(c, sum ^ c.clmul(0xFFFF_FFFF, shift(len)));
+            self.after_asks = reduce(c, sum ^ ones_shifted(len));
         }
         if bids_from < CHECKSUM_LEVELS {
             self.bids.update(c, bids, bids_from);
@@ -398,24 +343,6 @@ mod tests {
     use super::*;
     use kspin_api::{Price, Qty};
     use proptest::prelude::*;
-
-    #[test]
-    fn digit_reciprocals_are_exact_for_every_lane_value() {
-        for x in 0u64..10_000 {
-            assert_eq!((x * 10_486) >> 20, x / 100, "{x}");
-            assert!(x * 10_486 < 1 << 32);
-        }
-        for x in 0u64..100 {
-            assert_eq!((x * 103) >> 10, x / 10, "{x}");
-            assert!(x * 103 < 1 << 16);
-        }
-        for n in [
-            0u32, 1, 9, 10, 1234, 10_000, 12_345_678, 99_999_999, 40_000_001,
-        ] {
-            let ascii = (digit_values(n) | ASCII_ZEROS).to_le_bytes();
-            assert_eq!(ascii, *format!("{n:08}").as_bytes());
-        }
-    }
 
     /// Every backend the machine has.
     fn backends() -> Vec<Backend> {

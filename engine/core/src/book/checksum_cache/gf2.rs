@@ -9,7 +9,8 @@
 //!
 //! Owns: the carry-less multiply ([`Clmul`], by `pclmulqdq` when the CPU has it — detected once,
 //! by [`Pclmul::detect`] — or a portable loop), the reduction of a `u64` modulo `P` (Barrett,
-//! [`reduce`]) and the table of shifts `x^(8n-1) mod P` ([`shift`]). Guarantees: results are
+//! [`reduce`]), the table of shifts `x^(8n-1) mod P` ([`shift`]) and that of their products
+//! by the CRC's initial register ([`ones_shifted`]). Guarantees: results are
 //! exact for every input (unit tests against a bitwise reference and `crc32fast`); nothing
 //! allocates or panics; the tables are computed at compile time.
 //!
@@ -60,6 +61,36 @@ static SHIFT: [u32; SHIFTS] = {
     t
 };
 
+/// `ONES_SHIFTED[n] = clmul(0xFFFF_FFFF, SHIFT[n])`: the CRC's initial register `!0` times
+/// `x^(8n)`, unreduced (the register's share after `n` bytes), for [`ones_shifted`].
+static ONES_SHIFTED: [u64; SHIFTS] = {
+    let mut t = [0u64; SHIFTS];
+    let mut n = 0;
+    while n < SHIFTS {
+        // The carry-less product, one bit of the table's factor at a time.
+        let b = SHIFT[n] as u64;
+        let mut r = 0u64;
+        let mut i = 0;
+        while i < 32 {
+            if b >> i & 1 == 1 {
+                r ^= 0xFFFF_FFFF << i;
+            }
+            i += 1;
+        }
+        t[n] = r;
+        n += 1;
+    }
+    t
+};
+
+/// `clmul(0xFFFF_FFFF, shift(n))` from a table; `n` is taken modulo the table's size, as in
+/// [`shift`].
+#[inline(always)]
+pub(super) fn ones_shifted(n: usize) -> u64 {
+    debug_assert!(n < SHIFTS, "shift by {n} bytes");
+    ONES_SHIFTED[n & (SHIFTS - 1)]
+}
+
 /// `x^(8n-1) mod P` (see [`SHIFT`]); `n` is taken modulo the table's size, which every caller's
 /// `n` is below (a debug assertion checks).
 #[inline(always)]
@@ -73,6 +104,18 @@ pub(super) fn shift(n: usize) -> u64 {
 pub(super) fn shift32(n: usize) -> u32 {
     debug_assert!(n < SHIFTS, "shift by {n} bytes");
     SHIFT[n & (SHIFTS - 1)]
+}
+
+/// [`shift32`] without the mask that keeps `n` in the table, for callers that bound `n` by
+/// construction.
+///
+/// # Safety
+/// `n < SHIFTS`.
+#[inline(always)]
+pub(super) unsafe fn shift32_in_table(n: usize) -> u32 {
+    debug_assert!(n < SHIFTS, "shift by {n} bytes");
+    // SAFETY: `n < SHIFTS`, the table's length (the caller's contract).
+    unsafe { *SHIFT.get_unchecked(n) }
 }
 
 /// `P` with its `x^32` term, reflected to 33 bits (bit 0 is `x^32`).
@@ -388,6 +431,17 @@ mod tests {
             r = mul_x(r);
         }
         r
+    }
+
+    #[test]
+    fn ones_shifted_is_the_product() {
+        for n in 0..SHIFTS {
+            assert_eq!(
+                ones_shifted(n),
+                Portable.clmul(0xFFFF_FFFF, shift(n)),
+                "{n}"
+            );
+        }
     }
 
     #[test]

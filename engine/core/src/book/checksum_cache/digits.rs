@@ -1,0 +1,123 @@
+//! The decimal digits of a level's price or quantity as CRC-32 remainders: the text the Kraken
+//! checksum renders for a magnitude (its digits without leading zeros; none for 0), hashed
+//! straight from the integer without rendering it byte by byte.
+//!
+//! Owns the conversion of a magnitude to digit words ([`digit_values`]) and their remainder
+//! appended to a prefix's ([`hash_digits`]). Guarantees: exact for every `u64` (tests against
+//! the rendered text on both multiply backends); no loop, no allocation, no panic.
+
+use super::gf2::{reduce, shift32, Clmul};
+
+/// `pm(T ‖ digits(v))` from `pm(T)`, and the digit count: the decimal digits of `v` with no
+/// leading zeros (none for 0, as Kraken's "strip leading zeros" turns "0" into "").
+/// `FROM_EMPTY` says `pm` is 0 (T empty), which saves a multiply.
+///
+/// `v` is cut into 8-digit chunks from the end, each converted without a loop
+/// ([`digit_values`]) into one little-endian word; the first chunk's leading zero digits (its
+/// low zero bytes, which also give the digit count) are cleared to zero bytes instead of `'0'`,
+/// which a polynomial ignores, so every chunk is one word. With `c_0` the last chunk and `c_j`
+/// the one `j` chunks before it, `pm(T ‖ digits) = pm(T)·x^(8·len) + Σ_j poly(c_j)·x^(64·j)`,
+/// reduced once; a word `c_j` with `j > 0` is two 32-bit halves,
+/// `poly(c) = low(c)·x^32 + high(c)`, each multiplied by its tabled power of `x`.
+#[inline(always)]
+pub(super) fn hash_digits<C: Clmul, const FROM_EMPTY: bool>(c: C, pm: u32, v: u64) -> (u32, usize) {
+    const CHUNK: u64 = 100_000_000;
+    if v == 0 {
+        return (pm, 0);
+    }
+    let word = |n: u64| digit_values(n as u32) | ASCII_ZEROS;
+    // The word of the first chunk `0 < n < 10^8` with its leading '0's cleared, and its digit
+    // count: its leading zero digits are its low zero bytes (a digit's byte is its value).
+    let lead = |n: u64| {
+        let d = digit_values(n as u32);
+        // Some digit of n > 0 is not 0, so `zeros < 8`; the wrapping shift keeps even an
+        // impossible 8 from panicking.
+        let zeros = d.trailing_zeros() / 8;
+        let word = (d | ASCII_ZEROS) & u64::MAX.wrapping_shl(8 * zeros);
+        (word, 8 - zeros as usize)
+    };
+    // `sum + poly(w)·x^(64·j)` for `j` of 1 or 2.
+    let add_at = |sum: C::Sum, w: u64, j: usize| {
+        c.sum_clmul_halves(sum, w, [shift32(8 * j + 4), shift32(8 * j)])
+    };
+    // The sum's first term: pm(T)·x^(8·len).
+    let start = |len: usize| {
+        if FROM_EMPTY {
+            c.sum_zero()
+        } else {
+            c.sum_clmul(c.sum_zero(), pm, shift32(len))
+        }
+    };
+    let (sum, len) = if v < CHUNK {
+        let (w, n) = lead(v);
+        (c.sum_word(start(n), w), n)
+    } else if v < CHUNK * CHUNK {
+        let (w, n) = lead(v / CHUNK);
+        let sum = add_at(start(n + 8), w, 1);
+        (c.sum_word(sum, word(v % CHUNK)), n + 8)
+    } else {
+        // u64::MAX / 10^16 = 1844: three chunks cover every u64.
+        let high = v / CHUNK;
+        let (w, n) = lead(high / CHUNK);
+        let sum = add_at(add_at(start(n + 16), w, 2), word(high % CHUNK), 1);
+        (c.sum_word(sum, word(v % CHUNK)), n + 16)
+    };
+    (reduce(c, c.sum_get(sum)), len)
+}
+
+/// Eight ASCII `'0'`s as a word.
+const ASCII_ZEROS: u64 = 0x3030_3030_3030_3030;
+
+/// The 8 decimal digits of `n < 10^8`, zero-padded, as the bytes of a little-endian word (first
+/// digit lowest), each byte the digit's value. Branch-free "SIMD within a register": the two
+/// 4-digit halves go into the two 32-bit lanes of a u64, each lane is split into two 2-digit
+/// values (16-bit lanes), and each of those into two digits (8-bit lanes), by multiplying by a
+/// scaled reciprocal and shifting. Exactness (checked for every lane value by a test):
+/// `(x * 10486) >> 20 == x / 100` for `x < 10^4`, `(x * 103) >> 10 == x / 10` for `x < 100`,
+/// and no lane's product reaches the next lane (`9999 * 10486 < 2^27`, `99 * 103 < 2^14`).
+///
+/// Each split puts the quotient `q` in the low lane and the remainder `v - q·d` in the high one,
+/// `q | (v - q·d) << s`; the two have no bit in common, so that is the sum
+/// `(v << s) + q·(1 - d·2^s)` (shifts distribute over differences modulo 2^64), which wrapping
+/// arithmetic computes with one multiply by a constant and one add.
+#[inline]
+fn digit_values(n: u32) -> u64 {
+    debug_assert!(n < 100_000_000);
+    // `v·2^s + q·(1 - d·2^s)`, wrapping: see above.
+    let split = |v: u64, q: u64, d: u64, s: u32| {
+        (v << s).wrapping_add(q.wrapping_mul(1u64.wrapping_sub(d << s)))
+    };
+    // Little-endian: the first digits go in the low lane.
+    let x = split(u64::from(n), u64::from(n / 10_000), 10_000, 32);
+    let hundreds = ((x * 10_486) >> 20) & 0x0000_007F_0000_007F;
+    let pairs = split(x, hundreds, 100, 16);
+    let tens = ((pairs * 103) >> 10) & 0x000F_000F_000F_000F;
+    split(pairs, tens, 10, 8)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digit_reciprocals_are_exact_for_every_lane_value() {
+        for x in 0u64..10_000 {
+            assert_eq!((x * 10_486) >> 20, x / 100, "{x}");
+            assert!(x * 10_486 < 1 << 32);
+        }
+        for x in 0u64..100 {
+            assert_eq!((x * 103) >> 10, x / 10, "{x}");
+            assert!(x * 103 < 1 << 16);
+        }
+        let strided = (0u32..100_000_000).step_by(9_973);
+        for n in [
+            0u32, 1, 9, 10, 1234, 10_000, 12_345_678, 99_999_999, 40_000_001,
+        ]
+        .into_iter()
+        .chain(strided)
+        {
+            let ascii = (digit_values(n) | ASCII_ZEROS).to_le_bytes();
+            assert_eq!(ascii, *format!("{n:08}").as_bytes());
+        }
+    }
+}
