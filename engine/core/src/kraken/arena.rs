@@ -229,8 +229,9 @@ pub(crate) struct OrderRefSlot {
     pub(crate) order_userref: Option<u64>,
 }
 
-/// Pushes `item` if `v` holds fewer than `max` items; never reallocates (`v` was created with
-/// capacity `max`).
+/// Pushes `item` if `v` holds fewer than `max` items and has room for it; never reallocates
+/// (`v` was created with capacity `max`, so the room check only tells the compiler that `push`
+/// never grows: no grow call, and nothing kept across one).
 #[inline]
 fn push_bounded<T>(
     v: &mut Vec<T>,
@@ -238,10 +239,9 @@ fn push_bounded<T>(
     item: T,
     what: &'static str,
 ) -> Result<(), DecodeError> {
-    if v.len() >= max {
+    if v.len() >= max || v.len() >= v.capacity() {
         return Err(DecodeError::ArenaFull(what));
     }
-    debug_assert!(v.len() < v.capacity());
     v.push(item);
     Ok(())
 }
