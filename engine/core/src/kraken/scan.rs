@@ -413,8 +413,18 @@ fn levels<const PLAIN: bool, const K: usize>(
             } else {
                 other_level(c, arena)?;
             }
-            if !c.next_or_close(b']')? {
-                break;
+            // The delimiter right after the level (Kraken's), or after whitespace.
+            match c.peek() {
+                Some(b',') => c.i += 1,
+                Some(b']') => {
+                    c.i += 1;
+                    break;
+                }
+                _ => {
+                    if !c.next_or_close(b']')? {
+                        break;
+                    }
+                }
             }
         }
     }
@@ -545,6 +555,41 @@ mod tests {
             "{got:?} {:?} {:?} {:?}",
             arena.books, arena.levels, arena.trades
         )
+    }
+
+    /// Level arrays with their delimiters right after each level or after whitespace: the scan
+    /// reads them all (it does not decline to the general decoder), on both paths.
+    #[test]
+    fn level_delimiters_with_and_without_whitespace() {
+        for (bids, asks) in [
+            (
+                r#"{"price":1.5,"qty":2},{"price":1.25,"qty":3}"#,
+                r#"{"price":2,"qty":1}"#,
+            ),
+            (
+                r#"{"price":1.5,"qty":2} ,{"price":1.25,"qty":3} "#,
+                r#"{"price":2,"qty":1}"#,
+            ),
+            (
+                r#"{"price":1.5,"qty":2}, {"price":1.25,"qty":3}"#,
+                r#"{"price":2,"qty":1} "#,
+            ),
+        ] {
+            let frame = format!(
+                r#"{{"channel":"book","type":"update","data":[{{"symbol":"BTC/USD","bids":[{bids}],"asks":[{asks}],"checksum":7,"timestamp":"2025-11-22T08:26:40.108000Z"}}]}}"#
+            );
+            for plain in [true, false] {
+                let mut arena = Arena::new(DecoderLimits::default());
+                let got = if plain {
+                    scan_with::<true>(&mut arena, frame.as_bytes())
+                } else {
+                    scan_with::<false>(&mut arena, frame.as_bytes())
+                };
+                assert!(got.is_some(), "{frame}");
+                assert_eq!(arena.levels.len(), 3, "{frame}");
+                assert_eq!(arena.books.len(), 1, "{frame}");
+            }
+        }
     }
 
     /// What follows a frame's `data` value: its closing brace mostly, or whitespace around it,
