@@ -222,7 +222,10 @@ impl BookSide {
     /// lines), binary beyond.
     #[inline]
     fn search(&self, key: i64) -> Result<usize, usize> {
-        let levels = self.levels.get(..self.len).unwrap_or(&[]);
+        debug_assert!(self.len <= self.levels.len());
+        // SAFETY: `len <= levels.len()` is a struct invariant (`len` only grows below the
+        // capacity in `apply_key` and only shrinks elsewhere), so the range is in bounds.
+        let levels = unsafe { self.levels.get_unchecked(..self.len) };
         if levels.len() <= 32 {
             match levels.last() {
                 Some(&(last, _)) if last >= key => {}
@@ -275,7 +278,9 @@ impl BookSide {
                             qty: qty.0,
                         });
                     }
-                    self.levels[rank].1 = qty.0;
+                    debug_assert!(rank < self.len && self.len <= self.levels.len());
+                    // SAFETY: `search` returned `Ok(rank)`, so `rank < len <= levels.len()`.
+                    unsafe { self.levels.get_unchecked_mut(rank).1 = qty.0 };
                     LevelChange::Updated
                 }
             }
