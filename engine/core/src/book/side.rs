@@ -314,7 +314,9 @@ impl BookSide {
                     });
                 }
                 self.levels.copy_within(rank..self.len, rank + 1);
-                self.levels[rank] = (key, qty.0);
+                // SAFETY: `rank <= len < levels.len()` (asserted above: `search` gives at most
+                // `len`, and a full side was cut by one or returned).
+                unsafe { *self.levels.get_unchecked_mut(rank) = (key, qty.0) };
                 self.len += 1;
                 change
             }
