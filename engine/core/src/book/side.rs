@@ -266,7 +266,14 @@ impl BookSide {
                     if rank < LOGGED_RANKS {
                         self.log(Edit::Remove { rank: rank as u8 });
                     }
-                    self.levels.copy_within(rank + 1..self.len, rank);
+                    debug_assert!(rank < self.len && self.len <= self.levels.len());
+                    // SAFETY: `rank < len <= levels.len()` (`search` returned `Ok(rank)`), so
+                    // both `rank + 1..len` and its `len - rank - 1` slots from `rank` are inside
+                    // the slice; `ptr::copy` allows the overlap.
+                    unsafe {
+                        let base = self.levels.as_mut_ptr();
+                        core::ptr::copy(base.add(rank + 1), base.add(rank), self.len - rank - 1);
+                    }
                     self.len -= 1;
                     LevelChange::Removed
                 } else {
@@ -313,7 +320,13 @@ impl BookSide {
                         qty: qty.0,
                     });
                 }
-                self.levels.copy_within(rank..self.len, rank + 1);
+                // SAFETY: `rank <= len < levels.len()` (asserted above), so `rank..len` and its
+                // `len - rank` slots from `rank + 1` are inside the slice; `ptr::copy` allows the
+                // overlap.
+                unsafe {
+                    let base = self.levels.as_mut_ptr();
+                    core::ptr::copy(base.add(rank), base.add(rank + 1), self.len - rank);
+                }
                 // SAFETY: `rank <= len < levels.len()` (asserted above: `search` gives at most
                 // `len`, and a full side was cut by one or returned).
                 unsafe { *self.levels.get_unchecked_mut(rank) = (key, qty.0) };
