@@ -222,7 +222,10 @@ impl BookSide {
     /// lines), binary beyond.
     #[inline]
     fn search(&self, key: i64) -> Result<usize, usize> {
-        let levels = self.levels.get(..self.len).unwrap_or(&[]);
+        debug_assert!(self.len <= self.levels.len());
+        // SAFETY: `len <= levels.len()` is a struct invariant (`len` only grows below the
+        // capacity in `apply_key` and only shrinks elsewhere), so the range is in bounds.
+        let levels = unsafe { self.levels.get_unchecked(..self.len) };
         if levels.len() <= 32 {
             match levels.last() {
                 Some(&(last, _)) if last >= key => {}
@@ -263,7 +266,14 @@ impl BookSide {
                     if rank < LOGGED_RANKS {
                         self.log(Edit::Remove { rank: rank as u8 });
                     }
-                    self.levels.copy_within(rank + 1..self.len, rank);
+                    debug_assert!(rank < self.len && self.len <= self.levels.len());
+                    // SAFETY: `rank < len <= levels.len()` (`search` returned `Ok(rank)`), so
+                    // both `rank + 1..len` and its `len - rank - 1` slots from `rank` are inside
+                    // the slice; `ptr::copy` allows the overlap.
+                    unsafe {
+                        let base = self.levels.as_mut_ptr();
+                        core::ptr::copy(base.add(rank + 1), base.add(rank), self.len - rank - 1);
+                    }
                     self.len -= 1;
                     LevelChange::Removed
                 } else {
@@ -275,7 +285,9 @@ impl BookSide {
                             qty: qty.0,
                         });
                     }
-                    self.levels[rank].1 = qty.0;
+                    debug_assert!(rank < self.len && self.len <= self.levels.len());
+                    // SAFETY: `search` returned `Ok(rank)`, so `rank < len <= levels.len()`.
+                    unsafe { self.levels.get_unchecked_mut(rank).1 = qty.0 };
                     LevelChange::Updated
                 }
             }
@@ -308,8 +320,16 @@ impl BookSide {
                         qty: qty.0,
                     });
                 }
-                self.levels.copy_within(rank..self.len, rank + 1);
-                self.levels[rank] = (key, qty.0);
+                // SAFETY: `rank <= len < levels.len()` (asserted above), so `rank..len` and its
+                // `len - rank` slots from `rank + 1` are inside the slice; `ptr::copy` allows the
+                // overlap.
+                unsafe {
+                    let base = self.levels.as_mut_ptr();
+                    core::ptr::copy(base.add(rank), base.add(rank + 1), self.len - rank);
+                }
+                // SAFETY: `rank <= len < levels.len()` (asserted above: `search` gives at most
+                // `len`, and a full side was cut by one or returned).
+                unsafe { *self.levels.get_unchecked_mut(rank) = (key, qty.0) };
                 self.len += 1;
                 change
             }
