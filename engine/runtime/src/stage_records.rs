@@ -73,13 +73,14 @@ impl StageRecord {
     }
 
     /// The stamps back, with `Read` at `read` (non-zero; only the differences are kept) and
-    /// every stage not reached at 0.
+    /// every stage not reached at 0. A `read` so close to `u64::MAX` that a stage would pass it
+    /// puts that stage at `u64::MAX`.
     pub fn stamps(&self, read: u64) -> FrameStamps {
         let mut stamps = FrameStamps::default();
         stamps.set(Stage::Read, read);
         for (i, stage) in RECORDED_STAGES.into_iter().enumerate() {
             if self.reached & (1 << i) != 0 {
-                stamps.set(stage, read + u64::from(self.after_read[i]));
+                stamps.set(stage, read.saturating_add(u64::from(self.after_read[i])));
             }
         }
         stamps
