@@ -68,7 +68,9 @@ impl Stage {
 }
 
 /// The TSC stamps (quanta raw) of one frame; 0 = stage not reached. One 64-byte cache line
-/// (x86_64 and most aarch64 cores), so a ring slot of stamps touches exactly one line.
+/// (x86_64 and most aarch64 cores), so copying one (the engine's recent frames, a strategy
+/// host's current frame) touches exactly one line; the engine core hands its frames to the
+/// recorder as the smaller [`crate::stage_records::StageRecord`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[repr(C, align(64))]
 pub struct FrameStamps {
