@@ -2,34 +2,51 @@
 //! the only [`Producer`] and the only [`Consumer`].
 //!
 //! Invariants:
-//! - `tail` (written only by the producer) and `head` (written only by the consumer) are
-//!   free-running `usize` counters; a slot's index is `counter & mask`; `0 <= tail - head <=
-//!   capacity` in wrapping arithmetic, and capacity is a power of two, so wrap-around of the
-//!   counters themselves is harmless.
-//! - Slots `head..tail` hold initialised values owned by the consumer's side; slots `tail..head
-//!   + capacity` are free and owned by the producer. A side touches a slot only while it owns it.
-//! - Each side keeps a private copy of its own counter and a cached copy of the opposite one, and
-//!   reads the shared opposite counter only when the cache says "full" (producer) or "empty"
-//!   (consumer). The fast path is one slot copy and one `Release` store: no CAS, no fence.
-//! - `head` and `tail` live on separate [`CachePadded`] units so the two cores never write the
-//!   same line.
-//! - When a slot is a whole number of cache lines that divides a page (a power of two from 64
-//!   to 4096 bytes, like the engine's 64-byte events), slot 0 starts on a page boundary: every
-//!   ring of such values has the same placement of slots within pages and within the 128-byte
-//!   line pairs the L2 prefetches together, whatever address the allocator returned. Other slot
-//!   types start wherever the allocator put the array.
+//! - The producer's `tail` and the consumer's `head` are free-running `usize` counters; a
+//!   value's slot is `counter & mask`; `0 <= tail - head <= capacity` in wrapping arithmetic,
+//!   and capacity is a power of two, so wrap-around of the counters themselves is harmless.
+//! - Every slot holds, beside its value, a 32-bit *sequence*: [`seq_of`]`(counter)` once the
+//!   value for `counter` is published, and the sequence of `counter - capacity` (the slot's
+//!   previous lap) before that. The consumer takes the value for `head` only when the slot's
+//!   sequence says it is published; capacity is at most 2^31, so two laps never share a
+//!   sequence. The consumer therefore never reads a shared tail: the line that tells it a value
+//!   is there is the line that holds the value, and one message hands one cache line over
+//!   (for slots that are one line, like the engine's wire events) instead of two.
+//! - Slots `head..tail` hold values owned by the consumer's side once published (written but
+//!   unpublished ones are invisible to it); slots `tail..head + capacity` are free and owned by
+//!   the producer. A side touches a slot's value only while it owns it.
+//! - A publish stores the sequences of its values last-to-first, the first with `Release`, so a
+//!   consumer that sees the first value of a publish sees all of it: a message written as
+//!   several values and published once is never seen in part.
+//! - `head` is shared (written by the consumer once per pop or batch); the producer keeps a
+//!   cached copy and reads the shared one only when the cache says "full". The fast path is
+//!   the slot copies and one `Release` store per publish: no CAS, no fence instruction on
+//!   x86_64, no line the consumer polls other than the slots themselves.
+//! - `head` lives on its own [`CachePadded`] unit, apart from the slot array's pointer.
+//! - When a slot (value and sequence) is a whole number of cache lines that divides a page (a
+//!   power of two from 64 to 4096 bytes, like the engine's 60-byte wire events with their
+//!   sequence), slot 0 starts on a page boundary: every ring of such values has the same
+//!   placement of slots within pages and within the 128-byte line pairs the L2 prefetches
+//!   together, whatever address the allocator returned. Other slots start wherever the
+//!   allocator put the array.
 //!
 //! It never allocates after [`spsc`] returns, never blocks, never panics on the fast path, and
 //! never drops a value (`T: Copy`, so an unread value needs no drop; the slots are freed with the
 //! last of the two handles).
 
 use crate::cache_padded::CachePadded;
-use crate::sync::{fence, Arc, AtomicUsize, Ordering, SlotCell};
+use crate::sync::{fence, Arc, AtomicU32, AtomicUsize, Ordering, SlotCell};
 use core::fmt;
 use core::mem::{size_of, MaybeUninit};
+use core::ptr::NonNull;
+use std::alloc::{alloc, dealloc, handle_alloc_error, Layout};
 
 /// Smallest capacity: with one slot the producer and consumer would always contend on it.
 const MIN_CAPACITY: usize = 2;
+
+/// Largest capacity: the slot sequences are 32-bit and must differ between consecutive laps
+/// (`capacity < 2^32`); 2^31 keeps the whole difference positive in `i32` terms too.
+const MAX_CAPACITY: usize = 1 << 31;
 
 /// Linux x86_64 base page size. Touching one byte per 4 KiB at construction maps every page of
 /// the slot array, so the first pass over the ring never page-faults on the hot path (huge pages
@@ -42,10 +59,18 @@ const fn page_aligned_slots(slot_bytes: usize) -> bool {
     slot_bytes.is_power_of_two() && slot_bytes >= 64 && slot_bytes <= PAGE_BYTES
 }
 
+/// The sequence a slot holds once the value for `counter` is published in it (the low 32 bits
+/// of `counter + 1`: 0 never stands for counter 0, whose slot starts at the previous lap's).
+#[inline(always)]
+const fn seq_of(counter: usize) -> u32 {
+    (counter as u32).wrapping_add(1)
+}
+
 /// Why a ring could not be built.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RingError {
-    /// The capacity rounded up to a power of two, times the slot size, exceeds `isize::MAX`.
+    /// The capacity rounded up to a power of two exceeds 2^31, or times the slot size exceeds
+    /// `isize::MAX`.
     CapacityTooLarge {
         /// The capacity that was asked for.
         requested: usize,
@@ -58,7 +83,8 @@ impl fmt::Display for RingError {
             RingError::CapacityTooLarge { requested } => {
                 write!(
                     f,
-                    "ring capacity {requested} is too large for this address space"
+                    "ring capacity {requested} is too large (at most 2^31 slots, within the \
+                     address space)"
                 )
             }
         }
@@ -67,38 +93,62 @@ impl fmt::Display for RingError {
 
 impl std::error::Error for RingError {}
 
-/// Shared state of one ring. `repr(C)` fixes the field order so the producer-written,
-/// consumer-written and read-only parts sit on three separate padded units.
+/// One slot: a value and the sequence that says which counter's value it holds, published.
+/// `repr(C)` keeps the sequence right after the value, in the value's last cache line.
+#[repr(C)]
+struct Slot<T> {
+    value: SlotCell<MaybeUninit<T>>,
+    seq: AtomicU32,
+}
+
+/// Shared state of one ring. `repr(C)` fixes the field order so the consumer-written and
+/// read-only parts sit on separate padded units.
 #[repr(C)]
 struct Ring<T> {
-    /// Next counter the producer will write. Written only by the producer.
-    tail: CachePadded<AtomicUsize>,
     /// Next counter the consumer will read. Written only by the consumer.
     head: CachePadded<AtomicUsize>,
-    /// `lead + capacity` slots; read-only pointer after construction. The ring uses
-    /// `slots[lead..]`; the first `lead` slots are never touched after construction.
-    slots: Box<[SlotCell<MaybeUninit<T>>]>,
-    /// Slots skipped so that slot 0 of the ring starts on a page boundary (0 when the slot size
-    /// does not allow it, see [`page_aligned_slots`]). `lead + capacity <= slots.len()`.
-    lead: usize,
+    /// The `capacity` slots, allocated in [`try_spsc`] with `layout` and freed in `drop`;
+    /// read-only pointer after construction.
+    slots: NonNull<Slot<T>>,
+    capacity: usize,
+    layout: Layout,
 }
 
 impl<T> Ring<T> {
     /// The ring's slot `index` (`index <= mask`).
     #[inline(always)]
-    fn slot(&self, index: usize) -> &SlotCell<MaybeUninit<T>> {
-        debug_assert!(self.lead + index < self.slots.len());
-        // SAFETY: callers pass `index = counter & mask <= mask = capacity - 1`, and the array
-        // holds `lead + capacity` slots (built so in `try_spsc`), so `lead + index` is in bounds.
-        unsafe { self.slots.get_unchecked(self.lead + index) }
+    fn slot(&self, index: usize) -> &Slot<T> {
+        debug_assert!(index < self.capacity);
+        // SAFETY: callers pass `index = counter & mask <= mask = capacity - 1`, and `slots`
+        // points to `capacity` slots, all initialised in `try_spsc` and alive until `drop`.
+        unsafe { &*self.slots.as_ptr().add(index) }
     }
 }
 
-// SAFETY: the ring hands each slot to exactly one side at a time (see the module invariants);
-// the handover is ordered by the Release/Acquire pairs on `head` and `tail`. So sharing `Ring`
-// between the producer's and consumer's threads only ever moves `T` values across threads,
-// which needs `T: Send`, not `T: Sync`.
+impl<T> Drop for Ring<T> {
+    fn drop(&mut self) {
+        // SAFETY: `slots` was allocated with `layout` and holds `capacity` initialised slots
+        // (see `try_spsc`); this is the last reference to the ring, so nothing reads them any
+        // more. Dropping a slot drops its cell and sequence, never a `T` (`MaybeUninit`).
+        unsafe {
+            core::ptr::drop_in_place(core::ptr::slice_from_raw_parts_mut(
+                self.slots.as_ptr(),
+                self.capacity,
+            ));
+            dealloc(self.slots.as_ptr().cast::<u8>(), self.layout);
+        }
+    }
+}
+
+// SAFETY: the ring hands each slot's value to exactly one side at a time (see the module
+// invariants); the handover is ordered by the Release/Acquire pairs on the slot sequences
+// (producer → consumer) and on `head` (consumer → producer). So sharing `Ring` between the
+// producer's and consumer's threads only ever moves `T` values across threads, which needs
+// `T: Send`, not `T: Sync`.
 unsafe impl<T: Send> Sync for Ring<T> {}
+// SAFETY: the ring owns its slot array (the raw pointer is the only reference to it, freed in
+// `drop`), so moving the ring to another thread moves the `T` values in it: `T: Send` suffices.
+unsafe impl<T: Send> Send for Ring<T> {}
 
 /// Builds a ring holding at least `capacity` values (rounded up to a power of two, at least 2).
 ///
@@ -106,8 +156,8 @@ unsafe impl<T: Send> Sync for Ring<T> {}
 /// of the slot array is touched here so the hot path never page-faults on it.
 ///
 /// # Panics
-/// If the rounded capacity times `size_of::<T>()` overflows `isize::MAX` (see [`try_spsc`] for a
-/// non-panicking variant), or if the allocation fails.
+/// If the rounded capacity exceeds 2^31 or times the slot size overflows `isize::MAX` (see
+/// [`try_spsc`] for a non-panicking variant), or if the allocation fails.
 pub fn spsc<T: Copy + Send>(capacity: usize) -> (Producer<T>, Consumer<T>) {
     match try_spsc(capacity) {
         Ok(handles) => handles,
@@ -124,40 +174,42 @@ pub fn try_spsc<T: Copy + Send>(capacity: usize) -> Result<(Producer<T>, Consume
     let capacity = capacity
         .max(MIN_CAPACITY)
         .checked_next_power_of_two()
+        .filter(|&rounded| rounded <= MAX_CAPACITY)
         .ok_or(too_large)?;
-    // The slot's own size (that of `T` in a normal build; loom's cell adds its bookkeeping).
-    let slot_bytes = size_of::<SlotCell<MaybeUninit<T>>>();
-    // Room to move slot 0 up to the next page boundary: at most one page's worth of slots.
-    let spare = if page_aligned_slots(slot_bytes) {
-        PAGE_BYTES / slot_bytes - 1
+    // The slot's own size (value and sequence; loom's cell adds its bookkeeping). Whole-line
+    // slots that divide a page get a page-aligned array, so slot 0 starts a page.
+    let slot_bytes = size_of::<Slot<T>>();
+    let layout = Layout::array::<Slot<T>>(capacity).map_err(|_| too_large)?;
+    let layout = if page_aligned_slots(slot_bytes) {
+        layout.align_to(PAGE_BYTES).map_err(|_| too_large)?
     } else {
-        0
+        layout
     };
-    let allocated = capacity.checked_add(spare).ok_or(too_large)?;
-    match allocated.checked_mul(slot_bytes) {
-        Some(bytes) if bytes <= isize::MAX as usize => {}
-        _ => return Err(too_large),
-    }
-    let slots: Box<[SlotCell<MaybeUninit<T>>]> = (0..allocated)
-        .map(|_| SlotCell::new(MaybeUninit::uninit()))
-        .collect();
+    // SAFETY: `layout` has a non-zero size (at least two slots, each holding a 4-byte
+    // sequence); the result is checked for null below.
+    let raw = unsafe { alloc(layout) }.cast::<Slot<T>>();
+    let Some(slots) = NonNull::new(raw) else {
+        handle_alloc_error(layout)
+    };
     #[cfg(not(loom))]
-    prefault(&slots);
-    let lead = if spare == 0 {
-        0
-    } else {
-        // The array is aligned to the slot's alignment, which divides its power-of-two size, so
-        // the distance to the next page boundary is a whole number of slots (fewer than a
-        // page's worth, so `lead <= spare`).
-        let base = slots.as_ptr() as usize;
-        (PAGE_BYTES - base % PAGE_BYTES) % PAGE_BYTES / slot_bytes
-    };
-    debug_assert!(lead <= spare && lead + capacity <= slots.len());
+    prefault(slots.as_ptr().cast::<u8>(), layout.size());
+    for index in 0..capacity {
+        debug_assert!(index < capacity);
+        // Each slot starts as if it held the value of its counter one lap before counter 0.
+        let slot = Slot {
+            value: SlotCell::new(MaybeUninit::uninit()),
+            seq: AtomicU32::new(seq_of(index.wrapping_sub(capacity))),
+        };
+        // SAFETY: `index < capacity` and the allocation holds `capacity` slots (its layout is
+        // an array of them, at least as aligned), so the write is in bounds and aligned; the
+        // memory is uninitialised and owned here, so nothing is overwritten or dropped.
+        unsafe { slots.as_ptr().add(index).write(slot) };
+    }
     let ring = Arc::new(Ring {
-        tail: CachePadded::new(AtomicUsize::new(0)),
         head: CachePadded::new(AtomicUsize::new(0)),
         slots,
-        lead,
+        capacity,
+        layout,
     });
     let mask = capacity - 1;
     let producer = Producer {
@@ -171,23 +223,20 @@ pub fn try_spsc<T: Copy + Send>(capacity: usize) -> Result<(Producer<T>, Consume
         ring,
         mask,
         head: 0,
-        cached_tail: 0,
     };
     Ok((producer, consumer))
 }
 
-/// Writes one zero byte per page of the slot array so its pages are mapped now, not on the hot
-/// path. Volatile, so the writes are not merged into a `calloc` or elided.
+/// Writes one zero byte per page of the fresh slot array (`bytes` long, from `base`) so its
+/// pages are mapped now, not on the hot path. Volatile, so the writes are not merged into a
+/// `calloc` or elided. Runs before the slots are initialised.
 #[cfg(not(loom))]
-fn prefault<T>(slots: &[SlotCell<MaybeUninit<T>>]) {
-    let bytes = core::mem::size_of_val(slots);
-    let base = slots.as_ptr() as *mut u8;
+fn prefault(base: *mut u8, bytes: usize) {
     let mut offset = 0;
     while offset < bytes {
         debug_assert!(offset < bytes);
-        // SAFETY: `offset < bytes`, so the byte is inside the slot array we own exclusively here
-        // (no handle exists yet); the slots are `MaybeUninit`, so any byte pattern is allowed and
-        // writing through `UnsafeCell` contents via a raw pointer is permitted.
+        // SAFETY: `offset < bytes`, so the byte is inside the allocation, which is owned here
+        // (no handle exists yet) and not yet initialised: any byte may be written.
         unsafe { base.add(offset).write_volatile(0) };
         offset += PAGE_BYTES;
     }
@@ -197,8 +246,9 @@ fn prefault<T>(slots: &[SlotCell<MaybeUninit<T>>]) {
 fn abandoned<T>(ring: &Arc<Ring<T>>) -> bool {
     let alone = Arc::strong_count(ring) == 1;
     // Acquire fence: pairs with the Release decrement in the other handle's `Arc` drop, so
-    // everything that handle published before it was dropped (its last `head`/`tail` store) is
-    // visible to the loads that follow a `true` answer. `strong_count` itself loads Relaxed.
+    // everything that handle published before it was dropped (its last sequence or `head`
+    // store) is visible to the loads that follow a `true` answer. `strong_count` itself loads
+    // Relaxed.
     fence(Ordering::Acquire);
     alone
 }
@@ -214,10 +264,10 @@ fn abandoned<T>(ring: &Arc<Ring<T>>) -> bool {
 pub struct Producer<T> {
     ring: Arc<Ring<T>>,
     mask: usize,
-    /// Next counter this side will write (this side is the only writer of slots and `tail`).
+    /// Next counter this side will write (this side is the only writer of slots).
     tail: usize,
-    /// The last `tail` stored to `ring.tail` (visible to the consumer); `tail - published` values
-    /// are written but not yet visible.
+    /// Counters below this one are published (their slots' sequences are stored); `tail -
+    /// published` values are written but not yet visible.
     published: usize,
     /// Last value of `ring.head` this side read; never ahead of the real `head`.
     cached_head: usize,
@@ -278,11 +328,11 @@ impl<T: Copy> Producer<T> {
             debug_assert!(tail.wrapping_sub(self.cached_head) <= self.mask);
             // `index <= mask`, as `Ring::slot` needs.
             let slot = ring.slot(tail & self.mask);
-            slot.with_mut(|ptr| {
+            slot.value.with_mut(|ptr| {
                 // SAFETY: every counter of the run is below `cached_head + capacity` (checked
                 // above against a `head` no newer than the real one), so its slot is free and
                 // owned by this, the only producer, as in `write_slot`; the consumer will not
-                // read it before a Release store of `tail` past it publishes it.
+                // read it before a publish stores its sequence.
                 unsafe { (*ptr).write(value) };
             });
             tail = tail.wrapping_add(1);
@@ -291,16 +341,34 @@ impl<T: Copy> Producer<T> {
         true
     }
 
-    /// Makes every written value visible to the consumer, in order: one Release store, none when
-    /// nothing is waiting.
+    /// Makes every written value visible to the consumer, in order, all at once: stores their
+    /// slots' sequences from the last to the first, only the first with `Release` (nothing when
+    /// nothing is waiting). The stores go to the lines the values were just written to.
     #[inline]
     pub fn publish(&mut self) {
-        if self.published != self.tail {
-            self.published = self.tail;
-            // Release: pairs with the consumer's Acquire load of `tail`, publishing the slot
-            // writes that precede it.
-            self.ring.tail.store(self.tail, Ordering::Release);
+        let first = self.published;
+        let count = self.tail.wrapping_sub(first);
+        if count == 0 {
+            return;
         }
+        self.published = self.tail;
+        let ring = &*self.ring;
+        let mut offset = count;
+        while offset > 1 {
+            offset -= 1;
+            let counter = first.wrapping_add(offset);
+            // Relaxed: made visible by the Release store of the first value's sequence below,
+            // which follows it in program order; the consumer reaches this slot only after
+            // taking that first one with Acquire.
+            ring.slot(counter & self.mask)
+                .seq
+                .store(seq_of(counter), Ordering::Relaxed);
+        }
+        // Release: pairs with the consumer's Acquire load of this sequence, publishing every
+        // value write of this publish and the later slots' sequences stored above.
+        ring.slot(first & self.mask)
+            .seq
+            .store(seq_of(first), Ordering::Release);
     }
 
     /// Forgets the values written since the last [`publish`](Self::publish): the consumer never
@@ -336,12 +404,11 @@ impl<T: Copy> Producer<T> {
         debug_assert!(tail.wrapping_sub(self.cached_head) <= self.mask);
         // `index <= mask`, as `Ring::slot` needs.
         let slot = self.ring.slot(tail & self.mask);
-        slot.with_mut(|ptr| {
+        slot.value.with_mut(|ptr| {
             // SAFETY: the slot at counter `tail` is free (`tail - head < capacity`, checked by
             // the caller against a `head` no newer than the real one) and so owned by this, the
-            // only producer; the consumer will not read it until a Release store of `tail` past
-            // it publishes it. Writing a `MaybeUninit` through the cell's pointer is what the
-            // cell is for.
+            // only producer; the consumer will not read it until a publish stores its sequence.
+            // Writing a `MaybeUninit` through the cell's pointer is what the cell is for.
             unsafe { (*ptr).write(value) };
         });
         self.tail = tail.wrapping_add(1);
@@ -383,8 +450,6 @@ pub struct Consumer<T> {
     mask: usize,
     /// Private copy of `ring.head` (this side is its only writer).
     head: usize,
-    /// Last value of `ring.tail` this side read; never ahead of the real `tail`.
-    cached_tail: usize,
 }
 
 impl<T: Copy> Consumer<T> {
@@ -392,13 +457,8 @@ impl<T: Copy> Consumer<T> {
     #[inline]
     pub fn try_pop(&mut self) -> Option<T> {
         let head = self.head;
-        if head == self.cached_tail {
-            // Acquire: pairs with the producer's Release store of `tail` in try_push, so the
-            // slot writes it published are visible before we read them.
-            self.cached_tail = self.ring.tail.load(Ordering::Acquire);
-            if head == self.cached_tail {
-                return None;
-            }
+        if !self.is_published(head) {
+            return None;
         }
         let value = self.read_slot(head);
         self.head = head.wrapping_add(1);
@@ -416,19 +476,14 @@ impl<T: Copy> Consumer<T> {
     #[inline]
     pub fn pop_batch(&mut self, mut f: impl FnMut(T), max: usize) -> usize {
         let head = self.head;
-        let mut available = self.cached_tail.wrapping_sub(head);
-        if available < max {
-            // Acquire: pairs with the producer's Release store of `tail` in try_push (as in
-            // try_pop).
-            self.cached_tail = self.ring.tail.load(Ordering::Acquire);
-            available = self.cached_tail.wrapping_sub(head);
+        let max = max.min(self.capacity());
+        let mut count = 0;
+        while count < max && self.is_published(head.wrapping_add(count)) {
+            f(self.read_slot(head.wrapping_add(count)));
+            count += 1;
         }
-        let count = available.min(max);
         if count == 0 {
             return 0;
-        }
-        for offset in 0..count {
-            f(self.read_slot(head.wrapping_add(offset)));
         }
         self.head = head.wrapping_add(count);
         // Release: pairs with the producer's Acquire load of `head` (as in try_pop).
@@ -436,33 +491,53 @@ impl<T: Copy> Consumer<T> {
         count
     }
 
-    /// Copies the value at `counter`, which must be in `head..cached_tail`.
+    /// Whether the value for `counter` (in `head..head + capacity`) is published: its slot's
+    /// sequence says so.
+    #[inline(always)]
+    fn is_published(&self, counter: usize) -> bool {
+        debug_assert!(counter.wrapping_sub(self.head) <= self.mask);
+        // `index <= mask`, as `Ring::slot` needs. Acquire: pairs with the producer's Release
+        // store of the first sequence of the publish that holds `counter` (directly, or through
+        // the first value of that publish, taken earlier by this side), so the value's write
+        // happens-before our read of it.
+        self.ring
+            .slot(counter & self.mask)
+            .seq
+            .load(Ordering::Acquire)
+            == seq_of(counter)
+    }
+
+    /// Copies the value at `counter`, which must be in `head..head + capacity` and published
+    /// ([`Self::is_published`]).
     #[inline(always)]
     fn read_slot(&self, counter: usize) -> T {
-        debug_assert!(counter.wrapping_sub(self.head) < self.cached_tail.wrapping_sub(self.head));
+        debug_assert!(counter.wrapping_sub(self.head) <= self.mask);
         // `index <= mask`, as `Ring::slot` needs.
         let slot = self.ring.slot(counter & self.mask);
-        slot.with(|ptr| {
-            // SAFETY: `counter` is in `head..cached_tail`, and `cached_tail` was read with
-            // Acquire from the producer's Release store, so the slot holds an initialised value
-            // whose write happens-before this read; the producer will not overwrite it until we
-            // publish a `head` past it. `T: Copy`, so reading leaves no drop obligation behind.
+        slot.value.with(|ptr| {
+            // SAFETY: the caller saw, with Acquire, the slot's sequence for `counter`, stored
+            // after the value's write (see `is_published`), so the slot holds an initialised
+            // value whose write happens-before this read; the producer will not overwrite it
+            // until we publish a `head` past it. `T: Copy`, so reading leaves no drop
+            // obligation behind.
             unsafe { (*ptr).assume_init_read() }
         })
     }
 
-    /// How many values are waiting (a lower bound: the producer may add more at any moment).
+    /// How many values are published and waiting: reads their slots' sequences one by one, so
+    /// it costs one load per waiting value (up to the capacity). Not for the hot path; a lower
+    /// bound (the producer may publish more at any moment).
     pub fn len(&self) -> usize {
-        // Relaxed: only a count; try_pop / pop_batch do their own Acquire before reading slots.
-        self.ring
-            .tail
-            .load(Ordering::Relaxed)
-            .wrapping_sub(self.head)
+        let mut count = 0;
+        while count <= self.mask && self.is_published(self.head.wrapping_add(count)) {
+            count += 1;
+        }
+        count
     }
 
-    /// True when no value is waiting right now.
+    /// True when no value is waiting right now (one load).
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        !self.is_published(self.head)
     }
 
     /// The number of slots (a power of two).
@@ -509,6 +584,9 @@ mod tests {
             }
         );
         assert!(try_spsc::<[u8; 64]>(usize::MAX / 64).is_err());
+        // More than 2^31 slots: consecutive laps would share 32-bit sequences' range too
+        // closely (refused before anything is allocated, whatever the slot size).
+        assert!(try_spsc::<()>((1 << 31) + 1).is_err());
         assert!(try_spsc::<u8>(4).is_ok());
     }
 
@@ -585,14 +663,23 @@ mod tests {
         producer.tail = start;
         producer.published = start;
         producer.cached_head = start;
-        producer.ring.tail.store(start, Ordering::Relaxed);
         producer.ring.head.store(start, Ordering::Relaxed);
         consumer.head = start;
-        consumer.cached_tail = start;
+        // Every slot as if it held its counter's value one lap before `start..start + 4`.
+        for counter in start..start + 4 {
+            producer
+                .ring
+                .slot(counter & 3)
+                .seq
+                .store(seq_of(counter.wrapping_sub(4)), Ordering::Relaxed);
+        }
+        assert_eq!(consumer.try_pop(), None);
+        assert!(consumer.is_empty());
         for value in 0..40_u64 {
             assert_eq!(producer.try_push(value), Ok(()));
             assert_eq!(producer.try_push(value + 1000), Ok(()));
             assert_eq!(consumer.len(), 2);
+            assert!(!consumer.is_empty());
             assert_eq!(consumer.try_pop(), Some(value));
             assert_eq!(consumer.try_pop(), Some(value + 1000));
         }
@@ -687,14 +774,38 @@ mod tests {
     }
 
     #[test]
-    fn slots_of_64_byte_aligned_values_each_fill_one_cache_line() {
+    fn slots_of_60_byte_values_with_their_sequence_each_fill_one_cache_line() {
         #[derive(Clone, Copy)]
-        #[repr(C, align(64))]
-        struct Line([u64; 8]);
-        let (producer, _consumer) = spsc::<Line>(8);
-        let base = producer.ring.slot(0) as *const _ as usize;
-        assert_eq!(base % 64, 0);
-        assert_eq!(core::mem::size_of_val(producer.ring.slot(0)), 64);
+        #[repr(C)]
+        struct Wire([u32; 15]);
+        let (producer, _consumer) = spsc::<Wire>(8);
+        for index in 0..8 {
+            let slot = producer.ring.slot(index);
+            let start = slot as *const _ as usize;
+            assert_eq!(start % 64, 0);
+            assert_eq!(core::mem::size_of_val(slot), 64);
+            // The sequence the consumer polls is in the value's own line.
+            assert_eq!(&slot.seq as *const _ as usize / 64, start / 64);
+        }
+    }
+
+    #[test]
+    fn a_value_becomes_visible_only_with_its_sequence_and_slots_start_one_lap_back() {
+        let (mut producer, mut consumer) = spsc::<u64>(4);
+        for index in 0..4 {
+            let seq = producer.ring.slot(index).seq.load(Ordering::Relaxed);
+            assert_eq!(seq, seq_of(index.wrapping_sub(4)));
+            assert_ne!(seq, seq_of(index));
+        }
+        producer.try_write(7).unwrap();
+        assert_eq!(
+            producer.ring.slot(0).seq.load(Ordering::Relaxed),
+            seq_of(0) - 4
+        );
+        assert!(consumer.is_empty());
+        producer.publish();
+        assert_eq!(producer.ring.slot(0).seq.load(Ordering::Relaxed), seq_of(0));
+        assert_eq!(consumer.try_pop(), Some(7));
     }
 
     #[test]
@@ -712,8 +823,9 @@ mod tests {
             let (mut producer, mut consumer) = spsc::<Line>(256);
             let ring = &*producer.ring;
             assert_eq!(ring.slot(0) as *const _ as usize % PAGE_BYTES, 0);
-            assert!(ring.lead + producer.capacity() <= ring.slots.len());
-            assert!(ring.slots.len() < producer.capacity() + PAGE_BYTES / 64);
+            assert_eq!(ring.layout.size(), 256 * size_of::<Slot<Line>>());
+            let (wire, _consumer) = spsc::<[u32; 15]>(64);
+            assert_eq!(wire.ring.slot(0) as *const _ as usize % PAGE_BYTES, 0);
             // The whole ring is still usable: fill it twice over (wrapping), reading back in order.
             for lap in 0..2_u64 {
                 for i in 0..256 {
@@ -735,13 +847,11 @@ mod tests {
             let (producer, _consumer) = spsc::<Pair>(4);
             assert_eq!(producer.ring.slot(0) as *const _ as usize % PAGE_BYTES, 0);
         }
-        // Slots that are not whole lines dividing a page keep the array as allocated.
+        // Slots that are not whole lines dividing a page keep their natural alignment.
         let (producer, _consumer) = spsc::<[u8; 24]>(8);
-        assert_eq!(producer.ring.lead, 0);
-        assert_eq!(producer.ring.slots.len(), 8);
+        assert_eq!(producer.ring.layout.align(), 4);
         let (producer, _consumer) = spsc::<u64>(8);
-        assert_eq!(producer.ring.lead, 0);
-        assert_eq!(producer.ring.slots.len(), 8);
+        assert_eq!(producer.ring.layout.align(), 8);
     }
 
     #[test]
@@ -809,17 +919,14 @@ mod tests {
     }
 
     #[test]
-    fn head_tail_and_slots_sit_on_separate_pad_units() {
+    fn head_and_slots_sit_on_separate_pad_units() {
         let (producer, _consumer) = spsc::<u64>(2);
         let ring = &*producer.ring;
-        let tail = &*ring.tail as *const AtomicUsize as usize;
         let head = &*ring.head as *const AtomicUsize as usize;
         let slots_field = &ring.slots as *const _ as usize;
         let pad = crate::CACHE_PAD_BYTES;
-        assert_eq!(tail % pad, 0);
         assert_eq!(head % pad, 0);
-        assert!(tail.abs_diff(head) >= pad);
-        assert!(slots_field.abs_diff(tail) >= pad && slots_field.abs_diff(head) >= pad);
+        assert!(slots_field.abs_diff(head) >= pad);
     }
 
     #[test]

@@ -86,3 +86,32 @@ fn batch_release_orders_reads_before_reuse() {
         assert_eq!(seen, [0, 1, 2, 3]);
     });
 }
+
+/// The later values of a publish carry Relaxed sequences: a consumer that takes them one call at
+/// a time, after the first, still reads them whole, and a second publish into reused slots
+/// arrives in order.
+#[test]
+fn later_values_of_a_publish_are_read_whole_one_at_a_time() {
+    loom::model(|| {
+        let (mut producer, mut consumer) = spsc::<u32>(2);
+        let writer = loom::thread::spawn(move || {
+            for first in [10, 20] {
+                while !producer.reserve(2) {
+                    loom::thread::yield_now();
+                }
+                producer.try_write(first).unwrap();
+                producer.try_write(first + 1).unwrap();
+                producer.publish();
+            }
+        });
+        let mut seen = Vec::new();
+        while seen.len() < 4 {
+            match consumer.try_pop() {
+                Some(value) => seen.push(value),
+                None => loom::thread::yield_now(),
+            }
+        }
+        writer.join().unwrap();
+        assert_eq!(seen, [10, 11, 20, 21]);
+    });
+}
