@@ -23,9 +23,9 @@
 //!   the slot copies and one `Release` store per publish: no CAS, no fence instruction on
 //!   x86_64, no line the consumer polls other than the slots themselves.
 //! - `head` lives on its own [`CachePadded`] unit, apart from the slot array's pointer.
-//! - When a slot (value and sequence) is a whole number of cache lines that divides a page (a
-//!   power of two from 64 to 4096 bytes, like the engine's 60-byte wire events with their
-//!   sequence), slot 0 starts on a page boundary: every ring of such values has the same
+//! - When a slot (value and sequence) is a power of two up to a page (like the engine's 60-byte
+//!   wire events or 12-byte stage records with their sequence), slot 0 starts on a page
+//!   boundary: no slot straddles two cache lines, and every ring of such values has the same
 //!   placement of slots within pages and within the 128-byte line pairs the L2 prefetches
 //!   together, whatever address the allocator returned. Other slots start wherever the
 //!   allocator put the array.
@@ -53,10 +53,11 @@ const MAX_CAPACITY: usize = 1 << 31;
 /// are multiples of it, so the stride is also correct for them, just redundant).
 const PAGE_BYTES: usize = 4096;
 
-/// Slot sizes (bytes) for which slot 0 is placed on a page boundary: whole cache lines that
-/// divide a page.
+/// Slot sizes (bytes) for which the slot array starts on a page boundary: powers of two up to a
+/// page. Then no slot smaller than a cache line straddles two, and whole-line slots each fill
+/// their own lines.
 const fn page_aligned_slots(slot_bytes: usize) -> bool {
-    slot_bytes.is_power_of_two() && slot_bytes >= 64 && slot_bytes <= PAGE_BYTES
+    slot_bytes.is_power_of_two() && slot_bytes <= PAGE_BYTES
 }
 
 /// The sequence a slot holds once the value for `counter` is published in it (the low 32 bits
@@ -847,11 +848,15 @@ mod tests {
             let (producer, _consumer) = spsc::<Pair>(4);
             assert_eq!(producer.ring.slot(0) as *const _ as usize % PAGE_BYTES, 0);
         }
-        // Slots that are not whole lines dividing a page keep their natural alignment.
+        // Smaller power-of-two slots start a page too, so none straddles a line; other slot
+        // sizes keep their natural alignment.
+        let (producer, _consumer) = spsc::<[u32; 3]>(8);
+        assert_eq!(size_of::<Slot<[u32; 3]>>(), 16);
+        assert_eq!(producer.ring.slot(0) as *const _ as usize % PAGE_BYTES, 0);
         let (producer, _consumer) = spsc::<[u8; 24]>(8);
         assert_eq!(producer.ring.layout.align(), 4);
-        let (producer, _consumer) = spsc::<u64>(8);
-        assert_eq!(producer.ring.layout.align(), 8);
+        let (producer, _consumer) = spsc::<[u16; 3]>(8);
+        assert_eq!(producer.ring.layout.align(), 4);
     }
 
     #[test]

@@ -1,11 +1,12 @@
 //! Stage stamps recorded off the engine core: the core hands each frame's stamps on as one
-//! 16-byte [`StageRecord`] (four to a cache line) through an SPSC ring ([`StageRecordWriter`]); a
+//! 12-byte [`StageRecord`] (a 16-byte ring slot with its sequence, four to a cache line) through
+//! an SPSC ring ([`StageRecordWriter`]); a
 //! [`StageRecorder`] drains the ring into the [`StageHistograms`] and the frame latency
 //! ([`LatencyRecorder`], read → published of every record), on another thread (`kspin run`'s
 //! monitor, every [`STAGE_RECORDER_TICK`]) or on the core while it has nothing to read.
 //!
-//! Invariants: writing a record is a few subtractions, one 16-byte slot write and at most one
-//! Release store; it never allocates, locks, blocks or records a histogram. When the ring is full
+//! Invariants: writing a record is a few subtractions, one 16-byte slot write (record and
+//! sequence) and one Release store; it never allocates, locks, blocks or records a histogram. When the ring is full
 //! the record is dropped and counted ([`StageRecordWriter::dropped`]), never waited for. The
 //! recorder owns the histograms; whoever holds it decides where the recording work runs.
 
@@ -20,7 +21,7 @@ use crate::stats::LatencyRecorder;
 /// ~5 M frames/s (`bench/RESULTS.md`, replay), it holds 6.5 ms: a recorder draining every
 /// [`STAGE_RECORDER_TICK`] keeps up even when its thread is held off the CPU for a few
 /// milliseconds (a 1,024-record ring dropped records in CI's loaded live run, a 16,384-record one
-/// in some replays on this 2-vCPU VM). 32,768 × 16 B = 512 KiB, written sequentially by the core
+/// in some replays on this 2-vCPU VM). 32,768 × 16 B slots = 512 KiB, written sequentially by the core
 /// and read in bulk by the recorder; 16,384 and 32,768 replayed at the same speed.
 pub const STAGE_RECORD_RING: usize = 32768;
 
@@ -32,26 +33,40 @@ pub const STAGE_RECORDER_TICK: std::time::Duration = std::time::Duration::from_m
 
 /// One frame's stamps as the engine core hands them on: the TSC ticks from `Read` to `Decoded`,
 /// `Applied` and `Published` (the stages the core stamps; the others belong to benchmarks and
-/// strategy hosts, which record their own [`FrameStamps`]). 16 bytes, aligned so four records
-/// share a cache line and none straddles two: the core's per-frame cost is a quarter of a line
-/// crossing to the recorder's core, where a whole [`FrameStamps`] was one line per frame.
+/// strategy hosts, which record their own [`FrameStamps`]). 12 bytes: with the ring's 4-byte slot
+/// sequence, a 16-byte slot, four to a cache line and none straddling two, so the core's
+/// per-frame cost is a quarter of a line crossing to the recorder's core, where a whole
+/// [`FrameStamps`] was one line per frame.
 ///
 /// A stage counts as reached when it has a stamp no earlier than `Read`'s; a frame without a
-/// `Read` stamp reaches nothing. A span longer than `u32::MAX` ticks (1.4 s at 3 GHz) is
-/// recorded as that many ticks.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[repr(C, align(16))]
+/// `Read` stamp reaches nothing. A span longer than `u32::MAX - 1` ticks (1.4 s at 3 GHz) is
+/// recorded as that many ticks (`u32::MAX` marks a stage not reached).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(C)]
 pub struct StageRecord {
-    /// Ticks from `Read` to [`RECORDED_STAGES`]`[i]`.
+    /// Ticks from `Read` to [`RECORDED_STAGES`]`[i]`, or [`NOT_REACHED`].
     after_read: [u32; 3],
-    /// Bit `i`: [`RECORDED_STAGES`]`[i]` was reached.
-    reached: u32,
 }
 
-const _: () = assert!(core::mem::size_of::<StageRecord>() == 16);
+const _: () = assert!(core::mem::size_of::<StageRecord>() == 12);
+
+/// `after_read` of a stage the frame did not reach.
+const NOT_REACHED: u32 = u32::MAX;
+
+/// The longest span a record keeps, in ticks (longer ones saturate to it).
+const LONGEST_SPAN: u32 = u32::MAX - 1;
 
 /// The stages a [`StageRecord`] carries, after `Read`.
 const RECORDED_STAGES: [Stage; 3] = [Stage::Decoded, Stage::Applied, Stage::Published];
+
+impl Default for StageRecord {
+    /// A record that reached no stage.
+    fn default() -> StageRecord {
+        StageRecord {
+            after_read: [NOT_REACHED; 3],
+        }
+    }
+}
 
 impl StageRecord {
     /// The record of `stamps` (see the type's docs for what counts as reached).
@@ -65,8 +80,9 @@ impl StageRecord {
         for (i, stage) in RECORDED_STAGES.into_iter().enumerate() {
             let tsc = stamps.get(stage);
             if tsc >= read {
-                record.reached |= 1 << i;
-                record.after_read[i] = u32::try_from(tsc - read).unwrap_or(u32::MAX);
+                record.after_read[i] = u32::try_from(tsc - read)
+                    .unwrap_or(LONGEST_SPAN)
+                    .min(LONGEST_SPAN);
             }
         }
         record
@@ -79,8 +95,9 @@ impl StageRecord {
         let mut stamps = FrameStamps::default();
         stamps.set(Stage::Read, read);
         for (i, stage) in RECORDED_STAGES.into_iter().enumerate() {
-            if self.reached & (1 << i) != 0 {
-                stamps.set(stage, read.saturating_add(u64::from(self.after_read[i])));
+            let span = self.after_read[i];
+            if span != NOT_REACHED {
+                stamps.set(stage, read.saturating_add(u64::from(span)));
             }
         }
         stamps
@@ -269,11 +286,17 @@ mod tests {
         assert_eq!(StageRecord::of(&s).stamps(7).get(Stage::Decoded), 0);
         s.set(Stage::Read, 0);
         assert_eq!(StageRecord::of(&s), StageRecord::default());
-        // A span past `u32::MAX` ticks saturates.
+        // A span past `u32::MAX - 1` ticks saturates; exactly that many is kept as is.
         s.set(Stage::Read, 5);
         s.set(Stage::Published, 5 + (1 << 40));
         let published = StageRecord::of(&s).stamps(1).get(Stage::Published);
-        assert_eq!(published, 1 + u64::from(u32::MAX));
+        assert_eq!(published, 1 + u64::from(u32::MAX - 1));
+        s.set(Stage::Published, 5 + u64::from(u32::MAX - 1));
+        let published = StageRecord::of(&s).stamps(1).get(Stage::Published);
+        assert_eq!(published, 1 + u64::from(u32::MAX - 1));
+        s.set(Stage::Published, 5 + u64::from(u32::MAX));
+        let published = StageRecord::of(&s).stamps(1).get(Stage::Published);
+        assert_eq!(published, 1 + u64::from(u32::MAX - 1));
     }
 
     /// Through the record, the histograms get exactly what the stamps themselves give them, for
