@@ -149,7 +149,7 @@ fn wire_events(c: &mut Criterion) {
             }
             let mut sum = 0_u64;
             while let Some(e) = queue.pop() {
-                sum = sum.wrapping_add(e.recv_tsc);
+                sum = sum.wrapping_add(e.recv_tsc());
             }
             black_box(sum)
         })
@@ -167,7 +167,7 @@ fn wire_events(c: &mut Criterion) {
                 tx.publish();
             }
             let mut sum = 0_u64;
-            rx.pop_batch(|e| sum = sum.wrapping_add(e.recv_tsc), 64);
+            rx.pop_batch(|e| sum = sum.wrapping_add(e.recv_tsc()), 64);
             black_box(sum)
         })
     });

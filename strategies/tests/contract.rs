@@ -105,7 +105,7 @@ fn book_messages_become_level_batches_then_one_consistent_book_change() {
     let kinds: Vec<&str> = host
         .wire()
         .iter()
-        .map(|w| match w.kind {
+        .map(|w| match w.kind() {
             WireKind::BookSnapshot(m) => {
                 assert_eq!(m.reason, SnapshotReason::Initial);
                 "snap"
@@ -194,7 +194,7 @@ fn a_diverged_replica_goes_stale_and_the_engine_hands_the_book_again() {
         Some(OrderRequest::Resnapshot { symbol: BTC })
     );
     assert!(host.wire().iter().any(|w| matches!(
-        w.kind,
+        w.kind(),
         WireKind::BookSnapshot(m) if m.reason == SnapshotReason::CatchUp
     )));
     assert_eq!(host.faults(), 1);

@@ -395,7 +395,9 @@ impl Lane {
     /// lagging (then drops and counts them).
     pub(super) fn offer_with_meta(&mut self, meta: WireMeta, event: WireEvent) {
         if !self.lagging() && self.events.reserve(2) {
-            let first = WireEvent::new(event.recv_tsc, event.publish_tsc, WireKind::Meta(meta));
+            // The Meta carries the event's own stamps.
+            let mut first = event;
+            first.set_kind(WireKind::Meta(meta));
             let _ = self.events.try_write(first);
             let _ = self.events.try_write(event);
             self.events.publish();

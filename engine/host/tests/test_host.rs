@@ -236,7 +236,7 @@ fn a_dropped_link_makes_every_live_book_stale_until_its_next_snapshot() {
         ]
     ));
     assert!(host.wire().iter().any(|w| matches!(
-        w.kind,
+        w.kind(),
         WireKind::BookSnapshot(m) if m.symbol == BTC && m.reason == SnapshotReason::Resync
     )));
     assert_eq!(host.replica(BTC).best_bid(), Some((Price(990), Qty(ONE))));

@@ -341,12 +341,12 @@ impl Encoder {
     /// symbol whose replica diverged (the caller asks the engine for a fresh snapshot).
     pub fn on_wire(&mut self, wire: &WireEvent, out: &mut Vec<Outgoing>) -> Option<SymbolId> {
         self.counters.wire_events += 1;
-        if let WireKind::BookSnapshot(start) = wire.kind {
+        if let WireKind::BookSnapshot(start) = wire.kind() {
             if let Some(s) = self.states.get_mut(start.symbol.index()) {
                 s.reason = Some(start.reason);
             }
         }
-        let read_ns = self.wall_ns(wire.recv_tsc);
+        let read_ns = self.wall_ns(wire.recv_tsc());
         match self.assembler.apply(&mut self.books, wire) {
             Assembled::Absorbed | Assembled::Rejected(_) => None,
             Assembled::Diverged { event, .. } => {

@@ -377,7 +377,7 @@ mod tests {
     fn names(events: &mut kspin_ring::Consumer<WireEvent>) -> Vec<&'static str> {
         let mut out = Vec::new();
         while let Some(e) = events.try_pop() {
-            out.push(match e.kind {
+            out.push(match e.kind() {
                 WireKind::BookSnapshot(_) => "snapshot",
                 WireKind::BookLevels(_) => "levels",
                 WireKind::BookDone(_) => "done",

@@ -5,7 +5,7 @@
 //! strategy or benchmark can measure latency against [`crate::Context::now_tsc`]) and the
 //! event's time in nanoseconds since the Unix epoch ([`Event::time_ns`]), then an [`EventKind`].
 //! Payload types ([`Trade`], [`Ticker`], [`BookChange`], ...) are shared with the wire layer in
-//! [`crate::wire`] where they fit its 64-byte slots. Nothing here allocates.
+//! [`crate::wire`] where they fit its 60-byte events. Nothing here allocates.
 
 use crate::fixed::{Price, Qty};
 use crate::order_update::OrderUpdate;
@@ -15,12 +15,18 @@ use crate::symbol::SymbolId;
 /// Largest size of a strategy-facing [`Event`] (they are handed by reference, never queued).
 pub const EVENT_SIZE: usize = 96;
 
-/// Size of every wire event: one cache line on x86-64 (see [`crate::wire::WireEvent`]).
-pub const WIRE_EVENT_SIZE: usize = 64;
+/// Size of every wire event (see [`crate::wire::WireEvent`]): 60 bytes, alignment 4, so that
+/// with a ring slot's 4-byte sequence number it fills [`WIRE_SLOT_SIZE`].
+pub const WIRE_EVENT_SIZE: usize = 60;
+
+/// Size of one ring slot of wire events — the event plus its 4-byte sequence number: one cache
+/// line on x86_64 and most aarch64 cores.
+pub const WIRE_SLOT_SIZE: usize = 64;
 
 /// One event for a strategy. `recv_tsc` is when the engine read the bytes that caused it from
 /// the socket; `publish_tsc` when the engine pushed it into the strategy's ring (0 for events the
-/// host makes itself, such as timers).
+/// host makes itself, such as timers, or when it was published more than 2^31 ticks away from
+/// `recv_tsc`: the wire carries it as a 32-bit difference, see [`crate::wire::WireEvent`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Event {
     pub recv_tsc: u64,

@@ -4,9 +4,10 @@
 //! the events it receives ([`Event`]), the [`Context`] it acts through (book views, order
 //! intents, log records, timers), strategy [`Params`], and — for hosts only — the wire events of
 //! the engine → strategy ring ([`wire`]) and the replica state machine ([`replica`]).
-//! Invariants: no dependencies beyond `std`; every event and wire event is a 64-byte `Copy`
-//! value; no allocation in any per-event path; no `f64` in any price or quantity. It never does
-//! I/O.
+//! Invariants: no dependencies beyond `std`; every event is a `Copy` value of at most
+//! [`EVENT_SIZE`] bytes and every wire event a 60-byte `Copy` value (with a ring slot's 4-byte
+//! sequence number, one 64-byte cache line); no allocation in any per-event path; no `f64` in
+//! any price or quantity. It never does I/O.
 //!
 //! A strategy in brief:
 //!

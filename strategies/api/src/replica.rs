@@ -118,23 +118,24 @@ impl WireAssembler {
 
     /// Applies `wire` to `books` (indexed by symbol id) and says what to deliver.
     pub fn apply<B: ReplicaBook>(&mut self, books: &mut [B], wire: &WireEvent) -> Assembled {
+        let wire_kind = wire.kind();
         // A Meta belongs to the event right after it, whatever that is.
-        let meta = match wire.kind {
+        let meta = match wire_kind {
             WireKind::Meta(meta) => {
                 self.pending = Some(meta);
                 return Assembled::Absorbed;
             }
             _ => self.pending.take().unwrap_or_default(),
         };
-        let time_ns = match wire.kind {
+        let time_ns = match wire_kind {
             WireKind::BookDone(done) => self.observe(done.time_ns),
             WireKind::Trade(t) => self.observe(t.time_ns),
             _ => self.observe(meta.time_ns),
         };
         let event = |kind| {
-            Assembled::Deliver(Event::new(wire.recv_tsc, wire.publish_tsc, kind).at(time_ns))
+            Assembled::Deliver(Event::new(wire.recv_tsc(), wire.publish_tsc(), kind).at(time_ns))
         };
-        let symbol = match wire.kind {
+        let symbol = match wire_kind {
             WireKind::BookSnapshot(s) => s.symbol,
             WireKind::BookLevels(b) => b.symbol,
             WireKind::BookDone(c) => c.symbol,
@@ -153,7 +154,7 @@ impl WireAssembler {
             self.faults += 1;
             return Assembled::Rejected(AssemblyFault::UnknownSymbol(symbol));
         };
-        match wire.kind {
+        match wire_kind {
             WireKind::BookSnapshot(_) => {
                 book.clear();
                 state.levels = 0;
@@ -202,8 +203,8 @@ impl WireAssembler {
                         };
                         Assembled::Diverged {
                             event: Event::new(
-                                wire.recv_tsc,
-                                wire.publish_tsc,
+                                wire.recv_tsc(),
+                                wire.publish_tsc(),
                                 EventKind::BookStale(stale),
                             )
                             .at(time_ns),

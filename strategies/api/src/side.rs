@@ -1,7 +1,7 @@
 //! The two kinds of side: [`BookSide`] (which half of a book a level is on) and [`Side`] (the
 //! direction of an order or of a trade's taker).
 //!
-//! Both are one byte so that they pack into the small fields of 64-byte events. Nothing here
+//! Both are one byte so that they pack into the small fields of wire events. Nothing here
 //! allocates or panics.
 
 /// Which half of an order book.

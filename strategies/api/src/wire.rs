@@ -9,43 +9,128 @@
 //! [`WireKind::BookSnapshot`], which tells the host to clear its replica. A [`WireKind::Meta`]
 //! gives the next event what its own payload has no room for (its exchange time, a fill's fee).
 //! Everything else maps one to one onto an [`crate::EventKind`]. Invariants: every wire event is
-//! 64 bytes and `Copy` (asserted); the same engine input yields the same wire sequence. Nothing
-//! here allocates.
+//! 60 bytes with alignment 4 and `Copy` (asserted), so a ring slot holding it and a 4-byte
+//! sequence number is one 64-byte cache line; `publish_tsc` travels as a 32-bit difference from
+//! `recv_tsc` and reads back exactly or as 0 (see [`WireEvent`]); the same engine input yields
+//! the same wire sequence. Nothing here allocates.
 
-use crate::event::{BookStale, ConnectionStatus, Ticker, Trade, WIRE_EVENT_SIZE};
+use crate::event::{BookStale, ConnectionStatus, Ticker, Trade, WIRE_EVENT_SIZE, WIRE_SLOT_SIZE};
 use crate::fixed::{Decimal, Price, Qty};
 use crate::order::ClientOrderId;
 use crate::order_update::{OrderStatus, OrderUpdate};
 use crate::side::BookSide;
 use crate::symbol::SymbolId;
 
-/// Levels one [`LevelBatch`] carries: two `(price, qty)` pairs are 32 bytes, the most that fits a
-/// 64-byte wire event beside the two TSCs and the small fields.
+/// Levels one [`LevelBatch`] carries: two `(price, qty)` pairs are 32 bytes, the most that fits
+/// the 48-byte [`WireKind`] beside the symbol, count and sides.
 pub const LEVELS_PER_BATCH: usize = 2;
+
+/// Bytes of a [`WireKind`]: a [`WireEvent`] is this plus its 12-byte stamp header.
+pub const WIRE_KIND_SIZE: usize = 48;
 
 /// One ring element. `recv_tsc` / `publish_tsc` as in [`crate::Event`].
 ///
-/// Aligned to 64 bytes, the cache-line size of x86_64 and most aarch64 cores: every slot of a
-/// ring of wire events is then exactly one cache line, so writing or reading one event touches
-/// one line, never two.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(C, align(64))]
+/// 60 bytes, aligned to 4 ([`WIRE_EVENT_SIZE`], asserted): a ring slot that carries the event
+/// beside its own 4-byte sequence number is then exactly [`WIRE_SLOT_SIZE`] = 64 bytes, the
+/// cache-line size of x86_64 and most aarch64 cores, so handing one event over moves one line.
+/// The layout is `#[repr(C, packed(4))]`: `recv_tsc` (8 bytes), the publish delta (4), the
+/// [`WireKind`] (48, at offset 12: its 8-byte fields may be unaligned, which x86_64 and
+/// aarch64 load without penalty unless the access crosses a cache line). Fields are private and read by value through the
+/// accessors (a field of a packed struct cannot be borrowed).
+///
+/// `publish_tsc` travels as the signed 32-bit difference `publish_tsc - recv_tsc` (wrapping
+/// 64-bit arithmetic), so it decodes exactly whenever the two are less than 2^31 ticks apart in
+/// either direction (about 0.7 s at 3 GHz; the engine publishes within microseconds of the read).
+/// Otherwise — a notice published long after the last frame was read, a `recv_tsc` of 0 beside
+/// a real TSC — it is stored as "unknown" and [`WireEvent::publish_tsc`] returns 0, which every
+/// reader already treats as "no publish stamp". The one in-range difference that shares the
+/// "unknown" encoding, exactly `-2^31` (`i32::MIN`), decodes as 0 too. Equality compares the
+/// encoding: two events whose publish stamps are both unknown are equal if the rest is.
+///
+/// ```
+/// use kspin_api::wire::{WireEvent, WireKind};
+/// use kspin_api::SymbolId;
+/// let kind = WireKind::BookLive(SymbolId(1));
+/// let near = WireEvent::new(1_000, 1_250, kind);
+/// assert_eq!((near.recv_tsc(), near.publish_tsc(), near.kind()), (1_000, 1_250, kind));
+/// let far = WireEvent::new(0, 1 << 40, kind);
+/// assert_eq!((far.recv_tsc(), far.publish_tsc()), (0, 0));
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq)]
+#[repr(C, packed(4))]
 pub struct WireEvent {
-    pub recv_tsc: u64,
-    pub publish_tsc: u64,
-    pub kind: WireKind,
+    recv_tsc: u64,
+    /// `publish_tsc - recv_tsc` (wrapping), or [`PUBLISH_UNKNOWN`] when that does not fit.
+    publish_delta: i32,
+    kind: WireKind,
 }
 
+/// The `publish_delta` of a [`WireEvent`] whose publish stamp did not fit.
+const PUBLISH_UNKNOWN: i32 = i32::MIN;
+
+const _: () = assert!(core::mem::size_of::<WireKind>() == WIRE_KIND_SIZE);
 const _: () = assert!(core::mem::size_of::<WireEvent>() == WIRE_EVENT_SIZE);
-const _: () = assert!(core::mem::align_of::<WireEvent>() == WIRE_EVENT_SIZE);
+const _: () = assert!(WIRE_EVENT_SIZE == 8 + 4 + WIRE_KIND_SIZE);
+const _: () = assert!(core::mem::align_of::<WireEvent>() == 4);
+const _: () = assert!(WIRE_EVENT_SIZE + core::mem::size_of::<u32>() == WIRE_SLOT_SIZE);
 
 impl WireEvent {
+    /// An event read at `recv_tsc` and published at `publish_tsc` (see the type for when
+    /// `publish_tsc` cannot be carried and reads back as 0).
+    #[inline]
     pub const fn new(recv_tsc: u64, publish_tsc: u64, kind: WireKind) -> WireEvent {
+        let delta = publish_tsc.wrapping_sub(recv_tsc) as i64;
+        let publish_delta = if delta > i32::MIN as i64 && delta <= i32::MAX as i64 {
+            delta as i32
+        } else {
+            PUBLISH_UNKNOWN
+        };
         WireEvent {
             recv_tsc,
-            publish_tsc,
+            publish_delta,
             kind,
         }
+    }
+
+    /// When the engine read the bytes that caused this event (quanta raw ticks).
+    #[inline]
+    pub const fn recv_tsc(&self) -> u64 {
+        self.recv_tsc
+    }
+
+    /// When the engine pushed this event into the ring (quanta raw ticks): exact when it was
+    /// within 2^31 ticks of [`Self::recv_tsc`] (the difference `-2^31` itself excepted), 0
+    /// ("no publish stamp") otherwise.
+    #[inline]
+    pub const fn publish_tsc(&self) -> u64 {
+        let delta = self.publish_delta;
+        if delta == PUBLISH_UNKNOWN {
+            0
+        } else {
+            self.recv_tsc.wrapping_add(delta as i64 as u64)
+        }
+    }
+
+    /// What the event carries (a copy: a packed field cannot be borrowed).
+    #[inline]
+    pub const fn kind(&self) -> WireKind {
+        self.kind
+    }
+
+    /// Replaces what the event carries, keeping its stamps.
+    #[inline]
+    pub fn set_kind(&mut self, kind: WireKind) {
+        self.kind = kind;
+    }
+}
+
+impl core::fmt::Debug for WireEvent {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("WireEvent")
+            .field("recv_tsc", &self.recv_tsc())
+            .field("publish_tsc", &self.publish_tsc())
+            .field("kind", &self.kind())
+            .finish()
     }
 }
 
@@ -273,5 +358,122 @@ mod tests {
         assert_eq!(all[4], (BookSide::Ask, Price(104), Qty(4)));
         assert_eq!(out[2].symbol, SymbolId(3));
         assert_eq!(out[2].count, 1);
+    }
+
+    const KIND: WireKind = WireKind::BookLive(SymbolId(7));
+
+    /// `publish - recv` as a wrapping signed difference.
+    fn difference(recv: u64, publish: u64) -> i64 {
+        publish.wrapping_sub(recv) as i64
+    }
+
+    #[test]
+    fn is_60_bytes_aligned_to_4_so_a_slot_with_its_sequence_is_one_line() {
+        assert_eq!(core::mem::size_of::<WireEvent>(), 60);
+        assert_eq!(core::mem::align_of::<WireEvent>(), 4);
+        assert_eq!(core::mem::size_of::<WireKind>(), WIRE_KIND_SIZE);
+        assert_eq!(WIRE_EVENT_SIZE + 4, WIRE_SLOT_SIZE);
+        assert_eq!(WIRE_SLOT_SIZE, 64);
+    }
+
+    #[test]
+    fn publish_tsc_round_trips_within_2_pow_31_ticks() {
+        let cases: [(u64, u64); 9] = [
+            (1_234, 1_234),
+            (2_234, 0),
+            (5, 1_000_000),
+            (1_000_000, 5),
+            (0, 0),
+            (0, i32::MAX as u64),
+            (1 << 31, 1),
+            (u64::MAX, 0),
+            (u64::MAX - 10, 20),
+        ];
+        for (recv, publish) in cases {
+            let w = WireEvent::new(recv, publish, KIND);
+            assert_eq!(
+                (w.recv_tsc(), w.publish_tsc(), w.kind()),
+                (recv, publish, KIND),
+                "recv {recv} publish {publish}"
+            );
+        }
+    }
+
+    #[test]
+    fn publish_tsc_is_0_when_too_far_from_recv() {
+        let cases: [(u64, u64); 6] = [
+            (0, 1 << 40),
+            (1 << 40, 0),
+            (0, 1 << 31),
+            (0, u64::MAX / 2),
+            (100, 100 + (1 << 31)),
+            // Exactly -2^31 fits an i32 but is the "unknown" encoding.
+            (1 << 31, 0),
+        ];
+        for (recv, publish) in cases {
+            let w = WireEvent::new(recv, publish, KIND);
+            assert_eq!(
+                (w.recv_tsc(), w.publish_tsc(), w.kind()),
+                (recv, 0, KIND),
+                "recv {recv} publish {publish}"
+            );
+        }
+    }
+
+    #[test]
+    fn set_kind_keeps_the_stamps_and_debug_shows_decoded_stamps() {
+        let mut w = WireEvent::new(10, 25, KIND);
+        let live = WireKind::BookLive(SymbolId(1));
+        w.set_kind(live);
+        assert_eq!((w.recv_tsc(), w.publish_tsc(), w.kind()), (10, 25, live));
+        let text = format!("{w:?}");
+        assert!(
+            text.contains("recv_tsc: 10") && text.contains("publish_tsc: 25"),
+            "{text}"
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn publish_tsc_is_exact_within_range(
+            recv in proptest::prelude::any::<u64>(),
+            delta in -(i32::MAX as i64)..=i32::MAX as i64,
+        ) {
+            let publish = recv.wrapping_add(delta as u64);
+            let w = WireEvent::new(recv, publish, KIND);
+            proptest::prop_assert_eq!(w.recv_tsc(), recv);
+            proptest::prop_assert_eq!(w.publish_tsc(), publish);
+            proptest::prop_assert_eq!(w.kind(), KIND);
+        }
+
+        #[test]
+        fn publish_tsc_is_exact_or_0(
+            recv in proptest::prelude::any::<u64>(),
+            publish in proptest::prelude::any::<u64>(),
+        ) {
+            let w = WireEvent::new(recv, publish, KIND);
+            proptest::prop_assert_eq!(w.recv_tsc(), recv);
+            let decoded = w.publish_tsc();
+            proptest::prop_assert!(decoded == publish || decoded == 0, "{} {}", publish, decoded);
+            if difference(recv, publish).unsigned_abs() < 1 << 31 {
+                proptest::prop_assert_eq!(decoded, publish);
+            }
+        }
+
+        #[test]
+        fn publish_tsc_near_the_boundary(
+            recv in proptest::prelude::any::<u64>(),
+            off in -16i64..=16,
+            negative in proptest::prelude::any::<bool>(),
+        ) {
+            let edge = if negative { -(1i64 << 31) } else { 1i64 << 31 };
+            let publish = recv.wrapping_add((edge + off) as u64);
+            let decoded = WireEvent::new(recv, publish, KIND).publish_tsc();
+            if difference(recv, publish).unsigned_abs() < 1 << 31 {
+                proptest::prop_assert_eq!(decoded, publish);
+            } else {
+                proptest::prop_assert_eq!(decoded, 0);
+            }
+        }
     }
 }

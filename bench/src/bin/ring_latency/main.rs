@@ -26,7 +26,8 @@ use runs::{LatencyOutcome, Pacing, Placement, ThroughputOutcome};
 use std::sync::Arc;
 
 /// One-way latency (p50/p99/p99.9/max) and throughput of kspin-ring vs rtrb vs crossbeam
-/// ArrayQueue, 64-byte events, producer and consumer pinned to different cores.
+/// ArrayQueue, 64-byte events and the 60-byte production WireEvent, producer and consumer pinned
+/// to different cores.
 #[derive(Parser, Debug, Clone)]
 #[command(version)]
 pub struct Args {

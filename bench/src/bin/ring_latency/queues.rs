@@ -1,10 +1,13 @@
 //! The three queues under test behind one pair of traits, so every measurement runs the very
 //! same loop for each: kspin-ring (`try_pop` or `pop_batch`), rtrb and crossbeam's
 //! `ArrayQueue`, plus a round-robin reader over several receivers for the N-producer case.
-//! Invariant: all queues get the same capacity and carry a 64-byte, 64-aligned element: the
-//! benchmark's [`Event`], or, for the production rows, the engine → strategy [`WireEvent`]
-//! itself, converted from and to [`Event`] at the two ends (the same conversion for kspin-ring
-//! and for the `ArrayQueue` it is compared with).
+//! Invariant: all queues get the same capacity, and each pair of compared rows carries the same
+//! element: the benchmark's [`Event`] (64 bytes, 64-aligned: one cache line), or, for the
+//! production rows, the engine → strategy [`WireEvent`] itself (60 bytes, 4-aligned: with a
+//! ring slot's 4-byte sequence number it fills one 64-byte line; in a queue whose slot is any
+//! other size, such as `ArrayQueue`'s 8-byte stamp plus the element, events straddle lines),
+//! converted from and to [`Event`] at the two
+//! ends (the same conversion for kspin-ring and for the `ArrayQueue` it is compared with).
 
 use crossbeam_queue::ArrayQueue;
 use kspin_api::wire::{LevelBatch, WireEvent, WireKind, LEVELS_PER_BATCH};
@@ -108,14 +111,15 @@ impl QueueKind {
 }
 
 /// `event` as the wire event the bus writes most: a [`WireKind::BookLevels`] batch with every
-/// level filled. The send stamp rides in `recv_tsc`, the sequence in `publish_tsc`, the producer
-/// in the symbol.
+/// level filled. The send stamp rides in `recv_tsc` (and `publish_tsc`, as the bus stamps both),
+/// the sequence in the first level's price (bit for bit: `publish_tsc` only carries stamps
+/// within 2^31 ticks of `recv_tsc`), the producer in the symbol.
 #[inline]
 pub fn to_wire(event: &Event) -> WireEvent {
     let level = event.sequence as i64;
     WireEvent::new(
         event.stamp,
-        event.sequence,
+        event.stamp,
         WireKind::BookLevels(LevelBatch {
             symbol: SymbolId(event.producer as u16),
             count: LEVELS_PER_BATCH as u8,
@@ -129,13 +133,13 @@ pub fn to_wire(event: &Event) -> WireEvent {
 /// The [`Event`] a [`to_wire`] wire event carries.
 #[inline]
 pub fn from_wire(wire: &WireEvent) -> Event {
-    let producer = match wire.kind {
-        WireKind::BookLevels(batch) => u64::from(batch.symbol.0),
-        _ => u64::MAX,
+    let (producer, sequence) = match wire.kind() {
+        WireKind::BookLevels(batch) => (u64::from(batch.symbol.0), batch.prices[0].0 as u64),
+        _ => (u64::MAX, u64::MAX),
     };
     Event {
-        stamp: wire.recv_tsc,
-        sequence: wire.publish_tsc,
+        stamp: wire.recv_tsc(),
+        sequence,
         producer,
         payload: [0; 5],
     }
@@ -374,5 +378,28 @@ impl Receiver for MailboxReceiver {
             sequence: posted - 1,
             ..Event::default()
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_wire_event_carries_stamp_sequence_and_producer_exactly() {
+        // A real TSC stamp beside a small sequence: the sequence cannot ride in `publish_tsc`.
+        for (stamp, sequence, producer) in [(1 << 50, 3, 1), (u64::MAX, u64::MAX, 7), (0, 1, 0)] {
+            let event = Event {
+                stamp,
+                sequence,
+                producer,
+                payload: [0; 5],
+            };
+            let back = from_wire(&to_wire(&event));
+            assert_eq!(
+                (back.stamp, back.sequence, back.producer),
+                (stamp, sequence, producer)
+            );
+        }
     }
 }

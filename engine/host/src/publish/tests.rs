@@ -63,7 +63,7 @@ fn fixed(bids: &[Level], asks: &[Level]) -> Vec<FixedLevel> {
 fn kinds(rx: &mut Consumer<WireEvent>) -> Vec<WireKind> {
     let mut out = Vec::new();
     while let Some(w) = rx.try_pop() {
-        out.push(w.kind);
+        out.push(w.kind());
     }
     out
 }

@@ -298,11 +298,24 @@ impl FeedSink for Tee<'_> {
 }
 
 /// Drives `frames` through decoder → feed → tee (→ bus), calling `service` and `drain_intents`
-/// after each frame as the runtime loop does.
+/// after each frame as the runtime loop does. Frame n (0-based) is stamped read at tick n + 1.
 pub fn drive(feed: &mut Feed, bus: &mut Bus, frames: &[String], states: &mut Vec<Vec<u64>>) {
+    drive_stamped(feed, bus, frames, states, |n| n as u64 + 1);
+}
+
+/// [`drive`] stamping frame n (0-based) read at tick `read_tsc(n)`: use real TSC readings when
+/// the events' `publish_tsc` matters (a wire event carries it only within 2^31 ticks of
+/// `recv_tsc`; further away it reads back as 0).
+pub fn drive_stamped(
+    feed: &mut Feed,
+    bus: &mut Bus,
+    frames: &[String],
+    states: &mut Vec<Vec<u64>>,
+    mut read_tsc: impl FnMut(usize) -> u64,
+) {
     let mut decoder = Decoder::new(DecoderLimits::default());
     for (n, frame) in frames.iter().enumerate() {
-        bus.set_frame_tsc(n as u64 + 1);
+        bus.set_frame_tsc(read_tsc(n));
         let msg = decoder
             .decode(frame.as_bytes())
             .expect("generated frames decode");

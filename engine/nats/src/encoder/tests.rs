@@ -123,8 +123,11 @@ fn a_diverged_replica_asks_for_a_snapshot_and_publishes_stale() {
         &[(BookSide::Bid, 100, 5)],
         Some(SnapshotReason::Initial),
     );
-    if let Some(WireKind::BookDone(done)) = events.last_mut().map(|w| &mut w.kind) {
-        done.top ^= 1;
+    if let Some(last) = events.last_mut() {
+        if let WireKind::BookDone(mut done) = last.kind() {
+            done.top ^= 1;
+            last.set_kind(WireKind::BookDone(done));
+        }
     }
     let diverged: Vec<_> = events
         .iter()
