@@ -5,7 +5,8 @@
 //! inside its first word (Kraken's prices) is folded from that word alone.
 //!
 //! Owns [`plain_level`] and [`price_qty`] (also read by the trade reader, `plain_trade.rs`), the
-//! [`plain_decimal`] they read, and [`plain_unsigned`] for the book checksum and the trade id.
+//! [`plain_decimal`] they read, and [`keyed_plain_unsigned`] for the book checksum and the trade
+//! id (its digits as [`plain_unsigned`] reads them, the byte after them left to the caller).
 //! Invariants: they either return exactly what the cursor's general `Cur::decimal` (for
 //! `plain_unsigned`, `Cur::unsigned`) returns for the same bytes (mantissa = all digits, scale =
 //! fraction digits) and where the token ends, or decline with `None`, and the caller then runs
@@ -179,6 +180,10 @@ fn stops(w: u64) -> u64 {
 /// (one bounds check): the value and the position after it. `None` when the window does not
 /// hold them (near the end of `b`, another key, a token `plain_unsigned` declines); the caller
 /// then reads the parts one by one.
+///
+/// Unlike [`plain_unsigned`], it does not look at the byte at the returned end: the caller must
+/// find one there that cannot continue a number (not `.`, `e` or `E`); both callers compare
+/// the `,` of `,"timestamp":` there.
 #[inline(always)]
 pub(super) fn keyed_plain_unsigned<const K: usize>(
     b: &[u8],
@@ -189,16 +194,29 @@ pub(super) fn keyed_plain_unsigned<const K: usize>(
     if !w.starts_with(key) {
         return None;
     }
-    let (v, end) = plain_unsigned(w, K)?;
+    let (v, end) = plain_digits(w, K)?;
     Some((v, at + end))
 }
 
 /// A plain unsigned integer of 1 to 15 digits starting at `at` (Kraken's checksums have at most
 /// 10): its value and the index just after it. The digits are the leading digits of the word at
 /// `at` and, when all 8 of those are digits, of the word after it (fewer than 8 there, so the
-/// byte after them is in that word).
+/// byte after them is in that word). The scanner reads these digits through
+/// [`keyed_plain_unsigned`]; this checked form is the one the property tests hold to
+/// `Cur::unsigned`.
+#[cfg(test)]
+fn plain_unsigned(b: &[u8], at: usize) -> Option<(u64, usize)> {
+    let (value, end) = plain_digits(b, at)?;
+    if matches!(b.get(end)?, b'.' | b'e' | b'E') {
+        return None;
+    }
+    Some((value, end))
+}
+
+/// [`plain_unsigned`] without its look at the byte after the digits (which must exist, but may
+/// be a `.` or an exponent): the caller checks that byte itself.
 #[inline(always)]
-pub(super) fn plain_unsigned(b: &[u8], at: usize) -> Option<(u64, usize)> {
+fn plain_digits(b: &[u8], at: usize) -> Option<(u64, usize)> {
     let first = word(b, at)?;
     let (n, digits) = digit_run(first);
     if n == 0 || (n > 1 && first as u8 == b'0') {
@@ -221,9 +239,7 @@ pub(super) fn plain_unsigned(b: &[u8], at: usize) -> Option<(u64, usize)> {
         };
         (value, at + 8 + m as usize)
     };
-    if matches!(b.get(end)?, b'.' | b'e' | b'E') {
-        return None;
-    }
+    b.get(end)?;
     Some((value, end))
 }
 
