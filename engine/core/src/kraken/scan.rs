@@ -278,48 +278,56 @@ fn book_data<const PLAIN: bool>(c: &mut Cur<'_>, arena: &mut Arena) -> Option<()
             c.i = save;
             arena.levels.truncate(pushed);
         }
-        c.eat(b'{')?;
-        let mut slot = BookSlot::default();
-        let mut symbol = None;
-        let mut seen = 0u32;
-        let mut expected = B_SYMBOL;
-        loop {
-            match book_key(c, &mut expected)? {
-                B_SYMBOL => {
-                    once(&mut seen, 1)?;
-                    symbol = Some(c.str_span()?);
-                }
-                B_BIDS => {
-                    once(&mut seen, 2)?;
-                    slot.bids = levels::<PLAIN, 0>(c, arena, &[])?;
-                }
-                B_ASKS => {
-                    once(&mut seen, 4)?;
-                    slot.asks = levels::<PLAIN, 0>(c, arena, &[])?;
-                }
-                B_CHECKSUM => {
-                    once(&mut seen, 8)?;
-                    slot.checksum = Some(u32::try_from(c.unsigned()?).ok()?);
-                }
-                B_TIMESTAMP => {
-                    once(&mut seen, 16)?;
-                    slot.timestamp = Some(c.fixed_str_span::<KRAKEN_TIMESTAMP_LEN>()?);
-                }
-                _ => return None,
-            }
-            if !c.next_or_close(b'}')? {
-                break;
-            }
-        }
-        slot.symbol = symbol?;
-        arena.push_book(slot).ok()
+        member_book_entry::<PLAIN>(c, arena)
     })
+}
+
+/// A book entry member by member, in any order, with whitespace: what [`plain_book_entry`]
+/// shortcuts, and the reference it is tested against. Out of line: Kraken's entries take the
+/// plain path, and this loop's code kept inline made the plain path's registers spill.
+#[inline(never)]
+fn member_book_entry<const PLAIN: bool>(c: &mut Cur<'_>, arena: &mut Arena) -> Option<()> {
+    c.eat(b'{')?;
+    let mut slot = BookSlot::default();
+    let mut symbol = None;
+    let mut seen = 0u32;
+    let mut expected = B_SYMBOL;
+    loop {
+        match book_key(c, &mut expected)? {
+            B_SYMBOL => {
+                once(&mut seen, 1)?;
+                symbol = Some(c.str_span()?);
+            }
+            B_BIDS => {
+                once(&mut seen, 2)?;
+                slot.bids = levels::<PLAIN, 0>(c, arena, &[])?;
+            }
+            B_ASKS => {
+                once(&mut seen, 4)?;
+                slot.asks = levels::<PLAIN, 0>(c, arena, &[])?;
+            }
+            B_CHECKSUM => {
+                once(&mut seen, 8)?;
+                slot.checksum = Some(u32::try_from(c.unsigned()?).ok()?);
+            }
+            B_TIMESTAMP => {
+                once(&mut seen, 16)?;
+                slot.timestamp = Some(c.fixed_str_span::<KRAKEN_TIMESTAMP_LEN>()?);
+            }
+            _ => return None,
+        }
+        if !c.next_or_close(b'}')? {
+            break;
+        }
+    }
+    slot.symbol = symbol?;
+    arena.push_book(slot).ok()
 }
 
 /// A book entry in Kraken's exact shape, `{"symbol":S,"bids":[..],"asks":[..],"checksum":N,
 /// "timestamp":T}` with no whitespace between members, read straight through: no key dispatch,
 /// no duplicate bookkeeping. It reads each value with the same cursor methods as the member loop
-/// of [`book_data`] (the symbol with its key and quotes first by `Cur::framed_short_str`, each
+/// ([`member_book_entry`]) (the symbol with its key and quotes first by `Cur::framed_short_str`, each
 /// level array's key with its opening by [`levels`], the checksum by
 /// [`plain_unsigned`], and the timestamp with the closing brace by
 /// `Cur::framed_fixed_str`, each equal to the cursor's one-by-one read where it accepts), so an
