@@ -159,10 +159,16 @@ fn scan_with<'a, const PLAIN: bool>(
 /// `[` element (`,` element)* `]`, calling `each` for every element.
 #[inline(always)]
 fn array(c: &mut Cur<'_>, mut each: impl FnMut(&mut Cur<'_>) -> Option<()>) -> Option<()> {
-    c.eat(b'[')?;
-    if c.peek_ws()? == b']' {
+    // `[{` (Kraken's: no whitespace, an object first) in one compare; else byte by byte around
+    // whitespace, the same result for those bytes.
+    if c.b.get(c.i..c.i + 2) == Some(b"[{") {
         c.i += 1;
-        return Some(());
+    } else {
+        c.eat(b'[')?;
+        if c.peek_ws()? == b']' {
+            c.i += 1;
+            return Some(());
+        }
     }
     loop {
         each(c)?;
