@@ -61,7 +61,10 @@ pub(super) fn price_qty<const OPEN: u8, const CLOSE: u8>(
     if word(w, j)? & 0x00FF_FFFF_FFFF_FFFF != QTY_KEY {
         return None;
     }
-    let (qty, k) = plain_decimal(w, j + 7)?;
+    let (qty, k) = match plain_qty8(w, j + 7) {
+        Some(q) => q,
+        None => plain_decimal(w, j + 7)?,
+    };
     if *w.get(k)? != CLOSE {
         return None;
     }
@@ -155,6 +158,46 @@ fn plain_decimal(b: &[u8], at: usize) -> Option<(Decimal, usize)> {
             scale: frac_len as u8,
         },
         end,
+    ))
+}
+
+/// [`plain_decimal`] for Kraken's quantity shape only, tried first: 1 to 7 integer digits (no
+/// leading zero before another), a dot and exactly 8 fraction digits, the byte after them left
+/// to the caller as in [`plain_decimal`]. Anything else is `None` and the caller runs
+/// [`plain_decimal`], which reads that shape the same way (a property test holds the two
+/// equal).
+///
+/// The dot is the first stop of the word at `at`; the word just past it must be all digits,
+/// which also rules out a second stop in the first word (it would lie inside that word), so
+/// only those two words are looked at, with no fraction length to find.
+#[inline(always)]
+fn plain_qty8(b: &[u8], at: usize) -> Option<(Decimal, usize)> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let w = word(b, at)?;
+    let int_len = stops(w).trailing_zeros() / 8;
+    if int_len == 0 || int_len == 8 || (int_len > 1 && w as u8 == b'0') {
+        return None;
+    }
+    if (w >> (8 * int_len)) as u8 != b'.' {
+        return None;
+    }
+    let frac = word(b, at + int_len as usize + 1)?;
+    if stops(frac) != 0 {
+        return None;
+    }
+    let digits = w & (ONES * 0x0F);
+    // A one-digit integer part (most quantities) is its digit's value, without the fold.
+    let int_value = if int_len == 1 {
+        digits & 0xF
+    } else {
+        fold_top(digits, int_len)
+    };
+    Some((
+        Decimal {
+            mantissa: (int_value * 100_000_000 + fold_top(frac & (ONES * 0x0F), 8)) as i64,
+            scale: 8,
+        },
+        at + int_len as usize + 9,
     ))
 }
 
@@ -427,6 +470,34 @@ mod tests {
                 plain_unsigned(&b, 0),
                 Some((digits.parse::<u64>().unwrap(), digits.len()))
             );
+        }
+
+        /// Whatever `plain_qty8` accepts, `plain_decimal` reads the same way and ends at the
+        /// same byte; every quantity in its shape is accepted.
+        #[test]
+        fn plain_qty8_equals_plain_decimal(
+            token in prop_oneof![
+                "[0-9]{1,8}\\.[0-9]{8}",
+                "[0-9]{0,9}(\\.[0-9]{0,10})?",
+                "[0-9]{1,7}\\.[0-9]{7,9}[.eE,}]?",
+            ],
+            after in proptest::collection::vec(any::<u8>(), 0..20),
+        ) {
+            let mut b = token.as_bytes().to_vec();
+            b.extend_from_slice(&after);
+            if let Some(got) = plain_qty8(&b, 0) {
+                prop_assert_eq!(Some(got), plain_decimal(&b, 0));
+            }
+            let shape = token.split_once('.').is_some_and(|(int, frac)| {
+                (1..=7).contains(&int.len())
+                    && (int == "0" || !int.starts_with('0'))
+                    && frac.len() == 8
+                    && frac.bytes().all(|c| c.is_ascii_digit())
+            });
+            if shape && b.len() > token.len() {
+                let want = (Decimal::parse(token.as_bytes()).unwrap(), token.len());
+                prop_assert_eq!(plain_qty8(&b, 0), Some(want));
+            }
         }
 
         /// Any eight bytes: the lowest byte `stops` marks is the first that is not a digit, and
