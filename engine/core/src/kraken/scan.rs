@@ -87,7 +87,12 @@ fn scan_with<'a, const PLAIN: bool>(
     frame: &'a [u8],
 ) -> Option<(Scanned, &'a str)> {
     let mut c = Cur { b: frame, i: 0 };
-    c.eat(b'{')?;
+    // The frame's opening brace as its first byte (Kraken's); else after whitespace.
+    if frame.first() == Some(&b'{') {
+        c.i = 1;
+    } else {
+        c.eat(b'{')?;
+    }
     // Kraken's own member order, matched as one literal (the general loop below gives the same
     // result, only slower); after it comes the `data` value, then the end of the frame: any
     // further member would repeat one of the three or be unknown, which the loop declines too.
