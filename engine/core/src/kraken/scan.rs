@@ -501,63 +501,71 @@ fn trade_data<const PLAIN: bool>(c: &mut Cur<'_>, arena: &mut Arena) -> Option<(
             // Declined: read the trade again, member by member.
             c.i = save;
         }
-        c.eat(b'{')?;
-        let (mut symbol, mut side, mut price, mut qty, mut trade_id, mut timestamp) =
-            (None, None, None, None, None, None);
-        let mut ord_type = super::message::OrdType::Other;
-        let mut seen = 0u32;
-        let mut expected = T_SYMBOL;
-        loop {
-            match trade_key(c, &mut expected)? {
-                T_SYMBOL => {
-                    once(&mut seen, 1)?;
-                    symbol = Some(c.str_span()?);
-                }
-                T_SIDE => {
-                    once(&mut seen, 2)?;
-                    side = Some(match c.str_bytes()? {
-                        b"buy" => Side::Buy,
-                        b"sell" => Side::Sell,
-                        _ => return None,
-                    });
-                }
-                T_PRICE => {
-                    once(&mut seen, 4)?;
-                    price = Some(c.decimal()?);
-                }
-                T_QTY => {
-                    once(&mut seen, 8)?;
-                    qty = Some(c.decimal()?);
-                }
-                T_ORD_TYPE => {
-                    once(&mut seen, 16)?;
-                    ord_type = ord_type_of(core::str::from_utf8(c.str_bytes()?).ok()?);
-                }
-                T_TRADE_ID => {
-                    once(&mut seen, 32)?;
-                    trade_id = Some(c.unsigned()?);
-                }
-                T_TIMESTAMP => {
-                    once(&mut seen, 64)?;
-                    timestamp = Some(c.fixed_str_span::<KRAKEN_TIMESTAMP_LEN>()?);
-                }
-                _ => return None,
-            }
-            if !c.next_or_close(b'}')? {
-                break;
-            }
-        }
-        let slot = TradeSlot {
-            symbol: symbol?,
-            side: side?,
-            price: price?,
-            qty: qty?,
-            ord_type,
-            trade_id: trade_id?,
-            timestamp: timestamp?,
-        };
-        arena.push_trade(slot).ok()
+        member_trade(c, arena)
     })
+}
+
+/// A trade member by member, in any order, with whitespace: what [`plain_trade`] shortcuts,
+/// and the reference it is tested against. Out of line, as [`member_book_entry`], so it does not
+/// weigh on the plain path's registers.
+#[inline(never)]
+fn member_trade(c: &mut Cur<'_>, arena: &mut Arena) -> Option<()> {
+    c.eat(b'{')?;
+    let (mut symbol, mut side, mut price, mut qty, mut trade_id, mut timestamp) =
+        (None, None, None, None, None, None);
+    let mut ord_type = super::message::OrdType::Other;
+    let mut seen = 0u32;
+    let mut expected = T_SYMBOL;
+    loop {
+        match trade_key(c, &mut expected)? {
+            T_SYMBOL => {
+                once(&mut seen, 1)?;
+                symbol = Some(c.str_span()?);
+            }
+            T_SIDE => {
+                once(&mut seen, 2)?;
+                side = Some(match c.str_bytes()? {
+                    b"buy" => Side::Buy,
+                    b"sell" => Side::Sell,
+                    _ => return None,
+                });
+            }
+            T_PRICE => {
+                once(&mut seen, 4)?;
+                price = Some(c.decimal()?);
+            }
+            T_QTY => {
+                once(&mut seen, 8)?;
+                qty = Some(c.decimal()?);
+            }
+            T_ORD_TYPE => {
+                once(&mut seen, 16)?;
+                ord_type = ord_type_of(core::str::from_utf8(c.str_bytes()?).ok()?);
+            }
+            T_TRADE_ID => {
+                once(&mut seen, 32)?;
+                trade_id = Some(c.unsigned()?);
+            }
+            T_TIMESTAMP => {
+                once(&mut seen, 64)?;
+                timestamp = Some(c.fixed_str_span::<KRAKEN_TIMESTAMP_LEN>()?);
+            }
+            _ => return None,
+        }
+        if !c.next_or_close(b'}')? {
+            break;
+        }
+    }
+    let slot = TradeSlot {
+        symbol: symbol?,
+        side: side?,
+        price: price?,
+        qty: qty?,
+        ord_type,
+        trade_id: trade_id?,
+        timestamp: timestamp?,
+    };
+    arena.push_trade(slot).ok()
 }
 
 #[cfg(test)]
