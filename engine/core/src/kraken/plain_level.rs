@@ -233,7 +233,9 @@ pub(super) fn keyed_plain_unsigned<const K: usize>(
     at: usize,
     key: &[u8; K],
 ) -> Option<(u64, usize)> {
-    let w = b.get(at..at + K + 16)?;
+    // The frame from `at` on, then its first `K + 16` bytes: two compares, no overflow test
+    // of `at + K + 16`.
+    let w = b.get(at..)?.get(..K + 16)?;
     if !w.starts_with(key) {
         return None;
     }
