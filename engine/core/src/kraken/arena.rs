@@ -4,7 +4,8 @@
 //! reports, balances, order references) and the
 //! bounded unescape scratch. Invariants: every vector is allocated once, in [`Arena::new`], with
 //! the capacity from [`DecoderLimits`]; [`Arena::clear`] empties them without freeing, and a push
-//! beyond the limit is [`DecodeError::ArenaFull`], never a reallocation. Strings are stored as
+//! beyond the limit is [`DecodeError::ArenaFull`], never a reallocation (the scanner's levels,
+//! book entries and trades with one compare against a room fixed at start-up, [`Room`]). Strings are stored as
 //! [`Span`]s into the frame (or into the scratch for the rare escaped string), so nothing in here
 //! borrows across frames. It never allocates after `new`.
 
@@ -246,10 +247,63 @@ fn push_bounded<T>(
     Ok(())
 }
 
+/// How many items the scanner's three vectors take: the limit, or the capacity if that were
+/// smaller, fixed in [`Arena::new`]. Never above the capacity, which no arena method lowers
+/// (`clear` and `truncate` keep it, nothing shrinks or replaces the vectors), so a push below
+/// it never reallocates.
+#[derive(Debug, Clone, Copy)]
+struct Room {
+    levels: usize,
+    books: usize,
+    trades: usize,
+}
+
+impl Room {
+    fn of(
+        levels: &Vec<Level>,
+        books: &Vec<BookSlot>,
+        trades: &Vec<TradeSlot>,
+        limits: &DecoderLimits,
+    ) -> Room {
+        Room {
+            levels: limits.max_levels.min(levels.capacity()),
+            books: limits.max_books.min(books.capacity()),
+            trades: limits.max_trades.min(trades.capacity()),
+        }
+    }
+}
+
+/// [`push_bounded`] with the limit and the capacity taken together as `room` (at most
+/// `v.capacity()`, see [`Room`]): one compare per push instead of two, for the scanner's levels,
+/// book entries and trades.
+#[inline]
+fn push_in_room<T>(
+    v: &mut Vec<T>,
+    room: usize,
+    item: T,
+    what: &'static str,
+) -> Result<(), DecodeError> {
+    let len = v.len();
+    if len >= room {
+        return Err(DecodeError::ArenaFull(what));
+    }
+    debug_assert!(len < v.capacity(), "room above the capacity");
+    // SAFETY: `len < room <= v.capacity()` (`Room`: set from the capacity in `Arena::new`, which
+    // no arena method lowers; debug-asserted above), so the slot at `len` is allocated and
+    // holds no item; writing it and then counting it is what `push` does without the growth
+    // check.
+    unsafe {
+        v.as_mut_ptr().add(len).write(item);
+        v.set_len(len + 1);
+    }
+    Ok(())
+}
+
 /// All per-frame storage, sized once from [`DecoderLimits`].
 #[derive(Debug)]
 pub(crate) struct Arena {
     pub(crate) limits: DecoderLimits,
+    room: Room,
     pub(crate) levels: Vec<Level>,
     pub(crate) books: Vec<BookSlot>,
     pub(crate) trades: Vec<TradeSlot>,
@@ -265,10 +319,14 @@ pub(crate) struct Arena {
 
 impl Arena {
     pub(crate) fn new(limits: DecoderLimits) -> Arena {
+        let levels = Vec::with_capacity(limits.max_levels);
+        let books = Vec::with_capacity(limits.max_books);
+        let trades = Vec::with_capacity(limits.max_trades);
         Arena {
-            levels: Vec::with_capacity(limits.max_levels),
-            books: Vec::with_capacity(limits.max_books),
-            trades: Vec::with_capacity(limits.max_trades),
+            room: Room::of(&levels, &books, &trades, &limits),
+            levels,
+            books,
+            trades,
             tickers: Vec::with_capacity(limits.max_tickers),
             candles: Vec::with_capacity(limits.max_candles),
             pairs: Vec::with_capacity(limits.max_pairs),
@@ -307,17 +365,17 @@ impl Arena {
 
     #[inline]
     pub(crate) fn push_level(&mut self, level: Level) -> Result<(), DecodeError> {
-        push_bounded(&mut self.levels, self.limits.max_levels, level, "levels")
+        push_in_room(&mut self.levels, self.room.levels, level, "levels")
     }
 
     #[inline]
     pub(crate) fn push_book(&mut self, slot: BookSlot) -> Result<(), DecodeError> {
-        push_bounded(&mut self.books, self.limits.max_books, slot, "books")
+        push_in_room(&mut self.books, self.room.books, slot, "books")
     }
 
     #[inline]
     pub(crate) fn push_trade(&mut self, slot: TradeSlot) -> Result<(), DecodeError> {
-        push_bounded(&mut self.trades, self.limits.max_trades, slot, "trades")
+        push_in_room(&mut self.trades, self.room.trades, slot, "trades")
     }
 
     pub(crate) fn push_ticker(&mut self, slot: TickerSlot) -> Result<(), DecodeError> {
@@ -405,6 +463,43 @@ mod tests {
         assert_eq!(arena.levels.capacity(), cap);
         arena.clear();
         assert_eq!(arena.push_level(level), Ok(()));
+    }
+
+    proptest::proptest! {
+        /// The one-compare push of the scanner's vectors (`push_in_room`) against the checked
+        /// `push_bounded` on a plain vector with the same limit, through pushes, truncations
+        /// and clears: the same results and contents, and the capacity never changes.
+        #[test]
+        fn push_in_room_equals_push_bounded(
+            max in 0usize..6,
+            ops in proptest::collection::vec((0u8..4, 0i64..1000), 0..40),
+        ) {
+            let mut arena = Arena::new(DecoderLimits { max_levels: max, ..small() });
+            let cap = arena.levels.capacity();
+            let mut model: Vec<Level> = Vec::with_capacity(max);
+            for (op, m) in ops {
+                let level = Level {
+                    price: Decimal { mantissa: m, scale: 1 },
+                    qty: Decimal::ZERO,
+                };
+                match op {
+                    0 | 1 => proptest::prop_assert_eq!(
+                        arena.push_level(level),
+                        push_bounded(&mut model, max, level, "levels")
+                    ),
+                    2 => {
+                        arena.levels.truncate(m as usize % 4);
+                        model.truncate(m as usize % 4);
+                    }
+                    _ => {
+                        arena.clear_for_scan();
+                        model.clear();
+                    }
+                }
+                proptest::prop_assert_eq!(&arena.levels, &model);
+                proptest::prop_assert_eq!(arena.levels.capacity(), cap);
+            }
+        }
     }
 
     #[test]

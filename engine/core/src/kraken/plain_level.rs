@@ -5,7 +5,8 @@
 //! inside its first word (Kraken's prices) is folded from that word alone.
 //!
 //! Owns [`plain_level`] and [`price_qty`] (also read by the trade reader, `plain_trade.rs`), the
-//! [`plain_decimal`] they read, and [`plain_unsigned`] for the book checksum and the trade id.
+//! [`plain_decimal`] they read, and [`keyed_plain_unsigned`] for the book checksum and the trade
+//! id (its digits as [`plain_unsigned`] reads them, the byte after them left to the caller).
 //! Invariants: they either return exactly what the cursor's general `Cur::decimal` (for
 //! `plain_unsigned`, `Cur::unsigned`) returns for the same bytes (mantissa = all digits, scale =
 //! fraction digits) and where the token ends, or decline with `None`, and the caller then runs
@@ -60,7 +61,10 @@ pub(super) fn price_qty<const OPEN: u8, const CLOSE: u8>(
     if word(w, j)? & 0x00FF_FFFF_FFFF_FFFF != QTY_KEY {
         return None;
     }
-    let (qty, k) = plain_decimal(w, j + 7)?;
+    let (qty, k) = match plain_qty8(w, j + 7) {
+        Some(q) => q,
+        None => plain_decimal(w, j + 7)?,
+    };
     if *w.get(k)? != CLOSE {
         return None;
     }
@@ -157,6 +161,46 @@ fn plain_decimal(b: &[u8], at: usize) -> Option<(Decimal, usize)> {
     ))
 }
 
+/// [`plain_decimal`] for Kraken's quantity shape only, tried first: 1 to 7 integer digits (no
+/// leading zero before another), a dot and exactly 8 fraction digits, the byte after them left
+/// to the caller as in [`plain_decimal`]. Anything else is `None` and the caller runs
+/// [`plain_decimal`], which reads that shape the same way (a property test holds the two
+/// equal).
+///
+/// The dot is the first stop of the word at `at`; the word just past it must be all digits,
+/// which also rules out a second stop in the first word (it would lie inside that word), so
+/// only those two words are looked at, with no fraction length to find.
+#[inline(always)]
+fn plain_qty8(b: &[u8], at: usize) -> Option<(Decimal, usize)> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let w = word(b, at)?;
+    let int_len = stops(w).trailing_zeros() / 8;
+    if int_len == 0 || int_len == 8 || (int_len > 1 && w as u8 == b'0') {
+        return None;
+    }
+    if (w >> (8 * int_len)) as u8 != b'.' {
+        return None;
+    }
+    let frac = word(b, at + int_len as usize + 1)?;
+    if stops(frac) != 0 {
+        return None;
+    }
+    let digits = w & (ONES * 0x0F);
+    // A one-digit integer part (most quantities) is its digit's value, without the fold.
+    let int_value = if int_len == 1 {
+        digits & 0xF
+    } else {
+        fold_top(digits, int_len)
+    };
+    Some((
+        Decimal {
+            mantissa: (int_value * 100_000_000 + fold_top(frac & (ONES * 0x0F), 8)) as i64,
+            scale: 8,
+        },
+        at + int_len as usize + 9,
+    ))
+}
+
 /// A word with the top bit set in every byte of `w` that is not an ASCII digit, up to and
 /// including the second such byte when the first is ASCII; the other bits are meaningless.
 ///
@@ -179,26 +223,45 @@ fn stops(w: u64) -> u64 {
 /// (one bounds check): the value and the position after it. `None` when the window does not
 /// hold them (near the end of `b`, another key, a token `plain_unsigned` declines); the caller
 /// then reads the parts one by one.
+///
+/// Unlike [`plain_unsigned`], it does not look at the byte at the returned end: the caller must
+/// find one there that cannot continue a number (not `.`, `e` or `E`); both callers compare
+/// the `,` of `,"timestamp":` there.
 #[inline(always)]
 pub(super) fn keyed_plain_unsigned<const K: usize>(
     b: &[u8],
     at: usize,
     key: &[u8; K],
 ) -> Option<(u64, usize)> {
-    let w = b.get(at..at + K + 16)?;
+    // The frame from `at` on, then its first `K + 16` bytes: two compares, no overflow test
+    // of `at + K + 16`.
+    let w = b.get(at..)?.get(..K + 16)?;
     if !w.starts_with(key) {
         return None;
     }
-    let (v, end) = plain_unsigned(w, K)?;
+    let (v, end) = plain_digits(w, K)?;
     Some((v, at + end))
 }
 
 /// A plain unsigned integer of 1 to 15 digits starting at `at` (Kraken's checksums have at most
 /// 10): its value and the index just after it. The digits are the leading digits of the word at
 /// `at` and, when all 8 of those are digits, of the word after it (fewer than 8 there, so the
-/// byte after them is in that word).
+/// byte after them is in that word). The scanner reads these digits through
+/// [`keyed_plain_unsigned`]; this checked form is the one the property tests hold to
+/// `Cur::unsigned`.
+#[cfg(test)]
+fn plain_unsigned(b: &[u8], at: usize) -> Option<(u64, usize)> {
+    let (value, end) = plain_digits(b, at)?;
+    if matches!(b.get(end)?, b'.' | b'e' | b'E') {
+        return None;
+    }
+    Some((value, end))
+}
+
+/// [`plain_unsigned`] without its look at the byte after the digits (which must exist, but may
+/// be a `.` or an exponent): the caller checks that byte itself.
 #[inline(always)]
-pub(super) fn plain_unsigned(b: &[u8], at: usize) -> Option<(u64, usize)> {
+fn plain_digits(b: &[u8], at: usize) -> Option<(u64, usize)> {
     let first = word(b, at)?;
     let (n, digits) = digit_run(first);
     if n == 0 || (n > 1 && first as u8 == b'0') {
@@ -221,9 +284,7 @@ pub(super) fn plain_unsigned(b: &[u8], at: usize) -> Option<(u64, usize)> {
         };
         (value, at + 8 + m as usize)
     };
-    if matches!(b.get(end)?, b'.' | b'e' | b'E') {
-        return None;
-    }
+    b.get(end)?;
     Some((value, end))
 }
 
@@ -411,6 +472,34 @@ mod tests {
                 plain_unsigned(&b, 0),
                 Some((digits.parse::<u64>().unwrap(), digits.len()))
             );
+        }
+
+        /// Whatever `plain_qty8` accepts, `plain_decimal` reads the same way and ends at the
+        /// same byte; every quantity in its shape is accepted.
+        #[test]
+        fn plain_qty8_equals_plain_decimal(
+            token in prop_oneof![
+                "[0-9]{1,8}\\.[0-9]{8}",
+                "[0-9]{0,9}(\\.[0-9]{0,10})?",
+                "[0-9]{1,7}\\.[0-9]{7,9}[.eE,}]?",
+            ],
+            after in proptest::collection::vec(any::<u8>(), 0..20),
+        ) {
+            let mut b = token.as_bytes().to_vec();
+            b.extend_from_slice(&after);
+            if let Some(got) = plain_qty8(&b, 0) {
+                prop_assert_eq!(Some(got), plain_decimal(&b, 0));
+            }
+            let shape = token.split_once('.').is_some_and(|(int, frac)| {
+                (1..=7).contains(&int.len())
+                    && (int == "0" || !int.starts_with('0'))
+                    && frac.len() == 8
+                    && frac.bytes().all(|c| c.is_ascii_digit())
+            });
+            if shape && b.len() > token.len() {
+                let want = (Decimal::parse(token.as_bytes()).unwrap(), token.len());
+                prop_assert_eq!(plain_qty8(&b, 0), Some(want));
+            }
         }
 
         /// Any eight bytes: the lowest byte `stops` marks is the first that is not a digit, and

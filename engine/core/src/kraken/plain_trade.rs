@@ -9,7 +9,7 @@
 //! Why: a trade through the member loop cost ~1,200 instructions (callgrind, a multi-symbol
 //! capture where a fifth of the frames are trades), more than a whole book update.
 //!
-//! Owns [`plain_trade`]. Invariants: it either returns exactly the slot the member loop of `scan::trade_data` builds from the same bytes, with the
+//! Owns [`plain_trade`]. Invariants: it either returns exactly the slot the member loop of `scan::member_trade` builds from the same bytes, with the
 //! cursor just after the entry's `}`, or declines with `None`, and the caller rewinds the cursor
 //! and runs the member loop (a property test in `scan.rs` holds the two equal). Every byte it
 //! consumes is ASCII, as the cursor's invariant requires: literals, digits, and strings read by
