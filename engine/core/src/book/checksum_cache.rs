@@ -15,20 +15,23 @@
 //! A level's `pm` comes from its price and quantity as integers, without rendering them
 //! (`digits`).
 //!
-//! Owns, per side: each of its best 10 levels' `pm` and text length; the CRC register after the
-//! asks' text, and the bids' unreduced sum and text length (so a one-sided change re-sums that
-//! side only); and the multiply backend (`pclmulqdq` if detected at construction, else portable).
+//! Owns, per side: each of its best 10 levels' `pm` and text length, and the side's unreduced
+//! sum and text length (so a one-sided change re-sums that side only); the CRC register after
+//! the asks' text; and the multiply backend (`pclmulqdq` if detected at construction, else
+//! portable).
 //! A computation replays, per side, the side's edit log (`BookSide::edits`: every insert, removal,
 //! quantity change and cut of its best 10 levels since the previous computation, in order) on the
 //! per-level array: a quantity change re-hashes that level, an insert hashes the new level and
 //! moves the entries after it, a removal moves them back. The ranks that entered the top 10 from
 //! beyond it (after removals or cuts) are then hashed at the end from the side itself. A side
 //! whose log overflowed keeps its entries up to its lowest changed rank
-//! (`BookSide::touched_from`) and hashes the rest.
+//! (`BookSide::touched_from`) and hashes the rest. A side whose log is one quantity change, or
+//! one insert at rank 0, changes its sum by the terms that change instead of re-summing
+//! (`SideSums::single`; the common case of live traffic).
 //!
 //! Invariants: each side's entries are those of the side's best `len` levels as of the last
-//! computation (a prefix of its top 10), and the slots past them are empty (a computation empties
-//! them before summing); replaying an edit keeps the entries those of a prefix of the side as of
+//! computation (a prefix of its top 10), the slots past them are empty (a computation empties
+//! them before summing), and its sum and text length are those of its entries; replaying an edit keeps the entries those of a prefix of the side as of
 //! that edit (an edit beyond the prefix changes nothing in it). Given a complete log
 //! (the book's sides record one on every mutation), the result equals [`book_checksum`] for any
 //! state and any history, on either backend (property tests check both over random histories).
@@ -42,7 +45,7 @@ mod gf2;
 use digits::hash_digits;
 #[cfg(target_arch = "x86_64")]
 use gf2::Pclmul;
-use gf2::{ones_shifted, reduce, shift, shift32_in_table, Clmul, Portable};
+use gf2::{ones_shifted, reduce, shift, shift32_in_table, shift_signed, Clmul, Portable};
 
 use super::checksum::{CHECKSUM_LEVELS, DIGITS_MAX};
 use super::side::{BookSide, Edit, SideKind};
@@ -87,13 +90,17 @@ impl Level {
     }
 }
 
-/// One side's per-level entries; see the module docs.
+/// One side's per-level entries and their sum; see the module docs.
 #[derive(Clone)]
 struct SideSums {
     /// `levels[r]`: level `r`'s share; `levels[..len]` is meaningful.
     levels: [Level; CHECKSUM_LEVELS],
     /// Levels held (at most [`CHECKSUM_LEVELS`]).
     len: usize,
+    /// The entries' [`SideSums::sum`] as of the last [`SideSums::update`].
+    sum: u64,
+    /// Bytes of the entries' text as of the last [`SideSums::update`].
+    text: usize,
 }
 
 impl SideSums {
@@ -105,13 +112,21 @@ impl SideSums {
             price_len: 0,
         }; CHECKSUM_LEVELS],
         len: 0,
+        sum: 0,
+        text: 0,
     };
 
-    /// Brings the entries up to date with `side`: replays its edit log, or (log overflowed) keeps
-    /// the entries up to rank `from` (the lowest rank changed since the last call); then hashes
-    /// the ranks missing at the end.
+    /// Brings the entries and [`SideSums::sum`]/[`SideSums::text`] up to date with `side`:
+    /// replays its edit log, or (log overflowed) keeps the entries up to rank `from` (the lowest
+    /// rank changed since the last call); then hashes the ranks missing at the end, and sums
+    /// the entries. A log of one edit that [`SideSums::single`] takes skips the sum.
     #[inline(always)]
     fn update<C: Clmul>(&mut self, c: C, side: &BookSide, from: usize) {
+        if let Some(&[edit]) = side.edits() {
+            if self.single(c, edit, side) {
+                return;
+            }
+        }
         let kind = side.kind();
         match side.edits() {
             Some(edits) => {
@@ -135,6 +150,71 @@ impl SideSums {
         // Past `len`, slots are empty (see `sum`).
         for slot in self.levels.get_mut(n..).unwrap_or(&mut []) {
             *slot = Level::default();
+        }
+        (self.sum, self.text) = self.sum(c);
+    }
+
+    /// [`SideSums::update`] for a side whose log is the one edit `edit`, when that is a
+    /// quantity change, or an insert at rank 0 (the side's levels in the top 10 being then
+    /// one more, or 10 again): it changes the sum by the terms that change, without summing.
+    /// Returns `false`, having changed nothing, for any other edit.
+    ///
+    /// A term is `pm·x^(8·(S + 4))`, `S` the bytes after its level. A change at rank 0 moves no
+    /// other term (the bytes after each level are the same), a quantity change that keeps the
+    /// level's length neither; one that changes it at another rank would move the terms before
+    /// it, so that case is summed. The level that leaves the top 10 when a full side takes an
+    /// insert is the last: its term goes and every other moves down by its length, one multiply
+    /// of the rest of the sum.
+    #[inline(always)]
+    fn single<C: Clmul>(&mut self, c: C, edit: Edit, side: &BookSide) -> bool {
+        let n = side.len().min(CHECKSUM_LEVELS);
+        match edit {
+            Edit::Update { rank, qty, .. } if n == self.len => {
+                let r = usize::from(rank);
+                let held = self.levels.get_mut(..n).unwrap_or(&mut []);
+                let Some(l) = held.get_mut(r) else {
+                    return false;
+                };
+                let old = *l;
+                let new = Level::priced(c, old.price_pm, usize::from(old.price_len), qty);
+                *l = new;
+                let (old_len, new_len) = (usize::from(old.len), usize::from(new.len));
+                if r == 0 {
+                    let after = self.text - old_len + 4;
+                    self.sum ^= c.clmul(u64::from(old.pm ^ new.pm), shift(after));
+                    self.text = self.text - old_len + new_len;
+                } else if old_len == new_len {
+                    let after = held.get(r + 1..).unwrap_or(&[]);
+                    let after = after.iter().fold(4, |b, l| b + usize::from(l.len));
+                    self.sum ^= c.clmul(u64::from(old.pm ^ new.pm), shift(after));
+                } else {
+                    (self.sum, self.text) = self.sum(c);
+                }
+                true
+            }
+            Edit::Insert { rank: 0, key, qty } if n == (self.len + 1).min(CHECKSUM_LEVELS) => {
+                if self.len == CHECKSUM_LEVELS {
+                    let last = self.levels[CHECKSUM_LEVELS - 1];
+                    let rest = self.sum ^ c.clmul(u64::from(last.pm), shift(4));
+                    let down = shift_signed(-isize::from(last.len as i16));
+                    self.sum = c.clmul(u64::from(reduce(c, rest)), down);
+                    self.text -= usize::from(last.len);
+                }
+                let new = Level::new(c, side.kind().sort_key(key), qty);
+                // Before the whole text: S is the text's length.
+                self.sum ^= c.clmul(u64::from(new.pm), shift(self.text + 4));
+                self.text += usize::from(new.len);
+                let moved = self.levels.get_mut(..n).unwrap_or(&mut []);
+                for k in (1..moved.len()).rev() {
+                    moved[k] = moved[k - 1];
+                }
+                if let Some(first) = moved.first_mut() {
+                    *first = new;
+                }
+                self.len = n;
+                true
+            }
+            _ => false,
         }
     }
 
@@ -222,9 +302,6 @@ pub(crate) struct ChecksumCache {
     bids: SideSums,
     /// The CRC register after the asks' text (from `!0`, as CRC-32 starts).
     after_asks: u32,
-    /// The bids' [`SideSums::sum`].
-    bids_sum: u64,
-    bids_len: usize,
     backend: Backend,
 }
 
@@ -240,8 +317,6 @@ impl ChecksumCache {
             asks: SideSums::EMPTY,
             bids: SideSums::EMPTY,
             after_asks: !0,
-            bids_sum: 0,
-            bids_len: 0,
             backend,
         })
     }
@@ -311,18 +386,16 @@ impl ChecksumCache {
     ) -> u32 {
         if asks_from < CHECKSUM_LEVELS {
             self.asks.update(c, asks, asks_from);
-            let (sum, len) = self.asks.sum(c);
             // reg(!0, A) = !0·x^(8|A|) + pm(A)·x^32.
-            self.after_asks = reduce(c, sum ^ ones_shifted(len));
+            self.after_asks = reduce(c, self.asks.sum ^ ones_shifted(self.asks.text));
         }
         if bids_from < CHECKSUM_LEVELS {
             self.bids.update(c, bids, bids_from);
-            (self.bids_sum, self.bids_len) = self.bids.sum(c);
         }
         // reg(!0, A ‖ B) = reg(!0, A)·x^(8|B|) + pm(B)·x^32; the CRC is its complement.
         !reduce(
             c,
-            self.bids_sum ^ c.clmul(u64::from(self.after_asks), shift(self.bids_len)),
+            self.bids.sum ^ c.clmul(u64::from(self.after_asks), shift(self.bids.text)),
         )
     }
 }
@@ -338,193 +411,4 @@ impl core::fmt::Debug for ChecksumCache {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::super::checksum::{book_checksum, checksum_text};
-    use super::*;
-    use kspin_api::{Price, Qty};
-    use proptest::prelude::*;
-
-    /// Every backend the machine has.
-    fn backends() -> Vec<Backend> {
-        let mut b = vec![Backend::Portable];
-        #[cfg(target_arch = "x86_64")]
-        if let Some(p) = Pclmul::detect() {
-            b.push(Backend::Pclmul(p));
-        }
-        b
-    }
-
-    /// `hash_digits` on one backend.
-    fn hash_on(b: Backend, pm: u32, v: u64, from_empty: bool) -> (u32, usize) {
-        match (b, from_empty) {
-            #[cfg(target_arch = "x86_64")]
-            (Backend::Pclmul(p), true) => hash_digits::<_, true>(p, pm, v),
-            #[cfg(target_arch = "x86_64")]
-            (Backend::Pclmul(p), false) => hash_digits::<_, false>(p, pm, v),
-            (Backend::Portable, true) => hash_digits::<_, true>(Portable, pm, v),
-            (Backend::Portable, false) => hash_digits::<_, false>(Portable, pm, v),
-        }
-    }
-
-    #[test]
-    fn digits_hash_as_their_text_at_every_length_boundary() {
-        // After every prefix length a quantity can follow (none, and prices of 1 to 19 digits),
-        // `pm(prefix ‖ digits)` equals the reference over the text itself.
-        let check = |v: u64| {
-            let digits = if v == 0 { String::new() } else { v.to_string() };
-            for b in backends() {
-                let got = hash_on(b, 0, v, true);
-                assert_eq!(got, (gf2::pm_of(digits.as_bytes()), digits.len()), "{v}");
-                for prefix in [
-                    "",
-                    "7",
-                    "1234567",
-                    "12345678",
-                    "987654321012",
-                    "9223372036854775808",
-                ] {
-                    let text = format!("{prefix}{digits}");
-                    let got = hash_on(b, gf2::pm_of(prefix.as_bytes()), v, false);
-                    assert_eq!(got, (gf2::pm_of(text.as_bytes()), digits.len()), "{text}");
-                }
-            }
-        };
-        let mut p = 1u64;
-        loop {
-            for v in [p - 1, p, p + 1] {
-                check(v);
-            }
-            match p.checked_mul(10) {
-                Some(next) => p = next,
-                None => break,
-            }
-        }
-        check(u64::MAX);
-        check(i64::MIN.unsigned_abs());
-        // A pseudo-random sweep over every magnitude (64-bit LCG, Knuth's MMIX constants).
-        let mut x = 1u64;
-        for i in 0..5_000u32 {
-            x = x
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
-            check(x >> (i % 64));
-        }
-    }
-
-    #[test]
-    fn a_level_hashes_as_its_reference_text() {
-        let mut bids = BookSide::new(SideKind::Bid, 2);
-        let asks = BookSide::new(SideKind::Ask, 2);
-        for (price, qty) in [(452852, 100000), (i64::MAX, i64::MAX), (0, 7), (1, 1)] {
-            bids.clear();
-            bids.apply(Price(price), Qty(qty));
-            let text = checksum_text(&bids, &asks);
-            for b in backends() {
-                let level = match b {
-                    #[cfg(target_arch = "x86_64")]
-                    Backend::Pclmul(p) => Level::new(p, price, qty),
-                    Backend::Portable => Level::new(Portable, price, qty),
-                };
-                assert_eq!(level.pm, gf2::pm_of(text.as_bytes()), "{text}");
-                assert_eq!(usize::from(level.len), text.len());
-                let digits = price.to_string();
-                let price_text = if price == 0 { "" } else { digits.as_str() };
-                assert_eq!(level.price_pm, gf2::pm_of(price_text.as_bytes()));
-                assert_eq!(usize::from(level.price_len), price_text.len());
-            }
-        }
-    }
-
-    #[test]
-    fn equals_the_uncached_checksum_through_shifts_and_updates() {
-        let mut bids = BookSide::new(SideKind::Bid, 40);
-        let mut asks = BookSide::new(SideKind::Ask, 40);
-        let mut cache = ChecksumCache::new();
-        for p in 1..=20 {
-            bids.apply(Price(1000 - p), Qty(p));
-            asks.apply(Price(1000 + p), Qty(2 * p));
-        }
-        // As `OrderBook::checksum` drives it: the lowest changed ranks, then marked seen.
-        let check = |cache: &mut ChecksumCache, bids: &mut BookSide, asks: &mut BookSide| {
-            let got = cache.checksum(bids, bids.touched_from(), asks, asks.touched_from());
-            bids.mark_seen();
-            asks.mark_seen();
-            assert_eq!(
-                got,
-                book_checksum(bids, asks),
-                "{}",
-                checksum_text(bids, asks)
-            );
-        };
-        check(&mut cache, &mut bids, &mut asks);
-        check(&mut cache, &mut bids, &mut asks);
-        // New best levels shift every rank down; deletes shift them up; qty changes in place.
-        bids.apply(Price(1000), Qty(7));
-        asks.apply(Price(1003), Qty(0));
-        check(&mut cache, &mut bids, &mut asks);
-        asks.apply(Price(1001), Qty(123_456_789));
-        bids.apply(Price(995), Qty(0));
-        bids.apply(Price(994), Qty(0));
-        bids.apply(Price(993), Qty(0));
-        check(&mut cache, &mut bids, &mut asks);
-        bids.clear();
-        check(&mut cache, &mut bids, &mut asks);
-        asks.apply(Price(1), Qty(1));
-        check(&mut cache, &mut bids, &mut asks);
-    }
-
-    /// One change to a side: set a level (quantity 0 deletes), cut to a depth, or clear.
-    #[derive(Clone, Debug)]
-    enum Op {
-        Set { bid: bool, price: i64, qty: i64 },
-        Truncate { bid: bool, depth: usize },
-        Clear { bid: bool },
-    }
-
-    fn op() -> impl Strategy<Value = Op> {
-        // A narrow band of prices so that levels cross rank 10 both ways; quantities of every
-        // digit count, and deletes.
-        let qty = prop_oneof![3 => Just(0i64), 4 => 1i64..1_000, 2 => 1i64..i64::MAX];
-        prop_oneof![
-            40 => (any::<bool>(), 1i64..40, qty).prop_map(|(bid, price, qty)| Op::Set { bid, price, qty }),
-            2 => (any::<bool>(), 0usize..14).prop_map(|(bid, depth)| Op::Truncate { bid, depth }),
-            1 => any::<bool>().prop_map(|bid| Op::Clear { bid }),
-        ]
-    }
-
-    proptest! {
-        #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
-
-        /// On every backend, the cache equals the from-scratch checksum after any history of
-        /// changes (including more than the edit log holds between two computations), taken
-        /// after every batch of 0 to 20 changes.
-        #[test]
-        fn every_backend_equals_the_uncached_checksum(
-            batches in prop::collection::vec(prop::collection::vec(op(), 0..20), 1..60),
-            capacity in 1usize..30,
-        ) {
-            let mut bids = BookSide::new(SideKind::Bid, capacity);
-            let mut asks = BookSide::new(SideKind::Ask, capacity);
-            let mut caches: Vec<_> = backends().into_iter().map(ChecksumCache::with_backend).collect();
-            for batch in &batches {
-                for op in batch {
-                    match *op {
-                        Op::Set { bid: true, price, qty } => { bids.apply(Price(price), Qty(qty)); }
-                        Op::Set { bid: false, price, qty } => { asks.apply(Price(price), Qty(qty)); }
-                        Op::Truncate { bid: true, depth } => { bids.truncate(depth); }
-                        Op::Truncate { bid: false, depth } => { asks.truncate(depth); }
-                        Op::Clear { bid: true } => bids.clear(),
-                        Op::Clear { bid: false } => asks.clear(),
-                    }
-                }
-                let want = book_checksum(&bids, &asks);
-                for cache in &mut caches {
-                    let got = cache.checksum(&bids, bids.touched_from(), &asks, asks.touched_from());
-                    prop_assert_eq!(got, want, "{:?}: {}", cache, checksum_text(&bids, &asks));
-                }
-                bids.mark_seen();
-                asks.mark_seen();
-            }
-        }
-    }
-}
+mod tests;

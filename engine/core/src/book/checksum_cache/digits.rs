@@ -25,41 +25,49 @@ pub(super) fn hash_digits<C: Clmul, const FROM_EMPTY: bool>(c: C, pm: u32, v: u6
     if v == 0 {
         return (pm, 0);
     }
-    let word = |n: u64| digit_values(n as u32) | ASCII_ZEROS;
+    #[inline(always)]
+    fn word(n: u64) -> u64 {
+        digit_values(n as u32) | ASCII_ZEROS
+    }
     // The word of the first chunk `0 < n < 10^8` with its leading '0's cleared, and its digit
     // count: its leading zero digits are its low zero bytes (a digit's byte is its value).
-    let lead = |n: u64| {
+    #[inline(always)]
+    fn lead(n: u64) -> (u64, usize) {
         let d = digit_values(n as u32);
         // Some digit of n > 0 is not 0, so `zeros < 8`; the wrapping shift keeps even an
         // impossible 8 from panicking.
         let zeros = d.trailing_zeros() / 8;
         let word = (d | ASCII_ZEROS) & u64::MAX.wrapping_shl(8 * zeros);
         (word, 8 - zeros as usize)
-    };
+    }
     // `sum + poly(w)·x^(64·j)` for `j` of 1 or 2.
-    let add_at = |sum: C::Sum, w: u64, j: usize| {
+    #[inline(always)]
+    fn add_at<C: Clmul>(c: C, sum: C::Sum, w: u64, j: usize) -> C::Sum {
         c.sum_clmul_halves(sum, w, [shift32(8 * j + 4), shift32(8 * j)])
-    };
-    // The sum's first term: pm(T)·x^(8·len).
-    let start = |len: usize| {
+    }
+    // The sum's first term: pm(T)·x^(8·len). (Functions, not closures: a closure left out of
+    // line would lose the caller's target features.)
+    #[inline(always)]
+    fn start<C: Clmul, const FROM_EMPTY: bool>(c: C, pm: u32, len: usize) -> C::Sum {
         if FROM_EMPTY {
             c.sum_zero()
         } else {
             c.sum_clmul(c.sum_zero(), pm, shift32(len))
         }
-    };
+    }
+    let start = |len: usize| start::<C, FROM_EMPTY>(c, pm, len);
     let (sum, len) = if v < CHUNK {
         let (w, n) = lead(v);
         (c.sum_word(start(n), w), n)
     } else if v < CHUNK * CHUNK {
         let (w, n) = lead(v / CHUNK);
-        let sum = add_at(start(n + 8), w, 1);
+        let sum = add_at(c, start(n + 8), w, 1);
         (c.sum_word(sum, word(v % CHUNK)), n + 8)
     } else {
         // u64::MAX / 10^16 = 1844: three chunks cover every u64.
         let high = v / CHUNK;
         let (w, n) = lead(high / CHUNK);
-        let sum = add_at(add_at(start(n + 16), w, 2), word(high % CHUNK), 1);
+        let sum = add_at(c, add_at(c, start(n + 16), w, 2), word(high % CHUNK), 1);
         (c.sum_word(sum, word(v % CHUNK)), n + 16)
     };
     (reduce(c, c.sum_get(sum)), len)
@@ -80,7 +88,7 @@ const ASCII_ZEROS: u64 = 0x3030_3030_3030_3030;
 /// `q | (v - q·d) << s`; the two have no bit in common, so that is the sum
 /// `(v << s) + q·(1 - d·2^s)` (shifts distribute over differences modulo 2^64), which wrapping
 /// arithmetic computes with one multiply by a constant and one add.
-#[inline]
+#[inline(always)]
 fn digit_values(n: u32) -> u64 {
     debug_assert!(n < 100_000_000);
     // `v·2^s + q·(1 - d·2^s)`, wrapping: see above.

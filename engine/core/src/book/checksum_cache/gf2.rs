@@ -9,8 +9,9 @@
 //!
 //! Owns: the carry-less multiply ([`Clmul`], by `pclmulqdq` when the CPU has it — detected once,
 //! by [`Pclmul::detect`] — or a portable loop), the reduction of a `u64` modulo `P` (Barrett,
-//! [`reduce`]), the table of shifts `x^(8n-1) mod P` ([`shift`]) and that of their products
-//! by the CRC's initial register ([`ones_shifted`]). Guarantees: results are
+//! [`reduce`]), the table of shifts `x^(8n-1) mod P` ([`shift`]; [`shift_signed`] for short
+//! shifts either way) and that of their products by the CRC's initial register
+//! ([`ones_shifted`]). Guarantees: results are
 //! exact for every input (unit tests against a bitwise reference and `crc32fast`); nothing
 //! allocates or panics; the tables are computed at compile time.
 //!
@@ -116,6 +117,43 @@ pub(super) unsafe fn shift32_in_table(n: usize) -> u32 {
     debug_assert!(n < SHIFTS, "shift by {n} bytes");
     // SAFETY: `n < SHIFTS`, the table's length (the caller's contract).
     unsafe { *SHIFT.get_unchecked(n) }
+}
+
+/// Byte counts [`shift_signed`] covers either way: a level's text is at most 38 bytes.
+const SIGNED: usize = 64;
+
+/// `SHIFT_SIGNED[SIGNED + d] = x^(8d-1) mod P` for `-SIGNED <= d < SIGNED`: [`SHIFT`] extended
+/// to negative byte counts (`x` is invertible modulo `P`), for taking bytes out of a text's
+/// middle.
+static SHIFT_SIGNED: [u32; 2 * SIGNED] = {
+    let mut t = [0u32; 2 * SIGNED];
+    t[SIGNED] = SHIFT[0];
+    let mut n = SIGNED;
+    while n + 1 < 2 * SIGNED {
+        t[n + 1] = SHIFT[n + 1 - SIGNED];
+        n += 1;
+    }
+    let mut n = SIGNED;
+    while n > 0 {
+        let mut a = t[n];
+        let mut b = 0;
+        while b < 8 {
+            a = div_x(a);
+            b += 1;
+        }
+        t[n - 1] = a;
+        n -= 1;
+    }
+    t
+};
+
+/// `x^(8d-1) mod P` for a byte count `d` of either sign, `|d| < 64` (a debug assertion checks;
+/// others are taken modulo the table): `clmul(r, shift_signed(d))` is `r·x^(8d)`, as
+/// [`shift`] for `d >= 0`.
+#[inline(always)]
+pub(super) fn shift_signed(d: isize) -> u64 {
+    debug_assert!(d.unsigned_abs() < SIGNED, "shift by {d} bytes");
+    u64::from(SHIFT_SIGNED[(d + SIGNED as isize) as usize & (2 * SIGNED - 1)])
 }
 
 /// `P` with its `x^32` term, reflected to 33 bits (bit 0 is `x^32`).
@@ -455,6 +493,19 @@ mod tests {
                 reduce(Portable, Portable.clmul(u64::from(r), shift(n))),
                 want
             );
+        }
+    }
+
+    #[test]
+    fn signed_shifts_extend_shifts_and_undo_them() {
+        let mut x = 13u64;
+        for d in 0..SIGNED {
+            assert_eq!(shift_signed(d as isize), shift(d), "{d}");
+            // r·x^(-8d)·x^(8d) = r.
+            let r = lcg(&mut x) as u32;
+            let c = Portable;
+            let down = reduce(c, c.clmul(u64::from(r), shift_signed(-(d as isize))));
+            assert_eq!(reduce(c, c.clmul(u64::from(down), shift(d))), r, "{d}");
         }
     }
 
