@@ -1,8 +1,9 @@
 //! `kspin-ring` owns the bounded, lock-free single-producer single-consumer ring that carries
 //! events from the engine core to each strategy core and order intents back, plus the idle
 //! policy every busy-polling thread shares. Invariants: capacity is fixed (a power of two,
-//! at least 2) and allocated once in [`spsc`]; after that no operation allocates, locks, blocks,
-//! panics or uses compare-and-swap. It never drops unread values (the ring only holds `Copy`
+//! from 2 to 2^31) and allocated once in [`spsc`]; each slot carries the sequence number that
+//! says its value is published, so the consumer polls the slot itself, never a shared index;
+//! after construction no operation allocates, locks, blocks, panics or uses compare-and-swap. It never drops unread values (the ring only holds `Copy`
 //! types) and never formats or logs.
 //!
 //! ```

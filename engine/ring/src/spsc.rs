@@ -44,8 +44,9 @@ use std::alloc::{alloc, dealloc, handle_alloc_error, Layout};
 /// Smallest capacity: with one slot the producer and consumer would always contend on it.
 const MIN_CAPACITY: usize = 2;
 
-/// Largest capacity: the slot sequences are 32-bit and must differ between consecutive laps
-/// (`capacity < 2^32`); 2^31 keeps the whole difference positive in `i32` terms too.
+/// Largest capacity: a slot's 32-bit sequence must differ between two consecutive laps of that
+/// slot, which are `capacity` counters apart, so `capacity < 2^32`; 2^31 is the largest power of
+/// two below it.
 const MAX_CAPACITY: usize = 1 << 31;
 
 /// Linux x86_64 base page size. Touching one byte per 4 KiB at construction maps every page of
@@ -585,8 +586,8 @@ mod tests {
             }
         );
         assert!(try_spsc::<[u8; 64]>(usize::MAX / 64).is_err());
-        // More than 2^31 slots: consecutive laps would share 32-bit sequences' range too
-        // closely (refused before anything is allocated, whatever the slot size).
+        // More than 2^31 slots rounds up to 2^32, where a slot's 32-bit sequence would repeat
+        // on consecutive laps (refused before anything is allocated, whatever the slot size).
         assert!(try_spsc::<()>((1 << 31) + 1).is_err());
         assert!(try_spsc::<u8>(4).is_ok());
     }
