@@ -802,7 +802,7 @@ mod tests {
         producer.try_write(7).unwrap();
         assert_eq!(
             producer.ring.slot(0).seq.load(Ordering::Relaxed),
-            seq_of(0) - 4
+            seq_of(0usize.wrapping_sub(4))
         );
         assert!(consumer.is_empty());
         producer.publish();
