@@ -35,8 +35,9 @@ pub const WIRE_KIND_SIZE: usize = 48;
 /// cache-line size of x86_64 and most aarch64 cores, so handing one event over moves one line.
 /// The layout is `#[repr(C, packed(4))]`: `recv_tsc` (8 bytes), the publish delta (4), the
 /// [`WireKind`] (48, at offset 12: its 8-byte fields may be unaligned, which x86_64 and
-/// aarch64 load without penalty unless the access crosses a cache line). Fields are private and read by value through the
-/// accessors (a field of a packed struct cannot be borrowed).
+/// aarch64 load without penalty unless the access crosses a cache line, and none does in a
+/// line-aligned slot). Fields are private and read by value through the accessors (a field of
+/// a packed struct cannot be borrowed).
 ///
 /// `publish_tsc` travels as the signed 32-bit difference `publish_tsc - recv_tsc` (wrapping
 /// 64-bit arithmetic), so it decodes exactly whenever the two are less than 2^31 ticks apart in
