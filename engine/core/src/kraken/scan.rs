@@ -116,6 +116,18 @@ fn scan_with<'a, const PLAIN: bool>(
         }
         return Some((scanned, c.into_text()?));
     }
+    member_frame::<PLAIN>(c, arena)
+}
+
+/// A frame member by member, in any order (the `channel`, `type` and `data` members, each once),
+/// from the cursor just after its opening brace: what [`scan_with`]'s literal of Kraken's own
+/// member order shortcuts. Out of line: live frames take the literal, and this loop's code kept
+/// inline made every frame pay for its registers.
+#[inline(never)]
+fn member_frame<'a, const PLAIN: bool>(
+    mut c: Cur<'a>,
+    arena: &mut Arena,
+) -> Option<(Scanned, &'a str)> {
     let (mut chan, mut kind, mut data) = (None, None, false);
     let mut seen = 0u32;
     loop {
