@@ -119,13 +119,16 @@ impl<'a> Cur<'a> {
         self.str_span()
     }
 
-    /// `open`, a plain string (no escape, control or non-ASCII byte) of at most 15 bytes, then
-    /// `close`, all at the cursor (`open` ends with the string's opening quote, `close` starts
-    /// with its closing one): the string's span, with all of it consumed, finding the closing
-    /// quote in two words, all in one window with one bounds check. `None`, consuming nothing,
-    /// on anything else (also when fewer than `16 + close.len()` bytes follow the opening
-    /// quote); the caller then reads the three parts one by one (the same result wherever this
-    /// accepts, only slower).
+    /// `open`, a string of at most 15 bytes from `'-'..='Z'` (Kraken's symbols: capitals,
+    /// digits, `/`, `-`, `.`), then `close`, all at the cursor (`open` ends with the string's
+    /// opening quote, `close` starts with its closing one): the string's span, with all of it
+    /// consumed, all in one window with one bounds check. The string ends at the first byte
+    /// outside that range ([`outside_dash_to_z`], found in two words), which must be the
+    /// closing quote; every byte before it is then one a string scan passes over (none is a
+    /// quote, a backslash, a control or a non-ASCII byte), so the general reader ends the string
+    /// at the same quote. `None`, consuming nothing, on anything else (another byte in the
+    /// string, or fewer than `16 + close.len()` bytes after the opening quote); the caller then
+    /// reads the three parts one by one (the same result wherever this accepts, only slower).
     #[inline(always)]
     pub(super) fn framed_short_str(&mut self, open: &[u8], close: &[u8]) -> Option<Span> {
         debug_assert!(open.ends_with(b"\"") && close.starts_with(b"\""));
@@ -143,12 +146,12 @@ impl<'a> Cur<'a> {
             }
             u64::from_le_bytes(w)
         };
-        // The first byte a string scan stops at, in the 16 bytes after the opening quote.
-        let low = special_bytes(word(0));
+        // The first byte outside `'-'..='Z'` in the 16 bytes after the opening quote.
+        let low = outside_dash_to_z(word(0)) & HIGH;
         let len = if low != 0 {
             (low.trailing_zeros() / 8) as usize
         } else {
-            let high = special_bytes(word(8));
+            let high = outside_dash_to_z(word(8)) & HIGH;
             if high == 0 {
                 return None;
             }
@@ -510,7 +513,7 @@ const HIGH: u64 = 0x8080_8080_8080_8080;
 
 /// A word whose [`HIGH`] bits are all clear when every byte of `word` is inside `'-'..='Z'`
 /// (0x2d–0x5a), and set in the first byte (the least significant) outside it otherwise; the
-/// other bits are meaningless. The caller asks only whether any byte is outside.
+/// other bits are meaningless. Callers ask whether any byte is outside, or which is the first.
 ///
 /// Per byte `b`, `b − 0x2d` has its top bit set when `b < 0x2d` (it borrows) or `b ≥ 0xad`, and
 /// `b + (0x7f − 0x5a)` when `0x5a < b < 0xdb`: between them every byte outside the range. A byte
