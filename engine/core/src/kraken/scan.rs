@@ -173,9 +173,14 @@ fn member_frame<'a, const PLAIN: bool>(
     Some((scanned, c.into_text()?))
 }
 
-/// `[` element (`,` element)* `]`, calling `each` for every element.
+/// `[` element (`,` element)* `]`, calling `each` for every element. With `PLAIN`, a delimiter
+/// right after its element (Kraken's) is taken without the whitespace loop; without, the
+/// cursor's `next_or_close` reads every one (the reference the property tests hold it to).
 #[inline(always)]
-fn array(c: &mut Cur<'_>, mut each: impl FnMut(&mut Cur<'_>) -> Option<()>) -> Option<()> {
+fn array<const PLAIN: bool>(
+    c: &mut Cur<'_>,
+    mut each: impl FnMut(&mut Cur<'_>) -> Option<()>,
+) -> Option<()> {
     // `[{` (Kraken's: no whitespace, an object first) in one compare; else byte by byte around
     // whitespace, the same result for those bytes.
     if c.b.get(c.i..c.i + 2) == Some(b"[{") {
@@ -189,8 +194,18 @@ fn array(c: &mut Cur<'_>, mut each: impl FnMut(&mut Cur<'_>) -> Option<()>) -> O
     }
     loop {
         each(c)?;
-        if !c.next_or_close(b']')? {
-            return Some(());
+        // The delimiter right after the element (Kraken's), or after whitespace.
+        match c.peek() {
+            Some(b']') if PLAIN => {
+                c.i += 1;
+                return Some(());
+            }
+            Some(b',') if PLAIN => c.i += 1,
+            _ => {
+                if !c.next_or_close(b']')? {
+                    return Some(());
+                }
+            }
         }
     }
 }
@@ -291,7 +306,7 @@ fn trade_key(c: &mut Cur<'_>, expected: &mut u8) -> Option<u8> {
 }
 
 fn book_data<const PLAIN: bool>(c: &mut Cur<'_>, arena: &mut Arena) -> Option<()> {
-    array(c, |c| {
+    array::<PLAIN>(c, |c| {
         if PLAIN {
             let (save, pushed) = (c.i, arena.levels.len());
             if let Some(slot) = plain_book_entry(c, arena) {
@@ -504,7 +519,7 @@ fn other_level(c: &mut Cur<'_>, arena: &mut Arena) -> Option<()> {
 }
 
 fn trade_data<const PLAIN: bool>(c: &mut Cur<'_>, arena: &mut Arena) -> Option<()> {
-    array(c, |c| {
+    array::<PLAIN>(c, |c| {
         if PLAIN {
             let save = c.i;
             if let Some(slot) = plain_trade(c) {
@@ -648,6 +663,23 @@ mod tests {
         ]
     }
 
+    /// What separates two entries of `data`: Kraken's bare comma mostly, or whitespace around
+    /// it, or something else.
+    fn separator() -> impl Strategy<Value = &'static str> {
+        prop_oneof![
+            6 => Just(","),
+            1 => Just(" ,"),
+            1 => Just(", "),
+            1 => Just("\n,\t"),
+            1 => Just(";"),
+        ]
+    }
+
+    /// The bracket closing `data`: right after the last entry mostly, or after whitespace.
+    fn closing_bracket() -> impl Strategy<Value = &'static str> {
+        prop_oneof![6 => Just("]"), 1 => Just(" ]"), 1 => Just("\r\n]")]
+    }
+
     /// A number token: Kraken's plain decimals mostly, some the plain path declines.
     fn number() -> impl Strategy<Value = String> {
         prop_oneof![
@@ -734,12 +766,14 @@ mod tests {
         fn the_plain_book_entry_equals_the_member_loop(
             entries in proptest::collection::vec(entry(), 1..4),
             snapshot in any::<bool>(),
+            sep in separator(),
+            close in closing_bracket(),
             end in frame_end(),
         ) {
             let kind = if snapshot { "snapshot" } else { "update" };
             let frame = format!(
-                r#"{{"channel":"book","type":"{kind}","data":[{}]{end}"#,
-                entries.join(",")
+                r#"{{"channel":"book","type":"{kind}","data":[{}{close}{end}"#,
+                entries.join(sep)
             );
             prop_assert_eq!(
                 scanned::<true>(frame.as_bytes()),
@@ -755,12 +789,14 @@ mod tests {
         fn the_plain_trade_equals_the_member_loop(
             trades in proptest::collection::vec(trade(), 1..4),
             snapshot in any::<bool>(),
+            sep in separator(),
+            close in closing_bracket(),
             end in frame_end(),
         ) {
             let kind = if snapshot { "snapshot" } else { "update" };
             let frame = format!(
-                r#"{{"channel":"trade","type":"{kind}","data":[{}]{end}"#,
-                trades.join(",")
+                r#"{{"channel":"trade","type":"{kind}","data":[{}{close}{end}"#,
+                trades.join(sep)
             );
             prop_assert_eq!(
                 scanned::<true>(frame.as_bytes()),
