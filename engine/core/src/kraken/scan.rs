@@ -79,8 +79,9 @@ pub(crate) fn scan<'a>(arena: &mut Arena, frame: &'a [u8]) -> Option<(Scanned, &
 }
 
 /// [`scan`], with the plain paths (the book entry's and the trade's, [`plain_book_entry`],
-/// [`plain_trade`], and the frame's closing brace as its last byte) on (`PLAIN`) or off: off is
-/// the reference the property tests hold the plain paths to.
+/// [`plain_trade`], the delimiters right after the entries, and the frame's closing brace as its
+/// last byte) on (`PLAIN`) or off: off is the reference the property tests hold the plain paths
+/// to.
 #[inline(always)]
 fn scan_with<'a, const PLAIN: bool>(
     arena: &mut Arena,
@@ -93,9 +94,10 @@ fn scan_with<'a, const PLAIN: bool>(
     } else {
         c.eat(b'{')?;
     }
-    // Kraken's own member order, matched as one literal (the general loop below gives the same
-    // result, only slower); after it comes the `data` value, then the end of the frame: any
-    // further member would repeat one of the three or be unknown, which the loop declines too.
+    // Kraken's own member order, matched as one literal (the member loop, [`member_frame`],
+    // gives the same result, only slower); after it comes the `data` value, then the end of the
+    // frame: any further member would repeat one of the three or be unknown, which the loop
+    // declines too.
     if let Some((chan, kind)) = live_prefix(&mut c) {
         let scanned = match chan {
             Chan::Book => {
@@ -121,8 +123,8 @@ fn scan_with<'a, const PLAIN: bool>(
 
 /// A frame member by member, in any order (the `channel`, `type` and `data` members, each once),
 /// from the cursor just after its opening brace: what [`scan_with`]'s literal of Kraken's own
-/// member order shortcuts. Out of line: live frames take the literal, and this loop's code kept
-/// inline made every frame pay for its registers.
+/// member order shortcuts. Out of line: live frames take the literal, and this loop's code
+/// inline in [`scan`] would have every frame save the registers it uses.
 #[inline(never)]
 fn member_frame<'a, const PLAIN: bool>(
     mut c: Cur<'a>,
