@@ -22,7 +22,8 @@
 //! A computation replays, per side, the side's edit log (`BookSide::edits`: every insert, removal,
 //! quantity change and cut of its best 10 levels since the previous computation, in order) on the
 //! per-level array: a quantity change re-hashes that level, an insert hashes the new level and
-//! moves the entries after it, a removal moves them back. The ranks that entered the top 10 from
+//! moves the entries after it, a removal moves them back (each move a fixed-width copy into or
+//! out of 10 scratch slots past the top 10). The ranks that entered the top 10 from
 //! beyond it (after removals or cuts) are then hashed at the end from the side itself. A side
 //! whose log overflowed keeps its entries up to its lowest changed rank
 //! (`BookSide::touched_from`) and hashes the rest. A side whose log is one quantity change, or
@@ -30,9 +31,10 @@
 //! (`SideSums::single`; the common case of live traffic).
 //!
 //! Invariants: each side's entries are those of the side's best `len` levels as of the last
-//! computation (a prefix of its top 10), the slots past them are empty (a computation empties
-//! them before summing), and its sum and text length are those of its entries; replaying an edit keeps the entries those of a prefix of the side as of
-//! that edit (an edit beyond the prefix changes nothing in it). Given a complete log
+//! computation (a prefix of its top 10), the slots past them up to 10 are empty (a computation
+//! rewrites every slot from its `len` to 10 after replaying, before summing), and its sum and
+//! text length are those of its entries; replaying an edit keeps the entries those of a prefix
+//! of the side as of that edit (an edit beyond the prefix changes nothing in it). Given a complete log
 //! (the book's sides record one on every mutation), the result equals [`book_checksum`] for any
 //! state and any history, on either backend (property tests check both over random histories).
 //! Memory is allocated once with the book; computing never allocates and never panics.
@@ -90,11 +92,17 @@ impl Level {
     }
 }
 
+/// Slots of [`SideSums::levels`]: the top 10, then as many of scratch, so that moving the entries
+/// after a rank by one is a copy of a fixed width (one run of loads and stores, no loop) that
+/// stays in the array from any rank below 10.
+const SLOTS: usize = 2 * CHECKSUM_LEVELS;
+
 /// One side's per-level entries and their sum; see the module docs.
 #[derive(Clone)]
 struct SideSums {
-    /// `levels[r]`: level `r`'s share; `levels[..len]` is meaningful.
-    levels: [Level; CHECKSUM_LEVELS],
+    /// `levels[r]`: level `r`'s share; `levels[..len]` is meaningful, `levels[len..10]` is empty
+    /// between computations, `levels[10..]` is scratch.
+    levels: [Level; SLOTS],
     /// Levels held (at most [`CHECKSUM_LEVELS`]).
     len: usize,
     /// The entries' [`SideSums::sum`] as of the last [`SideSums::update`].
@@ -110,7 +118,7 @@ impl SideSums {
             price_pm: 0,
             len: 0,
             price_len: 0,
-        }; CHECKSUM_LEVELS],
+        }; SLOTS],
         len: 0,
         sum: 0,
         text: 0,
@@ -148,7 +156,7 @@ impl SideSums {
         }
         self.len = n;
         // Past `len`, slots are empty (see `sum`).
-        for slot in self.levels.get_mut(n..).unwrap_or(&mut []) {
+        for slot in self.levels.get_mut(n..CHECKSUM_LEVELS).unwrap_or(&mut []) {
             *slot = Level::default();
         }
         (self.sum, self.text) = self.sum(c);
@@ -204,13 +212,9 @@ impl SideSums {
                 // Before the whole text: S is the text's length.
                 self.sum ^= c.clmul(u64::from(new.pm), shift(self.text + 4));
                 self.text += usize::from(new.len);
-                let moved = self.levels.get_mut(..n).unwrap_or(&mut []);
-                for k in (1..moved.len()).rev() {
-                    moved[k] = moved[k - 1];
-                }
-                if let Some(first) = moved.first_mut() {
-                    *first = new;
-                }
+                // The slots from `n` on were empty and take empty ones (or go to scratch).
+                self.shift_right(0);
+                self.levels[0] = new;
                 self.len = n;
                 true
             }
@@ -233,12 +237,9 @@ impl SideSums {
                 if r > self.len || r >= CHECKSUM_LEVELS {
                     return;
                 }
-                // The last level, if the side is full, moves out of the top 10.
+                // The last level, if the side is full, moves out of the top 10 (to scratch).
                 let n = (self.len + 1).min(CHECKSUM_LEVELS);
-                let moved = self.levels.get_mut(r..n).unwrap_or(&mut []);
-                for k in (1..moved.len()).rev() {
-                    moved[k] = moved[k - 1];
-                }
+                self.shift_right(r);
                 self.levels[r] = Level::new(c, kind.sort_key(key), qty);
                 self.len = n;
             }
@@ -247,14 +248,38 @@ impl SideSums {
                 if r >= self.len {
                     return;
                 }
-                let moved = self.levels.get_mut(r..self.len).unwrap_or(&mut []);
-                for k in 1..moved.len() {
-                    moved[k - 1] = moved[k];
-                }
+                // Slot `len - 1` takes whatever followed: `update` rewrites the slots past `len`.
+                self.shift_left(r);
                 self.len -= 1;
             }
             Edit::Truncate { depth } => self.len = self.len.min(usize::from(depth)),
         }
+    }
+
+    /// Moves the slots `r..r + 10` one up (an insert at `r < 10`): the ones that matter are those
+    /// below 10, the rest are scratch. Two copies of half the width, the upper one first, each
+    /// short enough to compile to its loads then its stores.
+    #[inline(always)]
+    fn shift_right(&mut self, r: usize) {
+        const HALF: usize = CHECKSUM_LEVELS / 2;
+        debug_assert!(r < CHECKSUM_LEVELS);
+        // In bounds without a check: `r + 10 + 1 <= SLOTS`.
+        let r = r.min(CHECKSUM_LEVELS - 1);
+        self.levels
+            .copy_within(r + HALF..r + CHECKSUM_LEVELS, r + HALF + 1);
+        self.levels.copy_within(r..r + HALF, r + 1);
+    }
+
+    /// Moves the slots `r + 1..r + 11` one down (a removal at `r < 10`); see
+    /// [`SideSums::shift_right`].
+    #[inline(always)]
+    fn shift_left(&mut self, r: usize) {
+        const HALF: usize = CHECKSUM_LEVELS / 2;
+        debug_assert!(r < CHECKSUM_LEVELS);
+        let r = r.min(CHECKSUM_LEVELS - 1);
+        self.levels.copy_within(r + 1..r + HALF + 1, r);
+        self.levels
+            .copy_within(r + HALF + 1..r + CHECKSUM_LEVELS + 1, r + HALF);
     }
 
     /// The sum over levels of `pm(L_k)·x^(8·(S_k + 4))`, unreduced (that is `pm(side)·x^32`,
@@ -265,7 +290,13 @@ impl SideSums {
         // Bytes after the level, plus the 4 of x^32.
         let mut after = 4;
         // Every slot: the ones past `len` are empty (`pm` 0, no text), adding nothing.
-        for l in self.levels.iter().rev() {
+        for l in self
+            .levels
+            .get(..CHECKSUM_LEVELS)
+            .unwrap_or(&[])
+            .iter()
+            .rev()
+        {
             debug_assert!(usize::from(l.len) <= 2 * DIGITS_MAX);
             // SAFETY: `after` is 4 plus the lengths of the levels after this one, each at most
             // two magnitudes of DIGITS_MAX digits (`Level::priced`): below the table's size
