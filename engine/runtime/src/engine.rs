@@ -28,8 +28,8 @@ use crate::stage_records::{
 use crate::stages::{FrameStamps, Stage, StageClock, StageHistograms};
 use crate::telemetry::TradeTap;
 
-/// Frames whose stage stamps the engine keeps for [`Engine::recent_frame`]: an order is written
-/// within a few frames of its trigger when a strategy keeps up.
+/// Detail-sampled frames whose stage stamps the engine keeps for [`Engine::order_view`]: an
+/// order is written within a few frames of its trigger when a strategy keeps up.
 pub const RECENT_FRAMES: usize = 16;
 use crate::stats::LatencyRecorder;
 
@@ -70,8 +70,9 @@ pub struct Engine<P: Publisher> {
     /// ring is full, and when the histograms are asked for. `None` once handed to a thread.
     stage_recorder: Option<StageRecorder>,
     latency: LatencyRecorder,
-    /// The stage stamps of the last [`RECENT_FRAMES`] frames, for the order path to find the
-    /// stamps of the frame that triggered an order (tick-to-trade).
+    /// The stage stamps of the last [`RECENT_FRAMES`] detail-sampled frames (every frame when
+    /// an order path sets the sampling to 1), for the order path to find the inner stamps of
+    /// the frame that triggered an order (tick-to-trade). An unsampled frame has none to find.
     recent: [FrameStamps; RECENT_FRAMES],
     recent_next: usize,
     /// The exchange's last `status` said maintenance.
@@ -161,8 +162,12 @@ impl<P: Publisher> Engine<P> {
             // replay, a burst) catches up now rather than drop.
             self.stage_writer
                 .write_or_drain(self.stages.current(), self.stage_recorder.as_mut());
-            self.recent[self.recent_next % RECENT_FRAMES] = *self.stages.current();
-            self.recent_next = self.recent_next.wrapping_add(1);
+            // Only a detail-sampled frame has the inner stamps tick-to-trade reads; with an
+            // order path every frame is one (`set_stage_detail_sample_every(1)`).
+            if self.stages.sampled() {
+                self.recent[self.recent_next % RECENT_FRAMES] = *self.stages.current();
+                self.recent_next = self.recent_next.wrapping_add(1);
+            }
         } else {
             // Stamps off: the frame latency alone, queued as ticks and folded off the frame path.
             let done = if published_now {
@@ -362,7 +367,7 @@ impl<P: Publisher> Engine<P> {
     }
 }
 
-/// The stage stamps of the last [`RECENT_FRAMES`] frames.
+/// The stage stamps of the last [`RECENT_FRAMES`] detail-sampled frames.
 #[derive(Debug, Clone, Copy)]
 pub struct RecentFrames<'a> {
     stamps: &'a [FrameStamps; RECENT_FRAMES],
@@ -371,7 +376,8 @@ pub struct RecentFrames<'a> {
 
 impl RecentFrames<'_> {
     /// The stamps of the frame read at `read_tsc`, newest first; `None` once [`RECENT_FRAMES`]
-    /// newer frames came (or with stage stamps off).
+    /// newer sampled frames came, for a frame not detail-sampled (it has no inner stamps), or
+    /// with stage stamps off.
     pub fn find(&self, read_tsc: u64) -> Option<&FrameStamps> {
         if read_tsc == 0 {
             return None;

@@ -271,6 +271,12 @@ impl StageClock {
         }
     }
 
+    /// Whether the current frame is a detail sample (its inner stamps are taken).
+    #[inline]
+    pub fn sampled(&self) -> bool {
+        self.sampled
+    }
+
     /// The current frame's stamps.
     #[inline]
     pub fn current(&self) -> &FrameStamps {
