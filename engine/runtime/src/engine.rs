@@ -149,7 +149,7 @@ impl<P: Publisher> Engine<P> {
             // that records its own stamps (nobody took the recorder) and never went idle (a
             // replay, a burst) catches up now rather than drop.
             self.stage_writer
-                .write_or_drain(self.sink.stages.current(), self.stage_recorder.as_mut());
+                .write_or_drain(self.sink.stages.current(), &mut self.stage_recorder);
             // Only a detail-sampled frame has the inner stamps tick-to-trade reads; with an
             // order path every frame is one (`set_stage_detail_sample_every(1)`).
             if self.sink.stages.sampled() {

@@ -80,9 +80,8 @@ impl StageRecord {
         for (i, stage) in RECORDED_STAGES.into_iter().enumerate() {
             let tsc = stamps.get(stage);
             if tsc >= read {
-                record.after_read[i] = u32::try_from(tsc - read)
-                    .unwrap_or(LONGEST_SPAN)
-                    .min(LONGEST_SPAN);
+                // Fits: at most `LONGEST_SPAN`.
+                record.after_read[i] = (tsc - read).min(u64::from(LONGEST_SPAN)) as u32;
             }
         }
         record
@@ -133,11 +132,11 @@ impl StageRecordWriter {
     pub fn write_or_drain(
         &mut self,
         stamps: &FrameStamps,
-        recorder: Option<&mut StageRecorder>,
+        recorder: &mut Option<StageRecorder>,
     ) -> bool {
         match self.tx.try_push(StageRecord::of(stamps)) {
             Ok(()) => true,
-            Err(record) => self.write_full(record, recorder),
+            Err(record) => self.write_full(record, recorder.as_mut()),
         }
     }
 
