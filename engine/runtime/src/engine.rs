@@ -135,15 +135,11 @@ impl<P: Publisher> Engine<P> {
         self.sink.stages.begin(read_tsc);
         self.sink.recv_tsc = recv_tsc;
         let outcome = self.pipeline.on_frame(payload, recv_tsc, &mut self.sink);
-        // Read → published: a frame that published reuses its last `Published` stamp (one TSC
-        // read fewer per frame); one that published nothing is stamped now, so every record
-        // carries the frame's end.
-        let published = self.sink.stages.current().get(Stage::Published);
-        let published_now = published < read_tsc || published == 0;
+        // Read → published: one TSC read at the frame's end, once every event of the frame
+        // reached the publisher (or none did), so every record carries the frame's end.
+        let done = self.sink.stages.clock().raw();
         if self.sink.stages.enabled() {
-            if published_now {
-                self.sink.stages.stamp(Stage::Published);
-            }
+            self.sink.stages.current_mut().set(Stage::Published, done);
             // The record is the only per-frame instrumentation work on the core: the recorder
             // derives the stage spans and the frame latency from it. On a full ring, an engine
             // that records its own stamps (nobody took the recorder) and never went idle (a
@@ -158,11 +154,6 @@ impl<P: Publisher> Engine<P> {
             }
         } else {
             // Stamps off: the frame latency alone, queued as ticks and folded off the frame path.
-            let done = if published_now {
-                self.sink.stages.clock().raw()
-            } else {
-                published
-            };
             self.latency.record_ticks(read_tsc, done);
         }
         self.sink.publisher.frame_done(self.sink.stages.current());
@@ -420,7 +411,6 @@ impl<P: Publisher> FeedSink for CoreSink<P> {
         self.stages.stamp_detail_once(Stage::Applied);
         self.publisher
             .book_updated(symbol, book, data, levels, kind, report);
-        self.stages.stamp(Stage::Published);
     }
     fn checksum_mismatch(&mut self, symbol: usize, computed: u32, expected: u32) {
         self.publisher.checksum_mismatch(symbol, computed, expected);
@@ -442,7 +432,6 @@ impl<P: Publisher> FeedSink for CoreSink<P> {
     fn trade(&mut self, symbol: usize, trade: &Trade<'_>) {
         self.stages.stamp_detail_once(Stage::Applied);
         self.publisher.trade(symbol, trade);
-        self.stages.stamp(Stage::Published);
         if let Some(tap) = &mut self.trade_tap {
             tap.push(symbol, trade, self.recv_tsc);
         }
@@ -451,7 +440,6 @@ impl<P: Publisher> FeedSink for CoreSink<P> {
     fn ticker(&mut self, symbol: usize, ticker: &Ticker<'_>) {
         self.stages.stamp_detail_once(Stage::Applied);
         self.publisher.ticker(symbol, ticker);
-        self.stages.stamp(Stage::Published);
     }
     fn status(&mut self, status: &StatusMsg<'_>) {
         self.maintenance = status.system == SystemStatus::Maintenance;
