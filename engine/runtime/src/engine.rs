@@ -23,7 +23,7 @@ use crate::driver::{CoreError, Publisher};
 use crate::plan::SymbolPlan;
 use crate::requests::{resync_symbol, PendingRequest, Requests};
 use crate::stage_records::{
-    stage_record_ring, StageRecordWriter, StageRecorder, STAGE_RECORD_RING,
+    stage_record_ring, StageRecord, StageRecordWriter, StageRecorder, STAGE_RECORD_RING,
 };
 use crate::stages::{FrameStamps, Stage, StageClock, StageHistograms};
 use crate::telemetry::TradeTap;
@@ -144,8 +144,14 @@ impl<P: Publisher> Engine<P> {
             // derives the stage spans and the frame latency from it. On a full ring, an engine
             // that records its own stamps (nobody took the recorder) and never went idle (a
             // replay, a burst) catches up now rather than drop.
+            // An unsampled frame has no inner stamps: its record needs only its two ends.
+            let record = if self.sink.stages.sampled() {
+                StageRecord::of(self.sink.stages.current())
+            } else {
+                StageRecord::of_ends(read_tsc, done)
+            };
             self.stage_writer
-                .write_or_drain(self.sink.stages.current(), &mut self.stage_recorder);
+                .write_record_or_drain(record, &mut self.stage_recorder);
             // Only a detail-sampled frame has the inner stamps tick-to-trade reads; with an
             // order path every frame is one (`set_stage_detail_sample_every(1)`).
             if self.sink.stages.sampled() {
