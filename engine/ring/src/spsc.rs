@@ -280,14 +280,23 @@ impl<T: Copy> Producer<T> {
     /// or returns it in `Err` when the ring is full. Never blocks or allocates.
     #[inline]
     pub fn try_push(&mut self, value: T) -> Result<(), T> {
-        if self.tail.wrapping_sub(self.cached_head) > self.mask {
+        let tail = self.tail;
+        if tail.wrapping_sub(self.cached_head) > self.mask {
             self.refresh_head();
-            if self.tail.wrapping_sub(self.cached_head) > self.mask {
+            if tail.wrapping_sub(self.cached_head) > self.mask {
                 return Err(value);
             }
         }
-        self.write_slot(value);
-        self.publish();
+        let slot = Self::write_free_slot(&self.ring, self.mask, self.cached_head, tail, value);
+        self.tail = tail.wrapping_add(1);
+        if self.published == tail {
+            // Nothing else waits: `publish` for this one value, in the slot just written.
+            self.published = self.tail;
+            // Release: as in `publish`, pairs with the consumer's Acquire load of this sequence.
+            slot.seq.store(seq_of(tail), Ordering::Release);
+        } else {
+            self.publish();
+        }
         Ok(())
     }
 
@@ -403,9 +412,23 @@ impl<T: Copy> Producer<T> {
     #[inline(always)]
     fn write_slot(&mut self, value: T) {
         let tail = self.tail;
-        debug_assert!(tail.wrapping_sub(self.cached_head) <= self.mask);
+        Self::write_free_slot(&self.ring, self.mask, self.cached_head, tail, value);
+        self.tail = tail.wrapping_add(1);
+    }
+
+    /// Writes `value` into the slot at counter `tail` of `ring` (free: the caller checked
+    /// `tail - cached_head <= mask`) and returns that slot; the caller advances `tail`.
+    #[inline(always)]
+    fn write_free_slot(
+        ring: &Ring<T>,
+        mask: usize,
+        cached_head: usize,
+        tail: usize,
+        value: T,
+    ) -> &Slot<T> {
+        debug_assert!(tail.wrapping_sub(cached_head) <= mask);
         // `index <= mask`, as `Ring::slot` needs.
-        let slot = self.ring.slot(tail & self.mask);
+        let slot = ring.slot(tail & mask);
         slot.value.with_mut(|ptr| {
             // SAFETY: the slot at counter `tail` is free (`tail - head < capacity`, checked by
             // the caller against a `head` no newer than the real one) and so owned by this, the
@@ -413,7 +436,7 @@ impl<T: Copy> Producer<T> {
             // Writing a `MaybeUninit` through the cell's pointer is what the cell is for.
             unsafe { (*ptr).write(value) };
         });
-        self.tail = tail.wrapping_add(1);
+        slot
     }
 
     /// A lower bound on how many values [`try_push`](Self::try_push) would accept right now

@@ -23,13 +23,13 @@ use crate::driver::{CoreError, Publisher};
 use crate::plan::SymbolPlan;
 use crate::requests::{resync_symbol, PendingRequest, Requests};
 use crate::stage_records::{
-    stage_record_ring, StageRecordWriter, StageRecorder, STAGE_RECORD_RING,
+    stage_record_ring, StageRecord, StageRecordWriter, StageRecorder, STAGE_RECORD_RING,
 };
 use crate::stages::{FrameStamps, Stage, StageClock, StageHistograms};
 use crate::telemetry::TradeTap;
 
-/// Frames whose stage stamps the engine keeps for [`Engine::recent_frame`]: an order is written
-/// within a few frames of its trigger when a strategy keeps up.
+/// Detail-sampled frames whose stage stamps the engine keeps for [`Engine::order_view`]: an
+/// order is written within a few frames of its trigger when a strategy keeps up.
 pub const RECENT_FRAMES: usize = 16;
 use crate::stats::LatencyRecorder;
 
@@ -61,25 +61,20 @@ pub struct EngineConfig {
 /// See the module docs.
 pub struct Engine<P: Publisher> {
     pipeline: Pipeline,
-    publisher: P,
-    requests: Requests,
-    stages: StageClock,
+    /// Everything the pipeline's events reach (publisher, requests, stage clock, tally): the
+    /// pipeline's sink itself, so a frame hands it on by one pointer.
+    sink: CoreSink<P>,
     /// Each frame's stamps go here (one slot copy); the recorder turns them into histograms.
     stage_writer: StageRecordWriter,
     /// The recording end while the engine keeps it: drained when the core is idle, when the
     /// ring is full, and when the histograms are asked for. `None` once handed to a thread.
     stage_recorder: Option<StageRecorder>,
     latency: LatencyRecorder,
-    /// The stage stamps of the last [`RECENT_FRAMES`] frames, for the order path to find the
-    /// stamps of the frame that triggered an order (tick-to-trade).
+    /// The stage stamps of the last [`RECENT_FRAMES`] detail-sampled frames (every frame when
+    /// an order path sets the sampling to 1), for the order path to find the inner stamps of
+    /// the frame that triggered an order (tick-to-trade). An unsampled frame has none to find.
     recent: [FrameStamps; RECENT_FRAMES],
     recent_next: usize,
-    /// The exchange's last `status` said maintenance.
-    maintenance: bool,
-    tally: FrameTally,
-    symbols: usize,
-    /// The trade tape, when something reads it ([`Engine::set_trade_tap`]).
-    trade_tap: Option<TradeTap>,
 }
 
 impl<P: Publisher> Engine<P> {
@@ -103,18 +98,21 @@ impl<P: Publisher> Engine<P> {
         let latency = LatencyRecorder::new(clock.clone())?;
         Ok(Engine {
             pipeline,
-            publisher,
-            requests: Requests::render(&cfg.symbols)?,
-            stages: StageClock::new(clock),
+            sink: CoreSink {
+                publisher,
+                requests: Requests::render(&cfg.symbols)?,
+                maintenance: false,
+                tally: FrameTally::default(),
+                symbols: cfg.symbols.len(),
+                stages: StageClock::new(clock),
+                trade_tap: None,
+                recv_tsc: 0,
+            },
             stage_writer,
             stage_recorder: Some(stage_recorder),
             latency,
             recent: [FrameStamps::default(); RECENT_FRAMES],
             recent_next: 0,
-            maintenance: false,
-            tally: FrameTally::default(),
-            symbols: cfg.symbols.len(),
-            trade_tap: None,
         })
     }
 
@@ -128,51 +126,43 @@ impl<P: Publisher> Engine<P> {
     /// strategies join on), the stage histograms measure this process's own work from now.
     #[inline]
     pub fn replay_frame(&mut self, payload: &[u8], recorded_tsc: u64) -> FrameOutcome {
-        let now = self.stages.clock().raw();
+        let now = self.sink.stages.clock().raw();
         self.process(payload, recorded_tsc, now)
     }
 
     #[inline]
     fn process(&mut self, payload: &[u8], recv_tsc: u64, read_tsc: u64) -> FrameOutcome {
-        self.stages.begin(read_tsc);
-        let mut sink = CoreSink {
-            publisher: &mut self.publisher,
-            requests: &mut self.requests,
-            maintenance: &mut self.maintenance,
-            tally: &mut self.tally,
-            symbols: self.symbols,
-            stages: &mut self.stages,
-            trade_tap: &mut self.trade_tap,
-            recv_tsc,
-        };
-        let outcome = self.pipeline.on_frame(payload, recv_tsc, &mut sink);
-        // Read → published: a frame that published reuses its last `Published` stamp (one TSC
-        // read fewer per frame); one that published nothing is stamped now, so every record
-        // carries the frame's end.
-        let published = self.stages.current().get(Stage::Published);
-        let published_now = published < read_tsc || published == 0;
-        if self.stages.enabled() {
-            if published_now {
-                self.stages.stamp(Stage::Published);
-            }
+        self.sink.stages.begin(read_tsc);
+        self.sink.recv_tsc = recv_tsc;
+        let outcome = self.pipeline.on_frame(payload, recv_tsc, &mut self.sink);
+        // Read → published: one TSC read at the frame's end, once every event of the frame
+        // reached the publisher (or none did), so every record carries the frame's end.
+        let done = self.sink.stages.clock().raw();
+        if self.sink.stages.enabled() {
+            self.sink.stages.current_mut().set(Stage::Published, done);
             // The record is the only per-frame instrumentation work on the core: the recorder
             // derives the stage spans and the frame latency from it. On a full ring, an engine
             // that records its own stamps (nobody took the recorder) and never went idle (a
             // replay, a burst) catches up now rather than drop.
+            // An unsampled frame has no inner stamps: its record needs only its two ends.
+            let record = if self.sink.stages.sampled() {
+                StageRecord::of(self.sink.stages.current())
+            } else {
+                StageRecord::of_ends(read_tsc, done)
+            };
             self.stage_writer
-                .write_or_drain(self.stages.current(), self.stage_recorder.as_mut());
-            self.recent[self.recent_next % RECENT_FRAMES] = *self.stages.current();
-            self.recent_next = self.recent_next.wrapping_add(1);
+                .write_record_or_drain(record, &mut self.stage_recorder);
+            // Only a detail-sampled frame has the inner stamps tick-to-trade reads; with an
+            // order path every frame is one (`set_stage_detail_sample_every(1)`).
+            if self.sink.stages.sampled() {
+                self.recent[self.recent_next % RECENT_FRAMES] = *self.sink.stages.current();
+                self.recent_next = self.recent_next.wrapping_add(1);
+            }
         } else {
             // Stamps off: the frame latency alone, queued as ticks and folded off the frame path.
-            let done = if published_now {
-                self.stages.clock().raw()
-            } else {
-                published
-            };
             self.latency.record_ticks(read_tsc, done);
         }
-        self.publisher.frame_done(self.stages.current());
+        self.sink.publisher.frame_done(self.sink.stages.current());
         outcome
     }
 
@@ -180,26 +170,26 @@ impl<P: Publisher> Engine<P> {
     /// next snapshot. The publisher is told either way.
     pub fn link(&mut self, up: bool) {
         if !up {
-            self.pipeline.link_down(&mut self.publisher);
+            self.pipeline.link_down(&mut self.sink.publisher);
         }
-        self.publisher.link(up);
+        self.sink.publisher.link(up);
     }
 
     /// The publisher's per-iteration turn (lag catch-up, intents).
     #[inline]
     pub fn service(&mut self) {
-        self.publisher.service(self.pipeline.feed());
+        self.sink.publisher.service(self.pipeline.feed());
     }
 
     /// What the frames since the last call did (and forgets it).
     #[inline]
     pub fn take_tally(&mut self) -> FrameTally {
-        core::mem::take(&mut self.tally)
+        core::mem::take(&mut self.sink.tally)
     }
 
     /// Whether the exchange's last `status` announced maintenance.
     pub fn maintenance(&self) -> bool {
-        self.maintenance
+        self.sink.maintenance
     }
 
     /// Sends the pending requests in order with `send` until it refuses one (which stays
@@ -207,7 +197,7 @@ impl<P: Publisher> Engine<P> {
     pub fn drain_requests(&mut self, mut send: impl FnMut(&[u8]) -> bool) -> u64 {
         let feed = self.pipeline.feed_mut();
         let mut sent = 0;
-        self.requests.drain(|request, bytes| {
+        self.sink.requests.drain(|request, bytes| {
             if !send(bytes) {
                 return false;
             }
@@ -222,8 +212,8 @@ impl<P: Publisher> Engine<P> {
 
     /// Drops the resync requests the feed asked for (a replay has no connection to send them on).
     pub fn discard_requests(&mut self) {
-        if self.requests.has_pending() {
-            self.requests.clear_pending();
+        if self.sink.requests.has_pending() {
+            self.sink.requests.clear_pending();
         }
     }
 
@@ -237,7 +227,7 @@ impl<P: Publisher> Engine<P> {
     pub fn order_view(&mut self) -> (&kspin_core::feed::Feed, &mut P, RecentFrames<'_>) {
         (
             self.pipeline.feed(),
-            &mut self.publisher,
+            &mut self.sink.publisher,
             RecentFrames {
                 stamps: &self.recent,
                 next: self.recent_next,
@@ -247,11 +237,11 @@ impl<P: Publisher> Engine<P> {
 
     /// The requests (pre-rendered subscriptions, pending resyncs, pings), for the driver.
     pub fn requests_mut(&mut self) -> &mut Requests {
-        &mut self.requests
+        &mut self.sink.requests
     }
 
     pub fn requests(&self) -> &Requests {
-        &self.requests
+        &self.sink.requests
     }
 
     /// The feed (for the driver's `subscribe_sent`).
@@ -260,16 +250,16 @@ impl<P: Publisher> Engine<P> {
     }
 
     pub fn publisher(&self) -> &P {
-        &self.publisher
+        &self.sink.publisher
     }
 
     pub fn publisher_mut(&mut self) -> &mut P {
-        &mut self.publisher
+        &mut self.sink.publisher
     }
 
     /// Hands back the publisher.
     pub fn into_publisher(self) -> P {
-        self.publisher
+        self.sink.publisher
     }
 
     /// The frame latency (read → published) of every frame so far, after recording what is
@@ -283,7 +273,7 @@ impl<P: Publisher> Engine<P> {
     /// [`Engine::latency`], to take a reporting interval from.
     pub fn latency_mut(&mut self) -> &mut LatencyRecorder {
         match &mut self.stage_recorder {
-            Some(recorder) if self.stages.enabled() => {
+            Some(recorder) if self.sink.stages.enabled() => {
                 recorder.drain();
                 recorder.latency_mut()
             }
@@ -325,44 +315,44 @@ impl<P: Publisher> Engine<P> {
     /// Turns the per-stage stamps off (`false`) or on (the default); off, only the read → done
     /// latency is recorded. Used to measure what stamping costs.
     pub fn set_stage_stamps(&mut self, on: bool) {
-        self.stages.set_enabled(on);
+        self.sink.stages.set_enabled(on);
     }
 
     /// Takes the inner stage stamps (decoded, applied) on one frame in `every` (default
     /// [`crate::stages::DETAIL_SAMPLE_EVERY`]; 1: every frame). Read and published are stamped
     /// on every frame either way.
     pub fn set_stage_detail_sample_every(&mut self, every: u32) {
-        self.stages.set_detail_sample_every(every);
+        self.sink.stages.set_detail_sample_every(every);
     }
 
     /// On how many frames in one the inner stage stamps are taken (1: every frame).
     pub fn stage_detail_sample_every(&self) -> u32 {
-        self.stages.detail_sample_every()
+        self.sink.stages.detail_sample_every()
     }
 
     /// The clock the engine stamps with.
     pub fn clock(&self) -> &Clock {
-        self.stages.clock()
+        self.sink.stages.clock()
     }
 
     /// Copies every trade published from now on into `tap` (the trade tape of
     /// [`crate::telemetry`]). Start-up only.
     pub fn set_trade_tap(&mut self, tap: TradeTap) {
-        self.trade_tap = Some(tap);
+        self.sink.trade_tap = Some(tap);
     }
 
     /// Trades the tape dropped on a full ring (0 without a tape).
     pub fn trades_dropped(&self) -> u64 {
-        self.trade_tap.as_ref().map_or(0, TradeTap::dropped)
+        self.sink.trade_tap.as_ref().map_or(0, TradeTap::dropped)
     }
 
     /// The publisher's telemetry turn ([`Publisher::telemetry`]) with the feed's books.
     pub fn publisher_telemetry(&mut self) {
-        self.publisher.telemetry(self.pipeline.feed());
+        self.sink.publisher.telemetry(self.pipeline.feed());
     }
 }
 
-/// The stage stamps of the last [`RECENT_FRAMES`] frames.
+/// The stage stamps of the last [`RECENT_FRAMES`] detail-sampled frames.
 #[derive(Debug, Clone, Copy)]
 pub struct RecentFrames<'a> {
     stamps: &'a [FrameStamps; RECENT_FRAMES],
@@ -371,7 +361,8 @@ pub struct RecentFrames<'a> {
 
 impl RecentFrames<'_> {
     /// The stamps of the frame read at `read_tsc`, newest first; `None` once [`RECENT_FRAMES`]
-    /// newer frames came (or with stage stamps off).
+    /// newer sampled frames came, for a frame not detail-sampled (it has no inner stamps), or
+    /// with stage stamps off.
     pub fn find(&self, read_tsc: u64) -> Option<&FrameStamps> {
         if read_tsc == 0 {
             return None;
@@ -382,21 +373,23 @@ impl RecentFrames<'_> {
     }
 }
 
-/// The pipeline's sink while the engine processes a frame: stamps the stages, forwards
-/// everything to the publisher, turns resync requests into pending requests, and keeps the tally.
-struct CoreSink<'a, P: Publisher> {
-    publisher: &'a mut P,
-    requests: &'a mut Requests,
-    maintenance: &'a mut bool,
-    tally: &'a mut FrameTally,
+/// The pipeline's sink, owned by the engine: stamps the stages, forwards everything to the
+/// publisher, turns resync requests into pending requests, and keeps the tally.
+struct CoreSink<P: Publisher> {
+    publisher: P,
+    requests: Requests,
+    /// The exchange's last `status` said maintenance.
+    maintenance: bool,
+    tally: FrameTally,
     symbols: usize,
-    stages: &'a mut StageClock,
-    trade_tap: &'a mut Option<TradeTap>,
-    /// The frame's receive stamp (what the publisher stamps events with).
+    stages: StageClock,
+    /// The trade tape, when something reads it ([`Engine::set_trade_tap`]).
+    trade_tap: Option<TradeTap>,
+    /// The current frame's receive stamp (what the publisher stamps events with).
     recv_tsc: u64,
 }
 
-impl<P: Publisher> FrameSink for CoreSink<'_, P> {
+impl<P: Publisher> FrameSink for CoreSink<P> {
     #[inline]
     fn frame_begin(&mut self, stamp: u64, payload: &[u8]) {
         self.publisher.on_frame(stamp, payload);
@@ -410,7 +403,7 @@ impl<P: Publisher> FrameSink for CoreSink<'_, P> {
     }
 }
 
-impl<P: Publisher> FeedSink for CoreSink<'_, P> {
+impl<P: Publisher> FeedSink for CoreSink<P> {
     #[inline]
     fn book_updated(
         &mut self,
@@ -424,7 +417,6 @@ impl<P: Publisher> FeedSink for CoreSink<'_, P> {
         self.stages.stamp_detail_once(Stage::Applied);
         self.publisher
             .book_updated(symbol, book, data, levels, kind, report);
-        self.stages.stamp(Stage::Published);
     }
     fn checksum_mismatch(&mut self, symbol: usize, computed: u32, expected: u32) {
         self.publisher.checksum_mismatch(symbol, computed, expected);
@@ -446,8 +438,7 @@ impl<P: Publisher> FeedSink for CoreSink<'_, P> {
     fn trade(&mut self, symbol: usize, trade: &Trade<'_>) {
         self.stages.stamp_detail_once(Stage::Applied);
         self.publisher.trade(symbol, trade);
-        self.stages.stamp(Stage::Published);
-        if let Some(tap) = self.trade_tap {
+        if let Some(tap) = &mut self.trade_tap {
             tap.push(symbol, trade, self.recv_tsc);
         }
     }
@@ -455,11 +446,10 @@ impl<P: Publisher> FeedSink for CoreSink<'_, P> {
     fn ticker(&mut self, symbol: usize, ticker: &Ticker<'_>) {
         self.stages.stamp_detail_once(Stage::Applied);
         self.publisher.ticker(symbol, ticker);
-        self.stages.stamp(Stage::Published);
     }
     fn status(&mut self, status: &StatusMsg<'_>) {
-        *self.maintenance = status.system == SystemStatus::Maintenance;
-        if *self.maintenance {
+        self.maintenance = status.system == SystemStatus::Maintenance;
+        if self.maintenance {
             self.tally.maintenance_announced += 1;
         }
         self.publisher.status(status);

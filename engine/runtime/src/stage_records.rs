@@ -80,10 +80,21 @@ impl StageRecord {
         for (i, stage) in RECORDED_STAGES.into_iter().enumerate() {
             let tsc = stamps.get(stage);
             if tsc >= read {
-                record.after_read[i] = u32::try_from(tsc - read)
-                    .unwrap_or(LONGEST_SPAN)
-                    .min(LONGEST_SPAN);
+                // Fits: at most `LONGEST_SPAN`.
+                record.after_read[i] = (tsc - read).min(u64::from(LONGEST_SPAN)) as u32;
             }
+        }
+        record
+    }
+
+    /// [`StageRecord::of`] for stamps holding only `Read` = `read` and `Published` = `published`
+    /// (a frame not detail-sampled): no inner stamp to look at.
+    #[inline]
+    pub fn of_ends(read: u64, published: u64) -> StageRecord {
+        let mut record = StageRecord::default();
+        if read != 0 && published >= read {
+            // Fits: at most `LONGEST_SPAN`.
+            record.after_read[2] = (published - read).min(u64::from(LONGEST_SPAN)) as u32;
         }
         record
     }
@@ -133,11 +144,21 @@ impl StageRecordWriter {
     pub fn write_or_drain(
         &mut self,
         stamps: &FrameStamps,
-        recorder: Option<&mut StageRecorder>,
+        recorder: &mut Option<StageRecorder>,
     ) -> bool {
-        match self.tx.try_push(StageRecord::of(stamps)) {
+        self.write_record_or_drain(StageRecord::of(stamps), recorder)
+    }
+
+    /// [`StageRecordWriter::write_or_drain`] with the record already made.
+    #[inline]
+    pub fn write_record_or_drain(
+        &mut self,
+        record: StageRecord,
+        recorder: &mut Option<StageRecorder>,
+    ) -> bool {
+        match self.tx.try_push(record) {
             Ok(()) => true,
-            Err(record) => self.write_full(record, recorder),
+            Err(record) => self.write_full(record, recorder.as_mut()),
         }
     }
 
@@ -261,6 +282,30 @@ impl StageRecorder {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The shortcut for a frame without inner stamps gives the general record.
+        #[test]
+        fn of_ends_is_of_with_only_read_and_published(
+            read in prop_oneof![Just(0u64), 1u64..1 << 40, any::<u64>()],
+            published in prop_oneof![Just(0u64), any::<u64>()],
+            span in prop_oneof![
+                Just(0u64),
+                1u64..1_000,
+                Just(u64::from(u32::MAX) - 1),
+                Just(u64::from(u32::MAX)),
+                any::<u64>(),
+            ],
+            shortcut_span in any::<bool>(),
+        ) {
+            let published = if shortcut_span { read.wrapping_add(span) } else { published };
+            let mut s = FrameStamps::default();
+            s.set(Stage::Read, read);
+            s.set(Stage::Published, published);
+            prop_assert_eq!(StageRecord::of_ends(read, published), StageRecord::of(&s));
+        }
+    }
     use crate::stages::Stage;
 
     fn stamps(read: u64, published: u64) -> FrameStamps {

@@ -7,7 +7,8 @@
 //! from the socket, TLS-decrypted and unframed, one stamp per frame even when one `read` brought
 //! several, so a read stamp identifies its frame), decoded it (`Decoded`), the
 //! feed applied and checked the book and hands the event on (`Applied`), the publisher pushed it
-//! (`Published`), a strategy host popped it (`Received`), the strategy's callback returned
+//! (`Published`; the engine core stamps it once, when the frame's last event has been pushed and
+//! the frame is done), a strategy host popped it (`Received`), the strategy's callback returned
 //! (`Returned`), order bytes were written (`OrderWritten`). The engine core fills `Read` to
 //! `Published`; a strategy host fills `Received`/`Returned` from the event's `recv_tsc` /
 //! `publish_tsc` and records into its *own* [`StageHistograms`]; the two are merged off the hot
@@ -171,10 +172,10 @@ pub const DETAIL_SAMPLE_EVERY: u32 = 8;
 /// The clock that stamps stages, with the current frame's stamps. One per thread that stamps (the
 /// engine core, each strategy host). Switched off, [`StageClock::stamp`] takes no reading.
 ///
-/// Every frame gets `Read` (from its caller) and `Published` ([`StageClock::stamp`]); the inner
-/// stamps ([`StageClock::stamp_detail`]) are taken on one frame in
-/// [`StageClock::detail_sample_every`] (1: every frame). A frame left unsampled keeps them at 0,
-/// so its inner spans are simply not recorded (a span needs both ends).
+/// Every frame gets `Read` (from its caller) and `Published` (the engine sets it at the frame's
+/// end, [`StageClock::current_mut`]); the inner stamps ([`StageClock::stamp_detail`]) are taken
+/// on one frame in [`StageClock::detail_sample_every`] (1: every frame). A frame left unsampled
+/// keeps them at 0, so its inner spans are simply not recorded (a span needs both ends).
 #[derive(Debug, Clone)]
 pub struct StageClock {
     clock: Clock,
@@ -269,6 +270,12 @@ impl StageClock {
         if self.sampled && self.current.get(stage) == 0 {
             self.current.set(stage, self.clock.raw());
         }
+    }
+
+    /// Whether the current frame is a detail sample (its inner stamps are taken).
+    #[inline]
+    pub fn sampled(&self) -> bool {
+        self.sampled
     }
 
     /// The current frame's stamps.

@@ -312,7 +312,6 @@ impl Feed {
         data: &BookData<'_>,
         sink: &mut impl FeedSink,
     ) {
-        let options = self.options;
         let Some(entry) = self.symbols.get_mut(index) else {
             return;
         };
@@ -334,7 +333,7 @@ impl Feed {
             SubscriptionState::Halted | SubscriptionState::Unsubscribing => false,
             // A snapshot starts (or restarts) a book. A passive feed has no acks to wait for.
             SubscriptionState::AwaitingSnapshot => snapshot,
-            SubscriptionState::Inactive => snapshot && options.mode == FeedMode::Passive,
+            SubscriptionState::Inactive => snapshot && self.options.mode == FeedMode::Passive,
         };
         if !accept {
             sb.counters.dropped_not_live += 1;
@@ -365,7 +364,7 @@ impl Feed {
                 }
                 // The book now lacks a message: treat it exactly like a mismatch.
                 Self::go_stale(
-                    options,
+                    self.options,
                     index,
                     sb,
                     &mut self.counters,
@@ -401,7 +400,7 @@ impl Feed {
             }
             // Kraken's v2 book always carries a checksum. Live, a message without one cannot
             // be verified, so it is a bad message; a replay of other recordings trusts it.
-            None if options.mode == FeedMode::Live
+            None if self.options.mode == FeedMode::Live
                 && sb.state != SubscriptionState::Unvalidated =>
             {
                 let reason = RejectReason::NoChecksum.index();
@@ -427,7 +426,7 @@ impl Feed {
             sink.book_updated(index, &sb.book, data, self.levels.as_slice(), kind, &report);
         } else {
             Self::go_stale(
-                options,
+                self.options,
                 index,
                 sb,
                 &mut self.counters,
