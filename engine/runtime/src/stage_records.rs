@@ -58,6 +58,9 @@ const LONGEST_SPAN: u32 = u32::MAX - 1;
 
 /// The stages a [`StageRecord`] carries, after `Read`.
 const RECORDED_STAGES: [Stage; 3] = [Stage::Decoded, Stage::Applied, Stage::Published];
+/// Where `Published` sits in [`RECORDED_STAGES`] (checked at compile time).
+const PUBLISHED_AT: usize = 2;
+const _: () = assert!(matches!(RECORDED_STAGES[PUBLISHED_AT], Stage::Published));
 
 impl Default for StageRecord {
     /// A record that reached no stage.
@@ -94,7 +97,8 @@ impl StageRecord {
         let mut record = StageRecord::default();
         if read != 0 && published >= read {
             // Fits: at most `LONGEST_SPAN`.
-            record.after_read[2] = (published - read).min(u64::from(LONGEST_SPAN)) as u32;
+            record.after_read[PUBLISHED_AT] =
+                (published - read).min(u64::from(LONGEST_SPAN)) as u32;
         }
         record
     }
@@ -194,7 +198,7 @@ pub struct StageRecorder {
     clock: Clock,
     histograms: StageHistograms,
     /// The frame latency: read → published of every record (the engine stamps `Published` at
-    /// the end of a frame that published nothing, so every frame has both).
+    /// the end of every frame, so every frame has both).
     latency: LatencyRecorder,
     recorded: u64,
 }

@@ -284,7 +284,8 @@ impl StageClock {
         &self.current
     }
 
-    /// Mutable access (a strategy host fills `Read`/`Published` from the event).
+    /// Mutable access: a strategy host fills `Read`/`Published` from the event; the engine core
+    /// stamps `Published` through it at a frame's end.
     #[inline]
     pub fn current_mut(&mut self) -> &mut FrameStamps {
         &mut self.current

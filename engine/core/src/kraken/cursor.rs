@@ -634,7 +634,8 @@ mod tests {
 
     /// A short string framed by `{"s":"` and `","b":`, or not quite: the two-word read
     /// accepts only what reading the three parts one by one accepts, with the same span and
-    /// end, and accepts every plain string of up to 15 bytes with 16 bytes after its quote.
+    /// end, and accepts every string of up to 15 bytes from `'-'..='Z'` (Kraken's symbols) with
+    /// 16 bytes after its quote.
     #[test]
     fn framed_short_str_equals_reading_its_parts() {
         let open: &[u8] = br#"{"s":""#;
