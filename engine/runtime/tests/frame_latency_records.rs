@@ -2,14 +2,11 @@
 //! as the stage histograms: every frame is timed once, published or not, wherever the recorder
 //! runs; with stamps off the engine queues the latency itself. Exact values on a mock clock.
 
-use std::time::Duration;
+mod common;
 
 use kspin_api::{Price, Qty};
 use kspin_core::book::{ApplyMode, OrderBook};
-use kspin_core::feed::FeedMode;
-use kspin_core::kraken::DecoderLimits;
-use kspin_runtime::plan::SymbolPlan;
-use kspin_runtime::{Engine, EngineConfig, NoStrategies};
+use kspin_runtime::{Engine, NoStrategies};
 use quanta::{Clock, Mock};
 
 const HEARTBEAT: &[u8] = br#"{"channel":"heartbeat"}"#;
@@ -28,21 +25,8 @@ fn book_snapshot() -> String {
 }
 
 fn engine() -> (Engine<NoStrategies>, Clock, std::sync::Arc<Mock>) {
-    let (clock, mock) = Clock::mock();
-    mock.increment(Duration::from_secs(1));
-    let cfg = EngineConfig {
-        symbols: vec![SymbolPlan {
-            symbol: "BTC/USD".into(),
-            depth: 10,
-            book: true,
-            trade: false,
-            ticker: false,
-            precision: Some((1, 8)),
-        }],
-        decoder: DecoderLimits::default(),
-        policy: Default::default(),
-        mode: FeedMode::Live,
-    };
+    let (clock, mock) = common::mock_clock();
+    let cfg = common::btc_usd(true, false);
     let mut engine = Engine::new(&cfg, NoStrategies, clock.clone()).unwrap();
     engine.feed_mut().subscribe_sent(0);
     (engine, clock, mock)

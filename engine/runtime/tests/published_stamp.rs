@@ -3,13 +3,14 @@
 //! a frame carries (and a frame that published nothing is stamped too). A publisher that takes
 //! mock time per event shows it exactly.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
-use kspin_core::feed::{FeedMode, FeedSink};
-use kspin_core::kraken::{DecoderLimits, Trade};
-use kspin_runtime::plan::SymbolPlan;
-use kspin_runtime::{Engine, EngineConfig, FrameStamps, Publisher, Stage};
+use kspin_core::feed::FeedSink;
+use kspin_core::kraken::Trade;
+use kspin_runtime::{Engine, FrameStamps, Publisher, Stage};
 use quanta::{Clock, Mock};
 
 /// Takes 100 ns of mock time per trade, and keeps each finished frame's stamps.
@@ -38,21 +39,8 @@ const HEARTBEAT: &[u8] = br#"{"channel":"heartbeat"}"#;
 
 #[test]
 fn published_is_stamped_after_the_frames_last_event() {
-    let (clock, mock) = Clock::mock();
-    mock.increment(Duration::from_secs(1));
-    let cfg = EngineConfig {
-        symbols: vec![SymbolPlan {
-            symbol: "BTC/USD".into(),
-            depth: 10,
-            book: false,
-            trade: true,
-            ticker: false,
-            precision: Some((1, 8)),
-        }],
-        decoder: DecoderLimits::default(),
-        policy: Default::default(),
-        mode: FeedMode::Live,
-    };
+    let (clock, mock) = common::mock_clock();
+    let cfg = common::btc_usd(false, true);
     let publisher = SlowPublisher {
         mock: mock.clone(),
         clock: clock.clone(),

@@ -3,33 +3,17 @@
 //! and with sampling at 1 (what an order path sets) every one of the last `RECENT_FRAMES` frames
 //! is found. Mock clock: exact stamps.
 
-use std::time::Duration;
+mod common;
 
-use kspin_core::feed::FeedMode;
-use kspin_core::kraken::DecoderLimits;
 use kspin_runtime::engine::RECENT_FRAMES;
-use kspin_runtime::plan::SymbolPlan;
-use kspin_runtime::{Engine, EngineConfig, NoStrategies, Stage};
+use kspin_runtime::{Engine, NoStrategies, Stage};
 use quanta::Clock;
 
 const HEARTBEAT: &[u8] = br#"{"channel":"heartbeat"}"#;
 
 fn engine(sample_every: u32) -> (Engine<NoStrategies>, Clock) {
-    let (clock, mock) = Clock::mock();
-    mock.increment(Duration::from_secs(1));
-    let cfg = EngineConfig {
-        symbols: vec![SymbolPlan {
-            symbol: "BTC/USD".into(),
-            depth: 10,
-            book: true,
-            trade: false,
-            ticker: false,
-            precision: Some((1, 8)),
-        }],
-        decoder: DecoderLimits::default(),
-        policy: Default::default(),
-        mode: FeedMode::Live,
-    };
+    let (clock, _mock) = common::mock_clock();
+    let cfg = common::btc_usd(true, false);
     let mut engine = Engine::new(&cfg, NoStrategies, clock.clone()).unwrap();
     engine.set_stage_detail_sample_every(sample_every);
     (engine, clock)

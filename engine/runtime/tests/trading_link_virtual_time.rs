@@ -3,6 +3,8 @@
 //! refused subscription each ending the connection with a fresh token next time, and the kill
 //! switch. Exact requests, exact updates, exact times.
 
+mod common;
+
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,8 +15,7 @@ use kspin_api::{
 };
 use kspin_auth::{TokenFailure, WsToken};
 use kspin_core::book::{ApplyMode, OrderBook};
-use kspin_core::feed::{Feed, FeedMode, FeedSink};
-use kspin_core::kraken::DecoderLimits;
+use kspin_core::feed::{Feed, FeedSink};
 use kspin_core::trading::rate::Tier;
 use kspin_core::trading::risk::RiskLimits;
 use kspin_core::trading::session::{SessionConfig, SessionSymbol, TradingSession};
@@ -22,7 +23,7 @@ use kspin_net::memory::{memory_transport, MemoryPeer, MemoryTransport};
 use kspin_net::NetError;
 use kspin_runtime::plan::SymbolPlan;
 use kspin_runtime::trading::{ScriptedTokens, TradingLink, TradingLinkConfig, TradingLinkState};
-use kspin_runtime::{BackoffPolicy, Engine, EngineConfig, OrderLink, Publisher};
+use kspin_runtime::{BackoffPolicy, Engine, OrderLink, Publisher};
 use quanta::{Clock, Mock};
 
 const TOKEN: &str = "SIMTOKENaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
@@ -78,21 +79,8 @@ fn book_snapshot() -> String {
 
 impl Run {
     fn new(tokens: ScriptedTokens) -> Run {
-        let (clock, mock) = Clock::mock();
-        mock.increment(Duration::from_secs(1));
-        let cfg = EngineConfig {
-            symbols: vec![SymbolPlan {
-                symbol: "BTC/USD".into(),
-                depth: 10,
-                book: true,
-                trade: false,
-                ticker: false,
-                precision: Some((1, 8)),
-            }],
-            decoder: DecoderLimits::default(),
-            policy: Default::default(),
-            mode: FeedMode::Live,
-        };
+        let (clock, mock) = common::mock_clock();
+        let cfg = common::btc_usd(true, false);
         let mut engine = Engine::new(&cfg, Strategies::default(), clock.clone()).unwrap();
         engine.feed_mut().subscribe_sent(0);
         engine.on_frame(book_snapshot().as_bytes(), clock.raw());
