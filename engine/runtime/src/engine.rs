@@ -144,20 +144,18 @@ impl<P: Publisher> Engine<P> {
             // derives the stage spans and the frame latency from it. On a full ring, an engine
             // that records its own stamps (nobody took the recorder) and never went idle (a
             // replay, a burst) catches up now rather than drop.
-            // An unsampled frame has no inner stamps: its record needs only its two ends.
+            // A detail-sampled frame's record carries its inner stamps, and the frame goes into
+            // `recent` for tick-to-trade (with an order path every frame is sampled:
+            // `set_stage_detail_sample_every(1)`); an unsampled one has only its two ends.
             let record = if self.sink.stages.sampled() {
+                self.recent[self.recent_next % RECENT_FRAMES] = *self.sink.stages.current();
+                self.recent_next = self.recent_next.wrapping_add(1);
                 StageRecord::of(self.sink.stages.current())
             } else {
                 StageRecord::of_ends(read_tsc, done)
             };
             self.stage_writer
-                .write_record_or_drain(record, &mut self.stage_recorder);
-            // Only a detail-sampled frame has the inner stamps tick-to-trade reads; with an
-            // order path every frame is one (`set_stage_detail_sample_every(1)`).
-            if self.sink.stages.sampled() {
-                self.recent[self.recent_next % RECENT_FRAMES] = *self.sink.stages.current();
-                self.recent_next = self.recent_next.wrapping_add(1);
-            }
+                .write_or_drain(record, &mut self.stage_recorder);
         } else {
             // Stamps off: the frame latency alone, queued as ticks and folded off the frame path.
             self.latency.record_ticks(read_tsc, done);

@@ -1,13 +1,12 @@
 //! Stage stamps recorded off the engine core: the core hands each frame's stamps on as one
 //! 12-byte [`StageRecord`] (a 16-byte ring slot with its sequence, four to a cache line) through
-//! an SPSC ring ([`StageRecordWriter`]); a
-//! [`StageRecorder`] drains the ring into the [`StageHistograms`] and the frame latency
+//! an SPSC ring ([`StageRecordWriter`]); a [`StageRecorder`] drains the ring into the [`StageHistograms`] and the frame latency
 //! ([`LatencyRecorder`], read → published of every record), on another thread (`kspin run`'s
 //! monitor, every [`STAGE_RECORDER_TICK`]) or on the core while it has nothing to read.
 //!
 //! Invariants: writing a record is a few subtractions, one 16-byte slot write (record and
-//! sequence) and one Release store; it never allocates, locks, blocks or records a histogram. When the ring is full
-//! the record is dropped and counted ([`StageRecordWriter::dropped`]), never waited for. The
+//! sequence) and one Release store; it never allocates, locks, blocks or records a histogram.
+//! When the ring is full the record is dropped and counted ([`StageRecordWriter::dropped`]), never waited for. The
 //! recorder owns the histograms; whoever holds it decides where the recording work runs.
 
 use hdrhistogram::CreationError;
@@ -21,8 +20,8 @@ use crate::stats::LatencyRecorder;
 /// ~5 M frames/s (`bench/RESULTS.md`, replay), it holds 6.5 ms: a recorder draining every
 /// [`STAGE_RECORDER_TICK`] keeps up even when its thread is held off the CPU for a few
 /// milliseconds (a 1,024-record ring dropped records in CI's loaded live run, a 16,384-record one
-/// in some replays on this 2-vCPU VM). 32,768 × 16 B slots = 512 KiB, written sequentially by the core
-/// and read in bulk by the recorder; 16,384 and 32,768 replayed at the same speed.
+/// in some replays on this 2-vCPU VM). 32,768 × 16 B slots = 512 KiB, written sequentially by
+/// the core and read in bulk by the recorder; 16,384 and 32,768 replayed at the same speed.
 pub const STAGE_RECORD_RING: usize = 32768;
 
 /// How often a recorder on another thread drains the ring (`kspin run`'s monitor;
@@ -142,20 +141,10 @@ impl StageRecordWriter {
         }
     }
 
-    /// Hands one frame's stamps on; when the ring is full, `recorder` (the engine's own, when it
+    /// Hands one frame's record on; when the ring is full, `recorder` (the engine's own, when it
     /// still holds it) is drained to make room first, else the record is dropped and counted.
     #[inline]
     pub fn write_or_drain(
-        &mut self,
-        stamps: &FrameStamps,
-        recorder: &mut Option<StageRecorder>,
-    ) -> bool {
-        self.write_record_or_drain(StageRecord::of(stamps), recorder)
-    }
-
-    /// [`StageRecordWriter::write_or_drain`] with the record already made.
-    #[inline]
-    pub fn write_record_or_drain(
         &mut self,
         record: StageRecord,
         recorder: &mut Option<StageRecorder>,
@@ -286,6 +275,7 @@ impl StageRecorder {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stages::Stage;
     use proptest::prelude::*;
 
     proptest! {
@@ -310,7 +300,6 @@ mod tests {
             prop_assert_eq!(StageRecord::of_ends(read, published), StageRecord::of(&s));
         }
     }
-    use crate::stages::Stage;
 
     fn stamps(read: u64, published: u64) -> FrameStamps {
         let mut s = FrameStamps::default();
