@@ -2,6 +2,13 @@
 //! counter wrap-around, placement of slots in lines and pages, batches, abandonment.
 use super::*;
 
+/// Every value the consumer can see now (at most 8, more than any test here publishes), in order.
+fn published(consumer: &mut Consumer<u32>) -> Vec<u32> {
+    let mut seen = Vec::new();
+    consumer.pop_batch(|v| seen.push(v), 8);
+    seen
+}
+
 #[test]
 fn capacity_rounds_up_to_a_power_of_two_of_at_least_two() {
     for (asked, got) in [(0, 2), (1, 2), (2, 2), (3, 4), (4, 4), (5, 8), (1000, 1024)] {
@@ -146,9 +153,7 @@ fn written_values_are_invisible_until_published_then_all_at_once() {
     assert_eq!(producer.try_write(3), Ok(()));
     assert_eq!(producer.try_write(4), Err(4));
     producer.publish();
-    let mut seen = Vec::new();
-    consumer.pop_batch(|v| seen.push(v), 8);
-    assert_eq!(seen, [0, 1, 2, 3]);
+    assert_eq!(published(&mut consumer), [0, 1, 2, 3]);
 }
 
 #[test]
@@ -169,9 +174,7 @@ fn a_written_run_is_all_or_nothing_and_wraps_around() {
     assert!(producer.try_write_run(&[4]));
     assert!(!producer.try_write_run(&[5]));
     producer.publish();
-    let mut seen = Vec::new();
-    consumer.pop_batch(|v| seen.push(v), 8);
-    assert_eq!(seen, [1, 2, 3, 4]);
+    assert_eq!(published(&mut consumer), [1, 2, 3, 4]);
 }
 
 #[test]
@@ -196,9 +199,7 @@ fn discarded_writes_never_reach_the_consumer() {
     producer.discard_unpublished();
     assert_eq!(producer.unpublished(), 0);
     producer.try_push(4).unwrap();
-    let mut seen = Vec::new();
-    consumer.pop_batch(|v| seen.push(v), 8);
-    assert_eq!(seen, [1, 4]);
+    assert_eq!(published(&mut consumer), [1, 4]);
 }
 
 #[test]
