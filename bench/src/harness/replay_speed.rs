@@ -1,7 +1,10 @@
 //! `kspin bench replay`: frames from memory through the engine-core path
-//! ([`Engine::replay_frame`] → `Pipeline::on_frame`: decode → feed → book apply → checksum →
-//! publish, with stage stamps) at full speed, in ns per message, beside serde_json → `Value` on the same frames (the
-//! same-run baseline). Also what the stage stamps cost (stamps off), what recording costs
+//! ([`Engine::on_frames`] → `Pipeline::on_frame`: decode → feed → book apply → checksum →
+//! publish, with stage stamps) at full speed, in ns per message, beside serde_json → `Value` on
+//! the same frames (the same-run baseline). Frames run back to back, so each frame's read stamp
+//! is the previous one's published stamp: one TSC read per frame. The same engine fed one frame
+//! at a time by [`Engine::replay_frame`], which reads the clock at each frame's start as well,
+//! is reported beside it (`ns_per_msg_clock_read_per_frame_start`). Also what the stage stamps cost (stamps off), what recording costs
 //! (`Recording` into a capture ring with its writer thread running) and what the operators'
 //! telemetry costs (`kspin run --metrics`: the trade tape and book tops at the tap interval,
 //! read by a collector thread on the other core), each as a same-run ratio to the plain run.
@@ -39,7 +42,8 @@ const RECORDING_RING: usize = kspin_runtime::capture::DEFAULT_RING_BYTES;
 
 /// Frames between two looks at the telemetry interval in the telemetry variant (the driver
 /// reads its clock every loop anyway; here a look costs a clock read the plain variant does not
-/// make, so it is made every this many frames).
+/// make, so it is made every this many frames; each run of that many frames back to back starts
+/// with a clock read of its own).
 const TELEMETRY_CHECK_EVERY: usize = 64;
 /// How often the collector thread drains the taps (as `kspin run`'s operators' thread does).
 const COLLECTOR_TICK: std::time::Duration = std::time::Duration::from_millis(100);
@@ -127,15 +131,29 @@ pub fn file_source(path: &Path) -> Result<ReplaySource, BenchError> {
 
 /// ns per frame of `passes` passes of `f` over `frames`; the median pass.
 fn time_passes(passes: usize, frames: &[Vec<u8>], mut f: impl FnMut(&[u8])) -> f64 {
+    time_runs(passes, frames, |all| {
+        for frame in all {
+            f(frame);
+        }
+    })
+}
+
+/// ns per frame of `passes` passes, each one call of `run` with all of `frames`; the median
+/// pass.
+fn time_runs(passes: usize, frames: &[Vec<u8>], mut run: impl FnMut(&[Vec<u8>])) -> f64 {
     let mut per = Vec::with_capacity(passes);
     for _ in 0..passes {
         let t = Instant::now();
-        for frame in frames {
-            f(frame);
-        }
+        run(frames);
         per.push(t.elapsed().as_nanos() as f64 / frames.len().max(1) as f64);
     }
     median(&mut per)
+}
+
+/// `frames` through `core` back to back ([`Engine::on_frames`]).
+#[inline]
+fn back_to_back<P: Publisher>(core: &mut Engine<P>, frames: &[Vec<u8>]) {
+    core.on_frames(frames.iter().map(Vec::as_slice));
 }
 
 fn core_for<P: Publisher>(
@@ -167,6 +185,7 @@ pub fn run(
     let mut stage_figures = Value::Null;
     let mut recording_drops = 0;
     let mut stamps_on_core = Vec::new();
+    let mut clock_read_per_frame = Vec::new();
     let mut stage_records_dropped = 0;
     let mut telemetry = Vec::new();
     let mut telemetry_dropped = 0;
@@ -194,8 +213,8 @@ pub fn run(
         };
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let thread = spawn_stage_recorder(recorder, opts.venue_core, stop.clone());
-        kspin.push(time_passes(passes, &source.frames, |f| {
-            core.replay_frame(f, 0);
+        kspin.push(time_runs(passes, &source.frames, |frames| {
+            back_to_back(&mut core, frames)
         }));
         stop.store(true, std::sync::atomic::Ordering::Release);
         let recorder = thread.join().map_err(|_| BenchError::Panicked)?;
@@ -214,14 +233,27 @@ pub fn run(
         // The stamps recorded by the engine thread itself (an engine nobody took the recorder
         // from): in a saturated replay it records them whenever its stamp ring fills.
         let mut on_core = core_for(source, NoStrategies, clock)?;
-        stamps_on_core.push(time_passes(passes, &source.frames, |f| {
-            on_core.replay_frame(f, 0);
+        stamps_on_core.push(time_runs(passes, &source.frames, |frames| {
+            back_to_back(&mut on_core, frames)
         }));
         let mut bare = core_for(source, NoStrategies, clock)?;
         bare.set_stage_stamps(false);
-        no_stamps.push(time_passes(passes, &source.frames, |f| {
-            bare.replay_frame(f, 0);
+        no_stamps.push(time_runs(passes, &source.frames, |frames| {
+            back_to_back(&mut bare, frames)
         }));
+        // The production configuration again, one frame at a time with a clock read at each
+        // frame's start too (`Engine::replay_frame`): what the second TSC read per frame costs.
+        let mut per_frame = core_for(source, NoStrategies, clock)?;
+        let Some(recorder) = per_frame.take_stage_recorder() else {
+            return Err(BenchError::Setup("the engine has no stage recorder".into()));
+        };
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let thread = spawn_stage_recorder(recorder, opts.venue_core, stop.clone());
+        clock_read_per_frame.push(time_passes(passes, &source.frames, |f| {
+            per_frame.replay_frame(f, 0);
+        }));
+        stop.store(true, std::sync::atomic::Ordering::Release);
+        thread.join().map_err(|_| BenchError::Panicked)?;
         let header = CaptureHeader {
             venue: source.name.clone(),
             symbols: Vec::new(),
@@ -242,9 +274,8 @@ pub fn run(
             Recording::new(NoStrategies, producer, clock.clone()),
             clock,
         )?;
-        let raw = clock.clone();
-        recording.push(time_passes(passes, &source.frames, |f| {
-            rec.replay_frame(f, raw.raw());
+        recording.push(time_runs(passes, &source.frames, |frames| {
+            back_to_back(&mut rec, frames)
         }));
         drop(rec);
         recording_drops += recorder.finish()?.dropped;
@@ -262,6 +293,7 @@ pub fn run(
     let off = median(&mut no_stamps);
     let rec = median(&mut recording);
     let on_core = median(&mut stamps_on_core);
+    let per_frame = median(&mut clock_read_per_frame);
     let tel = median(&mut telemetry);
     Ok(json!({
         "source": source.name,
@@ -279,6 +311,9 @@ pub fn run(
         "ns_per_msg_stamps_recorded_on_core": round1(on_core),
         "stage_stamp_cost_on_core_ns": round1(on_core - off),
         "stage_records_dropped": stage_records_dropped,
+        "ns_per_msg_clock_read_per_frame_start": round1(per_frame),
+        "clock_read_per_frame_start_cost_ns": round1(per_frame - ns),
+        "clock_read_meaning": "ns_per_msg: frames back to back (Engine::on_frames), each frame's read stamp the previous one's published stamp, one TSC read per frame; ns_per_msg_clock_read_per_frame_start: the same engine fed frame by frame (Engine::replay_frame), a TSC read at each frame's start and end",
         "ns_per_msg_recording": round1(rec),
         "recording_cost_ns": round1(rec - ns),
         "recording_drops": recording_drops,
@@ -365,11 +400,9 @@ fn telemetry_pass(
             }
         })
         .map_err(|e| BenchError::Setup(format!("collector thread: {e}")))?;
-    let mut n = 0usize;
-    let ns = time_passes(passes, &source.frames, |f| {
-        core.replay_frame(f, 0);
-        n += 1;
-        if n % TELEMETRY_CHECK_EVERY == 0 {
+    let ns = time_runs(passes, &source.frames, |frames| {
+        for chunk in frames.chunks(TELEMETRY_CHECK_EVERY) {
+            back_to_back(&mut core, chunk);
             let now = clock.now();
             if books.due(now) {
                 books.publish_books(now, core.pipeline().feed());

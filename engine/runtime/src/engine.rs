@@ -3,8 +3,9 @@
 //! events to, the pending requests the feed asks for (resyncs), the stage stamps and the latency
 //! histograms. The live driver ([`crate::driver::EngineCore`]) feeds it what it reads; a replay
 //! feeds it recorded frames; a benchmark feeds it generated ones. Each calls
-//! [`Engine::on_frame`] (live) or [`Engine::replay_frame`], which both end in
-//! [`Pipeline::on_frame`]: one path, nothing replay-only in it.
+//! [`Engine::on_frame`] (live), [`Engine::on_frames`] (frames run back to back) or
+//! [`Engine::replay_frame`], which all end in [`Pipeline::on_frame`]: one path, nothing
+//! replay-only in it.
 //!
 //! Invariants: processing a frame never allocates, locks, blocks or formats; the stage stamps
 //! are taken with the injected clock (`quanta::Clock`: the TSC live, a mock on virtual time); a
@@ -122,6 +123,22 @@ impl<P: Publisher> Engine<P> {
         self.process(payload, read_tsc, read_tsc)
     }
 
+    /// Frames already in memory, processed back to back with nothing run between them (a
+    /// burst replayed at full speed: `kspin bench replay`): as [`Engine::on_frame`] for each,
+    /// with one TSC read per frame instead of two. A frame's processing starts when the previous
+    /// one's ends, so its read stamp is the previous frame's `Published` stamp (the first
+    /// frame's is read from the clock); the publisher sees it as the frame's receive stamp, as
+    /// live. Its read → published span then also covers the loop's step between the two frames.
+    /// A caller that works between frames (a strategy, pacing) calls [`Engine::on_frame`] or
+    /// [`Engine::replay_frame`] per frame instead, or that work would count as the next frame's.
+    #[inline]
+    pub fn on_frames<'a>(&mut self, payloads: impl IntoIterator<Item = &'a [u8]>) {
+        let mut read_tsc = self.sink.stages.clock().raw();
+        for payload in payloads {
+            read_tsc = self.process_stamped(payload, read_tsc, read_tsc).1;
+        }
+    }
+
     /// A recorded frame: the publisher sees `recorded_tsc` (the live run's read stamp, which
     /// strategies join on), the stage histograms measure this process's own work from now.
     #[inline]
@@ -132,6 +149,17 @@ impl<P: Publisher> Engine<P> {
 
     #[inline]
     fn process(&mut self, payload: &[u8], recv_tsc: u64, read_tsc: u64) -> FrameOutcome {
+        self.process_stamped(payload, recv_tsc, read_tsc).0
+    }
+
+    /// One frame; its outcome and its `Published` stamp (the TSC read at its end).
+    #[inline(always)]
+    fn process_stamped(
+        &mut self,
+        payload: &[u8],
+        recv_tsc: u64,
+        read_tsc: u64,
+    ) -> (FrameOutcome, u64) {
         self.sink.stages.begin(read_tsc);
         self.sink.recv_tsc = recv_tsc;
         let outcome = self.pipeline.on_frame(payload, recv_tsc, &mut self.sink);
@@ -161,7 +189,7 @@ impl<P: Publisher> Engine<P> {
             self.latency.record_ticks(read_tsc, done);
         }
         self.sink.publisher.frame_done(self.sink.stages.current());
-        outcome
+        (outcome, done)
     }
 
     /// The connection opened (`true`) or ended (`false`): ended, every book is stale until its
