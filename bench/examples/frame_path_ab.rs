@@ -12,11 +12,11 @@
 //! ```sh
 //! cargo build --release -p kspin-bench --example frame_path_ab
 //! cp target/release/examples/frame_path_ab /tmp/probe-new   # and /tmp/probe-old from the base
-//! for i in $(seq 20); do for b in old new; do
+//! for i in $(seq 40); do for b in old new; do
 //!   echo "$b $(/tmp/probe-$b /tmp/multi.kcap)"; done; done
 //! ```
 //!
-//! It never writes anything and allocates only while loading the frames.
+//! It never writes anything and allocates only while setting up (the frames, the engine).
 
 use std::process::ExitCode;
 use std::time::Instant;

@@ -606,12 +606,20 @@ impl<P: Publisher, T: Transport, O: OrderLink<P>> EngineCore<P, T, O> {
     }
 
     /// Reads every available frame and processes it; then requests, flush, timers.
+    ///
+    /// Every frame of one read carries the same read stamp: the TSC when the read handed over
+    /// its first frame. The later frames' bytes were in hand by then, so their read →
+    /// published spans include the time they waited behind the earlier frames (and the order
+    /// path's turn after each), as a burst makes them wait; and a burst costs one clock read
+    /// per frame (its end) plus one per read, not two per frame.
     fn read(&mut self, now: Instant) {
         let engine = &mut self.engine;
         let orders = &mut self.orders;
         let clock = &self.clock;
+        let mut read_tsc = None;
         let result = self.transport.read_frames(|payload| {
-            engine.on_frame(payload, clock.raw());
+            let read = *read_tsc.get_or_insert_with(|| clock.raw());
+            engine.on_frame(payload, read);
             orders.after_frame(engine);
         });
         let tally = self.engine.take_tally();

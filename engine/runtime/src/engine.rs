@@ -125,12 +125,16 @@ impl<P: Publisher> Engine<P> {
 
     /// Frames already in memory, processed back to back with nothing run between them (a
     /// burst replayed at full speed: `kspin bench replay`): as [`Engine::on_frame`] for each,
-    /// with one TSC read per frame instead of two. A frame's processing starts when the previous
-    /// one's ends, so its read stamp is the previous frame's `Published` stamp (the first
-    /// frame's is read from the clock); the publisher sees it as the frame's receive stamp, as
-    /// live. Its read → published span then also covers the loop's step between the two frames.
-    /// A caller that works between frames (a strategy, pacing) calls [`Engine::on_frame`] or
-    /// [`Engine::replay_frame`] per frame instead, or that work would count as the next frame's.
+    /// with one TSC read per frame (its end) and one for the first frame's start. A frame's
+    /// processing starts when the previous one's ends, so its read stamp is the previous
+    /// frame's `Published` stamp, and the publisher sees that as the frame's receive stamp, as
+    /// live. A frame's read → published span therefore also covers what the engine does for the
+    /// previous frame after stamping it (its stage record, the `recent` copy, the publisher's
+    /// `frame_done`) and the loop's step: work done while the frame waited. Outcomes are counted
+    /// in the pipeline's counters, not returned. Not for making recordings (the receive stamps
+    /// are processing times, not arrival times), nor for a caller that works between frames (a
+    /// strategy, pacing): that work would count as the next frame's; those call
+    /// [`Engine::on_frame`] or [`Engine::replay_frame`] per frame.
     #[inline]
     pub fn on_frames<'a>(&mut self, payloads: impl IntoIterator<Item = &'a [u8]>) {
         let mut read_tsc = self.sink.stages.clock().raw();

@@ -21,7 +21,7 @@ use kspin_core::kraken::{BookData, DecoderLimits, StatusMsg, UpdateKind};
 use kspin_net::memory::{memory_transport, AttemptOutcome, MemoryPeer, MemoryTransport};
 use kspin_net::NetError;
 use kspin_runtime::plan::SymbolPlan;
-use kspin_runtime::{BackoffPolicy, CoreConfig, EngineCore, Publisher};
+use kspin_runtime::{BackoffPolicy, CoreConfig, EngineCore, FrameStamps, Publisher, Stage};
 use kspin_sim::frames::{self, ReqTimes};
 use kspin_sim::pairs::find_pair;
 use kspin_sim::{RefBook, SimPair};
@@ -44,6 +44,14 @@ pub struct Log {
     pub seen: Vec<(u64, Seen)>,
     pub updates: u64,
     pub pongs: Vec<Option<u64>>,
+    /// Each frame's receive stamp and the read and published stamps it finished with, when
+    /// `stamps` is on.
+    pub stamps: bool,
+    pub frames: Vec<(u64, u64, u64)>,
+    /// Mock time to spend after each frame's end (the virtual clock and the amount), to tell a
+    /// stamp taken per frame from one taken per read.
+    pub frame_done_advance: Option<(Arc<quanta::Mock>, Duration)>,
+    received: u64,
 }
 
 impl FeedSink for Log {
@@ -80,6 +88,20 @@ impl FeedSink for Log {
 impl Publisher for Log {
     fn link(&mut self, up: bool) {
         self.seen.push((self.now_ms, Seen::Link(up)));
+    }
+
+    fn on_frame(&mut self, recv_tsc: u64, _payload: &[u8]) {
+        self.received = recv_tsc;
+    }
+
+    fn frame_done(&mut self, stamps: &FrameStamps) {
+        if self.stamps {
+            let (read, published) = (stamps.get(Stage::Read), stamps.get(Stage::Published));
+            self.frames.push((self.received, read, published));
+        }
+        if let Some((mock, advance)) = &self.frame_done_advance {
+            mock.increment(*advance);
+        }
     }
 }
 
