@@ -211,16 +211,10 @@ pub fn run(
         // recorded (with the frame latency) by another thread on the other core every
         // millisecond; the engine core only writes each frame's 16-byte record into a ring.
         let mut core = core_for(source, NoStrategies, clock)?;
-        let Some(recorder) = core.take_stage_recorder() else {
-            return Err(BenchError::Setup("the engine has no stage recorder".into()));
-        };
-        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let thread = spawn_stage_recorder(recorder, opts.venue_core, stop.clone());
-        kspin.push(time_runs(passes, &source.frames, |frames| {
-            back_to_back(&mut core, frames)
-        }));
-        stop.store(true, std::sync::atomic::Ordering::Release);
-        let recorder = thread.join().map_err(|_| BenchError::Panicked)?;
+        let (ns, recorder) = with_recorder_thread(&mut core, opts.venue_core, |core| {
+            time_runs(passes, &source.frames, |frames| back_to_back(core, frames))
+        })?;
+        kspin.push(ns);
         stage_records_dropped += core.stage_records_dropped();
         let c = core.pipeline().feed().counters();
         checksum_ok = c.checksum_ok;
@@ -247,16 +241,12 @@ pub fn run(
         // The production configuration again, one frame at a time with a clock read at each
         // frame's start too (`Engine::replay_frame`): what the second TSC read per frame costs.
         let mut per_frame = core_for(source, NoStrategies, clock)?;
-        let Some(recorder) = per_frame.take_stage_recorder() else {
-            return Err(BenchError::Setup("the engine has no stage recorder".into()));
-        };
-        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let thread = spawn_stage_recorder(recorder, opts.venue_core, stop.clone());
-        clock_read_per_frame.push(time_passes(passes, &source.frames, |f| {
-            per_frame.replay_frame(f, 0);
-        }));
-        stop.store(true, std::sync::atomic::Ordering::Release);
-        thread.join().map_err(|_| BenchError::Panicked)?;
+        let (ns, _) = with_recorder_thread(&mut per_frame, opts.venue_core, |core| {
+            time_passes(passes, &source.frames, |f| {
+                core.replay_frame(f, 0);
+            })
+        })?;
+        clock_read_per_frame.push(ns);
         per_frame_dropped += per_frame.stage_records_dropped();
         let header = CaptureHeader {
             venue: source.name.clone(),
@@ -339,6 +329,24 @@ pub fn run(
         "stages_last_run": stage_figures,
         "thread": setup.to_json(),
     }))
+}
+
+/// Runs `run` on `core` while a thread on `recorder_core` records its stage stamps, as
+/// `kspin run`'s monitor does; returns what `run` returned and the recorder.
+fn with_recorder_thread<T>(
+    core: &mut Engine<NoStrategies>,
+    recorder_core: usize,
+    run: impl FnOnce(&mut Engine<NoStrategies>) -> T,
+) -> Result<(T, kspin_runtime::StageRecorder), BenchError> {
+    let Some(recorder) = core.take_stage_recorder() else {
+        return Err(BenchError::Setup("the engine has no stage recorder".into()));
+    };
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let thread = spawn_stage_recorder(recorder, recorder_core, stop.clone());
+    let out = run(core);
+    stop.store(true, std::sync::atomic::Ordering::Release);
+    let recorder = thread.join().map_err(|_| BenchError::Panicked)?;
+    Ok((out, recorder))
 }
 
 /// A thread on `core` recording stage stamps until `stop`, as `kspin run`'s monitor does: it

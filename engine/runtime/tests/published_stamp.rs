@@ -60,13 +60,20 @@ impl Publisher for SlowPublisher {
 const TWO_TRADES: &[u8] = br#"{"channel":"trade","type":"update","data":[{"symbol":"BTC/USD","side":"buy","price":1000.0,"qty":0.5,"ord_type":"market","trade_id":1,"timestamp":"2026-08-16T10:00:00.123456Z"},{"symbol":"BTC/USD","side":"sell","price":1000.1,"qty":0.25,"ord_type":"market","trade_id":2,"timestamp":"2026-08-16T10:00:00.123457Z"}]}"#;
 const HEARTBEAT: &[u8] = br#"{"channel":"heartbeat"}"#;
 
-#[test]
-fn published_is_stamped_after_the_frames_last_event() {
+/// An engine for BTC/USD trades with every frame detail-sampled, publishing to a
+/// [`SlowPublisher`] that spends `frame_done_ns` after each frame; its clock.
+fn slow_engine(frame_done_ns: u64) -> (Engine<SlowPublisher>, Clock) {
     let (clock, mock) = common::mock_clock();
     let cfg = common::btc_usd(false, true);
-    let publisher = SlowPublisher::new(&mock, &clock, 0);
+    let publisher = SlowPublisher::new(&mock, &clock, frame_done_ns);
     let mut engine = Engine::new(&cfg, publisher, clock.clone()).unwrap();
     engine.set_stage_detail_sample_every(1);
+    (engine, clock)
+}
+
+#[test]
+fn published_is_stamped_after_the_frames_last_event() {
+    let (mut engine, clock) = slow_engine(0);
     let read = clock.raw();
     engine.on_frame(TWO_TRADES, read);
     engine.on_frame(HEARTBEAT, clock.raw());
@@ -90,11 +97,7 @@ fn published_is_stamped_after_the_frames_last_event() {
 /// clock.
 #[test]
 fn frames_back_to_back_start_where_the_previous_one_was_published() {
-    let (clock, mock) = common::mock_clock();
-    let cfg = common::btc_usd(false, true);
-    let publisher = SlowPublisher::new(&mock, &clock, 50);
-    let mut engine = Engine::new(&cfg, publisher, clock.clone()).unwrap();
-    engine.set_stage_detail_sample_every(1);
+    let (mut engine, clock) = slow_engine(50);
     let t0 = clock.raw();
     engine.on_frames([TWO_TRADES, HEARTBEAT, TWO_TRADES]);
     let p = engine.publisher();
@@ -113,10 +116,7 @@ fn frames_back_to_back_start_where_the_previous_one_was_published() {
     assert_eq!(p.received, [t0, t0 + 200, t0 + 250]);
     assert_eq!(engine.pipeline().counters().frames, 3);
     // The same frames one at a time: each start is read from the clock, after the 50 ns.
-    let (clock, mock) = common::mock_clock();
-    let publisher = SlowPublisher::new(&mock, &clock, 50);
-    let mut engine = Engine::new(&cfg, publisher, clock.clone()).unwrap();
-    engine.set_stage_detail_sample_every(1);
+    let (mut engine, clock) = slow_engine(50);
     let t0 = clock.raw();
     for frame in [TWO_TRADES, HEARTBEAT] {
         engine.replay_frame(frame, 0);
