@@ -96,11 +96,11 @@ const ASCII_ZEROS: u64 = 0x3030_3030_3030_3030;
 /// Written for a short dependency chain rather than few instructions (the checksum sits on the
 /// frame path's critical path, and a paired wall-clock A/B is what decided this form over a
 /// chained SWAR split and an SSE2 one: `bench/RESULTS.md`, hot path round 8, about 1 ns per
-/// message). With
-/// `q_k = ⌊n / 10^k⌋`, the digit `k` places from the right is `q_k - 10·q_{k+1}` (`q_8 = 0`),
-/// so the word is `Σ_j (q_{7-j} - 10·q_{8-j})·2^(8j) = A - 10·(A << 8)` with
-/// `A = Σ_j q_{7-j}·2^(8j)`: the `j = 0` term of the second sum is `q_8 = 0`, and modulo `2^64`
-/// the term `q_0·2^64` that `A << 8` drops is 0. That is `A·(1 - 2560)`, wrapping. The seven
+/// message). With `q_k = ⌊n / 10^k⌋`, the digit `k` places from the right is
+/// `q_k - 10·q_{k+1}` (`q_8 = 0`), so the word is
+/// `Σ_j (q_{7-j} - 10·q_{8-j})·2^(8j) = A - 10·(A << 8)` with `A = Σ_j q_{7-j}·2^(8j)`: the
+/// `j = 0` term of the second sum is `q_8 = 0`, and modulo `2^64` the term `q_0·2^64` that
+/// `A << 8` drops is 0. That is `A·(1 - 2560)`, wrapping. The seven
 /// quotients are independent (each a multiply by a reciprocal and a shift, as the compiler
 /// divides a `u32` by a constant), then a tree of adds and one multiply: by a count of the
 /// latencies on the chain (this VM has no hardware counters to measure it), well under half
