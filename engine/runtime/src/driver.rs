@@ -607,19 +607,21 @@ impl<P: Publisher, T: Transport, O: OrderLink<P>> EngineCore<P, T, O> {
 
     /// Reads every available frame and processes it; then requests, flush, timers.
     ///
-    /// Every frame of one read carries the same read stamp: the TSC when the read handed over
-    /// its first frame. The later frames' bytes were in hand by then, so their read →
-    /// published spans include the time they waited behind the earlier frames (and the order
-    /// path's turn after each), as a burst makes them wait; and a burst costs one clock read
-    /// per frame (its end) plus one per read, not two per frame.
+    /// The first frame of a read is stamped read when the transport hands it over; each later
+    /// frame of the same read at the previous frame's published stamp, when the engine was
+    /// free to take it (its bytes were in hand by then). So a frame of a burst counts in its
+    /// read → published span the time it waited behind the previous frame's end (the order
+    /// path's turn, unframing it), and a burst costs one clock read per frame plus one per
+    /// read, not two per frame. Read stamps stay one per frame and increasing, as the latency
+    /// harness and strategies that join on them need.
     fn read(&mut self, now: Instant) {
         let engine = &mut self.engine;
         let orders = &mut self.orders;
         let clock = &self.clock;
-        let mut read_tsc = None;
+        let mut next_read: Option<u64> = None;
         let result = self.transport.read_frames(|payload| {
-            let read = *read_tsc.get_or_insert_with(|| clock.raw());
-            engine.on_frame(payload, read);
+            let read = next_read.unwrap_or_else(|| clock.raw());
+            next_read = Some(engine.on_frame_stamped(payload, read).1);
             orders.after_frame(engine);
         });
         let tally = self.engine.take_tally();

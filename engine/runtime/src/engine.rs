@@ -123,6 +123,14 @@ impl<P: Publisher> Engine<P> {
         self.process(payload, read_tsc, read_tsc)
     }
 
+    /// [`Engine::on_frame`], also returning the frame's `Published` stamp (the TSC read at its
+    /// end): a driver stamps the next frame of a burst with it instead of reading the clock
+    /// again.
+    #[inline]
+    pub fn on_frame_stamped(&mut self, payload: &[u8], read_tsc: u64) -> (FrameOutcome, u64) {
+        self.process_stamped(payload, read_tsc, read_tsc)
+    }
+
     /// Frames already in memory, processed back to back with nothing run between them (a
     /// burst replayed at full speed: `kspin bench replay`): as [`Engine::on_frame`] for each,
     /// with one TSC read per frame (its end) and one for the first frame's start. A frame's
@@ -139,7 +147,7 @@ impl<P: Publisher> Engine<P> {
     pub fn on_frames<'a>(&mut self, payloads: impl IntoIterator<Item = &'a [u8]>) {
         let mut read_tsc = self.sink.stages.clock().raw();
         for payload in payloads {
-            read_tsc = self.process_stamped(payload, read_tsc, read_tsc).1;
+            read_tsc = self.on_frame_stamped(payload, read_tsc).1;
         }
     }
 

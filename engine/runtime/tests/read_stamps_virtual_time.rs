@@ -1,8 +1,8 @@
-//! The live driver's read stamps, exact on virtual time: every frame of one read carries the TSC
-//! at which that read handed over its first frame, so a frame queued behind others of the same
-//! read counts its wait in its read → published span (and the publisher sees the same receive
-//! stamp); a frame of a later read gets that read's own stamp. The publisher spends 100 ns of
-//! mock time after each frame, which a stamp taken per frame would show.
+//! The live driver's read stamps, exact on virtual time: the first frame of a read is stamped
+//! when the read hands it over, each later frame of the same read at the previous frame's
+//! published stamp, so a frame queued behind another counts its wait (here the publisher's
+//! 100 ns of mock time after each frame) in its read → published span, and the publisher sees
+//! that stamp as the frame's receive stamp; a frame of a later read gets a fresh stamp.
 
 mod virtual_venue;
 
@@ -14,7 +14,7 @@ use virtual_venue::*;
 const HEARTBEAT: &str = r#"{"channel":"heartbeat"}"#;
 
 #[test]
-fn frames_of_one_read_share_its_read_stamp() {
+fn later_frames_of_a_read_start_where_the_previous_one_was_published() {
     let mut run = VirtualRun::new(config(&["BTC/USD"], 10), &["BTC/USD"]);
     // t=0 attempt, t=1 open + subscribe, t=2 ack and snapshot read: live.
     run.run_until(10);
@@ -38,13 +38,14 @@ fn frames_of_one_read_share_its_read_stamp() {
     let next = t + 1_000_000 + 300;
     run.venue.send(HEARTBEAT);
     run.step();
-    // (receive, read, published) per frame.
+    // (receive, read, published) per frame: frame 2 starts at frame 1's end (t, before the
+    // 100 ns after it), frame 3 at frame 2's end (t + 100).
     assert_eq!(
         run.core.publisher().frames,
         [
             (t, t, t),
             (t, t, t + 100),
-            (t, t, t + 200),
+            (t + 100, t + 100, t + 200),
             (next, next, next)
         ]
     );
